@@ -1,0 +1,68 @@
+"""The models a Spotter process uses, loaded on first need from verified weight files."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from models.detector import DetectorConfig, PersonDetector
+from models.providers import DeviceChoice, choose_device
+from models.reid import ReidConfig, ReidEmbedder
+from models.weights import WeightStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which weights and settings to use, and where to run them (``auto``, ``cpu`` or ``cuda``)."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    reid: ReidConfig = field(default_factory=ReidConfig)
+    device: str = "auto"
+
+
+class ModelSet:
+    """Lazily loaded detector and ReID embedder sharing one device choice.
+
+    Loading is deferred so that a search that needs only the embedder, or a ``doctor`` run, does not
+    pay for the other model. Not thread-safe: each worker thread should own its ModelSet.
+    """
+
+    def __init__(self, config: ModelConfig = ModelConfig(), store: WeightStore | None = None):
+        self.config = config
+        self.store = store or WeightStore()
+        self._device: DeviceChoice | None = None
+        self._detector: PersonDetector | None = None
+        self._reid: ReidEmbedder | None = None
+
+    @property
+    def device(self) -> DeviceChoice:
+        if self._device is None:
+            self._device = choose_device(self.config.device)
+            log.info("models run on %s", self._device.label)
+        return self._device
+
+    @property
+    def detector(self) -> PersonDetector:
+        if self._detector is None:
+            path = self.store.resolve(self.config.detector.weights)
+            self._detector = PersonDetector(path, self.config.detector, self.device.torch_device)
+        return self._detector
+
+    @property
+    def reid(self) -> ReidEmbedder:
+        if self._reid is None:
+            path = self.store.resolve(self.config.reid.weights)
+            self._reid = ReidEmbedder(path, self.config.reid, self.device.ort_providers)
+        return self._reid
+
+    @property
+    def detector_id(self) -> str:
+        return self.detector.model_id
+
+    @property
+    def reid_id(self) -> str:
+        """Identity of the embedding space: vectors of different ReID models are never compared."""
+        tag = "+flip" if self.config.reid.flip else ""
+        return f"{self.reid.model_id}{tag}"

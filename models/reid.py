@@ -1,0 +1,112 @@
+"""Person re-identification embedder: an OSNet-style ONNX model run directly with ONNX Runtime.
+
+Input: RGB crops resized to 128 x 256, scaled to 0..1, ImageNet mean/std, NCHW float32.
+Output: one L2-normalised vector per crop; cosine similarity is then a dot product.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.errors import ModelError
+from models.providers import CPU_EP
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MIN_NORM = 1e-6  # an output vector shorter than this carries no direction: the model failed
+
+
+@dataclass(frozen=True)
+class ReidConfig:
+    """ReID embedder settings.
+
+    input_width, input_height: the crop size the network was trained on (OSNet: 128 x 256).
+    batch: crops per ONNX Runtime call; larger batches use the CPU/GPU better, up to memory.
+    flip: also embed each crop mirrored left-right and average the two (test-time augmentation);
+        doubles the embedding cost.
+    """
+
+    weights: str = "reid/osnet_x0_25_msmt17.onnx"
+    input_width: int = 128
+    input_height: int = 256
+    batch: int = 32
+    flip: bool = False
+
+
+class ReidEmbedder:
+    """Embeds BGR person crops into L2-normalised appearance vectors."""
+
+    def __init__(
+        self, weights: Path, config: ReidConfig = ReidConfig(), providers: Sequence[str] = (CPU_EP,)
+    ):
+        import onnxruntime as ort
+
+        self.config = config
+        self.weights = Path(weights)
+        try:
+            self._session = ort.InferenceSession(str(self.weights), providers=list(providers))
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"cannot load ReID model {self.weights}: {first}") from e
+        inp = self._session.get_inputs()
+        if len(inp) != 1 or len(inp[0].shape) != 4:
+            raise ModelError(f"ReID model {self.weights} must take one NCHW image input")
+        self._input = inp[0].name
+        self.providers = tuple(self._session.get_providers())
+        self.model_id = self.weights.name
+        self.dim = int(self.embed([np.zeros((16, 8, 3), np.uint8)]).shape[1])  # contract probe
+        log.info("ReID %s on %s, %d-d", self.weights.name, self.providers[0], self.dim)
+
+    def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """BGR crops -> normalised NCHW float32 batch."""
+        size = (self.config.input_width, self.config.input_height)
+        batch = np.empty((len(crops), size[1], size[0], 3), np.float32)
+        for i, crop in enumerate(crops):
+            if crop is None or crop.ndim not in (2, 3) or crop.shape[0] < 1 or crop.shape[1] < 1:
+                raise ModelError(
+                    f"ReID input {i} is not an image crop (shape {getattr(crop, 'shape', None)})"
+                )
+            if crop.ndim == 2:
+                crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+            elif crop.shape[2] == 4:
+                crop = cv2.cvtColor(crop, cv2.COLOR_BGRA2BGR)
+            rgb = cv2.cvtColor(cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+            batch[i] = rgb
+        batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        try:
+            y = self._session.run(None, {self._input: x})[0]
+        except Exception as e:
+            raise ModelError(f"ReID model {self.weights.name} failed: {str(e).strip()[:200]}") from e
+        if y.ndim != 2 or y.shape[0] != x.shape[0]:
+            raise ModelError(
+                f"ReID model {self.weights.name} returned shape {y.shape} for {x.shape[0]} crops"
+            )
+        return y.astype(np.float32, copy=False)
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, dim) L2-normalised embeddings of N BGR crops; flip-averaged if the config says so."""
+        if not len(crops):
+            return np.zeros((0, getattr(self, "dim", 0)), np.float32)
+        out = []
+        for k in range(0, len(crops), self.config.batch):
+            x = self.preprocess(crops[k : k + self.config.batch])
+            y = self._run(x)
+            if self.config.flip:
+                y = y + self._run(np.ascontiguousarray(x[..., ::-1]))
+            out.append(y)
+        emb = np.concatenate(out)
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        if not np.isfinite(emb).all() or (norms < MIN_NORM).any():
+            raise ModelError(f"ReID model {self.weights.name} returned non-finite or zero embeddings")
+        return emb / norms

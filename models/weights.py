@@ -1,0 +1,141 @@
+"""Where model weight files are, and whether they are the files we expect.
+
+Weights are plain files, never downloaded at import or run time. They are looked up, in order, in the
+directory named by the ``SPOTTER_MODELS`` environment variable and in ``models/weights/`` of the project.
+Each directory may hold the files flat or in the ``detector/`` / ``reid/`` layout of the manifest.
+Files listed in ``models/manifest.json`` are checked against their sha256 the first time a
+:class:`WeightStore` resolves them; any other file (a user's own YOLO export, say) is taken as given and
+validated by loading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.errors import WeightsError
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent
+PROJECT_WEIGHTS_DIR = MODELS_DIR / "weights"
+MANIFEST_PATH = MODELS_DIR / "manifest.json"
+ENV_VAR = "SPOTTER_MODELS"
+HOW_TO_GET = "run ./install.sh --weights DIR_OR_URL or set SPOTTER_MODELS (README: Model weights)"
+
+
+@dataclass(frozen=True)
+class KnownWeight:
+    """One manifest entry."""
+
+    relpath: str
+    sha256: str
+    role: str
+    about: str
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, KnownWeight]:
+    """Read the manifest of known weight files, keyed by path relative to a weights directory."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {rel: KnownWeight(rel, **entry) for rel, entry in data["files"].items()}
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_dirs() -> list[Path]:
+    """Weight directories in lookup order: ``$SPOTTER_MODELS`` first, then ``models/weights/``."""
+    dirs = []
+    if env := os.environ.get(ENV_VAR):
+        dirs.append(Path(env).expanduser())
+    dirs.append(PROJECT_WEIGHTS_DIR)
+    return dirs
+
+
+class WeightStore:
+    """Resolves weight names to verified files.
+
+    ``resolve("reid/osnet_x0_25_msmt17.onnx")`` finds the file under any lookup directory (in the
+    manifest layout or flat), checks its sha256 once per store, and returns its path. An absolute or
+    relative path to an existing file outside the lookup directories is accepted as is.
+    """
+
+    def __init__(self, dirs: list[Path] | None = None, manifest: dict[str, KnownWeight] | None = None):
+        self.dirs = list(dirs) if dirs is not None else default_dirs()
+        self.manifest = manifest if manifest is not None else load_manifest()
+        self._verified: dict[tuple[str, int, int], str] = {}
+
+    def _candidates(self, name: str) -> list[Path]:
+        base = Path(name).name
+        out = []
+        for d in self.dirs:
+            out += [d / name, d / base] if base != name else [d / name]
+            for rel in self.manifest:  # a flat name may live in the manifest's sub-folder layout
+                if Path(rel).name == base and rel != name:
+                    out.append(d / rel)
+        return out
+
+    def known_entry(self, path: Path) -> KnownWeight | None:
+        """The manifest entry whose file name matches ``path``, if any."""
+        for entry in self.manifest.values():
+            if Path(entry.relpath).name == path.name:
+                return entry
+        return None
+
+    def resolve(self, name: str | Path, verify: bool = True) -> Path:
+        """Path of the weight file ``name``; raises :class:`WeightsError` if missing or corrupt."""
+        direct = Path(name).expanduser()
+        path: Path | None = None
+        if direct.is_absolute() or direct.exists():
+            if not direct.is_file():
+                raise WeightsError(f"model file not found: {direct} ({HOW_TO_GET})")
+            path = direct
+        else:
+            path = next((p for p in self._candidates(str(name)) if p.is_file()), None)
+            if path is None:
+                where = ", ".join(str(d) for d in self.dirs)
+                raise WeightsError(f"model file {name} not found in {where} ({HOW_TO_GET})")
+        if verify:
+            self.verify(path)
+        return path
+
+    def verify(self, path: Path) -> None:
+        """Check a manifest file's sha256 (once per store and file version)."""
+        entry = self.known_entry(path)
+        if entry is None:
+            return
+        try:
+            st = path.stat()
+            key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+            if self._verified.get(key) == entry.sha256:
+                return
+            actual = sha256_of(path)
+        except OSError as e:
+            raise WeightsError(f"cannot read model file {path}: {e.strerror} ({HOW_TO_GET})") from e
+        if actual != entry.sha256:
+            raise WeightsError(
+                f"model file {path} is corrupt or not the expected {entry.relpath} "
+                f"(sha256 {actual[:12]}..., expected {entry.sha256[:12]}...; {HOW_TO_GET})"
+            )
+        self._verified[key] = actual
+        log.debug("verified %s", path)
+
+    def status(self) -> list[tuple[str, str]]:
+        """(manifest name, 'ok PATH' / 'missing' / 'corrupt: ...') for every known file, for ``doctor``."""
+        rows = []
+        for rel in self.manifest:
+            try:
+                rows.append((rel, f"ok {self.resolve(rel)}"))
+            except WeightsError as e:
+                rows.append((rel, "missing" if "not found" in str(e) else f"bad: {e}"))
+        return rows

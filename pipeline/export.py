@@ -1,0 +1,246 @@
+"""Evidence export: cut a hit to an H.264 MP4 that common players open, plus a JPEG thumbnail.
+
+Frames are decoded with OpenCV (frame-exact) and encoded with FFmpeg's libx264 through PyAV
+(yuv420p, fast start). A clip is written to a temporary file in the target folder and moved into
+place only when complete, without ever replacing an existing file: a failure (disk full, cancel)
+leaves no half-written clip behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.errors import ExportError, SpotterError
+from pipeline.storage import Library, TrackInfo
+from pipeline.types import box_at
+from pipeline.video import VideoReader, probe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """margin_s: seconds of context added before and after the hit (clipped to the video).
+    crf: x264 constant rate factor; lower is better quality and bigger files (18-23 is typical).
+    preset: x264 speed/size trade-off.
+    box_color: BGR colour of the drawn box; box_thickness in pixels.
+    max_box_gap_s: boxes are interpolated across gaps between observations up to this long.
+    thumbnail_quality: JPEG quality of the thumbnail.
+    """
+
+    margin_s: float = 2.0
+    crf: int = 20
+    preset: str = "veryfast"
+    box_color: tuple[int, int, int] = (0, 165, 255)
+    box_thickness: int = 2
+    max_box_gap_s: float = 2.0
+    thumbnail_quality: int = 90
+
+
+@dataclass(frozen=True)
+class ExportedClip:
+    path: Path
+    thumbnail: Path
+    start_frame: int
+    end_frame: int  # inclusive
+    frames: int
+    start_s: float
+    end_s: float
+    sha256: str
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def check_target(path: Path, suffix: str = ".mp4") -> Path:
+    """Validate an output path: right suffix, not existing, folder exists and is writable."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() != suffix:
+        raise ExportError(f"{path}: the file name must end in {suffix}")
+    if path.exists():
+        raise ExportError(f"{path} already exists; not overwritten (choose another name)")
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: no such folder")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"{folder}: folder is not writable")
+    return path.resolve()
+
+
+def place_file(tmp: Path, target: Path) -> None:
+    """Move a finished temporary file to ``target`` without replacing anything already there."""
+    try:
+        os.link(tmp, target)  # atomic, fails if target exists
+    except FileExistsError as e:
+        raise ExportError(f"{target} appeared while exporting; not overwritten") from e
+    except OSError:  # file systems without hard links (FAT, some network shares)
+        if target.exists():
+            raise ExportError(f"{target} appeared while exporting; not overwritten") from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write bytes to a new file (never replacing one), via a temporary file in the same folder."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".spotter-", suffix=target.suffix)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        place_file(tmp, target)
+    except OSError as e:
+        raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def draw_box(image: np.ndarray, box: np.ndarray, config: ExportConfig, label: str = "") -> None:
+    """Draw the person's box (and a label above it) in place."""
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    cv2.rectangle(image, (x1, y1), (x2, y2), config.box_color, config.box_thickness, cv2.LINE_AA)
+    if label:
+        scale = max(0.4, image.shape[0] / 900)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        ty = max(y1 - 4, th + 2)
+        cv2.rectangle(image, (x1, ty - th - 3), (x1 + tw + 4, ty + 2), config.box_color, -1)
+        cv2.putText(image, label, (x1 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_clip(
+    video: str | Path,
+    start_frame: int,
+    end_frame: int,
+    out: str | Path,
+    path: np.ndarray | None = None,
+    annotate: bool = False,
+    label: str = "",
+    config: ExportConfig = ExportConfig(),
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> ExportedClip:
+    """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``.
+
+    With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
+    covers. A JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
+    """
+    import av
+
+    target = check_target(Path(out))
+    thumb_target = check_target(target.with_suffix(".jpg"), ".jpg")
+    info = probe(video)
+    margin = round(config.margin_s * info.fps)
+    first = max(0, int(start_frame) - margin)
+    last = min(info.frame_count - 1, int(end_frame) + margin)
+    if last < first:
+        raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")
+    gap = round(config.max_box_gap_s * info.fps)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".spotter-", suffix=".mp4")
+    os.close(fd)
+    tmp = Path(name)
+    written, best = 0, (-1.0, None)
+    try:
+        container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            stream = container.add_stream("libx264", rate=Fraction(info.fps).limit_denominator(1001))
+            stream.width, stream.height = info.width - info.width % 2, info.height - info.height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(config.crf), "preset": config.preset}
+            for frame in VideoReader(info, start_frame=first):
+                if frame.index > last or (cancel is not None and cancel()):
+                    break
+                image = frame.image[: stream.height, : stream.width]
+                box = box_at(path, frame.index, gap) if path is not None else None
+                if box is not None:
+                    area = float((box[2] - box[0]) * (box[3] - box[1]))
+                    if area > best[0]:
+                        best = (area, (image.copy(), box))
+                    if annotate:
+                        image = np.ascontiguousarray(image)
+                        draw_box(image, box, config, label)
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+                vf.pts = written
+                for packet in stream.encode(vf):
+                    container.mux(packet)
+                written += 1
+                if progress is not None:
+                    progress(written, last - first + 1)
+            for packet in stream.encode():
+                container.mux(packet)
+        finally:
+            container.close()
+        if cancel is not None and cancel():
+            raise ExportError("export cancelled")
+        if written == 0:
+            raise ExportError(f"{video}: no frame could be decoded for the clip")
+        place_file(tmp, target)
+    except SpotterError:
+        raise
+    except (OSError, av.error.FFmpegError) as e:
+        raise ExportError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}") from e
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    thumb = best[1]
+    image = thumb[0] if thumb is not None else cv2.imread(str(target))
+    if thumb is not None:
+        draw_box(image, thumb[1], config, label)
+    if image is None:
+        image = np.zeros((info.height, info.width, 3), np.uint8)
+    ok, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
+    write_new(thumb_target, jpg.tobytes())
+    return ExportedClip(
+        target, thumb_target, first, first + written - 1, written, first / info.fps,
+        (first + written - 1) / info.fps, sha256_file(target),
+    )
+
+
+def export_track(
+    track: TrackInfo,
+    out: str | Path,
+    annotate: bool = False,
+    score: float | None = None,
+    config: ExportConfig = ExportConfig(),
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> ExportedClip:
+    """Export the interval of a stored track (the person's box path drives annotation)."""
+    label = f"track {track.track_id}" + (f"  {score:.2f}" if score is not None else "")
+    return export_clip(
+        track.video_path, track.first_frame, track.last_frame, out, track.path, annotate, label, config,
+        progress, cancel,
+    )
+
+
+def export_hit(
+    library: Library, hit_id: int, out: str | Path, annotate: bool = False, config: ExportConfig = ExportConfig()
+) -> ExportedClip:
+    """Export a stored search hit by its id."""
+    found = library.hit(hit_id)
+    if found is None:
+        raise ExportError(f"no hit {hit_id} in {library.db_path} (run a search first; its hits have ids)")
+    _, track_pk, score = found
+    track = library.tracks([track_pk]).get(track_pk)
+    if track is None:
+        raise ExportError(f"hit {hit_id}: its track is gone (the video was re-indexed)")
+    return export_track(track, out, annotate, score, config)

@@ -1,0 +1,229 @@
+"""Index a video: detect people, track them, embed each track from its best crops, store it all.
+
+:func:`index_video` is a generator of :class:`ProgressEvent` that checks a cancel flag between
+batches, so a CLI progress bar and a GUI worker thread drive it the same way. Work is committed in
+chunks (tracks finished so far + a checkpoint of the tracker), so a crash or Ctrl-C loses at most the
+chunk in flight and the next run resumes from the checkpoint; a cancel commits what is done first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.detections import Detections
+from models.loader import ModelSet
+from pipeline.appearance import AppearanceConfig, TrackBuilder
+from pipeline.errors import SpotterError
+from pipeline.motion import MotionConfig, MotionGate
+from pipeline.storage import Library
+from pipeline.tracking import ByteTracker, TrackerConfig
+from pipeline.types import ProgressEvent, Stage, TrackRecord
+from pipeline.video import Frame, VideoInfo, VideoReader, probe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """How a video is indexed.
+
+    detect_fps: detector runs per second of video when ``stride`` is not given; the stride becomes
+        round(video fps / detect_fps). Higher finds more short appearances and tracks crowds better;
+        the time spent grows in proportion.
+    stride: run the detector on every n-th frame (the tracker's motion model bridges the rest);
+        None derives it from ``detect_fps``.
+    chunk_s: seconds of video per committed chunk: the most a crash can lose.
+    progress_interval_s: least wall time between two progress events.
+    """
+
+    detect_fps: float = 5.0
+    stride: int | None = None
+    chunk_s: float = 30.0
+    progress_interval_s: float = 0.1
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+
+    def stride_for(self, fps: float) -> int:
+        if self.stride:
+            return max(1, int(self.stride))
+        return max(1, round(fps / self.detect_fps)) if self.detect_fps > 0 else 1
+
+
+CancelFlag = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
+
+def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict:
+    """Everything that changes what indexing produces; a resume needs the same."""
+    return {
+        "stride": config.stride_for(info.fps),
+        "detector": dataclasses.asdict(models.config.detector),
+        "tracker": dataclasses.asdict(config.tracker),
+        "appearance": dataclasses.asdict(config.appearance),
+        "motion": dataclasses.asdict(config.motion),
+    }
+
+
+class _Run:
+    """State of one indexing run of one video (tracker, crop builder, motion gate, pending records)."""
+
+    def __init__(self, info: VideoInfo, models: ModelSet, config: IndexConfig):
+        self.info, self.models, self.config = info, models, config
+        self.tracker = ByteTracker(config.tracker, info.fps)
+        self.builder = TrackBuilder(config.appearance, info.fps)
+        self.motion = MotionGate(config.motion, info.fps)
+        self.pending: list[TrackRecord] = []
+        self.stored = 0
+        self.detector_runs = 0
+
+    def process(self, frames: list[Frame]) -> None:
+        """Detect on a batch of frames, then track and collect crops frame by frame."""
+        dets = self.models.detector.detect([f.image for f in frames]) if frames else []
+        self.detector_runs += len(frames)
+        for f, d in zip(frames, dets):
+            self.step(f, d)
+
+    def step(self, frame: Frame, dets: Detections) -> None:
+        step = self.tracker.update(dets, frame.index)
+        self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
+        if step.ended:
+            self.pending += self.builder.finish(step.ended, self.models.reid)
+
+    def finish(self) -> None:
+        self.pending += self.builder.finish(self.tracker.finish(), self.models.reid)
+
+    def checkpoint(self, next_frame: int) -> dict:
+        return {
+            "next_frame": next_frame,
+            "tracker": self.tracker.state_dict(),
+            "builder": self.builder.state_dict(),
+            "motion": self.motion.state_dict(),
+        }
+
+    def restore(self, state: dict) -> int:
+        self.tracker.load_state_dict(state["tracker"])
+        self.builder.load_state_dict(state["builder"])
+        self.motion.load_state_dict(state.get("motion", {}))
+        return int(state["next_frame"])
+
+
+def index_video(
+    path: str | Path,
+    library: Library,
+    models: ModelSet,
+    config: IndexConfig = IndexConfig(),
+    cancel: CancelFlag = _never,
+    force: bool = False,
+) -> Iterator[ProgressEvent]:
+    """Index one video, yielding progress; raises :class:`SpotterError` subclasses on failure.
+
+    Stages: PROBING, INDEXING (repeated), then DONE, SKIPPED or CANCELLED.
+    """
+    yield ProgressEvent(str(path), Stage.PROBING, message="reading file")
+    info = probe(path)
+    vpath = str(info.path)
+    device = models.device.label
+    settings = settings_for(config, models, info)
+    decision = library.start_video(info, models.detector_id, models.reid_id, settings, force)
+    if decision.action == "skip":
+        yield ProgressEvent(
+            vpath,
+            Stage.SKIPPED,
+            decision.frames_done,
+            info.frame_count,
+            message=decision.reason,
+            device=device,
+            video_id=decision.video_id,
+        )
+        return
+    run = _Run(info, models, config)
+    stride = settings["stride"]
+    start = run.restore(decision.checkpoint) if decision.checkpoint else 0
+    if start:
+        log.info("%s: resuming at frame %d", vpath, start)
+    chunk_frames = max(stride, round(config.chunk_s * info.fps))
+    batch_size = max(1, models.detector.config.batch)
+    t0 = time.perf_counter()
+    last_event = 0.0
+    next_commit = start + chunk_frames
+    batch: list[Frame] = []
+    last_ts, next_frame = 0.0, start
+    reader = VideoReader(info, start_frame=start, stride=stride)
+
+    def commit(next_at: int, final: bool = False) -> None:
+        state = None if final else run.checkpoint(next_at)
+        library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
+        run.stored += len(run.pending)
+        run.pending = []
+
+    def event(stage: Stage, done: int, message: str = "") -> ProgressEvent:
+        return ProgressEvent(
+            vpath,
+            stage,
+            done,
+            info.frame_count,
+            time.perf_counter() - t0,
+            last_ts - (start / info.fps),
+            run.stored + len(run.pending) + len(run.builder),
+            message,
+            device,
+            decision.video_id,
+        )
+
+    try:
+        for frame in reader:
+            if run.motion.should_detect(frame.index, frame.image):
+                batch.append(frame)
+            last_ts, next_frame = frame.ts, frame.index + stride
+            if len(batch) < batch_size and frame.index + stride < next_commit:
+                continue
+            run.process(batch)
+            batch = []
+            if next_frame >= next_commit:
+                commit(next_frame)
+                next_commit = next_frame + chunk_frames
+            if cancel():
+                commit(next_frame)
+                library.finish_video(
+                    decision.video_id, "partial", next_frame, "cancelled; index again to resume"
+                )
+                yield event(Stage.CANCELLED, next_frame, "cancelled")
+                return
+            now = time.perf_counter()
+            if now - last_event >= config.progress_interval_s:
+                last_event = now
+                yield event(Stage.INDEXING, next_frame)
+        run.process(batch)
+        run.finish()
+        commit(reader.frames_read, final=True)
+        note = ""
+        if reader.truncated:
+            note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
+        library.finish_video(decision.video_id, "done", reader.frames_read, note, reader.frames_read)
+        log.info(
+            "%s: %d tracks, detector on %d of %d frames",
+            vpath,
+            run.stored,
+            run.detector_runs,
+            reader.frames_read,
+        )
+        yield event(Stage.DONE, reader.frames_read, note)
+    except SpotterError as e:
+        _mark_failed(library, decision.video_id, str(e))
+        raise
+
+
+def _mark_failed(library: Library, video_id: int, message: str) -> None:
+    try:
+        library.finish_video(video_id, "failed", message=message)
+    except SpotterError as e:  # e.g. the disk is still full: the checkpoint in the DB is intact
+        log.warning("could not record the failure: %s", e)

@@ -1,0 +1,388 @@
+"""The video library on SQLite: every read or write is one short session and one transaction.
+
+Indexing writes in chunks: each chunk's finished tracks, their embeddings, the resume checkpoint and
+the progress counter are committed together, so a crash loses at most the chunk in flight and the
+database never holds half a chunk. Failures to write (disk full, read-only folder) raise
+:class:`StorageError` and roll back, leaving what was committed intact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pipeline.errors import StorageError
+from pipeline.storage.schema import (
+    SCHEMA_VERSION,
+    Base,
+    EmbeddingRow,
+    HitRow,
+    MetaRow,
+    SearchRow,
+    TrackRow,
+    VideoRow,
+    make_engine,
+    utcnow,
+)
+from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary
+from pipeline.video import VideoInfo
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "spotter.db"
+GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
+GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
+
+
+def default_db_path() -> Path:
+    """``spotter.db`` in the user's data directory (shared by the CLI and the desktop app)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("Spotter", appauthor=False)) / DB_FILENAME
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    """What the indexer should do with a video: skip it, resume from a checkpoint, or start afresh."""
+
+    video_id: int
+    action: str  # "skip" | "resume" | "fresh"
+    frames_done: int = 0
+    checkpoint: dict[str, Any] | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """A stored track as search and export need it."""
+
+    pk: int
+    video_id: int
+    video_path: str
+    fps: float
+    track_id: int
+    first_frame: int
+    last_frame: int
+    start_s: float
+    end_s: float
+    path: np.ndarray  # (N, 7)
+    thumbnail: bytes
+
+
+def _storage_message(action: str, e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    low = text.lower()
+    if "full" in low or "no space" in low:
+        hint = "the disk is full; free some space and try again (nothing already indexed was lost)"
+    elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
+        hint = "the database or its folder is not writable; choose a writable --db location"
+    else:
+        hint = "nothing already indexed was lost"
+    return f"{action}: {text} ({hint})"
+
+
+class Library:
+    """Spotter's database of videos, tracks, embeddings, searches and hits."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path).expanduser().resolve()
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(_storage_message(f"cannot create {self.db_path.parent}", e)) from e
+        self.engine = make_engine(f"sqlite:///{self.db_path}")
+        with self._write(f"cannot open database {self.db_path}") as s:
+            Base.metadata.create_all(s.connection())
+            version = s.get(MetaRow, "schema_version")
+            if version is None:
+                s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(version.value) > SCHEMA_VERSION:
+                raise StorageError(f"{self.db_path} was written by a newer Spotter (schema {version.value})")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as s:
+                yield s
+        except (SQLAlchemyError, sqlite3.Error) as e:
+            raise StorageError(_storage_message(f"cannot read {self.db_path}", e)) from e
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back (and reported) on any failure."""
+        try:
+            with Session(self.engine) as s, s.begin():
+                yield s
+        except StorageError:
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as e:
+            raise StorageError(_storage_message(action, e)) from e
+
+    @staticmethod
+    def _bump(s: Session, key: str) -> None:
+        row = s.get(MetaRow, key)
+        if row is None:
+            s.add(MetaRow(key=key, value="1"))
+        else:
+            row.value = str(int(row.value) + 1)
+
+    def generation(self) -> tuple[int, int]:
+        """(added, removed) change counters of the embeddings table."""
+        with self._read() as s:
+            rows = dict(
+                s.execute(
+                    select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_([GEN_ADDED, GEN_REMOVED]))
+                ).all()
+            )
+        return int(rows.get(GEN_ADDED, 0)), int(rows.get(GEN_REMOVED, 0))
+
+    # ----- indexing -------------------------------------------------------------------------------
+
+    def start_video(
+        self, info: VideoInfo, detector_id: str, reid_id: str, settings: dict[str, Any], force: bool = False
+    ) -> StartDecision:
+        """Register a video for indexing and decide whether to skip, resume or start it afresh."""
+        key = json.dumps(settings, sort_keys=True)
+        with self._write(f"cannot register {info.path}") as s:
+            row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
+            same_file = row is not None and row.fingerprint == info.fingerprint
+            same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
+            if same_models and row.status == "done" and not force:
+                note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
+                return StartDecision(row.id, "skip", row.frames_done, reason=f"already indexed{note}")
+            if same_models and row.settings_key == key and row.checkpoint and not force:
+                row.status = "indexing"
+                state = json.loads(zlib.decompress(row.checkpoint))
+                return StartDecision(row.id, "resume", row.frames_done, state, "resuming an interrupted run")
+            reason = ""
+            if row is None:
+                row = VideoRow(path=str(info.path))
+                s.add(row)
+            else:
+                reason = (
+                    "forced" if force else "file changed" if not same_file else "models or settings changed"
+                )
+                if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
+                    s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
+                    self._bump(s, GEN_REMOVED)
+            row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+            row.fps, row.frame_count, row.width, row.height = (
+                info.fps,
+                info.frame_count,
+                info.width,
+                info.height,
+            )
+            row.duration_s = info.duration_s
+            row.status, row.frames_done, row.message, row.checkpoint = "indexing", 0, "", None
+            row.detector_id, row.reid_id, row.settings_key, row.settings_json = detector_id, reid_id, key, key
+            s.flush()
+            return StartDecision(row.id, "fresh", 0, None, reason)
+
+    def commit_chunk(
+        self,
+        video_id: int,
+        records: Sequence[TrackRecord],
+        frames_done: int,
+        checkpoint: dict[str, Any] | None,
+        reid_id: str,
+    ) -> None:
+        """Store finished tracks with their embeddings, the resume checkpoint and progress, atomically."""
+        with self._write("cannot save indexing progress") as s:
+            for r in records:
+                path = np.ascontiguousarray(r.path, dtype=np.float64)
+                t = TrackRow(
+                    video_id=video_id,
+                    track_id=r.track_id,
+                    first_frame=r.first_frame,
+                    last_frame=r.last_frame,
+                    start_s=float(path[0, 1]),
+                    end_s=float(path[-1, 1]),
+                    n_obs=len(path),
+                    path=path.tobytes(),
+                    thumbnail=r.thumbnail_jpeg,
+                    quality=r.quality,
+                )
+                s.add(t)
+                s.flush()
+                s.add(EmbeddingRow(track_pk=t.id, kind="track", model=reid_id, vector=_f32(r.embedding)))
+                for e in r.crop_embeddings:
+                    s.add(EmbeddingRow(track_pk=t.id, kind="crop", model=reid_id, vector=_f32(e)))
+            if records:
+                self._bump(s, GEN_ADDED)
+            blob = zlib.compress(json.dumps(checkpoint).encode()) if checkpoint is not None else None
+            s.execute(
+                update(VideoRow)
+                .where(VideoRow.id == video_id)
+                .values(frames_done=frames_done, checkpoint=blob)
+            )
+
+    def finish_video(
+        self,
+        video_id: int,
+        status: str,
+        frames_done: int | None = None,
+        message: str = "",
+        true_count: int = 0,
+    ) -> None:
+        """Close an indexing run: ``done`` (checkpoint dropped), ``partial`` (cancelled) or ``failed``
+        (checkpoint kept, so the next run resumes from the last committed chunk)."""
+        values: dict[str, Any] = {"status": status, "message": message}
+        if frames_done is not None:
+            values["frames_done"] = frames_done
+        if status == "done":
+            values |= {"checkpoint": None, "indexed_at": utcnow()}
+            if true_count:
+                values["frame_count"] = true_count
+        with self._write("cannot update video status") as s:
+            row = s.get(VideoRow, video_id)
+            if row is not None and status == "done" and true_count and row.fps:
+                values["duration_s"] = true_count / row.fps
+            s.execute(update(VideoRow).where(VideoRow.id == video_id).values(**values))
+
+    def remove_video(self, video_id: int) -> None:
+        with self._write("cannot remove video") as s:
+            s.execute(delete(VideoRow).where(VideoRow.id == video_id))
+            self._bump(s, GEN_REMOVED)
+
+    # ----- reading --------------------------------------------------------------------------------
+
+    def videos(self) -> list[VideoSummary]:
+        with self._read() as s:
+            counts = dict(
+                s.execute(select(TrackRow.video_id, func.count()).group_by(TrackRow.video_id)).all()
+            )
+            rows = s.scalars(select(VideoRow).order_by(VideoRow.id)).all()
+            return [
+                VideoSummary(
+                    v.id,
+                    v.path,
+                    v.status,
+                    v.fps,
+                    v.frame_count,
+                    v.frames_done,
+                    v.duration_s,
+                    v.width,
+                    v.height,
+                    counts.get(v.id, 0),
+                    v.message,
+                    (v.detector_id, v.reid_id),
+                )
+                for v in rows
+            ]
+
+    def video_id(self, path: str | Path) -> int | None:
+        with self._read() as s:
+            return s.scalar(
+                select(VideoRow.id).where(VideoRow.path == str(Path(path).expanduser().resolve()))
+            )
+
+    def load_embeddings(
+        self, model: str, kind: str, after_id: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(embedding ids, track pks, (N, D) float32 vectors) of one model and kind, ids > ``after_id``."""
+        with self._read() as s:
+            rows = s.execute(
+                select(EmbeddingRow.id, EmbeddingRow.track_pk, EmbeddingRow.vector)
+                .where(EmbeddingRow.model == model, EmbeddingRow.kind == kind, EmbeddingRow.id > after_id)
+                .order_by(EmbeddingRow.id)
+            ).all()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        pks = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
+        return ids, pks, vecs
+
+    def tracks(self, pks: Sequence[int]) -> dict[int, TrackInfo]:
+        """Stored tracks by primary key (with their video's path and fps)."""
+        if not len(pks):
+            return {}
+        out: dict[int, TrackInfo] = {}
+        with self._read() as s:
+            q = (
+                select(TrackRow, VideoRow.path, VideoRow.fps)
+                .join(VideoRow, TrackRow.video_id == VideoRow.id)
+                .where(TrackRow.id.in_([int(p) for p in pks]))
+            )
+            for t, vpath, fps in s.execute(q).all():
+                out[t.id] = TrackInfo(
+                    t.id,
+                    t.video_id,
+                    vpath,
+                    fps,
+                    t.track_id,
+                    t.first_frame,
+                    t.last_frame,
+                    t.start_s,
+                    t.end_s,
+                    np.frombuffer(t.path, np.float64).reshape(-1, PATH_COLUMNS),
+                    t.thumbnail,
+                )
+        return out
+
+    def video_tracks(self, video_id: int) -> list[TrackInfo]:
+        """All tracks of one video, in order of appearance."""
+        with self._read() as s:
+            pks = s.scalars(
+                select(TrackRow.id).where(TrackRow.video_id == video_id).order_by(TrackRow.first_frame)
+            ).all()
+        found = self.tracks(pks)
+        return [found[p] for p in pks]
+
+    # ----- searches -------------------------------------------------------------------------------
+
+    def save_search(
+        self,
+        query_path: str,
+        query_box: Sequence[float] | None,
+        model: str,
+        params: dict[str, Any],
+        query_vector: np.ndarray,
+        hits: Sequence[tuple[int, float]],
+    ) -> tuple[int, list[int]]:
+        """Persist a search and its ranked hits ((track pk, score) best first); returns their ids."""
+        with self._write("cannot save search") as s:
+            row = SearchRow(
+                query_path=query_path,
+                query_box=json.dumps([round(float(v), 1) for v in query_box])
+                if query_box is not None
+                else "",
+                model=model,
+                params_json=json.dumps(params, sort_keys=True),
+                query_vector=_f32(query_vector),
+                n_hits=len(hits),
+            )
+            s.add(row)
+            s.flush()
+            hit_rows = [
+                HitRow(search_id=row.id, track_pk=int(pk), rank=i, score=float(sc))
+                for i, (pk, sc) in enumerate(hits)
+            ]
+            s.add_all(hit_rows)
+            s.flush()
+            return row.id, [h.id for h in hit_rows]
+
+    def hit(self, hit_id: int) -> tuple[int, int, float] | None:
+        """(search id, track pk, score) of a stored hit."""
+        with self._read() as s:
+            row = s.get(HitRow, hit_id)
+            return None if row is None else (row.search_id, row.track_pk, row.score)
+
+
+def _f32(v: np.ndarray) -> bytes:
+    return np.ascontiguousarray(v, dtype=np.float32).tobytes()

@@ -1,0 +1,150 @@
+"""Database schema (SQLAlchemy 2.0 typed models) and engine setup (SQLite, WAL, foreign keys)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Engine,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VideoRow(Base):
+    """One video file in the library and how far its indexing got."""
+
+    __tablename__ = "videos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    size: Mapped[int]
+    mtime: Mapped[float]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    fps: Mapped[float]
+    frame_count: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    duration_s: Mapped[float]
+    status: Mapped[str] = mapped_column(String(16))  # indexing | partial | done | failed
+    frames_done: Mapped[int] = mapped_column(default=0)
+    detector_id: Mapped[str] = mapped_column(default="")
+    reid_id: Mapped[str] = mapped_column(default="")
+    settings_key: Mapped[str] = mapped_column(default="")
+    settings_json: Mapped[str] = mapped_column(default="{}")
+    message: Mapped[str] = mapped_column(default="")
+    checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    indexed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    tracks: Mapped[list[TrackRow]] = relationship(
+        back_populates="video", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class TrackRow(Base):
+    """One person track: when and where they were, and a thumbnail of their best crop."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (UniqueConstraint("video_id", "track_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int]
+    first_frame: Mapped[int]
+    last_frame: Mapped[int]
+    start_s: Mapped[float]
+    end_s: Mapped[float]
+    n_obs: Mapped[int]
+    path: Mapped[bytes] = mapped_column(LargeBinary)  # float64 (N, 7): frame, ts, x1, y1, x2, y2, score
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)  # JPEG of the best crop
+    quality: Mapped[float]
+
+    video: Mapped[VideoRow] = relationship(back_populates="tracks")
+
+
+class EmbeddingRow(Base):
+    """Appearance vector of a track ('track': the mean) or of one of its chosen crops ('crop')."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (Index("ix_embeddings_model_kind", "model", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_pk: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    model: Mapped[str]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 (D,)
+
+
+class SearchRow(Base):
+    """A search as run: the query, the model and the thresholds."""
+
+    __tablename__ = "searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    query_path: Mapped[str]
+    query_box: Mapped[str] = mapped_column(default="")  # JSON [x1, y1, x2, y2] in the photo
+    model: Mapped[str]
+    params_json: Mapped[str] = mapped_column(default="{}")
+    query_vector: Mapped[bytes] = mapped_column(LargeBinary)
+    n_hits: Mapped[int] = mapped_column(default=0)
+
+    hits: Mapped[list[HitRow]] = relationship(back_populates="search", cascade="all, delete-orphan")
+
+
+class HitRow(Base):
+    """One ranked result of a search."""
+
+    __tablename__ = "hits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id", ondelete="CASCADE"), index=True)
+    track_pk: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int]
+    score: Mapped[float]
+
+    search: Mapped[SearchRow] = relationship(back_populates="hits")
+    track: Mapped[TrackRow] = relationship()
+
+
+class MetaRow(Base):
+    """Small key/value facts: schema version, embedding change counters."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str]
+
+
+def make_engine(url: str) -> Engine:
+    """Engine with WAL journaling, foreign keys and a busy timeout on every SQLite connection."""
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    return engine

@@ -1,0 +1,151 @@
+"""Plain values passed between the engine, the CLI and the GUI (immutable, no ORM objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+# Columns of a track's box path: one row per frame where the person was observed.
+PATH_FRAME, PATH_TS, PATH_X1, PATH_Y1, PATH_X2, PATH_Y2, PATH_SCORE = range(7)
+PATH_COLUMNS = 7
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """A finished track ready to store: where the person was, and what they look like."""
+
+    track_id: int
+    path: np.ndarray  # (N, 7) float64: frame, ts, x1, y1, x2, y2, score
+    embedding: np.ndarray  # (D,) L2-normalised mean of the crop embeddings
+    crop_embeddings: np.ndarray  # (K, D) embeddings of the chosen crops
+    crop_frames: tuple[int, ...]
+    thumbnail_jpeg: bytes
+    quality: float  # best crop quality, 0..1
+
+    @property
+    def first_frame(self) -> int:
+        return int(self.path[0, PATH_FRAME])
+
+    @property
+    def last_frame(self) -> int:
+        return int(self.path[-1, PATH_FRAME])
+
+
+def box_at(path: np.ndarray, frame_index: int, max_gap: int | None = None) -> np.ndarray | None:
+    """The person's box (x1, y1, x2, y2) at ``frame_index``, linearly interpolated between the
+    observed frames around it; None outside the path or inside a gap longer than ``max_gap`` frames."""
+    frames = path[:, PATH_FRAME]
+    if not len(frames) or frame_index < frames[0] or frame_index > frames[-1]:
+        return None
+    j = int(np.searchsorted(frames, frame_index))
+    if frames[j] == frame_index:
+        return path[j, PATH_X1 : PATH_Y2 + 1].copy()
+    f0, f1 = frames[j - 1], frames[j]
+    if max_gap is not None and f1 - f0 > max_gap:
+        return None
+    w = (frame_index - f0) / (f1 - f0)
+    return (1 - w) * path[j - 1, PATH_X1 : PATH_Y2 + 1] + w * path[j, PATH_X1 : PATH_Y2 + 1]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a track of one video that matches the query."""
+
+    hit_id: int | None  # row id in the hits table once persisted
+    search_id: int | None
+    video_id: int
+    video_path: str
+    track_pk: int  # tracks table row id
+    track_id: int  # per-video track number
+    score: float  # cosine similarity, higher = more similar
+    start_frame: int
+    end_frame: int  # inclusive
+    start_s: float
+    end_s: float
+    fps: float
+    frames: tuple[tuple[int, float, float, float, float], ...]  # (frame, x1, y1, x2, y2) observed
+
+    def to_json(self) -> dict:
+        """The ``search --json`` hit object (a stable interface for tools outside the project)."""
+        return {
+            "video": self.video_path,
+            "track_id": self.track_id,
+            "score": round(float(self.score), 6),
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "frames": [
+                [f, round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)]
+                for f, x1, y1, x2, y2 in self.frames
+            ],
+        }
+
+    def path_array(self) -> np.ndarray:
+        """Frames as a (N, 7) path array (ts and score columns zero) for :func:`box_at`."""
+        out = np.zeros((len(self.frames), PATH_COLUMNS))
+        if self.frames:
+            arr = np.asarray(self.frames, dtype=np.float64)
+            out[:, PATH_FRAME] = arr[:, 0]
+            out[:, PATH_X1 : PATH_Y2 + 1] = arr[:, 1:5]
+        return out
+
+
+class Stage(str, Enum):
+    PROBING = "probing"
+    INDEXING = "indexing"
+    DONE = "done"
+    SKIPPED = "skipped"  # already indexed with the same models and settings
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Indexing progress of one video, yielded by the indexer about once per batch of frames."""
+
+    video_path: str
+    stage: Stage
+    frames_done: int = 0
+    frames_total: int = 0
+    elapsed_s: float = 0.0
+    video_s_done: float = 0.0
+    tracks: int = 0
+    message: str = ""
+    device: str = ""
+    video_id: int | None = None
+
+    @property
+    def fraction(self) -> float:
+        return min(self.frames_done / self.frames_total, 1.0) if self.frames_total else 0.0
+
+    @property
+    def x_realtime(self) -> float:
+        """Seconds of video indexed per second of wall time."""
+        return self.video_s_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.frames_done <= 0 or self.elapsed_s <= 0 or not self.frames_total:
+            return None
+        return self.elapsed_s * (self.frames_total - self.frames_done) / self.frames_done
+
+
+@dataclass(frozen=True)
+class VideoSummary:
+    """A library entry as the CLI and the GUI show it."""
+
+    video_id: int
+    path: str
+    status: str
+    fps: float
+    frame_count: int
+    frames_done: int
+    duration_s: float
+    width: int
+    height: int
+    tracks: int
+    message: str = ""
+    models: tuple[str, ...] = field(default_factory=tuple)
