@@ -7,6 +7,7 @@
     python main.py videos               list the library
     python main.py doctor               check models and hardware
     python main.py eval-reid DATASET    evaluate the ReID model on a Market-1501-style dataset
+    python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
 
 Every command takes --db PATH (default: spotter.db in the user's data directory).
 """
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("videos", help="list the indexed videos"))
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
+    p = sub.add_parser("export-detector", help="convert a YOLO .pt checkpoint to ONNX (dynamic shapes)")
+    p.add_argument("checkpoint", type=Path, help="YOLO .pt file")
+    p.add_argument("--out", type=Path, default=None, help="output .onnx (default: beside the .pt)")
+    p.add_argument("--imgsz", type=int, default=640, help="nominal input size recorded in the model")
+
     p = with_db(sub.add_parser("eval-reid", help="Market-1501 protocol evaluation of the ReID model"))
     p.add_argument("dataset", type=Path, help="folder with query/ and bounding_box_test/")
     p.add_argument("--model", default=None, help="ReID ONNX file (default: the configured model)")
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "videos": cmd_videos,
         "doctor": cmd_doctor,
         "eval-reid": cmd_eval_reid,
+        "export-detector": cmd_export_detector,
     }[args.command]
     try:
         return handler(args)
@@ -296,6 +303,14 @@ def _default_db() -> Path:
     from pipeline.storage import default_db_path
 
     return default_db_path()
+
+
+def cmd_export_detector(args: argparse.Namespace) -> int:
+    from models.export import export_onnx
+
+    out = export_onnx(args.checkpoint, args.out, args.imgsz)
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_eval_reid(args: argparse.Namespace) -> int:

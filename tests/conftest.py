@@ -1,0 +1,90 @@
+"""Shared fixtures: real assets from ../shared/assets, models loaded once, videos indexed once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = Path(os.environ.get("SPOTTER_ASSETS", ROOT.parent / "shared" / "assets")).resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("SPOTTER_MODELS", str(ASSETS))
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "False"
+
+
+def asset(rel: str) -> Path:
+    """Path of a shared asset; fails (not skips) when missing: CI has them all."""
+    path = ASSETS / rel
+    if not path.exists():
+        pytest.fail(f"missing test asset {path} (set SPOTTER_ASSETS to the shared assets folder)")
+    return path
+
+
+@dataclass(frozen=True)
+class Sequence:
+    name: str
+    video: Path
+    gt: Path
+    scale: float  # gt pixels -> video pixels
+
+
+def pets() -> Sequence:
+    return Sequence(
+        "PETS09-S2L1",
+        asset("video/vtest_pets09_s2l1_480x360.mp4"),
+        asset("mot15/PETS09-S2L1/gt/gt.txt"),
+        0.625,
+    )
+
+
+def tud() -> Sequence:
+    return Sequence(
+        "TUD-Campus", asset("mot15/TUD-Campus/TUD-Campus.mp4"), asset("mot15/TUD-Campus/gt/gt.txt"), 1.0
+    )
+
+
+def load_gt(seq: Sequence) -> dict[int, dict[int, tuple[float, float, float, float]]]:
+    """{identity: {video frame (0-based): (x1, y1, x2, y2)}} in video pixels (MOT gt is 1-based)."""
+    out: dict[int, dict[int, tuple[float, float, float, float]]] = {}
+    for row in np.loadtxt(seq.gt, delimiter=",", ndmin=2):
+        x, y, w, h = (float(v) * seq.scale for v in row[2:6])
+        out.setdefault(int(row[1]), {})[int(row[0]) - 1] = (x, y, x + w, y + h)
+    return out
+
+
+@pytest.fixture(scope="session")
+def models():  # noqa: ANN201 - ModelSet
+    from models.loader import ModelSet
+
+    ms = ModelSet()
+    ms.detector, ms.reid  # noqa: B018 - load both once for the session
+    return ms
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, models):  # noqa: ANN001, ANN201
+    """A library with PETS09-S2L1 and TUD-Campus indexed with the default settings (read-only use)."""
+    from pipeline.indexer import index_video
+    from pipeline.storage import Library
+
+    library = Library(tmp_path_factory.mktemp("indexed") / "library.db")
+    for seq in (pets(), tud()):
+        for _ in index_video(seq.video, library, models):
+            pass
+    return library
+
+
+@pytest.fixture
+def frame_of():  # noqa: ANN201
+    """Decode frame k of a video (BGR)."""
+    from pipeline.video import read_frame
+
+    return read_frame

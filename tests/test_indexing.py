@@ -1,0 +1,183 @@
+"""Indexing on real footage: completion, skip, crash and resume, cancel, damaged input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from pipeline.errors import VideoError
+from pipeline.indexer import IndexConfig, index_video, settings_for
+from pipeline.motion import MotionConfig, MotionGate
+from pipeline.storage import Library
+from pipeline.types import Stage
+from pipeline.video import probe
+from tests.conftest import ROOT, pets, tud
+
+SMALL_CHUNKS = IndexConfig(chunk_s=0.4)  # TUD-Campus (2.8 s) commits every 10 frames
+
+
+def run_all(video: Path, library: Library, models, config: IndexConfig = SMALL_CHUNKS, **kw) -> list:  # noqa: ANN001
+    return list(index_video(video, library, models, config, **kw))
+
+
+def snapshot(library: Library, video: Path) -> list[tuple]:
+    out = []
+    for t in library.video_tracks(library.video_id(video)):
+        out.append((t.track_id, t.first_frame, t.last_frame, t.path.round(3).tobytes()))
+    return sorted(out)
+
+
+def track_vectors(library: Library, models) -> dict[int, np.ndarray]:  # noqa: ANN001
+    _, pks, vecs = library.load_embeddings(models.reid_id, "track")
+    tracks = library.tracks(pks.tolist())
+    return {tracks[int(p)].track_id: v for p, v in zip(pks, vecs)}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, models):  # noqa: ANN001, ANN201
+    """TUD-Campus indexed straight through with small chunks."""
+    library = Library(tmp_path_factory.mktemp("ref") / "ref.db")
+    events = run_all(tud().video, library, models)
+    return library, events
+
+
+def test_indexing_completes(reference) -> None:  # noqa: ANN001
+    library, events = reference
+    assert events[0].stage == Stage.PROBING and events[-1].stage == Stage.DONE
+    assert any(e.stage == Stage.INDEXING for e in events)
+    done = [e.frames_done for e in events if e.stage == Stage.INDEXING]
+    assert done == sorted(done)
+    (video,) = library.videos()
+    assert video.status == "done" and video.frames_done == 71 and video.tracks >= 5
+    tracks = library.video_tracks(video.video_id)
+    for t in tracks:
+        assert t.path[0, 0] == t.first_frame and t.path[-1, 0] == t.last_frame
+        assert t.thumbnail[:2] == b"\xff\xd8"  # JPEG
+
+
+def test_reindex_unchanged_video_is_skipped(reference, models) -> None:  # noqa: ANN001
+    library, _ = reference
+    before = snapshot(library, tud().video)
+    events = run_all(tud().video, library, models)
+    assert [e.stage for e in events] == [Stage.PROBING, Stage.SKIPPED]
+    assert snapshot(library, tud().video) == before
+
+
+def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+    ref_library, _ = reference
+    library = Library(tmp_path / "crash.db")
+    gen = index_video(tud().video, library, models, SMALL_CHUNKS)
+    for ev in gen:
+        if ev.stage == Stage.INDEXING and ev.frames_done >= 35:
+            break
+    gen.close()  # the process "dies": nothing after the last committed chunk is written
+    (video,) = library.videos()
+    assert video.status == "indexing" and 0 < video.frames_done < 71
+    events = run_all(tud().video, library, models)
+    assert events[-1].stage == Stage.DONE
+    first = next(e for e in events if e.stage == Stage.INDEXING)
+    assert first.frames_done > video.frames_done  # it resumed, not restarted
+    assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
+    mine, ref = track_vectors(library, models), track_vectors(ref_library, models)
+    assert mine.keys() == ref.keys()
+    for k in ref:
+        assert np.allclose(mine[k], ref[k], atol=1e-5)
+
+
+def test_killed_process_leaves_a_consistent_resumable_database(tmp_path: Path, models) -> None:  # noqa: ANN001
+    db = tmp_path / "killed.db"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from models.loader import ModelSet
+        from pipeline.indexer import IndexConfig, index_video, settings_for
+        from pipeline.storage import Library
+        from pipeline.types import Stage
+        lib = Library({str(db)!r})
+        for ev in index_video({str(pets().video)!r}, lib, ModelSet(), IndexConfig(chunk_s=5.0)):
+            if ev.stage == Stage.INDEXING and ev.frames_done >= 150:
+                os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=os.environ.copy(), capture_output=True
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    library = Library(db)
+    with library.engine.connect() as c:
+        assert c.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    (video,) = library.videos()
+    assert video.status == "indexing" and video.frames_done >= 100
+    kept = video.tracks
+    info = probe(pets().video)
+    settings = settings_for(IndexConfig(chunk_s=5.0), models, info)
+    decision = library.start_video(info, models.detector_id, models.reid_id, settings)
+    assert decision.action == "resume" and decision.frames_done == video.frames_done
+    assert library.videos()[0].tracks == kept
+
+
+def test_cancel_keeps_finished_work_and_resumes(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+    ref_library, _ = reference
+    library = Library(tmp_path / "cancel.db")
+    seen = []
+
+    def cancel() -> bool:
+        return len(seen) >= 3
+
+    for ev in index_video(tud().video, library, models, SMALL_CHUNKS, cancel=cancel):
+        seen.append(ev)
+    assert seen[-1].stage == Stage.CANCELLED
+    (video,) = library.videos()
+    assert video.status == "partial" and 0 < video.frames_done < 71 and "resume" in video.message
+    events = run_all(tud().video, library, models)
+    assert events[-1].stage == Stage.DONE
+    assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
+
+
+def test_bad_videos_fail_clearly_and_lose_nothing(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+    library, _ = reference
+    before = snapshot(library, tud().video)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(50_000))
+    empty = tmp_path / "empty.avi"
+    empty.touch()
+    for bad in (junk, empty, tmp_path / "missing.mp4"):
+        with pytest.raises(VideoError) as info:
+            run_all(bad, library, models)
+        assert str(bad.name) in str(info.value) and "\n" not in str(info.value)
+    assert snapshot(library, tud().video) == before
+    assert [v.status for v in library.videos()] == ["done"]
+
+
+def test_truncated_video_indexes_what_decodes(tmp_path: Path, models) -> None:  # noqa: ANN001
+    cut = tmp_path / "cut.mp4"
+    data = pets().video.read_bytes()
+    cut.write_bytes(data[: len(data) // 4])
+    library = Library(tmp_path / "cut.db")
+    events = run_all(cut, library, models, IndexConfig())
+    assert events[-1].stage == Stage.DONE and "truncated" in events[-1].message
+    (video,) = library.videos()
+    assert video.status == "done" and 100 < video.frames_done < 795 and video.tracks > 0
+    assert "truncated" in video.message
+
+
+def test_motion_gate_skips_still_frames_only() -> None:
+    gate = MotionGate(MotionConfig(max_skip_s=1.0), fps=10.0)
+    still = np.full((360, 480, 3), 90, np.uint8)
+    noise = np.random.default_rng(0).integers(-3, 4, still.shape)
+    decisions = [
+        gate.should_detect(k, np.clip(still + noise * (k % 2), 0, 255).astype(np.uint8)) for k in range(25)
+    ]
+    assert decisions[0] and sum(decisions) == 3  # frames 0, 10, 20: the periodic look
+    walker = still.copy()
+    walker[150:200, 300:320] = 200  # a 20x50 px person appears
+    assert gate.should_detect(25, walker)
+    disabled = MotionGate(replace(MotionConfig(), enabled=False), fps=10.0)
+    assert all(disabled.should_detect(k, still) for k in range(5))

@@ -1,0 +1,176 @@
+"""ByteTracker on scripted frames: identities, the two association steps, the lost buffer, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from models.detections import Detections
+from pipeline.tracking import ByteTracker, TrackerConfig
+from pipeline.tracking.kalman import KalmanFilter, xyah_to_xyxy, xyxy_to_xyah
+from pipeline.tracking.matching import assign, iou_matrix
+
+FPS = 10.0
+
+
+def dets(*boxes_scores: tuple[tuple[float, float, float, float], float]) -> Detections:
+    if not boxes_scores:
+        return Detections.empty()
+    return Detections(np.array([b for b, _ in boxes_scores]), np.array([s for _, s in boxes_scores]))
+
+
+def walker(x0: float, y: float = 100.0, w: float = 30.0, h: float = 80.0, vx: float = 4.0):  # noqa: ANN201
+    """Box of a person walking right at vx pixels per frame."""
+    return lambda f: (x0 + vx * f, y, x0 + vx * f + w, y + h)
+
+
+def ids_by_det(step) -> dict[int, int]:  # noqa: ANN001
+    return dict(zip(step.det_indices.tolist(), step.track_ids.tolist()))
+
+
+def test_id_kept_through_low_score_frame() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    person = walker(10)
+    first = tracker.update(dets((person(0), 0.9)), 0)
+    tid = int(first.track_ids[0])
+    for f in range(1, 5):
+        tracker.update(dets((person(f), 0.9)), f)
+    weak = tracker.update(dets((person(5), 0.3)), 5)  # occluded: only the second association can take it
+    assert weak.track_ids.tolist() == [tid]
+    back = tracker.update(dets((person(6), 0.9)), 6)
+    assert back.track_ids.tolist() == [tid]
+
+
+def test_low_score_detection_never_starts_a_track() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    step = tracker.update(dets(((0, 0, 30, 80), 0.3)), 0)
+    assert len(step.track_ids) == 0 and not tracker.tracks
+
+
+def test_id_kept_through_missed_frames_within_buffer() -> None:
+    cfg = TrackerConfig(lost_buffer_s=1.0)
+    tracker = ByteTracker(cfg, FPS)
+    person = walker(10)
+    tid = int(tracker.update(dets((person(0), 0.9)), 0).track_ids[0])
+    for f in range(1, 4):
+        tracker.update(dets((person(f), 0.9)), f)
+    for f in range(4, 9):  # 5 frames unseen (< 10-frame buffer); the Kalman filter keeps predicting
+        assert not tracker.update(Detections.empty(), f).ended
+    assert tracker.update(dets((person(9), 0.9)), 9).track_ids.tolist() == [tid]
+
+
+def test_track_dropped_after_buffer_and_new_id_on_return() -> None:
+    cfg = TrackerConfig(lost_buffer_s=0.5)  # 5 frames at 10 fps
+    tracker = ByteTracker(cfg, FPS)
+    box = (100, 100, 130, 180)
+    tid = int(tracker.update(dets((box, 0.9)), 0).track_ids[0])
+    tracker.update(dets((box, 0.9)), 1)
+    ended = []
+    for f in range(2, 9):
+        ended += tracker.update(Detections.empty(), f).ended
+    assert [e.track_id for e in ended] == [tid]
+    assert ended[0].confirmed and ended[0].last_frame == 1
+    again = tracker.update(dets((box, 0.9)), 9)
+    assert len(again.track_ids) == 1 and int(again.track_ids[0]) != tid
+
+
+def test_unconfirmed_track_is_dropped_unconfirmed() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    tracker.update(dets(((0, 0, 30, 80), 0.9)), 0)  # first frame: confirmed at once (ByteTrack)
+    step = tracker.update(dets(((0, 0, 30, 80), 0.9), ((300, 0, 330, 80), 0.9)), 1)  # a newcomer
+    newcomer = [t for t in tracker.tracks if not t.confirmed]
+    assert len(newcomer) == 1 and len(step.track_ids) == 2
+    step = tracker.update(dets(((0, 0, 30, 80), 0.9)), 2)  # newcomer not seen again: noise
+    assert [(e.track_id, e.confirmed) for e in step.ended] == [(newcomer[0].track_id, False)]
+
+
+def test_two_trackers_never_share_state() -> None:
+    a, b = ByteTracker(TrackerConfig(), FPS), ByteTracker(TrackerConfig(), FPS)
+    a.update(dets(((0, 0, 30, 80), 0.9), ((100, 0, 130, 80), 0.9)), 0)
+    step_b = b.update(dets(((0, 0, 30, 80), 0.9)), 0)
+    assert step_b.track_ids.tolist() == [1]  # b numbers from 1 whatever a did
+    assert a.next_id == 3 and b.next_id == 2
+    assert len(a.tracks) == 2 and len(b.tracks) == 1
+
+
+def test_detection_indices_follow_the_people_when_order_changes() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    left, right = walker(10), walker(300, vx=-3)
+    first = ids_by_det(tracker.update(dets((left(0), 0.9), (right(0), 0.8)), 0))
+    for f in range(1, 6):
+        order = [(left(f), 0.9), (right(f), 0.8)]
+        if f % 2:
+            order.reverse()
+        step = tracker.update(dets(*order), f)
+        by_det = ids_by_det(step)
+        left_idx = 0 if f % 2 == 0 else 1
+        assert by_det[left_idx] == first[0]
+        assert by_det[1 - left_idx] == first[1]
+
+
+def test_strided_updates_keep_a_fast_walker() -> None:
+    """Detector on every 3rd frame: the motion model predicts across the gap."""
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    person = walker(0, vx=8.0, w=24)  # 24 px wide, moves 24 px between processed frames: no raw overlap
+    ids = {int(tracker.update(dets((person(f), 0.9)), f).track_ids[0]) for f in (0, 1, 2)}
+    for f in range(5, 60, 3):
+        step = tracker.update(dets((person(f), 0.9)), f)
+        ids.add(int(step.track_ids[0]))
+    assert len(ids) == 1
+
+
+def test_state_dict_roundtrip_resumes_identically() -> None:
+    people = [walker(10), walker(200, vx=-2), walker(400, y=50, vx=-5)]
+
+    def frame(f: int) -> Detections:
+        rows = [(p(f), 0.9 - 0.1 * i) for i, p in enumerate(people) if (f + i) % 7]
+        return dets(*rows)
+
+    straight = ByteTracker(TrackerConfig(), FPS)
+    for f in range(0, 40, 2):
+        straight.update(frame(f), f)
+    reference = [straight.update(frame(f), f) for f in range(40, 80, 2)]
+
+    first = ByteTracker(TrackerConfig(), FPS)
+    for f in range(0, 40, 2):
+        first.update(frame(f), f)
+    state = json.loads(json.dumps(first.state_dict()))  # as stored in the database
+    resumed = ByteTracker(TrackerConfig(), FPS)
+    resumed.load_state_dict(state)
+    for ref, f in zip(reference, range(40, 80, 2)):
+        step = resumed.update(frame(f), f)
+        assert step.track_ids.tolist() == ref.track_ids.tolist()
+        assert step.det_indices.tolist() == ref.det_indices.tolist()
+        assert [e.track_id for e in step.ended] == [e.track_id for e in ref.ended]
+
+
+def test_finish_ends_every_track() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    tracker.update(dets(((0, 0, 30, 80), 0.9), ((100, 0, 130, 80), 0.9)), 0)
+    ended = tracker.finish()
+    assert sorted(e.track_id for e in ended) == [1, 2] and not tracker.tracks
+
+
+def test_kalman_predicts_dt_frames_ahead() -> None:
+    kf = KalmanFilter()
+    box = np.array([100.0, 100.0, 130.0, 180.0])
+    mean, cov = kf.initiate(xyxy_to_xyah(box)[0])
+    for k in range(1, 6):  # constant velocity of 5 px/frame in x
+        mean, cov = kf.predict(mean[None], cov[None], np.array([1.0]))
+        mean, cov = mean[0], cov[0]
+        mean, cov = kf.update(mean, cov, xyxy_to_xyah(box + [5 * k, 0, 5 * k, 0])[0])
+    ahead, _ = kf.predict(mean[None], cov[None], np.array([4.0]))
+    predicted = xyah_to_xyxy(ahead[0, :4])[0]
+    assert abs(predicted[0] - (box[0] + 5 * 9)) < 4.0  # four frames beyond the last (x = 125)
+
+
+def test_iou_and_assignment() -> None:
+    a = np.array([[0, 0, 10, 10], [20, 20, 30, 30]])
+    b = np.array([[20, 20, 30, 30], [0, 0, 10, 5], [100, 100, 110, 110]])
+    iou = iou_matrix(a, b)
+    assert np.allclose(iou, [[0, 0.5, 0], [1, 0, 0]])
+    matches, um_rows, um_cols = assign(1 - iou, 0.6)
+    assert sorted(matches) == [(0, 1), (1, 0)] and um_rows == [] and um_cols == [2]
+    matches, _, _ = assign(1 - iou, 0.4)  # the 0.5-IoU pair no longer qualifies
+    assert matches == [(1, 0)]

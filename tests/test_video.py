@@ -1,0 +1,131 @@
+"""Video reading: properties, timestamps, strides, and every kind of bad file."""
+
+from __future__ import annotations
+
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.errors import VideoError
+from pipeline.video import VideoReader, fingerprint, probe
+from tests.conftest import pets
+
+
+def make_video(
+    path: Path, frames: int = 30, size: tuple[int, int] = (160, 120), faststart: bool = True
+) -> Path:
+    """A small real H.264 MP4 with a moving square (moov atom first or last)."""
+    import av
+
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format="mp4", options=options) as c:
+        s = c.add_stream("libx264", rate=Fraction(25))
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        for k in range(frames):
+            img = np.full((size[1], size[0], 3), 60, np.uint8)
+            cv2.rectangle(img, (5 + 3 * k, 40), (25 + 3 * k, 80), (255, 255, 255), -1)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def test_probe_real_video() -> None:
+    info = probe(pets().video)
+    assert (info.width, info.height, info.fps, info.frame_count) == (480, 360, 10.0, 795)
+    assert abs(info.duration_s - 79.5) < 1e-6
+    assert info.path.is_absolute() and len(info.fingerprint) == 64
+
+
+def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
+    a = make_video(tmp_path / "a.mp4")
+    before = fingerprint(a)
+    data = bytearray(a.read_bytes())
+    data[-10] ^= 0xFF
+    a.write_bytes(bytes(data))
+    assert fingerprint(a) != before
+
+
+def test_reader_timestamps_stride_and_start() -> None:
+    info = probe(pets().video)
+    frames = []
+    for f in VideoReader(info, stride=3):
+        frames.append((f.index, f.ts))
+        if len(frames) == 5:
+            break
+    assert [i for i, _ in frames] == [0, 3, 6, 9, 12]
+    assert np.allclose([t for _, t in frames], [0.0, 0.3, 0.6, 0.9, 1.2])
+    resumed = next(iter(VideoReader(info, start_frame=100, stride=2)))
+    assert resumed.index == 100 and abs(resumed.ts - 10.0) < 1e-6
+    sequential = None
+    for f in VideoReader(info):
+        if f.index == 100:
+            sequential = f.image
+            break
+    assert np.array_equal(sequential, resumed.image)  # skipping frames loses no exactness
+
+
+def test_reader_counts_all_frames() -> None:
+    reader = VideoReader(probe(pets().video), stride=50)
+    assert len(list(reader)) == 16 and reader.frames_read == 795 and not reader.truncated
+
+
+def test_missing_file() -> None:
+    with pytest.raises(VideoError, match="no such file"):
+        probe("/nonexistent/clip.mp4")
+
+
+def test_folder_is_not_a_video(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match="not a file"):
+        probe(tmp_path)
+
+
+def test_zero_length_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(VideoError, match="empty file"):
+        probe(empty)
+
+
+def test_text_file_named_mp4(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("meeting notes, not a video\n" * 100)
+    with pytest.raises(VideoError, match="not a video|no decodable frame"):
+        probe(fake)
+
+
+def test_still_image_is_not_a_video(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), np.full((120, 160, 3), 128, np.uint8))
+    with pytest.raises(VideoError, match="still image|not a video"):
+        probe(photo)
+
+
+def test_truncated_faststart_video_keeps_what_decodes(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mp4"
+    data = pets().video.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    info = probe(cut)
+    reader = VideoReader(info)
+    n = sum(1 for _ in reader)
+    assert 300 < n < 795 and reader.truncated and reader.frames_read == n
+
+
+def test_truncated_video_without_index_is_an_error(tmp_path: Path) -> None:
+    full = make_video(tmp_path / "full.mp4", frames=60, faststart=False)
+    cut = tmp_path / "cut.mp4"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the moov atom at the end is lost
+    with pytest.raises(VideoError):
+        probe(cut)
+
+
+def test_unicode_path(tmp_path: Path) -> None:
+    target = tmp_path / "caméra 1 – entrée.mp4"
+    shutil.copy(make_video(tmp_path / "x.mp4"), target)
+    assert probe(target).frame_count == 30
