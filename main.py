@@ -21,6 +21,11 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.loader import ModelSet
+    from pipeline.storage import Library
 
 log = logging.getLogger("spotter")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv")
@@ -111,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
 # ----- helpers -----------------------------------------------------------------------------------
 
 
-def open_library(args: argparse.Namespace):
+def open_library(args: argparse.Namespace) -> Library:
     from pipeline.storage import Library, default_db_path
 
     return Library(args.db or default_db_path())
 
 
-def model_set(args: argparse.Namespace, flip: bool | None = None):
+def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
     from dataclasses import replace
 
     from models.loader import ModelConfig, ModelSet

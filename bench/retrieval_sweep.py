@@ -16,20 +16,21 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
 
 from models.loader import ModelSet
 from pipeline.search import Searcher
-from pipeline.storage import Library
+from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 
-def load_evaluator():  # noqa: ANN201 - module
+def load_evaluator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("evaluate_search", SHARED / "tools" / "evaluate_search.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -60,7 +61,7 @@ SEQUENCES = {
 }
 
 
-def queries(ev, seq: Sequence, outdir: Path) -> dict[int, Path]:
+def queries(ev: ModuleType, seq: Sequence, outdir: Path) -> dict[int, Path]:
     """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir."""
     gt = ev.load_gt(seq.gt, seq.scale, 1, False)
     cap = cv2.VideoCapture(str(seq.video))
@@ -87,7 +88,7 @@ def queries(ev, seq: Sequence, outdir: Path) -> dict[int, Path]:
     return out
 
 
-def hit_dict(t) -> dict:  # noqa: ANN001 - TrackInfo
+def hit_dict(t: TrackInfo) -> dict:
     frames = [[int(r[PATH_FRAME]), *r[PATH_X1 : PATH_Y2 + 1].tolist()] for r in t.path]
     return {"start_frame": t.first_frame, "end_frame": t.last_frame, "frames": frames}
 
@@ -142,7 +143,8 @@ def main() -> int:
                         res.append(ev.score(hits, gt[ident], 0.5))
                         wrong = s[~d["correct"]]
                         absent_fp += bool(len(wrong)) and wrong.max() >= floor
-                    m = {k: float(np.mean([r[k] for r in res])) for k in ("top1", "recall", "precision", "f1", "ap")}
+                    keys = ("top1", "recall", "precision", "f1", "ap")
+                    m = {k: float(np.mean([r[k] for r in res])) for k in keys}
                     line = (
                         f"{rule:8s} floor={floor:.2f} margin={margin:.2f} top1={m['top1']:.3f} "
                         f"recall={m['recall']:.3f} precision={m['precision']:.3f} f1={m['f1']:.3f} "

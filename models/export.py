@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def export_onnx(
-    checkpoint: str | Path, out: str | Path | None = None, imgsz: int = 640, dynamic: bool = True, simplify: bool = True
+    checkpoint: str | Path,
+    out: str | Path | None = None,
+    imgsz: int = 640,
+    dynamic: bool = True,
+    simplify: bool = True,
 ) -> Path:
     """Export ``checkpoint`` to ``out`` (default: same name with ``.onnx``); never overwrites a file."""
     checkpoint = Path(checkpoint).expanduser().resolve()

@@ -116,7 +116,9 @@ def draw_box(image: np.ndarray, box: np.ndarray, config: ExportConfig, label: st
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = max(y1 - 4, th + 2)
         cv2.rectangle(image, (x1, ty - th - 3), (x1 + tw + 4, ty + 2), config.box_color, -1)
-        cv2.putText(image, label, (x1 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            image, label, (x1 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -207,11 +209,17 @@ def export_clip(
         draw_box(image, thumb[1], config, label)
     if image is None:
         image = np.zeros((info.height, info.width, 3), np.uint8)
-    ok, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
+    _, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
     write_new(thumb_target, jpg.tobytes())
     return ExportedClip(
-        target, thumb_target, first, first + written - 1, written, first / info.fps,
-        (first + written - 1) / info.fps, sha256_file(target),
+        target,
+        thumb_target,
+        first,
+        first + written - 1,
+        written,
+        first / info.fps,
+        (first + written - 1) / info.fps,
+        sha256_file(target),
     )
 
 
@@ -227,13 +235,25 @@ def export_track(
     """Export the interval of a stored track (the person's box path drives annotation)."""
     label = f"track {track.track_id}" + (f"  {score:.2f}" if score is not None else "")
     return export_clip(
-        track.video_path, track.first_frame, track.last_frame, out, track.path, annotate, label, config,
-        progress, cancel,
+        track.video_path,
+        track.first_frame,
+        track.last_frame,
+        out,
+        track.path,
+        annotate,
+        label,
+        config,
+        progress,
+        cancel,
     )
 
 
 def export_hit(
-    library: Library, hit_id: int, out: str | Path, annotate: bool = False, config: ExportConfig = ExportConfig()
+    library: Library,
+    hit_id: int,
+    out: str | Path,
+    annotate: bool = False,
+    config: ExportConfig = ExportConfig(),
 ) -> ExportedClip:
     """Export a stored search hit by its id."""
     found = library.hit(hit_id)

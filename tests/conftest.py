@@ -61,7 +61,7 @@ def load_gt(seq: Sequence) -> dict[int, dict[int, tuple[float, float, float, flo
 
 
 @pytest.fixture(scope="session")
-def models():  # noqa: ANN201 - ModelSet
+def models():
     from models.loader import ModelSet
 
     ms = ModelSet()
@@ -70,7 +70,7 @@ def models():  # noqa: ANN201 - ModelSet
 
 
 @pytest.fixture(scope="session")
-def indexed(tmp_path_factory: pytest.TempPathFactory, models):  # noqa: ANN001, ANN201
+def indexed(tmp_path_factory: pytest.TempPathFactory, models):
     """A library with PETS09-S2L1 and TUD-Campus indexed with the default settings (read-only use)."""
     from pipeline.indexer import index_video
     from pipeline.storage import Library
@@ -83,7 +83,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, models):  # noqa: ANN001, 
 
 
 @pytest.fixture
-def frame_of():  # noqa: ANN201
+def frame_of():
     """Decode frame k of a video (BGR)."""
     from pipeline.video import read_frame
 

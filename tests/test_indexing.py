@@ -25,7 +25,7 @@ from tests.conftest import ROOT, pets, tud
 SMALL_CHUNKS = IndexConfig(chunk_s=0.4)  # TUD-Campus (2.8 s) commits every 10 frames
 
 
-def run_all(video: Path, library: Library, models, config: IndexConfig = SMALL_CHUNKS, **kw) -> list:  # noqa: ANN001
+def run_all(video: Path, library: Library, models, config: IndexConfig = SMALL_CHUNKS, **kw) -> list:
     return list(index_video(video, library, models, config, **kw))
 
 
@@ -36,21 +36,21 @@ def snapshot(library: Library, video: Path) -> list[tuple]:
     return sorted(out)
 
 
-def track_vectors(library: Library, models) -> dict[int, np.ndarray]:  # noqa: ANN001
+def track_vectors(library: Library, models) -> dict[int, np.ndarray]:
     _, pks, vecs = library.load_embeddings(models.reid_id, "track")
     tracks = library.tracks(pks.tolist())
     return {tracks[int(p)].track_id: v for p, v in zip(pks, vecs)}
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, models):  # noqa: ANN001, ANN201
+def reference(tmp_path_factory, models):
     """TUD-Campus indexed straight through with small chunks."""
     library = Library(tmp_path_factory.mktemp("ref") / "ref.db")
     events = run_all(tud().video, library, models)
     return library, events
 
 
-def test_indexing_completes(reference) -> None:  # noqa: ANN001
+def test_indexing_completes(reference) -> None:
     library, events = reference
     assert events[0].stage == Stage.PROBING and events[-1].stage == Stage.DONE
     assert any(e.stage == Stage.INDEXING for e in events)
@@ -64,7 +64,7 @@ def test_indexing_completes(reference) -> None:  # noqa: ANN001
         assert t.thumbnail[:2] == b"\xff\xd8"  # JPEG
 
 
-def test_reindex_unchanged_video_is_skipped(reference, models) -> None:  # noqa: ANN001
+def test_reindex_unchanged_video_is_skipped(reference, models) -> None:
     library, _ = reference
     before = snapshot(library, tud().video)
     events = run_all(tud().video, library, models)
@@ -72,7 +72,7 @@ def test_reindex_unchanged_video_is_skipped(reference, models) -> None:  # noqa:
     assert snapshot(library, tud().video) == before
 
 
-def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, models) -> None:
     ref_library, _ = reference
     library = Library(tmp_path / "crash.db")
     gen = index_video(tud().video, library, models, SMALL_CHUNKS)
@@ -93,7 +93,7 @@ def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, m
         assert np.allclose(mine[k], ref[k], atol=1e-5)
 
 
-def test_killed_process_leaves_a_consistent_resumable_database(tmp_path: Path, models) -> None:  # noqa: ANN001
+def test_killed_process_leaves_a_consistent_resumable_database(tmp_path: Path, models) -> None:
     db = tmp_path / "killed.db"
     script = textwrap.dedent(f"""
         import os, signal
@@ -123,7 +123,7 @@ def test_killed_process_leaves_a_consistent_resumable_database(tmp_path: Path, m
     assert library.videos()[0].tracks == kept
 
 
-def test_cancel_keeps_finished_work_and_resumes(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+def test_cancel_keeps_finished_work_and_resumes(tmp_path: Path, reference, models) -> None:
     ref_library, _ = reference
     library = Library(tmp_path / "cancel.db")
     seen = []
@@ -141,7 +141,7 @@ def test_cancel_keeps_finished_work_and_resumes(tmp_path: Path, reference, model
     assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
 
 
-def test_bad_videos_fail_clearly_and_lose_nothing(tmp_path: Path, reference, models) -> None:  # noqa: ANN001
+def test_bad_videos_fail_clearly_and_lose_nothing(tmp_path: Path, reference, models) -> None:
     library, _ = reference
     before = snapshot(library, tud().video)
     junk = tmp_path / "junk.mp4"
@@ -156,7 +156,7 @@ def test_bad_videos_fail_clearly_and_lose_nothing(tmp_path: Path, reference, mod
     assert [v.status for v in library.videos()] == ["done"]
 
 
-def test_truncated_video_indexes_what_decodes(tmp_path: Path, models) -> None:  # noqa: ANN001
+def test_truncated_video_indexes_what_decodes(tmp_path: Path, models) -> None:
     cut = tmp_path / "cut.mp4"
     data = pets().video.read_bytes()
     cut.write_bytes(data[: len(data) // 4])

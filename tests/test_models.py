@@ -16,18 +16,18 @@ from models.weights import WeightStore, load_manifest, sha256_of
 from tests.conftest import ASSETS, asset, load_gt, pets, tud
 
 
-def iou(a, b) -> float:  # noqa: ANN001
+def iou(a, b) -> float:
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def recall_at(dets, truth: list, thr: float = 0.5) -> float:  # noqa: ANN001
+def recall_at(dets, truth: list, thr: float = 0.5) -> float:
     return sum(any(iou(g, d) >= thr for d in dets.xyxy) for g in truth) / len(truth)
 
 
-def test_detector_finds_the_people_in_a_pets_frame(models, frame_of) -> None:  # noqa: ANN001
+def test_detector_finds_the_people_in_a_pets_frame(models, frame_of) -> None:
     seq = pets()
     gt = load_gt(seq)
     frame = 100
@@ -42,7 +42,7 @@ def test_detector_finds_the_people_in_a_pets_frame(models, frame_of) -> None:  #
     assert (dets.xyxy[:, 2] <= image.shape[1] + 1).all() and (dets.xyxy[:, 3] <= image.shape[0] + 1).all()
 
 
-def test_detector_batch_equals_single_frames(models, frame_of) -> None:  # noqa: ANN001
+def test_detector_batch_equals_single_frames(models, frame_of) -> None:
     seq = pets()
     images = [frame_of(seq.video, k) for k in (0, 50, 100)]
     batch = models.detector.detect(images)
@@ -61,7 +61,7 @@ def test_input_size_matches_footage() -> None:
 
 
 @pytest.mark.parametrize("name", ["detector/yolov8n_dequant_fp32.onnx", "detector/yolov8n_rebuilt.pt"])
-def test_other_detector_formats_agree(name: str, models, frame_of) -> None:  # noqa: ANN001
+def test_other_detector_formats_agree(name: str, models, frame_of) -> None:
     """A fixed 640x640 ONNX and a .pt checkpoint load too and find the same people."""
     image = frame_of(pets().video, 100)
     other = PersonDetector(asset(name), DetectorConfig(weights=name))
@@ -72,7 +72,7 @@ def test_other_detector_formats_agree(name: str, models, frame_of) -> None:  # n
     assert recall_at(strong_got, list(strong_ref.xyxy), 0.7) >= 0.9
 
 
-def test_reid_contract(models, frame_of) -> None:  # noqa: ANN001
+def test_reid_contract(models, frame_of) -> None:
     seq = tud()
     gt = load_gt(seq)
     image = frame_of(seq.video, 20)
@@ -89,13 +89,13 @@ def test_reid_contract(models, frame_of) -> None:  # noqa: ANN001
     assert models.reid.embed([]).shape == (0, 512)
 
 
-def test_reid_same_person_closer_than_others(models, frame_of) -> None:  # noqa: ANN001
+def test_reid_same_person_closer_than_others(models, frame_of) -> None:
     """Across 1.6 s of TUD-Campus, a person's crops are more alike than different people's."""
     seq = tud()
     gt = load_gt(seq)
     a, b = frame_of(seq.video, 5), frame_of(seq.video, 45)
 
-    def crop(img, box):  # noqa: ANN001, ANN202
+    def crop(img, box):
         x1, y1, x2, y2 = (round(v) for v in box)
         return img[max(y1, 0) : y2, max(x1, 0) : x2]
 
@@ -109,7 +109,7 @@ def test_reid_same_person_closer_than_others(models, frame_of) -> None:  # noqa:
     assert (sim.argmax(axis=1) == np.arange(len(ids))).mean() >= 0.6
 
 
-def test_reid_flip_averages_with_the_mirror_image(models) -> None:  # noqa: ANN001
+def test_reid_flip_averages_with_the_mirror_image(models) -> None:
     rng = np.random.default_rng(0)
     crop = rng.integers(0, 255, (120, 50, 3), dtype=np.uint8)
     flip = ReidEmbedder(models.reid.weights, ReidConfig(flip=True))
@@ -120,7 +120,7 @@ def test_reid_flip_averages_with_the_mirror_image(models) -> None:  # noqa: ANN0
     assert not np.allclose(got, models.reid.embed([crop])[0], atol=1e-3)
 
 
-def test_reid_rejects_non_image_input(models) -> None:  # noqa: ANN001
+def test_reid_rejects_non_image_input(models) -> None:
     with pytest.raises(ModelError, match="not an image crop"):
         models.reid.embed([np.zeros((0, 10, 3), np.uint8)])
 
@@ -179,7 +179,7 @@ def test_device_choice() -> None:
         choose_device("tpu")
 
 
-def test_export_pt_to_onnx(tmp_path: Path, frame_of) -> None:  # noqa: ANN001
+def test_export_pt_to_onnx(tmp_path: Path, frame_of) -> None:
     from models.export import export_onnx
 
     out = export_onnx(asset("detector/yolov8n_rebuilt.pt"), tmp_path / "exported.onnx")

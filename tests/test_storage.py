@@ -105,7 +105,7 @@ def test_full_disk_is_a_clear_error_and_loses_nothing(library: Library) -> None:
         pages = int(c.execute(text("PRAGMA page_count")).scalar())
 
     @event.listens_for(library.engine, "connect")
-    def _cap(dbapi_conn, _rec) -> None:  # noqa: ANN001 - SQLite refuses to grow past this: "disk is full"
+    def _cap(dbapi_conn, _rec) -> None:
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
 
     library.engine.dispose()

@@ -20,12 +20,12 @@ def dets(*boxes_scores: tuple[tuple[float, float, float, float], float]) -> Dete
     return Detections(np.array([b for b, _ in boxes_scores]), np.array([s for _, s in boxes_scores]))
 
 
-def walker(x0: float, y: float = 100.0, w: float = 30.0, h: float = 80.0, vx: float = 4.0):  # noqa: ANN201
+def walker(x0: float, y: float = 100.0, w: float = 30.0, h: float = 80.0, vx: float = 4.0):
     """Box of a person walking right at vx pixels per frame."""
     return lambda f: (x0 + vx * f, y, x0 + vx * f + w, y + h)
 
 
-def ids_by_det(step) -> dict[int, int]:  # noqa: ANN001
+def ids_by_det(step) -> dict[int, int]:
     return dict(zip(step.det_indices.tolist(), step.track_ids.tolist()))
 
 
@@ -159,7 +159,7 @@ def test_kalman_predicts_dt_frames_ahead() -> None:
     for k in range(1, 6):  # constant velocity of 5 px/frame in x
         mean, cov = kf.predict(mean[None], cov[None], np.array([1.0]))
         mean, cov = mean[0], cov[0]
-        mean, cov = kf.update(mean, cov, xyxy_to_xyah(box + [5 * k, 0, 5 * k, 0])[0])
+        mean, cov = kf.update(mean, cov, xyxy_to_xyah(box + np.array([5 * k, 0, 5 * k, 0]))[0])
     ahead, _ = kf.predict(mean[None], cov[None], np.array([4.0]))
     predicted = xyah_to_xyxy(ahead[0, :4])[0]
     assert abs(predicted[0] - (box[0] + 5 * 9)) < 4.0  # four frames beyond the last (x = 125)

@@ -95,14 +95,14 @@ def test_zero_length_file(tmp_path: Path) -> None:
 def test_text_file_named_mp4(tmp_path: Path) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_text("meeting notes, not a video\n" * 100)
-    with pytest.raises(VideoError, match="not a video|no decodable frame"):
+    with pytest.raises(VideoError, match=r"not a video|no decodable frame"):
         probe(fake)
 
 
 def test_still_image_is_not_a_video(tmp_path: Path) -> None:
     photo = tmp_path / "photo.jpg"
     cv2.imwrite(str(photo), np.full((120, 160, 3), 128, np.uint8))
-    with pytest.raises(VideoError, match="still image|not a video"):
+    with pytest.raises(VideoError, match=r"still image|not a video"):
         probe(photo)
 
 

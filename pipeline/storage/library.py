@@ -308,6 +308,22 @@ class Library:
         vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
         return ids, pks, vecs
 
+    def crop_vectors(self, model: str, track_pks: Sequence[int]) -> dict[int, np.ndarray]:
+        """Crop embeddings (K, D) of the given tracks, for re-scoring a short list of candidates."""
+        if not len(track_pks):
+            return {}
+        out: dict[int, list[bytes]] = {}
+        with self._read() as s:
+            rows = s.execute(
+                select(EmbeddingRow.track_pk, EmbeddingRow.vector)
+                .where(EmbeddingRow.model == model, EmbeddingRow.kind == "crop")
+                .where(EmbeddingRow.track_pk.in_([int(p) for p in track_pks]))
+                .order_by(EmbeddingRow.id)
+            ).all()
+        for pk, vec in rows:
+            out.setdefault(pk, []).append(vec)
+        return {pk: np.frombuffer(b"".join(v), np.float32).reshape(len(v), -1) for pk, v in out.items()}
+
     def tracks(self, pks: Sequence[int]) -> dict[int, TrackInfo]:
         """Stored tracks by primary key (with their video's path and fps)."""
         if not len(pks):

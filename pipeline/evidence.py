@@ -1,0 +1,145 @@
+"""Export several hits at once into a folder, with a summary of every clip and its SHA-256.
+
+Clip names say where the clip comes from (video, track, time) and are made unique instead of
+overwriting anything; the summary is written as JSON and CSV beside the clips. Progress is a
+generator of :class:`EvidenceProgress`, checking a cancel flag between frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.errors import ExportError
+from pipeline.export import ExportConfig, ExportedClip, export_track, write_new
+from pipeline.storage import Library
+from pipeline.types import Hit
+
+SUMMARY_NAME = "spotter_export"
+
+
+@dataclass(frozen=True)
+class EvidenceProgress:
+    """clips_done of clips_total finished; frame progress within the current clip."""
+
+    clips_done: int
+    clips_total: int
+    clip_frames_done: int = 0
+    clip_frames_total: int = 0
+    current: str = ""
+    finished: bool = False
+    summary_json: str = ""
+    summary_csv: str = ""
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    clip: str
+    thumbnail: str
+    video: str
+    track_id: int
+    score: float
+    hit_start_s: float
+    hit_end_s: float
+    clip_start_s: float
+    clip_end_s: float
+    clip_start_frame: int
+    clip_end_frame: int
+    frames: int
+    annotated: bool
+    sha256: str
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:60] or "video"
+
+
+def unique_base(folder: Path, stem: str, suffixes: Sequence[str]) -> Path:
+    """``folder/stem`` (or ``stem_2``, ``stem_3``...) such that no ``stem + suffix`` file exists yet."""
+    for k in range(1, 10_000):
+        base = folder / (stem if k == 1 else f"{stem}_{k}")
+        if not any(base.with_name(base.name + sfx).exists() for sfx in suffixes):
+            return base
+    raise ExportError(f"{folder}: too many files named {stem}")
+
+
+def clip_stem(hit: Hit) -> str:
+    return f"{_slug(Path(hit.video_path).stem)}_track{hit.track_id}_{hit.start_s:07.1f}s-{hit.end_s:07.1f}s"
+
+
+def export_hits(
+    library: Library,
+    hits: Sequence[Hit],
+    folder: str | Path,
+    annotate: bool = True,
+    config: ExportConfig = ExportConfig(),
+    cancel: Callable[[], bool] | None = None,
+) -> Iterator[EvidenceProgress]:
+    """Export each hit's track to an MP4 (+ JPEG) in ``folder`` and write the summary files."""
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: no such folder")
+    tracks = library.tracks([h.track_pk for h in hits])
+    rows: list[SummaryRow] = []
+    total = len(hits)
+    frame_state = [0, 0]
+
+    def on_frames(done: int, of: int) -> None:
+        frame_state[0], frame_state[1] = done, of
+
+    for k, hit in enumerate(hits):
+        if cancel is not None and cancel():
+            break
+        track = tracks.get(hit.track_pk)
+        if track is None:
+            raise ExportError(f"{Path(hit.video_path).name} track {hit.track_id}: gone (video re-indexed)")
+        base = unique_base(folder, clip_stem(hit), (".mp4", ".jpg"))
+        target = base.with_name(base.name + ".mp4")
+        yield EvidenceProgress(k, total, 0, 0, target.name)
+        clip: ExportedClip = export_track(track, target, annotate, hit.score, config, on_frames, cancel)
+        rows.append(
+            SummaryRow(
+                clip.path.name,
+                clip.thumbnail.name,
+                hit.video_path,
+                hit.track_id,
+                round(hit.score, 4),
+                round(hit.start_s, 3),
+                round(hit.end_s, 3),
+                round(clip.start_s, 3),
+                round(clip.end_s, 3),
+                clip.start_frame,
+                clip.end_frame,
+                clip.frames,
+                annotate,
+                clip.sha256,
+            )
+        )
+        yield EvidenceProgress(k + 1, total, frame_state[0], frame_state[1], target.name)
+    if not rows:
+        return
+    json_path, csv_path = write_summary(folder, rows)
+    yield EvidenceProgress(
+        len(rows), total, finished=True, summary_json=str(json_path), summary_csv=str(csv_path)
+    )
+
+
+def write_summary(folder: Path, rows: Sequence[SummaryRow]) -> tuple[Path, Path]:
+    """Write ``spotter_export.json`` and ``.csv`` (numbered if taken) listing every clip."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    base = unique_base(folder, SUMMARY_NAME, (".json", ".csv"))
+    json_path, csv_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".csv")
+    doc = {"exported_at": stamp, "tool": "Spotter", "clips": [asdict(r) for r in rows]}
+    write_new(json_path, json.dumps(doc, indent=2).encode())
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(asdict(rows[0])))
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    write_new(csv_path, buf.getvalue().encode())
+    return json_path, csv_path

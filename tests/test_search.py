@@ -1,0 +1,207 @@
+"""Search: thresholds, filters, the vector index following the database, and query photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.errors import QueryError
+from pipeline.query import QueryConfig, choose_person, load_image, prepare_query
+from pipeline.search import SearchConfig, Searcher
+from pipeline.search_index import VectorIndex, VectorIndexConfig
+from pipeline.storage import Library
+from pipeline.types import TrackRecord
+from pipeline.video import VideoInfo
+from tests.conftest import load_gt, pets, tud
+
+DIM = 16
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+class FakeModels:
+    """Stands in for the models in unit tests of the search logic: the query vector is given."""
+
+    reid_id = "test-reid"
+
+    def __init__(self, query: np.ndarray):
+        self.query = query
+
+
+def add_video(library: Library, name: str, vectors: list[np.ndarray], fps: float = 10.0) -> int:
+    info = VideoInfo(Path(f"/videos/{name}.mp4"), 1, 0.0, name.ljust(64, "0"), fps, 1000, 320, 240)
+    d = library.start_video(info, "det", "test-reid", {})
+    records = []
+    for k, v in enumerate(vectors):
+        frames = np.arange(10 * k, 10 * k + 5)
+        path = np.column_stack([frames, frames / fps, np.tile([10, 20, 40, 100, 0.9], (5, 1))])
+        records.append(TrackRecord(k + 1, path, unit(v), unit(v)[None], (10 * k,), b"\xff\xd8", 0.5))
+    library.commit_chunk(d.video_id, records, 1000, None, "test-reid")
+    library.finish_video(d.video_id, "done", 1000)
+    return d.video_id
+
+
+def searcher(library: Library, config: SearchConfig = SearchConfig()) -> Searcher:
+    return Searcher(library, FakeModels(np.zeros(DIM)), config)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    return Library(tmp_path / "lib.db")
+
+
+def test_hits_obey_floor_and_relative_margin(library: Library) -> None:
+    rng = np.random.default_rng(0)
+    q = unit(rng.normal(size=DIM))
+    noise = unit(rng.normal(size=(6, DIM)))
+    # build vectors with exact cosines to q: 0.95, 0.90, 0.80, 0.70, 0.3
+    vecs = []
+    for target, n in zip([0.95, 0.90, 0.80, 0.70, 0.3], noise):
+        ortho = unit(n - (n @ q) * q)
+        vecs.append(target * q + np.sqrt(1 - target**2) * ortho)
+    add_video(library, "cam1", vecs)
+    s = searcher(library, SearchConfig(min_score=0.6, relative_margin=0.12))
+    m = s.match(q)
+    assert m.best_score == pytest.approx(0.95, abs=1e-4) and m.cut == pytest.approx(0.83, abs=1e-4)
+    assert [h.track_id for h in m.hits] == [1, 2]  # 0.80 is more than 0.12 below the best
+    assert [h.track_id for h in m.candidates] == [1, 2, 3, 4, 5]  # everything >= display floor 0.3
+    hits = searcher(library, SearchConfig(min_score=0.6, relative_margin=1.0)).match(q).hits
+    assert [h.track_id for h in hits] == [1, 2, 3, 4]  # the floor alone
+    hits = searcher(library, SearchConfig(min_score=0.6, relative_margin=1.0)).match(q, min_score=0.85).hits
+    assert [h.track_id for h in hits] == [1, 2]
+    hits = s.match(q, max_hits=1).hits
+    assert len(hits) == 1
+    assert hits[0].frames[0] == (0, 10.0, 20.0, 40.0, 100.0) and hits[0].end_frame == 4
+    assert hits[0].to_json()["video"] == "/videos/cam1.mp4"
+
+
+def test_absent_person_gets_no_hits(library: Library) -> None:
+    rng = np.random.default_rng(1)
+    add_video(library, "cam1", list(rng.normal(size=(20, DIM))))
+    stranger = unit(rng.normal(size=DIM))
+    m = searcher(library).match(stranger)
+    assert m.hits == () and m.best_score is not None and m.best_score < SearchConfig().min_score
+
+
+def test_video_filter_and_index_follows_the_database(library: Library) -> None:
+    rng = np.random.default_rng(2)
+    q = unit(rng.normal(size=DIM))
+    a = add_video(library, "cam1", [q + 0.05 * rng.normal(size=DIM)])
+    s = searcher(library)
+    assert [h.video_id for h in s.match(q).hits] == [a]
+    b = add_video(library, "cam2", [q + 0.01 * rng.normal(size=DIM)])  # added after the index was built
+    assert [h.video_id for h in s.match(q).hits] == [b, a]
+    assert [h.video_id for h in s.match(q, video="/videos/cam1.mp4").hits] == [a]
+    assert s.match(q, video="/videos/unknown.mp4").hits == ()
+    library.remove_video(b)  # a deletion rebuilds the index
+    assert [h.video_id for h in s.match(q).hits] == [a]
+
+
+def test_ivf_index_finds_planted_vectors(library: Library) -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    vecs = unit(rng.normal(size=(n, 64)))
+    index = VectorIndex(library, "synthetic", "track", VectorIndexConfig(ivf_min=1000, nprobe=16))
+    index.add_vectors(vecs, np.arange(n), np.arange(n) + 100)
+    assert index.size == n
+    for k in rng.choice(n, 20, replace=False):
+        q = unit(vecs[k] + 0.05 * rng.normal(size=64))
+        pks, scores = index.search(q, 0.5, 10)
+        assert pks[0] == k + 100 and scores[0] > 0.9
+
+
+def test_load_image_rejects_non_images(tmp_path: Path) -> None:
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a picture")
+    with pytest.raises(QueryError, match="not an image"):
+        load_image(text)
+    empty = tmp_path / "empty.png"
+    empty.touch()
+    with pytest.raises(QueryError, match="empty file"):
+        load_image(empty)
+    with pytest.raises(QueryError, match="cannot read"):
+        load_image(tmp_path / "missing.jpg")
+    video = pets().video
+    with pytest.raises(QueryError, match="not an image"):
+        load_image(video)
+
+
+def test_photo_without_a_person_is_a_clear_error(tmp_path: Path, models, frame_of) -> None:
+    lawn = frame_of(pets().video, 0)[250:360, 0:200]  # empty grass in the PETS scene
+    path = tmp_path / "lawn.png"
+    cv2.imwrite(str(path), lawn)
+    with pytest.raises(QueryError, match="no person found"):
+        prepare_query(path, models.detector)
+    gray = tmp_path / "gray.png"
+    cv2.imwrite(str(gray), np.full((300, 200, 3), 127, np.uint8))
+    with pytest.raises(QueryError, match="no person found"):
+        prepare_query(gray, models.detector)
+
+
+def test_scene_photo_picks_the_largest_person_or_the_chosen_one(models, frame_of) -> None:
+    seq = tud()
+    gt = load_gt(seq)
+    scene = frame_of(seq.video, 20)
+    query = prepare_query(scene, models.detector)
+    assert not query.whole_photo and len(query.people) >= 3
+    areas = query.people.area
+    assert query.chosen == 0 and areas[0] == areas.max()
+    tallest = max((b[20] for b in gt.values() if 20 in b), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    x1, _, x2, _ = query.box
+    assert min(x2, tallest[2]) - max(x1, tallest[0]) > 0.5 * (tallest[2] - tallest[0])
+    second = prepare_query(scene, models.detector, index=1)
+    assert second.chosen == 1 and second.box != query.box
+    boxed = prepare_query(scene, models.detector, box=(10, 20, 60, 150))
+    assert boxed.box == (10.0, 20.0, 60.0, 150.0) and boxed.crop.shape[:2] == (130, 50)
+    with pytest.raises(QueryError, match="does not exist"):
+        prepare_query(scene, models.detector, index=99)
+
+
+def test_person_crop_is_used_whole(models, frame_of) -> None:
+    seq = pets()
+    gt = load_gt(seq)
+    image = frame_of(seq.video, 538)
+    x1, y1, x2, y2 = (round(v) for v in gt[3][538])  # a 92-px-tall walker
+    crop = np.ascontiguousarray(image[y1:y2, x1:x2])
+    query = prepare_query(crop, models.detector)
+    assert query.whole_photo and query.crop.shape == crop.shape
+
+
+def test_choose_person_rejects_an_empty_box() -> None:
+    from models.detections import Detections
+
+    image = np.zeros((100, 100, 3), np.uint8)
+    with pytest.raises(QueryError, match="empty or outside"):
+        choose_person(image, Detections.empty(), QueryConfig(), box=(200, 200, 300, 300))
+
+
+def test_search_on_real_footage_finds_the_person(indexed, models, frame_of) -> None:
+    """A ground-truth crop of a TUD-Campus pedestrian returns that pedestrian first, covering most of
+    their frames, and the search is stored with its hits."""
+    seq = tud()
+    gt = load_gt(seq)
+    person, frame = 3, 53
+    x1, y1, x2, y2 = (round(v) for v in gt[person][frame])
+    crop = np.ascontiguousarray(frame_of(seq.video, frame)[y1:y2, x1:x2])
+    result = Searcher(indexed, models).search(crop, video=seq.video)
+    assert result.hits and result.search_id is not None
+    top = result.hits[0]
+    overlaps = [f for f, *b in top.frames if f in gt[person] and _iou(b, gt[person][f]) >= 0.5]
+    assert len(overlaps) >= 0.5 * len(top.frames)
+    covered = set()
+    for h in result.hits:
+        covered.update(range(h.start_frame, h.end_frame + 1))
+    assert len(covered & set(gt[person])) >= 0.7 * len(gt[person])
+    assert indexed.hit(top.hit_id)[1] == top.track_pk
+
+
+def _iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
