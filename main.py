@@ -8,6 +8,7 @@
     python main.py doctor               check models and hardware
     python main.py eval-reid DATASET    evaluate the ReID model on a Market-1501-style dataset
     python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
+    python main.py install-weights SRC  copy/download the model weights (done by install.sh)
 
 Every command takes --db PATH (default: spotter.db in the user's data directory).
 """
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("videos", help="list the indexed videos"))
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
+    p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
+    p.add_argument("source", help="folder holding the weight files, or a base URL")
+
     p = sub.add_parser("export-detector", help="convert a YOLO .pt checkpoint to ONNX (dynamic shapes)")
     p.add_argument("checkpoint", type=Path, help="YOLO .pt file")
     p.add_argument("--out", type=Path, default=None, help="output .onnx (default: beside the .pt)")
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "doctor": cmd_doctor,
         "eval-reid": cmd_eval_reid,
         "export-detector": cmd_export_detector,
+        "install-weights": cmd_install_weights,
     }[args.command]
     try:
         return handler(args)
@@ -308,6 +313,23 @@ def _default_db() -> Path:
     from pipeline.storage import default_db_path
 
     return default_db_path()
+
+
+def cmd_install_weights(args: argparse.Namespace) -> int:
+    from models.detector import DetectorConfig
+    from models.reid import ReidConfig
+    from models.weights import PROJECT_WEIGHTS_DIR, install_weights
+
+    results = install_weights(args.source)
+    for name, state in results:
+        print(f"  {name}: {state}")
+    needed = (DetectorConfig().weights, ReidConfig().weights)
+    bad = [n for n, s in results if n in needed and s not in ("installed", "present")]
+    if bad:
+        print(f"error: the default models are missing from {args.source}: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    print(f"weights ready in {PROJECT_WEIGHTS_DIR}")
+    return 0
 
 
 def cmd_export_detector(args: argparse.Namespace) -> int:

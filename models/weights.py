@@ -139,3 +139,56 @@ class WeightStore:
             except WeightsError as e:
                 rows.append((rel, "missing" if "not found" in str(e) else f"bad: {e}"))
         return rows
+
+
+def install_weights(source: str, dest: Path = PROJECT_WEIGHTS_DIR) -> list[tuple[str, str]]:
+    """Copy (from a folder) or download (from a base URL) every manifest file into ``dest``.
+
+    Files are looked up as ``source/<relpath>`` or ``source/<file name>``, verified against the
+    manifest and written atomically. Returns (name, 'installed' / 'present' / 'missing' / error) per
+    file. This runs only when the operator installs Spotter, never at import or run time.
+    """
+    import shutil
+    import tempfile
+    import urllib.request
+
+    manifest = load_manifest()
+    results = []
+    is_url = source.startswith(("http://", "https://", "file://"))
+    for rel, entry in manifest.items():
+        target = dest / rel
+        if target.is_file() and sha256_of(target) == entry.sha256:
+            results.append((rel, "present"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            if is_url:
+                try:
+                    with (
+                        urllib.request.urlopen(f"{source.rstrip('/')}/{rel}", timeout=60) as r,
+                        open(tmp, "wb") as f,
+                    ):
+                        shutil.copyfileobj(r, f)
+                except OSError as e:
+                    results.append((rel, f"missing ({e})"))
+                    continue
+            else:
+                found = next(
+                    (p for p in (Path(source) / rel, Path(source) / Path(rel).name) if p.is_file()), None
+                )
+                if found is None:
+                    results.append((rel, "missing"))
+                    continue
+                shutil.copyfile(found, tmp)
+            actual = sha256_of(tmp)
+            if actual != entry.sha256:
+                results.append((rel, f"wrong checksum {actual[:12]}... (not installed)"))
+                continue
+            os.replace(tmp, target)
+            results.append((rel, "installed"))
+        finally:
+            tmp.unlink(missing_ok=True)
+    return results

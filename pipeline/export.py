@@ -73,8 +73,11 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
     folder = path.parent.resolve()
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder")
-    if not os.access(folder, os.W_OK):
-        raise ExportError(f"{folder}: folder is not writable")
+    try:  # the only honest test of writability (permissions, read-only mounts, root or not)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ExportError(f"{folder}: folder is not writable ({e.strerror or e})") from e
     return path.resolve()
 
 

@@ -1,0 +1,129 @@
+"""Tracking quality (MOTA, IDF1 with py-motmetrics) of Spotter's index on MOT15 ground truth.
+
+Indexes PETS09-S2L1 and TUD-Campus with the default settings (or reads an existing --db) and scores
+the stored track paths against the ground truth at the frames the detector processed (with a frame
+stride the tracker reports positions only there; the player interpolates in between).
+
+    python -m bench.tracking_quality [--db existing.db] [--stride N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import motmetrics as mm
+import numpy as np
+
+from pipeline.storage import Library
+from pipeline.tracking.matching import iou_matrix
+from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "assets"
+
+
+@dataclass(frozen=True)
+class MotSequence:
+    name: str
+    video: Path
+    gt: Path
+    scale: float
+
+
+SEQUENCES = (
+    MotSequence(
+        "PETS09-S2L1",
+        SHARED / "video/vtest_pets09_s2l1_480x360.mp4",
+        SHARED / "mot15/PETS09-S2L1/gt/gt.txt",
+        0.625,
+    ),
+    MotSequence(
+        "TUD-Campus", SHARED / "mot15/TUD-Campus/TUD-Campus.mp4", SHARED / "mot15/TUD-Campus/gt/gt.txt", 1.0
+    ),
+)
+
+
+def load_gt_frames(gt: Path, scale: float) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """{video frame (0-based): [(identity, xywh)]} in video pixels."""
+    out: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for row in np.loadtxt(gt, delimiter=",", ndmin=2):
+        out.setdefault(int(row[0]) - 1, []).append((int(row[1]), row[2:6] * scale))
+    return out
+
+
+def iou_distances(gt_xywh: np.ndarray, hyp_xywh: np.ndarray, min_iou: float = 0.5) -> np.ndarray:
+    """1 - IoU between gt and hypothesis boxes, NaN (no match allowed) below ``min_iou``.
+
+    (motmetrics' own iou_matrix calls np.asfarray, which NumPy 2 removed.)"""
+
+    def xyxy(b: np.ndarray) -> np.ndarray:
+        b = b.reshape(-1, 4)
+        return np.column_stack([b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]])
+
+    iou = iou_matrix(xyxy(gt_xywh), xyxy(hyp_xywh))
+    return np.where(iou >= min_iou, 1.0 - iou, np.nan)
+
+
+def mot_metrics(library: Library, video: Path, gt: Path, scale: float) -> dict[str, float]:
+    """MOTA, IDF1 and friends of a video's stored tracks, at the frames where any track was observed
+    or (with a stride) the detector ran: frames that are multiples of the stride used."""
+    vid = library.video_id(video)
+    if vid is None:
+        raise ValueError(f"{video} is not indexed")
+    hyp: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for t in library.video_tracks(vid):
+        for r in t.path:
+            x1, y1, x2, y2 = r[PATH_X1 : PATH_Y2 + 1]
+            hyp.setdefault(int(r[PATH_FRAME]), []).append((t.track_id, np.array([x1, y1, x2 - x1, y2 - y1])))
+    gt_frames = load_gt_frames(gt, scale)
+    observed = sorted(hyp)
+    stride = int(np.gcd.reduce(np.diff(observed))) if len(observed) > 1 else 1
+    frames = [f for f in range(0, max(gt_frames) + 1, max(stride, 1))]
+    acc = mm.MOTAccumulator(auto_id=True)
+    for f in frames:
+        g = gt_frames.get(f, [])
+        h = hyp.get(f, [])
+        dist = iou_distances(np.array([b for _, b in g]), np.array([b for _, b in h]))
+        acc.update([i for i, _ in g], [i for i, _ in h], dist)
+    summary = mm.metrics.create().compute(
+        acc, metrics=["mota", "idf1", "num_switches", "precision", "recall", "num_frames"], name="x"
+    )
+    row = summary.loc["x"]
+    return {k: float(row[k]) for k in summary.columns} | {"stride": stride}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, help="use this already-indexed library instead of indexing")
+    ap.add_argument("--stride", type=int, default=None, help="detector stride (default: from detect_fps)")
+    a = ap.parse_args()
+    if a.db:
+        library = Library(a.db)
+    else:
+        from models.loader import ModelSet
+        from pipeline.indexer import IndexConfig, index_video
+
+        library = Library(Path(tempfile.mkdtemp(prefix="trackq-")) / "lib.db")
+        models = ModelSet()
+        config = replace(IndexConfig(), stride=a.stride)
+        for seq in SEQUENCES:
+            t0 = time.perf_counter()
+            for _ in index_video(seq.video, library, models, config):
+                pass
+            print(f"{seq.name}: indexed in {time.perf_counter() - t0:.1f} s")
+    for seq in SEQUENCES:
+        m = mot_metrics(library, seq.video, seq.gt, seq.scale)
+        print(
+            f"{seq.name}: MOTA={m['mota']:.3f} IDF1={m['idf1']:.3f} ID-switches={int(m['num_switches'])} "
+            f"precision={m['precision']:.3f} recall={m['recall']:.3f} frames={int(m['num_frames'])} "
+            f"stride={m['stride']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

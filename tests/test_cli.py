@@ -1,0 +1,165 @@
+"""The command line as tools and operators use it: exact JSON, exit codes, one-line errors, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models.reid import ReidConfig
+from pipeline.storage import Library
+from tests.conftest import ROOT, asset, load_gt, pets, tud
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ,
+    )
+
+
+def gt_crop(tmp_path: Path, frame_of, seq, person: int, frame: int) -> Path:
+    x1, y1, x2, y2 = (round(v) for v in load_gt(seq)[person][frame])
+    path = tmp_path / f"query_{person}.jpg"
+    cv2.imwrite(str(path), frame_of(seq.video, frame)[max(y1, 0) : y2, max(x1, 0) : x2])
+    return path
+
+
+def test_search_json_contract(tmp_path: Path, indexed, frame_of) -> None:
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli("search", "--db", str(indexed.db_path), "--query", str(query), "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert set(doc) == {"query", "hits"} and doc["query"] == str(query.resolve())
+    assert doc["hits"], "the person is in TUD-Campus"
+    keys = {"video", "track_id", "score", "start_s", "end_s", "start_frame", "end_frame", "frames"}
+    scores = []
+    for h in doc["hits"]:
+        assert set(h) == keys
+        assert Path(h["video"]).is_absolute() and Path(h["video"]).exists()
+        assert isinstance(h["track_id"], int) and isinstance(h["start_frame"], int)
+        assert isinstance(h["end_frame"], int) and 0 <= h["start_frame"] <= h["end_frame"]
+        assert (
+            isinstance(h["score"], float) and isinstance(h["start_s"], float) and h["start_s"] <= h["end_s"]
+        )
+        frames = h["frames"]
+        assert frames[0][0] == h["start_frame"] and frames[-1][0] == h["end_frame"]
+        for f in frames:
+            assert len(f) == 5 and isinstance(f[0], int) and f[1] < f[3] and f[2] < f[4]
+        scores.append(h["score"])
+    assert scores == sorted(scores, reverse=True)
+    top = cli("search", "--db", str(indexed.db_path), "--query", str(query), "--json", "--top", "1")
+    assert len(json.loads(top.stdout)["hits"]) == 1
+    only = cli(
+        "search", "--db", str(indexed.db_path), "--query", str(query), "--json", "--video", str(pets().video)
+    )
+    assert all(h["video"] == str(pets().video) for h in json.loads(only.stdout)["hits"])
+
+
+def test_search_text_and_export_by_hit_id(tmp_path: Path, indexed, frame_of) -> None:
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli("search", "--db", str(indexed.db_path), "--query", str(query))
+    assert p.returncode == 0 and "hits" in p.stdout
+    hit_id = int(p.stdout.splitlines()[2].split()[0])
+    out = tmp_path / "evidence.mp4"
+    e = cli("export", "--db", str(indexed.db_path), "--hit", str(hit_id), "--out", str(out), "--annotate")
+    assert e.returncode == 0, e.stderr
+    assert out.exists() and out.with_suffix(".jpg").exists()
+    again = cli("export", "--db", str(indexed.db_path), "--hit", str(hit_id), "--out", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    missing = cli("export", "--db", str(indexed.db_path), "--hit", "999999", "--out", str(tmp_path / "x.mp4"))
+    assert missing.returncode == 2 and "no hit 999999" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(b"just text", "not an image"), (b"", "empty file")], ids=["text", "empty"]
+)
+def test_search_with_a_non_image(tmp_path: Path, indexed, content: bytes, message: str) -> None:
+    bad = tmp_path / "query.jpg"
+    bad.write_bytes(content)
+    p = cli("search", "--db", str(indexed.db_path), "--query", str(bad), "--json")
+    assert p.returncode == 2 and message in p.stderr
+    assert p.stderr.strip().count("\n") == 0 and p.stdout == ""
+
+
+def test_search_with_a_photo_of_no_one(tmp_path: Path, indexed) -> None:
+    photo = tmp_path / "wall.png"
+    cv2.imwrite(str(photo), np.full((400, 300, 3), (40, 90, 160), np.uint8))
+    p = cli("search", "--db", str(indexed.db_path), "--query", str(photo))
+    assert p.returncode == 2 and "no person found" in p.stderr
+
+
+def test_missing_and_corrupt_weights(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    video = str(tud().video)
+    missing = cli("index", video, "--db", str(db), "--reid-model", str(tmp_path / "osnet_x0_25_msmt17.onnx"))
+    assert missing.returncode == 1
+    line = missing.stderr.strip().splitlines()[-1]
+    assert "osnet_x0_25_msmt17.onnx" in line and "install.sh" in line
+    bad = tmp_path / "osnet_x0_25_msmt17.onnx"
+    data = bytearray(asset("reid/osnet_x0_25_msmt17.onnx").read_bytes())
+    data[1000:1100] = b"\0" * 100
+    bad.write_bytes(bytes(data))
+    corrupt = cli("index", video, "--db", str(db), "--reid-model", str(bad))
+    assert corrupt.returncode == 1 and "corrupt" in corrupt.stderr and str(bad) in corrupt.stderr
+
+
+def test_index_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(10_000))
+    db = tmp_path / "lib.db"
+    p = cli("index", str(junk), str(tud().video), "--db", str(db))
+    assert p.returncode == 1
+    assert f"error: {junk}" in p.stderr and "done:" in p.stderr
+    videos = cli("videos", "--db", str(db))
+    assert "TUD-Campus.mp4" in videos.stdout and "done" in videos.stdout and "junk" not in videos.stdout
+    again = cli("index", str(tud().video), "--db", str(db))
+    assert again.returncode == 0 and "skipped:" in again.stderr
+
+
+def test_ctrl_c_cancels_cleanly_and_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "index", str(pets().video), "--db", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                videos = Library(db).videos()
+                if videos and videos[0].frames_done > 0:
+                    break
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "cancelled" in err
+    (video,) = Library(db).videos()
+    assert video.status == "partial" and video.frames_done > 0
+
+
+def test_videos_and_doctor(indexed) -> None:
+    v = cli("videos", "--db", str(indexed.db_path))
+    assert v.returncode == 0 and "vtest_pets09_s2l1_480x360.mp4" in v.stdout and "TUD-Campus.mp4" in v.stdout
+    d = cli("doctor", "--db", str(indexed.db_path))
+    assert d.returncode == 0 and ("device: CPU" in d.stdout or "device: GPU" in d.stdout)
+    assert f"{ReidConfig().weights}: ok" in d.stdout

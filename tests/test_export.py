@@ -1,0 +1,146 @@
+"""Evidence export: playable H.264 clips of the right length, boxes, thumbnails, summaries, and the
+ways writing can fail (existing file, unwritable folder, full disk) without leaving debris."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.errors import ExportError
+from pipeline.evidence import export_hits
+from pipeline.export import ExportConfig, export_track, sha256_file
+from pipeline.search import hit_from_track
+from pipeline.types import box_at
+from tests.conftest import ROOT, pets
+
+
+def decode_all(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def track(indexed):
+    """A PETS track a few seconds long, away from the start and end of the video."""
+    tracks = indexed.video_tracks(indexed.video_id(pets().video))
+    return next(t for t in tracks if t.first_frame > 40 and 30 < t.last_frame - t.first_frame < 200)
+
+
+def test_clip_is_h264_with_the_right_frames_and_box(tmp_path: Path, track) -> None:
+    import av
+
+    cfg = ExportConfig(margin_s=1.0)
+    clip = export_track(track, tmp_path / "clip.mp4", annotate=True, score=0.9, config=cfg)
+    margin = 10  # 1 s at 10 fps
+    assert clip.start_frame == track.first_frame - margin
+    expected = min(track.last_frame + margin, 794) - clip.start_frame + 1
+    frames = decode_all(clip.path)
+    assert clip.frames == expected == len(frames)
+    with av.open(str(clip.path)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264" and s.format.name == "yuv420p"
+        assert (s.width, s.height) == (480, 360) and abs(float(s.average_rate) - 10.0) < 1e-6
+    # the box is drawn where the track says the person is
+    k = track.first_frame + 5
+    box = box_at(track.path, k)
+    img = frames[k - clip.start_frame]
+    x1, y1, _x2, y2 = (round(float(v)) for v in box)
+    edge = img[y1 + 3 : y2 - 3, max(x1 - 1, 0) : x1 + 2].reshape(-1, 3).astype(int)
+    orange = np.array(cfg.box_color)
+    assert (np.abs(edge - orange).sum(axis=1) < 120).mean() > 0.6
+    assert clip.sha256 == sha256_file(clip.path)
+    thumb = cv2.imread(str(clip.thumbnail))
+    assert clip.thumbnail.suffix == ".jpg" and thumb is not None and thumb.shape == (360, 480, 3)
+
+
+def test_plain_clip_has_no_box(tmp_path: Path, track, frame_of) -> None:
+    clip = export_track(track, tmp_path / "plain.mp4", annotate=False, config=ExportConfig(margin_s=0))
+    first = decode_all(clip.path)[0]
+    original = frame_of(pets().video, track.first_frame)
+    assert np.abs(first.astype(int) - original.astype(int)).mean() < 4  # only compression noise
+
+
+def test_existing_files_are_never_overwritten(tmp_path: Path, track) -> None:
+    target = tmp_path / "taken.mp4"
+    target.write_bytes(b"precious")
+    with pytest.raises(ExportError, match="already exists"):
+        export_track(track, target)
+    assert target.read_bytes() == b"precious"
+    (tmp_path / "thumb.jpg").write_bytes(b"keep")
+    with pytest.raises(ExportError, match="already exists"):
+        export_track(track, tmp_path / "thumb.mp4")
+    assert (tmp_path / "thumb.jpg").read_bytes() == b"keep"
+    with pytest.raises(ExportError, match=r"must end in \.mp4"):
+        export_track(track, tmp_path / "clip.avi")
+
+
+def test_unwritable_folder(tmp_path: Path, track) -> None:
+    if os.geteuid() == 0:
+        folder = Path("/proc")  # not writable even for root
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+    with pytest.raises(ExportError, match="not writable"):
+        export_track(track, folder / "clip.mp4")
+    with pytest.raises(ExportError, match="no such folder"):
+        export_track(track, tmp_path / "missing" / "clip.mp4")
+
+
+def test_full_disk_leaves_no_partial_file(tmp_path: Path, indexed, track) -> None:
+    """The export process may write only 64 KiB per file (RLIMIT_FSIZE): writes fail like a full disk."""
+    out = tmp_path / "out"
+    out.mkdir()
+    script = textwrap.dedent(f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+        from pipeline.errors import ExportError
+        from pipeline.export import export_track
+        from pipeline.storage import Library
+        track = Library({str(indexed.db_path)!r}).tracks([{track.pk}])[{track.pk}]
+        try:
+            export_track(track, {str(out / "clip.mp4")!r}, annotate=True)
+        except ExportError as e:
+            print("EXPORT-ERROR", e)
+            sys.exit(3)
+    """)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr[-2000:]
+    assert "EXPORT-ERROR cannot write" in proc.stdout
+    assert list(out.iterdir()) == []  # no half-written clip, no temporary file
+
+
+def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
+    tracks = indexed.video_tracks(track.video_id)[:2]
+    hits = [hit_from_track(t, 0.8 - 0.1 * k) for k, t in enumerate(tracks)]
+    cfg = ExportConfig(margin_s=0.0)
+    events = list(export_hits(indexed, hits, tmp_path, annotate=True, config=cfg))
+    assert events[-1].finished and events[-1].clips_done == 2
+    summary = json.loads(Path(events[-1].summary_json).read_text())
+    assert len(summary["clips"]) == 2
+    for row, hit in zip(summary["clips"], hits):
+        clip = tmp_path / row["clip"]
+        assert sha256_file(clip) == row["sha256"]
+        assert row["video"] == hit.video_path and row["track_id"] == hit.track_id
+        assert len(decode_all(clip)) == row["frames"] == hit.end_frame - hit.start_frame + 1
+    assert Path(events[-1].summary_csv).read_text().count("\n") == 3
+    again = list(export_hits(indexed, hits[:1], tmp_path, annotate=False, config=cfg))
+    assert Path(again[-1].summary_json).name == "spotter_export_2.json"
+    assert len(list(tmp_path.glob("*.mp4"))) == 3  # a new name, nothing overwritten
