@@ -341,7 +341,32 @@ def cmd_export_detector(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_reid(args: argparse.Namespace) -> int:
-    raise NotImplementedError  # filled in by the ReID evaluation work
+    from dataclasses import replace
+
+    from models.reid import ReidEmbedder
+    from pipeline.reid_benchmark import evaluate_reid
+
+    models = model_set(args, flip=args.flip)
+    weights = models.store.resolve(args.model or models.config.reid.weights)
+    flip_cfg = replace(models.config.reid, flip=args.flip)
+    embedder = ReidEmbedder(weights, flip_cfg, models.device.ort_providers)
+    bar = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(desc="embedding", unit="crop", leave=False)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    report = evaluate_reid(args.dataset, embedder, rerank=args.rerank, progress=progress)
+    if bar is not None:
+        bar.close()
+    print(json.dumps(report.to_json()) if args.json else report.summary())
+    return 0
 
 
 if __name__ == "__main__":

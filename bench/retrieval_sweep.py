@@ -14,14 +14,15 @@ import argparse
 import importlib.util
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
 import cv2
 import numpy as np
 
-from models.loader import ModelSet
+from models.loader import ModelConfig, ModelSet
+from models.reid import ReidConfig
 from pipeline.search import Searcher
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2
@@ -99,10 +100,16 @@ def main() -> int:
     ap.add_argument("--sequences", nargs="+", default=["pets", "tud"], choices=list(SEQUENCES))
     ap.add_argument("--floors", type=float, nargs="+", default=[0.5, 0.55, 0.6, 0.62, 0.65, 0.7])
     ap.add_argument("--margins", type=float, nargs="+", default=[0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 1.0])
+    ap.add_argument("--reid-model", default=None, help="the ReID model the library was indexed with")
+    ap.add_argument("--flip", action="store_true", help="the library was indexed with flip augmentation")
+    ap.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking")
+    ap.add_argument("--rr-floors", type=float, nargs="+", default=[0.1, 0.2, 0.25, 0.3, 0.35, 0.4])
+    ap.add_argument("--rr-margins", type=float, nargs="+", default=[0.1, 0.15, 0.2, 0.3, 1.0])
     a = ap.parse_args()
     ev = load_evaluator()
     library = Library(a.db)
-    models = ModelSet()
+    reid = replace(ReidConfig(), flip=a.flip, weights=a.reid_model or ReidConfig().weights)
+    models = ModelSet(ModelConfig(reid=reid))
     searcher = Searcher(library, models)
     tmp = Path(tempfile.mkdtemp(prefix="sweep-"))
     for key in a.sequences:
@@ -128,11 +135,15 @@ def main() -> int:
             s_avg = np.array([crop_s[cpks == p].mean() for p in pks])
             correct = np.array([ev.score([hit_dict(t)], gt[ident], 0.5)["correct"] == 1 for t in tracks])
             per_query[ident] = {"mean": s_mean, "cropmax": s_max, "cropavg": s_avg, "correct": correct}
+            if a.rerank:
+                per_query[ident]["rerank"] = searcher.rerank(qv, np.array(pks))
         print(f"\n== {seq.name}: {len(tracks)} tracks, {len(qs)} queries ==")
-        for rule in ("mean", "cropavg", "cropmax"):
+        rules = ("mean", "cropavg", "cropmax", "rerank") if a.rerank else ("mean", "cropavg", "cropmax")
+        for rule in rules:
             best = None
-            for floor in a.floors:
-                for margin in a.margins:
+            floors, margins = (a.rr_floors, a.rr_margins) if rule == "rerank" else (a.floors, a.margins)
+            for floor in floors:
+                for margin in margins:
                     res = []
                     absent_fp = 0
                     for ident, d in per_query.items():

@@ -59,10 +59,12 @@ class ModelSet:
 
     @property
     def detector_id(self) -> str:
-        return self.detector.model_id
+        """Identity of the detector (its file name); known without loading the model."""
+        return self.store.resolve(self.config.detector.weights).name
 
     @property
     def reid_id(self) -> str:
-        """Identity of the embedding space: vectors of different ReID models are never compared."""
+        """Identity of the embedding space: vectors of different ReID models are never compared.
+        Known without loading the model, so skipping an indexed video or opening a library is instant."""
         tag = "+flip" if self.config.reid.flip else ""
-        return f"{self.reid.model_id}{tag}"
+        return f"{self.store.resolve(self.config.reid.weights).name}{tag}"

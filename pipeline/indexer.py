@@ -32,16 +32,22 @@ log = logging.getLogger(__name__)
 class IndexConfig:
     """How a video is indexed.
 
-    detect_fps: detector runs per second of video when ``stride`` is not given; the stride becomes
-        round(video fps / detect_fps). Higher finds more short appearances and tracks crowds better;
-        the time spent grows in proportion.
-    stride: run the detector on every n-th frame (the tracker's motion model bridges the rest);
-        None derives it from ``detect_fps``.
+    The detector does not run on every frame: the tracker's motion model carries people between
+    detections. How often it runs adapts to the scene: every ``max_gap_s`` seconds while everyone is
+    tracked easily, every ``min_gap_s`` while the scene needs attention (someone appearing, occluded
+    or close to someone else; see ``ByteTracker.needs_attention``).
+
+    min_gap_s: detector interval, in seconds of video, in difficult scenes. Smaller tracks crowds
+        better (fewer swapped identities) and costs proportionally more time.
+    max_gap_s: detector interval in easy scenes. Larger is faster; too large and fast movers outrun
+        the motion model.
+    stride: a fixed detector interval in frames, overriding both (``--stride``).
     chunk_s: seconds of video per committed chunk: the most a crash can lose.
     progress_interval_s: least wall time between two progress events.
     """
 
-    detect_fps: float = 5.0
+    min_gap_s: float = 0.1
+    max_gap_s: float = 0.3
     stride: int | None = None
     chunk_s: float = 30.0
     progress_interval_s: float = 0.1
@@ -49,10 +55,12 @@ class IndexConfig:
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
 
-    def stride_for(self, fps: float) -> int:
+    def strides(self, fps: float) -> tuple[int, int]:
+        """(dense, sparse) detector strides in frames for a video of this frame rate."""
         if self.stride:
-            return max(1, int(self.stride))
-        return max(1, round(fps / self.detect_fps)) if self.detect_fps > 0 else 1
+            return max(1, int(self.stride)), max(1, int(self.stride))
+        dense = max(1, round(fps * self.min_gap_s))
+        return dense, max(dense, round(fps * self.max_gap_s))
 
 
 CancelFlag = Callable[[], bool]
@@ -65,7 +73,7 @@ def _never() -> bool:
 def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict:
     """Everything that changes what indexing produces; a resume needs the same."""
     return {
-        "stride": config.stride_for(info.fps),
+        "strides": config.strides(info.fps),
         "detector": dataclasses.asdict(models.config.detector),
         "tracker": dataclasses.asdict(config.tracker),
         "appearance": dataclasses.asdict(config.appearance),
@@ -131,26 +139,28 @@ def index_video(
     yield ProgressEvent(str(path), Stage.PROBING, message="reading file")
     info = probe(path)
     vpath = str(info.path)
-    device = models.device.label
     settings = settings_for(config, models, info)
     decision = library.start_video(info, models.detector_id, models.reid_id, settings, force)
-    if decision.action == "skip":
+    if decision.action == "skip":  # decided without loading any model: instant
+        stored = next((v.tracks for v in library.videos() if v.video_id == decision.video_id), 0)
         yield ProgressEvent(
             vpath,
             Stage.SKIPPED,
             decision.frames_done,
             info.frame_count,
+            tracks=stored,
             message=decision.reason,
-            device=device,
             video_id=decision.video_id,
         )
         return
+    device = models.device.label
     run = _Run(info, models, config)
-    stride = settings["stride"]
+    dense, sparse = config.strides(info.fps)
     start = run.restore(decision.checkpoint) if decision.checkpoint else 0
+    stride = int(decision.checkpoint.get("stride", dense)) if decision.checkpoint else dense
     if start:
         log.info("%s: resuming at frame %d", vpath, start)
-    chunk_frames = max(stride, round(config.chunk_s * info.fps))
+    chunk_frames = max(sparse, round(config.chunk_s * info.fps))
     batch_size = max(1, models.detector.config.batch)
     t0 = time.perf_counter()
     last_event = 0.0
@@ -160,7 +170,7 @@ def index_video(
     reader = VideoReader(info, start_frame=start, stride=stride)
 
     def commit(next_at: int, final: bool = False) -> None:
-        state = None if final else run.checkpoint(next_at)
+        state = None if final else run.checkpoint(next_at) | {"stride": reader.stride}
         library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
         run.stored += len(run.pending)
         run.pending = []
@@ -183,11 +193,14 @@ def index_video(
         for frame in reader:
             if run.motion.should_detect(frame.index, frame.image):
                 batch.append(frame)
-            last_ts, next_frame = frame.ts, frame.index + stride
-            if len(batch) < batch_size and frame.index + stride < next_commit:
+            last_ts, next_frame = frame.ts, frame.index + reader.stride
+            if len(batch) < batch_size and next_frame < next_commit:
                 continue
             run.process(batch)
             batch = []
+            hard = run.tracker.needs_attention(info.width, info.height)
+            reader.stride = dense if hard else sparse
+            next_frame = frame.index + reader.stride
             if next_frame >= next_commit:
                 commit(next_frame)
                 next_commit = next_frame + chunk_frames

@@ -20,6 +20,7 @@ import numpy as np
 
 from models.loader import ModelSet
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
+from pipeline.rerank import RerankConfig, rerank_scores
 from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit
@@ -37,16 +38,29 @@ class SearchConfig:
     score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
         embedding), 'crops' (best cosine over its stored crops: one clear view is enough), or 'blend'
         (the average of the two).
+    rerank: re-order the candidates with k-reciprocal re-ranking (Zhong et al. 2017) over the
+        ``rerank_candidates`` best tracks; the scores are then ``1 - re-ranked distance`` and the
+        ``rerank_min_score`` / ``rerank_margin`` thresholds apply instead of the cosine ones.
     max_hits: at most this many hits (0: no limit).
     candidates: nearest tracks fetched from the vector index before re-scoring and thresholds.
+    rescore_window: tracks whose mean score is within this of the expected cut are re-scored by
+        ``score_by`` (a track's best crop rarely beats its mean by more); the rest keep the mean.
+    rescore_max: at most this many tracks are re-scored per search (bounds the time at any size).
     display_floor: lowest score kept as a candidate for interactive threshold changes (GUI slider).
     """
 
-    min_score: float = 0.62
-    relative_margin: float = 0.12
+    min_score: float = 0.65
+    relative_margin: float = 0.05
     score_by: str = "crops"
+    rerank: bool = False
+    rerank_candidates: int = 200
+    rerank_min_score: float = 0.25
+    rerank_margin: float = 0.2
+    rerank_config: RerankConfig = field(default_factory=RerankConfig)
     max_hits: int = 0
     candidates: int = 500
+    rescore_window: float = 0.15
+    rescore_max: int = 200
     display_floor: float = 0.3
     query: QueryConfig = field(default_factory=QueryConfig)
     index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
@@ -73,7 +87,8 @@ class SearchResult:
 
 
 def hit_from_track(t: TrackInfo, score: float) -> Hit:
-    frames = tuple((int(r[PATH_FRAME]), *(float(v) for v in r[PATH_X1 : PATH_Y2 + 1])) for r in t.path)
+    rows = t.path[:, [PATH_FRAME, PATH_X1, PATH_X1 + 1, PATH_X1 + 2, PATH_Y2]].tolist()
+    frames = tuple((int(f), x1, y1, x2, y2) for f, x1, y1, x2, y2 in rows)
     return Hit(
         None,
         None,
@@ -103,7 +118,7 @@ class Searcher:
     @property
     def index(self) -> VectorIndex:
         if self._index is None:
-            self._index = VectorIndex(self.library, self.models.reid_id, "track", self.config.index)
+            self._index = VectorIndex(self.library, self.models.reid_id, self.config.index)
         self._index.refresh()
         return self._index
 
@@ -142,14 +157,24 @@ class Searcher:
         )
 
     def _floor(self, min_score: float | None) -> float:
-        return self.config.min_score if min_score is None else float(min_score)
+        if min_score is not None:
+            return float(min_score)
+        return self.config.rerank_min_score if self.config.rerank else self.config.min_score
+
+    def rerank(self, vec: np.ndarray, pks: np.ndarray) -> np.ndarray:
+        """k-reciprocal re-ranked scores of the candidate tracks (their mean embeddings as gallery)."""
+        found = self.library.embeddings_of(self.models.reid_id, "track", pks.tolist())
+        gallery = np.stack([found[int(p)][0] for p in pks])
+        k1 = max(2, min(self.config.rerank_config.k1, len(pks) // 2))
+        cfg = replace(self.config.rerank_config, k1=k1, k2=min(self.config.rerank_config.k2, k1))
+        return rerank_scores(vec, gallery, cfg)
 
     def score(self, vec: np.ndarray, pks: np.ndarray, mean_scores: np.ndarray) -> np.ndarray:
         """Re-score candidate tracks by the configured rule."""
         rule = self.config.score_by
         if rule == "track" or not len(pks):
             return mean_scores
-        crops = self.library.crop_vectors(self.models.reid_id, pks.tolist())
+        crops = self.library.embeddings_of(self.models.reid_id, "crop", pks.tolist())
         best_crop = np.array(
             [float((crops[p] @ vec).max()) if p in crops else s for p, s in zip(pks.tolist(), mean_scores)]
         )
@@ -163,24 +188,31 @@ class Searcher:
         max_hits: int | None = None,
     ) -> MatchResult:
         """Score the library against an embedded query; hits and candidates best first."""
+        cfg = self.config
         floor = self._floor(min_score)
-        lowest = min(self.config.display_floor, floor)
-        pks, means = self.index.search(vec, lowest - 0.2, self.config.candidates)
+        lowest = min(cfg.display_floor, floor)
         video_id = self.library.video_id(video) if video else None
         if video and video_id is None:
             return MatchResult((), (), floor, None)
-        scores = self.score(vec, pks, means)
+        pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates)
+        infos = self.library.tracks(pks.tolist(), thumbnails=False)
+        keep = [i for i, p in enumerate(pks.tolist()) if p in infos and video_id in (None, infos[p].video_id)]
+        pks, scores = pks[keep], scores[keep].astype(np.float64)
+        if len(pks):
+            # re-score only the tracks that could reach the cut (the rest keep their mean score)
+            margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
+            near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
+            near &= np.arange(len(pks)) < cfg.rescore_max
+            scores[near] = self.score(vec, pks[near], scores[near])
+            if cfg.rerank and len(pks) > 2:
+                top = np.argsort(-scores, kind="stable")[: cfg.rerank_candidates]
+                pks, scores = pks[top], self.rerank(vec, pks[top])
         order = np.argsort(-scores, kind="stable")
-        pks, scores = pks[order], scores[order]
-        infos = self.library.tracks(pks[scores >= lowest].tolist())
-        ranked = [
-            (int(p), float(s))
-            for p, s in zip(pks, scores)
-            if video_id is None or (int(p) in infos and infos[int(p)].video_id == video_id)
-        ]
+        ranked = [(int(pks[i]), float(scores[i])) for i in order]
         best = ranked[0][1] if ranked else None
-        cut = max(floor, best - self.config.relative_margin) if best is not None else floor
-        limit = self.config.max_hits if max_hits is None else max_hits
+        margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
+        cut = max(floor, best - margin) if best is not None else floor
+        limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(hit_from_track(infos[p], s) for p, s in ranked if s >= lowest)
         hits = tuple(h for h in candidates if h.score >= cut)
         return MatchResult(hits[:limit] if limit else hits, candidates, cut, best)

@@ -1,16 +1,23 @@
-"""FAISS index over stored appearance vectors, kept in step with the database.
+"""FAISS index over the tracks' appearance vectors, kept in step with the database.
 
-Vectors are L2-normalised, so inner product is cosine similarity. Small libraries use an exact flat
-index; from ``ivf_min`` vectors on, an inverted-file index (IVF) scans only the ``nprobe`` lists
-nearest the query, which keeps a search over a million tracks in milliseconds. The index follows the
-database through two change counters: new rows are added incrementally, any deletion rebuilds.
+Vectors are L2-normalised, so inner product is cosine similarity; FAISS ids are track primary keys.
+Small libraries use an exact flat index; from ``ivf_min`` tracks on, an inverted-file index (IVF)
+scans only the ``nprobe`` lists nearest the query, which keeps a search over a million tracks in
+milliseconds. The index follows the database through two change counters: new tracks are added
+incrementally, any deletion rebuilds it. A built index is cached beside the database (written
+atomically), so a new process does not rebuild a large index before its first search.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import math
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -22,18 +29,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VectorIndexConfig:
-    """ivf_min: from this many vectors on, use IVF instead of exact search (exact is fine below it).
+    """ivf_min: from this many tracks on, use IVF instead of exact search (exact is fast below it).
     nlist_per_sqrt: IVF lists = this * sqrt(N) (the usual rule of thumb is 4..16).
     nprobe: IVF lists scanned per query; higher is closer to exact and slower.
     train_per_list: training vectors sampled per IVF list.
-    threads: FAISS threads (0 leaves FAISS's default: all cores).
+    cache: keep the built index in a file beside the database.
+    cache_min: libraries smaller than this are rebuilt instead of cached (rebuilding is instant).
+    resave_growth: re-write the cache once this fraction of tracks has been added since it was saved.
     """
 
-    ivf_min: int = 200_000
+    ivf_min: int = 50_000
     nlist_per_sqrt: float = 4.0
     nprobe: int = 48
     train_per_list: int = 40
-    threads: int = 0
+    cache: bool = True
+    cache_min: int = 20_000
+    resave_growth: float = 0.1
 
 
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, config: VectorIndexConfig) -> faiss.Index:
@@ -43,8 +54,7 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, config: VectorIndexConfig)
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
     else:
         nlist = int(config.nlist_per_sqrt * math.sqrt(n))
-        quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
         sample = vectors[rng.choice(n, size=min(n, nlist * config.train_per_list), replace=False)]
         index.train(np.ascontiguousarray(sample))
@@ -55,23 +65,23 @@ def build_faiss(vectors: np.ndarray, ids: np.ndarray, config: VectorIndexConfig)
 
 
 class VectorIndex:
-    """Search over one model's vectors of one kind ('track' or 'crop'), mapped to track primary keys."""
+    """Nearest tracks to a query vector, over one ReID model's track embeddings."""
 
-    def __init__(
-        self,
-        library: Library,
-        model: str,
-        kind: str = "track",
-        config: VectorIndexConfig = VectorIndexConfig(),
-    ):
-        self.library, self.model, self.kind, self.config = library, model, kind, config
-        if config.threads:
-            faiss.omp_set_num_threads(config.threads)
+    def __init__(self, library: Library, model: str, config: VectorIndexConfig = VectorIndexConfig()) -> None:
+        self.library, self.model, self.config = library, model, config
         self._index: faiss.Index | None = None
         self._gen: tuple[int, int] | None = None
-        self._max_id = 0
-        self._track_of: dict[int, int] = {}  # embedding id -> track pk
-        self.dim = 0
+        self._max_id = 0  # largest embedding row id included
+        self._saved_size = 0
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in model)
+        self.cache_path = library.db_path.with_name(f"{library.db_path.name}.{safe}.faiss")
+
+    @property
+    def backend(self) -> str:
+        """'ivf', 'flat' or 'empty': which FAISS index answers searches now."""
+        if self._index is None:
+            return "empty"
+        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     @property
     def size(self) -> int:
@@ -82,62 +92,93 @@ class VectorIndex:
         gen = self.library.generation()
         if gen == self._gen:
             return
-        rebuild = self._index is None or self._gen is None or gen[1] != self._gen[1]
-        ids, pks, vecs = self.library.load_embeddings(self.model, self.kind, 0 if rebuild else self._max_id)
-        if rebuild:
-            self._track_of = {}
-            self.dim = vecs.shape[1] if len(vecs) else self.dim
-            self._index = build_faiss(vecs, ids, self.config) if len(vecs) else None
-        elif len(vecs):
-            if self._index is None:
-                self.dim = vecs.shape[1]
-                self._index = build_faiss(vecs, ids, self.config)
-            elif self._needs_ivf(self.size + len(vecs)):
-                self._gen = None
-                return self.refresh()
-            else:
-                self._index.add_with_ids(np.ascontiguousarray(vecs), ids)
-        self._track_of.update(zip(ids.tolist(), pks.tolist()))
-        if len(ids):
-            self._max_id = max(self._max_id, int(ids.max()))
+        stale = self._index is None or self._gen is None or gen[1] != self._gen[1]
+        if stale and not self._load_cache(gen):
+            self._rebuild()
+        self._add_new()
         self._gen = gen
-        log.debug("vector index %s/%s: %d vectors", self.model, self.kind, self.size)
+        self._save_cache()
 
-    def _needs_ivf(self, n: int) -> bool:
-        return n >= self.config.ivf_min and not isinstance(self._index, faiss.IndexIVF)
+    def _rebuild(self) -> None:
+        ids, pks, vecs = self.library.load_embeddings(self.model, "track")
+        self._index = build_faiss(vecs, pks, self.config) if len(vecs) else None
+        self._max_id = int(ids.max()) if len(ids) else 0
+        self._saved_size = 0
 
-    def add_vectors(self, vectors: np.ndarray, ids: np.ndarray, track_pks: np.ndarray) -> None:
-        """Add vectors directly (benchmarks with synthetic data; normal use goes through ``refresh``)."""
+    def _add_new(self) -> None:
+        ids, pks, vecs = self.library.load_embeddings(self.model, "track", self._max_id)
+        if not len(ids):
+            return
+        grown = self.size + len(ids)
+        if self._index is None or (
+            grown >= self.config.ivf_min and not isinstance(self._index, faiss.IndexIVF)
+        ):
+            self._rebuild()  # first vectors, or big enough now to be worth an IVF index
+            return
+        self._index.add_with_ids(np.ascontiguousarray(vecs), pks)
+        self._max_id = int(ids.max())
+
+    def _meta_path(self) -> Path:
+        return self.cache_path.with_name(self.cache_path.name + ".json")
+
+    def _load_cache(self, gen: tuple[int, int]) -> bool:
+        if not self.config.cache or not self.cache_path.exists():
+            return False
+        try:
+            meta = json.loads(self._meta_path().read_text())
+            if meta["removed"] != gen[1] or meta["model"] != self.model:
+                return False
+            index = faiss.read_index(str(self.cache_path))
+            if index.ntotal != int(meta["size"]):
+                raise ValueError("index and its description disagree")
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            log.info("ignoring vector index cache %s: %s", self.cache_path, e)
+            return False
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = self.config.nprobe
+        self._index, self._max_id, self._saved_size = index, int(meta["max_id"]), int(index.ntotal)
+        return True
+
+    def _save_cache(self) -> None:
+        n = self.size
+        if not self.config.cache or n < self.config.cache_min:
+            return
+        if self._saved_size and n < self._saved_size * (1 + self.config.resave_growth):
+            return
+        folder = self.cache_path.parent
+        try:  # meta last: a crash in between leaves no meta, and the cache is ignored
+            self._meta_path().unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spotter-index-")
+            os.close(fd)
+            faiss.write_index(self._index, tmp)
+            os.replace(tmp, self.cache_path)
+            meta = {"model": self.model, "removed": self._gen[1], "max_id": self._max_id, "size": n}
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spotter-index-")
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(meta))
+            os.replace(tmp, self._meta_path())
+            self._saved_size = n
+        except (OSError, RuntimeError) as e:  # read-only folder, full disk: searching still works
+            log.warning("cannot cache the vector index in %s: %s", folder, e)
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+
+    def add_vectors(self, vectors: np.ndarray, track_pks: np.ndarray) -> None:
+        """Add vectors directly (tests and benchmarks with synthetic data; normal use is ``refresh``)."""
         if self._index is None:
-            self.dim = vectors.shape[1]
-            self._index = build_faiss(vectors, ids, self.config)
+            self._index = build_faiss(vectors, track_pks, self.config)
         else:
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
-        self._track_of.update(zip(ids.tolist(), track_pks.tolist()))
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), track_pks.astype(np.int64)
+            )
 
     def search(self, query: np.ndarray, min_score: float, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(track pks, scores) of up to ``k`` vectors scoring >= ``min_score``, best first.
-
-        With 'crop' vectors a track can appear several times; each track keeps its best score.
-        """
+        """(track pks, cosine scores) of up to ``k`` tracks scoring >= ``min_score``, best first."""
         if self._index is None or self.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        if q.shape[1] != self.dim:
-            raise ValueError(f"query has {q.shape[1]} dimensions, the index {self.dim}")
+        if q.shape[1] != self._index.d:
+            raise ValueError(f"query has {q.shape[1]} dimensions, the index {self._index.d}")
         scores, ids = self._index.search(q, min(k, self.size))
         keep = (ids[0] >= 0) & (scores[0] >= min_score)
-        best: dict[int, float] = {}
-        for i, s in zip(ids[0][keep].tolist(), scores[0][keep].tolist()):
-            pk = self._track_of[i]
-            if s > best.get(pk, -2.0):
-                best[pk] = s
-        order = sorted(best, key=lambda p: -best[p])
-        return np.array(order, np.int64), np.array([best[p] for p in order], np.float32)
-
-    def vectors_of(self, track_pks: np.ndarray) -> np.ndarray:
-        """Stored vectors of the given tracks (flat index only; for re-ranking small candidate sets)."""
-        inv = {pk: i for i, pk in self._track_of.items()}
-        if not isinstance(self._index, faiss.IndexIDMap2):
-            raise ValueError("vectors can be read back only from a flat index")
-        return np.stack([self._index.reconstruct(int(inv[int(p)])) for p in track_pks])
+        return ids[0][keep].astype(np.int64), scores[0][keep]

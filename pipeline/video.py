@@ -112,7 +112,9 @@ def probe(path: str | Path) -> VideoInfo:
 class VideoReader:
     """Iterates the frames of a video from ``start_frame``, yielding every ``stride``-th one.
 
-    Skipped frames are grabbed but not converted, which is much cheaper than a full read. Timestamps
+    ``stride`` may be changed between two frames (adaptive sampling): the next frame yielded is the
+    one ``stride`` frames after the last. Skipped frames are grabbed but not converted, which is much
+    cheaper than a full read. Timestamps
     come from the container; where it gives none or they do not increase, they are derived from fps.
     After iteration ``frames_read`` is the number of frames the stream held (up to any damage) and
     ``truncated`` says whether it ended well before the container's frame count.
@@ -130,6 +132,7 @@ class VideoReader:
         try:
             index = -1
             prev_ts = -1.0
+            wanted = self.start_frame
             while True:
                 if not cap.grab():
                     break
@@ -138,13 +141,14 @@ class VideoReader:
                 if not math.isfinite(ts) or (index > 0 and ts <= prev_ts):
                     ts = prev_ts + 1.0 / self.info.fps if index > 0 else 0.0
                 prev_ts = ts
-                if index < self.start_frame or (index - self.start_frame) % self.stride:
+                if index < wanted:
                     continue
                 ok, img = cap.retrieve()
                 if not ok or img is None:
                     log.warning("%s: frame %d does not decode; stopping there", self.info.path, index)
                     break
                 yield Frame(index, ts, img)
+                wanted = index + max(int(self.stride), 1)  # read after the consumer had its say
             self.frames_read = index + 1
             self.truncated = self.frames_read < TRUNCATION_TOLERANCE * self.info.frame_count
             if self.truncated:

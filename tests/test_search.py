@@ -106,8 +106,8 @@ def test_ivf_index_finds_planted_vectors(library: Library) -> None:
     rng = np.random.default_rng(3)
     n = 5000
     vecs = unit(rng.normal(size=(n, 64)))
-    index = VectorIndex(library, "synthetic", "track", VectorIndexConfig(ivf_min=1000, nprobe=16))
-    index.add_vectors(vecs, np.arange(n), np.arange(n) + 100)
+    index = VectorIndex(library, "synthetic", VectorIndexConfig(ivf_min=1000, nprobe=16))
+    index.add_vectors(vecs, np.arange(n) + 100)
     assert index.size == n
     for k in rng.choice(n, 20, replace=False):
         q = unit(vecs[k] + 0.05 * rng.normal(size=64))
@@ -205,3 +205,35 @@ def _iou(a, b) -> float:
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_vector_index_cache_is_used_and_invalidated(library: Library) -> None:
+    rng = np.random.default_rng(4)
+    vecs = list(rng.normal(size=(30, DIM)))
+    a = add_video(library, "cam1", vecs)
+    cfg = VectorIndexConfig(cache_min=10)
+    first = VectorIndex(library, "test-reid", cfg)
+    first.refresh()
+    assert first.cache_path.exists() and first.size == 30
+    q = unit(vecs[7])
+    expected = first.search(q, 0.5, 5)[0].tolist()
+    with library.engine.begin() as c:  # rows vanish behind the counters' back: only the cache knows them
+        c.exec_driver_sql("DELETE FROM embeddings WHERE kind = 'track'")
+    second = VectorIndex(library, "test-reid", cfg)
+    second.refresh()
+    assert second.size == 30 and second.search(q, 0.5, 5)[0].tolist() == expected
+    library.remove_video(a)  # a deletion invalidates the cache
+    third = VectorIndex(library, "test-reid", cfg)
+    third.refresh()
+    assert third.size == 0
+
+
+def test_corrupt_vector_index_cache_is_rebuilt(library: Library) -> None:
+    rng = np.random.default_rng(5)
+    add_video(library, "cam1", list(rng.normal(size=(30, DIM))))
+    cfg = VectorIndexConfig(cache_min=10)
+    VectorIndex(library, "test-reid", cfg).refresh()
+    index = VectorIndex(library, "test-reid", cfg)
+    index.cache_path.write_bytes(b"garbage")
+    index.refresh()
+    assert index.size == 30

@@ -129,3 +129,15 @@ def test_unicode_path(tmp_path: Path) -> None:
     target = tmp_path / "caméra 1 – entrée.mp4"
     shutil.copy(make_video(tmp_path / "x.mp4"), target)
     assert probe(target).frame_count == 30
+
+
+def test_reader_stride_can_change_between_frames() -> None:
+    reader = VideoReader(probe(pets().video), stride=1)
+    seen = []
+    for f in reader:
+        seen.append(f.index)
+        if f.index == 2:
+            reader.stride = 5
+        if len(seen) == 6:
+            break
+    assert seen == [0, 1, 2, 7, 12, 17]

@@ -308,48 +308,58 @@ class Library:
         vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
         return ids, pks, vecs
 
-    def crop_vectors(self, model: str, track_pks: Sequence[int]) -> dict[int, np.ndarray]:
-        """Crop embeddings (K, D) of the given tracks, for re-scoring a short list of candidates."""
+    def embeddings_of(self, model: str, kind: str, track_pks: Sequence[int]) -> dict[int, np.ndarray]:
+        """Embeddings (K, D) of one kind ('track' or 'crop') of the given tracks, for re-scoring or
+        re-ranking a short list of candidates."""
         if not len(track_pks):
             return {}
         out: dict[int, list[bytes]] = {}
-        with self._read() as s:
+        with self._read() as s:  # by track only: SQLite would otherwise scan the (model, kind) index
             rows = s.execute(
-                select(EmbeddingRow.track_pk, EmbeddingRow.vector)
-                .where(EmbeddingRow.model == model, EmbeddingRow.kind == "crop")
+                select(EmbeddingRow.track_pk, EmbeddingRow.kind, EmbeddingRow.model, EmbeddingRow.vector)
                 .where(EmbeddingRow.track_pk.in_([int(p) for p in track_pks]))
                 .order_by(EmbeddingRow.id)
             ).all()
-        for pk, vec in rows:
-            out.setdefault(pk, []).append(vec)
+        for pk, k, m, vec in rows:
+            if k == kind and m == model:
+                out.setdefault(pk, []).append(vec)
         return {pk: np.frombuffer(b"".join(v), np.float32).reshape(len(v), -1) for pk, v in out.items()}
 
-    def tracks(self, pks: Sequence[int]) -> dict[int, TrackInfo]:
-        """Stored tracks by primary key (with their video's path and fps)."""
+    def tracks(self, pks: Sequence[int], thumbnails: bool = True) -> dict[int, TrackInfo]:
+        """Stored tracks by primary key (with their video's path and fps); without ``thumbnails`` the
+        JPEG bytes are left out (b"") to keep large searches light."""
         if not len(pks):
             return {}
         out: dict[int, TrackInfo] = {}
+        cols = [
+            TrackRow.id,
+            TrackRow.video_id,
+            VideoRow.path,
+            VideoRow.fps,
+            TrackRow.track_id,
+            TrackRow.first_frame,
+            TrackRow.last_frame,
+            TrackRow.start_s,
+            TrackRow.end_s,
+            TrackRow.path,
+        ]
+        if thumbnails:
+            cols.append(TrackRow.thumbnail)
         with self._read() as s:
             q = (
-                select(TrackRow, VideoRow.path, VideoRow.fps)
+                select(*cols)
                 .join(VideoRow, TrackRow.video_id == VideoRow.id)
                 .where(TrackRow.id.in_([int(p) for p in pks]))
             )
-            for t, vpath, fps in s.execute(q).all():
-                out[t.id] = TrackInfo(
-                    t.id,
-                    t.video_id,
-                    vpath,
-                    fps,
-                    t.track_id,
-                    t.first_frame,
-                    t.last_frame,
-                    t.start_s,
-                    t.end_s,
-                    np.frombuffer(t.path, np.float64).reshape(-1, PATH_COLUMNS),
-                    t.thumbnail,
-                )
+            for row in s.execute(q).all():
+                path = np.frombuffer(row[9], np.float64).reshape(-1, PATH_COLUMNS)
+                out[row[0]] = TrackInfo(*row[:9], path, row[10] if thumbnails else b"")
         return out
+
+    def thumbnail(self, track_pk: int) -> bytes:
+        """JPEG bytes of a track's best crop (b"" if the track is gone)."""
+        with self._read() as s:
+            return s.scalar(select(TrackRow.thumbnail).where(TrackRow.id == track_pk)) or b""
 
     def video_tracks(self, video_id: int) -> list[TrackInfo]:
         """All tracks of one video, in order of appearance."""

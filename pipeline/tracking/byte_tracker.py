@@ -46,18 +46,21 @@ class TrackerConfig:
     confirm_hits: matches before a tentative track is confirmed and kept.
     lost_buffer_s: seconds of video a lost track waits to be re-found before it ends. Longer bridges
         longer occlusions but risks handing the ID to someone else.
+    crowd_gap: two tracked people whose boxes, grown by this fraction of their size, overlap are
+        "close" (see :meth:`ByteTracker.needs_attention`); larger calls for dense detection sooner.
     """
 
     high_score: float = 0.5
     low_score: float = 0.1
-    new_track_score: float = 0.6
+    new_track_score: float = 0.5
     first_match_iou: float = 0.2
     second_match_iou: float = 0.5
-    tentative_match_iou: float = 0.3
+    tentative_match_iou: float = 0.2
     match_buffer: float = 0.0
     fuse_score: bool = True
     confirm_hits: int = 2
     lost_buffer_s: float = 2.0
+    crowd_gap: float = 0.5
     kalman: KalmanConfig = field(default_factory=KalmanConfig)
 
 
@@ -194,6 +197,33 @@ class ByteTracker:
             np.array([d for _, d in pairs], dtype=np.int64),
             tuple(ended),
         )
+
+    def needs_attention(self, width: int, height: int) -> bool:
+        """Whether the scene is hard to track by motion alone, so the detector should look often.
+
+        True while a track is tentative (just appeared), a lost track's predicted box is still inside
+        the frame (someone occluded, not someone who left), a track was last matched by a low-score
+        detection (being occluded), or two tracked people are close to each other (crossing paths is
+        where identities get swapped).
+        """
+        tracked = []
+        for t in self.tracks:
+            if not t.confirmed:
+                return True
+            box = xyah_to_xyxy(t.mean[:4])[0]
+            if t.state == TrackState.LOST:
+                if box[0] > 0 and box[1] > 0 and box[2] < width and box[3] < height:
+                    return True
+                continue
+            if t.score < self.config.high_score:
+                return True
+            tracked.append(box)
+        if len(tracked) < 2:
+            return False
+        grown = expand_boxes(np.array(tracked), self.config.crowd_gap / 2)
+        close = iou_matrix(grown, grown) > 0
+        np.fill_diagonal(close, False)
+        return bool(close.any())
 
     def finish(self) -> tuple[EndedTrack, ...]:
         """End every remaining track (end of video)."""

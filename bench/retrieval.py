@@ -1,0 +1,68 @@
+"""Retrieval quality of Spotter and of the off-the-shelf peer with the shared evaluator, side by side.
+
+Runs ../shared/tools/evaluate_search.py (its docstring defines top-1, interval recall and precision,
+F1, mAP) for both implementations on PETS09-S2L1 and TUD-Campus and prints each summary line; the
+index step is timed by the evaluator too (x_realtime).
+
+    python -m bench.retrieval [--sequences pets tud] [--no-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EVALUATOR = SHARED / "tools" / "evaluate_search.py"
+PEER = SHARED / "tools" / "baseline_ultralytics.py"
+SEQUENCES = {
+    "pets": ("video/vtest_pets09_s2l1_480x360.mp4", "mot15/PETS09-S2L1/gt/gt.txt", "0.625"),
+    "tud": ("mot15/TUD-Campus/TUD-Campus.mp4", "mot15/TUD-Campus/gt/gt.txt", "1.0"),
+}
+
+
+def evaluate(video: str, gt: str, scale: str, peer: bool) -> str:
+    cmd = [
+        sys.executable,
+        str(EVALUATOR),
+        "--workdir",
+        str(ROOT),
+        "--python",
+        sys.executable,
+        "--video",
+        str(SHARED / "assets" / video),
+        "--gt",
+        str(SHARED / "assets" / gt),
+        "--scale",
+        scale,
+    ]
+    if peer:
+        cmd += [
+            "--index-cmd",
+            f"{{python}} {PEER} index {{video}} --db {{db}}",
+            "--search-cmd",
+            f"{{python}} {PEER} search --db {{db}} --query {{query}} --json",
+        ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), choices=list(SEQUENCES))
+    ap.add_argument("--no-peer", action="store_true")
+    a = ap.parse_args()
+    for key in a.sequences:
+        for who in ("spotter",) if a.no_peer else ("peer", "spotter"):
+            line = evaluate(*SEQUENCES[key], peer=who == "peer")
+            print(f"{key:4s} {who:7s} {line}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

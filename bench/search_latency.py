@@ -1,0 +1,134 @@
+"""Search latency, query photo to hits, at 1e3, 1e5 and 1e6 indexed tracks.
+
+The library holds the real PETS09-S2L1 index plus synthetic tracks (random unit vectors, and a few
+planted near-copies of the query so that there are hits to return) written straight into SQLite.
+Latency is measured the way the desktop app searches: a warm ``Searcher`` (models loaded, vector
+index built once), a photo in, hits out. It is split into the query photo (detector + ReID), the
+matching (FAISS + re-scoring + reading the hits), and the total; medians of --queries runs.
+
+    python -m bench.search_latency [--sizes 1000 100000 1000000] [--queries 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.loader import ModelSet
+from pipeline.indexer import index_video
+from pipeline.search import Searcher
+from pipeline.storage import Library
+from pipeline.video import read_frame
+
+ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
+PETS = ASSETS / "video" / "vtest_pets09_s2l1_480x360.mp4"
+PLANTED = 10  # synthetic tracks close to the query
+BATCH = 50_000
+
+
+def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0) -> None:
+    """Append ``n`` synthetic tracks (one track and one crop embedding each) to the library."""
+    rng = np.random.default_rng(seed)
+    con = sqlite3.connect(db)
+    cur = con.cursor()
+    cur.execute(
+        "INSERT INTO videos (path, size, mtime, fingerprint, fps, frame_count, width, height, duration_s,"
+        " status, frames_done, detector_id, reid_id, settings_key, settings_json, message, created_at)"
+        " VALUES (?, 1, 0, ?, 10, 1000000, 640, 480, 100000, 'done', 1000000, 'synthetic', ?, '', '{}', '',"
+        " '2026-01-01')",
+        (f"/synthetic/{seed}.mp4", f"{seed:064d}", model),
+    )
+    vid = cur.lastrowid
+    path = np.array([[0, 0.0, 10, 10, 40, 100, 0.9], [10, 1.0, 12, 10, 42, 100, 0.9]]).tobytes()
+    (next_track,) = cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tracks").fetchone()
+    for start in range(0, n, BATCH):
+        m = min(BATCH, n - start)
+        vecs = rng.standard_normal((m, query.size)).astype(np.float32)
+        if start == 0:
+            vecs[:PLANTED] = query + 0.35 * rng.standard_normal((PLANTED, query.size)) / np.sqrt(query.size)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        ids = range(next_track + start, next_track + start + m)
+        cur.executemany(
+            "INSERT INTO tracks (id, video_id, track_id, first_frame, last_frame, start_s, end_s, n_obs,"
+            " path, thumbnail, quality) VALUES (?, ?, ?, 0, 10, 0, 1, 2, ?, x'', 0.5)",
+            [(i, vid, i, path) for i in ids],
+        )
+        for kind in ("track", "crop"):
+            cur.executemany(
+                "INSERT INTO embeddings (track_pk, kind, model, vector) VALUES (?, ?, ?, ?)",
+                [(i, kind, model, v.tobytes()) for i, v in zip(ids, vecs)],
+            )
+        con.commit()
+    cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'embeddings_added'")
+    con.commit()
+    con.close()
+
+
+def gt_crop(frame: int, person: int) -> np.ndarray:
+    """The ground-truth box of ``person`` at video ``frame`` of PETS09-S2L1 (gt is 768x576, 1-based)."""
+    gt = np.loadtxt(ASSETS / "mot15/PETS09-S2L1/gt/gt.txt", delimiter=",")
+    row = gt[(gt[:, 0] == frame + 1) & (gt[:, 1] == person)][0]
+    x, y, w, h = (row[2:6] * 0.625).round().astype(int)
+    return read_frame(PETS, frame)[y : y + h, x : x + w]
+
+
+def measure(searcher: Searcher, photo: Path, runs: int) -> dict[str, float]:
+    prep, match, total = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        _, vec = searcher.prepare(photo)
+        t1 = time.perf_counter()
+        m = searcher.match(vec)
+        hits = [(h.track_pk, h.score) for h in m.hits]
+        searcher.library.save_search(str(photo), None, searcher.models.reid_id, {}, vec, hits)
+        t3 = time.perf_counter()
+        prep.append(t1 - t0)
+        match.append(t3 - t1)
+        total.append(t3 - t0)
+        assert len(m.hits) >= 1
+    return {k: 1000 * statistics.median(v) for k, v in (("photo", prep), ("match", match), ("total", total))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
+    ap.add_argument("--queries", type=int, default=15)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="latency-"))
+    library = Library(tmp / "lib.db")
+    models = ModelSet()
+    for _ in index_video(PETS, library, models):
+        pass
+    real = len(library.video_tracks(library.video_id(PETS)))
+    photo = tmp / "query.jpg"
+    cv2.imwrite(str(photo), gt_crop(538, 3))
+    searcher = Searcher(library, models)
+    _, qvec = searcher.prepare(photo)
+    have = real
+    for n in sorted(a.sizes):
+        if n > have:
+            add_synthetic(library.db_path, n - have, models.reid_id, qvec, seed=n)
+            have = n
+        t0 = time.perf_counter()
+        searcher.index  # noqa: B018 - build or refresh the vector index (once per library change)
+        build = time.perf_counter() - t0
+        r = measure(searcher, photo, a.queries)
+        kind = searcher.index.backend
+        print(
+            f"tracks={have} index={kind} build_s={build:.1f} photo_ms={r['photo']:.1f} "
+            f"match_ms={r['match']:.1f} total_ms={r['total']:.1f}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
