@@ -99,7 +99,7 @@ def main() -> int:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--sequences", nargs="+", default=["pets", "tud"], choices=list(SEQUENCES))
     ap.add_argument("--floors", type=float, nargs="+", default=[0.5, 0.55, 0.6, 0.62, 0.65, 0.7])
-    ap.add_argument("--margins", type=float, nargs="+", default=[0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 1.0])
+    ap.add_argument("--margins", type=float, nargs="+", default=[0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 1.0])
     ap.add_argument("--reid-model", default=None, help="the ReID model the library was indexed with")
     ap.add_argument("--flip", action="store_true", help="the library was indexed with flip augmentation")
     ap.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking")
@@ -134,11 +134,19 @@ def main() -> int:
             s_max = np.array([crop_s[cpks == p].max() for p in pks])
             s_avg = np.array([crop_s[cpks == p].mean() for p in pks])
             correct = np.array([ev.score([hit_dict(t)], gt[ident], 0.5)["correct"] == 1 for t in tracks])
-            per_query[ident] = {"mean": s_mean, "cropmax": s_max, "cropavg": s_avg, "correct": correct}
+            person = np.array([t.person for t in tracks])
+            s_person = np.array([s_max[person == person[j]].max() for j in range(len(tracks))])
+            per_query[ident] = {
+                "mean": s_mean,
+                "cropmax": s_max,
+                "cropavg": s_avg,
+                "cropmax+person": s_person,
+                "correct": correct,
+            }
             if a.rerank:
                 per_query[ident]["rerank"] = searcher.rerank(qv, np.array(pks))
         print(f"\n== {seq.name}: {len(tracks)} tracks, {len(qs)} queries ==")
-        rules = ("mean", "cropavg", "cropmax", "rerank") if a.rerank else ("mean", "cropavg", "cropmax")
+        rules = ("mean", "cropavg", "cropmax", "cropmax+person") + (("rerank",) if a.rerank else ())
         for rule in rules:
             best = None
             floors, margins = (a.rr_floors, a.rr_margins) if rule == "rerank" else (a.floors, a.margins)
@@ -157,7 +165,7 @@ def main() -> int:
                     keys = ("top1", "recall", "precision", "f1", "ap")
                     m = {k: float(np.mean([r[k] for r in res])) for k in keys}
                     line = (
-                        f"{rule:8s} floor={floor:.2f} margin={margin:.2f} top1={m['top1']:.3f} "
+                        f"{rule:14s} floor={floor:.2f} margin={margin:.2f} top1={m['top1']:.3f} "
                         f"recall={m['recall']:.3f} precision={m['precision']:.3f} f1={m['f1']:.3f} "
                         f"map={m['ap']:.3f} absent_false_hits={absent_fp}/{len(per_query)}"
                     )

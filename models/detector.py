@@ -24,10 +24,15 @@ STRIDE = 32  # YOLO input sides are multiples of the network's largest stride
 
 
 def quiet_ultralytics() -> None:
-    """Environment that keeps Ultralytics offline and from installing anything; call before importing it."""
+    """Environment that keeps Ultralytics offline and from installing anything, with its settings
+    file in Spotter's own config folder; call before importing it."""
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["YOLO_AUTOINSTALL"] = "False"
     os.environ.setdefault("YOLO_VERBOSE", "False")
+    if "YOLO_CONFIG_DIR" not in os.environ:
+        from platformdirs import user_config_dir
+
+        os.environ["YOLO_CONFIG_DIR"] = str(Path(user_config_dir("Spotter", appauthor=False)) / "ultralytics")
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.errors import ExportError
-from pipeline.export import ExportConfig, ExportedClip, export_track, write_new
+from pipeline.export import ExportConfig, ExportedClip, iter_export_track, write_new
 from pipeline.storage import Library
 from pipeline.types import Hit
 
 SUMMARY_NAME = "spotter_export"
+PROGRESS_EVERY = 10  # frames between two progress events within a clip
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,9 @@ def export_hits(
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder")
-    tracks = library.tracks([h.track_pk for h in hits])
+    tracks = library.tracks([h.track_pk for h in hits], thumbnails=False)
     rows: list[SummaryRow] = []
     total = len(hits)
-    frame_state = [0, 0]
-
-    def on_frames(done: int, of: int) -> None:
-        frame_state[0], frame_state[1] = done, of
-
     for k, hit in enumerate(hits):
         if cancel is not None and cancel():
             break
@@ -102,7 +98,15 @@ def export_hits(
         base = unique_base(folder, clip_stem(hit), (".mp4", ".jpg"))
         target = base.with_name(base.name + ".mp4")
         yield EvidenceProgress(k, total, 0, 0, target.name)
-        clip: ExportedClip = export_track(track, target, annotate, hit.score, config, on_frames, cancel)
+        steps = iter_export_track(track, target, annotate, hit.score, config, cancel)
+        while True:
+            try:
+                done, of = next(steps)
+            except StopIteration as finished:
+                clip: ExportedClip = finished.value
+                break
+            if done % PROGRESS_EVERY == 0:
+                yield EvidenceProgress(k, total, done, of, target.name)
         rows.append(
             SummaryRow(
                 clip.path.name,
@@ -121,7 +125,7 @@ def export_hits(
                 clip.sha256,
             )
         )
-        yield EvidenceProgress(k + 1, total, frame_state[0], frame_state[1], target.name)
+        yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name)
     if not rows:
         return
     json_path, csv_path = write_summary(folder, rows)

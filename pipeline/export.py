@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -148,7 +148,30 @@ def export_clip(
 
     With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
     covers. A JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
+    ``progress(done, total)`` is called as frames are written.
     """
+    steps = iter_export_clip(video, start_frame, end_frame, out, path, annotate, label, config, cancel)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        if progress is not None:
+            progress(done, total)
+
+
+def iter_export_clip(
+    video: str | Path,
+    start_frame: int,
+    end_frame: int,
+    out: str | Path,
+    path: np.ndarray | None = None,
+    annotate: bool = False,
+    label: str = "",
+    config: ExportConfig = ExportConfig(),
+    cancel: Callable[[], bool] | None = None,
+) -> Generator[tuple[int, int], None, ExportedClip]:
+    """:func:`export_clip` as a generator of (frames written, frames in the clip); returns the clip."""
     import av
 
     target = check_target(Path(out))
@@ -188,8 +211,7 @@ def export_clip(
                 for packet in stream.encode(vf):
                     container.mux(packet)
                 written += 1
-                if progress is not None:
-                    progress(written, last - first + 1)
+                yield written, last - first + 1
             for packet in stream.encode():
                 container.mux(packet)
         finally:
@@ -226,18 +248,17 @@ def export_clip(
     )
 
 
-def export_track(
+def iter_export_track(
     track: TrackInfo,
     out: str | Path,
     annotate: bool = False,
     score: float | None = None,
     config: ExportConfig = ExportConfig(),
-    progress: ProgressFn | None = None,
     cancel: Callable[[], bool] | None = None,
-) -> ExportedClip:
-    """Export the interval of a stored track (the person's box path drives annotation)."""
+) -> Generator[tuple[int, int], None, ExportedClip]:
+    """Export the interval of a stored track (its box path drives annotation), as a generator."""
     label = f"track {track.track_id}" + (f"  {score:.2f}" if score is not None else "")
-    return export_clip(
+    return iter_export_clip(
         track.video_path,
         track.first_frame,
         track.last_frame,
@@ -246,9 +267,24 @@ def export_track(
         annotate,
         label,
         config,
-        progress,
         cancel,
     )
+
+
+def export_track(
+    track: TrackInfo,
+    out: str | Path,
+    annotate: bool = False,
+    score: float | None = None,
+    config: ExportConfig = ExportConfig(),
+) -> ExportedClip:
+    """Export the interval of a stored track (the person's box path drives annotation)."""
+    steps = iter_export_track(track, out, annotate, score, config)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
 
 
 def export_hit(

@@ -19,6 +19,7 @@ from models.detections import Detections
 from models.loader import ModelSet
 from pipeline.appearance import AppearanceConfig, TrackBuilder
 from pipeline.errors import SpotterError
+from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig, MotionGate
 from pipeline.storage import Library
 from pipeline.tracking import ByteTracker, TrackerConfig
@@ -54,6 +55,7 @@ class IndexConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
+    linking: LinkConfig = field(default_factory=LinkConfig)
 
     def strides(self, fps: float) -> tuple[int, int]:
         """(dense, sparse) detector strides in frames for a video of this frame rate."""
@@ -78,6 +80,7 @@ def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict
         "tracker": dataclasses.asdict(config.tracker),
         "appearance": dataclasses.asdict(config.appearance),
         "motion": dataclasses.asdict(config.motion),
+        "linking": dataclasses.asdict(config.linking),
     }
 
 
@@ -153,7 +156,10 @@ def index_video(
             video_id=decision.video_id,
         )
         return
+    yield ProgressEvent(vpath, Stage.PROBING, message="loading models", video_id=decision.video_id)
     device = models.device.label
+    batch_size = max(1, models.detector.config.batch)  # loads the detector
+    models.reid  # noqa: B018 - load the embedder now, not at the first finished track
     run = _Run(info, models, config)
     dense, sparse = config.strides(info.fps)
     start = run.restore(decision.checkpoint) if decision.checkpoint else 0
@@ -161,16 +167,26 @@ def index_video(
     if start:
         log.info("%s: resuming at frame %d", vpath, start)
     chunk_frames = max(sparse, round(config.chunk_s * info.fps))
-    batch_size = max(1, models.detector.config.batch)
+
+    def next_boundary(frame_index: int) -> int:
+        """Chunks end on fixed multiples of the chunk length, so a resumed run batches (and so
+        samples) the frames exactly as an uninterrupted one."""
+        return (frame_index // chunk_frames + 1) * chunk_frames
+
     t0 = time.perf_counter()
     last_event = 0.0
-    next_commit = start + chunk_frames
+    next_commit = next_boundary(start)
     batch: list[Frame] = []
+    batch_from, motion_before = start, run.motion.state_dict()  # where the unprocessed frames begin
     last_ts, next_frame = 0.0, start
     reader = VideoReader(info, start_frame=start, stride=stride)
 
-    def commit(next_at: int, final: bool = False) -> None:
-        state = None if final else run.checkpoint(next_at) | {"stride": reader.stride}
+    def commit(next_at: int, final: bool = False, motion: dict | None = None) -> None:
+        state = None
+        if not final:
+            state = run.checkpoint(next_at) | {"stride": reader.stride}
+            if motion is not None:
+                state["motion"] = motion
         library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
         run.stored += len(run.pending)
         run.pending = []
@@ -189,27 +205,32 @@ def index_video(
             decision.video_id,
         )
 
+    def stop(next_at: int, motion: dict | None = None) -> ProgressEvent:
+        commit(next_at, motion=motion)
+        library.finish_video(decision.video_id, "partial", next_at, "cancelled; index again to resume")
+        return event(Stage.CANCELLED, next_at, "cancelled")
+
     try:
         for frame in reader:
+            if not batch and batch_from is None:
+                batch_from, motion_before = frame.index, run.motion.state_dict()
             if run.motion.should_detect(frame.index, frame.image):
                 batch.append(frame)
             last_ts, next_frame = frame.ts, frame.index + reader.stride
+            if cancel():  # before the next detector batch: stop where the unprocessed frames begin
+                yield stop(batch_from, motion_before)
+                return
             if len(batch) < batch_size and next_frame < next_commit:
                 continue
             run.process(batch)
-            batch = []
-            hard = run.tracker.needs_attention(info.width, info.height)
-            reader.stride = dense if hard else sparse
+            batch, batch_from = [], None
+            reader.stride = dense if run.tracker.needs_attention() else sparse
             next_frame = frame.index + reader.stride
             if next_frame >= next_commit:
                 commit(next_frame)
-                next_commit = next_frame + chunk_frames
+                next_commit = next_boundary(next_frame)
             if cancel():
-                commit(next_frame)
-                library.finish_video(
-                    decision.video_id, "partial", next_frame, "cancelled; index again to resume"
-                )
-                yield event(Stage.CANCELLED, next_frame, "cancelled")
+                yield stop(next_frame)
                 return
             now = time.perf_counter()
             if now - last_event >= config.progress_interval_s:
@@ -218,6 +239,7 @@ def index_video(
         run.process(batch)
         run.finish()
         commit(reader.frames_read, final=True)
+        link_video(library, decision.video_id, models.reid_id, config.linking)
         note = ""
         if reader.truncated:
             note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
@@ -233,6 +255,16 @@ def index_video(
     except SpotterError as e:
         _mark_failed(library, decision.video_id, str(e))
         raise
+
+
+def link_video(library: Library, video_id: int, reid_id: str, config: LinkConfig) -> None:
+    """Link the fragments of each person in a finished video (see :mod:`pipeline.linking`)."""
+    tracks = library.video_tracks(video_id)
+    vectors = library.embeddings_of(reid_id, "track", [t.pk for t in tracks])
+    persons = link_tracks(
+        [t for t in tracks if t.pk in vectors], {pk: v[0] for pk, v in vectors.items()}, config
+    )
+    library.set_persons(video_id, persons)
 
 
 def _mark_failed(library: Library, video_id: int, message: str) -> None:

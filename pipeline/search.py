@@ -103,6 +103,7 @@ def hit_from_track(t: TrackInfo, score: float) -> Hit:
         t.end_s,
         t.fps,
         frames,
+        t.person,
     )
 
 
@@ -207,12 +208,24 @@ class Searcher:
             if cfg.rerank and len(pks) > 2:
                 top = np.argsort(-scores, kind="stable")[: cfg.rerank_candidates]
                 pks, scores = pks[top], self.rerank(vec, pks[top])
-        order = np.argsort(-scores, kind="stable")
-        ranked = [(int(pks[i]), float(scores[i])) for i in order]
-        best = ranked[0][1] if ranked else None
+        people = self._people(pks, scores, infos, lowest)
+        best = people[0][0] if people else None
         margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
         cut = max(floor, best - margin) if best is not None else floor
         limit = cfg.max_hits if max_hits is None else max_hits
-        candidates = tuple(hit_from_track(infos[p], s) for p, s in ranked if s >= lowest)
+        candidates = tuple(hit_from_track(t, score) for score, members in people for t in members)
         hits = tuple(h for h in candidates if h.score >= cut)
         return MatchResult(hits[:limit] if limit else hits, candidates, cut, best)
+
+    def _people(
+        self, pks: np.ndarray, scores: np.ndarray, infos: dict[int, TrackInfo], lowest: float
+    ) -> list[tuple[float, list[TrackInfo]]]:
+        """Tracks grouped into people (linked chains), each scored by its best track, best first;
+        a person's fragments that did not come up as candidates are fetched, so a person is complete."""
+        best: dict[tuple[int, int], float] = {}
+        for p, s in zip(pks.tolist(), scores.tolist()):
+            key = (infos[p].video_id, infos[p].person)
+            best[key] = max(best.get(key, -2.0), float(s))
+        keys = [k for k, s in sorted(best.items(), key=lambda kv: -kv[1]) if s >= lowest]
+        members = self.library.people_tracks(keys)
+        return [(best[k], members.get(k, [])) for k in keys]

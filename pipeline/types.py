@@ -66,6 +66,7 @@ class Hit:
     end_s: float
     fps: float
     frames: tuple[tuple[int, float, float, float, float], ...]  # (frame, x1, y1, x2, y2) observed
+    person: int = 0  # linked chain of tracks in this video (hits of one person share it and a score)
 
     def to_json(self) -> dict:
         """The ``search --json`` hit object (a stable interface for tools outside the project)."""

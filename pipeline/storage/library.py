@@ -14,16 +14,16 @@ import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
+from pipeline.storage.records import StartDecision, TrackInfo, storage_message
 from pipeline.storage.schema import (
     SCHEMA_VERSION,
     Base,
@@ -41,56 +41,8 @@ from pipeline.video import VideoInfo
 
 log = logging.getLogger(__name__)
 
-DB_FILENAME = "spotter.db"
 GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
 GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
-
-
-def default_db_path() -> Path:
-    """``spotter.db`` in the user's data directory (shared by the CLI and the desktop app)."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("Spotter", appauthor=False)) / DB_FILENAME
-
-
-@dataclass(frozen=True)
-class StartDecision:
-    """What the indexer should do with a video: skip it, resume from a checkpoint, or start afresh."""
-
-    video_id: int
-    action: str  # "skip" | "resume" | "fresh"
-    frames_done: int = 0
-    checkpoint: dict[str, Any] | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TrackInfo:
-    """A stored track as search and export need it."""
-
-    pk: int
-    video_id: int
-    video_path: str
-    fps: float
-    track_id: int
-    first_frame: int
-    last_frame: int
-    start_s: float
-    end_s: float
-    path: np.ndarray  # (N, 7)
-    thumbnail: bytes
-
-
-def _storage_message(action: str, e: BaseException) -> str:
-    text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    low = text.lower()
-    if "full" in low or "no space" in low:
-        hint = "the disk is full; free some space and try again (nothing already indexed was lost)"
-    elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
-        hint = "the database or its folder is not writable; choose a writable --db location"
-    else:
-        hint = "nothing already indexed was lost"
-    return f"{action}: {text} ({hint})"
 
 
 class Library:
@@ -101,7 +53,7 @@ class Library:
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StorageError(_storage_message(f"cannot create {self.db_path.parent}", e)) from e
+            raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
         self.engine = make_engine(f"sqlite:///{self.db_path}")
         with self._write(f"cannot open database {self.db_path}") as s:
             Base.metadata.create_all(s.connection())
@@ -110,9 +62,17 @@ class Library:
                 s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(version.value) > SCHEMA_VERSION:
                 raise StorageError(f"{self.db_path} was written by a newer Spotter (schema {version.value})")
+            elif int(version.value) < SCHEMA_VERSION:
+                self._migrate(s, int(version.value))
+                version.value = str(SCHEMA_VERSION)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @staticmethod
+    def _migrate(s: Session, version: int) -> None:
+        if version < 2:
+            s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -120,7 +80,7 @@ class Library:
             with Session(self.engine) as s:
                 yield s
         except (SQLAlchemyError, sqlite3.Error) as e:
-            raise StorageError(_storage_message(f"cannot read {self.db_path}", e)) from e
+            raise StorageError(storage_message(f"cannot read {self.db_path}", e)) from e
 
     @contextmanager
     def _write(self, action: str) -> Iterator[Session]:
@@ -131,7 +91,7 @@ class Library:
         except StorageError:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as e:
-            raise StorageError(_storage_message(action, e)) from e
+            raise StorageError(storage_message(action, e)) from e
 
     @staticmethod
     def _bump(s: Session, key: str) -> None:
@@ -330,7 +290,9 @@ class Library:
         JPEG bytes are left out (b"") to keep large searches light."""
         if not len(pks):
             return {}
-        out: dict[int, TrackInfo] = {}
+        return self._track_infos(TrackRow.id.in_([int(p) for p in pks]), thumbnails)
+
+    def _track_infos(self, where: Any, thumbnails: bool) -> dict[int, TrackInfo]:
         cols = [
             TrackRow.id,
             TrackRow.video_id,
@@ -342,24 +304,48 @@ class Library:
             TrackRow.start_s,
             TrackRow.end_s,
             TrackRow.path,
+            TrackRow.person,
+            TrackRow.thumbnail if thumbnails else TrackRow.id,
         ]
-        if thumbnails:
-            cols.append(TrackRow.thumbnail)
+        out: dict[int, TrackInfo] = {}
         with self._read() as s:
-            q = (
-                select(*cols)
-                .join(VideoRow, TrackRow.video_id == VideoRow.id)
-                .where(TrackRow.id.in_([int(p) for p in pks]))
-            )
+            q = select(*cols).join(VideoRow, TrackRow.video_id == VideoRow.id).where(where)
             for row in s.execute(q).all():
                 path = np.frombuffer(row[9], np.float64).reshape(-1, PATH_COLUMNS)
-                out[row[0]] = TrackInfo(*row[:9], path, row[10] if thumbnails else b"")
+                person = row[10] if row[10] is not None else row[4]
+                out[row[0]] = TrackInfo(*row[:9], path, row[11] if thumbnails else b"", person)
         return out
 
-    def thumbnail(self, track_pk: int) -> bytes:
-        """JPEG bytes of a track's best crop (b"" if the track is gone)."""
+    def people_tracks(self, people: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[TrackInfo]]:
+        """Every track of each (video id, person) chain, in time order, in one query."""
+        if not people:
+            return {}
+        wanted = set(people)
+        person = func.coalesce(TrackRow.person, TrackRow.track_id)
+        where = TrackRow.video_id.in_({v for v, _ in wanted}) & person.in_({p for _, p in wanted})
+        out: dict[tuple[int, int], list[TrackInfo]] = {}
+        for t in sorted(self._track_infos(where, False).values(), key=lambda t: t.first_frame):
+            if (t.video_id, t.person) in wanted:
+                out.setdefault((t.video_id, t.person), []).append(t)
+        return out
+
+    def set_persons(self, video_id: int, person_of: dict[int, int]) -> None:
+        """Store the person (linked chain) of each track of a video, in one transaction."""
+        with self._write("cannot save linked tracks") as s:
+            for pk, person in person_of.items():
+                s.execute(
+                    update(TrackRow)
+                    .where(TrackRow.id == pk, TrackRow.video_id == video_id)
+                    .values(person=person)
+                )
+
+    def thumbnails(self, track_pks: Sequence[int]) -> dict[int, bytes]:
+        """JPEG bytes of the tracks' best crops (tracks that are gone are left out)."""
+        if not len(track_pks):
+            return {}
         with self._read() as s:
-            return s.scalar(select(TrackRow.thumbnail).where(TrackRow.id == track_pk)) or b""
+            q = select(TrackRow.id, TrackRow.thumbnail).where(TrackRow.id.in_([int(p) for p in track_pks]))
+            return {pk: jpeg for pk, jpeg in s.execute(q).all()}
 
     def video_tracks(self, video_id: int) -> list[TrackInfo]:
         """All tracks of one video, in order of appearance."""

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tracks.person (fragments of one person linked after indexing)
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
 
@@ -77,6 +77,7 @@ class TrackRow(Base):
     path: Mapped[bytes] = mapped_column(LargeBinary)  # float64 (N, 7): frame, ts, x1, y1, x2, y2, score
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)  # JPEG of the best crop
     quality: Mapped[float]
+    person: Mapped[int | None] = mapped_column(default=None)  # chain of linked tracks (its first track id)
 
     video: Mapped[VideoRow] = relationship(back_populates="tracks")
 

@@ -47,7 +47,8 @@ class TrackerConfig:
     lost_buffer_s: seconds of video a lost track waits to be re-found before it ends. Longer bridges
         longer occlusions but risks handing the ID to someone else.
     crowd_gap: two tracked people whose boxes, grown by this fraction of their size, overlap are
-        "close" (see :meth:`ByteTracker.needs_attention`); larger calls for dense detection sooner.
+        "close" (see :meth:`ByteTracker.needs_attention`); larger calls for dense detection sooner
+        and more often (0: only when the boxes themselves overlap).
     """
 
     high_score: float = 0.5
@@ -60,7 +61,7 @@ class TrackerConfig:
     fuse_score: bool = True
     confirm_hits: int = 2
     lost_buffer_s: float = 2.0
-    crowd_gap: float = 0.5
+    crowd_gap: float = 0.0
     kalman: KalmanConfig = field(default_factory=KalmanConfig)
 
 
@@ -198,26 +199,23 @@ class ByteTracker:
             tuple(ended),
         )
 
-    def needs_attention(self, width: int, height: int) -> bool:
+    def needs_attention(self) -> bool:
         """Whether the scene is hard to track by motion alone, so the detector should look often.
 
-        True while a track is tentative (just appeared), a lost track's predicted box is still inside
-        the frame (someone occluded, not someone who left), a track was last matched by a low-score
-        detection (being occluded), or two tracked people are close to each other (crossing paths is
-        where identities get swapped).
+        True while a track is tentative (someone just appeared and needs a second sighting), a track
+        was last matched by a low-score detection (someone becoming occluded), or two tracked
+        people's boxes, grown by ``crowd_gap``, overlap (crossing paths is where identities get
+        swapped). Lost tracks do not count: an occluded person is not seen more by looking more.
         """
         tracked = []
         for t in self.tracks:
             if not t.confirmed:
                 return True
-            box = xyah_to_xyxy(t.mean[:4])[0]
-            if t.state == TrackState.LOST:
-                if box[0] > 0 and box[1] > 0 and box[2] < width and box[3] < height:
-                    return True
+            if t.state != TrackState.TRACKED:
                 continue
             if t.score < self.config.high_score:
                 return True
-            tracked.append(box)
+            tracked.append(xyah_to_xyxy(t.mean[:4])[0])
         if len(tracked) < 2:
             return False
         grown = expand_boxes(np.array(tracked), self.config.crowd_gap / 2)

@@ -1,0 +1,357 @@
+"""Spotter's main window: composes the panels, routes drops and menu actions, remembers the layout.
+
+The window holds no engine logic: indexing, search and export run in their controllers' worker
+threads, and the panels only show what those report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from gui.actions import build_menus
+from gui.export_dialog import ExportDialog, ExportRunner
+from gui.indexing import IndexingController
+from gui.library_panel import LibraryPanel
+from gui.messages import MessageBar
+from gui.player import PlayerWidget
+from gui.query_panel import QueryPanel
+from gui.results_panel import ResultsPanel
+from gui.search_service import Box, SearchOutcome, SearchService
+from gui.timeline import Lane, TimelineWidget
+from gui.util import classify_paths, qimage_to_bgr
+from models.errors import SpotterError
+from models.loader import ModelSet
+from pipeline.query import load_image
+from pipeline.storage import Library
+from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = APPLICATION = "Spotter"
+SPLITTERS = ("main", "left", "centre")
+
+
+def app_settings() -> QSettings:
+    """Spotter's settings (INI in the user's config folder; tests move it with QSettings.setPath)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        db_path: str | Path,
+        make_models: Callable[[], ModelSet] = ModelSet,
+        settings: QSettings | None = None,
+    ):
+        super().__init__()
+        self.setWindowTitle("Spotter")
+        self.setAcceptDrops(True)
+        self.library = Library(db_path)
+        self.settings = settings if settings is not None else app_settings()
+        self.messages = MessageBar()
+        self.library_panel = LibraryPanel()
+        self.query_panel = QueryPanel()
+        self.results = ResultsPanel()
+        self.timeline = TimelineWidget()
+        self.player = PlayerWidget(self.library)
+        self.indexing = IndexingController(self.library, make_models, parent=self)
+        self.search = SearchService(self.library, make_models, parent=self)
+        self.exporter = ExportRunner(self.library, self)
+        self._export_dialog: ExportDialog | None = None
+        self._closed = False
+        self._compose()
+        self.actions_by_name = build_menus(self)
+        self._connect()
+        self._restore_settings()
+        self.refresh_library()
+
+    # ----- composition ----------------------------------------------------------------------------
+
+    def _compose(self) -> None:
+        timeline_scroll = QScrollArea()
+        timeline_scroll.setWidget(self.timeline)
+        timeline_scroll.setWidgetResizable(True)
+        timeline_scroll.setMinimumHeight(90)
+        self.splitters = {name: QSplitter() for name in SPLITTERS}
+        left, centre, main = self.splitters["left"], self.splitters["centre"], self.splitters["main"]
+        left.setOrientation(Qt.Orientation.Vertical)
+        left.addWidget(self.library_panel)
+        left.addWidget(self.query_panel)
+        centre.setOrientation(Qt.Orientation.Vertical)
+        centre.addWidget(self.player)
+        centre.addWidget(timeline_scroll)
+        main.addWidget(left)
+        main.addWidget(centre)
+        main.addWidget(self.results)
+        main.setSizes([400, 740, 440])
+        left.setSizes([380, 420])
+        centre.setSizes([720, 130])
+        centre.setStretchFactor(0, 1)
+        for s in self.splitters.values():
+            s.setChildrenCollapsible(False)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.messages)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(body)
+        self.device_label = QLabel("Device: …")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.resize(1500, 920)
+
+    def _connect(self) -> None:
+        ix, lp, qp, rs, tl, pl = (
+            self.indexing,
+            self.library_panel,
+            self.query_panel,
+            self.results,
+            self.timeline,
+            self.player,
+        )
+        ix.queued.connect(lp.mark_queued)
+        ix.progress.connect(self._on_index_progress)
+        ix.video_finished.connect(self._on_video_finished)
+        ix.video_failed.connect(self._on_video_failed)
+        ix.running_changed.connect(self._on_indexing_running)
+        lp.cancel_requested.connect(ix.cancel)
+        lp.cancel_all_requested.connect(lambda: ix.cancel(None))
+        lp.resume_requested.connect(lambda p: ix.add([p]))
+        lp.add_requested.connect(self.actions_by_name["add_videos"].trigger)
+        lp.open_requested.connect(lambda p: pl.seek_time(p, 0.0))
+        qp.open_requested.connect(self.actions_by_name["open_photo"].trigger)
+        qp.paste_requested.connect(self.paste_photo)
+        qp.person_clicked.connect(self.choose_person)
+        self.search.result_ready.connect(self._on_search_result)
+        self.search.failed.connect(self._on_search_failed)
+        self.search.device_known.connect(self._show_device)
+        self.search.busy_changed.connect(
+            lambda busy: self.statusBar().showMessage("Searching…" if busy else "")
+        )
+        rs.visible_hits_changed.connect(self._on_visible_hits)
+        rs.hit_activated.connect(self.show_hit)
+        tl.hit_clicked.connect(self._on_timeline_hit)
+        tl.seek_requested.connect(pl.seek_time)
+        pl.position_changed.connect(tl.set_cursor)
+        pl.hit_changed.connect(self._on_player_hit)
+        pl.search_person.connect(lambda image, box, where: self.set_query_image(image, where, box))
+        pl.error.connect(self.messages.error)
+        self.exporter.failed.connect(self.messages.error)
+        self.exporter.finished.connect(self._on_export_finished)
+
+    # ----- videos ---------------------------------------------------------------------------------
+
+    def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
+        """Queue video files (folders expanded) for indexing; others are reported, not indexed."""
+        found = classify_paths(paths)
+        for p in (*found.photos, *found.other):
+            self.messages.warning(f"{p.name}: not a video file; only videos can be added to the library")
+        return self.indexing.add(found.videos)
+
+    def refresh_library(self) -> list[VideoSummary]:
+        """Re-read the library: video rows and timeline lanes; returns the library's videos."""
+        try:
+            videos = self.library.videos()
+        except SpotterError as e:
+            self.messages.error(str(e))
+            return []
+        self.library_panel.sync(videos)
+        self.timeline.set_lanes([Lane(v.path, v.duration_s) for v in videos if v.status != "failed"])
+        return videos
+
+    def _on_index_progress(self, ev: ProgressEvent) -> None:
+        self.library_panel.show_progress(ev)
+        if ev.device:
+            self._show_device(ev.device)
+
+    def _on_video_finished(self, ev: ProgressEvent) -> None:
+        summary = next((v for v in self.refresh_library() if v.path == ev.video_path), None)
+        self.library_panel.show_finished(ev, summary)
+        if ev.video_path == self.player.video_path:
+            self.player.reload_tracks()
+        if ev.stage == Stage.CANCELLED and summary is not None:
+            self.messages.info(f"{Path(ev.video_path).name}: cancelled; what was indexed is kept (resumable)")
+        if ev.stage in (Stage.DONE, Stage.CANCELLED) and summary is not None:
+            self.search.repeat()  # the new tracks are searchable at once
+
+    def _on_video_failed(self, path: str, message: str) -> None:
+        self.messages.error(message)
+        self.refresh_library()
+        self.library_panel.show_failed(path, message)
+
+    def _on_indexing_running(self, running: bool) -> None:
+        self.statusBar().showMessage("Indexing…" if running else "Indexing finished", 0 if running else 5000)
+
+    def _show_device(self, label: str) -> None:
+        self.library_panel.set_device(label)
+        self.device_label.setText(f"Device: {label}")
+
+    # ----- query ----------------------------------------------------------------------------------
+
+    def open_photo(self, path: str | Path) -> bool:
+        """Use a photo file as the query; a file that is not an image is reported in the window."""
+        try:
+            image = load_image(path)
+        except SpotterError as e:
+            self.messages.error(str(e))
+            return False
+        self.set_query_image(image, Path(path).name)
+        return True
+
+    def set_query_image(self, image: np.ndarray, source: str, box: Box | None = None) -> int:
+        """Show the photo and search for the person in it (or in ``box``); returns the request id."""
+        self.query_panel.set_photo(image, source, box)
+        self.results.summary.setText("Searching…")
+        return self.search.submit(image, box=box, source=source)
+
+    def choose_person(self, index: int) -> None:
+        if self.query_panel.image is not None:
+            self.query_panel.status.setText(f"Searching for person {index + 1}…")
+            self.search.submit(self.query_panel.image, person=index, source=self.query_panel.source)
+
+    def paste_photo(self) -> bool:
+        """Use the clipboard's image (or copied photo file) as the query."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.set_query_image(qimage_to_bgr(image), "pasted image")
+                return True
+        if mime is not None and mime.hasUrls():
+            return self.handle_paths([u.toLocalFile() for u in mime.urls() if u.isLocalFile()])
+        self.messages.warning("The clipboard holds no image to search for")
+        return False
+
+    def _on_search_result(self, outcome: SearchOutcome) -> None:
+        self.query_panel.set_people(outcome.people, outcome.chosen, outcome.box, outcome.whole_photo)
+        current = self.player.current
+        if current is None or all(h.track_pk != current.track_pk for h in outcome.candidates):
+            self.player.clear_current()  # a hit of an earlier query
+            self.timeline.set_current(None)
+        self.results.set_outcome(outcome)
+
+    def _on_search_failed(self, message: str) -> None:
+        self.query_panel.set_error(message)
+        self.results.clear("No search: " + message)
+        self.messages.error(message)
+
+    # ----- hits -----------------------------------------------------------------------------------
+
+    def _on_visible_hits(self) -> None:
+        hits = self.results.visible_hits()
+        self.timeline.set_hits(hits)
+        self.player.set_hits(hits)
+
+    def show_hit(self, hit: Hit) -> None:
+        """Seek the player to the hit's start with the person boxed."""
+        self.player.show_hit(hit)
+        self.timeline.set_current(hit)
+
+    def _on_timeline_hit(self, hit: Hit) -> None:
+        self.results.select_hit(hit)
+        self.show_hit(hit)
+
+    def _on_player_hit(self, hit: Hit) -> None:
+        self.results.select_hit(hit)
+        self.timeline.set_current(hit)
+
+    # ----- export ---------------------------------------------------------------------------------
+
+    def export_hits(self, hits: Sequence[Hit], folder: str | Path, annotate: bool = True) -> bool:
+        """Export hits to clips in ``folder`` on the export thread (see ``self.exporter`` signals)."""
+        self.settings.setValue("folders/export", str(folder))
+        return self.exporter.start(hits, folder, annotate)
+
+    def show_export_dialog(self) -> ExportDialog:
+        if self._export_dialog is None:
+            folder = str(self.settings.value("folders/export", str(Path.home())))
+            self._export_dialog = ExportDialog(
+                self.exporter, self.results.selected_hits, self.results.visible_hits, folder, self
+            )
+            self._export_dialog.folder_chosen.connect(lambda f: self.settings.setValue("folders/export", f))
+        self._export_dialog.refresh()
+        self._export_dialog.show()
+        self._export_dialog.raise_()
+        return self._export_dialog
+
+    def _on_export_finished(self, summary: str) -> None:
+        ev = self.exporter.last
+        if ev is None or not summary:
+            self.messages.warning("Export: nothing was written")
+            return
+        self.messages.info(f"Exported {ev.clips_done} clip(s) to {Path(summary).parent}; summary {summary}")
+
+    # ----- drag and drop --------------------------------------------------------------------------
+
+    def handle_paths(self, paths: Sequence[str | Path]) -> bool:
+        """Route dropped or pasted files: videos and folders to indexing, the first photo to search."""
+        found = classify_paths(paths)
+        for p in found.other:
+            self.messages.warning(f"{p.name}: not a video or a photo Spotter can use")
+        if found.videos:
+            self.indexing.add(found.videos)
+        if found.photos:
+            self.open_photo(found.photos[0])
+        return bool(found.videos or found.photos)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if paths:
+            self.handle_paths(paths)
+        elif mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.set_query_image(qimage_to_bgr(image), "dropped image")
+        event.acceptProposedAction()
+
+    # ----- settings and shutdown ------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        for name, splitter in self.splitters.items():
+            value = s.value(f"window/splitter_{name}")
+            if isinstance(value, QByteArray):
+                splitter.restoreState(value)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        for name, splitter in self.splitters.items():
+            s.setValue(f"window/splitter_{name}", splitter.saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Cancel indexing (what was indexed is kept), finish the threads, remember the layout."""
+        if not self._closed:
+            self._closed = True
+            self.save_settings()
+            self.player.close_video()
+            self.indexing.shutdown()
+            self.exporter.shutdown()
+            self.search.shutdown()
+            if self._export_dialog is not None:
+                self._export_dialog.close()
+            self.library.close()
+        event.accept()

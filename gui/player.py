@@ -1,0 +1,305 @@
+"""The player: frame-exact OpenCV decoding, boxes from the stored track paths, playback controls.
+
+Frames are decoded on the GUI thread (one frame at a time; playing forward reads the next frame
+without seeking). The matched person's box at every frame comes from the hit's stored box path,
+interpolated between observations over gaps up to the export's ``max_box_gap_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
+
+from gui.frame_view import CURRENT, MATCH, OTHER, Box, DrawnBox, FrameView
+from gui.util import bgr_to_qimage, fmt_time
+from models.errors import SpotterError
+from pipeline.export import ExportConfig
+from pipeline.frames import FrameSource
+from pipeline.storage import Library, TrackInfo
+from pipeline.types import Hit, box_at
+
+log = logging.getLogger(__name__)
+
+
+def neighbour_hit(hits: list[Hit], video: str, frame: int, direction: int) -> Hit | None:
+    """The next (direction > 0) or previous hit in (video, start frame) order from a position."""
+    ordered = sorted(hits, key=lambda h: (h.video_path, h.start_frame, -h.score))
+    here = (video, frame)
+    if direction > 0:
+        return next((h for h in ordered if (h.video_path, h.start_frame) > here), None)
+    return next((h for h in reversed(ordered) if (h.video_path, h.start_frame) < here), None)
+
+
+class PlayerWidget(QWidget):
+    position_changed = Signal(str, float)  # video path, seconds
+    hit_changed = Signal(object)  # Hit now selected (by next/previous)
+    search_person = Signal(object, object, str)  # frame BGR image, box, description
+    error = Signal(str)
+
+    def __init__(self, library: Library, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.library = library
+        self.source: FrameSource | None = None
+        self.video_path = ""
+        self.frame_index = -1
+        self.image: np.ndarray | None = None  # BGR frame on show
+        self._qimage: QImage | None = None
+        self.current: Hit | None = None
+        self.hits: list[Hit] = []
+        self._tracks: list[TrackInfo] = []
+        self._paths: dict[int, np.ndarray] = {}  # track pk -> box path of each hit
+        self.view = FrameView()
+        self.view.search_requested.connect(self._on_search_box)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._pending_seek: int | None = None
+
+        def button(icon: QStyle.StandardPixmap, tip: str, slot: object) -> QToolButton:
+            b = QToolButton()
+            b.setIcon(self.style().standardIcon(icon))
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            return b
+
+        sp = QStyle.StandardPixmap
+        self.prev_button = button(sp.SP_MediaSkipBackward, "Previous hit (P)", self.prev_hit)
+        self.back_button = button(
+            sp.SP_MediaSeekBackward, "Step back one frame (Left)", lambda: self.step(-1)
+        )
+        self.play_button = button(sp.SP_MediaPlay, "Play / pause (Space)", self.toggle_play)
+        self.fwd_button = button(
+            sp.SP_MediaSeekForward, "Step forward one frame (Right)", lambda: self.step(1)
+        )
+        self.next_button = button(sp.SP_MediaSkipForward, "Next hit (N)", self.next_hit)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.time_label = QLabel("--:--")
+        self.time_label.setMinimumWidth(
+            self.fontMetrics().horizontalAdvance("0:00:00.0 / 0:00:00.0  #000000") + 8
+        )
+        self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.title = QLabel("<b>Player</b>")
+        controls = QHBoxLayout()
+        for b in (self.prev_button, self.back_button, self.play_button, self.fwd_button, self.next_button):
+            controls.addWidget(b)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.time_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(controls)
+        self._set_enabled(False)
+
+    # ----- state ----------------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def fps(self) -> float:
+        return self.source.fps if self.source is not None else 0.0
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.back_button, self.play_button, self.fwd_button, self.slider):
+            w.setEnabled(on)
+
+    def set_hits(self, hits: list[Hit]) -> None:
+        """The hits on show in the results (boxed while they are on screen, used by next/previous)."""
+        self.hits = list(hits)
+        self._paths = {h.track_pk: h.path_array() for h in self.hits}
+        if self.current is not None and self.current.track_pk not in self._paths:
+            self._paths[self.current.track_pk] = self.current.path_array()
+        self.prev_button.setEnabled(bool(self.hits))
+        self.next_button.setEnabled(bool(self.hits))
+        self._redraw()
+
+    def clear_current(self) -> None:
+        """Forget the selected hit (a new search replaced it)."""
+        self.current = None
+        self._redraw()
+
+    def open_video(self, path: str) -> bool:
+        """Open a video (if not already open); False (and an error signal) when it cannot be."""
+        if self.source is not None and path == self.video_path:
+            return True
+        self.pause()
+        try:
+            source = FrameSource(path)
+        except SpotterError as e:
+            self.error.emit(str(e))
+            return False
+        if self.source is not None:
+            self.source.close()
+        self.source, self.video_path, self.frame_index = source, path, -1
+        self.reload_tracks()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(source.frame_count - 1, 0))
+        self.slider.blockSignals(False)
+        self.title.setText(f"<b>Player</b> — {Path(path).name}")
+        self._set_enabled(True)
+        return True
+
+    def reload_tracks(self) -> None:
+        """Everyone tracked in the open video (for the thin boxes and right-click search)."""
+        self._tracks = []
+        if not self.video_path:
+            return
+        try:
+            video_id = self.library.video_id(self.video_path)
+            self._tracks = self.library.video_tracks(video_id) if video_id is not None else []
+        except SpotterError as e:
+            self.error.emit(str(e))
+
+    def close_video(self) -> None:
+        self.pause()
+        if self.source is not None:
+            self.source.close()
+        self.source, self.video_path, self.frame_index, self.image = None, "", -1, None
+        self._qimage = None
+        self.view.set_frame(None, ())
+        self._set_enabled(False)
+
+    # ----- navigation -----------------------------------------------------------------------------
+
+    def show_hit(self, hit: Hit) -> None:
+        """Open the hit's video at its first frame with the person boxed."""
+        if hit == self.current and hit.video_path == self.video_path and self.frame_index == hit.start_frame:
+            return
+        self.current = hit
+        self._paths.setdefault(hit.track_pk, hit.path_array())
+        if self.open_video(hit.video_path):
+            self.pause()
+            self.seek(hit.start_frame)
+
+    def seek_time(self, path: str, seconds: float) -> None:
+        if self.open_video(path):
+            self.seek(round(seconds * self.fps))
+
+    def seek(self, index: int) -> bool:
+        """Show frame ``index`` (clamped to the video); False when it cannot be decoded."""
+        if self.source is None:
+            return False
+        index = min(max(int(index), 0), max(self.source.frame_count - 1, 0))
+        try:
+            image = self.source.frame(index)
+        except SpotterError as e:
+            self.pause()
+            self.error.emit(str(e))
+            return False
+        self.image, self.frame_index = image, index
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self._qimage = bgr_to_qimage(image)
+        self._redraw()
+        seconds = index / self.fps if self.fps else 0.0
+        total = self.source.frame_count / self.fps if self.fps else 0.0
+        self.time_label.setText(f"{fmt_time(seconds)} / {fmt_time(total)}  #{index}")
+        self.position_changed.emit(self.video_path, seconds)
+        return True
+
+    def step(self, delta: int) -> None:
+        if self.source is not None:
+            self.pause()
+            self.seek(self.frame_index + delta)
+
+    def next_hit(self) -> None:
+        self._jump(1)
+
+    def prev_hit(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, direction: int) -> None:
+        frame = self.frame_index if self.video_path else -1
+        if self.current is not None and self.current.video_path == self.video_path and direction < 0:
+            frame = min(frame, self.current.start_frame)  # from inside a hit, 'previous' leaves it
+        hit = neighbour_hit(self.hits, self.video_path, frame, direction)
+        if hit is not None:
+            self.show_hit(hit)
+            self.hit_changed.emit(hit)
+
+    # ----- playback -------------------------------------------------------------------------------
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.source is None:
+            return
+        if self.frame_index >= self.source.frame_count - 1:
+            self.seek(0)
+        self._timer.start(max(int(1000 / (self.fps or 25.0)), 5))
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+
+    def pause(self) -> None:
+        self._timer.stop()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+
+    def _tick(self) -> None:
+        if self.source is None or self.frame_index + 1 >= self.source.frame_count:
+            self.pause()
+            return
+        if not self.seek(self.frame_index + 1):
+            self.pause()
+
+    def _on_slider(self, value: int) -> None:
+        # coalesce a fast scrub: decode only the latest position once events have been processed
+        if self._pending_seek is None:
+            QTimer.singleShot(0, self._apply_scrub)
+        self._pending_seek = value
+
+    def _apply_scrub(self) -> None:
+        value, self._pending_seek = self._pending_seek, None
+        if value is not None and value != self.frame_index:
+            self.seek(value)
+
+    # ----- boxes ----------------------------------------------------------------------------------
+
+    def current_boxes(self) -> tuple[DrawnBox, ...]:
+        """Boxes at the frame on show: hits (the selected one marked CURRENT), then everyone else."""
+        if self.source is None or self.frame_index < 0:
+            return ()
+        f, gap = self.frame_index, round(ExportConfig().max_box_gap_s * (self.fps or 25.0))
+        out: list[DrawnBox] = []
+        for hit in [*self.hits, *([self.current] if self.current is not None else [])]:
+            if hit.video_path != self.video_path or not hit.start_frame <= f <= hit.end_frame:
+                continue
+            if any(b.track_pk == hit.track_pk for b in out):
+                continue
+            box = box_at(self._paths.get(hit.track_pk, hit.path_array()), f, gap)
+            if box is not None:
+                style = (
+                    CURRENT if self.current is not None and hit.track_pk == self.current.track_pk else MATCH
+                )
+                label = f"{hit.score:.2f}"
+                out.append(DrawnBox(hit.track_pk, tuple(float(v) for v in box), style, label))  # type: ignore[arg-type]
+        taken = {b.track_pk for b in out}
+        for t in self._tracks:
+            if t.pk in taken or not t.first_frame <= f <= t.last_frame:
+                continue
+            box = box_at(t.path, f, gap)
+            if box is not None:
+                out.append(DrawnBox(t.pk, tuple(float(v) for v in box), OTHER))  # type: ignore[arg-type]
+        return tuple(out)
+
+    def _redraw(self) -> None:
+        if self._qimage is not None:
+            self.view.set_frame(self._qimage, self.current_boxes())
+
+    def _on_search_box(self, box: Box) -> None:
+        if self.image is None:
+            return
+        where = f"{Path(self.video_path).name} at {fmt_time(self.frame_index / (self.fps or 25.0))}"
+        self.search_person.emit(self.image.copy(), box, where)

@@ -1,0 +1,190 @@
+"""Results: the hits table with a live threshold slider and sorting by score or time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSlider,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.results_model import (
+    COL_SCORE,
+    COL_THUMB,
+    COL_TIME,
+    COL_VIDEO,
+    HIT_ROLE,
+    THUMB_SIZE,
+    HitsModel,
+    HitsProxy,
+)
+from gui.search_service import SearchOutcome
+from pipeline.types import Hit
+
+SLIDER_STEPS = 100  # the slider works in hundredths of a score
+
+
+class ResultsPanel(QWidget):
+    """Emits ``hit_activated`` when the operator picks a hit and ``threshold_changed`` as it moves."""
+
+    hit_activated = Signal(object)  # Hit
+    threshold_changed = Signal(float)
+    visible_hits_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = HitsModel(self)
+        self.proxy = HitsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.outcome: SearchOutcome | None = None
+        self.setMinimumWidth(400)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(THUMB_SIZE)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_THUMB, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_THUMB, THUMB_SIZE.width() + 12)
+        header.setSectionResizeMode(COL_VIDEO, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_TIME, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_SCORE, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.clicked.connect(self._on_clicked)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(30, SLIDER_STEPS)
+        self.slider.setValue(62)
+        self.slider.setToolTip("Least score shown; drag to see weaker or only stronger matches")
+        self.slider.valueChanged.connect(self._on_slider)
+        self.threshold_label = QLabel()
+        self.sort = QComboBox()
+        self.sort.addItems(["Sort by score", "Sort by time"])
+        self.sort.currentIndexChanged.connect(lambda i: self.sort_by("time" if i else "score"))
+        self.summary = QLabel("Search results appear here.")
+        self.summary.setWordWrap(True)
+
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>Results</b>"))
+        head.addStretch(1)
+        head.addWidget(self.sort)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(QLabel("Threshold"))
+        slider_row.addWidget(self.slider, 1)
+        slider_row.addWidget(self.threshold_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(head)
+        layout.addLayout(slider_row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        self._update_label()
+
+    @property
+    def threshold(self) -> float:
+        return self.slider.value() / SLIDER_STEPS
+
+    def set_threshold(self, value: float) -> None:
+        self.slider.setValue(round(value * SLIDER_STEPS))
+
+    def set_outcome(self, outcome: SearchOutcome) -> None:
+        """Show a search's candidates; the slider starts at the engine's default cut."""
+        self.outcome = outcome
+        self.model.set_hits(outcome.candidates, dict(outcome.thumbnails))
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(outcome.cut * SLIDER_STEPS + 0.999))  # round up: keep the cut's hits
+        self.slider.blockSignals(False)
+        self.proxy.set_min_score(self.threshold)
+        self._update_label()
+        self.visible_hits_changed.emit()
+
+    def clear(self, text: str = "Search results appear here.") -> None:
+        self.outcome = None
+        self.model.set_hits((), {})
+        self.summary.setText(text)
+        self._update_label()
+        self.visible_hits_changed.emit()
+
+    def sort_by(self, key: str) -> None:
+        """'score' (best first) or 'time' (video, then start)."""
+        if key == "time":
+            self.table.sortByColumn(COL_TIME, Qt.SortOrder.AscendingOrder)
+        else:
+            self.table.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
+        self.sort.blockSignals(True)
+        self.sort.setCurrentIndex(1 if key == "time" else 0)
+        self.sort.blockSignals(False)
+
+    def visible_hits(self) -> list[Hit]:
+        return self.proxy.visible_hits()
+
+    def selected_hits(self) -> list[Hit]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.proxy.index(r, 0).data(HIT_ROLE) for r in rows]
+
+    def select_hit(self, hit: Hit) -> None:
+        """Make ``hit`` the current row (e.g. after a click on the timeline), without re-emitting."""
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, COL_VIDEO)
+            if index.data(HIT_ROLE) == hit:
+                self.table.blockSignals(True)
+                self.table.selectionModel().blockSignals(True)
+                self.table.selectionModel().setCurrentIndex(
+                    index,
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                self.table.selectionModel().blockSignals(False)
+                self.table.blockSignals(False)
+                self.table.scrollTo(index)
+                self.table.viewport().update()
+                return
+
+    def _on_slider(self, _value: int) -> None:
+        self.proxy.set_min_score(self.threshold)
+        self._update_label()
+        self.threshold_changed.emit(self.threshold)
+        self.visible_hits_changed.emit()
+
+    def _update_label(self) -> None:
+        n = self.proxy.rowCount()
+        self.threshold_label.setText(f"{self.threshold:.2f}")
+        o = self.outcome
+        if o is None:
+            return
+        if n:
+            text = f"{n} hit{'s' if n != 1 else ''} at or above {self.threshold:.2f}"
+            text += f" (of {len(o.candidates)} candidates; search took {o.elapsed_s * 1000:.0f} ms)"
+        elif o.best_score is None:
+            text = "No indexed video to search yet: results appear as videos finish indexing."
+        else:
+            text = (
+                f"No hit at or above {self.threshold:.2f} (best score {o.best_score:.2f}): "
+                "the person was not found. Lower the threshold to see weaker matches."
+            )
+        self.summary.setText(text)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        hit = current.data(HIT_ROLE) if current.isValid() else None
+        if hit is not None:
+            self.hit_activated.emit(hit)
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        # also for the row that is already current (currentRowChanged stays silent then); the player
+        # ignores a repeat of the hit it is already showing at the same frame
+        hit = index.data(HIT_ROLE)
+        if hit is not None:
+            self.hit_activated.emit(hit)

@@ -1,0 +1,197 @@
+"""Searching off the GUI thread: a long-lived worker with its own models answers query requests.
+
+The GUI submits a :class:`SearchRequest` (the photo's pixels, read-only, plus which person) and gets
+back a :class:`SearchOutcome` of plain values: the people found, the one chosen, every candidate hit
+with its thumbnail, and the default threshold. Answers to superseded requests are dropped, so only
+the operator's latest choice is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from gui.workers import error_text
+from models.errors import SpotterError
+from models.loader import ModelSet
+from pipeline.search import SearchConfig, Searcher
+from pipeline.storage import Library
+from pipeline.types import Hit
+
+log = logging.getLogger(__name__)
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    request_id: int
+    image: np.ndarray  # BGR, read-only
+    box: Box | None = None  # region chosen by the operator (photo pixels)
+    person: int | None = None  # index into the people found, None = the engine's choice
+    source: str = "photo"
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    request_id: int
+    people: tuple[Box, ...]  # every person found in the photo, largest first
+    chosen: int  # index into people, -1 when the operator's box was used
+    box: Box  # the region that was searched for
+    whole_photo: bool  # the photo was taken as a person crop
+    hits: tuple[Hit, ...]  # the engine's default result
+    candidates: tuple[Hit, ...]  # every track scoring above the display floor, best first
+    cut: float  # the engine's default threshold
+    best_score: float | None
+    elapsed_s: float
+    thumbnails: tuple[tuple[int, bytes], ...]  # (track pk, JPEG) of each candidate
+
+
+def frozen_image(image: np.ndarray) -> np.ndarray:
+    """A read-only copy, safe to hand to another thread."""
+    out = np.array(image, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+class SearchWorker(QObject):
+    """Lives on the search thread; owns the ModelSet and Searcher used there (never shared)."""
+
+    searched = Signal(object)  # SearchOutcome
+    failed = Signal(int, str)  # request id, message
+    device_known = Signal(str)
+
+    def __init__(self, library: Library, make_models: Callable[[], ModelSet], config: SearchConfig):
+        super().__init__()
+        self.library, self._make_models, self.config = library, make_models, config
+        self._searcher: Searcher | None = None
+
+    def _get_searcher(self) -> Searcher:
+        if self._searcher is None:
+            self._searcher = Searcher(self.library, self._make_models(), self.config)
+        return self._searcher
+
+    @Slot()
+    def run(self) -> None:
+        """Report the device the models will run on (cheap; the models load on the first search)."""
+        try:
+            self.device_known.emit(self._get_searcher().models.device.label)
+        except Exception as e:
+            self.failed.emit(-1, error_text(e))
+
+    @Slot(object)
+    def search(self, request: SearchRequest) -> None:
+        try:
+            searcher = self._get_searcher()
+            result = searcher.search(request.image, box=request.box, person=request.person)
+            pks = [h.track_pk for h in result.candidates]
+            thumbs = tuple(self.library.thumbnails(pks).items())
+            q = result.query
+            people = tuple(tuple(float(v) for v in row) for row in q.people.xyxy)
+            self.searched.emit(
+                SearchOutcome(
+                    request.request_id,
+                    people,  # type: ignore[arg-type]
+                    q.chosen,
+                    tuple(float(v) for v in q.box),  # type: ignore[arg-type]
+                    q.whole_photo,
+                    result.hits,
+                    result.candidates,
+                    result.cut,
+                    result.best_score,
+                    result.elapsed_s,
+                    thumbs,
+                )
+            )
+        except Exception as e:  # the thread must keep serving: report every failure
+            if not isinstance(e, SpotterError):
+                log.exception("search %d failed", request.request_id)
+            self.failed.emit(request.request_id, error_text(e))
+
+
+class SearchService(QObject):
+    """GUI-side handle of the search thread: submit photos, receive the latest outcome."""
+
+    result_ready = Signal(object)  # SearchOutcome of the latest request
+    failed = Signal(str)
+    device_known = Signal(str)
+    busy_changed = Signal(bool)
+    _request = Signal(object)
+
+    def __init__(
+        self,
+        library: Library,
+        make_models: Callable[[], ModelSet] = ModelSet,
+        config: SearchConfig = SearchConfig(),
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self._latest = 0
+        self._pending = 0
+        self.last_request: SearchRequest | None = None
+        self.worker = SearchWorker(library, make_models, config)
+        self.thread = QThread()
+        self.thread.setObjectName("spotter-search")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self._request.connect(self.worker.search)
+        self.worker.searched.connect(self._on_searched)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.device_known.connect(self.device_known)
+        self.thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def submit(
+        self, image: np.ndarray, box: Box | None = None, person: int | None = None, source: str = "photo"
+    ) -> int:
+        """Queue a search; returns its request id. Earlier requests' answers will be ignored."""
+        self._latest += 1
+        self.last_request = SearchRequest(self._latest, frozen_image(image), box, person, source)
+        self._send(self.last_request)
+        return self._latest
+
+    def repeat(self) -> int | None:
+        """Search again for the last query (after new videos were indexed)."""
+        if self.last_request is None:
+            return None
+        self._latest += 1
+        r = self.last_request
+        self.last_request = SearchRequest(self._latest, r.image, r.box, r.person, r.source)
+        self._send(self.last_request)
+        return self._latest
+
+    def _send(self, request: SearchRequest) -> None:
+        self._pending += 1
+        if self._pending == 1:
+            self.busy_changed.emit(True)
+        self._request.emit(request)
+
+    def _settle(self) -> None:
+        self._pending = max(0, self._pending - 1)
+        if self._pending == 0:
+            self.busy_changed.emit(False)
+
+    @Slot(object)
+    def _on_searched(self, outcome: SearchOutcome) -> None:
+        self._settle()
+        if outcome.request_id == self._latest:
+            self.result_ready.emit(outcome)
+
+    @Slot(int, str)
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if request_id >= 0:
+            self._settle()
+        if request_id in (-1, self._latest):
+            self.failed.emit(message)
+
+    def shutdown(self) -> None:
+        """Stop the thread after the search in flight (if any) returns."""
+        self.thread.quit()
+        self.thread.wait()

@@ -1,0 +1,119 @@
+"""Small helpers shared by the widgets: image conversion, time and score formatting, dropped paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from pipeline.video import VIDEO_EXTENSIONS
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
+BOX_COLOR = QColor(255, 165, 0)  # the export's box colour (ExportConfig.box_color is BGR 0,165,255)
+
+
+def bgr_to_qimage(image: np.ndarray) -> QImage:
+    """A QImage owning a copy of a BGR (or grey) ndarray's pixels."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def jpeg_to_pixmap(data: bytes) -> QPixmap:
+    """Decode JPEG (or PNG) bytes; an empty pixmap when the bytes are not an image."""
+    pixmap = QPixmap()
+    if data:
+        pixmap.loadFromData(data)
+    return pixmap
+
+
+def fmt_time(seconds: float) -> str:
+    """``m:ss.s`` (or ``h:mm:ss.s``) for an operator."""
+    seconds = max(float(seconds), 0.0)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA --"
+    m, s = divmod(round(seconds), 60)
+    return f"ETA {m}:{s:02d}"
+
+
+def score_color(score: float) -> QColor:
+    """Red (weak) through yellow to green (strong) for a similarity score."""
+    t = min(max((score - SCORE_LOW) / (SCORE_HIGH - SCORE_LOW), 0.0), 1.0)
+    return QColor.fromHsvF(t / 3.0, 0.85, 0.9)
+
+
+@dataclass(frozen=True)
+class DroppedPaths:
+    """Paths an operator dropped or chose, sorted by what Spotter does with them."""
+
+    videos: tuple[Path, ...]
+    photos: tuple[Path, ...]
+    other: tuple[Path, ...]
+
+
+def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
+    """Videos (folders expanded recursively), photos, and files that are neither."""
+    videos: list[Path] = []
+    photos: list[Path] = []
+    other: list[Path] = []
+    for p in (Path(p).expanduser().resolve() for p in paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+            if found:
+                videos += found
+            else:
+                other.append(p)
+        elif p.suffix.lower() in VIDEO_EXTENSIONS:
+            videos.append(p)
+        elif p.suffix.lower() in IMAGE_EXTENSIONS:
+            photos.append(p)
+        else:
+            other.append(p)
+    return DroppedPaths(tuple(dict.fromkeys(videos)), tuple(photos), tuple(other))
+
+
+def video_file_filter() -> str:
+    return "Videos (" + " ".join(f"*{e}" for e in VIDEO_EXTENSIONS) + ");;All files (*)"
+
+
+def photo_file_filter() -> str:
+    return "Photos (" + " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + ");;All files (*)"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shows '…' instead of clipping text that does not fit."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(20)
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, rect.width())
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def qimage_to_bgr(image: QImage) -> np.ndarray:
+    """A BGR ndarray copy of a QImage (e.g. from the clipboard)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    data = np.frombuffer(rgb.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return cv2.cvtColor(np.ascontiguousarray(data[:, : w * 3].reshape(h, w, 3)), cv2.COLOR_RGB2BGR)

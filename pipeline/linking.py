@@ -1,0 +1,109 @@
+"""Join the fragments of one person's walk into a "person" after a video is indexed.
+
+A tracker loses people behind poles and each other and starts new tracks for them; to a search those
+fragments are separate, and only the best-looking one clears the threshold. When a track ends and
+another starts soon after where the first one's motion leads, with a box of similar size and a
+similar appearance, the two are linked (offline tracklet association). Each track is linked to at
+most one successor, chosen by a minimum-cost assignment, so a person becomes a chain of tracks.
+Search then scores people: every fragment of a person takes the person's best score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.storage import TrackInfo
+from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y1, PATH_Y2
+
+NO_LINK = 1e9
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """max_gap_s: longest time between the end of one track and the start of the next that can
+        still be the same person walking on (an occlusion). Longer links more, and more wrongly.
+    min_similarity: least cosine similarity of the two tracks' appearance embeddings.
+    max_distance: how far (in box heights, per 0.5 s + the gap in seconds) the new track may start
+        from where the old one's last velocity would have taken it.
+    max_height_ratio: largest ratio between the two boxes' heights.
+    velocity_frames: observations at the end of a track used to estimate its velocity.
+    distance_weight: weight of the motion distance against the appearance in the assignment cost.
+    """
+
+    max_gap_s: float = 2.0
+    min_similarity: float = 0.75
+    max_distance: float = 0.7
+    max_height_ratio: float = 1.5
+    velocity_frames: int = 5
+    distance_weight: float = 0.1
+
+
+def _centre(row: np.ndarray) -> np.ndarray:
+    return np.array([(row[PATH_X1] + row[PATH_X1 + 2]) / 2, (row[PATH_Y1] + row[PATH_Y2]) / 2])
+
+
+def _end_state(path: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centre, velocity (pixels per frame) and height at the end of a track."""
+    last = path[-1]
+    k = min(len(path) - 1, k)
+    dt = last[PATH_FRAME] - path[-1 - k, PATH_FRAME]
+    velocity = (_centre(last) - _centre(path[-1 - k])) / dt if dt > 0 else np.zeros(2)
+    return _centre(last), velocity, float(last[PATH_Y2] - last[PATH_Y1])
+
+
+def link_cost(a: TrackInfo, b: TrackInfo, similarity: float, fps: float, config: LinkConfig) -> float:
+    """Cost of "b continues a" (lower is better), or ``NO_LINK`` when it cannot."""
+    gap = b.first_frame - a.last_frame
+    if gap <= 0 or gap > config.max_gap_s * fps or similarity < config.min_similarity:
+        return NO_LINK
+    centre, velocity, height = _end_state(a.path, config.velocity_frames)
+    first = b.path[0]
+    height_b = float(first[PATH_Y2] - first[PATH_Y1])
+    if not 1 / config.max_height_ratio <= height_b / max(height, 1e-6) <= config.max_height_ratio:
+        return NO_LINK
+    distance = np.linalg.norm(centre + velocity * gap - _centre(first)) / max(height, height_b)
+    if distance > config.max_distance * (0.5 + gap / fps):
+        return NO_LINK
+    return (1.0 - similarity) + config.distance_weight * float(distance)
+
+
+def link_tracks(
+    tracks: Sequence[TrackInfo], embeddings: Mapping[int, np.ndarray], config: LinkConfig = LinkConfig()
+) -> dict[int, int]:
+    """Person number for every track of one video: the smallest track id of its chain.
+
+    ``embeddings`` maps track primary keys to their (L2-normalised) appearance vectors.
+    """
+    n = len(tracks)
+    person = {t.pk: t.track_id for t in tracks}
+    if n < 2:
+        return person
+    fps = tracks[0].fps or 25.0
+    vecs = np.stack([embeddings[t.pk] for t in tracks])
+    sims = vecs @ vecs.T
+    cost = np.full((n, n), NO_LINK)
+    for i, a in enumerate(tracks):
+        for j, b in enumerate(tracks):
+            if i != j:
+                cost[i, j] = link_cost(a, b, float(sims[i, j]), fps, config)
+    rows, cols = linear_sum_assignment(cost)
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in zip(rows, cols):
+        if cost[i, j] < NO_LINK:
+            parent[root(j)] = root(i)
+    first_id: dict[int, int] = {}
+    for i, t in enumerate(tracks):
+        r = root(i)
+        first_id[r] = min(first_id.get(r, t.track_id), t.track_id)
+    return {t.pk: first_id[root(i)] for i, t in enumerate(tracks)}

@@ -1,0 +1,59 @@
+"""Plain values of the storage layer and where the library lives by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DB_FILENAME = "spotter.db"
+
+
+def default_db_path() -> Path:
+    """``spotter.db`` in the user's data directory (shared by the CLI and the desktop app)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("Spotter", appauthor=False)) / DB_FILENAME
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    """What the indexer should do with a video: skip it, resume from a checkpoint, or start afresh."""
+
+    video_id: int
+    action: str  # "skip" | "resume" | "fresh"
+    frames_done: int = 0
+    checkpoint: dict[str, Any] | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """A stored track as search and export need it."""
+
+    pk: int
+    video_id: int
+    video_path: str
+    fps: float
+    track_id: int
+    first_frame: int
+    last_frame: int
+    start_s: float
+    end_s: float
+    path: np.ndarray  # (N, 7)
+    thumbnail: bytes
+    person: int  # linked chain of tracks this one belongs to (its own track id when unlinked)
+
+
+def storage_message(action: str, e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    low = text.lower()
+    if "full" in low or "no space" in low:
+        hint = "the disk is full; free some space and try again (nothing already indexed was lost)"
+    elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
+        hint = "the database or its folder is not writable; choose a writable --db location"
+    else:
+        hint = "nothing already indexed was lost"
+    return f"{action}: {text} ({hint})"

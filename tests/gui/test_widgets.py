@@ -1,0 +1,215 @@
+"""Fast widget tests (no models): results filtering and sorting, timeline, player, keys, settings."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication
+
+from gui.player import neighbour_hit
+from gui.results_model import COL_SCORE, HIT_ROLE
+from gui.search_service import SearchOutcome
+from gui.timeline import Lane, TimelineWidget, tick_step
+from gui.util import bgr_to_qimage, classify_paths, fmt_time, qimage_to_bgr
+from pipeline.types import Hit, box_at
+from tests.conftest import tud
+
+
+def make_hit(video: str, track: int, score: float, start: int, end: int, fps: float = 25.0) -> Hit:
+    frames = tuple(
+        (f, 100.0 + f, 100.0, 180.0 + f, 300.0) for f in range(start, end + 1, max((end - start) // 4, 1))
+    )
+    if frames[-1][0] != end:
+        frames += ((end, 100.0 + end, 100.0, 180.0 + end, 300.0),)
+    return Hit(None, None, 1, video, track, track, score, start, end, start / fps, end / fps, fps, frames)
+
+
+def outcome(hits: tuple[Hit, ...], cut: float) -> SearchOutcome:
+    best = max((h.score for h in hits), default=None)
+    return SearchOutcome(1, (), 0, (0, 0, 10, 10), True, hits, hits, cut, best, 0.01, ())
+
+
+def test_bgr_qimage_round_trip() -> None:
+    image = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)  # odd width: padding
+    assert np.array_equal(qimage_to_bgr(bgr_to_qimage(image)), image)
+
+
+def test_classify_paths(tmp_path: Path) -> None:
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "a.mp4").write_bytes(b"x")
+    (tmp_path / "clips" / "notes.txt").write_text("x")
+    (tmp_path / "p.JPG").write_bytes(b"x")
+    (tmp_path / "doc.pdf").write_bytes(b"x")
+    found = classify_paths([tmp_path / "clips", tmp_path / "p.JPG", tmp_path / "doc.pdf"])
+    assert [p.name for p in found.videos] == ["a.mp4"]
+    assert [p.name for p in found.photos] == ["p.JPG"]
+    assert [p.name for p in found.other] == ["doc.pdf"]
+    assert fmt_time(75.25) == "1:15.2" and fmt_time(3600) == "1:00:00.0"
+
+
+def test_results_threshold_filters_live_and_sorts(qtbot) -> None:
+    from gui.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    hits = (
+        make_hit("/v/b.mp4", 1, 0.91, 50, 60),
+        make_hit("/v/a.mp4", 2, 0.70, 10, 20),
+        make_hit("/v/a.mp4", 3, 0.55, 0, 5),
+        make_hit("/v/b.mp4", 4, 0.40, 5, 9),
+    )
+    panel.set_outcome(outcome(hits, 0.62))
+    assert panel.threshold == pytest.approx(0.62)
+    assert [h.track_id for h in panel.visible_hits()] == [1, 2]
+    with qtbot.waitSignal(panel.visible_hits_changed):
+        panel.slider.setValue(35)
+    assert [h.track_id for h in panel.visible_hits()] == [1, 2, 3, 4]
+    panel.sort_by("time")
+    assert [h.track_id for h in panel.visible_hits()] == [3, 2, 4, 1]  # a.mp4 by start, then b.mp4
+    panel.table.sortByColumn(COL_SCORE, Qt.SortOrder.AscendingOrder)
+    assert [h.track_id for h in panel.visible_hits()] == [4, 3, 2, 1]
+    panel.slider.setValue(90)
+    assert [h.track_id for h in panel.visible_hits()] == [1]
+    assert "1 hit at or above 0.90" in panel.summary.text()
+    panel.slider.setValue(95)
+    assert panel.visible_hits() == [] and "not found" in panel.summary.text()
+
+
+def test_results_row_click_emits_hit(qtbot) -> None:
+    from gui.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    hits = (make_hit("/v/a.mp4", 1, 0.9, 0, 10), make_hit("/v/a.mp4", 2, 0.8, 20, 30))
+    panel.set_outcome(outcome(hits, 0.7))
+    index = panel.proxy.index(1, 1)
+    rect = panel.table.visualRect(index)
+    with qtbot.waitSignal(panel.hit_activated) as blocker:
+        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args[0] == index.data(HIT_ROLE) == hits[1]
+
+
+def test_timeline_hover_and_click(qtbot) -> None:
+    timeline = TimelineWidget()
+    qtbot.addWidget(timeline)
+    timeline.resize(800, 120)
+    timeline.show()
+    timeline.set_lanes([Lane("/v/a.mp4", 100.0), Lane("/v/b.mp4", 10.0)])
+    hit = make_hit("/v/a.mp4", 7, 0.8, 250, 500, fps=10.0)  # 25 s - 50 s
+    timeline.set_hits([hit])
+    r = timeline.hit_rect(hit)
+    assert r is not None and r.width() > 50
+    centre = r.center()
+    text = timeline.describe(centre)
+    assert "a.mp4" in text and "score 0.80" in text and "0:25.0" in text
+    with qtbot.waitSignal(timeline.hit_clicked) as clicked:
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=centre.toPoint())
+    assert clicked.args[0] == hit
+    lane_b = timeline.bar_rect(1)
+    with qtbot.waitSignal(timeline.seek_requested) as seek:
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=lane_b.center().toPoint())
+    assert seek.args[0] == "/v/b.mp4" and seek.args[1] == pytest.approx(5.0, abs=0.1)
+    qtbot.mouseMove(timeline, centre.toPoint())
+    qtbot.waitUntil(lambda: "score 0.80" in timeline.hover_text)
+    assert timeline.describe(QPointF(5, 5)) == ""
+    assert tick_step(3600, 600) >= 300 and tick_step(3, 600) == 1
+
+
+def test_neighbour_hit_order() -> None:
+    a1, a2 = make_hit("/v/a.mp4", 1, 0.9, 10, 20), make_hit("/v/a.mp4", 2, 0.8, 50, 60)
+    b1 = make_hit("/v/b.mp4", 3, 0.7, 5, 9)
+    hits = [b1, a2, a1]
+    assert neighbour_hit(hits, "/v/a.mp4", 10, 1) == a2
+    assert neighbour_hit(hits, "/v/a.mp4", 50, 1) == b1
+    assert neighbour_hit(hits, "/v/b.mp4", 5, 1) is None
+    assert neighbour_hit(hits, "/v/b.mp4", 5, -1) == a2
+    assert neighbour_hit(hits, "", -1, 1) == a1
+
+
+def test_player_keys_step_play_and_jump(make_window, qtbot) -> None:
+    window = make_window()
+    video = str(tud().video)
+    h1, h2 = make_hit(video, 1, 0.9, 10, 30), make_hit(video, 2, 0.8, 40, 60)
+    window.player.set_hits([h1, h2])
+    window.show_hit(h1)
+    player = window.player
+    assert player.frame_index == 10
+    boxes = {b.track_pk: b for b in player.current_boxes()}
+    assert np.allclose(boxes[1].box, box_at(h1.path_array(), 10))
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert player.frame_index == 11
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert player.frame_index == 9
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    assert player.frame_index == 10 and player.current == h1
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    assert player.frame_index == 40 and player.current == h2
+    assert window.timeline.current == h2
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    assert player.current == h1
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert player.playing
+    qtbot.waitUntil(lambda: player.frame_index >= 14, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not player.playing
+    # the scrub bar seeks (coalesced to the latest position)
+    player.slider.setValue(30)
+    player.slider.setValue(33)
+    qtbot.waitUntil(lambda: player.frame_index == 33)
+    assert "#33" in player.time_label.text()
+
+
+def test_ctrl_e_opens_a_non_modal_export_dialog(make_window, qtbot) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = window._export_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    dialog.close()
+
+
+def test_layout_and_folders_are_remembered(make_window, qtbot, tmp_path: Path) -> None:
+    window = make_window()
+    window.resize(1111, 777)
+    qtbot.waitUntil(lambda: window.width() == 1111)
+    window.splitters["main"].setSizes([300, 400, 400])
+    sizes = window.splitters["main"].sizes()
+    window.settings.setValue("folders/videos", str(tmp_path))
+    window.close()
+    settings_files = list((tmp_path / "settings").rglob("*.ini"))
+    assert settings_files, "settings were written under tmp_path"
+    again = make_window(resize=False)
+    assert abs(again.width() - 1111) <= 20 and abs(again.height() - 777) <= 20  # frame margins
+    assert np.allclose(again.splitters["main"].sizes(), sizes, atol=20)
+    assert again.settings.value("folders/videos") == str(tmp_path)
+
+
+def test_library_rows_survive_a_restart(make_window, indexed_copy: Path) -> None:
+    window = make_window(indexed_copy)
+    names = {Path(p).name for p in window.library_panel.paths()}
+    assert {"vtest_pets09_s2l1_480x360.mp4", "TUD-Campus.mp4"} <= names
+    row = window.library_panel.row(str(tud().video))
+    assert row is not None and row.state == "done" and "people" in row.status.text()
+    assert len(window.timeline.lanes) == 2
+    time.sleep(0)  # keep the window alive until the asserts ran
+
+
+def test_opencv_qt_environment_is_undone(monkeypatch) -> None:
+    """Importing cv2 points Qt at OpenCV's Qt5 plugins; the xcb platform then fails to load."""
+    from gui.app import clean_qt_environment
+
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/venv/site-packages/cv2/qt/plugins")
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts/mine")
+    clean_qt_environment()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"  # not OpenCV's: left alone

@@ -1,0 +1,72 @@
+"""Linking the fragments of one person's walk: motion, size, appearance and time must all agree."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.linking import LinkConfig, link_tracks
+from pipeline.storage import TrackInfo
+
+FPS = 10.0
+
+
+def track(pk: int, first: int, last: int, x0: float, vx: float = 3.0, h: float = 80.0) -> TrackInfo:
+    frames = np.arange(first, last + 1)
+    x = x0 + vx * (frames - first)
+    path = np.column_stack(
+        [
+            frames,
+            frames / FPS,
+            x,
+            np.full_like(x, 100.0),
+            x + h / 2.5,
+            np.full_like(x, 100 + h),
+            np.full_like(x, 0.9),
+        ]
+    )
+    return TrackInfo(pk, 1, "/v.mp4", FPS, pk, first, last, first / FPS, last / FPS, path, b"", pk)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+RNG = np.random.default_rng(0)
+LOOK_A = unit(RNG.normal(size=64))
+LOOK_B = unit(RNG.normal(size=64))
+
+
+def near(look: np.ndarray, noise: float = 0.1) -> np.ndarray:
+    return unit(look + noise * unit(RNG.normal(size=look.size)))
+
+
+def test_occluded_walker_is_linked() -> None:
+    a = track(1, 0, 30, x0=100)  # ends at x = 190, walking right at 3 px/frame
+    b = track(2, 40, 70, x0=190 + 3 * 10)  # reappears where the motion leads, 1 s later
+    persons = link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_A)})
+    assert persons == {1: 1, 2: 1}
+
+
+def test_different_appearance_is_not_linked() -> None:
+    a, b = track(1, 0, 30, x0=100), track(2, 40, 70, x0=220)
+    assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_B)}) == {1: 1, 2: 2}
+
+
+def test_wrong_place_or_too_late_or_overlapping_is_not_linked() -> None:
+    looks = {1: near(LOOK_A), 2: near(LOOK_A)}
+    a = track(1, 0, 30, x0=100)
+    assert link_tracks([a, track(2, 40, 70, x0=500)], looks) == {1: 1, 2: 2}  # far from the path
+    assert link_tracks([a, track(2, 60, 90, x0=280)], looks) == {1: 1, 2: 2}  # 3 s gap > 2 s
+    assert link_tracks([a, track(2, 25, 60, x0=175)], looks) == {1: 1, 2: 2}  # both visible at once
+    assert link_tracks([a, track(2, 40, 70, x0=220, h=200)], looks) == {1: 1, 2: 2}  # another size
+
+
+def test_chains_and_single_successor() -> None:
+    a = track(1, 0, 20, x0=100)
+    b = track(2, 28, 50, x0=100 + 3 * 28)
+    c = track(3, 58, 80, x0=100 + 3 * 58)
+    rival = track(4, 27, 45, x0=100 + 3 * 27)  # also fits after a, but looks less like it
+    looks = {1: near(LOOK_A, 0.05), 2: near(LOOK_A, 0.05), 3: near(LOOK_A, 0.05), 4: near(LOOK_A, 0.6)}
+    persons = link_tracks([a, b, c, rival], looks, LinkConfig(min_similarity=0.5))
+    assert persons[1] == persons[2] == persons[3] == 1
+    assert persons[4] == 4
