@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where models run")
         p.add_argument("--reid-model", default=None, help="ReID ONNX file or manifest name")
         p.add_argument("--detector", default=None, help="YOLO .onnx/.pt file or manifest name")
+        p.add_argument("--max-input", type=int, default=None, help="longest side of the detector input (px)")
         return p
 
     p = with_db(sub.add_parser("index", help="index video files (skips unchanged, resumes interrupted)"))
@@ -135,6 +136,8 @@ def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
     cfg = ModelConfig(device=args.device)
     if args.detector:
         cfg = replace(cfg, detector=replace(cfg.detector, weights=args.detector))
+    if getattr(args, "max_input", None):
+        cfg = replace(cfg, detector=replace(cfg.detector, max_input=args.max_input))
     if getattr(args, "reid_model", None):
         cfg = replace(cfg, reid=replace(cfg.reid, weights=args.reid_model))
     if flip is not None:

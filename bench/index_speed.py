@@ -47,6 +47,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--no-peer", action="store_true", help="time Spotter only")
+    ap.add_argument("--extra", default="", help="extra arguments for Spotter's index command")
     a = ap.parse_args()
     video = a.video.resolve()
     dur = duration_s(video)

@@ -99,7 +99,9 @@ def main() -> int:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--sequences", nargs="+", default=["pets", "tud"], choices=list(SEQUENCES))
     ap.add_argument("--floors", type=float, nargs="+", default=[0.5, 0.55, 0.6, 0.62, 0.65, 0.7])
-    ap.add_argument("--margins", type=float, nargs="+", default=[0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 1.0])
+    ap.add_argument(
+        "--margins", type=float, nargs="+", default=[0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 1.0]
+    )
     ap.add_argument("--reid-model", default=None, help="the ReID model the library was indexed with")
     ap.add_argument("--flip", action="store_true", help="the library was indexed with flip augmentation")
     ap.add_argument("--rerank", action="store_true", help="also score with k-reciprocal re-ranking")

@@ -54,7 +54,7 @@ def test_detector_batch_equals_single_frames(models, frame_of) -> None:
 
 def test_input_size_matches_footage() -> None:
     cfg = DetectorConfig()
-    assert input_side(480, cfg) == 480  # PETS 480x360 runs at its own size
+    assert input_side(400, cfg) == 416  # small footage runs at its own size, rounded up to 32
     assert input_side(1920, cfg) == cfg.max_input
     assert input_side(47, cfg) == cfg.min_input
     assert input_side(500, cfg) % 32 == 0
@@ -191,3 +191,28 @@ def test_export_pt_to_onnx(tmp_path: Path, frame_of) -> None:
     ref = PersonDetector(asset("detector/yolov8n_dynamic.onnx")).detect([image])[0]
     assert len(mine) == len(ref)
     assert np.allclose(np.sort(mine.score), np.sort(ref.score), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["detector/yolov8n_dynamic.onnx", "detector/yolov8n_dequant_fp32.onnx", "detector/yolov8n_rebuilt.pt"],
+)
+def test_detector_matches_ultralytics_predict(name: str, frame_of) -> None:
+    """Spotter drives Ultralytics' parts (AutoBackend, LetterBox, NMS) without its Predictor; the boxes
+    must be the ones Ultralytics' own predict() gives with the same settings."""
+    from ultralytics import YOLO
+
+    cfg = DetectorConfig(weights=name)
+    ours = PersonDetector(asset(name), cfg)
+    theirs = YOLO(str(asset(name)), task="detect")
+    for k in (0, 100, 400):
+        image = frame_of(pets().video, k)
+        mine = ours.detect([image], input_size=480)[0]
+        r = theirs.predict(
+            [image], imgsz=480, conf=cfg.min_score, iou=cfg.nms_iou, classes=[0], verbose=False
+        )[0]
+        ref_boxes, ref_scores = r.boxes.xyxy.numpy(), r.boxes.conf.numpy()
+        assert len(mine) == len(ref_scores)
+        order, ref_order = np.argsort(-mine.score), np.argsort(-ref_scores)
+        assert np.allclose(mine.score[order], ref_scores[ref_order], atol=1e-4)
+        assert np.allclose(mine.xyxy[order], ref_boxes[ref_order], atol=0.05)

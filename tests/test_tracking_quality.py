@@ -8,7 +8,7 @@ from bench.tracking_quality import mot_metrics
 from tests.conftest import pets, tud
 
 # Measured with the default settings (README, "Tracking quality"), floors a little below.
-FLOORS = {"PETS09-S2L1": {"mota": 0.75, "idf1": 0.55}, "TUD-Campus": {"mota": 0.40, "idf1": 0.55}}
+FLOORS = {"PETS09-S2L1": {"mota": 0.78, "idf1": 0.57}, "TUD-Campus": {"mota": 0.50, "idf1": 0.62}}
 
 
 @pytest.mark.parametrize("seq", [pets(), tud()], ids=lambda s: s.name)
