@@ -25,7 +25,7 @@ TARGETS = {  # peer: PETS F1 0.475, top-1 0.684; TUD F1 0.685, top-1 0.857
 
 
 @pytest.fixture(scope="module")
-def evaluator():  # noqa: ANN201
+def evaluator():
     path = ROOT.parent / "shared" / "tools" / "evaluate_search.py"
     if not path.exists():
         pytest.fail(f"missing {path}")
