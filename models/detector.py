@@ -17,6 +17,7 @@ import numpy as np
 
 from models.detections import Detections
 from models.errors import ModelError
+from models.providers import CPU_EP, session_options
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,25 @@ class PersonDetector:
                 f"detector {self.weights} has no 'person' class (classes: {list(names.values())[:5]}...)"
             )
         self.person_class = int(person[0])
+        self._tune_cpu_session()
         self.stride = max(int(getattr(self._backend, "stride", STRIDE)), STRIDE)
         self.fixed_shape = self._fixed_input_shape()
         self.dynamic = self.fixed_shape is None
         self.model_id = self.weights.name
         self._predict([np.zeros((STRIDE * 2, STRIDE * 2, 3), np.uint8)], config.min_input)  # warm up, check
+
+    def _tune_cpu_session(self) -> None:
+        """Re-open an ONNX model running on the CPU with Spotter's session options (no spinning worker
+        threads); AutoBackend does not pass session options through."""
+        backend = getattr(self._backend, "backend", None)
+        session = getattr(backend, "session", None)
+        if session is None or session.get_providers()[:1] != [CPU_EP]:
+            return
+        import onnxruntime as ort
+
+        backend.session = ort.InferenceSession(
+            str(self.weights), session_options((CPU_EP,)), providers=[CPU_EP]
+        )
 
     def _fixed_input_shape(self) -> tuple[int, int] | None:
         """(height, width) of a static-shape ONNX model's input; None when the input size is free."""

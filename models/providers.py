@@ -9,8 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +73,18 @@ def choose_device(requested: str = "auto") -> DeviceChoice:
             )
         return cpu
     return DeviceChoice("cuda", f"GPU ({gpu})", (CUDA_EP, CPU_EP), "cuda:0")
+
+
+def session_options(providers: tuple[str, ...] | list[str]) -> ort.SessionOptions:
+    """ONNX Runtime session options for Spotter's models.
+
+    On the CPU, the runtime's worker threads normally spin while waiting for the next call; between
+    detector batches that steals the cores from decoding, tracking and ReID (measured on a 2-core
+    machine: 10-20 % less wall time and 20 % less CPU time for indexing with spinning off).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if list(providers)[:1] == [CPU_EP]:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options

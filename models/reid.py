@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.errors import ModelError
-from models.providers import CPU_EP
+from models.providers import CPU_EP, session_options
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ class ReidEmbedder:
         self.config = config
         self.weights = Path(weights)
         try:
-            self._session = ort.InferenceSession(str(self.weights), providers=list(providers))
+            self._session = ort.InferenceSession(
+                str(self.weights), session_options(tuple(providers)), providers=list(providers)
+            )
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"cannot load ReID model {self.weights}: {first}") from e
