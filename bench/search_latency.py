@@ -58,8 +58,8 @@ def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0
         ids = range(next_track + start, next_track + start + m)
         cur.executemany(
             "INSERT INTO tracks (id, video_id, track_id, first_frame, last_frame, start_s, end_s, n_obs,"
-            " path, thumbnail, quality) VALUES (?, ?, ?, 0, 10, 0, 1, 2, ?, x'', 0.5)",
-            [(i, vid, i, path) for i in ids],
+            " path, thumbnail, quality, person) VALUES (?, ?, ?, 0, 10, 0, 1, 2, ?, x'', 0.5, ?)",
+            [(i, vid, i, path, i) for i in ids],
         )
         for kind in ("track", "crop"):
             cur.executemany(

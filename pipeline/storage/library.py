@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,8 @@ class Library:
     def _migrate(s: Session, version: int) -> None:
         if version < 2:
             s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
+            s.execute(text("UPDATE tracks SET person = track_id"))
+            s.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_video_person ON tracks (video_id, person)"))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -176,6 +178,7 @@ class Library:
                     path=path.tobytes(),
                     thumbnail=r.thumbnail_jpeg,
                     quality=r.quality,
+                    person=r.track_id,
                 )
                 s.add(t)
                 s.flush()
@@ -321,8 +324,11 @@ class Library:
         if not people:
             return {}
         wanted = set(people)
-        person = func.coalesce(TrackRow.person, TrackRow.track_id)
-        where = TrackRow.video_id.in_({v for v, _ in wanted}) & person.in_({p for _, p in wanted})
+        by_video: dict[int, set[int]] = {}
+        for video_id, person in wanted:
+            by_video.setdefault(video_id, set()).add(person)
+        # one indexed lookup per video (SQLite scans the whole index for a row-value IN)
+        where = or_(*[(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in by_video.items()])
         out: dict[tuple[int, int], list[TrackInfo]] = {}
         for t in sorted(self._track_infos(where, False).values(), key=lambda t: t.first_frame):
             if (t.video_id, t.person) in wanted:

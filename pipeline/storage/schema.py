@@ -64,7 +64,10 @@ class TrackRow(Base):
     """One person track: when and where they were, and a thumbnail of their best crop."""
 
     __tablename__ = "tracks"
-    __table_args__ = (UniqueConstraint("video_id", "track_id"),)
+    __table_args__ = (
+        UniqueConstraint("video_id", "track_id"),
+        Index("ix_tracks_video_person", "video_id", "person"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
