@@ -26,6 +26,7 @@ from gui.results_model import (
     HitsProxy,
 )
 from gui.search_service import SearchOutcome
+from pipeline.search import SearchConfig
 from pipeline.types import Hit
 
 SLIDER_STEPS = 100  # the slider works in hundredths of a score
@@ -67,8 +68,9 @@ class ResultsPanel(QWidget):
         self.table.clicked.connect(self._on_clicked)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(30, SLIDER_STEPS)
-        self.slider.setValue(62)
+        defaults = SearchConfig()  # the engine's thresholds: one place for them
+        self.slider.setRange(round(defaults.display_floor * SLIDER_STEPS), SLIDER_STEPS)
+        self.slider.setValue(round(defaults.min_score * SLIDER_STEPS))
         self.slider.setToolTip("Least score shown; drag to see weaker or only stronger matches")
         self.slider.valueChanged.connect(self._on_slider)
         self.threshold_label = QLabel()

@@ -132,25 +132,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export_clip(
-    video: str | Path,
-    start_frame: int,
-    end_frame: int,
-    out: str | Path,
-    path: np.ndarray | None = None,
-    annotate: bool = False,
-    label: str = "",
-    config: ExportConfig = ExportConfig(),
-    progress: ProgressFn | None = None,
-    cancel: Callable[[], bool] | None = None,
+def drain(
+    steps: Generator[tuple[int, int], None, ExportedClip], progress: ProgressFn | None = None
 ) -> ExportedClip:
-    """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``.
-
-    With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
-    covers. A JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
-    ``progress(done, total)`` is called as frames are written.
-    """
-    steps = iter_export_clip(video, start_frame, end_frame, out, path, annotate, label, config, cancel)
+    """Run an export generator to the end, reporting (done, total) to ``progress``; returns the clip."""
     while True:
         try:
             done, total = next(steps)
@@ -171,7 +156,12 @@ def iter_export_clip(
     config: ExportConfig = ExportConfig(),
     cancel: Callable[[], bool] | None = None,
 ) -> Generator[tuple[int, int], None, ExportedClip]:
-    """:func:`export_clip` as a generator of (frames written, frames in the clip); returns the clip."""
+    """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``.
+
+    With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
+    covers; a JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
+    A generator of (frames written, frames in the clip) that returns the clip (see :func:`drain`).
+    """
     import av
 
     target = check_target(Path(out))
@@ -279,12 +269,7 @@ def export_track(
     config: ExportConfig = ExportConfig(),
 ) -> ExportedClip:
     """Export the interval of a stored track (the person's box path drives annotation)."""
-    steps = iter_export_track(track, out, annotate, score, config)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value
+    return drain(iter_export_track(track, out, annotate, score, config))
 
 
 def export_hit(
