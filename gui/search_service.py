@@ -77,10 +77,15 @@ class SearchWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        """Report the device the models will run on (cheap; the models load on the first search)."""
+        """Report the device the models will run on, then load them (a search sent meanwhile waits
+        in the thread's queue), so that the operator's first search is as quick as any other."""
         try:
-            self.device_known.emit(self._get_searcher().models.device.label)
+            searcher = self._get_searcher()
+            self.device_known.emit(searcher.models.device.label)
+            searcher.warm_up()
         except Exception as e:
+            if not isinstance(e, SpotterError):
+                log.exception("loading the search models failed")
             self.failed.emit(-1, error_text(e))
 
     @Slot(object)

@@ -123,6 +123,11 @@ class Searcher:
         self._index.refresh()
         return self._index
 
+    def warm_up(self) -> None:
+        """Load both models and bring the vector index up to date, so that the first search is as
+        fast as the ones after it (an interactive caller runs this on its search thread at start)."""
+        _ = self.models.reid, self.models.detector, self.index
+
     def prepare(
         self, photo: str | Path | np.ndarray, box: Sequence[float] | None = None, person: int | None = None
     ) -> tuple[QueryPerson, np.ndarray]:

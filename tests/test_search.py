@@ -237,3 +237,24 @@ def test_corrupt_vector_index_cache_is_rebuilt(library: Library) -> None:
     index.cache_path.write_bytes(b"garbage")
     index.refresh()
     assert index.size == 30
+
+
+def test_warm_up_loads_the_models_and_index_or_reports_a_missing_model(indexed, tmp_path: Path) -> None:
+    """warm_up (run by the app at start) brings the index up to date and loads both models; a missing
+    model surfaces there as the usual one-line error, before the operator's first search."""
+    from dataclasses import replace
+
+    from models.detector import DetectorConfig
+    from models.errors import WeightsError
+    from models.loader import ModelConfig, ModelSet
+
+    models = ModelSet()
+    searcher = Searcher(indexed, models)
+    searcher.warm_up()
+    assert models._detector is not None and models._reid is not None
+    assert searcher._index is not None and searcher._index.size == len(indexed.video_tracks(1)) + len(
+        indexed.video_tracks(2)
+    )
+    broken = ModelSet(ModelConfig(detector=replace(DetectorConfig(), weights="detector/missing_model.onnx")))
+    with pytest.raises(WeightsError, match=r"missing_model\.onnx"):
+        Searcher(indexed, broken).warm_up()
