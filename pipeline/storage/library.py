@@ -143,13 +143,8 @@ class Library:
                     s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
                     self._bump(s, GEN_REMOVED)
             row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-            row.fps, row.frame_count, row.width, row.height = (
-                info.fps,
-                info.frame_count,
-                info.width,
-                info.height,
-            )
-            row.duration_s = info.duration_s
+            row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
+            row.width, row.height = info.width, info.height
             row.status, row.frames_done, row.message, row.checkpoint = "indexing", 0, "", None
             row.detector_id, row.reid_id, row.settings_key, row.settings_json = detector_id, reid_id, key, key
             s.flush()
@@ -355,12 +350,8 @@ class Library:
 
     def video_tracks(self, video_id: int) -> list[TrackInfo]:
         """All tracks of one video, in order of appearance."""
-        with self._read() as s:
-            pks = s.scalars(
-                select(TrackRow.id).where(TrackRow.video_id == video_id).order_by(TrackRow.first_frame)
-            ).all()
-        found = self.tracks(pks)
-        return [found[p] for p in pks]
+        found = self._track_infos(TrackRow.video_id == video_id, thumbnails=True)
+        return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))
 
     # ----- searches -------------------------------------------------------------------------------
 
