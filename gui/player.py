@@ -115,7 +115,10 @@ class PlayerWidget(QWidget):
     def set_hits(self, hits: list[Hit]) -> None:
         """The hits on show in the results (boxed while they are on screen, used by next/previous)."""
         self.hits = list(hits)
-        self._paths = {h.track_pk: h.path_array() for h in self.hits}
+        old = self._paths  # a track's path never changes: keep the arrays already built
+        self._paths = {
+            h.track_pk: old[h.track_pk] if h.track_pk in old else h.path_array() for h in self.hits
+        }
         if self.current is not None and self.current.track_pk not in self._paths:
             self._paths[self.current.track_pk] = self.current.path_array()
         self.prev_button.setEnabled(bool(self.hits))
@@ -155,7 +158,9 @@ class PlayerWidget(QWidget):
             return
         try:
             video_id = self.library.video_id(self.video_path)
-            self._tracks = self.library.video_tracks(video_id) if video_id is not None else []
+            self._tracks = (
+                self.library.video_tracks(video_id, thumbnails=False) if video_id is not None else []
+            )
         except SpotterError as e:
             self.error.emit(str(e))
 
@@ -278,7 +283,7 @@ class PlayerWidget(QWidget):
                 continue
             if any(b.track_pk == hit.track_pk for b in out):
                 continue
-            box = box_at(self._paths.get(hit.track_pk, hit.path_array()), f, gap)
+            box = box_at(self._paths[hit.track_pk], f, gap)  # set_hits/show_hit keep every one
             if box is not None:
                 style = (
                     CURRENT if self.current is not None and hit.track_pk == self.current.track_pk else MATCH

@@ -348,9 +348,9 @@ class Library:
             q = select(TrackRow.id, TrackRow.thumbnail).where(TrackRow.id.in_([int(p) for p in track_pks]))
             return {pk: jpeg for pk, jpeg in s.execute(q).all()}
 
-    def video_tracks(self, video_id: int) -> list[TrackInfo]:
-        """All tracks of one video, in order of appearance."""
-        found = self._track_infos(TrackRow.video_id == video_id, thumbnails=True)
+    def video_tracks(self, video_id: int, thumbnails: bool = True) -> list[TrackInfo]:
+        """All tracks of one video, in order of appearance (JPEG bytes left out without ``thumbnails``)."""
+        found = self._track_infos(TrackRow.video_id == video_id, thumbnails)
         return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))
 
     # ----- searches -------------------------------------------------------------------------------
