@@ -24,12 +24,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.types import fmt_time
+
 if TYPE_CHECKING:
     from models.loader import ModelSet
     from pipeline.storage import Library
 
 log = logging.getLogger("spotter")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,20 +148,15 @@ def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
 
 def expand_videos(paths: list[Path]) -> list[Path]:
     """Files as given; folders expanded to the video files inside them (recursively, sorted)."""
+    from pipeline.video import videos_in
+
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
+            out += videos_in(p)
         else:
             out.append(p)
     return out
-
-
-def fmt_time(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
 
 
 # ----- commands ----------------------------------------------------------------------------------

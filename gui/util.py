@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from pipeline.video import VIDEO_EXTENSIONS
+from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
+from pipeline.video import VIDEO_EXTENSIONS, videos_in
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
@@ -34,14 +35,6 @@ def jpeg_to_pixmap(data: bytes) -> QPixmap:
     if data:
         pixmap.loadFromData(data)
     return pixmap
-
-
-def fmt_time(seconds: float) -> str:
-    """``m:ss.s`` (or ``h:mm:ss.s``) for an operator."""
-    seconds = max(float(seconds), 0.0)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
 
 
 def fmt_eta(seconds: float | None) -> str:
@@ -73,7 +66,7 @@ def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
     other: list[Path] = []
     for p in (Path(p).expanduser().resolve() for p in paths):
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+            found = videos_in(p)
             if found:
                 videos += found
             else:

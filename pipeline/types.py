@@ -150,3 +150,11 @@ class VideoSummary:
     tracks: int
     message: str = ""
     models: tuple[str, ...] = field(default_factory=tuple)
+
+
+def fmt_time(seconds: float) -> str:
+    """``m:ss.s`` (or ``h:mm:ss.s``) for an operator."""
+    seconds = max(float(seconds), 0.0)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"

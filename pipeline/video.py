@@ -28,6 +28,11 @@ TRUNCATION_TOLERANCE = 0.98  # ending before this fraction of the reported frame
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv")
 
 
+def videos_in(folder: Path) -> list[Path]:
+    """The video files (by extension) anywhere below a folder, sorted."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What Spotter knows about a video file before indexing it."""
