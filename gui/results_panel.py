@@ -33,10 +33,10 @@ SLIDER_STEPS = 100  # the slider works in hundredths of a score
 
 
 class ResultsPanel(QWidget):
-    """Emits ``hit_activated`` when the operator picks a hit and ``threshold_changed`` as it moves."""
+    """Emits ``hit_activated`` when the operator picks a hit and ``visible_hits_changed`` as the
+    threshold moves."""
 
     hit_activated = Signal(object)  # Hit
-    threshold_changed = Signal(float)
     visible_hits_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -158,7 +158,6 @@ class ResultsPanel(QWidget):
     def _on_slider(self, _value: int) -> None:
         self.proxy.set_min_score(self.threshold)
         self._update_label()
-        self.threshold_changed.emit(self.threshold)
         self.visible_hits_changed.emit()
 
     def _update_label(self) -> None:

@@ -149,10 +149,6 @@ class SearchService(QObject):
         self.worker.device_known.connect(self.device_known)
         self.thread.start()
 
-    @property
-    def busy(self) -> bool:
-        return self._pending > 0
-
     def submit(
         self, image: np.ndarray, box: Box | None = None, person: int | None = None, source: str = "photo"
     ) -> int:
