@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models.detections import Detections
-from models.errors import ModelError
+from models.errors import ModelError, first_line
 from models.providers import CPU_EP, session_options
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class PersonDetector:
             self._backend = AutoBackend(self.weights, device=torch.device(device), fp16=False, verbose=False)
             names = dict(self._backend.names)
         except Exception as e:
-            raise ModelError(f"cannot load detector {self.weights}: {_first_line(e)}") from e
+            raise ModelError(f"cannot load detector {self.weights}: {first_line(e)}") from e
         person = [k for k, v in names.items() if str(v).lower() == "person"]
         if not person:
             raise ModelError(
@@ -175,7 +175,7 @@ class PersonDetector:
                     max_det=300,
                 )
         except Exception as e:
-            raise ModelError(f"detector {self.weights.name} failed: {_first_line(e)}") from e
+            raise ModelError(f"detector {self.weights.name} failed: {first_line(e)}") from e
         dets = []
         for frame, d in zip(frames, kept):
             boxes = scale_boxes(x.shape[2:], d[:, :4].clone(), frame.shape[:2]).cpu().numpy()
@@ -184,8 +184,3 @@ class PersonDetector:
             except ValueError as e:
                 raise ModelError(f"detector {self.weights.name} returned bad boxes: {e}") from e
         return dets
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__

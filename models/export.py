@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from models.detector import quiet_ultralytics
-from models.errors import ModelError
+from models.errors import ModelError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def export_onnx(
                 format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=simplify, verbose=False
             )
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(f"cannot export {checkpoint}: {first}") from e
+            raise ModelError(f"cannot export {checkpoint}: {first_line(e)}") from e
         produced = Path(produced)
         if not produced.is_file():
             raise ModelError(f"export of {checkpoint} produced no ONNX file")

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.errors import ModelError
+from models.errors import ModelError, first_line
 from models.providers import CPU_EP, session_options
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ class ReidEmbedder:
                 str(self.weights), session_options(tuple(providers)), providers=list(providers)
             )
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(f"cannot load ReID model {self.weights}: {first}") from e
+            raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e
         inp = self._session.get_inputs()
         if len(inp) != 1 or len(inp[0].shape) != 4:
             raise ModelError(f"ReID model {self.weights} must take one NCHW image input")
