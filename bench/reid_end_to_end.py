@@ -11,7 +11,6 @@ which favours the variant that is not the default.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import tempfile
@@ -20,23 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.retrieval_sweep import SEQUENCES, queries
+from bench.retrieval_sweep import SEQUENCES, load_evaluator, queries
 from models.loader import ModelConfig, ModelSet
 from models.reid import ReidConfig
 from pipeline.indexer import index_video
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 
-ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("reid/osnet_x0_25_msmt17.onnx", "reid/osnet_x0_5_msmt17.onnx")
 GRID = {False: ([0.55, 0.6, 0.65, 0.7], [0.03, 0.05, 0.08, 0.12]), True: ([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])}
-
-
-def evaluator():  # noqa: ANN201 - module
-    spec = importlib.util.spec_from_file_location("ev", ROOT.parent / "shared/tools/evaluate_search.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def f1_for(ev, library: Library, models: ModelSet, config: SearchConfig, key: str, tmp: Path) -> dict:  # noqa: ANN001
@@ -51,7 +42,7 @@ def f1_for(ev, library: Library, models: ModelSet, config: SearchConfig, key: st
 
 
 def main() -> int:
-    ev = evaluator()
+    ev = load_evaluator()
     tmp = Path(tempfile.mkdtemp(prefix="reid-e2e-"))
     print("| model | flip | re-rank | PETS top-1 | PETS F1 | TUD top-1 | TUD F1 | best F1 PETS / TUD |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

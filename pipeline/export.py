@@ -60,9 +60,6 @@ class ExportedClip:
     sha256: str
 
 
-ProgressFn = Callable[[int, int], None]
-
-
 def check_target(path: Path, suffix: str = ".mp4") -> Path:
     """Validate an output path: right suffix, not existing, folder exists and is writable."""
     path = Path(path).expanduser()
@@ -132,17 +129,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def drain(
-    steps: Generator[tuple[int, int], None, ExportedClip], progress: ProgressFn | None = None
-) -> ExportedClip:
-    """Run an export generator to the end, reporting (done, total) to ``progress``; returns the clip."""
+def drain(steps: Generator[tuple[int, int], None, ExportedClip]) -> ExportedClip:
+    """Run an export generator to the end (for callers without progress); returns the clip."""
     while True:
         try:
-            done, total = next(steps)
+            next(steps)
         except StopIteration as finished:
             return finished.value
-        if progress is not None:
-            progress(done, total)
 
 
 def iter_export_clip(

@@ -196,6 +196,7 @@ class Searcher:
         """Score the library against an embedded query; hits and candidates best first."""
         cfg = self.config
         floor = self._floor(min_score)
+        margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
         lowest = min(cfg.display_floor, floor)
         video_id = self.library.video_id(video) if video else None
         if video and video_id is None:
@@ -206,7 +207,6 @@ class Searcher:
         pks, scores = pks[keep], scores[keep].astype(np.float64)
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
-            margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
             near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
             scores[near] = self.score(vec, pks[near], scores[near])
@@ -215,7 +215,6 @@ class Searcher:
                 pks, scores = pks[top], self.rerank(vec, pks[top])
         people = self._people(pks, scores, infos, lowest)
         best = people[0][0] if people else None
-        margin = cfg.rerank_margin if cfg.rerank else cfg.relative_margin
         cut = max(floor, best - margin) if best is not None else floor
         limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(hit_from_track(t, score) for score, members in people for t in members)
