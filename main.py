@@ -299,7 +299,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     models = model_set(args)
     try:
         print(f"device: {models.device.label}")
-        print(f"detector: {models.detector.weights} on {models.device.torch_device}")
+        print(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
         print(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
     except SpotterError as e:
         ok = False

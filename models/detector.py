@@ -1,39 +1,31 @@
-"""YOLO person detector run through Ultralytics (``.onnx`` or ``.pt``), persons only.
+"""YOLO person detector: letterbox, run the network (ONNX Runtime, or Ultralytics for ``.pt``), decode
+the persons, non-maximum suppression. Persons only; boxes in the pixels of the image given.
 
-Ultralytics does the letterboxing and NMS. Before it is imported, its network features are switched
-off: no update checks, no telemetry, no package installs at run time.
+Pre- and post-processing are Ultralytics' (same letterbox arithmetic, best-class filter and NMS rule),
+so the boxes equal those of Ultralytics' ``predict`` (pinned by a test), without importing PyTorch for
+ONNX models.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.boxes import letterbox, nms
 from models.detections import Detections
 from models.errors import ModelError, first_line
-from models.providers import CPU_EP, session_options
+from models.providers import CPU_EP
+from models.yolo_runners import OnnxYolo, TorchYolo
 
 log = logging.getLogger(__name__)
 
 STRIDE = 32  # YOLO input sides are multiples of the network's largest stride
-
-
-def quiet_ultralytics() -> None:
-    """Environment that keeps Ultralytics offline and from installing anything, with its settings
-    file in Spotter's own config folder; call before importing it."""
-    os.environ["YOLO_OFFLINE"] = "1"
-    os.environ["YOLO_AUTOINSTALL"] = "False"
-    os.environ.setdefault("YOLO_VERBOSE", "False")
-    if "YOLO_CONFIG_DIR" not in os.environ:
-        from platformdirs import user_config_dir
-
-        os.environ["YOLO_CONFIG_DIR"] = str(Path(user_config_dir("Spotter", appauthor=False)) / "ultralytics")
+MAX_DETECTIONS = 300  # per image, after NMS (Ultralytics' default)
 
 
 @dataclass(frozen=True)
@@ -45,10 +37,10 @@ class DetectorConfig:
         it loses those, lowering it adds clutter the tracker must reject.
     nms_iou: boxes overlapping a stronger box by more than this IoU are suppressed. Lower merges
         people walking side by side; higher keeps duplicate boxes on one person.
-    max_input: longest side of the network input in pixels. Footage smaller than this runs at its own
-        size (rounded up to 32), larger footage is shrunk to it; time per frame grows with the area.
-        416 keeps 40-px-tall people detectable (PETS at 480x360: same F1 as 480, 35 % less time);
-        raise it for wide scenes of small, distant people.
+    max_input: longest side of the network input in pixels for a whole frame. Footage smaller than
+        this runs at its own size (rounded up to 32), larger footage is shrunk to it; time per frame
+        grows with the area. Where people are too small for that, the indexer looks closer at the
+        regions where they are (``pipeline.detection_plan``).
     min_input: smallest network input (tiny query crops are detected at this size or a little above).
     batch: frames per detector call; batching amortises per-call overhead (dynamic-shape models only).
     """
@@ -68,64 +60,41 @@ def input_side(longest_side: int, config: DetectorConfig) -> int:
 
 
 class PersonDetector:
-    """Finds people in BGR frames. ``detect`` takes a batch of same-sized frames.
+    """Finds people in BGR images. ``detect`` takes a batch of same-sized frames; ``detect_at`` fits
+    images of any size into one network shape (regions of a frame, tiles)."""
 
-    Runs on Ultralytics' own parts: ``AutoBackend`` loads the ``.onnx``/``.pt`` model on the chosen
-    device, ``LetterBox`` pads each frame to the network input, ``non_max_suppression`` and
-    ``scale_boxes`` turn the raw output into boxes in frame pixels. The ``Predictor`` wrapper around
-    them is not used: it adds per-call overhead and imports torchvision (5-6 s on a small CPU) only to
-    swap in its NMS, where Ultralytics' own gives the same boxes.
-    """
-
-    def __init__(self, weights: Path, config: DetectorConfig = DetectorConfig(), device: str = "cpu"):
-        quiet_ultralytics()
+    def __init__(
+        self,
+        weights: Path,
+        config: DetectorConfig = DetectorConfig(),
+        device: str = "cpu",
+        providers: Sequence[str] = (CPU_EP,),
+    ):
         self.config = config
         self.weights = Path(weights)
         self.device = device
-        try:
-            import torch
-            from ultralytics.nn.autobackend import AutoBackend
-
-            self._torch = torch
-            self._backend = AutoBackend(self.weights, device=torch.device(device), fp16=False, verbose=False)
-            names = dict(self._backend.names)
-        except Exception as e:
-            raise ModelError(f"cannot load detector {self.weights}: {first_line(e)}") from e
-        person = [k for k, v in names.items() if str(v).lower() == "person"]
-        if not person:
+        suffix = self.weights.suffix.lower()
+        if suffix == ".onnx":
+            self._net: OnnxYolo | TorchYolo = OnnxYolo(self.weights, providers)
+        elif suffix == ".pt":
+            self._net = TorchYolo(self.weights, device)
+        else:
+            raise ModelError(f"detector {self.weights}: not a YOLO model file (.onnx or .pt)")
+        person = [k for k, v in self._net.names.items() if v.lower() == "person"]
+        if self._net.names and not person:
             raise ModelError(
-                f"detector {self.weights} has no 'person' class (classes: {list(names.values())[:5]}...)"
+                f"detector {self.weights} has no 'person' class "
+                f"(classes: {list(self._net.names.values())[:5]}...)"
             )
-        self.person_class = int(person[0])
-        self._tune_cpu_session()
-        self.stride = max(int(getattr(self._backend, "stride", STRIDE)), STRIDE)
-        self.fixed_shape = self._fixed_input_shape()
-        self.dynamic = self.fixed_shape is None
+        self.person_class = int(person[0]) if person else 0
+        self.providers = self._net.providers
+        self.stride = max(self._net.stride, STRIDE)
+        self.fixed_shape = self._net.fixed_shape
+        self.dynamic = self.fixed_shape is None and self._net.fixed_batch in (None, -1)
         self.model_id = self.weights.name
-        self._predict([np.zeros((STRIDE * 2, STRIDE * 2, 3), np.uint8)], config.min_input)  # warm up, check
-
-    def _tune_cpu_session(self) -> None:
-        """Re-open an ONNX model running on the CPU with Spotter's session options (no spinning worker
-        threads); AutoBackend does not pass session options through."""
-        backend = getattr(self._backend, "backend", None)
-        session = getattr(backend, "session", None)
-        if session is None or session.get_providers()[:1] != [CPU_EP]:
-            return
-        import onnxruntime as ort
-
-        backend.session = ort.InferenceSession(
-            str(self.weights), session_options((CPU_EP,)), providers=[CPU_EP]
+        self.detect_at(
+            [np.zeros((STRIDE * 2, STRIDE * 2, 3), np.uint8)], (config.min_input, config.min_input)
         )
-
-    def _fixed_input_shape(self) -> tuple[int, int] | None:
-        """(height, width) of a static-shape ONNX model's input; None when the input size is free."""
-        session = getattr(self._backend, "session", None)
-        if session is None:
-            return None
-        shape = session.get_inputs()[0].shape
-        if all(isinstance(v, int) for v in shape[2:]):
-            return int(shape[2]), int(shape[3])
-        return None
 
     def network_shape(self, height: int, width: int, input_size: int) -> tuple[int, int]:
         """(h, w) of the network input for a frame: the longest side scaled to ``input_size``, the other
@@ -147,40 +116,47 @@ class PersonDetector:
         if not len(frames):
             return []
         size = input_size or input_side(max(frames[0].shape[:2]), self.config)
-        batch = self.config.batch if self.dynamic else 1
+        h, w = frames[0].shape[:2]
+        return self.detect_at(frames, self.network_shape(h, w, size))
+
+    def detect_at(self, images: Sequence[np.ndarray], shape: tuple[int, int]) -> list[Detections]:
+        """Person boxes for each image, each letterboxed into the network input ``shape`` (h, w)."""
+        if self.fixed_shape is not None:
+            shape = self.fixed_shape
+        batch = self.config.batch if self.dynamic else max(self._net.fixed_batch or 1, 1)
         out: list[Detections] = []
-        for k in range(0, len(frames), max(batch, 1)):
-            out += self._predict(list(frames[k : k + batch]), size)
+        for k in range(0, len(images), max(batch, 1)):
+            out += self._predict(list(images[k : k + batch]), shape)
         return out
 
-    def _predict(self, frames: list[np.ndarray], size: int) -> list[Detections]:
-        from ultralytics.data.augment import LetterBox
-        from ultralytics.utils.nms import non_max_suppression
-        from ultralytics.utils.ops import scale_boxes
-
-        torch = self._torch
-        h, w = frames[0].shape[:2]
-        shape = self.network_shape(h, w, size)
+    def _predict(self, images: list[np.ndarray], shape: tuple[int, int]) -> list[Detections]:
+        boxed, fits = zip(*(letterbox(img, shape) for img in images))
+        x = np.stack(boxed)[..., ::-1].transpose(0, 3, 1, 2)  # BGR -> RGB, NHWC -> NCHW
+        x = np.ascontiguousarray(x, dtype=np.float32) / 255.0
         try:
-            letterbox = LetterBox(shape, auto=False, stride=self.stride)
-            batch = np.stack([letterbox(image=f) for f in frames])
-            x = torch.from_numpy(batch).to(self._backend.device).permute(0, 3, 1, 2).flip(1).float().div_(255)
-            with torch.inference_mode():
-                preds = self._backend(x)
-                kept = non_max_suppression(
-                    preds,
-                    self.config.min_score,
-                    self.config.nms_iou,
-                    classes=[self.person_class],
-                    max_det=300,
-                )
+            raw = self._net(x)
         except Exception as e:
             raise ModelError(f"detector {self.weights.name} failed: {first_line(e)}") from e
-        dets = []
-        for frame, d in zip(frames, kept):
-            boxes = scale_boxes(x.shape[2:], d[:, :4].clone(), frame.shape[:2]).cpu().numpy()
-            try:
-                dets.append(Detections(boxes, d[:, 4].cpu().numpy()))
-            except ValueError as e:
-                raise ModelError(f"detector {self.weights.name} returned bad boxes: {e}") from e
-        return dets
+        if raw.ndim != 3 or raw.shape[0] != len(images) or raw.shape[1] < 5:
+            raise ModelError(
+                f"detector {self.weights.name} returned shape {raw.shape} for {len(images)} images"
+            )
+        if not np.isfinite(raw).all():
+            raise ModelError(f"detector {self.weights.name} returned non-finite values")
+        return [self._decode(r, fit, img) for r, fit, img in zip(raw, fits, images)]
+
+    def _decode(self, raw: np.ndarray, fit: object, image: np.ndarray) -> Detections:
+        """Raw (4 + classes, anchors) output of one image -> its person detections (best class only,
+        as Ultralytics' NMS: a box whose best class is not 'person' is not a person)."""
+        scores = raw[4:]
+        best = scores.argmax(axis=0)
+        conf = scores[best, np.arange(scores.shape[1])]
+        keep = (best == self.person_class) & (conf > self.config.min_score)
+        if not keep.any():
+            return Detections.empty()
+        cx, cy, bw, bh = raw[:4, keep]
+        xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+        conf = conf[keep]
+        kept = nms(xyxy, conf, self.config.nms_iou)[:MAX_DETECTIONS]
+        h, w = image.shape[:2]
+        return Detections(fit.to_image(xyxy[kept], w, h), conf[kept])  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from models.detector import quiet_ultralytics
 from models.errors import ModelError, first_line
+from models.yolo_runners import quiet_ultralytics
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,9 @@ class ModelSet:
     def detector(self) -> PersonDetector:
         if self._detector is None:
             path = self.store.resolve(self.config.detector.weights)
-            self._detector = PersonDetector(path, self.config.detector, self.device.torch_device)
+            self._detector = PersonDetector(
+                path, self.config.detector, self.device.torch_device, self.device.ort_providers
+            )
         return self._detector
 
     @property

@@ -7,6 +7,7 @@ and reported by ``main.py doctor`` and the GUI.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -34,16 +35,49 @@ class DeviceChoice:
 
 
 @cache
-def _gpu_name() -> str | None:
-    """Name of CUDA device 0 as torch sees it, or None (no GPU, or a CPU-only torch)."""
-    try:
-        import torch
+def cuda_device_name() -> str | None:
+    """Name of the NVIDIA GPU that ONNX Runtime's CUDA provider runs on, or None when it cannot run.
 
-        if torch.cuda.is_available():
-            return str(torch.cuda.get_device_name(0))
+    Asked of ONNX Runtime itself (a one-node session on the CUDA provider: the runtime drops the
+    provider silently when the driver or CUDA libraries are missing), so no PyTorch is needed: a
+    Windows install with onnxruntime-gpu and a CPU-only torch uses the GPU too.
+    """
+    import onnxruntime as ort
+
+    if CUDA_EP not in ort.get_available_providers():
+        return None
+    try:
+        from onnx import TensorProto, helper
+
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+        graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        session = ort.InferenceSession(model.SerializeToString(), providers=[CUDA_EP, CPU_EP])
+        if CUDA_EP not in session.get_providers():
+            return None
     except Exception as e:  # a broken CUDA install must not stop CPU use
-        log.debug("torch CUDA probe failed: %s", e)
-    return None
+        log.debug("CUDA provider probe failed: %s", e)
+        return None
+    return _nvidia_smi_name() or "NVIDIA GPU"
+
+
+def _nvidia_smi_name() -> str | None:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if out.returncode == 0 and lines else None
 
 
 def ort_available_providers() -> list[str]:
@@ -53,22 +87,25 @@ def ort_available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
-def choose_device(requested: str = "auto") -> DeviceChoice:
+def choose_device(
+    requested: str = "auto", gpu_name: Callable[[], str | None] = cuda_device_name
+) -> DeviceChoice:
     """Resolve ``auto``/``cpu``/``cuda`` to the hardware that will run the models.
 
-    ``cuda`` is an error when onnxruntime has no CUDA provider or no GPU is visible; ``auto`` falls
-    back to the CPU in that case.
+    ``cuda`` is an error when ONNX Runtime cannot run its CUDA provider (no onnxruntime-gpu, no NVIDIA
+    GPU or driver); ``auto`` falls back to the CPU in that case. ``gpu_name`` is the probe (tests
+    replace it to fake the hardware).
     """
     if requested not in DEVICES:
         raise ModelError(f"unknown device {requested!r}: choose one of {', '.join(DEVICES)}")
     cpu = DeviceChoice("cpu", "CPU", (CPU_EP,), "cpu")
     if requested == "cpu":
         return cpu
-    gpu = _gpu_name() if CUDA_EP in ort_available_providers() else None
+    gpu = gpu_name()
     if gpu is None:
         if requested == "cuda":
             raise ModelError(
-                "CUDA requested but unavailable: needs onnxruntime-gpu, a CUDA torch and an NVIDIA GPU "
+                "CUDA requested but unavailable: needs onnxruntime-gpu, an NVIDIA GPU and its driver "
                 f"(onnxruntime providers: {', '.join(ort_available_providers())})"
             )
         return cpu

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from models.boxes import iou_matrix
+
+__all__ = ["assign", "expand_boxes", "iou_matrix"]
+
 
 def expand_boxes(xyxy: np.ndarray, buffer: float) -> np.ndarray:
     """Grow (N, 4) boxes by ``buffer`` times their width/height on every side (buffered IoU)."""
@@ -14,21 +18,6 @@ def expand_boxes(xyxy: np.ndarray, buffer: float) -> np.ndarray:
     w = (xyxy[:, 2] - xyxy[:, 0])[:, None]
     h = (xyxy[:, 3] - xyxy[:, 1])[:, None]
     return xyxy + buffer * np.hstack([-w, -h, w, h])
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N, 4) and (M, 4) corner boxes -> (N, M)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)))
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:

@@ -1,0 +1,326 @@
+"""Evaluation sequences: the shared MOT footage as it is, and derived from it the way operators' footage
+differs (lower frame rates, folders of snapshots, small people in a 1080p frame, hour-long files).
+
+Every sequence is a video file (or a folder of images) plus MOT ground truth in that video's own pixels
+(``gt.txt``: frame (1-based = video frame + 1), id, x, y, w, h, ...), so the shared evaluator and the
+in-process benchmarks score all of them the same way. Derived sequences are built once into a cache
+folder (deterministic: the same sources give the same files) and reused.
+
+    python -m bench.sequences [--out out/sequences] [--only NAME...]      # build and list them
+
+Derivations, each a property any camera can have, none tuned to a clip:
+- ``@Nfps``: every k-th frame of the source re-encoded at N fps (a recorder saving space);
+  ground-truth frames renumbered.
+- ``@Nfps-images``: the same frames as JPEG snapshots named with their capture time
+  (``<camera>_YYYYmmdd_HHMMSS_mmm.jpg``), as NVRs export them.
+- ``-in1080p@S``: the source scaled by S and placed in a 1920x1080 frame whose rest is the scene's own
+  empty background (temporal median, so nobody is in it): people 40-150 px tall in a wide HD view.
+- ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
+  until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = Path(os.environ.get("SPOTTER_ASSETS", ROOT.parent / "shared" / "assets")).resolve()
+DEFAULT_OUT = ROOT / "out" / "sequences"
+HD = (1920, 1080)
+SNAPSHOT_START = datetime(2026, 11, 21, 14, 30, 0)  # capture time of a snapshot folder's first image
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A video (or image folder) with MOT ground truth; ``scale`` maps gt pixels to video pixels."""
+
+    name: str
+    video: Path
+    gt: Path
+    fps: float
+    scale: float = 1.0
+    source: str = ""  # the base sequence a derived one comes from
+
+    @property
+    def is_folder(self) -> bool:
+        return self.video.is_dir()
+
+
+def base_sequences() -> dict[str, Sequence]:
+    """The shared sequences as they are."""
+    return {
+        "pets": Sequence(
+            "PETS09-S2L1",
+            ASSETS / "video/vtest_pets09_s2l1_480x360.mp4",
+            ASSETS / "mot15/PETS09-S2L1/gt/gt.txt",
+            10.0,
+            0.625,
+            "pets",
+        ),
+        "tud": Sequence(
+            "TUD-Campus",
+            ASSETS / "mot15/TUD-Campus/TUD-Campus.mp4",
+            ASSETS / "mot15/TUD-Campus/gt/gt.txt",
+            25.0,
+            1.0,
+            "tud",
+        ),
+        "adl": Sequence(
+            "ADL-Rundle-6",
+            ASSETS / "hd/ADL-Rundle-6/ADL-Rundle-6.mp4",
+            ASSETS / "hd/ADL-Rundle-6/gt/gt.txt",
+            30.0,
+            1.0,
+            "adl",
+        ),
+    }
+
+
+def read_gt(seq: Sequence) -> np.ndarray:
+    """Rows (frame 0-based, id, x1, y1, x2, y2) in video pixels."""
+    raw = np.loadtxt(seq.gt, delimiter=",", ndmin=2)
+    x, y, w, h = (raw[:, k] * seq.scale for k in range(2, 6))
+    return np.stack([raw[:, 0] - 1, raw[:, 1], x, y, x + w, y + h], axis=1)
+
+
+def write_gt(rows: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{int(f) + 1},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},1,1,1"
+        for f, i, x1, y1, x2, y2 in rows
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def frames_of(video: Path) -> Iterator[np.ndarray]:
+    cap = cv2.VideoCapture(str(video))
+    try:
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                return
+            yield img
+    finally:
+        cap.release()
+
+
+def write_video(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20) -> int:
+    """H.264 MP4 (yuv420p, no B-frames, as CCTV recorders write) via PyAV; returns the frame count."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part.mp4")
+    n = 0
+    with av.open(str(tmp), "w", format="mp4") as c:
+        s = None
+        for img in frames:
+            if s is None:
+                s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+                s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+                s.options = {"preset": "veryfast", "crf": str(crf), "bf": "0", "g": str(round(2 * fps) or 1)}
+            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")):
+                c.mux(p)
+            n += 1
+        if s is not None:
+            for p in s.encode():
+                c.mux(p)
+    tmp.replace(path)
+    return n
+
+
+def _picked(src_fps: float, fps: float, n: int) -> list[int]:
+    step = src_fps / fps
+    return sorted({round(k * step) for k in range(n) if round(k * step) < n})
+
+
+def subsampled(seq: Sequence, fps: float, out: Path) -> Sequence:
+    name = f"{seq.name}@{fps:g}fps"
+    folder = out / name
+    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
+    if not (video.exists() and gt.exists()):
+        images = list(frames_of(seq.video))
+        keep = _picked(seq.fps, fps, len(images))
+        write_video(video, (images[f] for f in keep), fps)
+        _renumber_gt(seq, keep, gt)
+    return Sequence(name, video, gt, fps, 1.0, seq.source)
+
+
+def _renumber_gt(seq: Sequence, keep: list[int], gt: Path) -> None:
+    new_index = {f: k for k, f in enumerate(keep)}
+    rows = read_gt(seq)
+    rows = rows[np.isin(rows[:, 0], keep)]
+    rows[:, 0] = [new_index[int(f)] for f in rows[:, 0]]
+    write_gt(rows, gt)
+
+
+def snapshot_folder(seq: Sequence, fps: float, out: Path, camera: str = "cam1") -> Sequence:
+    """The frames of ``seq`` at ``fps`` as JPEG files named with their capture time."""
+    name = f"{seq.name}@{fps:g}fps-images"
+    folder = out / name
+    images_dir, gt = folder / "images", folder / "gt" / "gt.txt"
+    if not (images_dir.is_dir() and gt.exists()):
+        images_dir.mkdir(parents=True, exist_ok=True)
+        images = list(frames_of(seq.video))
+        keep = _picked(seq.fps, fps, len(images))
+        for f in keep:
+            when = SNAPSHOT_START + timedelta(seconds=f / seq.fps)
+            stamp = when.strftime("%Y%m%d_%H%M%S") + f"_{when.microsecond // 1000:03d}"
+            cv2.imwrite(str(images_dir / f"{camera}_{stamp}.jpg"), images[f], [cv2.IMWRITE_JPEG_QUALITY, 92])
+        _renumber_gt(seq, keep, gt)
+    return Sequence(name, images_dir, gt, fps, 1.0, seq.source)
+
+
+def empty_background(images: list[np.ndarray], samples: int = 41) -> np.ndarray:
+    """The scene without its walkers: per-pixel median over frames spread through the video."""
+    picks = np.linspace(0, len(images) - 1, min(samples, len(images))).round().astype(int)
+    return np.median(np.stack([images[i] for i in picks]), axis=0).astype(np.uint8)
+
+
+def in_hd_frame(
+    seq: Sequence, scale: float, out: Path, anchor: tuple[float, float] = (0.55, 0.6), label: str = ""
+) -> Sequence:
+    """``seq`` scaled by ``scale`` inside a 1920x1080 frame of its own empty background (enlarged to
+    fill the frame): the people keep ``scale`` times their size in a much wider view."""
+    name = f"{seq.name}-in1080p@{label or f'{scale:g}'}"
+    folder = out / name
+    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
+    if not (video.exists() and gt.exists()):
+        images = list(frames_of(seq.video))
+        h, w = images[0].shape[:2]
+        sw, sh = round(w * scale), round(h * scale)
+        if sw > HD[0] or sh > HD[1]:
+            raise ValueError(f"{seq.name} at scale {scale} does not fit in 1920x1080")
+        cover = max(HD[0] / w, HD[1] / h)
+        bg = cv2.resize(empty_background(images), (round(w * cover), round(h * cover)), cv2.INTER_CUBIC)
+        bg = cv2.GaussianBlur(bg[: HD[1], : HD[0]], (0, 0), 1.5)
+        x0 = round((HD[0] - sw) * anchor[0])
+        y0 = round((HD[1] - sh) * anchor[1])
+
+        def frames() -> Iterator[np.ndarray]:
+            for img in images:
+                canvas = bg.copy()
+                canvas[y0 : y0 + sh, x0 : x0 + sw] = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+                yield canvas
+
+        write_video(video, frames(), seq.fps)
+        rows = read_gt(seq)
+        rows[:, 2:6] = rows[:, 2:6] * scale + np.array([x0, y0, x0, y0])
+        write_gt(rows, gt)
+    return Sequence(name, video, gt, seq.fps, 1.0, seq.source)
+
+
+def hour_loop(
+    out: Path, minutes: float = 60.0, fps: float = 10.0, size: tuple[int, int] = (480, 360)
+) -> Sequence:
+    """PETS09-S2L1, TUD-Campus and ADL-Rundle-6 one after the other (each resampled to ``fps`` and
+    letterboxed to ``size``) until ``minutes`` are filled; identities of loop k are offset by k * 1000."""
+    name = f"loop-{minutes:g}min"
+    folder = out / name
+    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
+    if video.exists() and gt.exists():
+        return Sequence(name, video, gt, fps, 1.0, "loop")
+    parts = []
+    for seq in base_sequences().values():
+        images = list(frames_of(seq.video))
+        keep = _picked(seq.fps, fps, len(images))
+        h, w = images[0].shape[:2]
+        s = min(size[0] / w, size[1] / h)
+        sw, sh = round(w * s), round(h * s)
+        x0, y0 = (size[0] - sw) // 2, (size[1] - sh) // 2
+        boxed = []
+        for f in keep:
+            canvas = np.zeros((size[1], size[0], 3), np.uint8)
+            canvas[y0 : y0 + sh, x0 : x0 + sw] = cv2.resize(images[f], (sw, sh), interpolation=cv2.INTER_AREA)
+            boxed.append(canvas)
+        rows = read_gt(seq)
+        index = {f: k for k, f in enumerate(keep)}
+        rows = rows[np.isin(rows[:, 0], keep)]
+        rows[:, 0] = [index[int(f)] for f in rows[:, 0]]
+        rows[:, 2:6] = rows[:, 2:6] * s + np.array([x0, y0, x0, y0])
+        rows[:, 1] += {"pets": 0, "tud": 100, "adl": 200}[seq.source]
+        parts.append((boxed, rows))
+    total = round(minutes * 60 * fps)
+    gt_rows: list[np.ndarray] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        n, loop = 0, 0
+        while n < total:
+            for boxed, rows in parts:
+                r = rows.copy()
+                r[:, 0] += n
+                r[:, 1] += loop * 1000
+                gt_rows.append(r[r[:, 0] < total])
+                for img in boxed:
+                    if n >= total:
+                        return
+                    yield img
+                    n += 1
+            loop += 1
+
+    write_video(video, frames(), fps, crf=23)
+    write_gt(np.concatenate(gt_rows), gt)
+    return Sequence(name, video, gt, fps, 1.0, "loop")
+
+
+BUILDERS: dict[str, Callable[[Path], Sequence]] = {}
+
+
+def _register() -> None:
+    base = base_sequences()
+    for key in ("pets", "tud", "adl"):
+        for fps in (1, 2, 5):
+            if fps < base[key].fps:
+                BUILDERS[f"{key}@{fps}fps"] = lambda out, s=base[key], f=fps: subsampled(s, f, out)
+        for fps in (1, 2):
+            BUILDERS[f"{key}@{fps}fps-images"] = lambda out, s=base[key], f=fps: snapshot_folder(s, f, out)
+    BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
+    BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
+    BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")
+    BUILDERS["adl-in1080p@0.5"] = lambda out: in_hd_frame(base["adl"], 0.5, out, (0.2, 0.5))
+    BUILDERS["loop-1h"] = lambda out: hour_loop(out)
+
+
+_register()
+
+
+def sequence(key: str, out: Path = DEFAULT_OUT) -> Sequence:
+    """A base sequence by key (``pets``, ``tud``, ``adl``) or a derived one (built on first use)."""
+    base = base_sequences()
+    if key in base:
+        return base[key]
+    if key not in BUILDERS:
+        raise KeyError(f"unknown sequence {key!r}; known: {', '.join([*base, *BUILDERS])}")
+    return BUILDERS[key](out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--only", nargs="+", default=None, help="sequence keys (default: all but loop-1h)")
+    a = ap.parse_args()
+    keys = a.only or [*base_sequences(), *(k for k in BUILDERS if k != "loop-1h")]
+    for key in keys:
+        s = sequence(key, a.out)
+        gt = read_gt(s)
+        heights = gt[:, 5] - gt[:, 3]
+        print(
+            f"{key:24s} {s.video}  fps={s.fps:g} gt_boxes={len(gt)} ids={len(np.unique(gt[:, 1]))} "
+            f"height p10/50/90={np.percentile(heights, 10):.0f}/{np.median(heights):.0f}/"
+            f"{np.percentile(heights, 90):.0f} px",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
