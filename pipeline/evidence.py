@@ -98,7 +98,8 @@ def export_hits(
         base = unique_base(folder, clip_stem(hit), (".mp4", ".jpg"))
         target = base.with_name(base.name + ".mp4")
         yield EvidenceProgress(k, total, 0, 0, target.name)
-        steps = iter_export_track(track, target, annotate, hit.score, config, cancel)
+        seek = library.seek_table(track.video_id)
+        steps = iter_export_track(track, target, annotate, hit.score, config, cancel, seek)
         while True:
             try:
                 done, of = next(steps)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import box_at
@@ -148,11 +149,15 @@ def iter_export_clip(
     label: str = "",
     config: ExportConfig = ExportConfig(),
     cancel: Callable[[], bool] | None = None,
+    seek_table: Sequence[tuple[int, int]] | None = None,
 ) -> Generator[tuple[int, int], None, ExportedClip]:
     """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``.
 
     With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
     covers; a JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
+    Decoding starts at the key frame before the clip (from ``seek_table``, the video's key frames as
+    recorded when it was indexed, else read from the file's packets), so a clip near the end of a
+    long file costs no more than one at its start.
     A generator of (frames written, frames in the clip) that returns the clip (see :func:`drain`).
     """
     import av
@@ -177,7 +182,8 @@ def iter_export_clip(
             stream.width, stream.height = info.width - info.width % 2, info.height - info.height % 2
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(config.crf), "preset": config.preset}
-            for frame in VideoReader(info, start_frame=first):
+            seek = scan_keyframes(info.path) if seek_table is None else seek_table
+            for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
                     break
                 image = frame.image[: stream.height, : stream.width]
@@ -238,6 +244,7 @@ def iter_export_track(
     score: float | None = None,
     config: ExportConfig = ExportConfig(),
     cancel: Callable[[], bool] | None = None,
+    seek_table: Sequence[tuple[int, int]] | None = None,
 ) -> Generator[tuple[int, int], None, ExportedClip]:
     """Export the interval of a stored track (its box path drives annotation), as a generator."""
     label = f"track {track.track_id}" + (f"  {score:.2f}" if score is not None else "")
@@ -251,6 +258,7 @@ def iter_export_track(
         label,
         config,
         cancel,
+        seek_table,
     )
 
 
@@ -260,9 +268,10 @@ def export_track(
     annotate: bool = False,
     score: float | None = None,
     config: ExportConfig = ExportConfig(),
+    seek_table: Sequence[tuple[int, int]] | None = None,
 ) -> ExportedClip:
     """Export the interval of a stored track (the person's box path drives annotation)."""
-    return drain(iter_export_track(track, out, annotate, score, config))
+    return drain(iter_export_track(track, out, annotate, score, config, seek_table=seek_table))
 
 
 def export_hit(
@@ -280,4 +289,4 @@ def export_hit(
     track = library.tracks([track_pk]).get(track_pk)
     if track is None:
         raise ExportError(f"hit {hit_id}: its track is gone (the video was re-indexed)")
-    return export_track(track, out, annotate, score, config)
+    return export_track(track, out, annotate, score, config, library.seek_table(track.video_id))

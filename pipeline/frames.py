@@ -1,33 +1,37 @@
 """Random access to the frames of a video, exact to the frame, for a player and for thumbnails.
 
-Playing forward reads the next frame without seeking. A jump seeks the decoder a little before the
-target and reads forward, and the frame index is checked against the decoder's position, so a
-container with imprecise seeking still lands on the exact frame (H.264 seeks land on key frames).
+Playing forward decodes the next frame without seeking. A jump further than ``SEEK_AHEAD`` frames (or
+backwards) seeks to the last key frame at or before the target, found in the video's seek table
+(recorded when it was indexed, else read from the file's packets once, without decoding), checks that
+the decoder landed on it, and decodes forward: the cost of a jump is bounded by the key-frame spacing,
+not by the position in the file.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from pipeline.decoding import Decoded, ThreadedDecoder, scan_keyframes
 from pipeline.errors import VideoError
-from pipeline.video import open_capture, probe
+from pipeline.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)
 
-SEEK_BACK = 90  # frames decoded forward at most after a seek before falling back to reading from 0
+SEEK_AHEAD = 90  # frames decoded forward at most before a jump seeks instead
 
 
 class FrameSource:
     """Decodes frames of one video by index. Not thread-safe: one per thread."""
 
-    def __init__(self, path: str | Path):
-        self.info = probe(path)
-        self._cap = open_capture(self.info.path)
-        self._next = 0  # index of the frame the next read() returns
+    def __init__(self, path: str | Path, seek_table: Sequence[tuple[int, int]] | None = None):
+        self.info: VideoInfo = probe(path)
+        self._table = list(seek_table) if seek_table else None
+        self._frames: Iterator[Decoded] | None = None
+        self._next = 0  # index of the frame the open decoder yields next
 
     @property
     def frame_count(self) -> int:
@@ -37,8 +41,16 @@ class FrameSource:
     def fps(self) -> float:
         return self.info.fps
 
+    @property
+    def seek_table(self) -> list[tuple[int, int]]:
+        if self._table is None:
+            self._table = scan_keyframes(self.info.path)
+        return self._table
+
     def close(self) -> None:
-        self._cap.release()
+        if self._frames is not None:
+            self._frames.close()  # type: ignore[attr-defined]
+            self._frames = None
 
     def __enter__(self) -> FrameSource:
         return self
@@ -46,30 +58,25 @@ class FrameSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _seek(self, index: int) -> None:
-        """Position the decoder so that the next read returns frame ``index``."""
-        start = max(0, index - SEEK_BACK)
-        if start > 0 and self._cap.set(cv2.CAP_PROP_POS_FRAMES, start):
-            pos = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
-            if 0 <= pos <= index:
-                self._next = pos
-                return
-        self._cap.release()
-        self._cap = open_capture(self.info.path)
-        self._next = 0
+    def _open_at(self, index: int) -> None:
+        self.close()
+        info = self.info
+        decoder = ThreadedDecoder(info.path, index, self.seek_table, info.origin_pts, threaded=False)
+        self._frames = iter(decoder)
+        self._next = -1  # unknown until the first frame arrives
 
     def frame(self, index: int) -> np.ndarray:
         """BGR image of frame ``index`` (0-based); :class:`VideoError` past the end or on damage."""
         if index < 0 or (self.info.frame_count and index >= self.info.frame_count):
             raise VideoError(f"{self.info.path}: frame {index} is outside 0..{self.info.frame_count - 1}")
-        if index < self._next or index - self._next > SEEK_BACK:
-            self._seek(index)
-        while self._next < index:
-            if not self._cap.grab():
-                raise VideoError(f"{self.info.path}: cannot decode up to frame {index}")
-            self._next += 1
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            raise VideoError(f"{self.info.path}: frame {index} does not decode")
-        self._next = index + 1
-        return image
+        if self._frames is None or index < self._next or index - self._next > SEEK_AHEAD:
+            self._open_at(index)
+        assert self._frames is not None
+        for d in self._frames:
+            self._next = d.index + 1
+            if d.index == index:
+                return d.bgr()
+            if d.index > index:
+                break
+        self.close()
+        raise VideoError(f"{self.info.path}: frame {index} does not decode")

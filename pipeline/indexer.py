@@ -179,12 +179,13 @@ def index_video(
     batch: list[Frame] = []
     batch_from, motion_before = start, run.motion.state_dict()  # where the unprocessed frames begin
     last_ts, next_frame = 0.0, start
-    reader = VideoReader(info, start_frame=start, stride=stride)
+    seek = decision.checkpoint.get("seek", []) if decision.checkpoint else []
+    reader = VideoReader(info, start_frame=start, stride=stride, seek_table=seek)
 
     def commit(next_at: int, final: bool = False, motion: dict | None = None) -> None:
         state = None
         if not final:
-            state = run.checkpoint(next_at) | {"stride": reader.stride}
+            state = run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}
             if motion is not None:
                 state["motion"] = motion
         library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
@@ -243,7 +244,9 @@ def index_video(
         note = ""
         if reader.truncated:
             note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
-        library.finish_video(decision.video_id, "done", reader.frames_read, note, reader.frames_read)
+        library.finish_video(
+            decision.video_id, "done", reader.frames_read, note, reader.frames_read, reader.seek_table
+        )
         log.info(
             "%s: %d tracks, detector on %d of %d frames",
             vpath,

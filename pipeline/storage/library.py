@@ -75,6 +75,9 @@ class Library:
             s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
             s.execute(text("UPDATE tracks SET person = track_id"))
             s.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_video_person ON tracks (video_id, person)"))
+        if version < 3:
+            s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
+            s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -196,10 +199,17 @@ class Library:
         frames_done: int | None = None,
         message: str = "",
         true_count: int = 0,
+        seek_table: Sequence[tuple[int, int]] | None = None,
+        report: dict[str, Any] | None = None,
     ) -> None:
         """Close an indexing run: ``done`` (checkpoint dropped), ``partial`` (cancelled) or ``failed``
-        (checkpoint kept, so the next run resumes from the last committed chunk)."""
+        (checkpoint kept, so the next run resumes from the last committed chunk). ``seek_table`` and
+        ``report`` (what indexing did) are kept with the video."""
         values: dict[str, Any] = {"status": status, "message": message}
+        if seek_table is not None:
+            values["seek_json"] = json.dumps([[int(i), int(p)] for i, p in seek_table])
+        if report is not None:
+            values["report_json"] = json.dumps(report)
         if frames_done is not None:
             values["frames_done"] = frames_done
         if status == "done":
@@ -242,6 +252,14 @@ class Library:
                 )
                 for v in rows
             ]
+
+    def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
+        """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""
+        with self._read() as s:
+            raw = s.scalar(select(VideoRow.seek_json).where(VideoRow.id == video_id))
+        if not raw:
+            return None
+        return [(int(i), int(p)) for i, p in json.loads(raw)]
 
     def video_id(self, path: str | Path) -> int | None:
         with self._read() as s:

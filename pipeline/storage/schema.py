@@ -17,7 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 2  # 2: tracks.person (fragments of one person linked after indexing)
+# 2: tracks.person (fragments of one person linked after indexing)
+# 3: videos.seek_json (key frames to seek to) and videos.report_json (what indexing did)
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
 
@@ -52,6 +54,8 @@ class VideoRow(Base):
     settings_json: Mapped[str] = mapped_column(default="{}")
     message: Mapped[str] = mapped_column(default="")
     checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    seek_json: Mapped[str] = mapped_column(default="")  # [[frame index, pts], ...] of key frames
+    report_json: Mapped[str] = mapped_column(default="{}")  # what indexing did (detector plan, sizes)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     indexed_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -1,0 +1,189 @@
+"""Search quality on real and derived footage: present people (top-1, recall, precision, F1, mAP with
+the shared evaluator's own scoring) and absent people (does a search for someone who is not there
+come back empty?), in one process, with the models loaded once.
+
+    python -m bench.search_quality [--sequences pets tud adl pets@1fps ...] [--work out/quality]
+
+For each sequence its own library is indexed (reused when present) and every ground-truth person is
+searched with the evaluator's query crop (the tallest clear view; for a derived sequence at a lower
+frame rate, the same photo as at full rate, so only the footage differs). Then one library holds the
+three base sequences (PETS09-S2L1, TUD-Campus, ADL-Rundle-6) and:
+- present: each person is searched in that library; hits in other videos count as wrong footage;
+- absent: each person is searched in a copy of it without their own video, and every identity of the
+  MOT17 sample frames (other cameras, other people) in the whole library; a query is rejected when it
+  gets no hits at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench.retrieval_sweep import load_evaluator, queries
+from bench.sequences import ASSETS, ROOT, Sequence, base_sequences, sequence
+from models.loader import ModelSet
+from pipeline.indexer import index_video
+from pipeline.search import Searcher
+from pipeline.storage import Library
+
+METRICS = ("top1", "recall", "precision", "f1", "ap")
+BASE = ("pets", "tud", "adl")
+
+
+def index_into(library: Library, seq: Sequence, models: ModelSet) -> float:
+    """Index a sequence (resumes/skips as the indexer does); wall seconds."""
+    t0 = time.perf_counter()
+    for _ in index_video(seq.video, library, models):
+        pass
+    return time.perf_counter() - t0
+
+
+def mot17_queries(outdir: Path, min_height: int = 50) -> list[Path]:
+    """One crop per MOT17 sample identity: its tallest fully visible box (visibility >= 0.7)."""
+    out = []
+    for seq_dir in sorted((ASSETS / "mot17_mini").iterdir()):
+        gt = np.loadtxt(seq_dir / "gt" / "gt.txt", delimiter=",", ndmin=2)
+        gt = gt[(gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.7) & (gt[:, 5] >= min_height)]
+        for ident in np.unique(gt[:, 1]):
+            rows = gt[gt[:, 1] == ident]
+            frame, _, x, y, w, h = rows[np.argmax(rows[:, 5])][:6]
+            image = cv2.imread(str(seq_dir / "img1" / f"{int(frame):06d}.jpg"))
+            ih, iw = image.shape[:2]
+            if x < 0 or y < 0 or x + w > iw or y + h > ih:
+                continue
+            path = outdir / f"{seq_dir.name}_id{int(ident)}.jpg"
+            cv2.imwrite(str(path), image[int(y) : int(y + h), int(x) : int(x + w)])
+            out.append(path)
+    return out
+
+
+def evaluate_present(
+    searcher: Searcher, ev: object, seq: Sequence, photos: dict[int, Path], video: Path
+) -> dict[str, float]:
+    """Mean evaluator metrics over identities; hits outside ``video`` count as wrong footage."""
+    gt = ev.load_gt(seq.gt, seq.scale, 1, False)
+    rows, foreign = [], 0
+    for ident, photo in photos.items():
+        if ident not in gt:
+            continue
+        try:
+            result = searcher.search(photo, save=False)
+        except Exception as e:  # a refused query counts as no hits, as the evaluator counts it
+            print(f"  {seq.name} id {ident}: query failed: {e}", file=sys.stderr)
+            rows.append(ev.score([], gt[ident], 0.5))
+            continue
+        hits = [h.to_json() for h in result.hits]
+        mine = [h for h in hits if Path(h["video"]) == video.resolve()]
+        m = ev.score(mine, gt[ident], 0.5)
+        other = sum(h["end_frame"] - h["start_frame"] + 1 for h in hits if h not in mine)
+        if other:  # footage of another video an operator would review for nothing
+            total = sum(h["end_frame"] - h["start_frame"] + 1 for h in mine) + other
+            good = m["precision"] * (total - other)
+            m["precision"] = good / total
+            p, r = m["precision"], m["recall"]
+            m["f1"] = 2 * p * r / (p + r) if p + r else 0.0
+            foreign += 1
+        rows.append(m)
+    out = {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
+    out |= {"n": len(rows), "queries_with_foreign_hits": foreign}
+    return out
+
+
+def evaluate_absent(searcher: Searcher, photos: list[Path]) -> dict[str, float]:
+    hits, best = [], []
+    for photo in photos:
+        try:
+            result = searcher.search(photo, save=False)
+        except Exception as e:
+            print(f"  absent {photo.name}: query failed: {e}", file=sys.stderr)
+            continue
+        hits.append(len(result.hits))
+        best.append(result.best_score if result.best_score is not None else float("nan"))
+    hits_a = np.array(hits)
+    return {
+        "n": len(hits),
+        "rejected": float(np.mean(hits_a == 0)) if len(hits) else float("nan"),
+        "mean_hits": float(hits_a.mean()) if len(hits) else float("nan"),
+        "best_score_p50": float(np.nanmedian(best)) if best else float("nan"),
+        "best_score_max": float(np.nanmax(best)) if best else float("nan"),
+    }
+
+
+def fmt(m: dict) -> str:
+    return " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sequences", nargs="+", default=list(BASE))
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "quality")
+    ap.add_argument("--no-absent", action="store_true", help="skip the combined-library part")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    ev = load_evaluator()
+    models = ModelSet()
+    tmp = Path(tempfile.mkdtemp(prefix="quality-"))
+    photos = {k: queries(ev, base_sequences()[k], tmp) for k in BASE}
+    report: dict[str, dict] = {}
+    for key in a.sequences:
+        seq = sequence(key)
+        library = Library(a.work / f"{key}.db")
+        try:
+            seconds = index_into(library, seq, models)
+        except Exception as e:
+            print(f"{key:24s} cannot index: {e}", flush=True)
+            report[key] = {"error": str(e)}
+            continue
+        if seq.source in photos and key not in BASE and "in1080p" not in key:
+            qs = photos[seq.source]  # the same photos as at full rate: only the footage differs
+        else:
+            qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]
+        m = evaluate_present(Searcher(library, models), ev, seq, qs, seq.video)
+        m["index_s"] = seconds
+        report[key] = m
+        print(f"{key:24s} {fmt(m)}", flush=True)
+        library.close()
+    if not a.no_absent:
+        combined = Library(a.work / "combined.db")
+        for key in BASE:
+            index_into(combined, base_sequences()[key], models)
+        searcher = Searcher(combined, models)
+        for key in BASE:
+            seq = base_sequences()[key]
+            m = evaluate_present(searcher, ev, seq, photos[key], seq.video)
+            report[f"combined:{key}"] = m
+            print(f"{'combined:' + key:24s} {fmt(m)}", flush=True)
+        absent: dict[str, dict] = {}
+        for key in BASE:
+            copy = tmp / f"without_{key}.db"
+            shutil.copyfile(a.work / "combined.db", copy)
+            lib = Library(copy)
+            vid = lib.video_id(base_sequences()[key].video)
+            if vid is not None:
+                lib.remove_video(vid)
+            absent[key] = evaluate_absent(Searcher(lib, models), list(photos[key].values()))
+            print(f"{'absent:' + key:24s} {fmt(absent[key])}", flush=True)
+            lib.close()
+        absent["mot17"] = evaluate_absent(searcher, mot17_queries(tmp))
+        print(f"{'absent:mot17':24s} {fmt(absent['mot17'])}", flush=True)
+        n = sum(v["n"] for v in absent.values())
+        rejected = sum(v["rejected"] * v["n"] for v in absent.values()) / max(n, 1)
+        report["absent"] = absent | {"all": {"n": n, "rejected": rejected}}
+        print(f"{'absent:all':24s} n={n} rejected={rejected:.3f}", flush=True)
+    if a.json:
+        a.json.write_text(json.dumps(report, indent=1))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

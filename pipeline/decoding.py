@@ -1,0 +1,299 @@
+"""Decoding video files with PyAV (FFmpeg): stream properties, threaded decoding, seeking by key frame.
+
+- FFmpeg decodes with its own threads (frame and slice threading), and a reader thread runs it ahead
+  of the consumer through a bounded queue, so decoding overlaps detection instead of alternating
+  with it. Frames stay in the decoder's own format (YUV) until the consumer asks for pixels:
+  frames the indexer skips are never converted.
+- A frame's index is its position in presentation order, counted from the start of the stream, and
+  its time comes from its presentation timestamp. To start at frame N without decoding everything
+  before it, the reader seeks to a key frame whose index is known (a *seek table* of
+  ``(index, pts)`` pairs, recorded while a video is indexed or found by reading the packets without
+  decoding them), checks that the decoder landed exactly there, and decodes forward from it.
+- A packet that does not decode (damage) is skipped and counted; a stream that ends early is
+  reported by the caller as truncated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipeline.errors import VideoError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a frame rate
+MIN_FRAMES = 2  # fewer decodable frames than this is a still image, not a video
+PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against the timestamps
+FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
+QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
+MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
+SEEK_SPACING_S = 4.0  # the seek table keeps a key frame at most every this many seconds
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    note: str  # what had to be assumed about the stream ("" when nothing)
+    origin_pts: int | None  # presentation timestamp of frame 0 (times count from it)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One decoded frame, pixels not yet converted."""
+
+    index: int
+    ts: float  # seconds from the start of the stream
+    pts: int | None
+    key: bool
+    frame: av.VideoFrame
+
+    def bgr(self) -> np.ndarray:
+        return self.frame.to_ndarray(format="bgr24")
+
+
+def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise VideoError(f"{path}: not a video FFmpeg can read ({_why(e)})") from e
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: no video stream (not a video)")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    return container, stream
+
+
+def _why(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__
+
+
+def _rate(value: Fraction | None) -> float:
+    try:
+        fps = float(value) if value else 0.0
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return 0.0
+    return fps if math.isfinite(fps) and 0 < fps < 1000 else 0.0
+
+
+def probe_stream(path: Path) -> StreamInfo:
+    """Check that ``path`` decodes and read its properties; the frame rate is checked against the
+    timestamps of its first frames, and what had to be assumed is said in ``note``."""
+    container, stream = open_video(path)
+    try:
+        pts, size, decoded, origin = [], None, 0, None
+        try:
+            for d in _frames(container, stream):
+                size = size or (d.frame.width, d.frame.height)
+                origin = d.pts if origin is None else origin
+                decoded += 1
+                if d.pts is not None:
+                    pts.append(d.pts)
+                if decoded >= PROBE_FRAMES:
+                    break
+        except av.error.FFmpegError as e:
+            raise VideoError(f"{path}: frames do not decode ({_why(e)})") from e
+        if size is None:
+            raise VideoError(f"{path}: no decodable frame (not a video, or damaged)")
+        if decoded < MIN_FRAMES:
+            raise VideoError(f"{path}: a still image or a single frame, not a video")
+        declared = _rate(stream.average_rate) or _rate(stream.guessed_rate)
+        steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
+        steps = steps[steps > 0]
+        measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
+        measured = measured if 0 < measured < 1000 else 0.0
+        fps, note = declared, ""
+        if not declared and measured:
+            fps, note = measured, f"frame rate {measured:.3g} fps taken from the timestamps"
+        elif not declared:
+            fps, note = DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
+        elif not measured and len(pts) >= MIN_FRAMES:
+            note = f"timestamps do not advance: times assume the declared {declared:.3g} fps"
+        elif measured and abs(measured - declared) > FPS_TOLERANCE * measured:
+            fps = measured
+            note = f"declared {declared:.3g} fps, timestamps say {measured:.3g} fps: using those"
+        count = int(stream.frames or 0)
+        if count <= 0 and container.duration:
+            count = round(container.duration / 1e6 * fps)
+        return StreamInfo(fps, max(count, decoded), int(size[0]), int(size[1]), note, origin)
+    finally:
+        container.close()
+
+
+def _frames(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    first_index: int = 0,
+    origin_pts: int | None = None,
+    damage: list[int] | None = None,
+) -> Iterator[Decoded]:
+    """Decoded frames of the stream in presentation order, numbered from ``first_index``; times count
+    from ``origin_pts`` (default: the first frame's). Packets that fail to decode are skipped (up to
+    ``MAX_BAD_PACKETS`` in a row) and counted in ``damage[0]``."""
+    tb = float(stream.time_base) if stream.time_base else 0.0
+    fps = _rate(stream.average_rate) or _rate(stream.guessed_rate) or DEFAULT_FPS
+    origin = origin_pts
+    index, bad, prev_ts = first_index, 0, None
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as e:
+            bad += 1
+            if damage is not None:
+                damage[0] += 1
+            log.debug("packet at %s does not decode: %s", packet.pts, e)
+            if bad > MAX_BAD_PACKETS:
+                log.warning("%s: too many packets fail to decode; stopping", container.name)
+                return
+            continue
+        bad = 0
+        for frame in frames:
+            pts = frame.pts
+            if origin is None and pts is not None and tb:
+                origin = pts - round(first_index / fps / tb)
+            ts = (pts - origin) * tb if pts is not None and origin is not None and tb else None
+            if ts is None or (prev_ts is not None and ts <= prev_ts):
+                ts = prev_ts + 1.0 / fps if prev_ts is not None else first_index / fps
+            prev_ts = ts
+            yield Decoded(index, ts, pts, bool(frame.key_frame), frame)
+            index += 1
+
+
+def scan_keyframes(path: Path, spacing_s: float = SEEK_SPACING_S) -> list[tuple[int, int]]:
+    """Seek table of a file by reading its packets without decoding: ``(frame index, pts)`` of key
+    frames about ``spacing_s`` apart. A frame's index is the rank of its pts among all packets."""
+    container, stream = open_video(path)
+    try:
+        every, keys = [], []
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.size == 0:
+                continue
+            every.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+    finally:
+        container.close()
+    every.sort()
+    tb = float(stream.time_base or 0)
+    table: list[tuple[int, int]] = []
+    for pts in sorted(keys):
+        if not table or tb == 0 or (pts - table[-1][1]) * tb >= spacing_s:
+            table.append((bisect.bisect_left(every, pts), pts))
+    return table
+
+
+class ThreadedDecoder:
+    """Decodes a video, from the key frame at or before ``start_frame`` when the seek table has one
+    (else from the start), yielding :class:`Decoded` frames in order.
+
+    With ``threaded`` (the default) decoding runs on a background thread, ahead of the consumer by at
+    most ``QUEUE_BYTES`` of decoded frames; closing the iterator stops and joins the thread.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        start_frame: int = 0,
+        seek_table: Sequence[tuple[int, int]] = (),
+        origin_pts: int | None = None,
+        frame_bytes: int = 1 << 20,
+        threaded: bool = True,
+    ):
+        self.path = path
+        self.threaded = threaded
+        self.start_frame = start_frame
+        self.seek_table = sorted((int(i), int(p)) for i, p in seek_table)
+        self.origin_pts = origin_pts
+        self.depth = max(2, min(64, QUEUE_BYTES // max(frame_bytes, 1)))
+        self.seeked_to: int | None = None  # frame index decoding started at after a seek
+        self.damage = [0]  # packets that did not decode
+
+    def _seek_point(self) -> tuple[int, int] | None:
+        i = bisect.bisect_right(self.seek_table, (self.start_frame, math.inf)) - 1
+        return self.seek_table[i] if i >= 0 and self.seek_table[i][0] > 0 else None
+
+    def _open(self) -> tuple[av.container.InputContainer, Iterator[Decoded]]:
+        container, stream = open_video(self.path)
+        point = self._seek_point() if self.origin_pts is not None else None
+        if point is not None:
+            index, pts = point
+            try:
+                container.seek(pts, stream=stream, backward=True, any_frame=False)
+                frames = _frames(container, stream, index, self.origin_pts, self.damage)
+                first = next(frames, None)
+                if first is not None and first.pts == pts:
+                    self.seeked_to = index
+                    return container, _chain(first, frames)
+                log.info("%s: seek to frame %d landed elsewhere; decoding from the start", self.path, index)
+            except av.error.FFmpegError as e:
+                log.info("%s: cannot seek (%s); decoding from the start", self.path, _why(e))
+            container.close()
+            container, stream = open_video(self.path)
+        return container, _frames(container, stream, 0, self.origin_pts, self.damage)
+
+    def __iter__(self) -> Iterator[Decoded]:
+        container, frames = self._open()
+        if not self.threaded:  # e.g. a player stepping frame by frame: no thread to look after
+            try:
+                yield from frames
+            finally:
+                container.close()
+            return
+        q: queue.Queue = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for d in frames:
+                    if not put(d):
+                        return
+            except Exception as e:  # handed to the consumer, which raises it
+                put(e)
+            put(None)
+
+        thread = threading.Thread(target=produce, name="spotter-decode", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    return
+                if isinstance(item, av.error.FFmpegError):
+                    log.warning("%s: decoding stopped: %s", self.path, _why(item))
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            thread.join()
+            container.close()
+
+
+def _chain(first: Decoded, rest: Iterator[Decoded]) -> Iterator[Decoded]:
+    yield first
+    yield from rest
