@@ -236,6 +236,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         min_score=args.threshold,
         max_hits=args.top,
     )
+    if result.query.note:
+        print(f"note: {result.query.note}", file=sys.stderr)
     if args.json:
         print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in result.hits]}))
         return 0

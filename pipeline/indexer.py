@@ -18,6 +18,7 @@ from pathlib import Path
 from models.detections import Detections
 from models.loader import ModelSet
 from pipeline.appearance import AppearanceConfig, TrackBuilder
+from pipeline.detection_plan import DetectionPlan, DetectionPlanConfig
 from pipeline.errors import SpotterError
 from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig, MotionGate
@@ -56,6 +57,7 @@ class IndexConfig:
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
     linking: LinkConfig = field(default_factory=LinkConfig)
+    plan: DetectionPlanConfig = field(default_factory=DetectionPlanConfig)
 
     def strides(self, fps: float) -> tuple[int, int]:
         """(dense, sparse) detector strides in frames for a video of this frame rate."""
@@ -81,6 +83,7 @@ def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict
         "appearance": dataclasses.asdict(config.appearance),
         "motion": dataclasses.asdict(config.motion),
         "linking": dataclasses.asdict(config.linking),
+        "plan": dataclasses.asdict(config.plan),
     }
 
 
@@ -92,13 +95,15 @@ class _Run:
         self.tracker = ByteTracker(config.tracker, info.fps)
         self.builder = TrackBuilder(config.appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
+        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height)
         self.pending: list[TrackRecord] = []
         self.stored = 0
         self.detector_runs = 0
 
     def process(self, frames: list[Frame]) -> None:
         """Detect on a batch of frames, then track and collect crops frame by frame."""
-        dets = self.models.detector.detect([f.image for f in frames]) if frames else []
+        images, times = [f.image for f in frames], [f.ts for f in frames]
+        dets = self.plan.detect(images, times, [f.index for f in frames], self.tracker)
         self.detector_runs += len(frames)
         for f, d in zip(frames, dets):
             self.step(f, d)
@@ -118,12 +123,14 @@ class _Run:
             "tracker": self.tracker.state_dict(),
             "builder": self.builder.state_dict(),
             "motion": self.motion.state_dict(),
+            "plan": self.plan.state_dict(),
         }
 
     def restore(self, state: dict) -> int:
         self.tracker.load_state_dict(state["tracker"])
         self.builder.load_state_dict(state["builder"])
         self.motion.load_state_dict(state.get("motion", {}))
+        self.plan.load_state_dict(state.get("plan", {}))
         return int(state["next_frame"])
 
 
@@ -248,11 +255,13 @@ def index_video(
             decision.video_id, "done", reader.frames_read, note, reader.frames_read, reader.seek_table
         )
         log.info(
-            "%s: %d tracks, detector on %d of %d frames",
+            "%s: %d tracks, detector on %d of %d frames, plan %s, %s",
             vpath,
             run.stored,
             run.detector_runs,
             reader.frames_read,
+            run.plan.describe(),
+            run.plan.stats,
         )
         yield event(Stage.DONE, reader.frames_read, note)
     except SpotterError as e:

@@ -1,14 +1,19 @@
 """Turning an operator's photo into the person crop to search for.
 
 A photo that is already a person crop (the person fills it) is used as is. A wider photo is searched
-for people and the largest is chosen, unless the caller picks one (by box or by index). A file that
-is not an image, or an image with no person, is a :class:`QueryError`.
+for people and the largest is chosen, unless the caller picks one (by box or by index). A detector
+finds people by their outline against a background, so a tight crop (the person touching all four
+edges) and a small one (a person 60 px tall cut from HD footage) are also tried with a margin of
+plain border around them, enlarged to the size the detector needs. A small photo with the shape of
+a person (taller than wide) in which still nobody is found is taken as the person crop it plainly
+is, with a note. A file that is not an image, one too small to show anyone, or a scene with no
+person, is a :class:`QueryError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -19,6 +24,8 @@ from models.detector import PersonDetector, input_side
 from pipeline.errors import QueryError
 
 MAX_QUERY_PIXELS = 50_000_000  # larger images are refused (decompression bombs, mistaken files)
+MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
+MIN_DETAIL = 8.0  # grey-level standard deviation below which a photo is blank (one colour, fog)
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,23 @@ class QueryConfig:
         photo is taken to be a person crop and used whole (the framing the operator chose).
     retry_sides: network input sizes tried, in order, when the size matched to the photo finds no one
         (tiny crops need small inputs, wide scenes large ones).
+    pad: when nobody is found, the photo is tried again inside a plain border this wide (a fraction of
+        its size on each side): a person touching every edge has no outline for the detector.
+    pad_height: ... and enlarged so that the photo is at least this tall (pixels).
+    crop_aspect: (least, most) height / width of a photo that is plainly a person crop.
+    crop_max_height: a photo of person shape at most this tall, in which still nobody is found, is
+        used whole as the person crop (larger photos are scenes: a person in them would be found).
+    small_height: a person crop shorter than this (pixels) gets a note that matches will be weaker.
     """
 
     min_score: float = 0.3
     crop_fill: float = 0.75
     retry_sides: tuple[int, ...] = (320, 640)
+    pad: float = 0.25
+    pad_height: int = 192
+    crop_aspect: tuple[float, float] = (1.4, 6.0)
+    crop_max_height: int = 400
+    small_height: int = 96
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ class QueryPerson:
     box: tuple[float, float, float, float]  # the region embedded, in photo pixels
     crop: np.ndarray  # BGR pixels of ``box``
     whole_photo: bool  # the photo was taken as a person crop
+    note: str = ""  # what the operator should know about this query (small photo, no detection)
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -62,21 +82,61 @@ def load_image(path: str | Path) -> np.ndarray:
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
     if header.size * 64 > MAX_QUERY_PIXELS:
         raise QueryError(f"{path}: image too large ({header.shape[1] * 8}x{header.shape[0] * 8} px)")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
-    return image
+    return to_bgr(image, str(path))
+
+
+def to_bgr(image: np.ndarray, source: str) -> np.ndarray:
+    """8-bit BGR from any decoded image: grey, 16-bit, or with transparency (laid on plain grey, as
+    the detector's own padding; an image that is transparent everywhere shows nothing)."""
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        if float(alpha.max()) < 1 / 255:
+            raise QueryError(f"{source}: the image is fully transparent: it shows nothing to search for")
+        grey = np.full_like(image[:, :, :3], 114)
+        return (image[:, :, :3] * alpha + grey * (1 - alpha)).round().astype(np.uint8)
+    return np.ascontiguousarray(image[:, :, :3])
 
 
 def find_people(image: np.ndarray, detector: PersonDetector, config: QueryConfig) -> Detections:
-    """People in a photo, largest first; tries a few input sizes until someone is found."""
+    """People in a photo, largest first; tries a few input sizes, then the photo inside a border
+    (enlarged if small), until someone is found."""
     first = input_side(max(image.shape[:2]), detector.config)
     for side in dict.fromkeys((first, *config.retry_sides)):
         dets = detector.detect([image], input_size=side)[0]
         dets = dets[dets.score >= config.min_score]
         if len(dets):
             return dets[np.argsort(-dets.area, kind="stable")]
+    h, w = image.shape[:2]
+    zoom = max(1.0, config.pad_height / h)
+    big = cv2.resize(image, (round(w * zoom), round(h * zoom)), interpolation=cv2.INTER_CUBIC)
+    py, px = round(big.shape[0] * config.pad), round(big.shape[1] * config.pad)
+    framed = cv2.copyMakeBorder(big, py, py, px, px, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    for side in dict.fromkeys((input_side(max(framed.shape[:2]), detector.config), *config.retry_sides)):
+        dets = detector.detect([framed], input_size=side)[0]
+        dets = dets[dets.score >= config.min_score]
+        if len(dets):
+            xyxy = (dets.xyxy - np.array([px, py, px, py], np.float32)) / zoom
+            xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+            xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+            found = Detections(xyxy, dets.score)
+            found = found[(found.width >= 2) & (found.height >= 2)]
+            return found[np.argsort(-found.area, kind="stable")]
     return Detections.empty()
+
+
+def looks_like_person_crop(image: np.ndarray, config: QueryConfig) -> bool:
+    """A photo with the shape of a standing person, too small to be a scene, and not blank."""
+    h, w = image.shape[:2]
+    lo, hi = config.crop_aspect
+    shaped = h <= config.crop_max_height and lo <= h / max(w, 1) <= hi
+    return shaped and float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).std()) >= MIN_DETAIL
 
 
 def choose_person(
@@ -97,6 +157,12 @@ def choose_person(
         crop = image[int(y1) : int(np.ceil(y2)), int(x1) : int(np.ceil(x2))]
         return QueryPerson(image, people, -1, (x1, y1, x2, y2), crop, False)
     if not len(people):
+        if index is None and looks_like_person_crop(image, config):
+            note = (
+                f"no person detected in this {w}x{h} px photo; it has a person's shape, so it is used "
+                "whole as the person crop"
+            )
+            return QueryPerson(image, people, -1, (0.0, 0.0, float(w), float(h)), image, True, note)
         raise QueryError(f"{source}: no person found in the photo")
     chosen = 0 if index is None else int(index)
     if not 0 <= chosen < len(people):
@@ -111,6 +177,16 @@ def choose_person(
     )
 
 
+def with_size_note(query: QueryPerson, config: QueryConfig) -> QueryPerson:
+    """The query, with a note when its person crop is small (fewer details to match)."""
+    h = query.crop.shape[0]
+    if h >= config.small_height:
+        return query
+    small = f"the person in the photo is only {h} px tall: matches will be weaker than with a larger photo"
+    note = f"{query.note}; {small}" if query.note else small
+    return replace(query, note=note)
+
+
 def prepare_query(
     path_or_image: str | Path | np.ndarray,
     detector: PersonDetector,
@@ -121,9 +197,15 @@ def prepare_query(
     """Load a photo (or take an image array) and choose the person to search for."""
     if isinstance(path_or_image, np.ndarray):
         image, source = path_or_image, "photo"
-        if image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 4:
+        if image.ndim != 3 or image.shape[2] != 3:
             raise QueryError("photo: not a colour image")
     else:
         image, source = load_image(path_or_image), str(path_or_image)
+    h, w = image.shape[:2]
+    if w < MIN_QUERY_SIDE[0] or h < MIN_QUERY_SIDE[1]:
+        raise QueryError(
+            f"{source}: the photo is {w}x{h} px, too small to show a person "
+            f"(at least {MIN_QUERY_SIDE[0]}x{MIN_QUERY_SIDE[1]} px)"
+        )
     people = find_people(image, detector, config)
-    return choose_person(image, people, config, box, index, source)
+    return with_size_note(choose_person(image, people, config, box, index, source), config)

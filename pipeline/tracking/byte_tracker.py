@@ -223,6 +223,18 @@ class ByteTracker:
         np.fill_diagonal(close, False)
         return bool(close.any())
 
+    def predicted_boxes(self, frame_index: int) -> np.ndarray:
+        """(N, 4) boxes where the confirmed people being followed (tracked or lost) should be at
+        ``frame_index``, by their motion; the tracker's state is not changed."""
+        live = [t for t in self.tracks if t.confirmed]
+        if not live:
+            return np.zeros((0, 4))
+        mean = np.stack([t.mean for t in live])
+        cov = np.stack([t.cov for t in live])
+        dt = np.array([max(frame_index - t.predicted_frame, 0) for t in live], dtype=np.float64)
+        mean, _ = self.kf.predict(mean, cov, dt)
+        return xyah_to_xyxy(mean[:, :4])
+
     def finish(self) -> tuple[EndedTrack, ...]:
         """End every remaining track (end of video)."""
         ended = tuple(EndedTrack(t.track_id, t.confirmed, t.start_frame, t.last_frame) for t in self.tracks)
