@@ -147,13 +147,14 @@ def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
 
 
 def expand_videos(paths: list[Path]) -> list[Path]:
-    """Files as given; folders expanded to the video files inside them (recursively, sorted)."""
-    from pipeline.video import videos_in
+    """Files as given; folders expanded to the videos below them and the folders of images in them
+    (each indexed as one sequence), sorted."""
+    from pipeline.video import media_in
 
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out += videos_in(p)
+            out += media_in(p)
         else:
             out.append(p)
     return out

@@ -14,10 +14,10 @@ confidence >= ``--conf`` overlaps their box at IoU >= 0.5 (one-to-one, best firs
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -99,10 +99,12 @@ def curve(models: ModelSet, groups: list[tuple[str, list[Sample]]], conf: float)
                 hits.append(matched(dets, s.truth, conf))
     hh, ok = np.concatenate(heights), np.concatenate(hits)
     print(f"recall by person height at the network input (conf >= {conf}):")
-    for lo, hi in zip(INPUT_BINS[:-1], INPUT_BINS[1:]):
+    for lo, hi in itertools.pairwise(INPUT_BINS):
         sel = (hh >= lo) & (hh < hi)
         if sel.any():
-            print(f"  {lo:>4}-{hi if hi < 10_000 else '':<4} px  n={sel.sum():5d}  recall={ok[sel].mean():.3f}")
+            print(
+                f"  {lo:>4}-{hi if hi < 10_000 else '':<4} px  n={sel.sum():5d}  recall={ok[sel].mean():.3f}"
+            )
 
 
 def band_line(label: str, heights: np.ndarray, ok: np.ndarray) -> str:
@@ -117,7 +119,9 @@ def band_line(label: str, heights: np.ndarray, ok: np.ndarray) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--curve", action="store_true")
-    ap.add_argument("--conf", type=float, default=0.5, help="least confidence (the tracker's new-track score)")
+    ap.add_argument(
+        "--conf", type=float, default=0.5, help="least confidence (the tracker's new-track score)"
+    )
     ap.add_argument("--every", type=int, default=20, help="video frames between two sampled frames")
     a = ap.parse_args()
     models = ModelSet()

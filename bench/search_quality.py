@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -165,7 +166,8 @@ def main() -> int:
         absent: dict[str, dict] = {}
         for key in BASE:
             copy = tmp / f"without_{key}.db"
-            shutil.copyfile(a.work / "combined.db", copy)
+            with sqlite3.connect(a.work / "combined.db") as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)  # WAL-safe copy (a file copy would miss what is still in the log)
             lib = Library(copy)
             vid = lib.video_id(base_sequences()[key].video)
             if vid is not None:

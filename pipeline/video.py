@@ -19,6 +19,17 @@ import numpy as np
 
 from pipeline.decoding import SEEK_SPACING_S, ThreadedDecoder, probe_stream, scan_keyframes
 from pipeline.errors import VideoError
+from pipeline.image_sequence import (
+    ASSUMED_INTERVAL_S,
+    MIN_IMAGES,
+    images_in,
+    iter_images,
+    read_sequence,
+    sequence_fingerprint,
+)
+from pipeline.image_sequence import (
+    Sequence as ImageSequence,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +41,14 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".t
 def videos_in(folder: Path) -> list[Path]:
     """The video files (by extension) anywhere below a folder, sorted."""
     return sorted(f for f in folder.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+
+
+def media_in(folder: Path) -> list[Path]:
+    """What indexing a folder means: every video file anywhere below it, and every folder below it
+    (itself included) that directly holds a sequence of images (snapshots of one camera), sorted."""
+    folders = [d for d in (folder, *(p for p in folder.rglob("*") if p.is_dir()))]
+    sequences = [d for d in folders if len(images_in(d)) >= MIN_IMAGES]
+    return sorted([*videos_in(folder), *sequences])
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ class VideoInfo:
     height: int
     note: str = ""  # what had to be assumed about the file (frame rate, timestamps)
     origin_pts: int | None = None  # presentation timestamp of frame 0
+    images: ImageSequence | None = None  # set when the "video" is a folder of images
 
     @property
     def duration_s(self) -> float:
@@ -80,6 +100,8 @@ def probe(path: str | Path) -> VideoInfo:
         raise VideoError(f"{path}: cannot resolve the path ({e})") from e
     if not path.exists():
         raise VideoError(f"{path}: no such file")
+    if path.is_dir():
+        return probe_folder(path)
     if not path.is_file():
         raise VideoError(f"{path}: not a file")
     try:
@@ -94,6 +116,45 @@ def probe(path: str | Path) -> VideoInfo:
         log.warning("%s: %s", path, s.note)
     return VideoInfo(
         path, st.st_size, st.st_mtime, fp, s.fps, s.frame_count, s.width, s.height, s.note, s.origin_pts
+    )
+
+
+def probe_folder(path: Path) -> VideoInfo:
+    """A folder of images as a video (see :mod:`pipeline.image_sequence`); :class:`VideoError` if it
+    holds too few images or none decodes."""
+    from PIL import Image
+
+    seq = read_sequence(path)
+    size, odd = None, 0
+    for f in seq.files:
+        try:
+            with Image.open(f) as img:
+                wh = img.size
+        except (OSError, ValueError, SyntaxError):
+            continue
+        size = size or wh
+        odd += wh != size
+    if size is None:
+        raise VideoError(f"{path}: none of its {len(seq.files)} images can be read")
+    steps = np.diff(seq.times)
+    steps = steps[steps > 1e-2]
+    fps = 1.0 / float(np.median(steps)) if len(steps) else 1.0 / ASSUMED_INTERVAL_S
+    notes = [seq.note] if seq.note else []
+    if odd:
+        notes.append(f"{odd} images differ in size from the first ({size[0]}x{size[1]}): scaled to it")
+    st = [f.stat() for f in seq.files]
+    return VideoInfo(
+        path,
+        sum(x.st_size for x in st),
+        max(x.st_mtime for x in st),
+        sequence_fingerprint(seq),
+        fps,
+        len(seq.files),
+        int(size[0]),
+        int(size[1]),
+        "; ".join(notes),
+        None,
+        seq,
     )
 
 
@@ -131,8 +192,26 @@ class VideoReader:
         if not table or index >= table[-1][0] + spacing:
             table.append((index, pts))
 
+    def _iter_images(self, seq: ImageSequence) -> Iterator[Frame]:
+        info = self.info
+        wanted, index = self.start_frame, self.start_frame - 1
+        self.decoded_from = self.start_frame
+        for index, ts, image in iter_images(seq, (info.width, info.height), self.start_frame):
+            if index < wanted:
+                continue
+            if image is None:  # an unreadable image is skipped, the sequence goes on
+                log.warning("%s: image %s does not decode; skipped", info.path, seq.files[index].name)
+                self.damaged_packets += 1
+                continue
+            yield Frame(index, ts, image)
+            wanted = index + max(int(self.stride), 1)
+        self.frames_read = max(index + 1, 0)
+
     def __iter__(self) -> Iterator[Frame]:
         info = self.info
+        if info.images is not None:
+            yield from self._iter_images(info.images)
+            return
         decoder = ThreadedDecoder(
             info.path, self.start_frame, self.seek_table, info.origin_pts, info.width * info.height * 3 // 2
         )
@@ -167,6 +246,7 @@ class VideoReader:
 def read_frame(path: Path, frame_index: int) -> np.ndarray:
     """Decode one frame exactly (seeks to the key frame before it; for thumbnails and tests)."""
     info = probe(path)
-    for frame in VideoReader(info, start_frame=frame_index, seek_table=scan_keyframes(info.path)):
+    seek = scan_keyframes(info.path) if info.images is None else []
+    for frame in VideoReader(info, start_frame=frame_index, seek_table=seek):
         return frame.image
     raise VideoError(f"{path}: no frame {frame_index}")

@@ -10,11 +10,14 @@ from models.boxes import iou_matrix
 __all__ = ["assign", "expand_boxes", "iou_matrix"]
 
 
-def expand_boxes(xyxy: np.ndarray, buffer: float) -> np.ndarray:
-    """Grow (N, 4) boxes by ``buffer`` times their width/height on every side (buffered IoU)."""
+def expand_boxes(xyxy: np.ndarray, buffer: float | np.ndarray) -> np.ndarray:
+    """Grow (N, 4) boxes by ``buffer`` (one value, or one per box) times their width/height on every
+    side (buffered IoU)."""
     xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
-    if buffer <= 0:
+    buffer = np.asarray(buffer, dtype=np.float64)
+    if not (buffer > 0).any():
         return xyxy
+    buffer = buffer.reshape(-1, 1) if buffer.ndim else buffer
     w = (xyxy[:, 2] - xyxy[:, 0])[:, None]
     h = (xyxy[:, 3] - xyxy[:, 1])[:, None]
     return xyxy + buffer * np.hstack([-w, -h, w, h])

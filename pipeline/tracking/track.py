@@ -28,6 +28,13 @@ class Track:
     hits: int = 1
     confirmed: bool = False
     state: TrackState = TrackState.TRACKED
+    feature: np.ndarray | None = None  # running mean of its appearance (low frame rates only)
+
+    def remember_look(self, embedding: np.ndarray, momentum: float) -> None:
+        """Blend a new L2-normalised appearance vector into the track's (exponential moving average)."""
+        e = np.asarray(embedding, dtype=np.float64)
+        f = e if self.feature is None else momentum * self.feature + (1 - momentum) * e
+        self.feature = f / max(float(np.linalg.norm(f)), 1e-12)
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able snapshot (floats round-trip exactly through JSON)."""
@@ -42,6 +49,7 @@ class Track:
             "hits": self.hits,
             "confirmed": self.confirmed,
             "state": int(self.state),
+            "feature": None if self.feature is None else [round(float(v), 7) for v in self.feature],
         }
 
     @classmethod
@@ -57,4 +65,5 @@ class Track:
             hits=int(d["hits"]),
             confirmed=bool(d["confirmed"]),
             state=TrackState(int(d["state"])),
+            feature=None if d.get("feature") is None else np.asarray(d["feature"], dtype=np.float64),
         )

@@ -1,0 +1,133 @@
+"""A folder of still images (NVR snapshots, photos) read as one video: frames in capture order, each
+with its capture time.
+
+The capture time of an image is its EXIF ``DateTimeOriginal`` (with ``SubSecTimeOriginal``), else a
+date and time in its file name (:mod:`pipeline.timestamps`); a folder where some images have neither
+is ordered by name, and times are then only the order (``ASSUMED_INTERVAL_S`` apart), which the
+probe's note says. Frame ``k`` is the ``k``-th image in that order; its time is its capture time
+relative to the first image's. Images of another size than the first are scaled to it (one camera's
+frames share a size; the note says when they did not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.errors import VideoError
+from pipeline.timestamps import time_in_name
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+MIN_IMAGES = 2  # a folder with fewer images is not a sequence
+ASSUMED_INTERVAL_S = 1.0  # seconds between images whose capture times are unknown
+EXIF_IFD = 0x8769
+DATETIME_ORIGINAL, SUBSEC_ORIGINAL = 36867, 37521
+
+
+def images_in(folder: Path) -> list[Path]:
+    """The image files directly inside a folder (by extension)."""
+    try:
+        return [f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+    except OSError as e:
+        raise VideoError(f"{folder}: cannot list the folder ({e.strerror or e})") from e
+
+
+def exif_time(path: Path) -> datetime | None:
+    """EXIF DateTimeOriginal (+ sub-seconds) of an image, or None."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif().get_ifd(EXIF_IFD)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    raw = exif.get(DATETIME_ORIGINAL)
+    if not raw:
+        return None
+    try:
+        when = datetime.strptime(str(raw).strip()[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    sub = str(exif.get(SUBSEC_ORIGINAL) or "").strip()
+    if sub.isdigit():
+        when = when.replace(microsecond=int(sub.ljust(6, "0")[:6]))
+    return when
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """The images of a folder in capture order, their times (seconds from the first), and what was
+    assumed."""
+
+    files: tuple[Path, ...]
+    times: tuple[float, ...]
+    start: datetime | None  # capture time of the first image, when known
+    note: str
+
+
+def read_sequence(folder: Path) -> Sequence:
+    """Order a folder's images by capture time; :class:`VideoError` if it holds too few images."""
+    files = images_in(folder)
+    if len(files) < MIN_IMAGES:
+        raise VideoError(f"{folder}: a folder with {len(files)} image(s) is not an image sequence")
+    stamps = {f: exif_time(f) or time_in_name(f.name) for f in files}
+    if all(stamps.values()):
+        files.sort(key=lambda f: (stamps[f], f.name))
+        first = stamps[files[0]]
+        times = [(stamps[f] - first).total_seconds() for f in files]
+        for k in range(1, len(times)):  # same second (no fractions written): keep their order
+            if times[k] <= times[k - 1]:
+                times[k] = times[k - 1] + 1e-3
+        return Sequence(tuple(files), tuple(times), first, "")
+    files.sort(key=lambda f: f.name)
+    missing = sum(1 for v in stamps.values() if v is None)
+    note = (
+        f"{missing} of {len(files)} images carry no capture time (EXIF or file name): ordered by name, "
+        f"assumed {ASSUMED_INTERVAL_S:g} s apart"
+    )
+    return Sequence(tuple(files), tuple(k * ASSUMED_INTERVAL_S for k in range(len(files))), None, note)
+
+
+def sequence_fingerprint(seq: Sequence) -> str:
+    """Identity of a folder's content: names, sizes and modification times of its images, plus the
+    bytes at the start and end of each."""
+    digest = hashlib.sha256()
+    for f in seq.files:
+        st = f.stat()
+        digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        with open(f, "rb") as fh:
+            digest.update(fh.read(4096))
+            if st.st_size > 8192:
+                fh.seek(st.st_size - 4096)
+                digest.update(fh.read(4096))
+    return digest.hexdigest()
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """BGR pixels of an image file (any path, unicode included), or None if it does not decode."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except (OSError, ValueError):
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def iter_images(
+    seq: Sequence, size: tuple[int, int], start: int = 0
+) -> Iterator[tuple[int, float, np.ndarray | None]]:
+    """(index, time, BGR image scaled to ``size`` (w, h), or None where it does not decode) from
+    image ``start`` on."""
+    for k in range(start, len(seq.files)):
+        img = read_image(seq.files[k])
+        if img is not None and (img.shape[1], img.shape[0]) != size:
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        yield k, seq.times[k], img
