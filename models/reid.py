@@ -67,9 +67,10 @@ class ReidEmbedder:
         log.info("ReID %s on %s, %d-d", self.weights.name, self.providers[0], self.dim)
 
     def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """BGR crops -> normalised NCHW float32 batch."""
+        """BGR crops -> normalised NCHW float32 batch (resize, BGR->RGB and layout in one OpenCV
+        call; the ImageNet normalisation as one array operation)."""
         size = (self.config.input_width, self.config.input_height)
-        batch = np.empty((len(crops), size[1], size[0], 3), np.float32)
+        ready = []
         for i, crop in enumerate(crops):
             if crop is None or crop.ndim not in (2, 3) or crop.shape[0] < 1 or crop.shape[1] < 1:
                 raise ModelError(
@@ -79,10 +80,11 @@ class ReidEmbedder:
                 crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
             elif crop.shape[2] == 4:
                 crop = cv2.cvtColor(crop, cv2.COLOR_BGRA2BGR)
-            rgb = cv2.cvtColor(cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-            batch[i] = rgb
-        batch = (batch / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+            ready.append(crop)
+        blob = cv2.dnn.blobFromImages(ready, 1.0 / 255.0, size, (0, 0, 0), swapRB=True, crop=False)
+        blob -= IMAGENET_MEAN[None, :, None, None]
+        blob /= IMAGENET_STD[None, :, None, None]
+        return np.ascontiguousarray(blob, dtype=np.float32)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         try:

@@ -79,6 +79,12 @@ class TrackerConfig:
     appearance_weight: share of the appearance distance in the matching cost (the rest is the walk
         distance as a fraction of its gate).
     appearance_momentum: weight of a track's remembered appearance against each new sighting.
+    unknown_appearance: similarity assumed where a detection or track has no appearance vector.
+    ambiguity_buffer / refresh_s: a detection needs no appearance vector when it is unambiguous:
+        its box, grown by ``ambiguity_buffer`` of its size, meets the predicted box (grown alike) of
+        exactly one followed person, whose box meets no other detection, and whose appearance was
+        refreshed less than ``refresh_s`` seconds ago (see :meth:`ByteTracker.wants_appearance`).
+        A larger buffer or a shorter refresh embeds more (slower, safer).
     """
 
     high_score: float = 0.5
@@ -100,6 +106,9 @@ class TrackerConfig:
     min_appearance: float = 0.65
     appearance_weight: float = 0.5
     appearance_momentum: float = 0.8
+    unknown_appearance: float = 0.8
+    ambiguity_buffer: float = 0.5
+    refresh_s: float = 1.0
     kalman: KalmanConfig = field(default_factory=KalmanConfig)
 
 
@@ -204,7 +213,10 @@ class ByteTracker:
         cost = dist / reach
         bad = (cost > 1.0) | (ratio > cfg.max_height_ratio) | (ratio < 1 / cfg.max_height_ratio)
         feats = [t.feature for t in tracks]
-        cos = np.array([emb[idx] @ f if f is not None else np.ones(len(idx)) for f in feats])
+        cos = np.array([emb[idx] @ f if f is not None else np.full(len(idx), np.nan) for f in feats])
+        # unknown (a detection not embedded because only one track could take it, or a track not
+        # seen by appearance yet): motion decides, with a typical same-person appearance distance
+        cos = np.where(np.isfinite(cos), cos, cfg.unknown_appearance)
         w = cfg.appearance_weight
         cost = (1 - w) * cost + w * (1.0 - cos)
         bad |= cos < cfg.min_appearance
@@ -215,7 +227,7 @@ class ByteTracker:
         self, t: Track, dets: Detections, d: int, frame_index: int, emb: np.ndarray | None
     ) -> None:
         if emb is not None:
-            t.remember_look(emb[d], self.config.appearance_momentum)
+            t.remember_look(emb[d], self.config.appearance_momentum, frame_index)
         t.mean, t.cov = self.kf.update(t.mean, t.cov, xyxy_to_xyah(dets.xyxy[d])[0])
         t.state = TrackState.TRACKED
         t.last_frame = frame_index
@@ -278,7 +290,7 @@ class ByteTracker:
             t = Track(self.next_id, mean, cov, frame_index, frame_index, frame_index, float(dets.score[d]))
             t.confirmed = self.frames_seen == 0 or cfg.confirm_hits <= 1 or low or emb is not None
             if emb is not None:
-                t.remember_look(emb[d], cfg.appearance_momentum)
+                t.remember_look(emb[d], cfg.appearance_momentum, frame_index)
             self.next_id += 1
             self.tracks.append(t)
             pairs.append((t, d))
@@ -325,6 +337,33 @@ class ByteTracker:
         close = iou_matrix(grown, grown) > 0
         np.fill_diagonal(close, False)
         return bool(close.any())
+
+    def wants_appearance(self, dets: Detections, frame_index: int) -> np.ndarray:
+        """Which detections of ``frame_index`` the tracker needs appearance vectors for: all but the
+        unambiguous ones (one followed person could take them and nobody else is near; see
+        ``TrackerConfig.ambiguity_buffer``). Embedding only these saves most ReID runs where people
+        walk apart, and none where they cross."""
+        cfg = self.config
+        wanted = np.ones(len(dets), bool)
+        live = [t for t in self.tracks if t.confirmed]
+        if not len(dets) or not live:
+            return wanted
+        grow = cfg.ambiguity_buffer
+        near = iou_matrix(
+            expand_boxes(self.predicted_boxes(frame_index), grow), expand_boxes(dets.xyxy, grow)
+        )
+        near = near > 0  # (tracks, detections)
+        fresh = np.array(
+            [
+                t.feature is not None and (frame_index - t.feature_frame) / self.fps < cfg.refresh_s
+                for t in live
+            ]
+        )
+        single = near.sum(axis=0) == 1  # detections near exactly one track
+        owner = near.argmax(axis=0)
+        alone = near.sum(axis=1) == 1  # tracks near exactly one detection
+        wanted &= ~(single & alone[owner] & fresh[owner])
+        return wanted
 
     def predicted_boxes(self, frame_index: int) -> np.ndarray:
         """(N, 4) boxes where the confirmed people being followed (tracked or lost) should be at

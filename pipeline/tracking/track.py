@@ -28,13 +28,18 @@ class Track:
     hits: int = 1
     confirmed: bool = False
     state: TrackState = TrackState.TRACKED
-    feature: np.ndarray | None = None  # running mean of its appearance (low frame rates only)
+    feature: np.ndarray | None = None  # running mean of its appearance (appearance matching only)
+    feature_frame: int = -1  # frame of the last appearance blended into ``feature``
 
-    def remember_look(self, embedding: np.ndarray, momentum: float) -> None:
-        """Blend a new L2-normalised appearance vector into the track's (exponential moving average)."""
+    def remember_look(self, embedding: np.ndarray, momentum: float, frame_index: int) -> None:
+        """Blend a new L2-normalised appearance vector into the track's (exponential moving average);
+        a missing one (NaN) changes nothing."""
         e = np.asarray(embedding, dtype=np.float64)
+        if not np.isfinite(e).all():
+            return
         f = e if self.feature is None else momentum * self.feature + (1 - momentum) * e
         self.feature = f / max(float(np.linalg.norm(f)), 1e-12)
+        self.feature_frame = frame_index
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able snapshot (floats round-trip exactly through JSON)."""
@@ -50,6 +55,7 @@ class Track:
             "confirmed": self.confirmed,
             "state": int(self.state),
             "feature": None if self.feature is None else [round(float(v), 7) for v in self.feature],
+            "feature_frame": self.feature_frame,
         }
 
     @classmethod
@@ -66,4 +72,5 @@ class Track:
             confirmed=bool(d["confirmed"]),
             state=TrackState(int(d["state"])),
             feature=None if d.get("feature") is None else np.asarray(d["feature"], dtype=np.float64),
+            feature_frame=int(d.get("feature_frame", -1)),
         )
