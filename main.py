@@ -160,6 +160,22 @@ def expand_videos(paths: list[Path]) -> list[Path]:
     return out
 
 
+def print_report(report_json: str) -> None:
+    """What indexing did (how the detector looked, how tall people were) and its warnings."""
+    if not report_json:
+        return
+    from pipeline.index_report import summary
+
+    report = json.loads(report_json)
+    line = summary(report)
+    if line:
+        print(f"  {line}", file=sys.stderr)
+    for note in report.get("notes", []):
+        print(f"  note: {note}", file=sys.stderr)
+    for warning in report.get("warnings", []):
+        print(f"  warning: {warning}", file=sys.stderr)
+
+
 # ----- commands ----------------------------------------------------------------------------------
 
 
@@ -206,6 +222,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                             f"{ev.stage.value}: {ev.video_path}: {ev.tracks} tracks{speed}{note}",
                             file=sys.stderr,
                         )
+                        print_report(ev.report_json)
             except SpotterError as e:
                 failures += 1
                 if bar is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.util import ElidedLabel, fmt_eta, fmt_time
+from pipeline.index_report import summary
 from pipeline.types import ProgressEvent, Stage, VideoSummary
 
 ACTIVE = ("queued", "probing", "indexing")
@@ -78,9 +80,11 @@ class VideoRow(QWidget):
 
     def show_summary(self, v: VideoSummary) -> None:
         status = "interrupted" if v.status == "indexing" else v.status
+        report = json.loads(v.report_json or "{}")
         if status == "done":
             note = f" · {v.message}" if v.message else ""
-            text = f"indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}"
+            warn = " · ⚠ small people" if report.get("warnings") else ""
+            text = f"indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
         elif status == "partial":
             text = f"cancelled at {fmt_time(v.frames_done / v.fps if v.fps else 0)} · resumable"
         elif status == "interrupted":
@@ -88,6 +92,17 @@ class VideoRow(QWidget):
         else:
             text = f"failed: {v.message}" if v.message else "failed"
         self.set_state(status, text, v.frames_done, v.frame_count)
+        details = report_text(report)
+        if details:
+            self.status.setToolTip(f"{text}\n{details}")
+
+
+def report_text(report: dict) -> str:
+    """What indexing did, as lines for a tooltip: how the detector looked, notes and warnings."""
+    lines = [summary(report)] if report else []
+    lines += [f"Note: {n}" for n in report.get("notes", [])]
+    lines += [f"Warning: {w}" for w in report.get("warnings", [])]
+    return "\n".join(line for line in lines if line)
 
 
 class LibraryPanel(QWidget):

@@ -229,7 +229,9 @@ class MainWindow(QMainWindow):
         return False
 
     def _on_search_result(self, outcome: SearchOutcome) -> None:
-        self.query_panel.set_people(outcome.people, outcome.chosen, outcome.box, outcome.whole_photo)
+        self.query_panel.set_people(
+            outcome.people, outcome.chosen, outcome.box, outcome.whole_photo, outcome.note
+        )
         current = self.player.current
         if current is None or all(h.track_pk != current.track_pk for h in outcome.candidates):
             self.player.clear_current()  # a hit of an earlier query

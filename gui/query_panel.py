@@ -142,7 +142,9 @@ class QueryPanel(QWidget):
             self.view.set_people((), -1, box)
         self.status.setText("Looking for people in the photo…")
 
-    def set_people(self, people: tuple[Box, ...], chosen: int, box: Box, whole_photo: bool) -> None:
+    def set_people(
+        self, people: tuple[Box, ...], chosen: int, box: Box, whole_photo: bool, note: str = ""
+    ) -> None:
         self.view.set_people(people, chosen, box)
         if whole_photo:
             text = "The photo is a person crop: searching for the whole photo."
@@ -152,6 +154,8 @@ class QueryPanel(QWidget):
             text = f"{len(people)} people found: searching for the boxed one. Click another person to switch."
         else:
             text = "1 person found: searching for them."
+        if note:
+            text += f" Note: {note}."
         self.status.setText(text)
 
     def set_error(self, message: str) -> None:

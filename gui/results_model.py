@@ -106,24 +106,28 @@ class HitsModel(QAbstractTableModel):
 
 
 class HitsProxy(QSortFilterProxyModel):
-    """Rows with a score at or above ``min_score``; sorting by score, time or video."""
+    """Rows with a score at or above ``min_score`` (and, while ``only`` is set, only those tracks: the
+    search's own hits); sorting by score, time or video."""
 
     def __init__(self, parent: object | None = None):
         super().__init__(parent)
         self.min_score = 0.0
+        self.only: frozenset[int] | None = None
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
-    def set_min_score(self, value: float) -> None:
-        if value == self.min_score:
+    def set_min_score(self, value: float, only: frozenset[int] | None = None) -> None:
+        if value == self.min_score and only == self.only:
             return
         self.beginFilterChange()
-        self.min_score = value
+        self.min_score, self.only = value, only
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:  # noqa: N802
         hit = self.sourceModel().index(source_row, 0, source_parent).data(HIT_ROLE)
-        return hit is not None and hit.score >= self.min_score - 1e-9
+        if hit is None or hit.score < self.min_score - 1e-9:
+            return False
+        return self.only is None or hit.track_pk in self.only
 
     def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:  # noqa: N802 - Qt override
         a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)

@@ -104,13 +104,15 @@ class ResultsPanel(QWidget):
         self.slider.setValue(round(value * SLIDER_STEPS))
 
     def set_outcome(self, outcome: SearchOutcome) -> None:
-        """Show a search's candidates; the slider starts at the engine's default cut."""
+        """Show a search's hits; the slider starts at the engine's floor. Until it is moved, only the
+        engine's own hits show (they also had to stand out in their video); once moved, every
+        candidate at or above it."""
         self.outcome = outcome
         self.model.set_hits(outcome.candidates, dict(outcome.thumbnails))
         self.slider.blockSignals(True)
         self.slider.setValue(int(outcome.cut * SLIDER_STEPS + 0.999))  # round up: keep the cut's hits
         self.slider.blockSignals(False)
-        self.proxy.set_min_score(self.threshold)
+        self.proxy.set_min_score(self.threshold, frozenset(h.track_pk for h in outcome.hits))
         self._update_label()
         self.visible_hits_changed.emit()
 

@@ -49,6 +49,7 @@ class SearchOutcome:
     best_score: float | None
     elapsed_s: float
     thumbnails: tuple[tuple[int, bytes], ...]  # (track pk, JPEG) of each candidate
+    note: str = ""  # what the operator should know about the query (a small photo, no detection)
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -110,6 +111,7 @@ class SearchWorker(QObject):
                     result.best_score,
                     result.elapsed_s,
                     thumbs,
+                    q.note,
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure

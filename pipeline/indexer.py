@@ -9,11 +9,12 @@ chunk in flight and the next run resumes from the checkpoint; a cancel commits w
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,10 @@ import numpy as np
 from models.detections import Detections
 from models.loader import ModelSet
 from pipeline.appearance import AppearanceConfig, TrackBuilder, cut_crop
+from pipeline.calibration import calibrate_video
 from pipeline.detection_plan import DetectionPlan, DetectionPlanConfig
 from pipeline.errors import SpotterError
+from pipeline.index_report import IndexReport, ReportConfig
 from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig, MotionGate
 from pipeline.storage import Library
@@ -66,6 +69,7 @@ class IndexConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     linking: LinkConfig = field(default_factory=LinkConfig)
     plan: DetectionPlanConfig = field(default_factory=DetectionPlanConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def strides(self, fps: float) -> tuple[int, int]:
         """(dense, sparse) detector strides in frames for a video of this frame rate."""
@@ -113,6 +117,7 @@ class _Run:
         self.builder = TrackBuilder(appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
         self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height)
+        self.report = IndexReport(config.report)
         self.pending: list[TrackRecord] = []
         self.stored = 0
         self.detector_runs = 0
@@ -123,38 +128,48 @@ class _Run:
         dets = self.plan.detect(images, times, [f.index for f in frames], self.tracker)
         self.detector_runs += len(frames)
         looks = self._appearances(frames, dets)
+        self.report.detector_frames += len(frames)
+        self.report.detections += sum(len(d) for d in dets)
         for f, d, e in zip(frames, dets, looks):
             self.step(f, d, e)
 
     def _appearances(self, frames: list[Frame], dets: list[Detections]) -> list[np.ndarray | None]:
-        """Appearance vectors of every detection (None for every frame when appearance matching is
-        off), one ReID batch for the batch of frames."""
-        out: list[np.ndarray | None] = [None] * len(frames)
-        wanted = list(range(len(frames))) if self.config.appearance_matching else []
-        crops, owner = [], []
-        for k in wanted:
-            for _j, box in enumerate(dets[k].xyxy):
-                crop = cut_crop(frames[k].image, box, self.config.appearance.max_crop_side)
+        """Appearance vectors of the detections the tracker wants them for (NaN rows for the others;
+        None for every frame when appearance matching is off), one ReID batch for the batch. The
+        tracker's state at the start of the batch decides which are wanted: its prediction for the
+        later frames of the batch is as good as it gets without their detections."""
+        if not self.config.appearance_matching:
+            return [None] * len(frames)
+        wanted = [self.tracker.wants_appearance(d, f.index) for f, d in zip(frames, dets)]
+        crops = []
+        for f, d, w in zip(frames, dets, wanted):
+            for box in d.xyxy[w]:
+                crop = cut_crop(f.image, box, self.config.appearance.max_crop_side)
                 crops.append(crop if crop is not None else np.zeros((8, 4, 3), np.uint8))
-                owner.append(k)
-            out[k] = np.zeros((len(dets[k]), 0), np.float32)
-        if crops:
-            emb = self.models.reid.embed(crops)
-            start = 0
-            for k in wanted:
-                n = len(dets[k])
-                out[k] = emb[start : start + n]
-                start += n
+        emb = self.models.reid.embed(crops) if crops else np.zeros((0, 1), np.float32)
+        self.report.embedded += len(crops)
+        out: list[np.ndarray | None] = []
+        start = 0
+        for d, w in zip(dets, wanted):
+            vecs = np.full((len(d), emb.shape[1]), np.nan, np.float32)
+            n = int(w.sum())
+            vecs[w] = emb[start : start + n]
+            start += n
+            out.append(vecs)
         return out
 
     def step(self, frame: Frame, dets: Detections, looks: np.ndarray | None = None) -> None:
         step = self.tracker.update(dets, frame.index, looks)
         self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
         if step.ended:
-            self.pending += self.builder.finish(step.ended, self.models.reid)
+            self._store(self.builder.finish(step.ended, self.models.reid))
+
+    def _store(self, records: list[TrackRecord]) -> None:
+        self.report.add_tracks(records)
+        self.pending += records
 
     def finish(self) -> None:
-        self.pending += self.builder.finish(self.tracker.finish(), self.models.reid)
+        self._store(self.builder.finish(self.tracker.finish(), self.models.reid))
 
     def checkpoint(self, next_frame: int) -> dict:
         return {
@@ -163,6 +178,7 @@ class _Run:
             "builder": self.builder.state_dict(),
             "motion": self.motion.state_dict(),
             "plan": self.plan.state_dict(),
+            "report": self.report.state_dict(),
         }
 
     def restore(self, state: dict) -> int:
@@ -170,6 +186,7 @@ class _Run:
         self.builder.load_state_dict(state["builder"])
         self.motion.load_state_dict(state.get("motion", {}))
         self.plan.load_state_dict(state.get("plan", {}))
+        self.report.load_state_dict(state.get("report", {}))
         return int(state["next_frame"])
 
 
@@ -238,7 +255,7 @@ def index_video(
         run.stored += len(run.pending)
         run.pending = []
 
-    def event(stage: Stage, done: int, message: str = "") -> ProgressEvent:
+    def event(stage: Stage, done: int, message: str = "", report: str = "") -> ProgressEvent:
         return ProgressEvent(
             vpath,
             stage,
@@ -250,6 +267,7 @@ def index_video(
             message,
             device,
             decision.video_id,
+            report,
         )
 
     def stop(next_at: int, motion: dict | None = None) -> ProgressEvent:
@@ -259,6 +277,7 @@ def index_video(
 
     try:
         for frame in reader:
+            run.report.frames_seen += 1
             if not batch and batch_from is None:
                 batch_from, motion_before = frame.index, run.motion.state_dict()
             if run.motion.should_detect(frame.index, frame.image):
@@ -287,22 +306,23 @@ def index_video(
         run.finish()
         commit(reader.frames_read, final=True)
         link_video(library, decision.video_id, models.reid_id, config.linking)
+        calibrate_video(library, decision.video_id, models.reid_id)
         note = ""
         if reader.truncated:
             note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
+        sampling = {
+            "fps": round(info.fps, 3),
+            "dense_s": round(dense / info.fps, 3),
+            "sparse_s": round(sparse / info.fps, 3),
+            "low_rate": run.low_rate,
+        }
+        plan = run.plan.describe() | asdict(run.plan.stats)
+        report = run.report.to_json(reader.frames_read, plan, sampling, [info.note, note])
         library.finish_video(
-            decision.video_id, "done", reader.frames_read, note, reader.frames_read, reader.seek_table
+            decision.video_id, "done", reader.frames_read, note, reader.frames_read, reader.seek_table, report
         )
-        log.info(
-            "%s: %d tracks, detector on %d of %d frames, plan %s, %s",
-            vpath,
-            run.stored,
-            run.detector_runs,
-            reader.frames_read,
-            run.plan.describe(),
-            run.plan.stats,
-        )
-        yield event(Stage.DONE, reader.frames_read, note)
+        log.info("%s: %d tracks; %s", vpath, run.stored, report)
+        yield event(Stage.DONE, reader.frames_read, note, json.dumps(report))
     except SpotterError as e:
         _mark_failed(library, decision.video_id, str(e))
         raise

@@ -10,11 +10,15 @@ Search then scores people: every fragment of a person takes the person's best sc
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from pipeline.storage import TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y1, PATH_Y2
@@ -71,26 +75,40 @@ def link_cost(a: TrackInfo, b: TrackInfo, similarity: float, fps: float, config:
     return (1.0 - similarity) + config.distance_weight * float(distance)
 
 
+def candidate_pairs(tracks: Sequence[TrackInfo], max_gap: int) -> list[tuple[int, int]]:
+    """(i, j) index pairs where track j starts within ``max_gap`` frames after track i ends: the only
+    pairs that can link. Found by sorting starts and bisecting, O(n log n + pairs)."""
+    order = sorted(range(len(tracks)), key=lambda k: tracks[k].first_frame)
+    starts = [tracks[k].first_frame for k in order]
+    pairs = []
+    for i, a in enumerate(tracks):
+        lo = bisect.bisect_right(starts, a.last_frame)
+        hi = bisect.bisect_right(starts, a.last_frame + max_gap)
+        pairs += [(i, order[k]) for k in range(lo, hi)]
+    return pairs
+
+
 def link_tracks(
     tracks: Sequence[TrackInfo], embeddings: Mapping[int, np.ndarray], config: LinkConfig = LinkConfig()
 ) -> dict[int, int]:
     """Person number for every track of one video: the smallest track id of its chain.
 
-    ``embeddings`` maps track primary keys to their (L2-normalised) appearance vectors.
+    ``embeddings`` maps track primary keys to their (L2-normalised) appearance vectors. Only pairs
+    close enough in time to link are scored, and the one-successor assignment is solved separately
+    on each group of tracks that compete for the same links (it decomposes exactly), so the cost
+    grows with the number of tracks times the few that overlap in time, not with its square.
     """
     n = len(tracks)
     person = {t.pk: t.track_id for t in tracks}
     if n < 2:
         return person
     fps = tracks[0].fps or 25.0
-    vecs = np.stack([embeddings[t.pk] for t in tracks])
-    sims = vecs @ vecs.T
-    cost = np.full((n, n), NO_LINK)
-    for i, a in enumerate(tracks):
-        for j, b in enumerate(tracks):
-            if i != j:
-                cost[i, j] = link_cost(a, b, float(sims[i, j]), fps, config)
-    rows, cols = linear_sum_assignment(cost)
+    edges: dict[tuple[int, int], float] = {}
+    for i, j in candidate_pairs(tracks, math.floor(config.max_gap_s * fps)):
+        sim = float(embeddings[tracks[i].pk] @ embeddings[tracks[j].pk])
+        cost = link_cost(tracks[i], tracks[j], sim, fps, config)
+        if cost < NO_LINK:
+            edges[(i, j)] = cost
     parent = list(range(n))
 
     def root(x: int) -> int:
@@ -99,11 +117,41 @@ def link_tracks(
             x = parent[x]
         return x
 
-    for i, j in zip(rows, cols):
-        if cost[i, j] < NO_LINK:
-            parent[root(j)] = root(i)
+    for i, j in _assign(edges):
+        parent[root(j)] = root(i)
     first_id: dict[int, int] = {}
     for i, t in enumerate(tracks):
         r = root(i)
         first_id[r] = min(first_id.get(r, t.track_id), t.track_id)
     return {t.pk: first_id[root(i)] for i, t in enumerate(tracks)}
+
+
+def _assign(edges: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """Minimum-cost one-to-one matching of track ends (i) to track starts (j) over the possible links,
+    most links first (what one full cost matrix with NO_LINK elsewhere gives), solved separately on
+    each connected group of ends and starts."""
+    if not edges:
+        return []
+    ends = sorted({i for i, _ in edges})
+    starts = sorted({j for _, j in edges})
+    e_at, s_at = {v: k for k, v in enumerate(ends)}, {v: k for k, v in enumerate(starts)}
+    rows = [e_at[i] for i, _ in edges]
+    cols = [len(ends) + s_at[j] for _, j in edges]
+    size = len(ends) + len(starts)
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(size, size))
+    _, label = connected_components(graph, directed=False)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for e in edges:
+        groups.setdefault(int(label[e_at[e[0]]]), []).append(e)
+    out = []
+    for members in groups.values():
+        g_ends = sorted({i for i, _ in members})
+        g_starts = sorted({j for _, j in members})
+        ri, ci = {v: k for k, v in enumerate(g_ends)}, {v: k for k, v in enumerate(g_starts)}
+        cost = np.full((len(g_ends), len(g_starts)), NO_LINK)
+        for i, j in members:
+            cost[ri[i], ci[j]] = edges[(i, j)]
+        for r, c in zip(*linear_sum_assignment(cost)):
+            if cost[r, c] < NO_LINK:
+                out.append((g_ends[r], g_starts[c]))
+    return out

@@ -1,11 +1,17 @@
 """Find a person: embed the query photo, score the indexed tracks, keep the ones that match.
 
 Scoring runs in two stages. FAISS finds the nearest track embeddings (each the mean of a track's best
-crops); that short list is then re-scored from the stored crop embeddings (``score_by``). A track is a
-hit when its score reaches the absolute ``min_score`` AND lies within ``relative_margin`` of the
-query's best track. Scores shift from query to query (lighting, pose, crop size), so the relative cut
-separates the person from look-alikes better than any fixed threshold, while the absolute floor
-makes sure a person who is not in the footage gets no hits instead of the best wrong track.
+crops); that short list is then re-scored from the stored crop embeddings (``score_by``). Tracks are
+grouped into people (the linked fragments of one walk), each scored by its best track. A person is a
+hit when their score reaches the library's floor AND lies within ``relative_margin`` of the best
+person *of the same video*:
+- the floor is calibrated from the library itself (:mod:`pipeline.calibration`: the equal-error point
+  between same-person and certainly-different-people scores of its own footage), so that a person
+  who is not in the footage gets no hits, whatever the cameras; ``min_score`` is the floor until the
+  library holds enough pairs to calibrate;
+- the relative cut separates the person from look-alikes in the same footage better than any fixed
+  threshold (scores shift from query to query with light, pose and crop size), and judging it per
+  video keeps a person who appears in many videos from being cut everywhere but in their best one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from models.loader import ModelSet
+from pipeline.calibration import CalibrationConfig, library_floor
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig, rerank_scores
 from pipeline.search_index import VectorIndex, VectorIndexConfig
@@ -32,9 +39,13 @@ SCORE_RULES = ("track", "crops", "blend")
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """min_score: absolute similarity floor; below it a track is never a hit. Raise it for fewer false
-        alarms (and so that absent people return nothing), lower it for poorly lit or tiny appearances.
-    relative_margin: hits must score within this of the query's best track. Smaller is stricter.
+    """min_score: the floor (least similarity of a hit) until the library can calibrate its own
+        (``calibrate``); an explicit threshold (``--threshold``) replaces both.
+    calibrate: take the floor from the library's own same-person and different-people scores.
+    margin_per_video: judge the relative margin within each video (False: against the best person of
+        the whole library, Spotter's rule before calibration; kept to measure against).
+    relative_margin: hits must score within this of the best person of their video. Smaller is
+        stricter.
     score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
         embedding), 'crops' (best cosine over its stored crops: one clear view is enough), or 'blend'
         (the average of the two).
@@ -62,6 +73,9 @@ class SearchConfig:
     rescore_window: float = 0.15
     rescore_max: int = 200
     display_floor: float = 0.3
+    calibrate: bool = True
+    margin_per_video: bool = True
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
 
@@ -70,7 +84,7 @@ class SearchConfig:
 class MatchResult:
     hits: tuple[Hit, ...]  # the default result: score >= cut, best first
     candidates: tuple[Hit, ...]  # every track scoring >= display_floor, best first
-    cut: float  # effective threshold: max(min_score, best - relative_margin)
+    cut: float  # the floor applied (hits also lie within the margin of their video's best person)
     best_score: float | None  # best score of any track, hit or not
 
 
@@ -115,6 +129,8 @@ class Searcher:
             raise ValueError(f"score_by must be one of {SCORE_RULES}")
         self.library, self.models, self.config = library, models, config
         self._index: VectorIndex | None = None
+        self._floor_gen: tuple[int, int] | None = None
+        self._calibrated = (config.min_score, False)
 
     @property
     def index(self) -> VectorIndex:
@@ -152,7 +168,8 @@ class Searcher:
         hits, search_id = m.hits, None
         if save:
             params = {k: v for k, v in asdict(self.config).items() if k not in ("query", "index")}
-            params |= {"min_score": self._floor(min_score), "cut": m.cut, "video": str(video or "")}
+            params |= {"floor": m.cut, "calibrated": min_score is None and self.calibrated_floor()[1]}
+            params |= {"video": str(video or "")}
             source = "<image>" if isinstance(photo, np.ndarray) else str(Path(photo).resolve())
             search_id, ids = self.library.save_search(
                 source, query.box, self.models.reid_id, params, vec, [(h.track_pk, h.score) for h in hits]
@@ -162,10 +179,25 @@ class Searcher:
             query, vec, hits, m.candidates, m.cut, m.best_score, search_id, time.perf_counter() - t0
         )
 
+    def calibrated_floor(self) -> tuple[float, bool]:
+        """(floor, calibrated) of the library now (recomputed when its tracks change)."""
+        cfg = self.config
+        if not cfg.calibrate:
+            return cfg.min_score, False
+        gen = self.library.generation()
+        if gen != self._floor_gen:
+            self._calibrated = library_floor(
+                self.library, self.models.reid_id, cfg.calibration, cfg.min_score
+            )
+            self._floor_gen = gen
+        return self._calibrated
+
     def _floor(self, min_score: float | None) -> float:
         if min_score is not None:
             return float(min_score)
-        return self.config.rerank_min_score if self.config.rerank else self.config.min_score
+        if self.config.rerank:
+            return self.config.rerank_min_score
+        return self.calibrated_floor()[0]
 
     def rerank(self, vec: np.ndarray, pks: np.ndarray) -> np.ndarray:
         """k-reciprocal re-ranked scores of the candidate tracks (their mean embeddings as gallery)."""
@@ -215,11 +247,14 @@ class Searcher:
                 pks, scores = pks[top], self.rerank(vec, pks[top])
         people = self._people(pks, scores, infos, lowest)
         best = people[0][0] if people else None
-        cut = max(floor, best - margin) if best is not None else floor
+        video_best: dict[int, float] = {}
+        for score, members in people:  # best first: the first person seen of a video is its best
+            video_best.setdefault(members[0].video_id if cfg.margin_per_video else -1, score)
         limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(hit_from_track(t, score) for score, members in people for t in members)
-        hits = tuple(h for h in candidates if h.score >= cut)
-        return MatchResult(hits[:limit] if limit else hits, candidates, cut, best)
+        scope = {h.video_id: h.video_id if cfg.margin_per_video else -1 for h in candidates}
+        hits = tuple(h for h in candidates if h.score >= max(floor, video_best[scope[h.video_id]] - margin))
+        return MatchResult(hits[:limit] if limit else hits, candidates, floor, best)
 
     def _people(
         self, pks: np.ndarray, scores: np.ndarray, infos: dict[int, TrackInfo], lowest: float

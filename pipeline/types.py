@@ -117,6 +117,7 @@ class ProgressEvent:
     message: str = ""
     device: str = ""
     video_id: int | None = None
+    report_json: str = ""  # with DONE: what indexing did, as JSON (see pipeline.index_report)
 
     @property
     def fraction(self) -> float:
@@ -150,6 +151,7 @@ class VideoSummary:
     tracks: int
     message: str = ""
     models: tuple[str, ...] = field(default_factory=tuple)
+    report_json: str = "{}"  # what indexing did (pipeline.index_report)
 
 
 def fmt_time(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""The video library on SQLite: every read or write is one short session and one transaction.
+"""The video library: videos, their tracks and embeddings (SQLite through SQLAlchemy 2.0).
 
 Indexing writes in chunks: each chunk's finished tracks, their embeddings, the resume checkpoint and
 the progress counter are committed together, so a crash loses at most the chunk in flight and the
@@ -10,111 +10,32 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, or_, select, update
 
-from pipeline.errors import StorageError
-from pipeline.storage.records import StartDecision, TrackInfo, storage_message
+from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
+from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
-    SCHEMA_VERSION,
-    Base,
     EmbeddingRow,
-    HitRow,
-    MetaRow,
-    SearchRow,
     TrackRow,
     VideoRow,
-    make_engine,
     utcnow,
 )
+from pipeline.storage.score_histograms import ScoreHistograms
+from pipeline.storage.searches import SearchRecords
 from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary
 from pipeline.video import VideoInfo
 
 log = logging.getLogger(__name__)
 
-GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
-GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
 
-
-class Library:
-    """Spotter's database of videos, tracks, embeddings, searches and hits."""
-
-    def __init__(self, db_path: str | Path):
-        self.db_path = Path(db_path).expanduser().resolve()
-        try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
-        self.engine = make_engine(f"sqlite:///{self.db_path}")
-        with self._write(f"cannot open database {self.db_path}") as s:
-            Base.metadata.create_all(s.connection())
-            version = s.get(MetaRow, "schema_version")
-            if version is None:
-                s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(version.value) > SCHEMA_VERSION:
-                raise StorageError(f"{self.db_path} was written by a newer Spotter (schema {version.value})")
-            elif int(version.value) < SCHEMA_VERSION:
-                self._migrate(s, int(version.value))
-                version.value = str(SCHEMA_VERSION)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @staticmethod
-    def _migrate(s: Session, version: int) -> None:
-        if version < 2:
-            s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
-            s.execute(text("UPDATE tracks SET person = track_id"))
-            s.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_video_person ON tracks (video_id, person)"))
-        if version < 3:
-            s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
-            s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        try:
-            with Session(self.engine) as s:
-                yield s
-        except (SQLAlchemyError, sqlite3.Error) as e:
-            raise StorageError(storage_message(f"cannot read {self.db_path}", e)) from e
-
-    @contextmanager
-    def _write(self, action: str) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back (and reported) on any failure."""
-        try:
-            with Session(self.engine) as s, s.begin():
-                yield s
-        except StorageError:
-            raise
-        except (SQLAlchemyError, sqlite3.Error, OSError) as e:
-            raise StorageError(storage_message(action, e)) from e
-
-    @staticmethod
-    def _bump(s: Session, key: str) -> None:
-        row = s.get(MetaRow, key)
-        if row is None:
-            s.add(MetaRow(key=key, value="1"))
-        else:
-            row.value = str(int(row.value) + 1)
-
-    def generation(self) -> tuple[int, int]:
-        """(added, removed) change counters of the embeddings table."""
-        with self._read() as s:
-            rows = dict(
-                s.execute(
-                    select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_([GEN_ADDED, GEN_REMOVED]))
-                ).all()
-            )
-        return int(rows.get(GEN_ADDED, 0)), int(rows.get(GEN_REMOVED, 0))
+class Library(ScoreHistograms, SearchRecords):
+    """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------
 
@@ -180,9 +101,9 @@ class Library:
                 )
                 s.add(t)
                 s.flush()
-                s.add(EmbeddingRow(track_pk=t.id, kind="track", model=reid_id, vector=_f32(r.embedding)))
+                s.add(EmbeddingRow(track_pk=t.id, kind="track", model=reid_id, vector=f32_bytes(r.embedding)))
                 for e in r.crop_embeddings:
-                    s.add(EmbeddingRow(track_pk=t.id, kind="crop", model=reid_id, vector=_f32(e)))
+                    s.add(EmbeddingRow(track_pk=t.id, kind="crop", model=reid_id, vector=f32_bytes(e)))
             if records:
                 self._bump(s, GEN_ADDED)
             blob = zlib.compress(json.dumps(checkpoint).encode()) if checkpoint is not None else None
@@ -249,6 +170,7 @@ class Library:
                     counts.get(v.id, 0),
                     v.message,
                     (v.detector_id, v.reid_id),
+                    v.report_json or "{}",
                 )
                 for v in rows
             ]
@@ -370,46 +292,3 @@ class Library:
         """All tracks of one video, in order of appearance (JPEG bytes left out without ``thumbnails``)."""
         found = self._track_infos(TrackRow.video_id == video_id, thumbnails)
         return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))
-
-    # ----- searches -------------------------------------------------------------------------------
-
-    def save_search(
-        self,
-        query_path: str,
-        query_box: Sequence[float] | None,
-        model: str,
-        params: dict[str, Any],
-        query_vector: np.ndarray,
-        hits: Sequence[tuple[int, float]],
-    ) -> tuple[int, list[int]]:
-        """Persist a search and its ranked hits ((track pk, score) best first); returns their ids."""
-        with self._write("cannot save search") as s:
-            row = SearchRow(
-                query_path=query_path,
-                query_box=json.dumps([round(float(v), 1) for v in query_box])
-                if query_box is not None
-                else "",
-                model=model,
-                params_json=json.dumps(params, sort_keys=True),
-                query_vector=_f32(query_vector),
-                n_hits=len(hits),
-            )
-            s.add(row)
-            s.flush()
-            hit_rows = [
-                HitRow(search_id=row.id, track_pk=int(pk), rank=i, score=float(sc))
-                for i, (pk, sc) in enumerate(hits)
-            ]
-            s.add_all(hit_rows)
-            s.flush()
-            return row.id, [h.id for h in hit_rows]
-
-    def hit(self, hit_id: int) -> tuple[int, int, float] | None:
-        """(search id, track pk, score) of a stored hit."""
-        with self._read() as s:
-            row = s.get(HitRow, hit_id)
-            return None if row is None else (row.search_id, row.track_pk, row.score)
-
-
-def _f32(v: np.ndarray) -> bytes:
-    return np.ascontiguousarray(v, dtype=np.float32).tobytes()

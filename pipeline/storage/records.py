@@ -47,6 +47,11 @@ class TrackInfo:
     person: int  # linked chain of tracks this one belongs to (its own track id when unlinked)
 
 
+def f32_bytes(v: np.ndarray) -> bytes:
+    """A vector as the float32 bytes stored in the database."""
+    return np.ascontiguousarray(v, dtype=np.float32).tobytes()
+
+
 def storage_message(action: str, e: BaseException) -> str:
     text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     low = text.lower()

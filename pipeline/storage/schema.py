@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # 2: tracks.person (fragments of one person linked after indexing)
-# 3: videos.seek_json (key frames to seek to) and videos.report_json (what indexing did)
+# 3: videos.seek_json (key frames to seek to), videos.report_json (what indexing did), calibration
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
@@ -132,6 +132,21 @@ class HitRow(Base):
 
     search: Mapped[SearchRow] = relationship(back_populates="hits")
     track: Mapped[TrackRow] = relationship()
+
+
+class CalibrationRow(Base):
+    """How alike the same person and certainly-different people of one video score with one ReID
+    model: two histograms (``pipeline.calibration``) that calibrate the search floor."""
+
+    __tablename__ = "calibration"
+    __table_args__ = (UniqueConstraint("video_id", "model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str]
+    method: Mapped[str]  # how the pairs were chosen (pipeline.calibration.METHOD): others are redone
+    genuine: Mapped[bytes] = mapped_column(LargeBinary)  # int64 histogram
+    impostor: Mapped[bytes] = mapped_column(LargeBinary)  # int64 histogram
 
 
 class MetaRow(Base):

@@ -1,0 +1,138 @@
+"""What indexing did to a video, in facts an operator can check: how the frames were sampled, how the
+detector looked at them, how tall the people were, and what that means for search.
+
+Kept with the video (``videos.report_json``), shown by ``main.py index`` and ``videos`` and in the
+desktop app. Its counters are part of the indexing checkpoint, so a resumed run reports the whole
+video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline.types import PATH_Y1, PATH_Y2, TrackRecord
+
+HEIGHT_BIN_PX = 8  # resolution of the stored person-height histogram
+HEIGHT_BINS = 256  # bins of HEIGHT_BIN_PX; the last one holds everyone taller
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """small_person_px: people whose median height (frame pixels) is below this are "small": the
+        ReID model sees them upscaled from few pixels, so different people look more alike. The
+        shared dev footage has people from 41 px up (PETS09-S2L1), where search works (README);
+        below that there is no measurement that it does.
+    small_share_warning: warn when at least this share of the tracks are small people.
+    """
+
+    small_person_px: float = 40.0
+    small_share_warning: float = 0.5
+
+
+@dataclass
+class IndexReport:
+    """Counters of one video's indexing (see the module docstring)."""
+
+    config: ReportConfig = field(default_factory=ReportConfig)
+    frames_seen: int = 0  # frames the reader yielded (after striding), before the motion gate
+    detector_frames: int = 0
+    detections: int = 0
+    embedded: int = 0  # detections embedded for appearance matching
+    heights: np.ndarray = field(default_factory=lambda: np.zeros(HEIGHT_BINS, np.int64))
+
+    def add_tracks(self, records: list[TrackRecord]) -> None:
+        for r in records:
+            h = float(np.median(r.path[:, PATH_Y2] - r.path[:, PATH_Y1]))
+            self.heights[min(int(h // HEIGHT_BIN_PX), HEIGHT_BINS - 1)] += 1
+
+    def height_quantile(self, q: float) -> float | None:
+        n = int(self.heights.sum())
+        if not n:
+            return None
+        k = int(np.searchsorted(np.cumsum(self.heights), q * n, side="left"))
+        return (k + 0.5) * HEIGHT_BIN_PX
+
+    def small_share(self) -> float:
+        n = int(self.heights.sum())
+        small = int(self.heights[: int(self.config.small_person_px // HEIGHT_BIN_PX)].sum())
+        return small / n if n else 0.0
+
+    def warnings(self) -> list[str]:
+        out = []
+        median = self.height_quantile(0.5)
+        if median is not None and self.small_share() >= self.config.small_share_warning:
+            out.append(
+                f"people are small here (median {median:.0f} px tall; {self.small_share():.0%} of them "
+                f"under {self.config.small_person_px:.0f} px): search results are less reliable; "
+                "higher-resolution footage or a closer camera helps"
+            )
+        return out
+
+    def to_json(
+        self, frames: int, plan: dict[str, Any], sampling: dict[str, Any], notes: list[str]
+    ) -> dict[str, Any]:
+        """The stored report."""
+        people: dict[str, Any] = {"tracks": int(self.heights.sum())}
+        if people["tracks"]:
+            people |= {
+                "height_p10_px": self.height_quantile(0.1),
+                "height_median_px": self.height_quantile(0.5),
+                "small_share": round(self.small_share(), 3),
+            }
+        return {
+            "frames": frames,
+            "frames_sampled": self.frames_seen,
+            "detector_frames": self.detector_frames,
+            "sampling": sampling,
+            "detector": plan,
+            "appearance": {"detections": self.detections, "embedded": self.embedded},
+            "people": people,
+            "notes": [n for n in notes if n],
+            "warnings": self.warnings(),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "frames_seen": self.frames_seen,
+            "detector_frames": self.detector_frames,
+            "detections": self.detections,
+            "embedded": self.embedded,
+            "heights": {str(int(k)): int(v) for k, v in enumerate(self.heights) if v},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        self.frames_seen = int(state["frames_seen"])
+        self.detector_frames = int(state["detector_frames"])
+        self.detections = int(state["detections"])
+        self.embedded = int(state["embedded"])
+        self.heights = np.zeros(HEIGHT_BINS, np.int64)
+        for k, v in state["heights"].items():
+            self.heights[int(k)] = int(v)
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line for an operator: how the detector looked and how tall the people were."""
+    det = report.get("detector", {})
+    parts = []
+    ran = report.get("detector_frames", 0)
+    if ran:
+        parts.append(f"detector on {ran} frames")
+    if "base_input" in det:
+        w, h = det["base_input"]
+        look = f"whole frame at {w}x{h}"
+        if "close_scale" in det:
+            look += f", close looks at {det['close_scale']:g}x ({det.get('close_looks', 0)} looks"
+            look += f", {det.get('surveys', 0)} surveys)"
+        parts.append(look)
+    people = report.get("people", {})
+    if people.get("height_median_px"):
+        p10, median = people["height_p10_px"], people["height_median_px"]
+        parts.append(f"people mostly {p10:.0f} px tall or more (median {median:.0f} px)")
+    if report.get("sampling", {}).get("low_rate"):
+        parts.append("low frame rate: one sighting makes a track")
+    return "; ".join(parts)

@@ -1,0 +1,99 @@
+"""Opening a library: the engine, one session per operation, the schema's version and its upgrades.
+
+Every read or write is one short session; every write is one transaction, committed whole or rolled
+back (and reported as :class:`StorageError`), so a failure (disk full, read-only folder, a crash)
+leaves what was committed intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pipeline.errors import StorageError
+from pipeline.storage.records import storage_message
+from pipeline.storage.schema import SCHEMA_VERSION, Base, MetaRow, make_engine
+
+log = logging.getLogger(__name__)
+
+GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
+GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
+
+
+class LibraryBase:
+    """A connection to one library database (see :class:`pipeline.storage.Library`)."""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path).expanduser().resolve()
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
+        self.engine = make_engine(f"sqlite:///{self.db_path}")
+        with self._write(f"cannot open database {self.db_path}") as s:
+            Base.metadata.create_all(s.connection())
+            version = s.get(MetaRow, "schema_version")
+            if version is None:
+                s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(version.value) > SCHEMA_VERSION:
+                raise StorageError(f"{self.db_path} was written by a newer Spotter (schema {version.value})")
+            elif int(version.value) < SCHEMA_VERSION:
+                self._migrate(s, int(version.value))
+                version.value = str(SCHEMA_VERSION)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @staticmethod
+    def _migrate(s: Session, version: int) -> None:
+        if version < 2:
+            s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
+            s.execute(text("UPDATE tracks SET person = track_id"))
+            s.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_video_person ON tracks (video_id, person)"))
+        if version < 3:
+            s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
+            s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as s:
+                yield s
+        except (SQLAlchemyError, sqlite3.Error) as e:
+            raise StorageError(storage_message(f"cannot read {self.db_path}", e)) from e
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back (and reported) on any failure."""
+        try:
+            with Session(self.engine) as s, s.begin():
+                yield s
+        except StorageError:
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as e:
+            raise StorageError(storage_message(action, e)) from e
+
+    @staticmethod
+    def _bump(s: Session, key: str) -> None:
+        row = s.get(MetaRow, key)
+        if row is None:
+            s.add(MetaRow(key=key, value="1"))
+        else:
+            row.value = str(int(row.value) + 1)
+
+    def generation(self) -> tuple[int, int]:
+        """(added, removed) change counters of the embeddings table."""
+        with self._read() as s:
+            rows = dict(
+                s.execute(
+                    select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_([GEN_ADDED, GEN_REMOVED]))
+                ).all()
+            )
+        return int(rows.get(GEN_ADDED, 0)), int(rows.get(GEN_REMOVED, 0))
