@@ -23,7 +23,7 @@ Pairs are found by sorting tracks by start and sweeping (O(n log n + pairs)).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,32 +53,47 @@ def _bin(scores: np.ndarray) -> np.ndarray:
 
 
 def score_histograms(
-    tracks: Sequence[TrackInfo], crops: Mapping[int, np.ndarray]
+    tracks: Iterable[TrackInfo], crops: Callable[[list[int]], Mapping[int, np.ndarray]], page: int = 500
 ) -> tuple[np.ndarray, np.ndarray]:
     """(same-person, different-people) score histograms of one video's tracks.
 
-    ``crops`` maps track primary keys to their (K, D) L2-normalised crop embeddings.
+    ``tracks`` come in order of appearance (first frame); ``crops`` gives the (K, D) L2-normalised
+    crop embeddings of a list of track keys. One sweep: only the tracks alive at a time and one page
+    of embeddings are held, so an hour- or day-long video costs no more memory than a minute.
     """
     genuine = np.zeros(BINS, np.int64)
     impostor = np.zeros(BINS, np.int64)
-    live = sorted((t for t in tracks if t.pk in crops), key=lambda t: t.first_frame)
-    active: list[TrackInfo] = []
-    for t in live:
-        own = crops[t.pk]
-        if len(own) > 1:
-            sims = own @ own.T
-            np.fill_diagonal(sims, -np.inf)
-            genuine += np.bincount(_bin(sims.max(axis=1)), minlength=BINS)
-        active = [a for a in active if a.last_frame >= t.first_frame]
-        for a in active:
-            if a.person == t.person or _touch(a, t):
+    active: list[tuple[TrackInfo, np.ndarray]] = []
+    for chunk in _pages(tracks, page):
+        vectors = crops([t.pk for t in chunk])
+        for t in chunk:
+            own = vectors.get(t.pk)
+            if own is None:
                 continue
-            sims = crops[a.pk] @ own.T
-            impostor += np.bincount(
-                _bin(np.concatenate([sims.max(axis=1), sims.max(axis=0)])), minlength=BINS
-            )
-        active.append(t)
+            if len(own) > 1:
+                sims = own @ own.T
+                np.fill_diagonal(sims, -np.inf)
+                genuine += np.bincount(_bin(sims.max(axis=1)), minlength=BINS)
+            active = [(a, v) for a, v in active if a.last_frame >= t.first_frame]
+            for a, v in active:
+                if a.person == t.person or _touch(a, t):
+                    continue
+                sims = v @ own.T
+                both_ways = np.concatenate([sims.max(axis=1), sims.max(axis=0)])
+                impostor += np.bincount(_bin(both_ways), minlength=BINS)
+            active.append((t, own))
     return genuine, impostor
+
+
+def _pages(items: Iterable[TrackInfo], size: int) -> Iterator[list[TrackInfo]]:
+    chunk: list[TrackInfo] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _touch(a: TrackInfo, b: TrackInfo) -> bool:
@@ -109,9 +124,9 @@ def equal_error_floor(
 
 def calibrate_video(library: Library, video_id: int, model: str) -> None:
     """Compute and store one video's histograms (after its tracks are linked into people)."""
-    tracks = library.video_tracks(video_id, thumbnails=False)
-    crops = library.embeddings_of(model, "crop", [t.pk for t in tracks])
-    genuine, impostor = score_histograms(tracks, crops)
+    genuine, impostor = score_histograms(
+        library.iter_video_tracks(video_id), lambda pks: library.embeddings_of(model, "crop", pks)
+    )
     library.set_score_histograms(video_id, model, METHOD, genuine, impostor)
 
 

@@ -208,7 +208,7 @@ def index_video(
     settings = settings_for(config, models, info)
     decision = library.start_video(info, models.detector_id, models.reid_id, settings, force)
     if decision.action == "skip":  # decided without loading any model: instant
-        stored = next((v.tracks for v in library.videos() if v.video_id == decision.video_id), 0)
+        stored = library.track_count(decision.video_id)
         yield ProgressEvent(
             vpath,
             Stage.SKIPPED,
@@ -329,13 +329,26 @@ def index_video(
 
 
 def link_video(library: Library, video_id: int, reid_id: str, config: LinkConfig) -> None:
-    """Link the fragments of each person in a finished video (see :mod:`pipeline.linking`)."""
-    tracks = library.video_tracks(video_id)
-    vectors = library.embeddings_of(reid_id, "track", [t.pk for t in tracks])
-    persons = link_tracks(
-        [t for t in tracks if t.pk in vectors], {pk: v[0] for pk, v in vectors.items()}, config
-    )
-    library.set_persons(video_id, persons)
+    """Link the fragments of each person in a finished video (see :mod:`pipeline.linking`). Tracks are
+    read a page at a time and kept only as what linking looks at (the first observation, the last
+    few, the appearance vector), so memory grows with the number of tracks, not of frames."""
+    keep_tail = config.velocity_frames + 1
+    tracks, vectors, page = [], {}, []
+
+    def flush() -> None:
+        found = library.embeddings_of(reid_id, "track", [t.pk for t in page])
+        vectors.update({pk: v[0] for pk, v in found.items()})
+        tracks.extend(t for t in page if t.pk in found)
+        page.clear()
+
+    for t in library.iter_video_tracks(video_id):
+        if len(t.path) > keep_tail + 1:
+            t = dataclasses.replace(t, path=np.concatenate([t.path[:1], t.path[-keep_tail:]]))
+        page.append(t)
+        if len(page) >= 500:
+            flush()
+    flush()
+    library.set_persons(video_id, link_tracks(tracks, vectors, config))
 
 
 def _mark_failed(library: Library, video_id: int, message: str) -> None:

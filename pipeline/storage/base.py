@@ -60,6 +60,9 @@ class LibraryBase:
         if version < 3:
             s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
             s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
+            s.execute(
+                text("CREATE INDEX IF NOT EXISTS ix_tracks_video_first ON tracks (video_id, first_frame)")
+            )
 
     @contextmanager
     def _read(self) -> Iterator[Session]:

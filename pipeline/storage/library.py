@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +230,7 @@ class Library(ScoreHistograms, SearchRecords):
             return {}
         return self._track_infos(TrackRow.id.in_([int(p) for p in pks]), thumbnails)
 
-    def _track_infos(self, where: Any, thumbnails: bool) -> dict[int, TrackInfo]:
+    def _track_infos(self, where: Any, thumbnails: bool, limit: int | None = None) -> dict[int, TrackInfo]:
         cols = [
             TrackRow.id,
             TrackRow.video_id,
@@ -248,6 +248,8 @@ class Library(ScoreHistograms, SearchRecords):
         out: dict[int, TrackInfo] = {}
         with self._read() as s:
             q = select(*cols).join(VideoRow, TrackRow.video_id == VideoRow.id).where(where)
+            if limit is not None:
+                q = q.order_by(TrackRow.first_frame, TrackRow.id).limit(limit)
             for row in s.execute(q).all():
                 path = np.frombuffer(row[9], np.float64).reshape(-1, PATH_COLUMNS)
                 person = row[10] if row[10] is not None else row[4]
@@ -271,14 +273,13 @@ class Library(ScoreHistograms, SearchRecords):
         return out
 
     def set_persons(self, video_id: int, person_of: dict[int, int]) -> None:
-        """Store the person (linked chain) of each track of a video, in one transaction."""
+        """Store the person (linked chain) of each track of a video, in one transaction (one bulk
+        UPDATE by primary key)."""
+        rows = [{"id": int(pk), "person": int(person)} for pk, person in person_of.items()]
+        if not rows:
+            return
         with self._write("cannot save linked tracks") as s:
-            for pk, person in person_of.items():
-                s.execute(
-                    update(TrackRow)
-                    .where(TrackRow.id == pk, TrackRow.video_id == video_id)
-                    .values(person=person)
-                )
+            s.execute(update(TrackRow), rows)
 
     def thumbnails(self, track_pks: Sequence[int]) -> dict[int, bytes]:
         """JPEG bytes of the tracks' best crops (tracks that are gone are left out)."""
@@ -287,6 +288,26 @@ class Library(ScoreHistograms, SearchRecords):
         with self._read() as s:
             q = select(TrackRow.id, TrackRow.thumbnail).where(TrackRow.id.in_([int(p) for p in track_pks]))
             return {pk: jpeg for pk, jpeg in s.execute(q).all()}
+
+    def track_count(self, video_id: int) -> int:
+        with self._read() as s:
+            return int(s.scalar(select(func.count()).where(TrackRow.video_id == video_id)) or 0)
+
+    def iter_video_tracks(self, video_id: int, page: int = 500) -> Iterator[TrackInfo]:
+        """The tracks of one video in order of appearance, read a page at a time (keyset paging), so
+        that a sweep over an hour- or day-long video holds only a page in memory."""
+        after: tuple[int, int] = (-1, -1)
+        while True:
+            first = TrackRow.first_frame
+            where = (TrackRow.video_id == video_id) & (
+                (first > after[0]) | ((first == after[0]) & (TrackRow.id > after[1]))
+            )
+            found = self._track_infos(where, False, page).values()
+            rows = sorted(found, key=lambda t: (t.first_frame, t.pk))
+            yield from rows
+            if len(rows) < page:
+                return
+            after = (rows[-1].first_frame, rows[-1].pk)
 
     def video_tracks(self, video_id: int, thumbnails: bool = True) -> list[TrackInfo]:
         """All tracks of one video, in order of appearance (JPEG bytes left out without ``thumbnails``)."""

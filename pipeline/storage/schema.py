@@ -71,6 +71,7 @@ class TrackRow(Base):
     __table_args__ = (
         UniqueConstraint("video_id", "track_id"),
         Index("ix_tracks_video_person", "video_id", "person"),
+        Index("ix_tracks_video_first", "video_id", "first_frame"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
