@@ -4,7 +4,7 @@
     python main.py index VIDEO...       index videos (once; later runs skip or resume them)
     python main.py search --query IMG   find the person in the photo in every indexed video
     python main.py export --hit ID --out CLIP.mp4 [--annotate]
-    python main.py videos               list the library
+    python main.py videos [--json]      list the library
     python main.py doctor               check models and hardware
     python main.py eval-reid DATASET    evaluate the ReID model on a Market-1501-style dataset
     python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
@@ -29,6 +29,7 @@ from pipeline.types import fmt_time
 if TYPE_CHECKING:
     from models.loader import ModelSet
     from pipeline.storage import Library
+    from pipeline.types import VideoSummary
 
 log = logging.getLogger("spotter")
 
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotate", action="store_true", help="draw the person's box")
     p.add_argument("--margin", type=float, default=None, help="seconds added before and after")
 
-    with_db(sub.add_parser("videos", help="list the indexed videos"))
+    p = with_db(sub.add_parser("videos", help="list the indexed videos"))
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
     p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
@@ -290,15 +292,37 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_videos(args: argparse.Namespace) -> int:
     library = open_library(args)
     rows = library.videos()
+    if args.json:
+        print(json.dumps({"videos": [video_json(v) for v in rows]}))
+        return 0
     if not rows:
         print(f"no videos indexed in {library.db_path}")
         return 0
     print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  path")
     for v in rows:
         note = f"  ({v.message})" if v.message else ""
+        if json.loads(v.report_json or "{}").get("warnings"):
+            note += "  [people small: weaker search]"
         status = v.status if v.status != "indexing" else "interrupted"
         print(f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.path}{note}")
     return 0
+
+
+def video_json(v: VideoSummary) -> dict:
+    """The ``videos --json`` object of one video (a stable interface for tools and scripts)."""
+    return {
+        "id": v.video_id,
+        "path": v.path,
+        "status": "interrupted" if v.status == "indexing" else v.status,
+        "duration_s": round(v.duration_s, 3),
+        "tracks": v.tracks,
+        "fps": round(v.fps, 3),
+        "frames": v.frame_count,
+        "width": v.width,
+        "height": v.height,
+        "message": v.message,
+        "report": json.loads(v.report_json or "{}"),
+    }
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -198,18 +198,16 @@ def main() -> int:
         print(f"  {k * 10:3d} %: {t:7.0f} s, {speed:5.2f}x real time in this tenth, RSS {rss:.0f} MiB")
         prev_t, prev_f = t, frames
     size = sum(p.stat().st_size for p in OUT.glob("whole.db*"))
-    print(
-        f"library size {size / 2**20:.1f} MiB for {duration / 3600:.2f} h: {size / 2**20 / (duration / 3600):.1f} MiB per hour"
-    )
+    mib, hours = size / 2**20, duration / 3600
+    print(f"library size {mib:.1f} MiB for {hours:.2f} h: {mib / hours:.1f} MiB per hour")
     for frac in a.kill_at:
         k = run_index(video, resumed, kill_at=frac)
         print(f"  killed (SIGKILL) at {frac:.0%} after {k['wall_s']:.0f} s")
     k = run_index(video, resumed)
     print(f"  resumed to the end in {k['wall_s']:.0f} s")
     same, why = same_library(whole, resumed)
-    print(
-        f"resume after kill -9 at {', '.join(f'{f:.0%}' for f in a.kill_at)}: {'same' if same else 'DIFFERENT'} ({why})"
-    )
+    kills = ", ".join(f"{f:.0%}" for f in a.kill_at)
+    print(f"resume after kill -9 at {kills}: {'same' if same else 'DIFFERENT'} ({why})")
     print(f"export: {export_cost(whole)}")
     return 0
 

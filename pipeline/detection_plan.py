@@ -154,7 +154,8 @@ class DetectionPlan:
         self._survey_at = 0.0
         self._base_px = self.base_shape[0] * self.base_shape[1]
         survey_px = self._cost([Look(0, 0, width, height, self.close_scale, "survey")])
-        self._credit_cap = max(config.burst * config.budget * self._base_px, 1.5 * survey_px)
+        # enough to save up for a survey (of any frame size) unless close looks are switched off
+        self._credit_cap = max(config.burst * config.budget * self._base_px, survey_px * (config.budget > 0))
         self._credit = self._credit_cap
 
     def describe(self) -> dict[str, Any]:
@@ -208,9 +209,13 @@ class DetectionPlan:
                 total += h * w
         return total
 
-    def _afford(self, looks: list[Look], always: bool = False) -> bool:
+    def _afford(self, looks: list[Look], first: bool = False) -> bool:
+        """Pay for the looks if the budget can; the first survey of a video is free (someone has to
+        find out who is there)."""
+        if first:
+            return True
         cost = self._cost(looks)
-        if cost > self._credit and not always:
+        if cost > self._credit:
             self.stats.postponed += 1
             return False
         self._credit -= cost
@@ -227,7 +232,7 @@ class DetectionPlan:
         moving = self._moving(small, prev, base) if prev is not None else np.zeros((0, 4))
         if prev is None or ts >= self._next_survey_ts:
             survey = [Look(0, 0, self.width, self.height, self.close_scale, "survey")]
-            if self._afford(survey, always=prev is None):
+            if self._afford(survey, first=prev is None):
                 self.stats.surveys += 1
                 self._survey_at, self._next_survey_ts = ts, math.inf  # rescheduled when it has run
                 return survey, moving
@@ -391,8 +396,11 @@ class DetectionPlan:
     def _reschedule(self, found_new: bool) -> None:
         """Next survey sooner when the last one found someone new, later (doubling) when not."""
         cfg = self.config
-        self._survey_gap = cfg.survey_min_s if found_new else min(self._survey_gap * 2, cfg.survey_max_s)
+        if found_new:
+            self._survey_gap = cfg.survey_min_s
         self._next_survey_ts = self._survey_at + self._survey_gap
+        if not found_new:
+            self._survey_gap = min(self._survey_gap * 2, cfg.survey_max_s)
 
     # ----- checkpoint ----------------------------------------------------------------------------
 

@@ -77,15 +77,30 @@ def load_image(path: str | Path) -> np.ndarray:
         raise QueryError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from e
     if data.size == 0:
         raise QueryError(f"{path}: empty file, not an image")
-    header = cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8)
-    if header is None:
-        raise QueryError(f"{path}: not an image (or an unsupported image format)")
-    if header.size * 64 > MAX_QUERY_PIXELS:
-        raise QueryError(f"{path}: image too large ({header.shape[1] * 8}x{header.shape[0] * 8} px)")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    size = _header_size(data)  # read before decoding: refuse decompression bombs unopened
+    if size is not None and size[0] * size[1] > MAX_QUERY_PIXELS:
+        raise QueryError(f"{path}: image too large ({size[0]}x{size[1]} px)")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
     return to_bgr(image, str(path))
+
+
+def _header_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from an image file's header, without decoding its pixels (None if unknown)."""
+    import io
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # the caller decides what is too large
+    try:
+        with Image.open(io.BytesIO(data.tobytes())) as img:
+            return int(img.size[0]), int(img.size[1])
+    except Exception:  # not a format Pillow knows: OpenCV may still decode it
+        return None
 
 
 def to_bgr(image: np.ndarray, source: str) -> np.ndarray:

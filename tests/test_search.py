@@ -258,3 +258,71 @@ def test_warm_up_loads_the_models_and_index_or_reports_a_missing_model(indexed, 
     broken = ModelSet(ModelConfig(detector=replace(DetectorConfig(), weights="detector/missing_model.onnx")))
     with pytest.raises(WeightsError, match=r"missing_model\.onnx"):
         Searcher(indexed, broken).warm_up()
+
+
+def test_a_person_in_many_videos_is_found_in_each(library: Library) -> None:
+    """Hits are judged against the best person of their own video: a person scoring 0.95 in one
+    video and 0.80-0.90 in others is found in all of them (a margin over the whole library kept
+    only the best few), while a look-alike below the floor is found nowhere."""
+    rng = np.random.default_rng(5)
+    q = unit(rng.normal(size=DIM))
+
+    def at(score: float) -> np.ndarray:
+        n = unit(rng.normal(size=DIM))
+        return score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+
+    scores = [0.95, 0.9, 0.85, 0.8, 0.82, 0.88]
+    vids = [add_video(library, f"cam{k}", [at(s), at(0.3)]) for k, s in enumerate(scores)]
+    add_video(library, "elsewhere", [at(0.6), at(0.3)])  # only a look-alike below the floor
+    per_video = searcher(library, SearchConfig(min_score=0.65, calibrate=False)).match(q)
+    assert sorted(h.video_id for h in per_video.hits) == sorted(vids)
+    whole = searcher(library, SearchConfig(min_score=0.65, calibrate=False, margin_per_video=False))
+    assert len(whole.match(q).hits) == 2  # the rule before: within 0.05 of the library's best
+
+
+def test_the_floor_is_the_library_calibrated_one(library: Library) -> None:
+    rng = np.random.default_rng(6)
+    add_video(library, "cam1", list(unit(rng.normal(size=(3, DIM)))))
+    vid = library.videos()[0].video_id
+    genuine = np.zeros(400, np.int64)
+    impostor = np.zeros(400, np.int64)
+    genuine[int((0.9 + 1) / 2 * 400)] = 500  # same person ~0.9, different people ~0.5
+    impostor[int((0.5 + 1) / 2 * 400)] = 500
+    library.set_score_histograms(vid, "test-reid", "eer-2", genuine, impostor)
+    s = searcher(library)
+    floor, calibrated = s.calibrated_floor()
+    assert calibrated and 0.5 < floor <= 0.9
+    assert s.match(unit(rng.normal(size=DIM))).cut == floor
+    assert s.match(unit(rng.normal(size=DIM)), min_score=0.42).cut == 0.42  # --threshold wins
+
+
+def test_a_small_tight_crop_of_a_person_is_a_query(tmp_path: Path, models, frame_of) -> None:
+    """An operator's 20x62 crop of a PETS person (no border around them) is searched, with a note."""
+    frame, box = sorted(load_gt(pets())[1].items())[50]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    crop = frame_of(pets().video, frame)[y1:y2, x1:x2]
+    small = cv2.resize(crop, (20, 62), interpolation=cv2.INTER_AREA)
+    path = tmp_path / "small.png"
+    cv2.imwrite(str(path), small)
+    q = prepare_query(path, models.detector)
+    assert q.crop.shape[0] >= 40 or q.whole_photo
+    assert "weaker" in q.note
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (6, 30)])
+def test_too_small_photos_are_refused(tmp_path: Path, models, size: tuple[int, int]) -> None:
+    path = tmp_path / "tiny.png"
+    cv2.imwrite(str(path), np.full((size[1], size[0], 3), 128, np.uint8))
+    with pytest.raises(QueryError, match="too small to show a person"):
+        prepare_query(path, models.detector)
+
+
+def test_transparent_and_blank_photos_are_refused(tmp_path: Path, models) -> None:
+    clear = tmp_path / "clear.png"
+    cv2.imwrite(str(clear), np.zeros((200, 80, 4), np.uint8))  # alpha 0 everywhere
+    with pytest.raises(QueryError, match="fully transparent"):
+        prepare_query(clear, models.detector)
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 80, 3), 128, np.uint8))  # person-shaped, but nothing in it
+    with pytest.raises(QueryError, match="no person found"):
+        prepare_query(blank, models.detector)

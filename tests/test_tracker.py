@@ -197,3 +197,88 @@ def test_needs_attention_only_in_difficult_scenes() -> None:
     assert occluded.needs_attention()  # only a weak detection: being occluded
     occluded.update(Detections.empty(), 3)
     assert not occluded.needs_attention()  # fully hidden: looking more often does not help
+
+
+# ----- appearance-assisted matching and low frame rates ------------------------------------------
+
+
+def looks(*vectors: np.ndarray) -> np.ndarray:
+    out = np.array(vectors, dtype=np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+A, B = np.eye(8)[0], np.eye(8)[1]  # two people who look nothing alike
+
+
+def test_one_frame_per_second_walker_keeps_one_track_with_appearance() -> None:
+    """At 1 fps a walker moves most of a box height between frames: box overlap loses them, the walk
+    gate (scaled by the time since last seen) with their appearance keeps them."""
+    fps = 1.0
+    person = walker(10, vx=50.0)  # 50 px per frame = 0.6 heights per second, boxes never overlap
+    with_looks = ByteTracker(TrackerConfig(), fps)
+    ids = {int(with_looks.update(dets((person(f), 0.9)), f, looks(A)).track_ids[0]) for f in range(6)}
+    assert len(ids) == 1
+    boxes_only = ByteTracker(TrackerConfig(), fps)
+    ids = set()
+    for f in range(6):
+        ids |= set(boxes_only.update(dets((person(f), 0.9)), f).track_ids.tolist())
+    assert len(ids) > 1  # what the appearance fixes
+
+
+def test_crossing_people_keep_their_identities_with_appearance() -> None:
+    """Two people walking towards each other and past: by motion alone the tracker may swap them
+    when their boxes meet; their appearance keeps them apart."""
+    tracker = ByteTracker(TrackerConfig(), 2.0)  # 2 fps
+    left, right = walker(0, vx=40.0), walker(400, vx=-40.0)
+    first = tracker.update(dets((left(0), 0.9), (right(0), 0.9)), 0, looks(A, B))
+    ids = ids_by_det(first)
+    for f in range(1, 10):
+        step = tracker.update(dets((left(f), 0.9), (right(f), 0.9)), f, looks(A, B))
+        assert ids_by_det(step) == ids, f"identities swapped at frame {f}"
+
+
+def test_a_single_sighting_is_a_track_at_low_frame_rates() -> None:
+    tracker = ByteTracker(TrackerConfig(), 1.0)
+    tracker.update(Detections.empty(), 0)
+    seen = tracker.update(dets(((10, 10, 40, 90), 0.9)), 1)
+    assert len(seen.track_ids) == 1
+    (ended,) = tracker.finish()
+    assert ended.confirmed  # at 10 fps the same sighting would be an unconfirmed, dropped track
+    fast = ByteTracker(TrackerConfig(), FPS)
+    fast.update(Detections.empty(), 0)
+    fast.update(dets(((10, 10, 40, 90), 0.9)), 1)
+    assert not fast.finish()[0].confirmed
+
+
+def test_appearance_is_wanted_only_where_a_match_is_ambiguous() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    alone, pair_a, pair_b = walker(10), walker(300), walker(330)
+    d0 = dets((alone(0), 0.9), (pair_a(0), 0.9), (pair_b(0), 0.9))
+    assert tracker.wants_appearance(d0, 0).all()  # nobody followed yet: everyone needs a look
+    tracker.update(d0, 0, looks(A, B, np.eye(8)[2]))
+    d1 = dets((alone(1), 0.9), (pair_a(1), 0.9), (pair_b(1), 0.9))
+    assert tracker.wants_appearance(d1, 1).tolist() == [False, True, True]
+    later = int(FPS * TrackerConfig().refresh_s) + 1  # the lone walker's look is stale by then
+    assert tracker.wants_appearance(dets((alone(later), 0.9)), later).tolist() == [True]
+
+
+def test_missing_appearance_rows_fall_back_to_motion() -> None:
+    tracker = ByteTracker(TrackerConfig(), FPS)
+    person = walker(10)
+    tid = int(tracker.update(dets((person(0), 0.9)), 0, looks(A)).track_ids[0])
+    nan = np.full((1, 8), np.nan, np.float32)
+    for f in range(1, 4):
+        assert tracker.update(dets((person(f), 0.9)), f, nan).track_ids.tolist() == [tid]
+
+
+def test_appearance_state_survives_a_checkpoint() -> None:
+    tracker = ByteTracker(TrackerConfig(), 1.0)
+    person = walker(10, vx=50.0)
+    for f in range(3):
+        tracker.update(dets((person(f), 0.9)), f, looks(A))
+    copy = ByteTracker(TrackerConfig(), 1.0)
+    copy.load_state_dict(json.loads(json.dumps(tracker.state_dict())))
+    a = tracker.update(dets((person(3), 0.9)), 3, looks(A))
+    b = copy.update(dets((person(3), 0.9)), 3, looks(A))
+    assert a.track_ids.tolist() == b.track_ids.tolist()
+    assert np.allclose(tracker.tracks[0].feature, copy.tracks[0].feature)

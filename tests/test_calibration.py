@@ -1,0 +1,74 @@
+"""The library's own floor: same-person and different-people scores from pairs whose truth is certain
+without labels, and their equal-error point."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.calibration import (
+    BINS,
+    CalibrationConfig,
+    calibrate_video,
+    equal_error_floor,
+    library_floor,
+    score_histograms,
+)
+from pipeline.storage import Library, TrackInfo
+from tests.test_search import add_video, unit
+
+
+def track(pk: int, person: int, first: int, last: int, x: float) -> TrackInfo:
+    frames = np.arange(first, last + 1, dtype=np.float64)
+    path = np.zeros((len(frames), 7))
+    path[:, 0], path[:, 2:6] = frames, [x, 10, x + 20, 60]
+    return TrackInfo(pk, 1, "v", 10.0, pk, first, last, first / 10, last / 10, path, b"", person)
+
+
+def hist_of(scores: np.ndarray) -> np.ndarray:
+    bins = np.clip(((scores + 1) / 2 * BINS).astype(int), 0, BINS - 1)
+    return np.bincount(bins, minlength=BINS)
+
+
+def test_which_pairs_count() -> None:
+    rng = np.random.default_rng(0)
+    crops = {pk: unit(rng.normal(size=(3, 16))) for pk in range(1, 6)}
+    tracks = [
+        track(1, 1, 0, 50, 0),  # overlaps 2 in time, far apart: a different-people pair
+        track(2, 2, 10, 60, 200),
+        track(3, 1, 70, 90, 0),  # the same person as 1 (linked): never a different-people pair
+        track(4, 4, 75, 95, 5),  # touches 3 (boxes overlap): its crops may show both: left out
+        track(5, 5, 200, 210, 300),  # alone in time: no pair
+    ]
+    genuine, impostor = score_histograms(tracks, lambda pks: {p: crops[p] for p in pks}, page=2)
+    assert genuine.sum() == 5 * 3  # every crop of every track against its best other crop
+    assert impostor.sum() == 1 * (3 + 3)  # one pair (1, 2), three samples each way
+
+
+def test_equal_error_point_between_the_two() -> None:
+    rng = np.random.default_rng(1)
+    genuine = hist_of(np.clip(rng.normal(0.85, 0.05, 5000), -1, 1))
+    impostor = hist_of(np.clip(rng.normal(0.45, 0.1, 5000), -1, 1))
+    floor, calibrated = equal_error_floor(genuine, impostor, CalibrationConfig(), 0.65)
+    assert calibrated and floor == pytest.approx(0.717, abs=0.02)  # where 1-sided tails meet
+    few = hist_of(np.full(10, 0.9))  # ten same-person pairs: too few to trust
+    assert equal_error_floor(few, impostor, CalibrationConfig(), 0.65) == (0.65, False)
+    alike = hist_of(np.clip(rng.normal(0.95, 0.02, 5000), -1, 1))
+    bound, _ = equal_error_floor(alike, alike, CalibrationConfig(bounds=(0.55, 0.85)), 0.65)
+    assert bound == 0.85
+
+
+def test_old_libraries_are_calibrated_from_what_they_store(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib.db")
+    rng = np.random.default_rng(2)
+    add_video(library, "cam1", list(unit(rng.normal(size=(6, 16)))))
+    with sqlite3.connect(library.db_path) as c:  # as a library from before calibration existed
+        c.execute("delete from calibration")
+    assert library.score_histograms("test-reid", "eer-2") is None
+    floor, _ = library_floor(library, "test-reid", CalibrationConfig(min_samples=1), 0.65)
+    assert library.score_histograms("test-reid", "eer-2") is not None
+    calibrate_video(library, library.videos()[0].video_id, "test-reid")  # idempotent
+    assert library_floor(library, "test-reid", CalibrationConfig(min_samples=1), 0.65)[0] == floor

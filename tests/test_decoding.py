@@ -1,0 +1,86 @@
+"""Seeking by key frame: resume, export and the player start part-way without decoding from frame 0,
+and land exactly where decoding from the start would."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.decoding import probe_stream, scan_keyframes
+from pipeline.frames import FrameSource
+from pipeline.video import VideoReader, probe
+from tests.conftest import pets
+from tests.test_video import make_video
+
+
+@pytest.fixture(scope="module")
+def sequential() -> dict[int, np.ndarray]:
+    """Frames of PETS09-S2L1 decoded from the start, every 50th kept."""
+    return {f.index: f.image for f in VideoReader(probe(pets().video)) if f.index % 50 == 0}
+
+
+def test_reading_records_a_seek_table_that_matches_the_packets() -> None:
+    reader = VideoReader(probe(pets().video), stride=25)
+    for _ in reader:
+        pass
+    table = reader.seek_table
+    assert len(table) >= 10 and table[0][0] == 0  # a key frame every few seconds of 79.5 s
+    scanned = dict(scan_keyframes(pets().video))
+    for index, pts in table:
+        assert scanned.get(index, pts) == pts  # same frame index for the same key frame
+
+
+@pytest.mark.parametrize("start", [1, 349, 500, 790])
+def test_a_start_part_way_seeks_and_lands_exactly(start: int, sequential) -> None:
+    info = probe(pets().video)
+    reader = VideoReader(info, start_frame=start, seek_table=scan_keyframes(info.path))
+    frames = iter(reader)
+    first = next(frames)
+    assert first.index == start and first.ts == pytest.approx(start / 10.0)
+    target = next((k for k in sorted(sequential) if k >= start), None)
+    if target is not None:
+        got = first if target == start else next(f for f in frames if f.index == target)
+        assert np.array_equal(got.image, sequential[target])
+    frames.close()
+    if start > 300:  # decoding began at a key frame near the start, not at frame 0
+        assert 0 < reader.decoded_from <= start
+
+
+def test_player_jumps_back_and_forth_exactly(sequential) -> None:
+    with FrameSource(pets().video) as source:
+        for index in (700, 100, 750, 0, 650):
+            assert np.array_equal(source.frame(index), sequential[index])
+
+
+def test_frame_rate_is_checked_against_the_timestamps(tmp_path: Path) -> None:
+    """A file that declares 25 fps while its timestamps advance at 5 fps is read at 5 fps, and the
+    probe says so."""
+    import av
+
+    path = tmp_path / "odd.mp4"
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=Fraction(25))
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.time_base = Fraction(1, 1000)
+        for k in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * k, np.uint8), format="bgr24")
+            frame.pts = k * 200  # 0.2 s apart
+            frame.time_base = Fraction(1, 1000)
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    info = probe_stream(path)
+    assert info.fps == pytest.approx(5.0, rel=0.05)
+    ts = [f.ts for f in VideoReader(probe(path))]
+    assert np.allclose(np.diff(ts), 0.2, atol=1e-3)
+
+
+def test_small_video_without_seek_table_still_starts_part_way(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "small.mp4", frames=40)
+    whole = [f.image for f in VideoReader(probe(video))]
+    part = list(VideoReader(probe(video), start_frame=25))
+    assert part[0].index == 25 and np.array_equal(part[0].image, whole[25])

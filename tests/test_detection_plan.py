@@ -1,0 +1,82 @@
+"""Where the detector looks: the whole frame for footage its input can show, close looks where people
+are too small for it (a PETS09-S2L1 scene, people 41-66 px tall, inside a 1920x1080 frame)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from models.boxes import iou_matrix
+from pipeline.detection_plan import DetectionPlan, DetectionPlanConfig
+from tests.conftest import load_gt, pets
+
+ORIGIN = (800, 420)  # where the PETS frame sits in the 1080p frame
+
+
+def in_hd(image: np.ndarray) -> np.ndarray:
+    canvas = np.full((1080, 1920, 3), 90, np.uint8)
+    canvas[ORIGIN[1] : ORIGIN[1] + 360, ORIGIN[0] : ORIGIN[0] + 480] = image
+    return canvas
+
+
+def truth(frame: int) -> np.ndarray:
+    boxes = [b[frame] for b in load_gt(pets()).values() if frame in b]
+    return np.array(boxes) + np.array([ORIGIN[0], ORIGIN[1], ORIGIN[0], ORIGIN[1]])
+
+
+def found(dets, boxes: np.ndarray) -> int:
+    strong = dets.xyxy[dets.score >= 0.5]
+    return int((iou_matrix(boxes, strong).max(axis=1, initial=0) >= 0.5).sum()) if len(strong) else 0
+
+
+def test_footage_the_whole_frame_shows_gets_no_close_looks(models) -> None:
+    plan = DetectionPlan(DetectionPlanConfig(), models.detector, 480, 360)
+    assert not plan.active and plan.base_shape == (320, 416)
+    hd = DetectionPlan(DetectionPlanConfig(), models.detector, 1920, 1080)
+    assert hd.active and hd.close_scale == pytest.approx(0.8)
+
+
+def test_small_people_in_hd_are_found_by_close_looks(models, frame_of) -> None:
+    plan = DetectionPlan(DetectionPlanConfig(), models.detector, 1920, 1080)
+    frames = [in_hd(frame_of(pets().video, k)) for k in (100, 102)]
+    base = models.detector.detect_at(frames[:1], plan.base_shape)[0]
+    gt = truth(100)
+    assert found(base, gt) <= 1  # 41-66 px people are 9-14 px at the 416-px input
+    (first,) = plan.detect(frames[:1], [10.0], [100])
+    assert plan.stats.surveys == 1 and found(first, gt) >= 0.7 * len(gt)
+    (second,) = plan.detect(frames[1:], [10.2], [102])  # no survey now: motion looks find them
+    assert plan.stats.surveys == 1 and plan.stats.close_looks >= 2
+    assert found(second, truth(102)) >= 0.6 * len(truth(102))
+
+
+def test_close_looks_wait_for_the_budget(models, frame_of) -> None:
+    frames = [in_hd(frame_of(pets().video, k)) for k in (100, 102, 104)]
+    poor = DetectionPlan(DetectionPlanConfig(budget=0.0, burst=0.0), models.detector, 1920, 1080)
+    poor.detect(frames[:1], [10.0], [100])  # the first survey always runs
+    poor.detect(frames[1:], [10.2, 10.4], [102, 104])
+    assert poor.stats.surveys == 1 and poor.stats.postponed >= 1 and poor.stats.close_looks == 1
+
+
+def test_plan_state_resumes_exactly(models, frame_of) -> None:
+    config = DetectionPlanConfig()
+    frames = [in_hd(frame_of(pets().video, k)) for k in (100, 103, 106)]
+    a = DetectionPlan(config, models.detector, 1920, 1080)
+    a.detect(frames[:1], [10.0], [100])
+    b = DetectionPlan(config, models.detector, 1920, 1080)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    da = a.detect(frames[1:], [10.3, 10.6], [103, 106])
+    db = b.detect(frames[1:], [10.3, 10.6], [103, 106])
+    for x, y in zip(da, db):
+        assert np.array_equal(x.xyxy, y.xyxy) and np.array_equal(x.score, y.score)
+
+
+def test_surveys_back_off_while_they_find_nobody_new(models) -> None:
+    config = replace(DetectionPlanConfig(), survey_min_s=1.0, budget=100.0)  # budget: not in the way
+    plan = DetectionPlan(config, models.detector, 1920, 1080)
+    empty = np.full((1080, 1920, 3), 90, np.uint8)
+    for t in np.arange(0, 20, 0.5):
+        plan.detect([empty], [float(t)], [int(t * 10)])
+    assert plan.stats.surveys == 5  # at 0, 1, 3, 7 and 15 s: the gap doubles

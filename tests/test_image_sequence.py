@@ -1,0 +1,120 @@
+"""A folder of snapshots indexed as one video: capture order from EXIF or file names, sizes, damage."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.errors import VideoError
+from pipeline.frames import FrameSource
+from pipeline.indexer import index_video
+from pipeline.storage import Library
+from pipeline.video import VideoReader, media_in, probe
+from tests.conftest import tud
+
+START = datetime(2026, 11, 21, 14, 30, 0)
+
+
+def tud_frames(every: int = 5) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(tud().video))
+    frames, k = [], 0
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        if k % every == 0:
+            frames.append(img)
+        k += 1
+    return frames
+
+
+def write_named(folder: Path, frames: list[np.ndarray], step_s: float = 0.2) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, img in enumerate(frames):
+        when = START + timedelta(seconds=k * step_s)
+        p = folder / f"cam1_{when:%Y%m%d_%H%M%S}_{when.microsecond // 1000:03d}.jpg"
+        cv2.imwrite(str(p), img)
+        paths.append(p)
+    return paths
+
+
+def test_named_snapshots_are_a_sequence_in_capture_order(tmp_path: Path) -> None:
+    frames = tud_frames()
+    write_named(tmp_path / "cam1", frames)
+    info = probe(tmp_path / "cam1")
+    assert info.images is not None and info.frame_count == len(frames)
+    assert (info.width, info.height) == (640, 480) and info.fps == pytest.approx(5.0)
+    assert info.note == ""
+    got = list(VideoReader(info))
+    assert [f.index for f in got] == list(range(len(frames)))
+    assert np.allclose([f.ts for f in got], np.arange(len(frames)) * 0.2)
+    assert np.abs(got[3].image.astype(int) - frames[3].astype(int)).mean() < 3  # JPEG round trip
+    assert np.array_equal(FrameSource(tmp_path / "cam1").frame(3), got[3].image)
+
+
+def test_exif_time_orders_photos_whose_names_do_not(tmp_path: Path) -> None:
+    frames = tud_frames(10)[:5]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    names = ["e.jpg", "b.jpg", "d.jpg", "a.jpg", "c.jpg"]  # name order is not time order
+    for k, (img, name) in enumerate(zip(frames, names)):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (START + timedelta(seconds=k)).strftime("%Y:%m:%d %H:%M:%S")
+        Image.fromarray(img[:, :, ::-1]).save(folder / name, exif=exif)
+    info = probe(folder)
+    assert [p.name for p in info.images.files] == names
+    assert info.images.start == START and info.fps == pytest.approx(1.0)
+
+
+def test_unknown_times_are_ordered_by_name_and_said(tmp_path: Path) -> None:
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    for k, img in enumerate(tud_frames(10)[:4]):
+        cv2.imwrite(str(folder / f"shot_{k:03d}.png"), img)
+    info = probe(folder)
+    assert "no capture time" in info.note and info.fps == pytest.approx(1.0)
+    assert [p.name for p in info.images.files] == [f"shot_{k:03d}.png" for k in range(4)]
+
+
+def test_odd_sizes_are_scaled_and_broken_images_skipped(tmp_path: Path) -> None:
+    frames = tud_frames()[:6]
+    paths = write_named(tmp_path / "cam", frames)
+    cv2.imwrite(str(paths[2]), cv2.resize(frames[2], (320, 240)))
+    paths[4].write_bytes(b"not a jpeg at all")
+    info = probe(tmp_path / "cam")
+    assert "differ in size" in info.note
+    reader = VideoReader(info)
+    got = list(reader)
+    assert [f.index for f in got] == [0, 1, 2, 3, 5] and got[2].image.shape == (480, 640, 3)
+    assert reader.damaged_packets == 1 and reader.frames_read == 6
+
+
+def test_too_few_images_is_not_a_sequence(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    cv2.imwrite(str(tmp_path / "one" / "x.jpg"), tud_frames()[0])
+    with pytest.raises(VideoError, match="not an image sequence"):
+        probe(tmp_path / "one")
+
+
+def test_indexing_a_folder_takes_videos_and_image_folders(tmp_path: Path) -> None:
+    write_named(tmp_path / "site" / "cam1", tud_frames()[:3])
+    shutil.copy(tud().video, tmp_path / "site" / "clip.mp4")
+    (tmp_path / "site" / "empty").mkdir()
+    found = media_in(tmp_path / "site")
+    assert [p.name for p in found] == ["cam1", "clip.mp4"]
+
+
+def test_a_snapshot_folder_indexes_to_searchable_tracks(tmp_path: Path, models) -> None:
+    write_named(tmp_path / "cam1", tud_frames(5))  # TUD-Campus at 5 fps: 15 snapshots
+    library = Library(tmp_path / "lib.db")
+    events = list(index_video(tmp_path / "cam1", library, models))
+    assert events[-1].stage.value == "done"
+    (video,) = library.videos()
+    assert video.status == "done" and video.tracks >= 4  # TUD-Campus has 8 people, most seen here

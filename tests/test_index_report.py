@@ -1,0 +1,44 @@
+"""What indexing did, as the operator sees it: the detector's view, sampling, people's size, warnings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+
+from bench.sequences import frames_of, write_video
+from tests.conftest import pets
+from tests.test_cli import cli
+
+
+def test_the_report_is_kept_with_each_video(indexed) -> None:
+    for v in indexed.videos():
+        report = json.loads(v.report_json)
+        assert report["frames"] == v.frame_count and 0 < report["detector_frames"] <= report["frames"]
+        assert report["detector"]["base_input"][0] % 32 == 0
+        assert report["people"]["tracks"] == v.tracks and report["people"]["height_median_px"] > 40
+        assert report["sampling"]["low_rate"] is False and report["warnings"] == []
+
+
+def test_small_people_get_a_warning(tmp_path: Path) -> None:
+    """PETS09-S2L1 at 0.55 of its size: people 22-36 px tall."""
+    video = tmp_path / "far.mp4"
+    frames = (
+        cv2.resize(f, (264, 198), interpolation=cv2.INTER_AREA)
+        for k, f in enumerate(frames_of(pets().video))
+        if k < 200
+    )
+    write_video(video, frames, 10.0)
+    p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 0, p.stderr
+    assert "warning: people are small here" in p.stderr and "whole frame at" in p.stderr
+    shown = cli("videos", "--db", str(tmp_path / "lib.db"))
+    assert "small" in shown.stdout
+
+
+def test_low_frame_rate_is_said(tmp_path: Path) -> None:
+    video = tmp_path / "slow.mp4"
+    write_video(video, (f for k, f in enumerate(frames_of(pets().video)) if k % 10 == 0), 1.0)
+    p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 0 and "low frame rate" in p.stderr
