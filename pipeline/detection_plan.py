@@ -38,7 +38,7 @@ import base64
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import cv2
@@ -406,11 +406,12 @@ class DetectionPlan:
 
     def state_dict(self) -> dict[str, Any]:
         if not self.active:
-            return {}
+            return {"stats": asdict(self.stats)}
         out: dict[str, Any] = {
             "next_survey": self._next_survey_ts,
             "gap": self._survey_gap,
             "credit": self._credit,
+            "stats": asdict(self.stats),
         }
         if self._prev is not None:
             out |= {"shape": list(self._prev.shape), "prev": base64.b64encode(self._prev.tobytes()).decode()}
@@ -418,11 +419,15 @@ class DetectionPlan:
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if not state or not self.active:
+        if not state:
+            return
+        if not self.active:
+            self.stats = PlanStats(**state.get("stats", {}))
             return
         self._next_survey_ts, self._survey_gap = float(state["next_survey"]), float(state["gap"])
         self._survey_at = float(state.get("survey_at", 0.0))
         self._credit = float(state.get("credit", self._credit_cap))
+        self.stats = PlanStats(**state.get("stats", {}))
         if "prev" in state:
             buf = np.frombuffer(base64.b64decode(state["prev"]), np.uint8)
             self._prev = buf.reshape(state["shape"]).copy()

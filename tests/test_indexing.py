@@ -72,12 +72,15 @@ def test_reindex_unchanged_video_is_skipped(reference, models) -> None:
     assert snapshot(library, tud().video) == before
 
 
-def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, models) -> None:
+@pytest.mark.parametrize("crash_at", [12, 35, 60])
+def test_crash_mid_video_resumes_to_the_same_result(crash_at: int, tmp_path: Path, reference, models) -> None:
+    """At any point: the tracker, the appearance memory, the detection plan (TUD-Campus gets close
+    looks) and the report resume from the checkpoint exactly."""
     ref_library, _ = reference
     library = Library(tmp_path / "crash.db")
     gen = index_video(tud().video, library, models, SMALL_CHUNKS)
     for ev in gen:
-        if ev.stage == Stage.INDEXING and ev.frames_done >= 35:
+        if ev.stage == Stage.INDEXING and ev.frames_done >= crash_at:
             break
     gen.close()  # the process "dies": nothing after the last committed chunk is written
     (video,) = library.videos()
@@ -91,6 +94,7 @@ def test_crash_mid_video_resumes_to_the_same_result(tmp_path: Path, reference, m
     assert mine.keys() == ref.keys()
     for k in ref:
         assert np.allclose(mine[k], ref[k], atol=1e-5)
+    assert library.videos()[0].report_json == ref_library.videos()[0].report_json
 
 
 def test_killed_process_leaves_a_consistent_resumable_database(tmp_path: Path, models) -> None:
