@@ -1,10 +1,11 @@
-"""Index speed of Spotter and of the off-the-shelf peer, measured side by side in one run.
+"""Index speed of Spotter, of the off-the-shelf peer, and of merely decoding the video, side by side.
 
-Each run indexes the PETS09-S2L1 video (79.5 s) from the command line into a fresh database, wall time
-including process start and model loading, as an operator or the evaluator experiences it. Runs of
-the two alternate so that machine load affects both alike.
+Each run is a fresh process, wall time including start-up and model loading, as an operator or the
+evaluator experiences it: ``main.py index`` into a new library, the peer's index command, and a
+decode of every frame (PyAV/FFmpeg with its threads, no conversion to pixels: the floor no indexer
+can go under on a CPU). Runs of the three alternate so that machine load affects them alike.
 
-    python -m bench.index_speed [--repeat 2] [--video V] [--device cpu]
+    python -m bench.index_speed [--videos pets adl pets-in1080p@1 ...] [--repeat 3] [--no-peer]
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-PEER = SHARED / "tools" / "baseline_ultralytics.py"
-PETS = SHARED / "assets" / "video" / "vtest_pets09_s2l1_480x360.mp4"
+PEER = ROOT.parent / "shared" / "tools" / "baseline_ultralytics.py"
 
 
-def duration_s(video: Path) -> float:
-    cap = cv2.VideoCapture(str(video))
-    frames, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return frames / fps
+def decode_all(video: str) -> None:
+    """Decode every frame of a video, as fast as FFmpeg goes (the floor of indexing)."""
+    import av
+
+    with av.open(video) as c:
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in c.decode(stream):
+            pass
 
 
 def timed(cmd: list[str]) -> float:
@@ -37,27 +38,24 @@ def timed(cmd: list[str]) -> float:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed: {proc.stderr[-1000:]}")
+        raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-1000:]}")
     return elapsed
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--video", type=Path, default=PETS)
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--no-peer", action="store_true", help="time Spotter only")
-    ap.add_argument("--extra", default="", help="extra arguments for Spotter's index command")
-    a = ap.parse_args()
-    video = a.video.resolve()
-    dur = duration_s(video)
-    ours, peer = [], []
+def measure(video: Path, repeat: int, device: str, peer: bool) -> str:
+    from pipeline.video import probe
+
+    info = probe(video)
+    duration = info.frame_count / info.fps
+    runs: dict[str, list[float]] = {"decode": [], "spotter": [], "peer": []}
     with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
-        for k in range(a.repeat):
-            order = ("peer", "spotter") if k % 2 == 0 else ("spotter", "peer")
-            for who in order:
+        for k in range(repeat):
+            order = ["decode", "spotter"] + (["peer"] if peer else [])
+            for who in order if k % 2 == 0 else order[::-1]:
                 db = Path(tmp) / f"{who}{k}.db"
-                if who == "spotter":
+                if who == "decode":
+                    cmd = [sys.executable, "-m", "bench.index_speed", "--decode-only", str(video)]
+                elif who == "spotter":
                     cmd = [
                         sys.executable,
                         "main.py",
@@ -66,23 +64,41 @@ def main() -> int:
                         "--db",
                         str(db),
                         "--device",
-                        a.device,
+                        device,
                     ]
-                    ours.append(timed(cmd))
-                    print(
-                        f"spotter run {k + 1}: {ours[-1]:.1f} s = {dur / ours[-1]:.2f}x real time", flush=True
-                    )
-                elif not a.no_peer:
-                    peer.append(timed([sys.executable, str(PEER), "index", str(video), "--db", str(db)]))
-                    print(
-                        f"peer    run {k + 1}: {peer[-1]:.1f} s = {dur / peer[-1]:.2f}x real time", flush=True
-                    )
-    s = statistics.median(ours)
-    line = f"video={video.name} duration_s={dur:.1f} spotter_s={s:.1f} spotter_x_realtime={dur / s:.2f}"
-    if peer:
-        p = statistics.median(peer)
-        line += f" peer_s={p:.1f} peer_x_realtime={dur / p:.2f} speedup_vs_peer={p / s:.2f}"
-    print(line)
+                else:
+                    cmd = [sys.executable, str(PEER), "index", str(video), "--db", str(db)]
+                runs[who].append(timed(cmd))
+                print(f"  {video.name} {who:7s} run {k + 1}: {runs[who][-1]:.1f} s", flush=True)
+    med = {who: statistics.median(v) for who, v in runs.items() if v}
+    line = (
+        f"{video.name} {info.width}x{info.height} {duration:.1f} s: decode {med['decode']:.1f} s, "
+        f"spotter {med['spotter']:.1f} s = {duration / med['spotter']:.2f}x real time = "
+        f"{med['spotter'] / med['decode']:.2f}x the decoding time"
+    )
+    if "peer" in med:
+        line += f"; peer {med['peer']:.1f} s = {duration / med['peer']:.2f}x real time"
+    return line
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--videos", nargs="+", default=["pets", "adl"], help="bench/sequences.py keys or files")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--no-peer", action="store_true", help="time Spotter and decoding only")
+    ap.add_argument("--decode-only", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.decode_only:
+        decode_all(a.decode_only)
+        return 0
+    from bench.sequences import sequence
+
+    lines = []
+    for v in a.videos:
+        video = Path(v) if Path(v).exists() else sequence(v).video
+        lines.append(measure(video.resolve(), a.repeat, a.device, not a.no_peer))
+    print("\n".join(lines))
     return 0
 
 

@@ -1,10 +1,11 @@
 """Retrieval quality of Spotter and of the off-the-shelf peer with the shared evaluator, side by side.
 
 Runs ../shared/tools/evaluate_search.py (its docstring defines top-1, interval recall and precision,
-F1, mAP) for both implementations on PETS09-S2L1 and TUD-Campus and prints each summary line; the
-index step is timed by the evaluator too (x_realtime).
+F1, mAP) for both implementations on PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (1080p) and prints each
+summary line; the index step is timed by the evaluator too (x_realtime, command line start-up
+included). Any sequence of bench/sequences.py can be named (derived ones are built first).
 
-    python -m bench.retrieval [--sequences pets tud] [--no-peer]
+    python -m bench.retrieval [--sequences pets tud adl pets@2fps ...] [--no-peer]
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.sequences import Sequence, sequence
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 EVALUATOR = SHARED / "tools" / "evaluate_search.py"
 PEER = SHARED / "tools" / "baseline_ultralytics.py"
-SEQUENCES = {
-    "pets": ("video/vtest_pets09_s2l1_480x360.mp4", "mot15/PETS09-S2L1/gt/gt.txt", "0.625"),
-    "tud": ("mot15/TUD-Campus/TUD-Campus.mp4", "mot15/TUD-Campus/gt/gt.txt", "1.0"),
-}
 
 
-def evaluate(video: str, gt: str, scale: str, peer: bool) -> str:
+def evaluate(seq: Sequence, peer: bool) -> str:
     cmd = [
         sys.executable,
         str(EVALUATOR),
@@ -33,11 +32,11 @@ def evaluate(video: str, gt: str, scale: str, peer: bool) -> str:
         "--python",
         sys.executable,
         "--video",
-        str(SHARED / "assets" / video),
+        str(seq.video),
         "--gt",
-        str(SHARED / "assets" / gt),
+        str(seq.gt),
         "--scale",
-        scale,
+        str(seq.scale),
     ]
     if peer:
         cmd += [
@@ -54,12 +53,12 @@ def evaluate(video: str, gt: str, scale: str, peer: bool) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sequences", nargs="+", default=list(SEQUENCES), choices=list(SEQUENCES))
+    ap.add_argument("--sequences", nargs="+", default=["pets", "tud", "adl"])
     ap.add_argument("--no-peer", action="store_true")
     a = ap.parse_args()
     for key in a.sequences:
         for who in ("spotter",) if a.no_peer else ("peer", "spotter"):
-            line = evaluate(*SEQUENCES[key], peer=who == "peer")
+            line = evaluate(sequence(key), peer=who == "peer")
             print(f"{key:4s} {who:7s} {line}", flush=True)
     return 0
 

@@ -20,12 +20,22 @@ from models.boxes import letterbox, nms
 from models.detections import Detections
 from models.errors import ModelError, first_line
 from models.providers import CPU_EP
+from models.validation import Range, check_fields
 from models.yolo_runners import OnnxYolo, TorchYolo
 
 log = logging.getLogger(__name__)
 
 STRIDE = 32  # YOLO input sides are multiples of the network's largest stride
 MAX_DETECTIONS = 300  # per image, after NMS (Ultralytics' default)
+
+
+DETECTOR_RULES = {
+    "min_score": Range(0.0, 1.0),
+    "nms_iou": Range(0.0, 1.0),
+    "max_input": Range(32, 8192, integer=True),
+    "min_input": Range(32, 8192, integer=True),
+    "batch": Range(1, 256, integer=True),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,9 @@ class DetectorConfig:
     max_input: int = 416
     min_input: int = 160
     batch: int = 4
+
+    def __post_init__(self) -> None:
+        check_fields(self, DETECTOR_RULES)
 
 
 def input_side(longest_side: int, config: DetectorConfig) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.validation import Range, check_fields
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.storage import Library, TrackInfo
@@ -28,6 +29,15 @@ from pipeline.types import box_at
 from pipeline.video import VideoReader, probe
 
 log = logging.getLogger(__name__)
+
+
+EXPORT_RULES = {
+    "margin_s": Range(0.0, 3600.0),
+    "crf": Range(0, 51, integer=True),
+    "box_thickness": Range(1, 100, integer=True),
+    "max_box_gap_s": Range(0.0, 3600.0),
+    "thumbnail_quality": Range(1, 100, integer=True),
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,9 @@ class ExportConfig:
     box_thickness: int = 2
     max_box_gap_s: float = 2.0
     thumbnail_quality: int = 90
+
+    def __post_init__(self) -> None:
+        check_fields(self, EXPORT_RULES)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 
 from models.detections import Detections
 from models.loader import ModelSet
+from models.validation import Range, check_fields
 from pipeline.appearance import AppearanceConfig, TrackBuilder, cut_crop
 from pipeline.calibration import calibrate_video
 from pipeline.detection_plan import DetectionPlan, DetectionPlanConfig
@@ -34,6 +35,15 @@ from pipeline.types import ProgressEvent, Stage, TrackRecord
 from pipeline.video import Frame, VideoInfo, VideoReader, probe
 
 log = logging.getLogger(__name__)
+
+
+INDEX_RULES = {
+    "min_gap_s": Range(0.0, 60.0),
+    "max_gap_s": Range(0.0, 60.0),
+    "stride": Range(1, 100_000, integer=True),
+    "chunk_s": Range(0.01, 3600.0),
+    "progress_interval_s": Range(0.0, 60.0),
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class IndexConfig:
         # TrackerConfig.low_rate_gap_s), unless the footage itself is that slow
         same_rules = max(dense, math.floor(fps * self.tracker.low_rate_gap_s))
         return dense, min(max(dense, round(fps * self.max_gap_s)), same_rules)
+
+    def __post_init__(self) -> None:
+        check_fields(self, INDEX_RULES)
 
 
 CancelFlag = Callable[[], bool]

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from models.loader import ModelSet
+from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig, rerank_scores
@@ -35,6 +36,20 @@ from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit
 log = logging.getLogger(__name__)
 
 SCORE_RULES = ("track", "crops", "blend")
+
+
+SEARCH_RULES = {
+    "min_score": Range(0.0, 1.0),
+    "relative_margin": Range(0.0, 2.0),
+    "rerank_min_score": Range(0.0, 1.0),
+    "rerank_margin": Range(0.0, 2.0),
+    "rerank_candidates": Range(3, 100_000, integer=True),
+    "max_hits": Range(0, 1_000_000, integer=True),
+    "candidates": Range(1, 1_000_000, integer=True),
+    "rescore_window": Range(0.0, 2.0),
+    "rescore_max": Range(0, 1_000_000, integer=True),
+    "display_floor": Range(0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,9 @@ class SearchConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
+
+    def __post_init__(self) -> None:
+        check_fields(self, SEARCH_RULES)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """FAISS index over the tracks' appearance vectors, kept in step with the database.
 
+The cache file is tied to its library (the library's random identity, its change counters and the
+largest embedding id it holds): a library deleted and recreated, or restored from an older backup,
+while the cache file stays, rebuilds instead of trusting a cache of other contents.
+
 Vectors are L2-normalised, so inner product is cosine similarity; FAISS ids are track primary keys.
 Small libraries use an exact flat index; from ``ivf_min`` tracks on, an inverted-file index (IVF)
 scans only the ``nprobe`` lists nearest the query, which keeps a search over a million tracks in
@@ -126,7 +130,9 @@ class VectorIndex:
             return False
         try:
             meta = json.loads(self._meta_path().read_text())
-            if meta["removed"] != gen[1] or meta["model"] != self.model:
+            if meta.get("library") != self.library.identity or meta["model"] != self.model:
+                return False
+            if meta["removed"] != gen[1] or int(meta["added"]) > gen[0]:
                 return False
             index = faiss.read_index(str(self.cache_path))
             if index.ntotal != int(meta["size"]):
@@ -152,7 +158,14 @@ class VectorIndex:
             os.close(fd)
             faiss.write_index(self._index, tmp)
             os.replace(tmp, self.cache_path)
-            meta = {"model": self.model, "removed": self._gen[1], "max_id": self._max_id, "size": n}
+            meta = {
+                "library": self.library.identity,
+                "model": self.model,
+                "added": self._gen[0],
+                "removed": self._gen[1],
+                "max_id": self._max_id,
+                "size": n,
+            }
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spotter-index-")
             with os.fdopen(fd, "w") as f:
                 f.write(json.dumps(meta))

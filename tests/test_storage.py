@@ -125,7 +125,7 @@ def test_unusable_database_locations(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot create"):
         Library(blocker / "sub" / "lib.db")
     (tmp_path / "dir.db").mkdir()
-    with pytest.raises(StorageError, match="cannot open database"):
+    with pytest.raises(StorageError, match="is a folder, not a library file"):
         Library(tmp_path / "dir.db")
 
 

@@ -7,8 +7,10 @@ leaves what was committed intact.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,42 @@ log = logging.getLogger(__name__)
 
 GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
 GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
+LIBRARY_ID = "library_id"  # a random identity, so caches beside a library are never another's
+
+
+def check_is_library(path: Path) -> None:
+    """Refuse, before writing a byte, a file that is neither empty nor a Spotter library: another
+    application's database (or any other file) given as ``--db`` must stay exactly as it was."""
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+    except OSError as e:
+        raise StorageError(storage_message(f"cannot open {path}", e)) from e
+    if path.is_dir():
+        raise StorageError(f"{path} is a folder, not a library file (give a file name such as spotter.db)")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(16)
+    except OSError as e:
+        raise StorageError(storage_message(f"cannot read {path}", e)) from e
+    if magic != b"SQLite format 3\x00":
+        raise StorageError(f"{path} is not a Spotter library (not an SQLite database); nothing was written")
+    uri = f"file:{path.as_posix()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as c:
+            tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            ours = (
+                "meta" in tables and c.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone()
+            )
+    except sqlite3.Error as e:
+        raise StorageError(f"{path} cannot be read as a library ({e}); nothing was written") from e
+    tables.discard("sqlite_sequence")
+    if tables and not ours:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StorageError(
+            f"{path} is another application's database (tables: {shown}), not a Spotter library; "
+            "nothing was written (choose another --db)"
+        )
 
 
 class LibraryBase:
@@ -36,10 +74,13 @@ class LibraryBase:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
+        check_is_library(self.db_path)  # before anything is written to it
         self.engine = make_engine(f"sqlite:///{self.db_path}")
         with self._write(f"cannot open database {self.db_path}") as s:
             Base.metadata.create_all(s.connection())
             version = s.get(MetaRow, "schema_version")
+            if s.get(MetaRow, LIBRARY_ID) is None:
+                s.add(MetaRow(key=LIBRARY_ID, value=uuid.uuid4().hex))
             if version is None:
                 s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(version.value) > SCHEMA_VERSION:
@@ -50,6 +91,13 @@ class LibraryBase:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def identity(self) -> str:
+        """This library's random identity (a restored backup keeps it; a new library gets its own)."""
+        with self._read() as s:
+            row = s.get(MetaRow, LIBRARY_ID)
+            return row.value if row else ""
 
     @staticmethod
     def _migrate(s: Session, version: int) -> None:

@@ -160,14 +160,18 @@ class MetaRow(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """Engine with WAL journaling, foreign keys and a busy timeout on every SQLite connection."""
+    """Engine with WAL journaling, foreign keys and a busy timeout on every SQLite connection.
+
+    ``synchronous=FULL``: every commit (an indexing chunk, a search) is on disk before it returns, so
+    a power cut loses at most the chunk being indexed (which the next run redoes), never a committed
+    one; it costs one flush per commit, a few per minute of footage."""
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA synchronous=FULL")  # a power cut loses no committed chunk or search
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()

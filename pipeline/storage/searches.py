@@ -1,4 +1,9 @@
-"""Searches as run and their ranked hits, kept so that a hit can be exported (and cited) by its id."""
+"""Searches as run and their ranked hits, kept so that a hit can be exported (and cited) by its id.
+
+Ids of searches and hits are never reused: a script or a case note that holds hit 12 must not find
+another person's hit under that id after a video is indexed again (which deletes its old tracks and
+their hits). The largest id ever given is kept in the meta table and new ids continue after it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pipeline.storage.base import LibraryBase
 from pipeline.storage.records import f32_bytes
-from pipeline.storage.schema import HitRow, SearchRow
+from pipeline.storage.schema import HitRow, MetaRow, SearchRow
 
 
 class SearchRecords(LibraryBase):
@@ -27,7 +34,10 @@ class SearchRecords(LibraryBase):
     ) -> tuple[int, list[int]]:
         """Persist a search and its ranked hits ((track pk, score) best first); returns their ids."""
         with self._write("cannot save search") as s:
+            search_id = self._next_id(s, "last_search_id", SearchRow.id, 1)
+            first_hit = self._next_id(s, "last_hit_id", HitRow.id, len(hits))
             row = SearchRow(
+                id=search_id,
                 query_path=query_path,
                 query_box=json.dumps([round(float(v), 1) for v in query_box])
                 if query_box is not None
@@ -40,12 +50,23 @@ class SearchRecords(LibraryBase):
             s.add(row)
             s.flush()
             hit_rows = [
-                HitRow(search_id=row.id, track_pk=int(pk), rank=i, score=float(sc))
+                HitRow(id=first_hit + i, search_id=row.id, track_pk=int(pk), rank=i, score=float(sc))
                 for i, (pk, sc) in enumerate(hits)
             ]
             s.add_all(hit_rows)
             s.flush()
             return row.id, [h.id for h in hit_rows]
+
+    @staticmethod
+    def _next_id(s: Session, key: str, column: Any, count: int) -> int:
+        """First of ``count`` ids never given before (by the meta high-water mark and the table)."""
+        mark = s.get(MetaRow, key)
+        highest = max(int(mark.value) if mark else 0, int(s.scalar(select(func.max(column))) or 0))
+        if mark is None:
+            s.add(MetaRow(key=key, value=str(highest + count)))
+        else:
+            mark.value = str(highest + count)
+        return highest + 1
 
     def hit(self, hit_id: int) -> tuple[int, int, float] | None:
         """(search id, track pk, score) of a stored hit."""

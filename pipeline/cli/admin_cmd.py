@@ -1,0 +1,135 @@
+"""The library and the installation: ``videos``, ``doctor``, ``install-weights``, ``export-detector``,
+``eval-reid``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.cli.common import model_set, open_library
+from pipeline.types import fmt_time
+
+if TYPE_CHECKING:
+    from pipeline.types import VideoSummary
+
+
+def cmd_videos(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    rows = library.videos()
+    if args.json:
+        print(json.dumps({"videos": [video_json(v) for v in rows]}))
+        return 0
+    if not rows:
+        print(f"no videos indexed in {library.db_path}")
+        return 0
+    print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  path")
+    for v in rows:
+        note = f"  ({v.message})" if v.message else ""
+        if json.loads(v.report_json or "{}").get("warnings"):
+            note += "  [people small: weaker search]"
+        status = v.status if v.status != "indexing" else "interrupted"
+        print(f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.path}{note}")
+    return 0
+
+
+def video_json(v: VideoSummary) -> dict:
+    """The ``videos --json`` object of one video (a stable interface for tools and scripts)."""
+    return {
+        "id": v.video_id,
+        "path": v.path,
+        "status": "interrupted" if v.status == "indexing" else v.status,
+        "duration_s": round(v.duration_s, 3),
+        "tracks": v.tracks,
+        "fps": round(v.fps, 3),
+        "frames": v.frame_count,
+        "width": v.width,
+        "height": v.height,
+        "message": v.message,
+        "report": json.loads(v.report_json or "{}"),
+    }
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import platform
+
+    import onnxruntime as ort
+
+    from models.errors import SpotterError
+    from models.providers import ort_available_providers
+    from models.weights import WeightStore, default_dirs
+
+    ok = True
+    print(f"python {platform.python_version()}, onnxruntime {ort.__version__}")
+    print(f"onnxruntime providers: {', '.join(ort_available_providers())}")
+    print(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
+    for name, state in WeightStore().status():
+        print(f"  {name}: {state}")
+    models = model_set(args)
+    try:
+        print(f"device: {models.device.label}")
+        print(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
+        print(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
+    except SpotterError as e:
+        ok = False
+        print(f"error: {e}")
+    print("database:", args.db or _default_db())
+    return 0 if ok else 1
+
+
+def _default_db() -> Path:
+    from pipeline.storage import default_db_path
+
+    return default_db_path()
+
+
+def cmd_install_weights(args: argparse.Namespace) -> int:
+    from models.detector import DetectorConfig
+    from models.reid import ReidConfig
+    from models.weights import PROJECT_WEIGHTS_DIR, install_weights
+
+    results = install_weights(args.source)
+    for name, state in results:
+        print(f"  {name}: {state}")
+    needed = (DetectorConfig().weights, ReidConfig().weights)
+    bad = [n for n, s in results if n in needed and s not in ("installed", "present")]
+    if bad:
+        print(f"error: the default models are missing from {args.source}: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    print(f"weights ready in {PROJECT_WEIGHTS_DIR}")
+    return 0
+
+
+def cmd_export_detector(args: argparse.Namespace) -> int:
+    from models.export import export_onnx
+
+    out = export_onnx(args.checkpoint, args.out, args.imgsz)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_eval_reid(args: argparse.Namespace) -> int:
+    from pipeline.reid_benchmark import evaluate_reid
+
+    if args.model:
+        args.reid_model = args.model
+    embedder = model_set(args, flip=args.flip).reid
+    bar = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(desc="embedding", unit="crop", leave=False)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    report = evaluate_reid(args.dataset, embedder, rerank=args.rerank, progress=progress)
+    if bar is not None:
+        bar.close()
+    print(json.dumps(report.to_json()) if args.json else report.summary())
+    return 0

@@ -1,0 +1,48 @@
+"""What every command needs: the library, the models, the list of videos to work on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.loader import ModelSet
+    from pipeline.storage import Library
+
+
+def open_library(args: argparse.Namespace) -> Library:
+    from pipeline.storage import Library, default_db_path
+
+    return Library(args.db or default_db_path())
+
+
+def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
+    from dataclasses import replace
+
+    from models.loader import ModelConfig, ModelSet
+
+    cfg = ModelConfig(device=args.device)
+    if getattr(args, "detector", None):
+        cfg = replace(cfg, detector=replace(cfg.detector, weights=args.detector))
+    if getattr(args, "max_input", None):
+        cfg = replace(cfg, detector=replace(cfg.detector, max_input=args.max_input))
+    if getattr(args, "reid_model", None):
+        cfg = replace(cfg, reid=replace(cfg.reid, weights=args.reid_model))
+    if flip is not None:
+        cfg = replace(cfg, reid=replace(cfg.reid, flip=flip))
+    return ModelSet(cfg)
+
+
+def expand_videos(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expanded to the videos below them and the folders of images in them
+    (each indexed as one sequence), sorted."""
+    from pipeline.video import media_in
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += media_in(p)
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,84 @@
+"""``main.py index``: index videos and folders of images with a progress bar, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from pipeline.cli.common import expand_videos, model_set, open_library
+
+
+def print_report(report_json: str) -> None:
+    """What indexing did (how the detector looked, how tall people were) and its warnings."""
+    if not report_json:
+        return
+    from pipeline.index_report import summary
+
+    report = json.loads(report_json)
+    line = summary(report)
+    if line:
+        print(f"  {line}", file=sys.stderr)
+    for note in report.get("notes", []):
+        print(f"  note: {note}", file=sys.stderr)
+    for warning in report.get("warnings", []):
+        print(f"  warning: {warning}", file=sys.stderr)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from models.errors import SpotterError
+    from pipeline.indexer import IndexConfig, index_video
+    from pipeline.types import Stage
+
+    cancel = threading.Event()
+
+    def on_sigint(_sig: int, _frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\ncancelling after the current batch (Ctrl-C again to abort at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    library, models = open_library(args), model_set(args)
+    config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
+    show_bar = not args.quiet and sys.stderr.isatty()
+    failures = 0
+    try:
+        for video in expand_videos(args.videos):
+            bar = None
+            try:
+                for ev in index_video(video, library, models, config, cancel.is_set, args.force):
+                    if ev.stage == Stage.INDEXING and show_bar:
+                        if bar is None:
+                            from tqdm import tqdm
+
+                            bar = tqdm(total=ev.frames_total, desc=video.name, unit="frame", leave=False)
+                        bar.n = ev.frames_done
+                        bar.set_postfix_str(
+                            f"{ev.x_realtime:.1f}x real time, {ev.tracks} tracks, {ev.device}"
+                        )
+                    elif ev.stage in (Stage.DONE, Stage.SKIPPED, Stage.CANCELLED):
+                        if bar is not None:
+                            bar.close()
+                        speed = f", {ev.x_realtime:.1f}x real time" if ev.stage == Stage.DONE else ""
+                        note = f" ({ev.message})" if ev.message else ""
+                        print(
+                            f"{ev.stage.value}: {ev.video_path}: {ev.tracks} tracks{speed}{note}",
+                            file=sys.stderr,
+                        )
+                        print_report(ev.report_json)
+            except SpotterError as e:
+                failures += 1
+                if bar is not None:
+                    bar.close()
+                print(f"error: {e}", file=sys.stderr)
+            if cancel.is_set():
+                return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        library.close()
+    return 1 if failures else 0

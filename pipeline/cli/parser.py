@@ -1,0 +1,126 @@
+"""The command line's options. Every number is checked where it is parsed, against the same range the
+config dataclasses enforce (:mod:`models.validation`), and any mistake is one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from models.validation import ConfigError, Range, parse
+
+USAGE_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+
+
+def number(option: str, rule: Range | str) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses and checks one number. ``rule`` may name a config's rule as
+    ``"module:RULES.field"``: it is looked up only when the option is given, so that ``--help`` and
+    the commands that do not take it never import the module (the engine's imports take seconds)."""
+
+    def convert(text: str) -> Any:
+        checked = rule
+        if isinstance(checked, str):
+            module, _, name = checked.partition(":")
+            table, _, key = name.partition(".")
+            checked = getattr(importlib.import_module(module), table)[key]
+        try:
+            return parse(option, text, checked)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{option} ")) from None
+
+    convert.__name__ = option
+    return convert
+
+
+COORDINATE = Range(-1e6, 1e6)
+
+
+def build_parser(doc: str) -> Parser:
+    parser = Parser(prog="spotter", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+
+    def with_db(p: argparse.ArgumentParser, detector: bool = True) -> argparse.ArgumentParser:
+        p.add_argument("--db", type=Path, default=None, help="library database (default: user data dir)")
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where models run")
+        p.add_argument("--reid-model", default=None, help="ReID ONNX file or manifest name")
+        if detector:
+            p.add_argument("--detector", default=None, help="YOLO .onnx/.pt file or manifest name")
+            p.add_argument(
+                "--max-input",
+                type=number("--max-input", "models.detector:DETECTOR_RULES.max_input"),
+                default=None,
+                help="longest side of the detector's whole-frame input, 32-8192 px (rounded up to 32)",
+            )
+        return p
+
+    p = with_db(sub.add_parser("index", help="index videos and folders of images (skips unchanged, resumes)"))
+    p.add_argument("videos", nargs="+", type=Path, help="video files, folders of images, folders of both")
+    p.add_argument(
+        "--stride",
+        type=number("--stride", "pipeline.indexer:INDEX_RULES.stride"),
+        default=None,
+        help="run the detector on every n-th frame (n >= 1)",
+    )
+    p.add_argument("--force", action="store_true", help="redo videos that are already indexed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = with_db(sub.add_parser("search", help="find the person in a photo"))
+    p.add_argument("--query", type=Path, required=True, help="photo of the person (a crop or a scene)")
+    p.add_argument("--video", type=Path, default=None, help="search only this indexed video")
+    p.add_argument(
+        "--threshold",
+        type=number("--threshold", "pipeline.search:SEARCH_RULES.min_score"),
+        default=None,
+        help="least similarity of a hit, 0..1 (default: the library's calibrated floor)",
+    )
+    p.add_argument("--top", type=number("--top", Range(1, 1_000_000, integer=True)), default=None,
+                   help="at most this many hits (1 or more)")  # fmt: skip
+    person = p.add_mutually_exclusive_group()
+    person.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), default=None,
+                        help="which person in a scene photo (0 = largest)")  # fmt: skip
+    person.add_argument("--box", type=number("--box", COORDINATE), nargs=4, default=None,
+                        metavar=("X1", "Y1", "X2", "Y2"), help="the person's box in the photo")  # fmt: skip
+    p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking of the candidates")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = sub.add_parser("export", help="cut a hit to an MP4 clip (and a JPEG thumbnail)")
+    p = with_db(p, detector=False)
+    p.add_argument("--hit", type=number("--hit", Range(1, 2**62, integer=True)), required=True,
+                   help="hit id (shown by search)")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="output .mp4 path (never overwritten)")
+    p.add_argument("--annotate", action="store_true", help="draw the person's box")
+    p.add_argument("--margin", type=number("--margin", "pipeline.export:EXPORT_RULES.margin_s"), default=None,
+                   help="seconds added before and after, 0-3600")  # fmt: skip
+
+    p = with_db(sub.add_parser("videos", help="list the indexed videos"), detector=False)
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    with_db(sub.add_parser("doctor", help="check model files and execution providers"))
+
+    p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
+    p.add_argument("source", help="folder holding the weight files, or a base URL")
+
+    p = sub.add_parser("export-detector", help="convert a YOLO .pt checkpoint to ONNX (dynamic shapes)")
+    p.add_argument("checkpoint", type=Path, help="YOLO .pt file")
+    p.add_argument("--out", type=Path, default=None, help="output .onnx (default: beside the .pt)")
+    p.add_argument("--imgsz", type=number("--imgsz", Range(32, 8192, integer=True)), default=640,
+                   help="nominal input size recorded in the model")  # fmt: skip
+
+    p = with_db(sub.add_parser("eval-reid", help="Market-1501 protocol evaluation of the ReID model"), False)
+    p.add_argument("dataset", type=Path, help="folder with query/ and bounding_box_test/")
+    p.add_argument("--model", default=None, help="ReID ONNX file (default: the configured model)")
+    p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
+    p.add_argument("--flip", action="store_true", help="average each crop with its mirror image")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser

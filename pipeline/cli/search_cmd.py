@@ -1,0 +1,61 @@
+"""``main.py search`` and ``main.py export``: find a person, cut a hit to a clip."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipeline.cli.common import model_set, open_library
+from pipeline.types import fmt_time
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from pipeline.search import SearchConfig, Searcher
+
+    library = open_library(args)
+    config = SearchConfig()
+    if args.rerank:
+        config = replace(config, rerank=True)
+    searcher = Searcher(library, model_set(args), config)
+    result = searcher.search(
+        args.query,
+        box=args.box,
+        person=args.person,
+        video=args.video,
+        min_score=args.threshold,
+        max_hits=args.top,
+    )
+    if result.query.note:
+        print(f"note: {result.query.note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in result.hits]}))
+        return 0
+    floor = config.min_score if args.threshold is None else args.threshold
+    if not result.hits:
+        best = "none indexed" if result.best_score is None else f"{result.best_score:.3f}"
+        print(f"no hits at threshold {floor:.2f} (best score {best}): the person was not found")
+        return 0
+    print(f"{len(result.hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
+    print(f"{'hit':>6} {'score':>6}  {'start':>9} {'end':>9}  track  video")
+    for h in result.hits:
+        print(
+            f"{h.hit_id:>6} {h.score:6.3f}  {fmt_time(h.start_s):>9} {fmt_time(h.end_s):>9}  "
+            f"{h.track_id:5d}  {h.video_path}"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import ExportConfig, export_hit
+
+    library = open_library(args)
+    config = ExportConfig() if args.margin is None else ExportConfig(margin_s=args.margin)
+    clip = export_hit(library, args.hit, args.out, annotate=args.annotate, config=config)
+    print(
+        f"wrote {clip.path} ({clip.frames} frames, {fmt_time(clip.start_s)}-{fmt_time(clip.end_s)}) "
+        f"and {clip.thumbnail}"
+    )
+    return 0

@@ -1,0 +1,177 @@
+"""Bad input, as a hostile but realistic user gives it: every case is one clear line (exit 2 at the
+command line), never a traceback, and nothing already in the library is lost or changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import StorageError
+from pipeline.storage import Library
+from tests.conftest import ROOT, tud
+from tests.test_cli import cli
+
+
+def one_line_error(p: subprocess.CompletedProcess, *words: str) -> None:
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----- numbers the command line refuses ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["search", "--query", "q.jpg", "--threshold", "5"], ["--threshold", "from 0 to 1"]),
+        (["search", "--query", "q.jpg", "--threshold", "-1"], ["--threshold"]),
+        (["search", "--query", "q.jpg", "--threshold", "nan"], ["--threshold"]),
+        (["search", "--query", "q.jpg", "--top", "-3"], ["--top", "whole number"]),
+        (["search", "--query", "q.jpg", "--top", "0"], ["--top"]),
+        (["search", "--query", "q.jpg", "--box", "1", "2", "nan", "4"], ["--box"]),
+        (["search", "--query", "q.jpg", "--box", "1", "2", "3", "4", "--person", "1"], ["--person", "--box"]),
+        (["index", "v.mp4", "--stride", "0"], ["--stride"]),
+        (["index", "v.mp4", "--stride", "-1"], ["--stride"]),
+        (["index", "v.mp4", "--max-input", "-64"], ["--max-input", "32"]),
+        (["index", "v.mp4", "--max-input", "1"], ["--max-input"]),
+        (["export", "--hit", "1", "--out", "x.mp4", "--margin", "nan"], ["--margin"]),
+        (["export", "--hit", "1", "--out", "x.mp4", "--margin", "inf"], ["--margin"]),
+        (["export", "--hit", "1", "--out", "x.mp4", "--margin", "-1"], ["--margin"]),
+        (["export", "--hit", "abc", "--out", "x.mp4"], ["--hit"]),
+    ],
+)
+def test_numbers_out_of_range_are_one_line(args: list[str], words: list[str]) -> None:
+    one_line_error(cli(*args), *words)
+
+
+def test_config_dataclasses_enforce_the_same_ranges() -> None:
+    from models.detector import DetectorConfig
+    from models.validation import ConfigError
+    from pipeline.export import ExportConfig
+    from pipeline.indexer import IndexConfig
+    from pipeline.search import SearchConfig
+
+    for make in (
+        lambda: SearchConfig(min_score=5),
+        lambda: SearchConfig(min_score=float("nan")),
+        lambda: IndexConfig(stride=0),
+        lambda: DetectorConfig(max_input=1),
+        lambda: ExportConfig(margin_s=float("inf")),
+    ):
+        with pytest.raises(ConfigError):
+            make()
+
+
+# ----- other applications' databases --------------------------------------------------------------
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as c:
+        c.execute("create table customers (id integer primary key, name text)")
+        c.execute("insert into customers (name) values ('Ada')")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:  # even one with a table named like ours
+        c.execute("create table videos (id integer primary key, title text)")
+    notes = tmp_path / "notes.db"
+    notes.write_text("my notes, not a database\n")
+    for path in (shop, other, notes):
+        before = digest(path)
+        with pytest.raises(StorageError, match="not a Spotter library"):
+            Library(path)
+        p = cli("videos", "--db", str(path))
+        one_line_error(p, "not a Spotter library")
+        assert digest(path) == before, f"{path.name} was changed"
+        assert not Path(str(path) + "-wal").exists()
+
+
+def test_an_empty_file_becomes_a_library(tmp_path: Path) -> None:
+    empty = tmp_path / "new.db"
+    empty.touch()
+    Library(empty).close()
+    assert Library(empty).videos() == []
+
+
+# ----- ids that an operator or a script holds ------------------------------------------------------
+
+
+def test_hit_ids_are_never_reused(tmp_path: Path) -> None:
+    from tests.test_search import add_video
+
+    library = Library(tmp_path / "lib.db")
+    rng = np.random.default_rng(0)
+    vid = add_video(library, "cam1", [rng.normal(size=16) for _ in range(3)])
+    pks = [t.pk for t in library.video_tracks(vid)]
+    first_search, first_hits = library.save_search(
+        "/q.jpg", None, "test-reid", {}, np.ones(16), [(pks[0], 0.9)]
+    )
+    library.remove_video(vid)  # the video is indexed again: its tracks and their hits go
+    assert library.hit(first_hits[0]) is None
+    vid = add_video(library, "cam1", [rng.normal(size=16) for _ in range(3)])
+    pks = [t.pk for t in library.video_tracks(vid)]
+    search, hits = library.save_search("/q.jpg", None, "test-reid", {}, np.ones(16), [(pks[0], 0.8)])
+    assert search > first_search and hits[0] > first_hits[0]
+    library.close()
+    reopened = Library(tmp_path / "lib.db")  # the high-water mark survives a restart
+    _, again = reopened.save_search("/q.jpg", None, "test-reid", {}, np.ones(16), [(pks[0], 0.8)])
+    assert again[0] > hits[0]
+
+
+# ----- the command line as a pipe and without a display -------------------------------------------
+
+
+def test_output_to_a_closed_pipe_exits_quietly(indexed) -> None:
+    for args in (
+        ["videos", "--db", str(indexed.db_path)],
+        ["videos", "--json", "--db", str(indexed.db_path)],
+    ):
+        p = subprocess.run(
+            f"{sys.executable} main.py {' '.join(args)} | true",
+            shell=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        )
+        assert p.returncode == 0 and "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_the_app_without_a_display_names_the_command_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    p = subprocess.run([sys.executable, "main.py"], cwd=ROOT, capture_output=True, text=True, env=env)
+    one_line_error(p, "needs a display", "--help")
+
+
+def test_symlink_loop_given_as_a_video(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(tmp_path / "loop.mp4")
+    p = cli("index", str(loop), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert ("loop.mp4" in p.stderr and "symbolic" in p.stderr.lower()) or "resolve" in p.stderr.lower()
+
+
+def test_a_library_with_a_video_is_not_touched_by_refused_input(tmp_path: Path, models) -> None:
+    from pipeline.indexer import index_video
+
+    library = Library(tmp_path / "lib.db")
+    for _ in index_video(tud().video, library, models):
+        pass
+    library.close()
+    before = digest(tmp_path / "lib.db")
+    for args in (["search", "--query", "q.jpg", "--threshold", "5"], ["index", "v.mp4", "--stride", "0"]):
+        cli(*args, "--db", str(tmp_path / "lib.db"))
+    assert digest(tmp_path / "lib.db") == before
