@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.errors import ExportError
-from pipeline.export import ExportConfig, ExportedClip, iter_export_track, write_new
+from pipeline.export import ExportConfig, ExportedClip, iter_export_track, verify_source, write_new
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -87,6 +87,8 @@ def export_hits(
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder")
     tracks = library.tracks([h.track_pk for h in hits], thumbnails=False)
+    for video_id in sorted({t.video_id for t in tracks.values()}):
+        verify_source(library, video_id)
     rows: list[SummaryRow] = []
     total = len(hits)
     for k, hit in enumerate(hits):

@@ -9,7 +9,6 @@ leaves no half-written clip behind.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import tempfile
@@ -22,11 +21,12 @@ import cv2
 import numpy as np
 
 from models.validation import Range, check_fields
+from models.weights import sha256_of
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import box_at
-from pipeline.video import VideoReader, probe
+from pipeline.video import VideoReader, content_sha256, probe
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +135,6 @@ def draw_box(image: np.ndarray, box: np.ndarray, config: ExportConfig, label: st
         )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def drain(steps: Generator[tuple[int, int], None, ExportedClip]) -> ExportedClip:
     """Run an export generator to the end (for callers without progress); returns the clip."""
     while True:
@@ -246,7 +238,7 @@ def iter_export_clip(
         written,
         first / info.fps,
         (first + written - 1) / info.fps,
-        sha256_file(target),
+        sha256_of(target),
     )
 
 
@@ -302,4 +294,27 @@ def export_hit(
     track = library.tracks([track_pk]).get(track_pk)
     if track is None:
         raise ExportError(f"hit {hit_id}: its track is gone (the video was re-indexed)")
+    verify_source(library, track.video_id)
     return export_track(track, out, annotate, score, config, library.seek_table(track.video_id))
+
+
+def verify_source(library: Library, video_id: int) -> None:
+    """Refuse to cut evidence from a file that is no longer the one indexed (replaced, edited):
+    its clips would not show what its hits say. Cheap when nothing changed (size, time, sampled
+    fingerprint); the whole content's hash decides otherwise."""
+    found = library.video_identity(video_id)
+    if found is None:
+        raise ExportError(f"video {video_id} is no longer in the library")
+    path, size, mtime, fp, content = found
+    try:
+        info = probe(path)
+    except SpotterError as e:
+        raise ExportError(f"{path}: the indexed video cannot be read now ({e})") from e
+    if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
+        return
+    if content and content_sha256(info) == content:
+        return
+    raise ExportError(
+        f"{path} has changed since it was indexed (its content differs): its clips would not show "
+        "its hits; index it again before exporting evidence from it"
+    )

@@ -78,7 +78,10 @@ def read_sequence(folder: Path) -> Sequence:
     """Order a folder's images by capture time; :class:`VideoError` if it holds too few images."""
     files = images_in(folder)
     if len(files) < MIN_IMAGES:
-        raise VideoError(f"{folder}: a folder with {len(files)} image(s) is not an image sequence")
+        raise VideoError(
+            f"{folder}: a folder with {len(files)} image(s) is not an image sequence "
+            "(give a video file, or a folder of at least two snapshots)"
+        )
     stamps = {f: exif_time(f) or time_in_name(f.name) for f in files}
     if all(stamps.values()):
         files.sort(key=lambda f: (stamps[f], f.name))

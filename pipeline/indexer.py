@@ -19,20 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from models.detections import Detections
 from models.loader import ModelSet
 from models.validation import Range, check_fields
-from pipeline.appearance import AppearanceConfig, TrackBuilder, cut_crop
+from pipeline.appearance import AppearanceConfig
 from pipeline.calibration import calibrate_video
-from pipeline.detection_plan import DetectionPlan, DetectionPlanConfig
+from pipeline.detection_plan import DetectionPlanConfig
 from pipeline.errors import SpotterError
-from pipeline.index_report import IndexReport, ReportConfig
+from pipeline.index_report import ReportConfig
+from pipeline.index_run import IndexRun
 from pipeline.linking import LinkConfig, link_tracks
-from pipeline.motion import MotionConfig, MotionGate
+from pipeline.motion import MotionConfig
 from pipeline.storage import Library
-from pipeline.tracking import ByteTracker, TrackerConfig
-from pipeline.types import ProgressEvent, Stage, TrackRecord
-from pipeline.video import Frame, VideoInfo, VideoReader, probe
+from pipeline.storage.video_lock import VideoLock
+from pipeline.tracking import TrackerConfig
+from pipeline.types import ProgressEvent, Stage
+from pipeline.video import Frame, VideoInfo, VideoReader, content_sha256, probe
 
 log = logging.getLogger(__name__)
 
@@ -116,93 +117,6 @@ def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict
     }
 
 
-class _Run:
-    """State of one indexing run of one video (tracker, crop builder, motion gate, pending records)."""
-
-    def __init__(self, info: VideoInfo, models: ModelSet, config: IndexConfig):
-        self.info, self.models, self.config = info, models, config
-        self.tracker = ByteTracker(config.tracker, info.fps)
-        dense_gap_s = config.strides(info.fps)[0] / info.fps
-        self.low_rate = dense_gap_s > config.tracker.low_rate_gap_s
-        appearance = config.appearance
-        if self.low_rate:  # frames too far apart to see everyone thrice: one sighting is a track
-            appearance = dataclasses.replace(appearance, min_observations=1)
-        self.builder = TrackBuilder(appearance, info.fps)
-        self.motion = MotionGate(config.motion, info.fps)
-        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height)
-        self.report = IndexReport(config.report)
-        self.pending: list[TrackRecord] = []
-        self.stored = 0
-        self.detector_runs = 0
-
-    def process(self, frames: list[Frame]) -> None:
-        """Detect on a batch of frames, then track and collect crops frame by frame."""
-        images, times = [f.image for f in frames], [f.ts for f in frames]
-        dets = self.plan.detect(images, times, [f.index for f in frames], self.tracker)
-        self.detector_runs += len(frames)
-        looks = self._appearances(frames, dets)
-        self.report.detector_frames += len(frames)
-        self.report.detections += sum(len(d) for d in dets)
-        for f, d, e in zip(frames, dets, looks):
-            self.step(f, d, e)
-
-    def _appearances(self, frames: list[Frame], dets: list[Detections]) -> list[np.ndarray | None]:
-        """Appearance vectors of the detections the tracker wants them for (NaN rows for the others;
-        None for every frame when appearance matching is off), one ReID batch for the batch. The
-        tracker's state at the start of the batch decides which are wanted: its prediction for the
-        later frames of the batch is as good as it gets without their detections."""
-        if not self.config.appearance_matching:
-            return [None] * len(frames)
-        wanted = [self.tracker.wants_appearance(d, f.index) for f, d in zip(frames, dets)]
-        crops = []
-        for f, d, w in zip(frames, dets, wanted):
-            for box in d.xyxy[w]:
-                crop = cut_crop(f.image, box, self.config.appearance.max_crop_side)
-                crops.append(crop if crop is not None else np.zeros((8, 4, 3), np.uint8))
-        emb = self.models.reid.embed(crops) if crops else np.zeros((0, 1), np.float32)
-        self.report.embedded += len(crops)
-        out: list[np.ndarray | None] = []
-        start = 0
-        for d, w in zip(dets, wanted):
-            vecs = np.full((len(d), emb.shape[1]), np.nan, np.float32)
-            n = int(w.sum())
-            vecs[w] = emb[start : start + n]
-            start += n
-            out.append(vecs)
-        return out
-
-    def step(self, frame: Frame, dets: Detections, looks: np.ndarray | None = None) -> None:
-        step = self.tracker.update(dets, frame.index, looks)
-        self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
-        if step.ended:
-            self._store(self.builder.finish(step.ended, self.models.reid))
-
-    def _store(self, records: list[TrackRecord]) -> None:
-        self.report.add_tracks(records)
-        self.pending += records
-
-    def finish(self) -> None:
-        self._store(self.builder.finish(self.tracker.finish(), self.models.reid))
-
-    def checkpoint(self, next_frame: int) -> dict:
-        return {
-            "next_frame": next_frame,
-            "tracker": self.tracker.state_dict(),
-            "builder": self.builder.state_dict(),
-            "motion": self.motion.state_dict(),
-            "plan": self.plan.state_dict(),
-            "report": self.report.state_dict(),
-        }
-
-    def restore(self, state: dict) -> int:
-        self.tracker.load_state_dict(state["tracker"])
-        self.builder.load_state_dict(state["builder"])
-        self.motion.load_state_dict(state.get("motion", {}))
-        self.plan.load_state_dict(state.get("plan", {}))
-        self.report.load_state_dict(state.get("report", {}))
-        return int(state["next_frame"])
-
-
 def index_video(
     path: str | Path,
     library: Library,
@@ -217,9 +131,27 @@ def index_video(
     """
     yield ProgressEvent(str(path), Stage.PROBING, message="reading file")
     info = probe(path)
+    with VideoLock(library.db_path, info.path) as lock:
+        if not lock.acquired:
+            message = "being indexed by another Spotter process right now; skipped (index again later)"
+            yield ProgressEvent(str(info.path), Stage.SKIPPED, message=message)
+            return
+        yield from _index(info, library, models, config, cancel, force)
+
+
+def _index(
+    info: VideoInfo,
+    library: Library,
+    models: ModelSet,
+    config: IndexConfig,
+    cancel: CancelFlag,
+    force: bool,
+) -> Iterator[ProgressEvent]:
     vpath = str(info.path)
     settings = settings_for(config, models, info)
-    decision = library.start_video(info, models.detector_id, models.reid_id, settings, force)
+    decision = library.start_video(
+        info, models.detector_id, models.reid_id, settings, force, lambda: content_sha256(info)
+    )
     if decision.action == "skip":  # decided without loading any model: instant
         stored = library.track_count(decision.video_id)
         yield ProgressEvent(
@@ -232,11 +164,13 @@ def index_video(
             video_id=decision.video_id,
         )
         return
-    yield ProgressEvent(vpath, Stage.PROBING, message="loading models", video_id=decision.video_id)
+    yield ProgressEvent(
+        vpath, Stage.PROBING, message="loading models", video_id=decision.video_id, reason=decision.reason
+    )
     device = models.device.label
     batch_size = max(1, models.detector.config.batch)  # loads the detector
     models.reid  # noqa: B018 - load the embedder now, not at the first finished track
-    run = _Run(info, models, config)
+    run = IndexRun(info, models, config)
     dense, sparse = config.strides(info.fps)
     start = run.restore(decision.checkpoint) if decision.checkpoint else 0
     stride = int(decision.checkpoint.get("stride", dense)) if decision.checkpoint else dense

@@ -118,6 +118,7 @@ class ProgressEvent:
     device: str = ""
     video_id: int | None = None
     report_json: str = ""  # with DONE: what indexing did, as JSON (see pipeline.index_report)
+    reason: str = ""  # why this run does what it does (resuming; indexing again: the file changed)
 
     @property
     def fraction(self) -> float:
@@ -152,6 +153,7 @@ class VideoSummary:
     message: str = ""
     models: tuple[str, ...] = field(default_factory=tuple)
     report_json: str = "{}"  # what indexing did (pipeline.index_report)
+    aliases: tuple[str, ...] = ()  # other paths of the same content (indexed once)
 
 
 def fmt_time(seconds: float) -> str:

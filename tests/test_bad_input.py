@@ -175,3 +175,104 @@ def test_a_library_with_a_video_is_not_touched_by_refused_input(tmp_path: Path, 
     for args in (["search", "--query", "q.jpg", "--threshold", "5"], ["index", "v.mp4", "--stride", "0"]):
         cli(*args, "--db", str(tmp_path / "lib.db"))
     assert digest(tmp_path / "lib.db") == before
+
+
+def test_two_indexers_of_one_video_do_not_collide(tmp_path: Path) -> None:
+    """The second skips the video with a message while the first indexes it; nothing fails."""
+    import time
+
+    from tests.conftest import pets
+
+    db = tmp_path / "lib.db"
+    first = subprocess.Popen(
+        [sys.executable, "main.py", "index", str(pets().video), "--db", str(db), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until it has registered the video
+            if db.exists() and Library(db).videos():
+                break
+            time.sleep(0.3)
+        second = cli("index", str(pets().video), "--db", str(db))
+        assert second.returncode == 0, second.stderr
+        assert (
+            "being indexed by another Spotter process" in second.stderr and "Traceback" not in second.stderr
+        )
+        _, err = first.communicate(timeout=600)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    (video,) = Library(db).videos()
+    assert video.status == "done" and video.tracks > 10
+
+
+# ----- files that change, move, or come twice ---------------------------------------------------
+
+
+@pytest.fixture
+def indexed_copy(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of TUD-Campus, indexed once from the command line."""
+    import shutil
+
+    video = tmp_path / "camera" / "clip.mp4"
+    video.parent.mkdir()
+    shutil.copy(tud().video, video)
+    db = tmp_path / "lib.db"
+    assert cli("index", str(video), "--db", str(db)).returncode == 0
+    return video, db
+
+
+def test_a_video_changed_in_place_is_indexed_again_and_says_why(indexed_copy) -> None:
+    video, db = indexed_copy
+    data = bytearray(video.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 65536] = os.urandom(65536)  # same size, 64 KB rewritten in the middle
+    video.write_bytes(bytes(data))
+    p = cli("index", str(video), "--db", str(db))
+    assert "already indexed" not in p.stderr and "skipped" not in p.stderr, p.stderr
+    assert "file changed: its content differs" in p.stderr and "done:" in p.stderr
+
+
+def test_a_touched_video_with_the_same_content_is_skipped(indexed_copy) -> None:
+    video, db = indexed_copy
+    os.utime(video, (1_000_000_000, 1_000_000_000))  # new time, same bytes
+    p = cli("index", str(video), "--db", str(db))
+    assert p.returncode == 0 and "skipped:" in p.stderr and "already indexed" in p.stderr
+
+
+def test_the_same_content_under_a_second_name_is_indexed_once(indexed_copy, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    video, db = indexed_copy
+    twin = tmp_path / "elsewhere" / "same.mp4"
+    twin.parent.mkdir()
+    shutil.copy(video, twin)
+    p = cli("index", str(twin), "--db", str(db))
+    assert p.returncode == 0 and "same content as" in p.stderr and "indexed once" in p.stderr
+    (entry,) = json.loads(cli("videos", "--json", "--db", str(db)).stdout)["videos"]
+    assert entry["path"] == str(video.resolve()) and entry["aliases"] == [str(twin.resolve())]
+
+
+def test_export_refuses_a_source_replaced_after_indexing(indexed_copy, tmp_path: Path, frame_of) -> None:
+    import shutil
+
+    import cv2
+
+    from tests.conftest import load_gt, pets
+
+    video, db = indexed_copy
+    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[3][53])
+    query = tmp_path / "q.jpg"
+    cv2.imwrite(str(query), frame_of(tud().video, 53)[y1:y2, x1:x2])
+    found = cli("search", "--query", str(query), "--db", str(db))
+    hit_id = found.stdout.splitlines()[2].split()[0]
+    shutil.copy(pets().video, video)  # different footage, same name
+    p = cli("export", "--hit", hit_id, "--out", str(tmp_path / "clip.mp4"), "--db", str(db))
+    one_line_error(p, "has changed since it was indexed")
+    assert not (tmp_path / "clip.mp4").exists()

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
+from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import export_hits
-from pipeline.export import ExportConfig, export_track, sha256_file
+from pipeline.export import ExportConfig, export_track
 from pipeline.search import hit_from_track
 from pipeline.types import box_at
 from tests.conftest import ROOT, pets
@@ -62,7 +63,7 @@ def test_clip_is_h264_with_the_right_frames_and_box(tmp_path: Path, track) -> No
     edge = img[y1 + 3 : y2 - 3, max(x1 - 1, 0) : x1 + 2].reshape(-1, 3).astype(int)
     orange = np.array(cfg.box_color)
     assert (np.abs(edge - orange).sum(axis=1) < 120).mean() > 0.6
-    assert clip.sha256 == sha256_file(clip.path)
+    assert clip.sha256 == sha256_of(clip.path)
     thumb = cv2.imread(str(clip.thumbnail))
     assert clip.thumbnail.suffix == ".jpg" and thumb is not None and thumb.shape == (360, 480, 3)
 
@@ -137,7 +138,7 @@ def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
     assert len(summary["clips"]) == 2
     for row, hit in zip(summary["clips"], hits):
         clip = tmp_path / row["clip"]
-        assert sha256_file(clip) == row["sha256"]
+        assert sha256_of(clip) == row["sha256"]
         assert row["video"] == hit.video_path and row["track_id"] == hit.track_id
         assert len(decode_all(clip)) == row["frames"] == hit.end_frame - hit.start_frame + 1
     assert Path(events[-1].summary_csv).read_text().count("\n") == 3

@@ -81,7 +81,7 @@ def test_missing_file() -> None:
 
 
 def test_folder_is_not_a_video(tmp_path: Path) -> None:
-    with pytest.raises(VideoError, match="not a file"):
+    with pytest.raises(VideoError, match="not an image sequence"):
         probe(tmp_path)
 
 

@@ -30,6 +30,8 @@ def cmd_videos(args: argparse.Namespace) -> int:
         note = f"  ({v.message})" if v.message else ""
         if json.loads(v.report_json or "{}").get("warnings"):
             note += "  [people small: weaker search]"
+        if v.aliases:
+            note += f"  (same content also at: {', '.join(v.aliases)})"
         status = v.status if v.status != "indexing" else "interrupted"
         print(f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.path}{note}")
     return 0
@@ -48,6 +50,7 @@ def video_json(v: VideoSummary) -> dict:
         "width": v.width,
         "height": v.height,
         "message": v.message,
+        "aliases": list(v.aliases),
         "report": json.loads(v.report_json or "{}"),
     }
 

@@ -52,6 +52,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             bar = None
             try:
                 for ev in index_video(video, library, models, config, cancel.is_set, args.force):
+                    if ev.stage == Stage.PROBING and ev.reason:
+                        print(f"{ev.video_path}: {ev.reason}", file=sys.stderr)
                     if ev.stage == Stage.INDEXING and show_bar:
                         if bar is None:
                             from tqdm import tqdm

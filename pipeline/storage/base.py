@@ -108,6 +108,8 @@ class LibraryBase:
         if version < 3:
             s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
             s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
+            s.execute(text("ALTER TABLE videos ADD COLUMN content_sha256 VARCHAR(64) NOT NULL DEFAULT ''"))
+            s.execute(text("ALTER TABLE videos ADD COLUMN aliases_json VARCHAR NOT NULL DEFAULT '[]'"))
             s.execute(
                 text("CREATE INDEX IF NOT EXISTS ix_tracks_video_first ON tracks (video_id, first_frame)")
             )

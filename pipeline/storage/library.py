@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,46 @@ class Library(ScoreHistograms, SearchRecords):
     # ----- indexing -------------------------------------------------------------------------------
 
     def start_video(
-        self, info: VideoInfo, detector_id: str, reid_id: str, settings: dict[str, Any], force: bool = False
+        self,
+        info: VideoInfo,
+        detector_id: str,
+        reid_id: str,
+        settings: dict[str, Any],
+        force: bool = False,
+        content_hash: Callable[[], str] | None = None,
     ) -> StartDecision:
-        """Register a video for indexing and decide whether to skip, resume or start it afresh."""
+        """Register a video for indexing and decide whether to skip, resume or start it afresh.
+
+        A file is the same as the one indexed at its path when its size, modification time and
+        sampled fingerprint match (cheap); when they do not, ``content_hash`` (the whole file's
+        SHA-256, computed only then) decides: a touched or restored copy of the same content is
+        the same file, anything else is a changed file and is indexed again, which the reason
+        says. A new path whose content is already indexed under another path is not indexed
+        again: it is listed with that video (``aliases``).
+        """
         key = json.dumps(settings, sort_keys=True)
         with self._write(f"cannot register {info.path}") as s:
             row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
-            same_file = row is not None and row.fingerprint == info.fingerprint
+            quick = row is not None and (row.size, row.mtime, row.fingerprint) == (
+                info.size,
+                info.mtime,
+                info.fingerprint,
+            )
+            digest = "" if quick or content_hash is None else content_hash()
+            same_file = quick or (row is not None and bool(digest) and digest == row.content_sha256)
+            if same_file and not quick and row is not None:  # touched, same content: remember anew
+                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+            if row is None and digest:
+                twin = s.scalar(
+                    select(VideoRow).where(VideoRow.content_sha256 == digest, VideoRow.status == "done")
+                )
+                if twin is not None and not force:
+                    aliases = json.loads(twin.aliases_json or "[]")
+                    if str(info.path) not in aliases:
+                        twin.aliases_json = json.dumps([*aliases, str(info.path)])
+                    return StartDecision(
+                        twin.id, "skip", twin.frames_done, reason=f"same content as {twin.path}: indexed once"
+                    )
             same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
             if same_models and row.status == "done" and not force:
                 note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
@@ -61,12 +94,17 @@ class Library(ScoreHistograms, SearchRecords):
                 s.add(row)
             else:
                 reason = (
-                    "forced" if force else "file changed" if not same_file else "models or settings changed"
+                    "forced"
+                    if force
+                    else "file changed: its content differs from what was indexed"
+                    if not same_file
+                    else "models or settings changed"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
                     s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
                     self._bump(s, GEN_REMOVED)
             row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+            row.content_sha256 = digest or row.content_sha256 or ""
             row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
             row.width, row.height = info.width, info.height
             row.status, row.frames_done, row.message, row.checkpoint = "indexing", 0, "", None
@@ -171,9 +209,18 @@ class Library(ScoreHistograms, SearchRecords):
                     v.message,
                     (v.detector_id, v.reid_id),
                     v.report_json or "{}",
+                    tuple(json.loads(v.aliases_json or "[]")),
                 )
                 for v in rows
             ]
+
+    def video_identity(self, video_id: int) -> tuple[str, int, float, str, str] | None:
+        """(path, size, mtime, fingerprint, content SHA-256) recorded when the video was indexed."""
+        with self._read() as s:
+            row = s.get(VideoRow, video_id)
+            if row is None:
+                return None
+            return row.path, row.size, row.mtime, row.fingerprint, row.content_sha256
 
     def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
         """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""

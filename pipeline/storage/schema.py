@@ -18,7 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # 2: tracks.person (fragments of one person linked after indexing)
-# 3: videos.seek_json (key frames to seek to), videos.report_json (what indexing did), calibration
+# 3: videos.seek_json (key frames), report_json (what indexing did), content_sha256, aliases_json;
+#    calibration
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
@@ -40,7 +41,9 @@ class VideoRow(Base):
     path: Mapped[str] = mapped_column(String, unique=True)
     size: Mapped[int]
     mtime: Mapped[float]
-    fingerprint: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # cheap: size, ends and sampled blocks
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")  # the whole file's
+    aliases_json: Mapped[str] = mapped_column(default="[]")  # other paths with the same content
     fps: Mapped[float]
     frame_count: Mapped[int]
     width: Mapped[int]

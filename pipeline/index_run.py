@@ -1,0 +1,110 @@
+"""The state of one indexing run of one video: the tracker, the crop builder, the motion gate, the
+detection plan and the report, and what is finished but not yet committed. A checkpoint of it is
+what a resumed run starts from."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from models.detections import Detections
+from models.loader import ModelSet
+from pipeline.appearance import TrackBuilder, cut_crop
+from pipeline.detection_plan import DetectionPlan
+from pipeline.index_report import IndexReport
+from pipeline.motion import MotionGate
+from pipeline.tracking import ByteTracker
+from pipeline.types import TrackRecord
+from pipeline.video import Frame, VideoInfo
+
+if TYPE_CHECKING:
+    from pipeline.indexer import IndexConfig
+
+
+class IndexRun:
+    """State of one indexing run of one video (tracker, crop builder, motion gate, pending records)."""
+
+    def __init__(self, info: VideoInfo, models: ModelSet, config: IndexConfig):
+        self.info, self.models, self.config = info, models, config
+        self.tracker = ByteTracker(config.tracker, info.fps)
+        dense_gap_s = config.strides(info.fps)[0] / info.fps
+        self.low_rate = dense_gap_s > config.tracker.low_rate_gap_s
+        appearance = config.appearance
+        if self.low_rate:  # frames too far apart to see everyone thrice: one sighting is a track
+            appearance = dataclasses.replace(appearance, min_observations=1)
+        self.builder = TrackBuilder(appearance, info.fps)
+        self.motion = MotionGate(config.motion, info.fps)
+        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height)
+        self.report = IndexReport(config.report)
+        self.pending: list[TrackRecord] = []
+        self.stored = 0
+        self.detector_runs = 0
+
+    def process(self, frames: list[Frame]) -> None:
+        """Detect on a batch of frames, then track and collect crops frame by frame."""
+        images, times = [f.image for f in frames], [f.ts for f in frames]
+        dets = self.plan.detect(images, times, [f.index for f in frames], self.tracker)
+        self.detector_runs += len(frames)
+        looks = self._appearances(frames, dets)
+        self.report.detector_frames += len(frames)
+        self.report.detections += sum(len(d) for d in dets)
+        for f, d, e in zip(frames, dets, looks):
+            self.step(f, d, e)
+
+    def _appearances(self, frames: list[Frame], dets: list[Detections]) -> list[np.ndarray | None]:
+        """Appearance vectors of the detections the tracker wants them for (NaN rows for the others;
+        None for every frame when appearance matching is off), one ReID batch for the batch. The
+        tracker's state at the start of the batch decides which are wanted: its prediction for the
+        later frames of the batch is as good as it gets without their detections."""
+        if not self.config.appearance_matching:
+            return [None] * len(frames)
+        wanted = [self.tracker.wants_appearance(d, f.index) for f, d in zip(frames, dets)]
+        crops = []
+        for f, d, w in zip(frames, dets, wanted):
+            for box in d.xyxy[w]:
+                crop = cut_crop(f.image, box, self.config.appearance.max_crop_side)
+                crops.append(crop if crop is not None else np.zeros((8, 4, 3), np.uint8))
+        emb = self.models.reid.embed(crops) if crops else np.zeros((0, 1), np.float32)
+        self.report.embedded += len(crops)
+        out: list[np.ndarray | None] = []
+        start = 0
+        for d, w in zip(dets, wanted):
+            vecs = np.full((len(d), emb.shape[1]), np.nan, np.float32)
+            n = int(w.sum())
+            vecs[w] = emb[start : start + n]
+            start += n
+            out.append(vecs)
+        return out
+
+    def step(self, frame: Frame, dets: Detections, looks: np.ndarray | None = None) -> None:
+        step = self.tracker.update(dets, frame.index, looks)
+        self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
+        if step.ended:
+            self._store(self.builder.finish(step.ended, self.models.reid))
+
+    def _store(self, records: list[TrackRecord]) -> None:
+        self.report.add_tracks(records)
+        self.pending += records
+
+    def finish(self) -> None:
+        self._store(self.builder.finish(self.tracker.finish(), self.models.reid))
+
+    def checkpoint(self, next_frame: int) -> dict:
+        return {
+            "next_frame": next_frame,
+            "tracker": self.tracker.state_dict(),
+            "builder": self.builder.state_dict(),
+            "motion": self.motion.state_dict(),
+            "plan": self.plan.state_dict(),
+            "report": self.report.state_dict(),
+        }
+
+    def restore(self, state: dict) -> int:
+        self.tracker.load_state_dict(state["tracker"])
+        self.builder.load_state_dict(state["builder"])
+        self.motion.load_state_dict(state.get("motion", {}))
+        self.plan.load_state_dict(state.get("plan", {}))
+        self.report.load_state_dict(state.get("report", {}))
+        return int(state["next_frame"])
