@@ -173,6 +173,7 @@ def _index(
     run = IndexRun(info, models, config)
     dense, sparse = config.strides(info.fps)
     start = run.restore(decision.checkpoint) if decision.checkpoint else 0
+    run.stored = library.track_count(decision.video_id) if start else 0  # counts include what was kept
     stride = int(decision.checkpoint.get("stride", dense)) if decision.checkpoint else dense
     if start:
         log.info("%s: resuming at frame %d", vpath, start)

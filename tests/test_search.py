@@ -326,3 +326,23 @@ def test_transparent_and_blank_photos_are_refused(tmp_path: Path, models) -> Non
     cv2.imwrite(str(blank), np.full((200, 80, 3), 128, np.uint8))  # person-shaped, but nothing in it
     with pytest.raises(QueryError, match="no person found"):
         prepare_query(blank, models.detector)
+
+
+def test_reranking_orders_hits_but_keeps_not_here(indexed, models, tmp_path: Path, frame_of) -> None:
+    """With --rerank the hits are the same tracks (only their order may change), so a person who is
+    not in the footage still gets none."""
+    plain, reranked = Searcher(indexed, models), Searcher(indexed, models, SearchConfig(rerank=True))
+    gt = load_gt(pets())
+    for person in (1, 5, 9):
+        frame, box = sorted(gt[person].items())[len(gt[person]) // 2]
+        x1, y1, x2, y2 = (round(v) for v in box)
+        photo = tmp_path / f"p{person}.png"
+        cv2.imwrite(str(photo), frame_of(pets().video, frame)[y1:y2, x1:x2])
+        a = plain.search(photo, save=False).hits
+        b = reranked.search(photo, save=False).hits
+        assert sorted(h.track_pk for h in a) == sorted(h.track_pk for h in b)
+    frame, box = sorted(load_gt(tud())[3].items())[20]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    photo = tmp_path / "tud.png"
+    cv2.imwrite(str(photo), frame_of(tud().video, frame)[y1:y2, x1:x2])
+    assert reranked.search(photo, video=pets().video, save=False).hits == ()

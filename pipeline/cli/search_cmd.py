@@ -13,13 +13,24 @@ from pipeline.types import fmt_time
 def cmd_search(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from models.errors import SpotterError
     from pipeline.search import SearchConfig, Searcher
 
     library = open_library(args)
     config = SearchConfig()
     if args.rerank:
         config = replace(config, rerank=True)
-    searcher = Searcher(library, model_set(args), config)
+    models = model_set(args)
+    if args.video is not None and library.video_id(args.video) is None:
+        raise SpotterError(f"{args.video} is not in the library {library.db_path} (index it first)")
+    indexed_with = {v.models[1] for v in library.videos() if v.status == "done"}
+    if indexed_with and models.reid_id not in indexed_with:
+        raise SpotterError(
+            f"the library was indexed with the ReID model {', '.join(sorted(indexed_with))}, not "
+            f"{models.reid_id}: a search compares only embeddings of one model (use --reid-model "
+            "with that model, or index again with this one)"
+        )
+    searcher = Searcher(library, models, config)
     result = searcher.search(
         args.query,
         box=args.box,
@@ -33,10 +44,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in result.hits]}))
         return 0
-    floor = config.min_score if args.threshold is None else args.threshold
     if not result.hits:
-        best = "none indexed" if result.best_score is None else f"{result.best_score:.3f}"
-        print(f"no hits at threshold {floor:.2f} (best score {best}): the person was not found")
+        best = "no track indexed" if result.best_score is None else f"best score {result.best_score:.3f}"
+        print(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
     print(f"{len(result.hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
     print(f"{'hit':>6} {'score':>6}  {'start':>9} {'end':>9}  track  video")

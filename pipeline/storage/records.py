@@ -56,9 +56,13 @@ def storage_message(action: str, e: BaseException) -> str:
     text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     low = text.lower()
     if "full" in low or "no space" in low:
-        hint = "the disk is full; free some space and try again (nothing already indexed was lost)"
+        hint = "the disk is full; free some space and try again (what was committed is kept)"
     elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
         hint = "the database or its folder is not writable; choose a writable --db location"
+    elif "malformed" in low or "not a database" in low or "corrupt" in low:
+        hint = "the library file is damaged; restore it from a backup or start a new library"
+    elif "locked" in low or "busy" in low:
+        hint = "another program holds the library; try again when it is done"
     else:
-        hint = "nothing already indexed was lost"
+        hint = "the transaction was rolled back: what was committed before is kept"
     return f"{action}: {text} ({hint})"
