@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from models.errors import ModelError, first_line
+from models.weights import WeightStore
 from models.yolo_runners import quiet_ultralytics
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,15 @@ def export_onnx(
     imgsz: int = 640,
     dynamic: bool = True,
     simplify: bool = True,
+    trust: bool = False,
 ) -> Path:
-    """Export ``checkpoint`` to ``out`` (default: same name with ``.onnx``); never overwrites a file."""
+    """Export ``checkpoint`` to ``out`` (default: same name with ``.onnx``); never overwrites a file.
+    A checkpoint that is not a known model is loaded only with ``trust`` (loading runs its code)."""
     checkpoint = Path(checkpoint).expanduser().resolve()
     target = Path(out).expanduser().resolve() if out else checkpoint.with_suffix(".onnx")
     if checkpoint.suffix != ".pt" or not checkpoint.is_file():
         raise ModelError(f"{checkpoint}: not a YOLO .pt checkpoint")
+    WeightStore().check_safe(checkpoint, trust)
     if target.exists():
         raise ModelError(f"{target} already exists; not overwritten")
     quiet_ultralytics()

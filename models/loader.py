@@ -20,6 +20,7 @@ class ModelConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReidConfig = field(default_factory=ReidConfig)
     device: str = "auto"
+    trust_model: bool = False  # load a .pt checkpoint that is not a known model (it can run code)
 
 
 class ModelSet:
@@ -47,6 +48,7 @@ class ModelSet:
     def detector(self) -> PersonDetector:
         if self._detector is None:
             path = self.store.resolve(self.config.detector.weights)
+            self.store.check_safe(path, self.config.trust_model)
             self._detector = PersonDetector(
                 path, self.config.detector, self.device.torch_device, self.device.ort_providers
             )

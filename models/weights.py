@@ -26,6 +26,7 @@ PROJECT_WEIGHTS_DIR = MODELS_DIR / "weights"
 MANIFEST_PATH = MODELS_DIR / "manifest.json"
 ENV_VAR = "SPOTTER_MODELS"
 HOW_TO_GET = "run ./install.sh --weights DIR_OR_URL or set SPOTTER_MODELS (README: Model weights)"
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".ckpt")  # PyTorch checkpoints: loading one runs its code
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,23 @@ class WeightStore:
             )
         self._verified[key] = actual
         log.debug("verified %s", path)
+
+    def check_safe(self, path: Path, trust: bool = False) -> None:
+        """Refuse to open a pickle-based checkpoint (``.pt``) that is not a known file: unpickling runs
+        whatever code the file carries, and Spotter opens files operators are handed. A manifest file
+        passes (its SHA-256 was checked by :meth:`resolve`); any other needs ``trust`` (the
+        operator's explicit ``--trust-model``). ONNX files carry no code and always pass."""
+        if path.suffix.lower() not in PICKLE_SUFFIXES or trust:
+            return
+        entry = self.known_entry(path)
+        if entry is not None:
+            self.verify(path)
+            return
+        raise WeightsError(
+            f"refusing to load {path}: a {path.suffix} file can run code when it is loaded and this one is "
+            "not a known model; use an ONNX model (main.py export-detector converts a .pt on a machine "
+            "you trust), or pass --trust-model if you trust where it came from"
+        )
 
     def status(self) -> list[tuple[str, str]]:
         """(manifest name, 'ok PATH' / 'missing' / 'corrupt: ...') for every known file, for ``doctor``."""

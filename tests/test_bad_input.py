@@ -276,3 +276,32 @@ def test_export_refuses_a_source_replaced_after_indexing(indexed_copy, tmp_path:
     p = cli("export", "--hit", hit_id, "--out", str(tmp_path / "clip.mp4"), "--db", str(db))
     one_line_error(p, "has changed since it was indexed")
     assert not (tmp_path / "clip.mp4").exists()
+
+
+# ----- model files that carry code ----------------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this runs code: it writes the marker file named in ``MARKER``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",))
+
+
+@pytest.mark.parametrize("name", ["evil.pt", "yolov8n_rebuilt.pt"])  # unknown, and a known model's name
+def test_a_pickle_model_file_never_runs_its_code(tmp_path: Path, name: str) -> None:
+    import pickle
+
+    marker = tmp_path / "marker.txt"
+    evil = tmp_path / name
+    evil.write_bytes(pickle.dumps(_Payload(marker)))
+    video = str(tud().video)
+    p = cli("index", video, "--db", str(tmp_path / "lib.db"), "--detector", str(evil))
+    assert p.returncode in (1, 2) and "Traceback" not in p.stderr
+    assert ("refusing to load" in p.stderr) or ("corrupt or not the expected" in p.stderr), p.stderr
+    q = cli("export-detector", str(evil), "--out", str(tmp_path / "out.onnx"))
+    assert q.returncode == 2 and "Traceback" not in q.stderr
+    assert not marker.exists(), "the model file's code ran"

@@ -108,7 +108,7 @@ def cmd_install_weights(args: argparse.Namespace) -> int:
 def cmd_export_detector(args: argparse.Namespace) -> int:
     from models.export import export_onnx
 
-    out = export_onnx(args.checkpoint, args.out, args.imgsz)
+    out = export_onnx(args.checkpoint, args.out, args.imgsz, trust=args.trust_model)
     print(f"wrote {out}")
     return 0
 

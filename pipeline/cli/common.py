@@ -22,7 +22,7 @@ def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
 
     from models.loader import ModelConfig, ModelSet
 
-    cfg = ModelConfig(device=args.device)
+    cfg = ModelConfig(device=args.device, trust_model=getattr(args, "trust_model", False))
     if getattr(args, "detector", None):
         cfg = replace(cfg, detector=replace(cfg.detector, weights=args.detector))
     if getattr(args, "max_input", None):

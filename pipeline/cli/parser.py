@@ -56,7 +56,12 @@ def build_parser(doc: str) -> Parser:
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where models run")
         p.add_argument("--reid-model", default=None, help="ReID ONNX file or manifest name")
         if detector:
-            p.add_argument("--detector", default=None, help="YOLO .onnx/.pt file or manifest name")
+            p.add_argument("--detector", default=None, help="YOLO .onnx (or known .pt) file or manifest name")
+            p.add_argument(
+                "--trust-model",
+                action="store_true",
+                help="load a .pt detector that is not a known model (a .pt file can run code when loaded)",
+            )
             p.add_argument(
                 "--max-input",
                 type=number("--max-input", "models.detector:DETECTOR_RULES.max_input"),
@@ -113,6 +118,7 @@ def build_parser(doc: str) -> Parser:
 
     p = sub.add_parser("export-detector", help="convert a YOLO .pt checkpoint to ONNX (dynamic shapes)")
     p.add_argument("checkpoint", type=Path, help="YOLO .pt file")
+    p.add_argument("--trust-model", action="store_true", help="load it although it is not a known model")
     p.add_argument("--out", type=Path, default=None, help="output .onnx (default: beside the .pt)")
     p.add_argument("--imgsz", type=number("--imgsz", Range(32, 8192, integer=True)), default=640,
                    help="nominal input size recorded in the model")  # fmt: skip
