@@ -17,7 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.errors import ExportError
-from pipeline.export import ExportConfig, ExportedClip, iter_export_track, verify_source, write_new
+from pipeline.export import (
+    ExportCancelledError,
+    ExportConfig,
+    ExportedClip,
+    iter_export_track,
+    verify_source,
+    write_new,
+)
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -41,6 +48,8 @@ class EvidenceProgress:
 
 @dataclass(frozen=True)
 class SummaryRow:
+    hit_id: int | None  # the search hit the clip is cut from (ids are never reused)
+    search_id: int | None
     clip: str
     thumbnail: str
     video: str
@@ -102,16 +111,21 @@ def export_hits(
         yield EvidenceProgress(k, total, 0, 0, target.name)
         seek = library.seek_table(track.video_id)
         steps = iter_export_track(track, target, annotate, hit.score, config, cancel, seek)
-        while True:
-            try:
-                done, of = next(steps)
-            except StopIteration as finished:
-                clip: ExportedClip = finished.value
-                break
-            if done % PROGRESS_EVERY == 0:
-                yield EvidenceProgress(k, total, done, of, target.name)
+        try:
+            while True:
+                try:
+                    done, of = next(steps)
+                except StopIteration as finished:
+                    clip: ExportedClip = finished.value
+                    break
+                if done % PROGRESS_EVERY == 0:
+                    yield EvidenceProgress(k, total, done, of, target.name)
+        except ExportCancelledError:  # the clip in progress is dropped; the finished ones get a summary
+            break
         rows.append(
             SummaryRow(
+                hit.hit_id,
+                hit.search_id,
                 clip.path.name,
                 clip.thumbnail.name,
                 hit.video_path,
@@ -131,18 +145,29 @@ def export_hits(
         yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name)
     if not rows:
         return
-    json_path, csv_path = write_summary(folder, rows)
+    json_path, csv_path = write_summary(folder, rows, total)
     yield EvidenceProgress(
         len(rows), total, finished=True, summary_json=str(json_path), summary_csv=str(csv_path)
     )
 
 
-def write_summary(folder: Path, rows: Sequence[SummaryRow]) -> tuple[Path, Path]:
-    """Write ``spotter_export.json`` and ``.csv`` (numbered if taken) listing every clip."""
+def write_summary(
+    folder: Path, rows: Sequence[SummaryRow], requested: int | None = None
+) -> tuple[Path, Path]:
+    """Write ``spotter_export.json`` and ``.csv`` (numbered if taken) listing every clip written;
+    ``complete`` says whether all ``requested`` clips were (an export cancelled part-way still lists
+    and hashes the clips it finished)."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     base = unique_base(folder, SUMMARY_NAME, (".json", ".csv"))
     json_path, csv_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".csv")
-    doc = {"exported_at": stamp, "tool": "Spotter", "clips": [asdict(r) for r in rows]}
+    requested = len(rows) if requested is None else requested
+    doc = {
+        "exported_at": stamp,
+        "tool": "Spotter",
+        "complete": len(rows) == requested,
+        "clips_requested": requested,
+        "clips": [asdict(r) for r in rows],
+    }
     write_new(json_path, json.dumps(doc, indent=2).encode())
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(asdict(rows[0])))

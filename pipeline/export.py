@@ -92,6 +92,18 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
     return path.resolve()
 
 
+class ExportCancelledError(ExportError):
+    """The operator cancelled an export; the clip in progress was not written."""
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the user's umask (0644 usually): a temporary file from
+    ``mkstemp`` is private (0600), which surprises whoever receives the evidence."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def place_file(tmp: Path, target: Path) -> None:
     """Move a finished temporary file to ``target`` without replacing anything already there."""
     try:
@@ -113,6 +125,7 @@ def write_new(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, file_mode())
         place_file(tmp, target)
     except OSError as e:
         raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
@@ -211,9 +224,10 @@ def iter_export_clip(
         finally:
             container.close()
         if cancel is not None and cancel():
-            raise ExportError("export cancelled")
+            raise ExportCancelledError("export cancelled")
         if written == 0:
             raise ExportError(f"{video}: no frame could be decoded for the clip")
+        os.chmod(tmp, file_mode())
         place_file(tmp, target)
     except SpotterError:
         raise

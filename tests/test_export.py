@@ -145,3 +145,33 @@ def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
     again = list(export_hits(indexed, hits[:1], tmp_path, annotate=False, config=cfg))
     assert Path(again[-1].summary_json).name == "spotter_export_2.json"
     assert len(list(tmp_path.glob("*.mp4"))) == 3  # a new name, nothing overwritten
+
+
+def test_cancel_mid_clip_keeps_a_summary_of_the_finished_clips(tmp_path: Path, indexed, track) -> None:
+    tracks = indexed.video_tracks(track.video_id)[:3]
+    hits = [hit_from_track(t, 0.9) for t in tracks]
+    seen: list = []
+
+    def cancel() -> bool:  # cancel a few frames into the second clip
+        return len([e for e in seen if e.clips_done == 1 and e.clip_frames_done > 0]) >= 1
+
+    for ev in export_hits(
+        indexed, hits, tmp_path, annotate=False, config=ExportConfig(margin_s=0.0), cancel=cancel
+    ):
+        seen.append(ev)
+    summary = json.loads(Path(seen[-1].summary_json).read_text())
+    assert summary["complete"] is False and summary["clips_requested"] == 3 and len(summary["clips"]) == 1
+    (row,) = summary["clips"]
+    assert sha256_of(tmp_path / row["clip"]) == row["sha256"]
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == [row["clip"]]  # no half-written clip
+
+
+def test_evidence_files_are_readable_by_others(tmp_path: Path, indexed, track) -> None:
+    old = os.umask(0o022)
+    try:
+        hits = [hit_from_track(track, 0.9)]
+        events = list(export_hits(indexed, hits, tmp_path, annotate=False, config=ExportConfig(margin_s=0.0)))
+    finally:
+        os.umask(old)
+    for f in [*tmp_path.glob("*.mp4"), *tmp_path.glob("*.jpg"), Path(events[-1].summary_json)]:
+        assert f.stat().st_mode & 0o777 == 0o644, f.name
