@@ -49,6 +49,7 @@ class StreamInfo:
     height: int
     note: str  # what had to be assumed about the stream ("" when nothing)
     origin_pts: int | None  # presentation timestamp of frame 0 (times count from it)
+    timed_by_rate: bool = False  # timestamps unusable: a frame's time is its index / fps
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,26 @@ def _rate(value: Fraction | None) -> float:
     return fps if math.isfinite(fps) and 0 < fps < 1000 else 0.0
 
 
+def choose_fps(declared: float, codec: float, measured: float) -> tuple[float, str]:
+    """(frame rate, what was assumed) from the container's declared rate, the video stream's own
+    (codec) rate and the rate the first frames' timestamps advance at (0 where unknown or absurd).
+    The timestamps win where they are sound; where they do not advance (a file whose samples all
+    last zero), the stream's own rate, then the declared one, then a default."""
+    if measured:
+        if declared and abs(measured - declared) > FPS_TOLERANCE * measured:
+            return measured, f"declared {declared:.3g} fps, timestamps say {measured:.3g} fps: using those"
+        if not declared:
+            return measured, f"frame rate {measured:.3g} fps taken from the timestamps"
+        return declared, ""
+    if codec:
+        if declared and abs(codec - declared) <= FPS_TOLERANCE * codec:
+            return declared, ""
+        return codec, f"the container's timestamps do not advance: using the video stream's {codec:.3g} fps"
+    if declared:
+        return declared, f"timestamps do not advance: times assume the declared {declared:.3g} fps"
+    return DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
+
+
 def probe_stream(path: Path) -> StreamInfo:
     """Check that ``path`` decodes and read its properties; the frame rate is checked against the
     timestamps of its first frames, and what had to be assumed is said in ``note``."""
@@ -113,24 +134,17 @@ def probe_stream(path: Path) -> StreamInfo:
         if decoded < MIN_FRAMES:
             raise VideoError(f"{path}: a still image or a single frame, not a video")
         declared = _rate(stream.average_rate) or _rate(stream.guessed_rate)
+        codec = _rate(stream.codec_context.framerate)  # the video stream's own timing, if it has one
         steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
         steps = steps[steps > 0]
         measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
         measured = measured if 0 < measured < 1000 else 0.0
-        fps, note = declared, ""
-        if not declared and measured:
-            fps, note = measured, f"frame rate {measured:.3g} fps taken from the timestamps"
-        elif not declared:
-            fps, note = DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
-        elif not measured and len(pts) >= MIN_FRAMES:
-            note = f"timestamps do not advance: times assume the declared {declared:.3g} fps"
-        elif measured and abs(measured - declared) > FPS_TOLERANCE * measured:
-            fps = measured
-            note = f"declared {declared:.3g} fps, timestamps say {measured:.3g} fps: using those"
+        fps, note = choose_fps(declared, codec, measured)
         count = int(stream.frames or 0)
         if count <= 0 and container.duration:
             count = round(container.duration / 1e6 * fps)
-        return StreamInfo(fps, max(count, decoded), int(size[0]), int(size[1]), note, origin)
+        timed_by_rate = not measured and len(pts) >= MIN_FRAMES
+        return StreamInfo(fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate)
     finally:
         container.close()
 
@@ -141,10 +155,12 @@ def _frames(
     first_index: int = 0,
     origin_pts: int | None = None,
     damage: list[int] | None = None,
+    rate: float | None = None,
 ) -> Iterator[Decoded]:
     """Decoded frames of the stream in presentation order, numbered from ``first_index``; times count
     from ``origin_pts`` (default: the first frame's). Packets that fail to decode are skipped (up to
-    ``MAX_BAD_PACKETS`` in a row) and counted in ``damage[0]``."""
+    ``MAX_BAD_PACKETS`` in a row) and counted in ``damage[0]``. With ``rate`` the timestamps are not
+    used: a frame's time is its index / rate (a file whose timestamps do not advance)."""
     tb = float(stream.time_base) if stream.time_base else 0.0
     fps = _rate(stream.average_rate) or _rate(stream.guessed_rate) or DEFAULT_FPS
     origin = origin_pts
@@ -167,6 +183,8 @@ def _frames(
             if origin is None and pts is not None and tb:
                 origin = pts - round(first_index / fps / tb)
             ts = (pts - origin) * tb if pts is not None and origin is not None and tb else None
+            if rate:
+                ts = index / rate
             if ts is None or (prev_ts is not None and ts <= prev_ts):
                 ts = prev_ts + 1.0 / fps if prev_ts is not None else first_index / fps
             prev_ts = ts
@@ -213,9 +231,11 @@ class ThreadedDecoder:
         origin_pts: int | None = None,
         frame_bytes: int = 1 << 20,
         threaded: bool = True,
+        rate: float | None = None,
     ):
         self.path = path
         self.threaded = threaded
+        self.rate = rate
         self.start_frame = start_frame
         self.seek_table = sorted((int(i), int(p)) for i, p in seek_table)
         self.origin_pts = origin_pts
@@ -234,7 +254,7 @@ class ThreadedDecoder:
             index, pts = point
             try:
                 container.seek(pts, stream=stream, backward=True, any_frame=False)
-                frames = _frames(container, stream, index, self.origin_pts, self.damage)
+                frames = _frames(container, stream, index, self.origin_pts, self.damage, self.rate)
                 first = next(frames, None)
                 if first is not None and first.pts == pts:
                     self.seeked_to = index
@@ -244,7 +264,7 @@ class ThreadedDecoder:
                 log.info("%s: cannot seek (%s); decoding from the start", self.path, _why(e))
             container.close()
             container, stream = open_video(self.path)
-        return container, _frames(container, stream, 0, self.origin_pts, self.damage)
+        return container, _frames(container, stream, 0, self.origin_pts, self.damage, self.rate)
 
     def __iter__(self) -> Iterator[Decoded]:
         container, frames = self._open()

@@ -67,6 +67,7 @@ class VideoInfo:
     note: str = ""  # what had to be assumed about the file (frame rate, timestamps)
     origin_pts: int | None = None  # presentation timestamp of frame 0
     images: ImageSequence | None = None  # set when the "video" is a folder of images
+    timed_by_rate: bool = False  # the file's timestamps are unusable: times are index / fps
 
     @property
     def duration_s(self) -> float:
@@ -135,7 +136,17 @@ def probe(path: str | Path) -> VideoInfo:
     if s.note:
         log.warning("%s: %s", path, s.note)
     return VideoInfo(
-        path, st.st_size, st.st_mtime, fp, s.fps, s.frame_count, s.width, s.height, s.note, s.origin_pts
+        path,
+        st.st_size,
+        st.st_mtime,
+        fp,
+        s.fps,
+        s.frame_count,
+        s.width,
+        s.height,
+        s.note,
+        s.origin_pts,
+        timed_by_rate=s.timed_by_rate,
     )
 
 
@@ -233,7 +244,12 @@ class VideoReader:
             yield from self._iter_images(info.images)
             return
         decoder = ThreadedDecoder(
-            info.path, self.start_frame, self.seek_table, info.origin_pts, info.width * info.height * 3 // 2
+            info.path,
+            self.start_frame,
+            self.seek_table,
+            info.origin_pts,
+            info.width * info.height * 3 // 2,
+            rate=info.fps if info.timed_by_rate else None,
         )
         index, wanted = -1, self.start_frame
         for d in decoder:

@@ -305,3 +305,13 @@ def test_a_pickle_model_file_never_runs_its_code(tmp_path: Path, name: str) -> N
     q = cli("export-detector", str(evil), "--out", str(tmp_path / "out.onnx"))
     assert q.returncode == 2 and "Traceback" not in q.stderr
     assert not marker.exists(), "the model file's code ran"
+
+
+def test_a_folder_with_nothing_to_index_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    (tmp_path / "x.mp4").mkdir()  # a folder named like a video
+    (empty / "readme.txt").write_text("no videos here")
+    for folder in (empty, tmp_path / "x.mp4"):
+        p = cli("index", str(folder), "--db", str(tmp_path / "lib.db"))
+        assert p.returncode == 1 and "no videos and no folders of images" in p.stderr, p.stderr

@@ -84,3 +84,28 @@ def test_small_video_without_seek_table_still_starts_part_way(tmp_path: Path) ->
     whole = [f.image for f in VideoReader(probe(video))]
     part = list(VideoReader(probe(video), start_frame=25))
     assert part[0].index == 25 and np.array_equal(part[0].image, whole[25])
+
+
+def test_a_file_whose_samples_last_zero_is_timed_by_its_stream_rate(tmp_path: Path) -> None:
+    """TUD-Campus (25 fps, 2.84 s) remuxed with every sample lasting nothing: the container's rate
+    is absurd, the stream's own (25 fps) is used, times come from frame numbers, and it is said."""
+    import av
+
+    from tests.conftest import tud
+
+    path = tmp_path / "zero.mp4"
+    with av.open(str(tud().video)) as src, av.open(str(path), "w") as out:
+        s = src.streams.video[0]
+        o = out.add_stream_from_template(s)
+        o.time_base = Fraction(1, 1_000_000)
+        for k, packet in enumerate(p for p in src.demux(s) if p.dts is not None):
+            packet.stream = o
+            packet.pts = packet.dts = k
+            packet.duration = 0
+            packet.time_base = Fraction(1, 1_000_000)
+            out.mux(packet)
+    info = probe(path)
+    assert info.fps == pytest.approx(25.0) and abs(info.duration_s - 2.84) < 0.05
+    assert "do not advance" in info.note
+    ts = [f.ts for f in VideoReader(info, stride=10)]
+    assert np.allclose(ts, np.arange(len(ts)) * 0.4)

@@ -48,6 +48,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
     try:
+        for given in args.videos:
+            if given.is_dir() and not expand_videos([given]):
+                failures += 1
+                print(f"error: {given}: no videos and no folders of images in it", file=sys.stderr)
         for video in expand_videos(args.videos):
             bar = None
             try:
