@@ -25,7 +25,7 @@ pip=(.venv/bin/python -m pip)
 "${pip[@]}" install ${PIP_ARGS:-} --upgrade pip >/dev/null
 
 if [ "$force_cpu" = 0 ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  ort=onnxruntime-gpu
+  ort="onnxruntime-gpu[cuda,cudnn]"  # CUDA and cuDNN libraries from pip: no system CUDA needed
   echo "NVIDIA GPU found: installing onnxruntime-gpu"
 else
   ort=onnxruntime

@@ -47,6 +47,8 @@ def cuda_device_name() -> str | None:
     if CUDA_EP not in ort.get_available_providers():
         return None
     try:
+        if hasattr(ort, "preload_dlls"):  # CUDA/cuDNN from the nvidia-* pip packages (install extras)
+            ort.preload_dlls()
         from onnx import TensorProto, helper
 
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])

@@ -216,3 +216,39 @@ def test_detector_matches_ultralytics_predict(name: str, frame_of) -> None:
         order, ref_order = np.argsort(-mine.score), np.argsort(-ref_scores)
         assert np.allclose(mine.score[order], ref_scores[ref_order], atol=1e-4)
         assert np.allclose(mine.xyxy[order], ref_boxes[ref_order], atol=0.05)
+
+
+def test_gpu_is_found_through_onnxruntime_without_torch(monkeypatch) -> None:
+    """The device choice asks ONNX Runtime (faked here at its boundary): a CUDA provider that starts
+    gives the GPU, one that is listed but falls back to the CPU (no driver) gives the CPU, and no
+    PyTorch is consulted (pip's Windows torch is CPU-only while onnxruntime-gpu runs fine)."""
+    import sys
+
+    import onnxruntime as ort
+
+    from models import providers
+
+    class FakeSession:
+        started: list[str] = []
+
+        def __init__(self, model, providers=None, **kw) -> None:
+            self._providers = FakeSession.started
+
+        def get_providers(self) -> list[str]:
+            return self._providers
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [providers.CUDA_EP, providers.CPU_EP])
+    monkeypatch.setattr(ort, "InferenceSession", FakeSession)
+    monkeypatch.setattr(providers, "_nvidia_smi_name", lambda: "NVIDIA H200")
+    monkeypatch.setitem(sys.modules, "torch", None)  # importing torch would fail
+    for started, kind in (([providers.CUDA_EP, providers.CPU_EP], "cuda"), ([providers.CPU_EP], "cpu")):
+        FakeSession.started = started
+        providers.cuda_device_name.cache_clear()
+        choice = choose_device("auto")
+        assert choice.kind == kind
+        if kind == "cuda":
+            assert choice.label == "GPU (NVIDIA H200)" and choice.ort_providers[0] == providers.CUDA_EP
+        else:
+            with pytest.raises(ModelError, match="CUDA requested but unavailable"):
+                choose_device("cuda")
+    providers.cuda_device_name.cache_clear()

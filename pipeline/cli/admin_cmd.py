@@ -77,9 +77,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
     except SpotterError as e:
         ok = False
-        print(f"error: {e}")
+        print(f"error: {e}", file=sys.stderr)
     print("database:", args.db or _default_db())
-    return 0 if ok else 1
+    return 0 if ok else 2
 
 
 def _default_db() -> Path:

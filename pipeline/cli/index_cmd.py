@@ -30,7 +30,7 @@ def print_report(report_json: str) -> None:
 def cmd_index(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from models.errors import SpotterError
+    from models.errors import ModelError, SpotterError, WeightsError
     from pipeline.indexer import IndexConfig, index_video
     from pipeline.types import Stage
 
@@ -77,6 +77,11 @@ def cmd_index(args: argparse.Namespace) -> int:
                             file=sys.stderr,
                         )
                         print_report(ev.report_json)
+            except (ModelError, WeightsError) as e:  # the same for every video: say it once and stop
+                if bar is not None:
+                    bar.close()
+                print(f"error: {e}", file=sys.stderr)
+                return 2
             except SpotterError as e:
                 failures += 1
                 if bar is not None:
