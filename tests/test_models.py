@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -229,7 +230,7 @@ def test_gpu_is_found_through_onnxruntime_without_torch(monkeypatch) -> None:
     from models import providers
 
     class FakeSession:
-        started: list[str] = []
+        started: ClassVar[list[str]] = []
 
         def __init__(self, model, providers=None, **kw) -> None:
             self._providers = FakeSession.started
