@@ -28,7 +28,7 @@ from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
-from pipeline.rerank import RerankConfig, rerank_scores
+from pipeline.rerank import RerankConfig
 from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit
@@ -218,6 +218,8 @@ class Searcher:
         gallery = np.stack([found[int(p)][0] for p in pks])
         k1 = max(2, min(self.config.rerank_config.k1, len(pks) // 2))
         cfg = replace(self.config.rerank_config, k1=k1, k2=min(self.config.rerank_config.k2, k1))
+        from pipeline.rerank import rerank_scores  # scipy.sparse: imported only when re-ranking
+
         return rerank_scores(vec, gallery, cfg)
 
     def score(self, vec: np.ndarray, pks: np.ndarray, mean_scores: np.ndarray) -> np.ndarray:

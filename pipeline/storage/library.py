@@ -13,7 +13,7 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select, update
@@ -29,7 +29,9 @@ from pipeline.storage.schema import (
 from pipeline.storage.score_histograms import ScoreHistograms
 from pipeline.storage.searches import SearchRecords
 from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary
-from pipeline.video import VideoInfo
+
+if TYPE_CHECKING:
+    from pipeline.video import VideoInfo
 
 log = logging.getLogger(__name__)
 
