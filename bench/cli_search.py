@@ -32,7 +32,7 @@ def main() -> int:
         db, query = Path(tmp) / "lib.db", Path(tmp) / "query.jpg"
         cap = cv2.VideoCapture(str(seq.video))
         for _ in range(41):
-            ok, frame = cap.read()
+            _, frame = cap.read()
         cap.release()
         cv2.imwrite(str(query), frame[100:400, 300:420])
         run = [sys.executable, "main.py"]
