@@ -66,7 +66,8 @@ class IndexRun:
             for box in d.xyxy[w]:
                 crop = cut_crop(f.image, box, self.config.appearance.max_crop_side)
                 crops.append(crop if crop is not None else np.zeros((8, 4, 3), np.uint8))
-        emb = self.models.reid.embed(crops) if crops else np.zeros((0, 1), np.float32)
+        dim = self.models.reid.dim  # NaN rows must have the vectors' width even when none was embedded
+        emb = self.models.reid.embed(crops) if crops else np.zeros((0, dim), np.float32)
         self.report.embedded += len(crops)
         out: list[np.ndarray | None] = []
         start = 0
