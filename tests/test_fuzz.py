@@ -25,14 +25,14 @@ CASES = 150  # per kind of file
 LIMIT_S = 60  # per case: a case that takes longer is a hang
 
 
-class Hang(Exception):
+class HangError(Exception):
     pass
 
 
 @contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
     def fire(_sig: int, _frame: object) -> None:
-        raise Hang(f"no answer within {seconds} s")
+        raise HangError(f"no answer within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, fire)
     signal.alarm(seconds)
