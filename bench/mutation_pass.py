@@ -1,0 +1,140 @@
+"""A small mutation pass: deliberate bugs in the core modules, and whether the tests catch each.
+
+Each mutant is one source edit applied to a copy of the checkout (the working tree is never touched);
+the tests named for it run there, and the mutant is *killed* when they fail. A surviving mutant is a
+gap in the tests.
+
+    python -m bench.mutation_pass [--only NAME...] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = (
+    # the ones an earlier audit found surviving (test files to run follow each edit)
+    Mutant("best-crop re-scoring off", "pipeline/search.py", 'score_by: str = "crops"', 'score_by: str = "track"',
+           ("tests/test_e2e.py::test_every_person_is_found",)),
+    Mutant("track embedding not normalised", "pipeline/appearance.py",
+           "mean /= max(float(np.linalg.norm(mean)), 1e-12)", "mean *= 1.0", ("tests/test_indexing.py",)),
+    Mutant("fragment linking skipped", "pipeline/indexer.py",
+           "        link_video(library, decision.video_id, models.reid_id, config.linking)\n", "",
+           ("tests/test_indexing.py",)),
+    Mutant("box drawn without --annotate", "pipeline/export.py", "                    if annotate:",
+           "                    if True:", ("tests/test_export.py",)),
+    Mutant("re-ranked order misaligned", "pipeline/search.py",
+           "rr = dict(zip(pks.tolist(), self.rerank(vec, pks).tolist()))",
+           "rr = dict(zip(pks.tolist(), self.rerank(vec, pks).tolist()[::-1]))", ("tests/test_search.py",)),
+    Mutant("lost-track buffer off by one", "pipeline/tracking/byte_tracker.py",
+           "frame_index - t.last_frame > self.buffer_frames", "frame_index - t.last_frame >= self.buffer_frames",
+           ("tests/test_tracker.py",)),
+    Mutant("checkpoints not written", "pipeline/indexer.py",
+           'state = run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}',
+           "state = None", ("tests/test_indexing.py",)),
+    # this session's own code
+    Mutant("calibration ignored", "pipeline/search.py", "    calibrate: bool = True", "    calibrate: bool = False",
+           ("tests/test_search.py", "tests/test_e2e.py::test_people_from_other_footage_get_no_hits")),
+    Mutant("margin over the whole library", "pipeline/search.py", "    margin_per_video: bool = True",
+           "    margin_per_video: bool = False", ("tests/test_search.py",)),
+    Mutant("equal-error point one-sided", "pipeline/calibration.py",
+           "k = int(np.argmin(np.abs(below - above)))", "k = int(np.argmin(np.abs(below)))",
+           ("tests/test_calibration.py",)),
+    Mutant("touching pairs counted as different people", "pipeline/calibration.py",
+           "if a.person == t.person or _touch(a, t):", "if a.person == t.person:", ("tests/test_calibration.py",)),
+    Mutant("close looks never run", "pipeline/detection_plan.py",
+           "self.active = detector.dynamic and self.close_scale > self.base_scale * 1.05", "self.active = False",
+           ("tests/test_detection_plan.py",)),
+    Mutant("close looks keep big people too", "pipeline/detection_plan.py",
+           "keep = self._whole(d, t, scale) & (d.height * self.base_scale < self._tall_px)",
+           "keep = self._whole(d, t, scale)", ("tests/test_detection_plan.py", "tests/test_e2e.py::test_low_frame_rates_snapshots_and_small_people_in_hd")),
+    Mutant("appearance gate off", "pipeline/tracking/byte_tracker.py", "bad |= cos < cfg.min_appearance",
+           "bad |= cos < -2", ("tests/test_tracker.py",)),
+    Mutant("walk gate ignores time", "pipeline/tracking/byte_tracker.py",
+           "reach = (cfg.walk_speed * walk * unseen_s)[:, None] + cfg.low_rate_slack",
+           "reach = (cfg.walk_speed * walk * 0 * unseen_s)[:, None] + cfg.low_rate_slack", ("tests/test_tracker.py",)),
+    Mutant("one sighting never a track", "pipeline/tracking/byte_tracker.py",
+           "cfg.confirm_hits <= 1 or low or emb is not None", "cfg.confirm_hits <= 1 or emb is not None",
+           ("tests/test_tracker.py",)),
+    Mutant("seek table ignored", "pipeline/decoding.py", "point = self._seek_point() if self.origin_pts is not None else None",
+           "point = None", ("tests/test_decoding.py",)),
+    Mutant("video lock always granted", "pipeline/storage/video_lock.py",
+           "self.acquired = _try_lock(self._fd, self.offset)", "self.acquired = True",
+           ("tests/test_bad_input.py::test_two_indexers_of_one_video_do_not_collide",)),
+    Mutant("foreign databases accepted", "pipeline/storage/base.py", "    if tables and not ours:",
+           "    if False:", ("tests/test_bad_input.py::test_another_applications_database_is_refused_untouched",)),
+    Mutant("hit ids reused", "pipeline/storage/searches.py", "highest = max(int(mark.value) if mark else 0,",
+           "highest = max(0,", ("tests/test_bad_input.py::test_hit_ids_are_never_reused",)),
+    Mutant("changed content taken as the same file", "pipeline/storage/library.py",
+           "same_file = quick or (row is not None and bool(digest) and digest == row.content_sha256)",
+           "same_file = row is not None", ("tests/test_bad_input.py",)),
+    Mutant("snapshots in name order", "pipeline/image_sequence.py", "files.sort(key=lambda f: (stamps[f], f.name))",
+           "files.sort(key=lambda f: f.name)", ("tests/test_image_sequence.py",)),
+    Mutant("no second try for tight crops", "pipeline/query.py", "    h, w = image.shape[:2]\n    zoom =",
+           "    return Detections.empty()\n    h, w = image.shape[:2]\n    zoom =", ("tests/test_search.py",)),
+    Mutant("declared frame rate trusted", "pipeline/decoding.py",
+           "        if declared and abs(measured - declared) > FPS_TOLERANCE * measured:", "        if False:",
+           ("tests/test_decoding.py",)),
+    Mutant("linking windows too short", "pipeline/linking.py",
+           "candidate_pairs(tracks, math.floor(config.max_gap_s * fps))",
+           "candidate_pairs(tracks, math.floor(config.max_gap_s * fps) // 2)", ("tests/test_linking.py",)),
+)  # fmt: skip
+
+
+def run_mutant(m: Mutant, python: str) -> tuple[str, float]:
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        copy = Path(tmp) / "spotter"
+        (Path(tmp) / "shared").symlink_to(ROOT.parent / "shared")  # the assets and tools beside it
+        shutil.copytree(
+            ROOT, copy, ignore=shutil.ignore_patterns(".venv", "out", ".git", "__pycache__", "*.db*")
+        )
+        target = copy / m.path
+        source = target.read_text()
+        if m.old not in source:
+            return "NOT APPLIED (source changed)", 0.0
+        target.write_text(source.replace(m.old, m.new, 1))
+        t0 = time.perf_counter()
+        p = subprocess.run(
+            [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+        )
+        return ("killed" if p.returncode != 0 else "SURVIVED"), time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", default=None, help="mutant names (substrings)")
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    chosen = [m for m in MUTANTS if a.only is None or any(s in m.name for s in a.only)]
+    print("| mutant | module | tests run | result |")
+    print("| --- | --- | --- | --- |")
+    for m in chosen:
+        result, secs = ("-", 0.0) if a.list else run_mutant(m, sys.executable)
+        tests = ", ".join(t.removeprefix("tests/") for t in m.tests)
+        print(f"| {m.name} | {m.path} | {tests} | {result} ({secs:.0f} s) |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
