@@ -51,12 +51,13 @@ def mot17_samples() -> Iterator[tuple[str, list[Sample]]]:
         yield seq_dir.name, frames
 
 
-def video_samples(key: str, every: int) -> tuple[str, list[Sample]]:
+def video_samples(key: str, every: int, limit: int = 10_000) -> tuple[str, list[Sample]]:
+    """Every ``every``-th frame of a sequence (at most ``limit``), with its ground truth."""
     seq = sequence(key)
     gt = read_gt(seq)
     cap = cv2.VideoCapture(str(seq.video))
     out, k = [], 0
-    while True:
+    while len(out) < limit:
         ok, img = cap.read()
         if not ok:
             break
@@ -127,17 +128,27 @@ def main() -> int:
     models = ModelSet()
     groups = list(mot17_samples())
     videos = ["pets", "tud", "adl", "pets-in1080p@1", "tud-in1080p@0.5", "adl-in1080p@0.33"]
-    groups += [video_samples(k, a.every if k != "tud" else 5) for k in videos]
     if a.curve:
+        groups += [video_samples(k, a.every if k != "tud" else 5) for k in videos]
         curve(models, groups, a.conf)
         return 0
     from bench.detection_plans import plan_detections
 
+    # the indexer's cadence on consecutive frames (every 0.1 s of video), at most 300 frames each
+    groups += [video_samples(k, max(1, round(sequence(k).fps * 0.1)), 300) for k in videos]
+    totals: dict[str, list] = {}
     for name, samples in groups:
         print(name)
+        heights = np.concatenate([s.truth[:, 3] - s.truth[:, 1] for s in samples])
         for label, found in plan_detections(models, samples, a.conf).items():
-            heights = np.concatenate([s.truth[:, 3] - s.truth[:, 1] for s in samples])
             print(band_line(label, heights, np.concatenate(found)))
+            kind = "indexer" if label.startswith("indexer") else "whole frame"
+            totals.setdefault(kind, [[], []])
+            totals[kind][0].append(heights)
+            totals[kind][1].append(np.concatenate(found))
+    print("all frames")
+    for kind, (hs, oks) in totals.items():
+        print(band_line(kind, np.concatenate(hs), np.concatenate(oks)))
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.main_window import APPLICATION, ORGANIZATION, MainWindow
-from models.errors import SpotterError
+from pipeline.engine import SpotterError
 from pipeline.storage import default_db_path
 
 log = logging.getLogger(__name__)

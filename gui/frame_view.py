@@ -9,12 +9,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
-from gui.query_panel import fit_rect
+from gui.image_view import Box, ImageView
 from gui.util import BOX_COLOR
-
-Box = tuple[float, float, float, float]
 
 MATCH, CURRENT, OTHER = "match", "current", "other"  # box styles: a hit, the selected hit, anyone else
 
@@ -27,14 +25,12 @@ class DrawnBox:
     label: str = ""
 
 
-class FrameView(QWidget):
+class FrameView(ImageView):
     search_requested = Signal(object)  # Box of the person right-clicked, in frame pixels
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setMinimumSize(320, 200)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._image: QImage | None = None
         self.boxes: tuple[DrawnBox, ...] = ()
         self.placeholder = "Click a result or a timeline lane to play a video here."
         self.last_menu: QMenu | None = None  # kept for tests: the context menu last shown
@@ -43,23 +39,10 @@ class FrameView(QWidget):
         self._image, self.boxes = image, boxes
         self.update()
 
-    def image_rect(self) -> QRectF:
-        if self._image is None:
-            return QRectF()
-        return fit_rect(self._image.width(), self._image.height(), QRectF(self.rect()))
-
-    def to_widget(self, box: Box) -> QRectF:
-        r = self.image_rect()
-        s = r.width() / self._image.width() if self._image is not None and self._image.width() else 1.0
-        return QRectF(r.x() + box[0] * s, r.y() + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s)
-
     def box_at(self, pos: QPointF) -> DrawnBox | None:
         """The smallest drawn box under ``pos`` (widget coordinates)."""
-        under = [(b.box[2] - b.box[0]) * (b.box[3] - b.box[1]) for b in self.boxes]
-        found = [
-            (a, i) for i, (a, b) in enumerate(zip(under, self.boxes)) if self.to_widget(b.box).contains(pos)
-        ]
-        return self.boxes[min(found)[1]] if found else None
+        i = self.smallest_box_at([b.box for b in self.boxes], pos)
+        return self.boxes[i] if i >= 0 else None
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from gui.workers import IndexWorker, WorkerThread, run_in_thread
-from models.loader import ModelSet
+from pipeline.engine import ModelSet
 from pipeline.indexer import IndexConfig
 from pipeline.storage import Library
 from pipeline.types import ProgressEvent, Stage

@@ -26,8 +26,7 @@ from gui.results_panel import ResultsPanel
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.util import classify_paths, qimage_to_bgr
-from models.errors import SpotterError
-from models.loader import ModelSet
+from pipeline.engine import ModelSet, SpotterError
 from pipeline.query import load_image
 from pipeline.storage import Library
 from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary

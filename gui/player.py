@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton,
 
 from gui.frame_view import CURRENT, MATCH, OTHER, Box, DrawnBox, FrameView
 from gui.util import bgr_to_qimage, fmt_time
-from models.errors import SpotterError
+from pipeline.engine import SpotterError
 from pipeline.export import ExportConfig
 from pipeline.frames import FrameSource
 from pipeline.storage import Library, TrackInfo

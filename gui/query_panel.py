@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from gui.image_view import Box, ImageView
 from gui.util import BOX_COLOR, ElidedLabel, bgr_to_qimage
 
-Box = tuple[float, float, float, float]
 
-
-def fit_rect(image_w: int, image_h: int, area: QRectF) -> QRectF:
-    """Where an image of this size is drawn inside ``area`` (scaled to fit, centred)."""
-    if image_w <= 0 or image_h <= 0:
-        return QRectF()
-    scale = min(area.width() / image_w, area.height() / image_h)
-    w, h = image_w * scale, image_h * scale
-    return QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
-
-
-class PhotoView(QWidget):
+class PhotoView(ImageView):
     """Paints a photo scaled to fit, with the people's boxes; emits the index of a clicked person."""
 
     person_clicked = Signal(int)
+    margin = 2.0
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setMinimumSize(160, 160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
-        self._image: QImage | None = None
         self.people: tuple[Box, ...] = ()
         self.chosen: int = -1
         self.box: Box | None = None  # the region searched for
@@ -46,21 +35,9 @@ class PhotoView(QWidget):
         self.people, self.chosen, self.box = people, chosen, box
         self.update()
 
-    def image_rect(self) -> QRectF:
-        if self._image is None:
-            return QRectF()
-        return fit_rect(self._image.width(), self._image.height(), QRectF(self.rect()).adjusted(2, 2, -2, -2))
-
-    def to_widget(self, box: Box) -> QRectF:
-        r = self.image_rect()
-        s = r.width() / self._image.width() if self._image is not None and self._image.width() else 1.0
-        return QRectF(r.x() + box[0] * s, r.y() + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s)
-
     def person_at(self, pos: QPointF) -> int:
         """Index of the smallest person box under ``pos`` (widget coordinates), or -1."""
-        inside = [(self.to_widget(b), i) for i, b in enumerate(self.people)]
-        inside = [(r.width() * r.height(), i) for r, i in inside if r.contains(pos)]
-        return min(inside)[1] if inside else -1
+        return self.smallest_box_at(self.people, pos)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)

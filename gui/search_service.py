@@ -16,8 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gui.workers import error_text
-from models.errors import SpotterError
-from models.loader import ModelSet
+from pipeline.engine import ModelSet, SpotterError
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 from pipeline.types import Hit

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from models.errors import SpotterError
-from models.loader import ModelSet
+from pipeline.engine import ModelSet, SpotterError
 from pipeline.evidence import EvidenceProgress, export_hits
 from pipeline.export import ExportConfig
 from pipeline.indexer import IndexConfig, index_video

@@ -185,3 +185,17 @@ def test_motion_gate_skips_still_frames_only() -> None:
     assert gate.should_detect(25, walker)
     disabled = MotionGate(replace(MotionConfig(), enabled=False), fps=10.0)
     assert all(disabled.should_detect(k, still) for k in range(5))
+
+
+def test_stored_embeddings_are_unit_vectors(indexed, models) -> None:
+    """Scores are dot products: a track's mean vector and its crops must be L2-normalised."""
+    for kind in ("track", "crop"):
+        _, _, vectors = indexed.load_embeddings(models.reid_id, kind)
+        assert len(vectors) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4), kind
+
+
+def test_indexing_links_the_fragments_of_a_walk(indexed) -> None:
+    """PETS09-S2L1 has people lost behind others and found again: some of its tracks are one person."""
+    tracks = indexed.video_tracks(indexed.video_id(pets().video))
+    linked = [t for t in tracks if t.person != t.track_id]
+    assert linked and all(any(o.track_id == t.person for o in tracks) for t in linked)

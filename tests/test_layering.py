@@ -34,3 +34,8 @@ def test_engine_does_not_import_gui() -> None:
     for package in ("pipeline", "models"):
         for path in (ROOT / package).rglob("*.py"):
             assert not [m for m in imported_modules(path) if m.split(".")[0] == "gui"], path
+
+
+def test_gui_reaches_the_models_through_the_pipeline() -> None:
+    for path in (ROOT / "gui").rglob("*.py"):
+        assert not [m for m in imported_modules(path) if m.split(".")[0] == "models"], path

@@ -1,0 +1,51 @@
+"""A picture scaled to fit a widget, with boxes in the picture's pixels: the geometry the query photo
+and the player's frame share (where the picture is drawn, where a box lands, which box is under the
+mouse)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+Box = tuple[float, float, float, float]
+
+
+def fit_rect(image_w: int, image_h: int, area: QRectF) -> QRectF:
+    """Where an image of this size is drawn inside ``area`` (scaled to fit, centred)."""
+    if image_w <= 0 or image_h <= 0:
+        return QRectF()
+    scale = min(area.width() / image_w, area.height() / image_h)
+    w, h = image_w * scale, image_h * scale
+    return QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
+
+
+class ImageView(QWidget):
+    """Base of the views that paint a picture scaled to fit with boxes on it."""
+
+    margin = 0.0  # space kept around the picture (pixels)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._image: QImage | None = None
+
+    def image_rect(self) -> QRectF:
+        if self._image is None:
+            return QRectF()
+        m = self.margin
+        return fit_rect(self._image.width(), self._image.height(), QRectF(self.rect()).adjusted(m, m, -m, -m))
+
+    def to_widget(self, box: Box) -> QRectF:
+        """A box in picture pixels, in widget coordinates."""
+        r = self.image_rect()
+        s = r.width() / self._image.width() if self._image is not None and self._image.width() else 1.0
+        return QRectF(r.x() + box[0] * s, r.y() + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s)
+
+    def smallest_box_at(self, boxes: Sequence[Box], pos: QPointF) -> int:
+        """Index of the smallest of ``boxes`` under ``pos`` (widget coordinates), or -1."""
+        inside = [(self.to_widget(b), i) for i, b in enumerate(boxes)]
+        inside = [(r.width() * r.height(), i) for r, i in inside if r.contains(pos)]
+        return min(inside)[1] if inside else -1
