@@ -12,7 +12,10 @@ Running the whole frame at full resolution would cost 20-80 times as much. So:
    scale are found here.
 2. Close looks, only when the base pass cannot show a person of ``min_person_px`` (frame pixels) at
    ``target_px``: regions of the frame are run at the *close scale* (``target_px / min_person_px``,
-   at most the frame's own resolution), cut into tiles of at most ``tile_px``. A region is:
+   at most the frame's own resolution), cut into tiles of at most ``tile_px``. Motion and track looks
+   run only while the last survey found people that small (a camera whose people are all large for
+   the base pass gets surveys only: extra looks there add body parts and clutter, not people). A
+   region is:
    - motion the base pass did not explain: pixels that changed since the last processed frame,
      outside every box the base pass found (walking people too small for it);
    - the surroundings of tracked people who are small at the base scale (they keep being found
@@ -44,7 +47,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from models.boxes import nms
+from models.boxes import iou_matrix
 from models.detections import Detections
 from models.detector import STRIDE, PersonDetector, input_side
 
@@ -152,6 +155,7 @@ class DetectionPlan:
         self._next_survey_ts = 0.0
         self._survey_gap = config.survey_min_s
         self._survey_at = 0.0
+        self._small_present = False  # the last survey found people only close looks find
         self._base_px = self.base_shape[0] * self.base_shape[1]
         survey_px = self._cost([Look(0, 0, width, height, self.close_scale, "survey")])
         # enough to save up for a survey (of any frame size) unless close looks are switched off
@@ -198,6 +202,7 @@ class DetectionPlan:
         surveyed = [k for k, look in looks if look.reason == "survey"]
         if surveyed:
             self._reschedule(any(self._found_new(merged[k], tracked[k], moving[k]) for k in surveyed))
+            self._small_present = any(self._small_found(merged[k], base[k]) for k in surveyed)
         return merged
 
     def _cost(self, looks: list[Look]) -> int:
@@ -236,6 +241,8 @@ class DetectionPlan:
                 self.stats.surveys += 1
                 self._survey_at, self._next_survey_ts = ts, math.inf  # rescheduled when it has run
                 return survey, moving
+        if not self._small_present:  # the last survey found nobody too small for the base pass
+            return [], moving
         # a moving area taller than the base pass can see holds nobody it could not see
         tall = (moving[:, 3] - moving[:, 1]) * self.base_scale > self._tall_px
         boxes = moving[~tall]
@@ -334,8 +341,8 @@ class DetectionPlan:
             for t in self._tiles(look):
                 shape, t = self._fit(t, look.scale)
                 pieces.setdefault(shape, []).append((k, t, look.scale))
-        boxes = [[d.xyxy] for d in base]
-        scores = [[d.score] for d in base]
+        boxes: list[list[np.ndarray]] = [[] for _ in base]
+        scores: list[list[np.ndarray]] = [[] for _ in base]
         for shape, items in pieces.items():
             crops = [images[k][t[1] : t[3], t[0] : t[2]] for k, t, _ in items]
             self.stats.close_pixels += len(crops) * shape[0] * shape[1]
@@ -346,8 +353,11 @@ class DetectionPlan:
                 scores[k].append(d.score[keep])
         out = []
         for k in range(len(images)):
-            xyxy, score = np.concatenate(boxes[k]), np.concatenate(scores[k])
-            out.append(self._dedupe(Detections(xyxy, score)))
+            if not boxes[k]:
+                out.append(base[k])  # nothing was added: the base pass's boxes, untouched
+                continue
+            extra = Detections(np.concatenate(boxes[k]), np.concatenate(scores[k]))
+            out.append(self._add_new(base[k], extra))
         return out
 
     def _whole(self, d: Detections, tile: tuple[int, int, int, int], scale: float) -> np.ndarray:
@@ -367,20 +377,36 @@ class DetectionPlan:
             cut |= b[:, 3] >= h - e
         return ~cut
 
-    def _dedupe(self, dets: Detections) -> Detections:
-        if len(dets) < 2:
-            return dets
-        kept = nms(dets.xyxy, dets.score, self.detector.config.nms_iou)
-        d = dets[kept]
-        inter = _intersection(d.xyxy)
-        area = np.maximum((d.xyxy[:, 2] - d.xyxy[:, 0]) * (d.xyxy[:, 3] - d.xyxy[:, 1]), 1e-6)
-        drop = np.zeros(len(d), bool)
-        for i in range(len(d)):  # d is best first: drop boxes mostly inside a stronger kept one
-            stronger = np.arange(i)
-            covered = inter[i, stronger][~drop[stronger]]
-            if len(stronger) and (covered >= self.config.contained * area[i]).any():
-                drop[i] = True
-        return d[~drop]
+    def _add_new(self, base: Detections, extra: Detections) -> Detections:
+        """Merge the close looks' boxes into the base pass's: greedy by score, a box is dropped when a
+        stronger kept box is the same person (IoU above the detector's NMS threshold, or one lying
+        mostly inside the other: a tile's view of part of a person), except that two base boxes never
+        remove each other (the base pass did its own NMS; people standing close stay two)."""
+        xyxy = np.vstack([base.xyxy, extra.xyxy])
+        score = np.concatenate([base.score, extra.score])
+        from_base = np.arange(len(score)) < len(base)
+        area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6)
+        inter = _intersection(xyxy)
+        iou = inter / (area[:, None] + area[None, :] - inter)
+        contained = np.maximum(inter / area[:, None], inter / area[None, :])
+        same = (iou > self.detector.config.nms_iou) | (contained >= self.config.contained)
+        kept: list[int] = []
+        for i in np.argsort(-score, kind="stable"):
+            rivals = [j for j in kept if not (from_base[i] and from_base[j])]
+            if rivals and same[i, rivals].any():
+                continue
+            kept.append(int(i))
+        kept.sort()
+        return Detections(xyxy[kept], score[kept])
+
+    def _small_found(self, merged: Detections, base: Detections) -> bool:
+        """Whether a survey found a confident person too small for the base pass, which it missed."""
+        strong = merged[(merged.score >= 0.5) & (merged.height * self.base_scale < self.config.target_px)]
+        if not len(strong):
+            return False
+        if not len(base):
+            return True
+        return bool((iou_matrix(strong.xyxy, base.xyxy).max(axis=1) < 0.5).any())
 
     @staticmethod
     def _found_new(merged: Detections, tracked: np.ndarray, moving: np.ndarray) -> bool:
@@ -411,6 +437,7 @@ class DetectionPlan:
             "next_survey": self._next_survey_ts,
             "gap": self._survey_gap,
             "credit": self._credit,
+            "small": self._small_present,
             "stats": asdict(self.stats),
         }
         if self._prev is not None:
@@ -427,6 +454,7 @@ class DetectionPlan:
         self._next_survey_ts, self._survey_gap = float(state["next_survey"]), float(state["gap"])
         self._survey_at = float(state.get("survey_at", 0.0))
         self._credit = float(state.get("credit", self._credit_cap))
+        self._small_present = bool(state.get("small", False))
         self.stats = PlanStats(**state.get("stats", {}))
         if "prev" in state:
             buf = np.frombuffer(base64.b64decode(state["prev"]), np.uint8)

@@ -109,3 +109,19 @@ def test_a_file_whose_samples_last_zero_is_timed_by_its_stream_rate(tmp_path: Pa
     assert "do not advance" in info.note
     ts = [f.ts for f in VideoReader(info, stride=10)]
     assert np.allclose(ts, np.arange(len(ts)) * 0.4)
+
+
+def test_frame_rate_rules() -> None:
+    """Timestamps that advance win over a declared rate that disagrees; where they do not advance,
+    the stream's own rate, then the declared one, then 25 fps, each said."""
+    from pipeline.decoding import choose_fps
+
+    assert choose_fps(25.0, 0.0, 25.0) == (25.0, "")
+    fps, note = choose_fps(25.0, 0.0, 5.0)
+    assert fps == 5.0 and "timestamps say 5" in note
+    fps, note = choose_fps(0.35, 25.0, 0.0)
+    assert fps == 25.0 and "do not advance" in note
+    fps, note = choose_fps(10.0, 0.0, 0.0)
+    assert fps == 10.0 and "declared" in note
+    fps, note = choose_fps(0.0, 0.0, 0.0)
+    assert fps == 25.0 and "assumed" in note

@@ -80,3 +80,17 @@ def test_surveys_back_off_while_they_find_nobody_new(models) -> None:
     for t in np.arange(0, 20, 0.5):
         plan.detect([empty], [float(t)], [int(t * 10)])
     assert plan.stats.surveys == 5  # at 0, 1, 3, 7 and 15 s: the gap doubles
+
+
+def test_close_looks_add_only_people_too_small_for_the_whole_frame(models, frame_of) -> None:
+    """In ADL-Rundle-6 (1080p) the whole-frame pass misses some tall people in a crowd that a closer
+    look would find; they are left to it (a close look only adds people it cannot see at all)."""
+    from bench.sequences import base_sequences
+
+    image = frame_of(base_sequences()["adl"].video, 360)
+    plan = DetectionPlan(DetectionPlanConfig(), models.detector, 1920, 1080)
+    base = models.detector.detect_at([image], plan.base_shape)[0]
+    (merged,) = plan.detect([image], [12.0], [360])  # the first frame: a survey of the whole frame
+    assert plan.stats.surveys == 1
+    new = merged[iou_matrix(merged.xyxy, base.xyxy).max(axis=1, initial=0) < 0.5] if len(base) else merged
+    assert len(new) == 0 or (new.height * plan.base_scale < plan._tall_px).all()

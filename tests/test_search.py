@@ -346,3 +346,42 @@ def test_reranking_orders_hits_but_keeps_not_here(indexed, models, tmp_path: Pat
     photo = tmp_path / "tud.png"
     cv2.imwrite(str(photo), frame_of(tud().video, frame)[y1:y2, x1:x2])
     assert reranked.search(photo, video=pets().video, save=False).hits == ()
+
+
+def test_a_tight_small_crop_is_found_inside_a_border(models, frame_of) -> None:
+    """A person cut edge to edge at 20x62 px has no outline for the detector; inside a plain border
+    and enlarged it is found (not merely used whole)."""
+    from pipeline.query import find_people
+
+    frame, box = sorted(load_gt(pets())[1].items())[50]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    tight = cv2.resize(frame_of(pets().video, frame)[y1:y2, x1:x2], (20, 62), interpolation=cv2.INTER_AREA)
+    found = find_people(tight, models.detector, QueryConfig())
+    assert len(found) >= 1 and found.height[0] > 40
+
+
+def test_reranked_hits_follow_the_reranked_scores(indexed, models, tmp_path: Path, frame_of) -> None:
+    from pipeline.rerank import rerank_scores
+
+    s = Searcher(indexed, models, SearchConfig(rerank=True))
+    gt = load_gt(pets())
+    checked = 0
+    for person in gt:
+        frame, box = sorted(gt[person].items())[len(gt[person]) // 2]
+        x1, y1, x2, y2 = (round(v) for v in box)
+        photo = tmp_path / f"r{person}.png"
+        cv2.imwrite(str(photo), frame_of(pets().video, frame)[y1:y2, x1:x2])
+        result = s.search(photo, save=False)
+        if len({(h.video_id, h.person) for h in result.hits}) < 2:
+            continue
+        pks, _ = s.index.search(result.vector, -1.0, s.config.rerank_candidates)
+        pks = np.unique(np.concatenate([pks, [h.track_pk for h in result.hits]]))
+        rr = dict(zip(pks.tolist(), s.rerank(result.vector, pks).tolist()))
+        best: dict = {}
+        for h in result.hits:
+            key = (h.video_id, h.person)
+            best[key] = max(best.get(key, -2.0), rr[h.track_pk])
+        order = [best[(h.video_id, h.person)] for h in result.hits]
+        assert order == sorted(order, reverse=True)
+        checked += 1
+    assert checked >= 1 and rerank_scores is not None

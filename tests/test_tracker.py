@@ -282,3 +282,25 @@ def test_appearance_state_survives_a_checkpoint() -> None:
     b = copy.update(dets((person(3), 0.9)), 3, looks(A))
     assert a.track_ids.tolist() == b.track_ids.tolist()
     assert np.allclose(tracker.tracks[0].feature, copy.tracks[0].feature)
+
+
+def test_lost_buffer_is_exact_to_the_frame() -> None:
+    """Last seen at frame 1 with a 5-frame buffer: still waiting at frame 6, ended at frame 7."""
+    tracker = ByteTracker(TrackerConfig(lost_buffer_s=0.5), FPS)
+    box = (100, 100, 130, 180)
+    tracker.update(dets((box, 0.9)), 0)
+    tracker.update(dets((box, 0.9)), 1)
+    for f in range(2, 7):
+        assert not tracker.update(Detections.empty(), f).ended, f
+    assert tracker.update(Detections.empty(), 7).ended
+
+
+def test_someone_who_looks_different_does_not_take_a_lost_track() -> None:
+    """A person leaves; someone else appears where the first was heading, within the walk gate: with
+    appearance they get a new track instead of the first person's identity."""
+    tracker = ByteTracker(TrackerConfig(), 1.0)
+    first = walker(10, vx=40.0)
+    tid = int(tracker.update(dets((first(0), 0.9)), 0, looks(A)).track_ids[0])
+    tracker.update(dets((first(1), 0.9)), 1, looks(A))
+    stranger = tracker.update(dets((first(2), 0.9)), 2, looks(B))
+    assert stranger.track_ids.tolist() != [tid]
