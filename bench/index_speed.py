@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PEER = ROOT.parent / "shared" / "tools" / "baseline_ultralytics.py"
+from bench.sequences import ROOT, TOOLS
+
+PEER = TOOLS / "baseline_ultralytics.py"
 
 
 def decode_all(video: str) -> None:

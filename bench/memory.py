@@ -19,10 +19,11 @@ from pathlib import Path
 
 import psutil
 
+from bench.sequences import ASSETS
 from pipeline.video import VideoReader, probe
 
 ROOT = Path(__file__).resolve().parents[1]
-PETS = ROOT.parent / "shared" / "assets" / "video" / "vtest_pets09_s2l1_480x360.mp4"
+PETS = ASSETS / "video" / "vtest_pets09_s2l1_480x360.mp4"
 
 
 def looped_video(out: Path, minutes: float) -> Path:

@@ -15,12 +15,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from bench.sequences import ASSETS
 from models.providers import choose_device
 from models.reid import ReidConfig, ReidEmbedder
 from models.weights import WeightStore
 from pipeline.reid_benchmark import evaluate_reid
 
-ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 MODELS = ("reid/osnet_x0_25_msmt17.onnx", "reid/osnet_x0_5_msmt17.onnx")
 
 

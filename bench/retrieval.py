@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
-from bench.sequences import Sequence, sequence
+from bench.sequences import ROOT, TOOLS, Sequence, sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-EVALUATOR = SHARED / "tools" / "evaluate_search.py"
-PEER = SHARED / "tools" / "baseline_ultralytics.py"
+EVALUATOR = TOOLS / "evaluate_search.py"
+PEER = TOOLS / "baseline_ultralytics.py"
 
 
 def evaluate(seq: Sequence, peer: bool) -> str:

@@ -14,52 +14,29 @@ import argparse
 import importlib.util
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import cv2
 import numpy as np
 
+from bench.sequences import TOOLS, Sequence, base_sequences
 from models.loader import ModelConfig, ModelSet
 from models.reid import ReidConfig
 from pipeline.search import Searcher
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-
 
 def load_evaluator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_search", SHARED / "tools" / "evaluate_search.py")
+    spec = importlib.util.spec_from_file_location("evaluate_search", TOOLS / "evaluate_search.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-@dataclass
-class Sequence:
-    name: str
-    video: Path
-    gt: Path
-    scale: float
-
-
-SEQUENCES = {
-    "pets": Sequence(
-        "PETS09-S2L1",
-        SHARED / "assets/video/vtest_pets09_s2l1_480x360.mp4",
-        SHARED / "assets/mot15/PETS09-S2L1/gt/gt.txt",
-        0.625,
-    ),
-    "tud": Sequence(
-        "TUD-Campus",
-        SHARED / "assets/mot15/TUD-Campus/TUD-Campus.mp4",
-        SHARED / "assets/mot15/TUD-Campus/gt/gt.txt",
-        1.0,
-    ),
-}
+SEQUENCES = {k: base_sequences()[k] for k in ("pets", "tud", "adl")}
 
 
 def queries(ev: ModuleType, seq: Sequence, outdir: Path) -> dict[int, Path]:

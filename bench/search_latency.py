@@ -22,13 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.sequences import ASSETS
 from models.loader import ModelSet
 from pipeline.indexer import index_video
 from pipeline.search import Searcher
 from pipeline.storage import Library
 from pipeline.video import read_frame
 
-ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 PETS = ASSETS / "video" / "vtest_pets09_s2l1_480x360.mp4"
 PLANTED = 10  # synthetic tracks close to the query
 BATCH = 50_000

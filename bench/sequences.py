@@ -35,6 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("SPOTTER_ASSETS", ROOT.parent / "shared" / "assets")).resolve()
+TOOLS = ASSETS.parent / "tools"  # the shared evaluator and peer, beside the assets
 DEFAULT_OUT = ROOT / "out" / "sequences"
 HD = (1920, 1080)
 SNAPSHOT_START = datetime(2026, 11, 21, 14, 30, 0)  # capture time of a snapshot folder's first image

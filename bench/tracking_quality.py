@@ -13,38 +13,18 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import motmetrics as mm
 import numpy as np
 
+from bench.sequences import base_sequences
 from pipeline.storage import Library
 from pipeline.tracking.matching import iou_matrix
 from pipeline.types import box_at
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "assets"
-
-
-@dataclass(frozen=True)
-class MotSequence:
-    name: str
-    video: Path
-    gt: Path
-    scale: float
-
-
-SEQUENCES = (
-    MotSequence(
-        "PETS09-S2L1",
-        SHARED / "video/vtest_pets09_s2l1_480x360.mp4",
-        SHARED / "mot15/PETS09-S2L1/gt/gt.txt",
-        0.625,
-    ),
-    MotSequence(
-        "TUD-Campus", SHARED / "mot15/TUD-Campus/TUD-Campus.mp4", SHARED / "mot15/TUD-Campus/gt/gt.txt", 1.0
-    ),
-)
+SEQUENCES = tuple(base_sequences()[k] for k in ("pets", "tud", "adl"))  # one list of the footage
 
 
 def load_gt_frames(gt: Path, scale: float) -> dict[int, list[tuple[int, np.ndarray]]]:
