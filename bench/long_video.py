@@ -80,7 +80,7 @@ def same_library(a: Path, b: Path) -> tuple[bool, str]:
     """Same tracks (boxes, times), same embeddings, same persons."""
     la, lb = Library(a), Library(b)
     va, vb = la.videos()[0].video_id, lb.videos()[0].video_id
-    ta, tb = la.video_tracks(va, thumbnails=False), lb.video_tracks(vb, thumbnails=False)
+    ta, tb = la.video_tracks(va), lb.video_tracks(vb)
     if len(ta) != len(tb):
         return False, f"{len(ta)} vs {len(tb)} tracks"
     for x, y in zip(ta, tb):
@@ -103,7 +103,7 @@ def export_cost(db: Path) -> str:
 
     lib = Library(db)
     vid = lib.videos()[0].video_id
-    tracks = lib.video_tracks(vid, thumbnails=False)
+    tracks = lib.video_tracks(vid)
     first, last = tracks[0], max(tracks, key=lambda t: t.last_frame)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,7 +134,7 @@ def synthetic_tracks(
         path[:, 2:6] = [x, y, x + 20, y + 50]
         path[:, 6] = 0.9
         tracks.append(TrackInfo(k + 1, 1, "synthetic", fps, k + 1, int(frames[0]), int(frames[-1]),
-                                frames[0] / fps, frames[-1] / fps, path, b"", k + 1))  # fmt: skip
+                                frames[0] / fps, frames[-1] / fps, path, k + 1))  # fmt: skip
         v = rng.normal(size=64)
         vecs[k + 1] = v / np.linalg.norm(v)
     return tracks, vecs

@@ -158,9 +158,7 @@ class PlayerWidget(QWidget):
             return
         try:
             video_id = self.library.video_id(self.video_path)
-            self._tracks = (
-                self.library.video_tracks(video_id, thumbnails=False) if video_id is not None else []
-            )
+            self._tracks = self.library.video_tracks(video_id) if video_id is not None else []
         except SpotterError as e:
             self.error.emit(str(e))
 

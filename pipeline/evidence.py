@@ -95,7 +95,7 @@ def export_hits(
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder")
-    tracks = library.tracks([h.track_pk for h in hits], thumbnails=False)
+    tracks = library.tracks([h.track_pk for h in hits])
     for video_id in sorted({t.video_id for t in tracks.values()}):
         verify_source(library, video_id)
     rows: list[SummaryRow] = []

@@ -249,7 +249,7 @@ class Searcher:
         if video and video_id is None:
             return MatchResult((), (), floor, None)
         pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates)
-        infos = self.library.tracks(pks.tolist(), thumbnails=False)
+        infos = self.library.tracks(pks.tolist())
         keep = [i for i, p in enumerate(pks.tolist()) if p in infos and video_id in (None, infos[p].video_id)]
         pks, scores = pks[keep], scores[keep].astype(np.float64)
         if len(pks):

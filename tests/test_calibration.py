@@ -25,7 +25,7 @@ def track(pk: int, person: int, first: int, last: int, x: float) -> TrackInfo:
     frames = np.arange(first, last + 1, dtype=np.float64)
     path = np.zeros((len(frames), 7))
     path[:, 0], path[:, 2:6] = frames, [x, 10, x + 20, 60]
-    return TrackInfo(pk, 1, "v", 10.0, pk, first, last, first / 10, last / 10, path, b"", person)
+    return TrackInfo(pk, 1, "v", 10.0, pk, first, last, first / 10, last / 10, path, person)
 
 
 def hist_of(scores: np.ndarray) -> np.ndarray:

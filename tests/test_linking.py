@@ -24,7 +24,7 @@ def track(pk: int, first: int, last: int, x0: float, vx: float = 3.0, h: float =
             np.full_like(x, 0.9),
         ]
     )
-    return TrackInfo(pk, 1, "/v.mp4", FPS, pk, first, last, first / FPS, last / FPS, path, b"", pk)
+    return TrackInfo(pk, 1, "/v.mp4", FPS, pk, first, last, first / FPS, last / FPS, path, pk)
 
 
 def unit(v: np.ndarray) -> np.ndarray:

@@ -272,14 +272,14 @@ class Library(ScoreHistograms, SearchRecords):
                 out.setdefault(pk, []).append(vec)
         return {pk: np.frombuffer(b"".join(v), np.float32).reshape(len(v), -1) for pk, v in out.items()}
 
-    def tracks(self, pks: Sequence[int], thumbnails: bool = True) -> dict[int, TrackInfo]:
-        """Stored tracks by primary key (with their video's path and fps); without ``thumbnails`` the
-        JPEG bytes are left out (b"") to keep large searches light."""
+    def tracks(self, pks: Sequence[int]) -> dict[int, TrackInfo]:
+        """Stored tracks by primary key (with their video's path and fps); their JPEG thumbnails
+        come separately from :meth:`thumbnails`, so large searches stay light."""
         if not len(pks):
             return {}
-        return self._track_infos(TrackRow.id.in_([int(p) for p in pks]), thumbnails)
+        return self._track_infos(TrackRow.id.in_([int(p) for p in pks]))
 
-    def _track_infos(self, where: Any, thumbnails: bool, limit: int | None = None) -> dict[int, TrackInfo]:
+    def _track_infos(self, where: Any, limit: int | None = None) -> dict[int, TrackInfo]:
         cols = [
             TrackRow.id,
             TrackRow.video_id,
@@ -292,7 +292,6 @@ class Library(ScoreHistograms, SearchRecords):
             TrackRow.end_s,
             TrackRow.path,
             TrackRow.person,
-            TrackRow.thumbnail if thumbnails else TrackRow.id,
         ]
         out: dict[int, TrackInfo] = {}
         with self._read() as s:
@@ -302,7 +301,7 @@ class Library(ScoreHistograms, SearchRecords):
             for row in s.execute(q).all():
                 path = np.frombuffer(row[9], np.float64).reshape(-1, PATH_COLUMNS)
                 person = row[10] if row[10] is not None else row[4]
-                out[row[0]] = TrackInfo(*row[:9], path, row[11] if thumbnails else b"", person)
+                out[row[0]] = TrackInfo(*row[:9], path, person)
         return out
 
     def people_tracks(self, people: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[TrackInfo]]:
@@ -316,7 +315,7 @@ class Library(ScoreHistograms, SearchRecords):
         # one indexed lookup per video (SQLite scans the whole index for a row-value IN)
         where = or_(*[(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in by_video.items()])
         out: dict[tuple[int, int], list[TrackInfo]] = {}
-        for t in sorted(self._track_infos(where, False).values(), key=lambda t: t.first_frame):
+        for t in sorted(self._track_infos(where).values(), key=lambda t: t.first_frame):
             if (t.video_id, t.person) in wanted:
                 out.setdefault((t.video_id, t.person), []).append(t)
         return out
@@ -351,14 +350,14 @@ class Library(ScoreHistograms, SearchRecords):
             where = (TrackRow.video_id == video_id) & (
                 (first > after[0]) | ((first == after[0]) & (TrackRow.id > after[1]))
             )
-            found = self._track_infos(where, False, page).values()
+            found = self._track_infos(where, page).values()
             rows = sorted(found, key=lambda t: (t.first_frame, t.pk))
             yield from rows
             if len(rows) < page:
                 return
             after = (rows[-1].first_frame, rows[-1].pk)
 
-    def video_tracks(self, video_id: int, thumbnails: bool = True) -> list[TrackInfo]:
-        """All tracks of one video, in order of appearance (JPEG bytes left out without ``thumbnails``)."""
-        found = self._track_infos(TrackRow.video_id == video_id, thumbnails)
+    def video_tracks(self, video_id: int) -> list[TrackInfo]:
+        """All tracks of one video, in order of appearance."""
+        found = self._track_infos(TrackRow.video_id == video_id)
         return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))

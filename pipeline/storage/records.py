@@ -43,7 +43,6 @@ class TrackInfo:
     start_s: float
     end_s: float
     path: np.ndarray  # (N, 7)
-    thumbnail: bytes
     person: int  # linked chain of tracks this one belongs to (its own track id when unlinked)
 
 
@@ -56,7 +55,7 @@ def storage_message(action: str, e: BaseException) -> str:
     text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     low = text.lower()
     if "full" in low or "no space" in low:
-        hint = "the disk is full; free some space and try again (what was committed is kept)"
+        hint = "the disk is full; free some space and try again; nothing already indexed was lost"
     elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
         hint = "the database or its folder is not writable; choose a writable --db location"
     elif "malformed" in low or "not a database" in low or "corrupt" in low:
