@@ -249,15 +249,15 @@ class Searcher:
         if video and video_id is None:
             return MatchResult((), (), floor, None)
         pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates)
-        infos = self.library.tracks(pks.tolist())
-        keep = [i for i, p in enumerate(pks.tolist()) if p in infos and video_id in (None, infos[p].video_id)]
+        owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
+        keep = [i for i, p in enumerate(pks.tolist()) if p in owners and video_id in (None, owners[p][0])]
         pks, scores = pks[keep], scores[keep].astype(np.float64)
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
             near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
             scores[near] = self.score(vec, pks[near], scores[near])
-        people = self._people(pks, scores, infos, lowest)
+        people = self._people(pks, scores, owners, lowest)
         best = people[0][0] if people else None
         video_best: dict[int, float] = {}
         for score, members in people:  # best first: the first person seen of a video is its best
@@ -283,13 +283,13 @@ class Searcher:
         return tuple(sorted(hits, key=lambda h: -person_rr[(h.video_id, h.person)]))
 
     def _people(
-        self, pks: np.ndarray, scores: np.ndarray, infos: dict[int, TrackInfo], lowest: float
+        self, pks: np.ndarray, scores: np.ndarray, owners: dict[int, tuple[int, int]], lowest: float
     ) -> list[tuple[float, list[TrackInfo]]]:
         """Tracks grouped into people (linked chains), each scored by its best track, best first;
         a person's fragments that did not come up as candidates are fetched, so a person is complete."""
         best: dict[tuple[int, int], float] = {}
         for p, s in zip(pks.tolist(), scores.tolist()):
-            key = (infos[p].video_id, infos[p].person)
+            key = owners[p]
             best[key] = max(best.get(key, -2.0), float(s))
         keys = [k for k, s in sorted(best.items(), key=lambda kv: -kv[1]) if s >= lowest]
         members = self.library.people_tracks(keys)

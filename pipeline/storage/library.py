@@ -279,6 +279,16 @@ class Library(ScoreHistograms, SearchRecords):
             return {}
         return self._track_infos(TrackRow.id.in_([int(p) for p in pks]))
 
+    def track_people(self, pks: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(video id, person) of each stored track by primary key: the light lookup a search makes
+        before it reads whole people with :meth:`people_tracks`."""
+        if not len(pks):
+            return {}
+        person = func.coalesce(TrackRow.person, TrackRow.track_id)
+        with self._read() as s:
+            q = select(TrackRow.id, TrackRow.video_id, person).where(TrackRow.id.in_([int(p) for p in pks]))
+            return {pk: (video_id, who) for pk, video_id, who in s.execute(q).all()}
+
     def _track_infos(self, where: Any, limit: int | None = None) -> dict[int, TrackInfo]:
         cols = [
             TrackRow.id,
