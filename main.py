@@ -10,7 +10,8 @@
     python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
     python main.py install-weights SRC  copy/download the model weights (done by install.sh)
 
-Every command takes --db PATH (default: spotter.db in the user's data directory).
+The library commands (index, search, export, videos, doctor) take --db PATH (default: spotter.db in
+the user's data directory).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ import numpy as np
 
 from bench.retrieval_sweep import load_evaluator, queries
 from bench.search_quality import ROOT, evaluate_present, index_into, mot17_queries
-from bench.sequences import base_sequences, frames_of, write_video
+from bench.sequences import SAME_SCENE, base_sequences, frames_of, write_video
 from models.loader import ModelSet
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
@@ -46,7 +46,6 @@ RULES = {
     "fixed": SearchConfig(calibrate=False, margin_per_video=False),
     "calibrated": SearchConfig(),
 }
-SAME_SCENE = {"adl": "MOT17-09"}  # MOT17 sequences showing the same people as a base sequence
 
 
 def copy_library(src: Path, dst: Path) -> None:

@@ -57,6 +57,11 @@ class Sequence:
         return self.video.is_dir()
 
 
+# MOT17 sample sequences that show the same street and people as a base sequence (MOT17-09 is
+# ADL-Rundle-6's scene): an "absent" query from them would be present.
+SAME_SCENE = {"adl": "MOT17-09"}
+
+
 def base_sequences() -> dict[str, Sequence]:
     """The shared sequences as they are."""
     return {
