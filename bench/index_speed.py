@@ -6,6 +6,10 @@ decode of every frame (PyAV/FFmpeg with its threads, no conversion to pixels: th
 can go under on a CPU). Runs of the three alternate so that machine load affects them alike.
 
     python -m bench.index_speed [--videos pets adl pets-in1080p@1 ...] [--repeat 3] [--no-peer]
+                                [--before OTHER_CHECKOUT]
+
+``--before`` also times another checkout's ``main.py index`` (e.g. a worktree of an earlier commit)
+in the same interleaved runs, so before and after are compared under the same load.
 """
 
 from __future__ import annotations
@@ -34,29 +38,29 @@ def decode_all(video: str) -> None:
             pass
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], cwd: Path = ROOT) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-1000:]}")
     return elapsed
 
 
-def measure(video: Path, repeat: int, device: str, peer: bool) -> str:
+def measure(video: Path, repeat: int, device: str, peer: bool, before: Path | None = None) -> str:
     from pipeline.video import probe
 
     info = probe(video)
     duration = info.frame_count / info.fps
-    runs: dict[str, list[float]] = {"decode": [], "spotter": [], "peer": []}
+    runs: dict[str, list[float]] = {"decode": [], "spotter": [], "before": [], "peer": []}
     with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
         for k in range(repeat):
-            order = ["decode", "spotter"] + (["peer"] if peer else [])
+            order = ["decode", "spotter"] + (["before"] if before else []) + (["peer"] if peer else [])
             for who in order if k % 2 == 0 else order[::-1]:
                 db = Path(tmp) / f"{who}{k}.db"
                 if who == "decode":
                     cmd = [sys.executable, "-m", "bench.index_speed", "--decode-only", str(video)]
-                elif who == "spotter":
+                elif who in ("spotter", "before"):
                     cmd = [
                         sys.executable,
                         "main.py",
@@ -69,7 +73,7 @@ def measure(video: Path, repeat: int, device: str, peer: bool) -> str:
                     ]
                 else:
                     cmd = [sys.executable, str(PEER), "index", str(video), "--db", str(db)]
-                runs[who].append(timed(cmd))
+                runs[who].append(timed(cmd, before if who == "before" and before else ROOT))
                 print(f"  {video.name} {who:7s} run {k + 1}: {runs[who][-1]:.1f} s", flush=True)
     med = {who: statistics.median(v) for who, v in runs.items() if v}
     line = (
@@ -77,6 +81,8 @@ def measure(video: Path, repeat: int, device: str, peer: bool) -> str:
         f"spotter {med['spotter']:.1f} s = {duration / med['spotter']:.2f}x real time = "
         f"{med['spotter'] / med['decode']:.2f}x the decoding time"
     )
+    if "before" in med:
+        line += f"; before {med['before']:.1f} s = {duration / med['before']:.2f}x real time"
     if "peer" in med:
         line += f"; peer {med['peer']:.1f} s = {duration / med['peer']:.2f}x real time"
     return line
@@ -88,6 +94,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--no-peer", action="store_true", help="time Spotter and decoding only")
+    ap.add_argument("--before", type=Path, default=None, help="another checkout to time alongside")
     ap.add_argument("--decode-only", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.decode_only:
@@ -98,7 +105,7 @@ def main() -> int:
     lines = []
     for v in a.videos:
         video = Path(v) if Path(v).exists() else sequence(v).video
-        lines.append(measure(video.resolve(), a.repeat, a.device, not a.no_peer))
+        lines.append(measure(video.resolve(), a.repeat, a.device, not a.no_peer, a.before))
     print("\n".join(lines))
     return 0
 
