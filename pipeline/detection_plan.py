@@ -50,6 +50,7 @@ import numpy as np
 from models.boxes import iou_matrix
 from models.detections import Detections
 from models.detector import STRIDE, PersonDetector, input_side
+from pipeline.motion import gray_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class DetectionPlan:
         """The close looks for one frame (those the budget pays for), and its moving areas."""
         cfg = self.config
         self._credit = min(self._credit + cfg.budget * self._base_px, self._credit_cap)
-        small = self._small(image)
+        small = gray_thumbnail(image, round(self.width * self.motion_scale))
         prev, self._prev = self._prev, small
         moving = self._moving(small, prev, base) if prev is not None else np.zeros((0, 4))
         if prev is None or ts >= self._next_survey_ts:
@@ -276,13 +277,6 @@ class DetectionPlan:
             scale = min(scale, self.close_scale)
         looks = [Look(int(a), int(b), math.ceil(c), math.ceil(d), scale, "motion") for a, b, c, d in regions]
         return (looks if self._afford(looks) else []), moving
-
-    def _small(self, image: np.ndarray) -> np.ndarray:
-        w = max(1, round(self.width * self.motion_scale))
-        h = max(1, round(self.height * self.motion_scale))
-        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-        return cv2.GaussianBlur(gray, (3, 3), 0)
 
     def _moving(self, small: np.ndarray, prev: np.ndarray, base: Detections) -> np.ndarray:
         """Boxes (frame pixels) of moving areas that no base-pass detection explains."""

@@ -16,6 +16,16 @@ import cv2
 import numpy as np
 
 
+def gray_thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+    """A small blurred grey copy of a frame (at most ``width`` wide, aspect kept), the form motion is
+    measured on: blurring and shrinking remove sensor and codec noise."""
+    h, w = image.shape[:2]
+    width = max(1, min(width, w))
+    small = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    return cv2.GaussianBlur(gray, (3, 3), 0)
+
+
 @dataclass(frozen=True)
 class MotionConfig:
     """enabled: skip detector runs on frames where nothing changed.
@@ -42,16 +52,9 @@ class MotionGate:
         self._ref: np.ndarray | None = None
         self._ref_frame = -(10**9)
 
-    def _small(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        width = min(self.config.width, w)
-        small = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-        return cv2.GaussianBlur(gray, (3, 3), 0)
-
     def should_detect(self, frame_index: int, image: np.ndarray) -> bool:
         """True if the detector should run on this frame (and remember it as the reference)."""
-        small = self._small(image)
+        small = gray_thumbnail(image, self.config.width)
         if self.config.enabled and self._ref is not None and self._ref.shape == small.shape:
             changed = np.count_nonzero(cv2.absdiff(small, self._ref) > self.config.pixel_delta) / small.size
             if changed < self.config.min_changed and frame_index - self._ref_frame < self.max_skip:
