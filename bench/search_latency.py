@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.sequences import ASSETS
 from models.loader import ModelSet
+from pipeline.calibration import BINS, METHOD
 from pipeline.indexer import index_video
 from pipeline.search import Searcher
 from pipeline.storage import Library
@@ -34,17 +35,19 @@ PLANTED = 10  # synthetic tracks close to the query
 BATCH = 50_000
 
 
-def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0) -> None:
-    """Append ``n`` synthetic tracks (one track and one crop embedding each) to the library."""
+def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0) -> int:
+    """Append a video of ``n`` synthetic tracks (one track and one crop embedding each) to the
+    library; returns its id."""
     rng = np.random.default_rng(seed)
     con = sqlite3.connect(db)
     cur = con.cursor()
     cur.execute(
         "INSERT INTO videos (path, size, mtime, fingerprint, fps, frame_count, width, height, duration_s,"
-        " status, frames_done, detector_id, reid_id, settings_key, settings_json, message, created_at)"
+        " status, frames_done, detector_id, reid_id, settings_key, settings_json, message, created_at,"
+        " content_sha256, aliases_json, seek_json, report_json)"
         " VALUES (?, 1, 0, ?, 10, 1000000, 640, 480, 100000, 'done', 1000000, 'synthetic', ?, '', '{}', '',"
-        " '2026-01-01')",
-        (f"/synthetic/{seed}.mp4", f"{seed:064d}", model),
+        " '2026-01-01', ?, '[]', '', '{}')",
+        (f"/synthetic/{seed}.mp4", f"{seed:064d}", model, f"{seed:064x}"),
     )
     vid = cur.lastrowid
     path = np.array([[0, 0.0, 10, 10, 40, 100, 0.9], [10, 1.0, 12, 10, 42, 100, 0.9]]).tobytes()
@@ -70,6 +73,7 @@ def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0
     cur.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'embeddings_added'")
     con.commit()
     con.close()
+    return vid
 
 
 def gt_crop(frame: int, person: int) -> np.ndarray:
@@ -115,7 +119,10 @@ def main() -> int:
     have = real
     for n in sorted(a.sizes):
         if n > have:
-            add_synthetic(library.db_path, n - have, models.reid_id, qvec, seed=n)
+            vid = add_synthetic(library.db_path, n - have, models.reid_id, qvec, seed=n)
+            # indexing stores each video's calibration histograms; synthetic tracks give no pairs
+            empty = np.zeros(BINS, np.int64)
+            library.set_score_histograms(vid, models.reid_id, METHOD, empty, empty)
             have = n
         t0 = time.perf_counter()
         searcher.index  # noqa: B018 - build or refresh the vector index (once per library change)

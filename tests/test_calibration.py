@@ -48,6 +48,17 @@ def test_which_pairs_count() -> None:
     assert impostor.sum() == 1 * (3 + 3)  # one pair (1, 2), three samples each way
 
 
+def test_a_crowd_in_view_for_hours_costs_linear_pairs() -> None:
+    """Tracks that all overlap in time: each new one is paired with the latest ``rivals`` only."""
+    rng = np.random.default_rng(3)
+    n, rivals = 200, 5
+    crops = {pk: unit(rng.normal(size=(1, 16))) for pk in range(1, n + 1)}
+    tracks = [track(pk, pk, pk, 10_000, 30 * pk) for pk in range(1, n + 1)]  # side by side, all day
+    _, impostor = score_histograms(tracks, lambda pks: {p: crops[p] for p in pks}, rivals=rivals)
+    pairs = sum(min(k, rivals) for k in range(n))
+    assert impostor.sum() == 2 * pairs  # one crop each, both ways
+
+
 def test_equal_error_point_between_the_two() -> None:
     rng = np.random.default_rng(1)
     genuine = hist_of(np.clip(rng.normal(0.85, 0.05, 5000), -1, 1))
