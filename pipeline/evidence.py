@@ -26,7 +26,7 @@ from pipeline.export import (
     write_new,
 )
 from pipeline.storage import Library
-from pipeline.types import Hit
+from pipeline.types import Hit, iso_time
 
 SUMMARY_NAME = "spotter_export"
 PROGRESS_EVERY = 10  # frames between two progress events within a clip
@@ -64,6 +64,9 @@ class SummaryRow:
     frames: int
     annotated: bool
     sha256: str
+    camera: str = ""
+    start_time: str | None = None  # wall-clock time of the hit's start (ISO 8601, local), if known
+    end_time: str | None = None
 
 
 def _slug(text: str) -> str:
@@ -140,6 +143,9 @@ def export_hits(
                 clip.frames,
                 annotate,
                 clip.sha256,
+                hit.camera,
+                iso_time(hit.start_time),
+                iso_time(hit.end_time),
             )
         )
         yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name)

@@ -23,6 +23,7 @@ from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.appearance import AppearanceConfig
 from pipeline.calibration import calibrate_video
+from pipeline.cameras import guess_camera, guess_start
 from pipeline.detection_plan import DetectionPlanConfig
 from pipeline.errors import SpotterError
 from pipeline.index_report import ReportConfig
@@ -151,6 +152,12 @@ def _index(
     settings = settings_for(config, models, info)
     decision = library.start_video(
         info, models.detector_id, models.reid_id, settings, force, lambda: content_sha256(info)
+    )
+    library.record_clock_guess(
+        decision.video_id,
+        vpath,
+        guess_camera(info.path),
+        guess_start(info.path, info.images.start if info.images else None),
     )
     if decision.action == "skip":  # decided without loading any model: instant
         stored = library.track_count(decision.video_id)

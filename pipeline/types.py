@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 
 import numpy as np
@@ -67,10 +68,24 @@ class Hit:
     fps: float
     frames: tuple[tuple[int, float, float, float, float], ...]  # (frame, x1, y1, x2, y2) observed
     person: int = 0  # linked chain of tracks in this video (hits of one person share it and a score)
+    camera: str = ""
+    video_start: datetime | None = None  # the video's recording start (naive local time), if known
+
+    @property
+    def start_time(self) -> datetime | None:
+        """Wall-clock time of the hit's start (None when the video's start is unknown)."""
+        return None if self.video_start is None else self.video_start + timedelta(seconds=self.start_s)
+
+    @property
+    def end_time(self) -> datetime | None:
+        return None if self.video_start is None else self.video_start + timedelta(seconds=self.end_s)
 
     def to_json(self) -> dict:
         """The ``search --json`` hit object (a stable interface for tools outside the project)."""
         return {
+            "camera": self.camera,
+            "start_time": iso_time(self.start_time),
+            "end_time": iso_time(self.end_time),
             "video": self.video_path,
             "track_id": self.track_id,
             "score": round(float(self.score), 6),
@@ -92,6 +107,11 @@ class Hit:
             out[:, PATH_FRAME] = arr[:, 0]
             out[:, PATH_X1 : PATH_Y2 + 1] = arr[:, 1:5]
         return out
+
+
+def iso_time(when: datetime | None) -> str | None:
+    """ISO 8601 (milliseconds) of a clock time, or None."""
+    return None if when is None else when.isoformat(timespec="milliseconds")
 
 
 class Stage(str, Enum):
@@ -154,6 +174,8 @@ class VideoSummary:
     models: tuple[str, ...] = field(default_factory=tuple)
     report_json: str = "{}"  # what indexing did (pipeline.index_report)
     aliases: tuple[str, ...] = ()  # other paths of the same content (indexed once)
+    camera: str = ""
+    start_time: datetime | None = None  # recording start, naive local time (pipeline.cameras)
 
 
 def fmt_time(seconds: float) -> str:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,7 @@ from pipeline.errors import ExportError
 from pipeline.evidence import export_hits
 from pipeline.export import ExportConfig, export_track
 from pipeline.search import hit_from_track
+from pipeline.storage.clock import VideoClock
 from pipeline.types import box_at
 from tests.conftest import ROOT, pets
 
@@ -135,7 +137,8 @@ def test_full_disk_leaves_no_partial_file(tmp_path: Path, indexed, track) -> Non
 
 def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
     tracks = indexed.video_tracks(track.video_id)[:2]
-    hits = [hit_from_track(t, 0.8 - 0.1 * k) for k, t in enumerate(tracks)]
+    clock = VideoClock("Entrance", datetime(2026, 11, 21, 14, 30))
+    hits = [hit_from_track(t, 0.8 - 0.1 * k, clock) for k, t in enumerate(tracks)]
     cfg = ExportConfig(margin_s=0.0)
     events = list(export_hits(indexed, hits, tmp_path, annotate=True, config=cfg))
     assert events[-1].finished and events[-1].clips_done == 2
@@ -145,6 +148,9 @@ def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
         clip = tmp_path / row["clip"]
         assert sha256_of(clip) == row["sha256"]
         assert row["video"] == hit.video_path and row["track_id"] == hit.track_id
+        assert row["camera"] == "Entrance" and row["start_time"] == hit.start_time.isoformat(
+            timespec="milliseconds"
+        )
         assert len(decode_all(clip)) == row["frames"] == hit.end_frame - hit.start_frame + 1
     assert Path(events[-1].summary_csv).read_text().count("\n") == 3
     again = list(export_hits(indexed, hits[:1], tmp_path, annotate=False, config=cfg))

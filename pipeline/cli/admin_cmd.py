@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cli.common import model_set, open_library
-from pipeline.types import fmt_time
+from pipeline.types import fmt_time, iso_time
 
 if TYPE_CHECKING:
+    from pipeline.storage import Library
     from pipeline.types import VideoSummary
 
 
 def cmd_videos(args: argparse.Namespace) -> int:
     library = open_library(args)
+    if args.set_camera or args.set_start:
+        return set_clock(library, args)
     rows = library.videos()
     if args.json:
         print(json.dumps({"videos": [video_json(v) for v in rows]}))
@@ -25,15 +28,50 @@ def cmd_videos(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no videos indexed in {library.db_path}")
         return 0
-    print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  path")
+    print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
     for v in rows:
+        start = v.start_time.strftime("%Y-%m-%d %H:%M:%S") if v.start_time else "-"
         note = f"  ({v.message})" if v.message else ""
         if json.loads(v.report_json or "{}").get("warnings"):
             note += "  [people small: weaker search]"
         if v.aliases:
             note += f"  (same content also at: {', '.join(v.aliases)})"
         status = v.status if v.status != "indexing" else "interrupted"
-        print(f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.path}{note}")
+        print(
+            f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.camera or '-':<16} "
+            f"{start:<19}  {v.path}{note}"
+        )
+    return 0
+
+
+def set_clock(library: Library, args: argparse.Namespace) -> int:
+    """``videos --set-camera VIDEO NAME`` / ``--set-start VIDEO ISO_TIME`` (VIDEO: a path or an id)."""
+    from models.errors import SpotterError
+    from pipeline.cameras import parse_clock
+
+    known = {v.video_id for v in library.videos()}
+    touched: list[int] = []
+    for option, value in (("--set-camera", args.set_camera), ("--set-start", args.set_start)):
+        if not value:
+            continue
+        video, text = value
+        video_id = int(video) if video.isdigit() else library.video_id(video)
+        if video_id not in known:
+            raise SpotterError(f"{option}: {video} is not a video of the library {library.db_path}")
+        if option == "--set-camera":
+            library.set_camera(video_id, text)
+        else:
+            try:
+                when = None if text.strip().lower() in ("none", "") else parse_clock(text)
+            except ValueError as e:
+                raise SpotterError(f"{option}: {e}") from None
+            library.set_start(video_id, when)
+        touched.append(video_id)
+    clocks = library.clocks()
+    for video_id in dict.fromkeys(touched):
+        c = clocks[video_id]
+        start = c.start.isoformat(sep=" ") if c.start else "unknown"
+        print(f"video {video_id}: camera {c.camera!r}, start {start}")
     return 0
 
 
@@ -52,6 +90,8 @@ def video_json(v: VideoSummary) -> dict:
         "message": v.message,
         "aliases": list(v.aliases),
         "report": json.loads(v.report_json or "{}"),
+        "camera": v.camera,
+        "start_time": iso_time(v.start_time),
     }
 
 

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from pipeline.cameras import guess_camera, guess_start
 from pipeline.errors import StorageError
 from pipeline.storage.records import storage_message
-from pipeline.storage.schema import SCHEMA_VERSION, Base, MetaRow, make_engine
+from pipeline.storage.schema import SCHEMA_VERSION, Base, MetaRow, VideoRow, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,23 @@ class LibraryBase:
             s.execute(
                 text("CREATE INDEX IF NOT EXISTS ix_tracks_video_first ON tracks (video_id, first_frame)")
             )
+        if version < 4:
+            for column in ("camera", "camera_source", "start_source"):
+                s.execute(text(f"ALTER TABLE videos ADD COLUMN {column} VARCHAR NOT NULL DEFAULT ''"))
+            s.execute(text("ALTER TABLE videos ADD COLUMN start_time DATETIME"))
+            for video_id, path in s.execute(text("SELECT id, path FROM videos")).all():
+                camera, camera_source = guess_camera(path)
+                start, start_source = guess_start(path, container=False)
+                s.execute(
+                    update(VideoRow)
+                    .where(VideoRow.id == video_id)
+                    .values(
+                        camera=camera,
+                        camera_source=camera_source,
+                        start_time=start,
+                        start_source=start_source,
+                    )
+                )
 
     @contextmanager
     def _read(self) -> Iterator[Session]:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select, update
 
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
+from pipeline.storage.clock import CameraClock
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
     EmbeddingRow,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(ScoreHistograms, SearchRecords):
+class Library(ScoreHistograms, SearchRecords, CameraClock):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------
@@ -212,6 +213,8 @@ class Library(ScoreHistograms, SearchRecords):
                     (v.detector_id, v.reid_id),
                     v.report_json or "{}",
                     tuple(json.loads(v.aliases_json or "[]")),
+                    v.camera,
+                    v.start_time,
                 )
                 for v in rows
             ]

@@ -20,7 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # 2: tracks.person (fragments of one person linked after indexing)
 # 3: videos.seek_json (key frames), report_json (what indexing did), content_sha256, aliases_json;
 #    calibration
-SCHEMA_VERSION = 3
+# 4: videos.camera, camera_source, start_time, start_source (cameras and clock times)
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
 
@@ -59,6 +60,10 @@ class VideoRow(Base):
     checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     seek_json: Mapped[str] = mapped_column(default="")  # [[frame index, pts], ...] of key frames
     report_json: Mapped[str] = mapped_column(default="{}")  # what indexing did (detector plan, sizes)
+    camera: Mapped[str] = mapped_column(default="")  # see pipeline.cameras
+    camera_source: Mapped[str] = mapped_column(default="")  # file name | folder | operator
+    start_time: Mapped[datetime | None] = mapped_column(default=None)  # recording start, local time
+    start_source: Mapped[str] = mapped_column(default="")  # file name | snapshots | container | operator
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     indexed_at: Mapped[datetime | None] = mapped_column(default=None)
 

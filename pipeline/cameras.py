@@ -1,0 +1,126 @@
+"""Which camera a video comes from and when its recording started, as wall-clock time.
+
+Every video belongs to a camera (a name) and may have a known recording start. Spotter fills both in
+by itself where it can; the operator corrects them (``main.py videos --set-camera/--set-start``, the
+app's library menu), and indexing again never undoes a correction.
+
+- Start: a date and time in the file name as recorders write them (``Cam03_20261121_143000.mp4``,
+  ``2026-11-21 14-30-00 Entrance.mp4``; see :mod:`pipeline.timestamps`), else for a folder of
+  snapshots the first image's capture time, else the container's ``creation_time`` tag. File names
+  and EXIF hold the recorder's local time; the container tag is UTC by convention (ISO 8601 with a
+  ``Z``) and is turned into this computer's local time. All clock times are naive local times.
+- Camera: the words beside the date and time in the file name (``Cam03``, ``Entrance``), else the
+  name of the folder the video or snapshots are in (``/footage/Entrance/0001.mp4`` -> ``Entrance``).
+
+A video with no known start keeps offsets from its start ("0:12.3") wherever a time is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pipeline.timestamps import time_in_name
+from pipeline.types import fmt_time
+
+log = logging.getLogger(__name__)
+
+# where a video's start or camera came from; OPERATOR is never overwritten by a guess
+FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
+    "file name",
+    "snapshots",
+    "container",
+    "folder",
+    "operator",
+)
+_DATE_TIME = re.compile(
+    r"\d{4}[-_.]?\d{2}[-_.]?\d{2}[ _T-]?\d{2}[-_.:h]?\d{2}[-_.:m]?\d{2}(?:[.,_-]\d{1,6})?"
+)
+_WORD_EDGES = " _-.,()[]"
+
+
+def guess_camera(path: str | Path) -> tuple[str, str]:
+    """(camera name, where it came from) for a video file or a folder of snapshots."""
+    path = Path(path)
+    stem = path.name if path.is_dir() else path.stem
+    if time_in_name(stem) is not None:
+        rest = _DATE_TIME.sub(" ", stem).strip(_WORD_EDGES)
+        rest = re.sub(r"\s{2,}", " ", rest)
+        if any(c.isalpha() for c in rest):
+            return rest, FROM_NAME
+    folder = path.name if path.is_dir() else path.parent.name
+    return (folder or stem), FROM_FOLDER
+
+
+def guess_start(
+    path: str | Path, snapshots_start: datetime | None = None, container: bool = True
+) -> tuple[datetime | None, str]:
+    """(recording start as naive local time, where it came from), or (None, "") when unknown;
+    ``container=False`` reads no file (the name and the snapshots' time only)."""
+    path = Path(path)
+    named = time_in_name(path.name if path.is_dir() else path.stem)
+    if named is not None:
+        return named, FROM_NAME
+    if snapshots_start is not None:
+        return snapshots_start, FROM_SNAPSHOTS
+    if container and path.is_file():
+        created = container_creation_time(path)
+        if created is not None:
+            return created, FROM_CONTAINER
+    return None, ""
+
+
+def container_creation_time(path: Path) -> datetime | None:
+    """The container's ``creation_time`` tag as naive local time (None when absent or unreadable)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            tags = dict(c.metadata)
+            for s in c.streams.video[:1]:
+                tags.setdefault("creation_time", s.metadata.get("creation_time", ""))
+    except (av.FFmpegError, OSError, ValueError) as e:
+        log.debug("%s: no container tags (%s)", path, e)
+        return None
+    raw = str(tags.get("creation_time") or "").strip()
+    if not raw:
+        return None
+    try:
+        when = parse_clock(raw, utc_if_naive=True)
+    except ValueError:
+        return None
+    if when.year < 1990:  # an unset recorder clock (1970, 1904): not a time
+        return None
+    return when
+
+
+def parse_clock(text: str, utc_if_naive: bool = False) -> datetime:
+    """An ISO 8601 date and time (``2026-11-21T14:30:00``, ``2026-11-21 14:30``, with ``Z`` or an
+    offset) as naive local time; a date alone is its midnight. ValueError names what is wrong."""
+    raw = str(text).strip()
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date and time (ISO 8601, e.g. 2026-11-21T14:30:00 or '2026-11-21 14:30')"
+        ) from None
+    if when.tzinfo is None and utc_if_naive:
+        when = when.replace(tzinfo=timezone.utc)
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)
+    return when
+
+
+def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
+    """The wall-clock time ``offset_s`` seconds into a video that started at ``start``."""
+    return None if start is None else start + timedelta(seconds=float(offset_s))
+
+
+def clock_label(start: datetime | None, offset_s: float, camera: str = "") -> str:
+    """What an operator reads: ``2026-11-21 14:31:07, Entrance``; ``0:12.3, Entrance`` when the
+    video's start is unknown."""
+    when = clock_at(start, offset_s)
+    shown = when.strftime("%Y-%m-%d %H:%M:%S") if when is not None else fmt_time(offset_s)
+    return f"{shown}, {camera}" if camera else shown

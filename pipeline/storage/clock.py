@@ -1,0 +1,105 @@
+"""Cameras and recording start times of the library's videos, and the track table that time and
+camera filters select from (see :mod:`pipeline.cameras` for where the values come from)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select, update
+
+from pipeline.cameras import OPERATOR
+from pipeline.errors import StorageError
+from pipeline.storage.base import LibraryBase
+from pipeline.storage.schema import TrackRow, VideoRow
+
+MAX_CAMERA_NAME = 100  # characters
+
+
+@dataclass(frozen=True)
+class VideoClock:
+    """A video's camera and recording start (naive local time; None when unknown)."""
+
+    camera: str
+    start: datetime | None
+    camera_source: str = ""
+    start_source: str = ""
+
+
+@dataclass(frozen=True)
+class TrackTimes:
+    """Every track's key, video and time span (seconds into its video), as arrays."""
+
+    pks: np.ndarray  # int64
+    video_ids: np.ndarray  # int64
+    start_s: np.ndarray  # float64
+    end_s: np.ndarray  # float64
+
+
+class CameraClock(LibraryBase):
+    """Read and correct the videos' cameras and start times."""
+
+    def record_clock_guess(
+        self,
+        video_id: int,
+        path: str,
+        camera: tuple[str, str],
+        start: tuple[datetime | None, str],
+    ) -> None:
+        """Store what was found out about a video's camera and start ((value, source) each), except
+        where the operator set it, and only on the row of this very path (not on a twin's)."""
+        with self._write("cannot store the video's camera and start time") as s:
+            row = s.get(VideoRow, video_id)
+            if row is None or row.path != str(path):
+                return
+            if row.camera_source != OPERATOR:
+                row.camera, row.camera_source = camera
+            if row.start_source != OPERATOR:
+                row.start_time, row.start_source = start
+
+    def set_camera(self, video_id: int, name: str) -> None:
+        """The operator names the video's camera."""
+        name = " ".join(str(name).split())
+        if not name or len(name) > MAX_CAMERA_NAME:
+            raise StorageError(f"a camera name must have 1 to {MAX_CAMERA_NAME} characters, not {name!r}")
+        with self._write("cannot set the camera") as s:
+            if s.get(VideoRow, video_id) is None:
+                raise StorageError(f"no video {video_id} in the library")
+            s.execute(
+                update(VideoRow).where(VideoRow.id == video_id).values(camera=name, camera_source=OPERATOR)
+            )
+
+    def set_start(self, video_id: int, when: datetime | None) -> None:
+        """The operator sets (or, with None, clears) the video's recording start."""
+        with self._write("cannot set the start time") as s:
+            if s.get(VideoRow, video_id) is None:
+                raise StorageError(f"no video {video_id} in the library")
+            s.execute(
+                update(VideoRow).where(VideoRow.id == video_id).values(start_time=when, start_source=OPERATOR)
+            )
+
+    def clocks(self) -> dict[int, VideoClock]:
+        """Camera and start of every video, by video id."""
+        cols = (
+            VideoRow.id,
+            VideoRow.camera,
+            VideoRow.start_time,
+            VideoRow.camera_source,
+            VideoRow.start_source,
+        )
+        with self._read() as s:
+            return {r[0]: VideoClock(*r[1:]) for r in s.execute(select(*cols)).all()}
+
+    def cameras(self) -> list[str]:
+        """The library's camera names, sorted."""
+        with self._read() as s:
+            return sorted(c for c in s.scalars(select(VideoRow.camera).distinct()).all() if c)
+
+    def track_times(self) -> TrackTimes:
+        """Every stored track's key, video and span (one read; a filter works on these arrays)."""
+        cols = (TrackRow.id, TrackRow.video_id, TrackRow.start_s, TrackRow.end_s)
+        with self._read() as s:  # streamed into one array (np.array of a million row objects is slow)
+            rows = s.execute(select(*cols))
+            a = np.fromiter((x for row in rows for x in row), dtype=np.float64).reshape(-1, len(cols))
+        return TrackTimes(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
