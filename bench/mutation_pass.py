@@ -96,6 +96,18 @@ MUTANTS = (
     Mutant("linking windows too short", "pipeline/linking.py",
            "candidate_pairs(tracks, math.floor(config.max_gap_s * fps))",
            "candidate_pairs(tracks, math.floor(config.max_gap_s * fps) // 2)", ("tests/test_linking.py",)),
+    # cameras, clock times and filters
+    Mutant("filter after the candidates", "pipeline/search.py",
+           "cfg.candidates, inside)", "cfg.candidates)", ("tests/test_cameras.py",)),
+    Mutant("narrow IVF filter not widened", "pipeline/search_index.py",
+           "nprobe=int(min(nlist, max(nprobe, widened)))", "nprobe=nprobe", ("tests/test_cameras.py",)),
+    Mutant("indexing overwrites the operator's camera", "pipeline/storage/clock.py",
+           "if row.camera_source != OPERATOR:", "if True:", ("tests/test_cameras.py",)),
+    Mutant("time window ignores the video's start", "pipeline/search_filter.py",
+           "lo[k] = (where.start - start).total_seconds()", "lo[k] = (start - where.start).total_seconds()",
+           ("tests/test_cameras.py",)),
+    Mutant("calibration pairs every live track", "pipeline/calibration.py",
+           "for a, v in active[-rivals:]:", "for a, v in active:", ("tests/test_calibration.py",)),
 )  # fmt: skip
 
 

@@ -1,10 +1,14 @@
 """Search latency, query photo to hits, at 1e3, 1e5 and 1e6 indexed tracks.
 
 The library holds the real PETS09-S2L1 index plus synthetic tracks (random unit vectors, and a few
-planted near-copies of the query so that there are hits to return) written straight into SQLite.
+planted near-copies of the query so that there are hits to return) written straight into SQLite,
+each size's as one more video of its own camera, its tracks spread over hours.
 Latency is measured the way the desktop app searches: a warm ``Searcher`` (models loaded, vector
 index built once), a photo in, hits out. It is split into the query photo (detector + ReID), the
-matching (FAISS + re-scoring + reading the hits), and the total; medians of --queries runs.
+matching (FAISS + re-scoring + reading the hits), and the total; medians of --queries runs. Then the
+matching again with filters: one camera (PETS, a few hundred tracks of the library: a narrow filter)
+and a clock window holding about half of all tracks (a wide one), and the time to read the track
+table that filters work on (once per library change, like the vector index).
 
     python -m bench.search_latency [--sizes 1000 100000 1000000] [--queries 15]
 """
@@ -17,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -27,11 +32,14 @@ from models.loader import ModelSet
 from pipeline.calibration import BINS, METHOD
 from pipeline.indexer import index_video
 from pipeline.search import Searcher
+from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
 from pipeline.video import read_frame
 
 PETS = ASSETS / "video" / "vtest_pets09_s2l1_480x360.mp4"
 PLANTED = 10  # synthetic tracks close to the query
+SPREAD_S = 0.01  # synthetic track k starts k * SPREAD_S seconds into its video
+T0 = datetime(2026, 11, 21, 8, 0, 0)  # every video's recording start
 BATCH = 50_000
 
 
@@ -44,10 +52,11 @@ def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0
     cur.execute(
         "INSERT INTO videos (path, size, mtime, fingerprint, fps, frame_count, width, height, duration_s,"
         " status, frames_done, detector_id, reid_id, settings_key, settings_json, message, created_at,"
-        " content_sha256, aliases_json, seek_json, report_json)"
+        " content_sha256, aliases_json, seek_json, report_json, camera, camera_source, start_time,"
+        " start_source)"
         " VALUES (?, 1, 0, ?, 10, 1000000, 640, 480, 100000, 'done', 1000000, 'synthetic', ?, '', '{}', '',"
-        " '2026-01-01', ?, '[]', '', '{}')",
-        (f"/synthetic/{seed}.mp4", f"{seed:064d}", model, f"{seed:064x}"),
+        " '2026-01-01', ?, '[]', '', '{}', ?, 'operator', ?, 'operator')",
+        (f"/synthetic/{seed}.mp4", f"{seed:064d}", model, f"{seed:064x}", f"synthetic {n}", str(T0)),
     )
     vid = cur.lastrowid
     path = np.array([[0, 0.0, 10, 10, 40, 100, 0.9], [10, 1.0, 12, 10, 42, 100, 0.9]]).tobytes()
@@ -61,8 +70,11 @@ def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0
         ids = range(next_track + start, next_track + start + m)
         cur.executemany(
             "INSERT INTO tracks (id, video_id, track_id, first_frame, last_frame, start_s, end_s, n_obs,"
-            " path, thumbnail, quality, person) VALUES (?, ?, ?, 0, 10, 0, 1, 2, ?, x'', 0.5, ?)",
-            [(i, vid, i, path, i) for i in ids],
+            " path, thumbnail, quality, person) VALUES (?, ?, ?, 0, 10, ?, ?, 2, ?, x'', 0.5, ?)",
+            [
+                (i, vid, i, SPREAD_S * (start + j), SPREAD_S * (start + j) + 1, path, i)
+                for j, i in enumerate(ids)
+            ],
         )
         for kind in ("track", "crop"):
             cur.executemany(
@@ -84,13 +96,15 @@ def gt_crop(frame: int, person: int) -> np.ndarray:
     return read_frame(PETS, frame)[y : y + h, x : x + w]
 
 
-def measure(searcher: Searcher, photo: Path, runs: int) -> dict[str, float]:
+def measure(
+    searcher: Searcher, photo: Path, runs: int, where: SearchFilter | None = None
+) -> dict[str, float]:
     prep, match, total = [], [], []
     for _ in range(runs):
         t0 = time.perf_counter()
         _, vec = searcher.prepare(photo)
         t1 = time.perf_counter()
-        m = searcher.match(vec)
+        m = searcher.match(vec, where=where)
         hits = [(h.track_pk, h.score) for h in m.hits]
         searcher.library.save_search(str(photo), None, searcher.models.reid_id, {}, vec, hits)
         t3 = time.perf_counter()
@@ -114,6 +128,8 @@ def main() -> int:
     real = len(library.video_tracks(library.video_id(PETS)))
     photo = tmp / "query.jpg"
     cv2.imwrite(str(photo), gt_crop(538, 3))
+    library.set_camera(library.video_id(PETS), "PETS")
+    library.set_start(library.video_id(PETS), T0)
     searcher = Searcher(library, models)
     _, qvec = searcher.prepare(photo)
     have = real
@@ -129,9 +145,16 @@ def main() -> int:
         build = time.perf_counter() - t0
         r = measure(searcher, photo, a.queries)
         kind = searcher.index.backend
+        t0 = time.perf_counter()
+        searcher.filter.table()  # the track table filters work on (once per library change)
+        table = time.perf_counter() - t0
+        camera = measure(searcher, photo, a.queries, SearchFilter(cameras=("PETS",)))
+        half = SearchFilter(start=T0, end=T0 + timedelta(seconds=SPREAD_S * have / 2))
+        window = measure(searcher, photo, a.queries, half)
         print(
             f"tracks={have} index={kind} build_s={build:.1f} photo_ms={r['photo']:.1f} "
-            f"match_ms={r['match']:.1f} total_ms={r['total']:.1f}",
+            f"match_ms={r['match']:.1f} total_ms={r['total']:.1f} | filters: table_s={table:.1f} "
+            f"camera_match_ms={camera['match']:.1f} window_match_ms={window['match']:.1f}",
             flush=True,
         )
     return 0

@@ -13,6 +13,11 @@ class QueryError(SpotterError):
     """A query photo is unusable: unreadable, not an image, or no person in it."""
 
 
+class SearchError(SpotterError):
+    """A search cannot be run as asked (a filter naming an unknown camera, a window that ends before
+    it starts)."""
+
+
 class StorageError(SpotterError):
     """The database cannot be opened or written (disk full, read-only folder, ...)."""
 
@@ -25,6 +30,7 @@ __all__ = [
     "ExportError",
     "ModelError",
     "QueryError",
+    "SearchError",
     "SpotterError",
     "StorageError",
     "VideoError",

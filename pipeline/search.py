@@ -29,8 +29,10 @@ from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig
+from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
 from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library, TrackInfo
+from pipeline.storage.clock import VideoClock
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class MatchResult:
     candidates: tuple[Hit, ...]  # every track scoring >= display_floor, best first
     cut: float  # the floor applied (hits also lie within the margin of their video's best person)
     best_score: float | None  # best score of any track, hit or not
+    videos_without_start: int = 0  # videos a time window left out: their start is unknown
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,10 @@ class SearchResult:
     best_score: float | None
     search_id: int | None
     elapsed_s: float
+    videos_without_start: int = 0  # videos a time window left out: their start is unknown
 
 
-def hit_from_track(t: TrackInfo, score: float) -> Hit:
+def hit_from_track(t: TrackInfo, score: float, clock: VideoClock | None = None) -> Hit:
     rows = t.path[:, [PATH_FRAME, PATH_X1, PATH_X1 + 1, PATH_X1 + 2, PATH_Y2]].tolist()
     frames = tuple((int(f), x1, y1, x2, y2) for f, x1, y1, x2, y2 in rows)
     return Hit(
@@ -133,6 +137,8 @@ def hit_from_track(t: TrackInfo, score: float) -> Hit:
         t.fps,
         frames,
         t.person,
+        clock.camera if clock else "",
+        clock.start if clock else None,
     )
 
 
@@ -144,6 +150,7 @@ class Searcher:
             raise ValueError(f"score_by must be one of {SCORE_RULES}")
         self.library, self.models, self.config = library, models, config
         self._index: VectorIndex | None = None
+        self.filter = TrackFilter(library)
         self._floor_gen: tuple[int, int] | None = None
         self._calibrated = (config.min_score, False)
 
@@ -175,23 +182,35 @@ class Searcher:
         min_score: float | None = None,
         max_hits: int | None = None,
         save: bool = True,
+        where: SearchFilter | None = None,
     ) -> SearchResult:
-        """Search every indexed video (or only ``video``) for the person in ``photo``."""
+        """Search every indexed video (or only ``video``, or the tracks inside ``where``) for the
+        person in ``photo``."""
         t0 = time.perf_counter()
         query, vec = self.prepare(photo, box, person)
-        m = self.match(vec, video, min_score, max_hits)
+        m = self.match(vec, video, min_score, max_hits, where)
         hits, search_id = m.hits, None
         if save:
             params = {k: v for k, v in asdict(self.config).items() if k not in ("query", "index")}
             params |= {"floor": m.cut, "calibrated": min_score is None and self.calibrated_floor()[1]}
             params |= {"video": str(video or "")}
+            if where is not None and where.active:
+                params |= {"filter": filter_json(where)}
             source = "<image>" if isinstance(photo, np.ndarray) else str(Path(photo).resolve())
             search_id, ids = self.library.save_search(
                 source, query.box, self.models.reid_id, params, vec, [(h.track_pk, h.score) for h in hits]
             )
             hits = tuple(replace(h, search_id=search_id, hit_id=i) for h, i in zip(hits, ids))
         return SearchResult(
-            query, vec, hits, m.candidates, m.cut, m.best_score, search_id, time.perf_counter() - t0
+            query,
+            vec,
+            hits,
+            m.candidates,
+            m.cut,
+            m.best_score,
+            search_id,
+            time.perf_counter() - t0,
+            m.videos_without_start,
         )
 
     def calibrated_floor(self) -> tuple[float, bool]:
@@ -239,18 +258,26 @@ class Searcher:
         video: str | Path | None = None,
         min_score: float | None = None,
         max_hits: int | None = None,
+        where: SearchFilter | None = None,
     ) -> MatchResult:
-        """Score the library against an embedded query; hits and candidates best first."""
+        """Score the library (or the tracks inside ``where``, and of ``video``) against an embedded
+        query; hits and candidates best first."""
         cfg = self.config
         floor = self._floor(min_score)
         margin = cfg.relative_margin
         lowest = min(cfg.display_floor, floor)
-        video_id = self.library.video_id(video) if video else None
-        if video and video_id is None:
-            return MatchResult((), (), floor, None)
-        pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates)
+        where = where or SearchFilter()
+        if video:
+            video_id = self.library.video_id(video)
+            if video_id is None:
+                return MatchResult((), (), floor, None)
+            where = replace(where, videos=(video_id,))
+        clocks = self.library.clocks()
+        allowed = self.filter.allowed(where, clocks) if where.active else None
+        inside = allowed.pks if allowed is not None else None
+        pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates, inside)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
-        keep = [i for i, p in enumerate(pks.tolist()) if p in owners and video_id in (None, owners[p][0])]
+        keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
         pks, scores = pks[keep], scores[keep].astype(np.float64)
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
@@ -263,12 +290,18 @@ class Searcher:
         for score, members in people:  # best first: the first person seen of a video is its best
             video_best.setdefault(members[0].video_id if cfg.margin_per_video else -1, score)
         limit = cfg.max_hits if max_hits is None else max_hits
-        candidates = tuple(hit_from_track(t, score) for score, members in people for t in members)
+        candidates = tuple(
+            hit_from_track(t, score, clocks.get(t.video_id))
+            for score, members in people
+            for t in members
+            if inside is None or _among(inside, t.pk)
+        )
         scope = {h.video_id: h.video_id if cfg.margin_per_video else -1 for h in candidates}
         hits = tuple(h for h in candidates if h.score >= max(floor, video_best[scope[h.video_id]] - margin))
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)
-        return MatchResult(hits[:limit] if limit else hits, candidates, floor, best)
+        left_out = allowed.videos_without_start if allowed is not None else 0
+        return MatchResult(hits[:limit] if limit else hits, candidates, floor, best, left_out)
 
     def _reranked(self, vec: np.ndarray, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The hits, people ordered by their best k-reciprocal re-ranked track score (computed over
@@ -294,3 +327,8 @@ class Searcher:
         keys = [k for k, s in sorted(best.items(), key=lambda kv: -kv[1]) if s >= lowest]
         members = self.library.people_tracks(keys)
         return [(best[k], members.get(k, [])) for k in keys]
+
+
+def _among(sorted_pks: np.ndarray, pk: int) -> bool:
+    i = int(np.searchsorted(sorted_pks, pk))
+    return i < len(sorted_pks) and int(sorted_pks[i]) == pk

@@ -45,6 +45,7 @@ def test_search_json_contract(tmp_path: Path, indexed, frame_of) -> None:
     assert set(doc) == {"query", "hits"} and doc["query"] == str(query.resolve())
     assert doc["hits"], "the person is in TUD-Campus"
     keys = {"video", "track_id", "score", "start_s", "end_s", "start_frame", "end_frame", "frames"}
+    keys |= {"camera", "start_time", "end_time"}  # the clock (null where the video's start is unknown)
     scores = []
     for h in doc["hits"]:
         assert set(h) == keys

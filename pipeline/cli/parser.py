@@ -46,6 +46,21 @@ def number(option: str, rule: Range | str) -> Callable[[str], Any]:
 COORDINATE = Range(-1e6, 1e6)
 
 
+def clock_time(option: str) -> Callable[[str], Any]:
+    """An argparse ``type`` for a wall-clock date and time (ISO 8601; see :mod:`pipeline.cameras`)."""
+
+    def convert(text: str) -> Any:
+        from pipeline.cameras import parse_clock
+
+        try:
+            return parse_clock(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = option
+    return convert
+
+
 def build_parser(doc: str) -> Parser:
     parser = Parser(prog="spotter", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -97,6 +112,12 @@ def build_parser(doc: str) -> Parser:
                         help="which person in a scene photo (0 = largest)")  # fmt: skip
     person.add_argument("--box", type=number("--box", COORDINATE), nargs=4, default=None,
                         metavar=("X1", "Y1", "X2", "Y2"), help="the person's box in the photo")  # fmt: skip
+    p.add_argument("--camera", action="append", default=[], metavar="NAME",
+                   help="only this camera's videos (repeat for more; names as `videos` shows)")  # fmt: skip
+    p.add_argument("--from", dest="time_from", type=clock_time("--from"), default=None, metavar="ISO_TIME",
+                   help="only people seen at or after this clock time (2026-11-21T14:30:00)")  # fmt: skip
+    p.add_argument("--to", dest="time_to", type=clock_time("--to"), default=None, metavar="ISO_TIME",
+                   help="only people seen at or before this wall-clock time")  # fmt: skip
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking of the candidates")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -109,8 +130,14 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--margin", type=number("--margin", "pipeline.export:EXPORT_RULES.margin_s"), default=None,
                    help="seconds added before and after, 0-3600")  # fmt: skip
 
-    p = with_db(sub.add_parser("videos", help="list the indexed videos"), detector=False)
+    p = with_db(
+        sub.add_parser("videos", help="list the indexed videos; set their camera and start time"), False
+    )
     p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.add_argument("--set-camera", nargs=2, metavar=("VIDEO", "NAME"), default=None,
+                   help="name the camera of a video (its path or id)")  # fmt: skip
+    p.add_argument("--set-start", nargs=2, metavar=("VIDEO", "ISO_TIME"), default=None,
+                   help="when a video's recording started (ISO 8601, local; 'none' clears it)")  # fmt: skip
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
     p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")

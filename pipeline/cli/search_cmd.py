@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from pipeline.cameras import clock_label
 from pipeline.cli.common import model_set, open_library
 from pipeline.types import fmt_time
 
@@ -15,6 +16,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     from models.errors import SpotterError
     from pipeline.search import SearchConfig, Searcher
+    from pipeline.search_filter import SearchFilter
 
     library = open_library(args)
     config = SearchConfig()
@@ -30,6 +32,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"{models.reid_id}: a search compares only embeddings of one model (use --reid-model "
             "with that model, or index again with this one)"
         )
+    where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to)
     searcher = Searcher(library, models, config)
     result = searcher.search(
         args.query,
@@ -38,9 +41,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         video=args.video,
         min_score=args.threshold,
         max_hits=args.top,
+        where=where,
     )
     if result.query.note:
         print(f"note: {result.query.note}", file=sys.stderr)
+    if result.videos_without_start:
+        print(
+            f"note: {result.videos_without_start} video(s) left out by --from/--to: their start time is "
+            "unknown (set it with: videos --set-start VIDEO ISO_TIME)",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in result.hits]}))
         return 0
@@ -49,12 +59,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
     print(f"{len(result.hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
-    print(f"{'hit':>6} {'score':>6}  {'start':>9} {'end':>9}  track  video")
+    print(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
     for h in result.hits:
-        print(
-            f"{h.hit_id:>6} {h.score:6.3f}  {fmt_time(h.start_s):>9} {fmt_time(h.end_s):>9}  "
-            f"{h.track_id:5d}  {h.video_path}"
-        )
+        seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
+        print(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 

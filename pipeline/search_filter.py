@@ -1,0 +1,118 @@
+"""Search filters: some cameras, a wall-clock time window, some videos.
+
+A filter decides the *candidate set*: the vector index is searched over the allowed tracks only
+(FAISS's ID selector, a bitmap over track keys), so a narrow filter still gets its best matches
+rather than what is left of the library's best after hiding rows. Which tracks are allowed is
+computed on an in-memory table of every track's video and time span (read once per library change,
+as the vector index is), with array operations: at a million tracks a filter costs milliseconds.
+
+A track is inside a time window when any part of it is: its video's recording start plus its
+``start_s``..``end_s`` overlaps ``start``..``end``. A video whose start is unknown has no place on the
+clock, so a time window leaves it out (and says how many were left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from pipeline.errors import SearchError
+from pipeline.storage import Library
+from pipeline.storage.clock import TrackTimes, VideoClock
+from pipeline.types import iso_time
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """cameras: only these cameras (names as listed by ``videos``); empty: all.
+    start, end: only tracks seen between these wall-clock times (naive local time; either may be None).
+    videos: only these video ids; empty: all.
+    """
+
+    cameras: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    videos: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise SearchError(f"the time window ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cameras or self.videos) or self.start is not None or self.end is not None
+
+    @property
+    def timed(self) -> bool:
+        return self.start is not None or self.end is not None
+
+
+def filter_json(where: SearchFilter) -> dict:
+    """The filter as recorded with a search (JSON-able)."""
+    return {
+        "cameras": list(where.cameras),
+        "from": iso_time(where.start),
+        "to": iso_time(where.end),
+        "videos": list(where.videos),
+    }
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The tracks a filter lets a search see: their keys (sorted), and the videos a time window had
+    to leave out because their start is unknown."""
+
+    pks: np.ndarray
+    videos_without_start: int = 0
+
+
+class TrackFilter:
+    """Applies :class:`SearchFilter` to one library's tracks (keeps the track table between searches)."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self._table: TrackTimes | None = None
+        self._gen: tuple[int, int] | None = None
+
+    def table(self) -> TrackTimes:
+        gen = self.library.generation()
+        if self._table is None or gen != self._gen:
+            self._table, self._gen = self.library.track_times(), gen
+        return self._table
+
+    def allowed(self, where: SearchFilter, clocks: dict[int, VideoClock]) -> Allowed:
+        """The tracks inside the filter; :class:`SearchError` for a camera the library does not have."""
+        known = {c.camera for c in clocks.values()}
+        unknown = [c for c in where.cameras if c not in known]
+        if unknown:
+            names = ", ".join(sorted(k for k in known if k)) or "none"
+            raise SearchError(
+                f"no camera named {', '.join(map(repr, unknown))} in the library (cameras: {names})"
+            )
+        videos = set(clocks) if not where.videos else set(where.videos) & set(clocks)
+        if where.cameras:
+            videos = {v for v in videos if clocks[v].camera in where.cameras}
+        without_start = 0
+        if where.timed:
+            without_start = sum(1 for v in videos if clocks[v].start is None)
+            videos = {v for v in videos if clocks[v].start is not None}
+        table = self.table()
+        if not videos:
+            return Allowed(np.zeros(0, np.int64), without_start)
+        ids = np.array(sorted(videos), dtype=np.int64)
+        slot = np.searchsorted(ids, table.video_ids).clip(0, len(ids) - 1)
+        mask = ids[slot] == table.video_ids
+        if where.timed:
+            # the window as seconds into each video: [lo, hi] per allowed video, looked up per track
+            lo = np.full(len(ids), -np.inf)
+            hi = np.full(len(ids), np.inf)
+            for k, v in enumerate(ids.tolist()):
+                start = clocks[v].start
+                if where.start is not None:
+                    lo[k] = (where.start - start).total_seconds()
+                if where.end is not None:
+                    hi[k] = (where.end - start).total_seconds()
+            mask &= (table.end_s >= lo[slot]) & (table.start_s <= hi[slot])
+        return Allowed(np.sort(table.pks[mask]), without_start)

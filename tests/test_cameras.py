@@ -1,0 +1,239 @@
+"""Cameras and wall-clock times: where they come from, the operator's corrections, and search filters
+(cameras, a time window) that decide the candidate set."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from pipeline.cameras import (
+    FROM_CONTAINER,
+    FROM_FOLDER,
+    FROM_NAME,
+    OPERATOR,
+    clock_label,
+    container_creation_time,
+    guess_camera,
+    guess_start,
+    parse_clock,
+)
+from pipeline.errors import SearchError, StorageError
+from pipeline.search import SearchConfig
+from pipeline.search_filter import SearchFilter
+from pipeline.search_index import VectorIndex, VectorIndexConfig
+from pipeline.storage import Library
+from tests.test_search import DIM, add_video, searcher, unit
+
+T0 = datetime(2026, 11, 21, 14, 30, 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "camera", "start"),
+    [
+        ("/nvr/Cam03_20261121_143000.mp4", ("Cam03", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/2026-11-21 14-30-00 Entrance.mp4", ("Entrance", FROM_NAME), (T0, FROM_NAME)),
+        ("/footage/Lobby/20261121_143000.mp4", ("Lobby", FROM_FOLDER), (T0, FROM_NAME)),
+        ("/footage/Lobby/clip0001.mp4", ("Lobby", FROM_FOLDER), (None, "")),
+    ],
+)
+def test_camera_and_start_from_the_path(path: str, camera: tuple, start: tuple) -> None:
+    assert guess_camera(path) == camera
+    assert guess_start(path, container=False) == start
+
+
+def test_start_from_the_container_when_the_name_has_none(tmp_path: Path) -> None:
+    video = tmp_path / "Gate" / "clip.mp4"
+    video.parent.mkdir()
+    with av.open(str(video), "w") as out:
+        out.metadata["creation_time"] = "2026-11-21T14:30:00.000000Z"
+        stream = out.add_stream("mpeg4", rate=Fraction(10))
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * k, np.uint8), format="bgr24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    when, source = guess_start(video)
+    assert source == FROM_CONTAINER
+    assert when == parse_clock("2026-11-21T14:30:00Z")  # UTC, as local time here
+    assert guess_camera(video) == ("Gate", FROM_FOLDER)
+
+
+def test_clock_times_parse_and_print() -> None:
+    assert parse_clock("2026-11-21T14:30:00") == T0
+    assert parse_clock("2026-11-21 14:30") == T0
+    assert parse_clock("2026-11-21") == datetime(2026, 11, 21)
+    for bad in ("yesterday", "2026-13-01", "14:30", ""):
+        with pytest.raises(ValueError, match="not a date and time"):
+            parse_clock(bad)
+    assert clock_label(T0, 67.4, "Entrance") == "2026-11-21 14:31:07, Entrance"
+    assert clock_label(None, 67.4, "Entrance") == "1:07.4, Entrance"
+
+
+def test_operator_corrections_survive_indexing_again(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib.db")
+    vid = add_video(library, "cam", [np.ones(DIM)])
+    path = library.videos()[0].path
+    library.record_clock_guess(vid, path, ("videos", FROM_FOLDER), (None, ""))
+    library.set_camera(vid, "  Front   door ")
+    library.set_start(vid, T0)
+    library.record_clock_guess(vid, path, ("videos", FROM_FOLDER), (datetime(2020, 1, 1), FROM_CONTAINER))
+    clock = library.clocks()[vid]
+    assert (clock.camera, clock.start, clock.camera_source, clock.start_source) == (
+        "Front door",
+        T0,
+        OPERATOR,
+        OPERATOR,
+    )
+    v = library.videos()[0]
+    assert (v.camera, v.start_time) == ("Front door", T0)
+    with pytest.raises(StorageError, match="camera name"):
+        library.set_camera(vid, "   ")
+    with pytest.raises(StorageError, match="no video 99"):
+        library.set_start(99, T0)
+
+
+def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    library = Library(db)
+    add_video(library, "Cam07_20261121_143000", [np.ones(DIM)])
+    library.close()
+    with sqlite3.connect(db) as c:  # as schema 3 left it: no camera or start columns
+        for column in ("camera", "camera_source", "start_time", "start_source"):
+            c.execute(f"ALTER TABLE videos DROP COLUMN {column}")
+        c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    upgraded = Library(db)
+    v = upgraded.videos()[0]
+    assert (v.camera, v.start_time, v.tracks) == ("Cam07", T0, 1)
+
+
+def cameras_library(tmp_path: Path, q: np.ndarray) -> tuple[Library, dict[str, int]]:
+    """Three videos, two cameras, known starts an hour apart (one unknown): the best match of the
+    query is in the first, a slightly weaker one in each other video."""
+    library = Library(tmp_path / "lib.db")
+    rng = np.random.default_rng(0)
+    ids = {}
+    for name, camera, start, target in (
+        ("a", "Entrance", T0, 0.95),
+        ("b", "Entrance", T0 + timedelta(hours=1), 0.90),
+        ("c", "Yard", None, 0.85),
+    ):
+        n = unit(rng.normal(size=DIM))
+        look = target * q + np.sqrt(1 - target**2) * unit(n - (n @ q) * q)
+        others = list(unit(rng.normal(size=(30, DIM))))
+        ids[name] = add_video(library, name, [look, *others])  # the look-alike is track 1, at 0-0.4 s
+        library.set_camera(ids[name], camera)
+        library.set_start(ids[name], start)
+    return library, ids
+
+
+@pytest.mark.parametrize("ivf", [False, True])
+def test_filters_choose_the_candidates(tmp_path: Path, ivf: bool) -> None:
+    q = unit(np.random.default_rng(5).normal(size=DIM))
+    library, ids = cameras_library(tmp_path, q)
+    index = VectorIndexConfig(ivf_min=10, nlist_per_sqrt=1.0, nprobe=1) if ivf else VectorIndexConfig()
+    # one candidate only, no calibration: only a filter applied to the candidate set finds the rest
+    s = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, candidates=1, index=index))
+
+    def videos(where: SearchFilter) -> list[int]:
+        return [h.video_id for h in s.match(q, where=where).hits]
+
+    assert videos(SearchFilter()) == [ids["a"]]
+    assert s.index.backend == ("ivf" if ivf else "flat")
+    assert videos(SearchFilter(cameras=("Yard",))) == [ids["c"]]
+    assert videos(SearchFilter(start=T0 + timedelta(minutes=30))) == [ids["b"]]
+    assert videos(SearchFilter(end=T0 + timedelta(seconds=0.2))) == [ids["a"]]  # overlaps its start
+    assert videos(SearchFilter(start=T0 + timedelta(seconds=0.5), end=T0 + timedelta(minutes=59))) == []
+    m = s.match(q, where=SearchFilter(cameras=("Entrance", "Yard"), start=T0))
+    assert [h.video_id for h in m.hits] == [ids["a"]] and m.videos_without_start == 1
+    hit = m.hits[0]
+    assert (hit.camera, hit.start_time) == ("Entrance", T0)
+    assert hit.to_json()["start_time"] == "2026-11-21T14:30:00.000"
+    with pytest.raises(SearchError, match=r"no camera named 'Gate'.*Entrance, Yard"):
+        s.match(q, where=SearchFilter(cameras=("Gate",)))
+    with pytest.raises(SearchError, match=r"ends .* before it starts"):
+        SearchFilter(start=T0, end=T0 - timedelta(seconds=1))
+
+
+def test_a_narrow_filter_on_an_ivf_index_finds_its_exact_best(tmp_path: Path) -> None:
+    """IVF scans few lists; the allowed tracks of a narrow filter are mostly elsewhere, so the search
+    widens to the lists that hold them: the result equals brute force over the allowed tracks."""
+    rng = np.random.default_rng(7)
+    vectors = unit(rng.normal(size=(2000, DIM))).astype(np.float32)
+    pks = np.arange(1, 2001, dtype=np.int64)
+    index = VectorIndex(Library(tmp_path / "lib.db"), "test-reid", VectorIndexConfig(ivf_min=100, nprobe=1))
+    index.add_vectors(vectors, pks)
+    assert index.backend == "ivf"
+    for trial in range(20):
+        q = unit(rng.normal(size=DIM))
+        allowed = np.sort(rng.choice(pks, size=8, replace=False))
+        got, _ = index.search(q, -1.0, 3, allowed)
+        best = allowed[np.argsort(-(vectors[allowed - 1] @ q))[:3]]
+        assert got.tolist() == best.tolist(), trial
+        assert set(got.tolist()) <= set(allowed.tolist())
+
+
+def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, frame_of) -> None:
+    """Indexing guessed each video's camera from its folder; the operator renames one and sets its
+    start; search filters by camera and clock time and prints the clock in JSON; mistakes are one
+    line and exit 2, and leave the library as it was."""
+    import json
+
+    from tests.conftest import pets, tud
+    from tests.test_cli import cli, gt_crop
+
+    db = tmp_path / "lib.db"
+    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)  # the library's pages and its write-ahead log, as one file
+    listed = {v["path"]: v for v in json.loads(cli("videos", "--json", "--db", str(db)).stdout)["videos"]}
+    pets_v, tud_v = listed[str(pets().video.resolve())], listed[str(tud().video.resolve())]
+    tagged = container_creation_time(pets().video)  # the file's creation_time tag: its start
+    assert tagged is not None and pets_v["start_time"] == tagged.isoformat(timespec="milliseconds")
+    assert pets_v["camera"] == pets().video.parent.name and tud_v["camera"] == "TUD-Campus"
+    assert cli("videos", "--db", str(db), "--set-start", str(pets_v["id"]), "none").returncode == 0
+
+    assert cli("videos", "--db", str(db), "--set-camera", str(tud().video), "Yard").returncode == 0
+    p = cli("videos", "--db", str(db), "--set-start", str(tud_v["id"]), "2026-11-21T14:30:00")
+    assert p.returncode == 0 and "camera 'Yard', start 2026-11-21 14:30:00" in p.stdout
+    listed = {v["id"]: v for v in json.loads(cli("videos", "--json", "--db", str(db)).stdout)["videos"]}
+    assert (listed[tud_v["id"]]["camera"], listed[tud_v["id"]]["start_time"]) == (
+        "Yard",
+        "2026-11-21T14:30:00.000",
+    )
+
+    query = str(gt_crop(tmp_path, frame_of, tud(), 3, 53))
+
+    def search(*extra: str) -> subprocess.CompletedProcess:
+        return cli("search", "--db", str(db), "--query", query, "--json", *extra)
+
+    hits = json.loads(search("--camera", "Yard").stdout)["hits"]
+    assert hits and all(h["camera"] == "Yard" and h["video"] == str(tud().video.resolve()) for h in hits)
+    start = datetime.fromisoformat(hits[0]["start_time"])
+    assert start == T0 + timedelta(seconds=hits[0]["start_s"])
+    inside = search("--from", "2026-11-21T14:30:01", "--to", "2026-11-21 14:30:02")
+    assert json.loads(inside.stdout)["hits"] and "1 video(s) left out" in inside.stderr
+    assert json.loads(search("--from", "2026-11-21T15:00:00").stdout)["hits"] == []
+    assert json.loads(search("--camera", pets().video.parent.name).stdout)["hits"] == []  # not there
+
+    before = cli("videos", "--json", "--db", str(db)).stdout
+    for args, words in (
+        (("--camera", "Gate"), "no camera named 'Gate'"),
+        (("--from", "2026-11-21T15:00", "--to", "2026-11-21T14:00"), "before it starts"),
+        (("--from", "yesterday"), "not a date and time"),
+    ):
+        p = search(*args)
+        assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    for args, words in (
+        (("--set-camera", "/no/such.mp4", "X"), "is not a video of the library"),
+        (("--set-start", str(tud_v["id"]), "soon"), "not a date and time"),
+        (("--set-camera", str(tud_v["id"]), " "), "camera name"),
+    ):
+        p = cli("videos", "--db", str(db), *args)
+        assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert cli("videos", "--json", "--db", str(db)).stdout == before  # nothing changed
