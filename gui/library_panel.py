@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -84,7 +85,7 @@ class VideoRow(QWidget):
         if status == "done":
             note = f" · {v.message}" if v.message else ""
             warn = " · ⚠ small people" if report.get("warnings") else ""
-            text = f"indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
+            text = f"{camera_text(v)}indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
         elif status == "partial":
             text = f"cancelled at {fmt_time(v.frames_done / v.fps if v.fps else 0)} · resumable"
         elif status == "interrupted":
@@ -95,6 +96,14 @@ class VideoRow(QWidget):
         details = report_text(report)
         if details:
             self.status.setToolTip(f"{text}\n{details}")
+
+
+def camera_text(v: VideoSummary) -> str:
+    """``Entrance, 2026-11-21 14:30 · `` (what is known of the video's camera and start)."""
+    parts = [v.camera] if v.camera else []
+    if v.start_time is not None:
+        parts.append(v.start_time.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"{', '.join(parts)} · " if parts else ""
 
 
 def report_text(report: dict) -> str:
@@ -113,6 +122,8 @@ class LibraryPanel(QWidget):
     cancel_all_requested = Signal()
     add_requested = Signal()
     open_requested = Signal(str)  # path: show in the player
+    camera_edit_requested = Signal(str)  # path: the operator names the video's camera
+    start_edit_requested = Signal(str)  # path: the operator sets the video's recording start
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -134,6 +145,8 @@ class LibraryPanel(QWidget):
         self.list = QListWidget()
         self.list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.list.itemDoubleClicked.connect(self._on_double_click)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_context_menu)
         self.hint = QLabel("Drop videos or a folder anywhere on the window,\nor use File ▸ Add videos…")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setStyleSheet("color:#777;")
@@ -216,3 +229,15 @@ class LibraryPanel(QWidget):
 
     def _on_double_click(self, item: QListWidgetItem) -> None:
         self.open_requested.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def context_menu(self, path: str) -> QMenu:
+        """The menu of one video: correct its camera and its recording start."""
+        menu = QMenu(self)
+        menu.addAction("Set camera…", lambda: self.camera_edit_requested.emit(path))
+        menu.addAction("Set recording start…", lambda: self.start_edit_requested.emit(path))
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is not None:
+            self.context_menu(str(item.data(Qt.ItemDataRole.UserRole))).exec(self.list.mapToGlobal(pos))

@@ -16,7 +16,9 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEve
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gui.actions import build_menus
+from gui.clock_editor import ClockEditor
 from gui.export_dialog import ExportDialog, ExportRunner
+from gui.filter_bar import FilterBar
 from gui.indexing import IndexingController
 from gui.library_panel import LibraryPanel
 from gui.messages import MessageBar
@@ -63,6 +65,8 @@ class MainWindow(QMainWindow):
         self.indexing = IndexingController(self.library, make_models, parent=self)
         self.search = SearchService(self.library, make_models, parent=self)
         self.exporter = ExportRunner(self.library, self)
+        self.filter_bar = FilterBar()
+        self.clock_editor = ClockEditor(self.library, self)
         self._export_dialog: ExportDialog | None = None
         self._closed = False
         self._compose()
@@ -88,7 +92,12 @@ class MainWindow(QMainWindow):
         centre.addWidget(timeline_scroll)
         main.addWidget(left)
         main.addWidget(centre)
-        main.addWidget(self.results)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.filter_bar)
+        right_layout.addWidget(self.results, 1)
+        main.addWidget(right)
         main.setSizes([400, 740, 440])
         left.setSizes([380, 420])
         centre.setSizes([720, 130])
@@ -124,6 +133,11 @@ class MainWindow(QMainWindow):
         lp.resume_requested.connect(lambda p: ix.add([p]))
         lp.add_requested.connect(self.actions_by_name["add_videos"].trigger)
         lp.open_requested.connect(lambda p: pl.seek_time(p, 0.0))
+        lp.camera_edit_requested.connect(self.clock_editor.edit_camera)
+        lp.start_edit_requested.connect(self.clock_editor.edit_start)
+        self.clock_editor.changed.connect(self._on_clock_changed)
+        self.clock_editor.error.connect(self.messages.error)
+        self.filter_bar.changed.connect(self.search.set_filter)
         qp.open_requested.connect(self.actions_by_name["open_photo"].trigger)
         qp.paste_requested.connect(self.paste_photo)
         qp.person_clicked.connect(self.choose_person)
@@ -161,8 +175,19 @@ class MainWindow(QMainWindow):
             self.messages.error(str(e))
             return []
         self.library_panel.sync(videos)
-        self.timeline.set_lanes([Lane(v.path, v.duration_s) for v in videos if v.status != "failed"])
+        try:
+            self.filter_bar.set_cameras(self.library.cameras())
+        except SpotterError as e:
+            self.messages.error(str(e))
+        lanes = [Lane(v.path, v.duration_s, v.camera, v.start_time) for v in videos if v.status != "failed"]
+        self.timeline.set_lanes(lanes)
         return videos
+
+    def _on_clock_changed(self) -> None:
+        """A camera or start was corrected: show it everywhere, and in the hits of the last search."""
+        self.refresh_library()
+        self.player.reload_tracks()
+        self.search.repeat()
 
     def _on_index_progress(self, ev: ProgressEvent) -> None:
         self.library_panel.show_progress(ev)

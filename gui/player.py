@@ -17,10 +17,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton,
 
 from gui.frame_view import CURRENT, MATCH, OTHER, Box, DrawnBox, FrameView
 from gui.util import bgr_to_qimage, fmt_time
+from pipeline.cameras import clock_label
 from pipeline.engine import SpotterError
 from pipeline.export import ExportConfig
 from pipeline.frames import FrameSource
 from pipeline.storage import Library, TrackInfo
+from pipeline.storage.clock import VideoClock
 from pipeline.types import Hit, box_at
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class PlayerWidget(QWidget):
         self.current: Hit | None = None
         self.hits: list[Hit] = []
         self._tracks: list[TrackInfo] = []
+        self.clock: VideoClock | None = None  # the open video's camera and start
         self._paths: dict[int, np.ndarray] = {}  # track pk -> box path of each hit
         self.view = FrameView()
         self.view.search_requested.connect(self._on_search_box)
@@ -153,12 +156,13 @@ class PlayerWidget(QWidget):
 
     def reload_tracks(self) -> None:
         """Everyone tracked in the open video (for the thin boxes and right-click search)."""
-        self._tracks = []
+        self._tracks, self.clock = [], None
         if not self.video_path:
             return
         try:
             video_id = self.library.video_id(self.video_path)
             self._tracks = self.library.video_tracks(video_id) if video_id is not None else []
+            self.clock = self.library.clocks().get(video_id) if video_id is not None else None
         except SpotterError as e:
             self.error.emit(str(e))
 
@@ -206,7 +210,8 @@ class PlayerWidget(QWidget):
         self._redraw()
         seconds = index / self.fps if self.fps else 0.0
         total = self.source.frame_count / self.fps if self.fps else 0.0
-        self.time_label.setText(f"{fmt_time(seconds)} / {fmt_time(total)}  #{index}")
+        clock = f"{clock_label(self.clock.start, seconds, self.clock.camera)}  ·  " if self.clock else ""
+        self.time_label.setText(f"{clock}{fmt_time(seconds)} / {fmt_time(total)}  #{index}")
         self.position_changed.emit(self.video_path, seconds)
         return True
 

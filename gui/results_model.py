@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QPixmap
 
-from gui.util import fmt_time, jpeg_to_pixmap, score_color
+from gui.util import fmt_time, hit_time_text, jpeg_to_pixmap, score_color
 from pipeline.types import Hit
 
 COL_THUMB, COL_VIDEO, COL_TIME, COL_SCORE = range(4)
@@ -76,9 +76,10 @@ class HitsModel(QAbstractTableModel):
             return hit
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_VIDEO:
-                return Path(hit.video_path).name
+                name = Path(hit.video_path).name
+                return f"{hit.camera} · {name}" if hit.camera else name
             if col == COL_TIME:
-                return f"{fmt_time(hit.start_s)} – {fmt_time(hit.end_s)}"
+                return hit_time_text(hit)
             if col == COL_SCORE:
                 return f"{hit.score:.2f}"
         elif role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
@@ -87,8 +88,9 @@ class HitsModel(QAbstractTableModel):
             return THUMB_SIZE + QSize(8, 6)
         elif role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{hit.video_path}\ntrack {hit.track_id}, frames {hit.start_frame}–{hit.end_frame}"
-                f"\nscore {hit.score:.3f}"
+                f"{hit.video_path}\ncamera {hit.camera or 'unknown'}, {hit_time_text(hit)}"
+                f"\ntrack {hit.track_id}, frames {hit.start_frame}–{hit.end_frame}, in the video "
+                f"{fmt_time(hit.start_s)} – {fmt_time(hit.end_s)}\nscore {hit.score:.3f}"
             )
         elif role == Qt.ItemDataRole.BackgroundRole and col == COL_SCORE:
             color = score_color(hit.score)
@@ -99,8 +101,10 @@ class HitsModel(QAbstractTableModel):
         elif role == SORT_ROLE:
             if col == COL_VIDEO:
                 return (Path(hit.video_path).name, hit.start_s)
-            if col == COL_TIME:
-                return (hit.video_path, hit.start_s, -hit.score)
+            if col == COL_TIME:  # clock order across cameras; videos of unknown start after them
+                if hit.start_time is not None:
+                    return (0, hit.start_time.timestamp(), "", -hit.score)
+                return (1, hit.video_path, hit.start_s, -hit.score)
             return (hit.score, -hit.start_s)
         return None
 

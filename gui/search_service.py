@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from gui.workers import error_text
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.search import SearchConfig, Searcher
+from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -33,6 +34,7 @@ class SearchRequest:
     box: Box | None = None  # region chosen by the operator (photo pixels)
     person: int | None = None  # index into the people found, None = the engine's choice
     source: str = "photo"
+    where: SearchFilter = field(default_factory=SearchFilter)  # cameras and clock window searched
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ class SearchWorker(QObject):
     def search(self, request: SearchRequest) -> None:
         try:
             searcher = self._get_searcher()
-            result = searcher.search(request.image, box=request.box, person=request.person)
+            result = searcher.search(
+                request.image, box=request.box, person=request.person, where=request.where
+            )
             pks = [h.track_pk for h in result.candidates]
             thumbs = tuple(self.library.thumbnails(pks).items())
             q = result.query
@@ -139,6 +143,7 @@ class SearchService(QObject):
         self._latest = 0
         self._pending = 0
         self.last_request: SearchRequest | None = None
+        self.where = SearchFilter()
         self.worker = SearchWorker(library, make_models, config)
         self.thread = QThread()
         self.thread.setObjectName("spotter-search")
@@ -155,7 +160,7 @@ class SearchService(QObject):
     ) -> int:
         """Queue a search; returns its request id. Earlier requests' answers will be ignored."""
         self._latest += 1
-        self.last_request = SearchRequest(self._latest, frozen_image(image), box, person, source)
+        self.last_request = SearchRequest(self._latest, frozen_image(image), box, person, source, self.where)
         self._send(self.last_request)
         return self._latest
 
@@ -165,9 +170,14 @@ class SearchService(QObject):
             return None
         self._latest += 1
         r = self.last_request
-        self.last_request = SearchRequest(self._latest, r.image, r.box, r.person, r.source)
+        self.last_request = SearchRequest(self._latest, r.image, r.box, r.person, r.source, self.where)
         self._send(self.last_request)
         return self._latest
+
+    def set_filter(self, where: SearchFilter) -> int | None:
+        """Search within ``where`` from now on; searches again for the last query (its request id)."""
+        self.where = where
+        return self.repeat()
 
     def _send(self, request: SearchRequest) -> None:
         self._pending += 1

@@ -7,13 +7,15 @@ seeks the player to that moment of that video.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from gui.util import SCORE_HIGH, SCORE_LOW, fmt_time, score_color
+from gui.util import SCORE_HIGH, SCORE_LOW, fmt_time, hit_time_text, score_color
+from pipeline.cameras import clock_label
 from pipeline.types import Hit
 
 HEADER_H = 20  # title row with the colour legend
@@ -29,10 +31,12 @@ TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 class Lane:
     path: str
     duration_s: float
+    camera: str = ""
+    start: datetime | None = None  # the video's recording start (naive local time), if known
 
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        return f"{self.camera} · {Path(self.path).name}" if self.camera else Path(self.path).name
 
 
 def tick_step(duration_s: float, width_px: float, min_px: float = 60.0) -> float:
@@ -210,13 +214,10 @@ class TimelineWidget(QWidget):
         if i < 0 or pos.x() < self._x0() - 2:
             return ""
         lane = self.lanes[i]
-        text = f"{lane.name}  {fmt_time(self.time_at(i, pos.x()))}"
+        text = f"{lane.name}  {clock_label(lane.start, self.time_at(i, pos.x()))}"
         hit = self.hit_at(pos)
         if hit is not None:
-            text += (
-                f"\nhit: {fmt_time(hit.start_s)} – {fmt_time(hit.end_s)}, score {hit.score:.2f}"
-                f" (track {hit.track_id})"
-            )
+            text += f"\nhit: {hit_time_text(hit)}, score {hit.score:.2f} (track {hit.track_id})"
         return text
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from pipeline.cameras import clock_label
+from pipeline.types import Hit
 from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
 from pipeline.video import VIDEO_EXTENSIONS, videos_in
 
@@ -35,6 +37,14 @@ def jpeg_to_pixmap(data: bytes) -> QPixmap:
     if data:
         pixmap.loadFromData(data)
     return pixmap
+
+
+def hit_time_text(hit: Hit) -> str:
+    """When a hit was seen: its wall-clock start and how long (``2026-11-21 14:31:07 · 5.2 s``), or
+    its offsets into the video where the video's start is unknown (``1:07.3 – 1:12.5``)."""
+    if hit.video_start is not None:
+        return f"{clock_label(hit.video_start, hit.start_s)} · {hit.end_s - hit.start_s:.1f} s"
+    return f"{fmt_time(hit.start_s)} – {fmt_time(hit.end_s)}"
 
 
 def fmt_eta(seconds: float | None) -> str:
