@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from pipeline.cli.common import expand_videos, model_set, open_library
 
@@ -47,12 +48,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
+    unusable = unusable_paths(args.videos)  # argument errors: said first, the rest still indexed
+    for given, why in unusable.items():
+        print(f"error: {given}: {why}", file=sys.stderr)
+    given_ok = [g for g in args.videos if g not in unusable]
     try:
-        for given in args.videos:
+        for given in given_ok:
             if given.is_dir() and not expand_videos([given]):
                 failures += 1
                 print(f"error: {given}: no videos and no folders of images in it", file=sys.stderr)
-        for video in expand_videos(args.videos):
+        for video in expand_videos(given_ok):
             bar = None
             try:
                 for ev in index_video(video, library, models, config, cancel.is_set, args.force):
@@ -92,4 +97,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         library.close()
-    return 1 if failures else 0
+    return 2 if unusable else 1 if failures else 0
+
+
+def unusable_paths(paths: list[Path]) -> dict[Path, str]:
+    """The given paths that name nothing: missing, or a symbolic link that never ends (a mistake in
+    the command, exit 2, as opposed to a file that turns out not to be a good video, exit 1)."""
+    out = {}
+    for given in paths:
+        try:
+            given.resolve(strict=True)
+        except FileNotFoundError:
+            out[given] = "no such file or folder"
+        except (OSError, RuntimeError) as e:  # a symlink loop (RuntimeError before Python 3.13)
+            out[given] = f"cannot resolve the path ({e.strerror if isinstance(e, OSError) else e})"
+    return out
