@@ -1,12 +1,21 @@
-"""Search filters: a camera and a wall-clock window. A change searches again for the same photo; the
-engine applies the filter to the candidate set (see ``pipeline.search_filter``)."""
+"""Search filters: a camera, a wall-clock window and a region drawn on the player. A change searches
+again for the same photo; the engine applies the filter to the candidate set (see
+``pipeline.search_filter``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from PySide6.QtCore import QDateTime, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateTimeEdit, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
 
 from pipeline.search_filter import SearchFilter
 
@@ -26,6 +35,13 @@ class FilterBar(QWidget):
         self.camera.setToolTip("Search only this camera's videos")
         self.use_from, self.use_to = QCheckBox("From"), QCheckBox("to")
         self.time_from, self.time_to = QDateTimeEdit(), QDateTimeEdit()
+        self.region: tuple[float, float, float, float] | None = None  # drawn on the player
+        self.region_label = QLabel("Region: none")
+        self.region_label.setToolTip("Draw a region on the picture with the player's Region button")
+        self.clear_region = QPushButton("Clear")
+        self.clear_region.setAutoDefault(False)
+        self.clear_region.setEnabled(False)
+        self.clear_region.clicked.connect(lambda: self.set_region(None))
         for edit in (self.time_from, self.time_to):
             edit.setDisplayFormat(SHOWN)
             edit.setCalendarPopup(True)
@@ -39,6 +55,8 @@ class FilterBar(QWidget):
         layout.addWidget(self.time_from, 1, 1)
         layout.addWidget(self.use_to, 2, 0)
         layout.addWidget(self.time_to, 2, 1)
+        layout.addWidget(self.region_label, 3, 0, 1, 2)
+        layout.addWidget(self.clear_region, 3, 2)
         layout.setColumnStretch(1, 1)
         self.camera.currentIndexChanged.connect(self._emit)
         for box, edit in ((self.use_from, self.time_from), (self.use_to, self.time_to)):
@@ -57,6 +75,14 @@ class FilterBar(QWidget):
         self.camera.blockSignals(False)
         self._emit()
 
+    def set_region(self, region: tuple[float, float, float, float] | None) -> None:
+        """Limit the search to people who enter ``region`` (video pixels), or not (None)."""
+        self.region = None if region is None else tuple(float(v) for v in region)  # type: ignore[assignment]
+        shown = "none" if region is None else ", ".join(f"{v:.0f}" for v in region)
+        self.region_label.setText(f"Region: {shown}")
+        self.clear_region.setEnabled(region is not None)
+        self._emit()
+
     def value(self) -> SearchFilter:
         """The filter as set; a window whose end is before its start is taken the other way round."""
         camera = self.camera.currentText()
@@ -64,9 +90,8 @@ class FilterBar(QWidget):
         end = _py(self.time_to.dateTime()) if self.use_to.isChecked() else None
         if start is not None and end is not None and end < start:
             start, end = end, start
-        return SearchFilter(
-            cameras=(camera,) if camera and camera != ALL_CAMERAS else (), start=start, end=end
-        )
+        cameras = (camera,) if camera and camera != ALL_CAMERAS else ()
+        return SearchFilter(cameras=cameras, start=start, end=end, region=self.region)
 
     def _emit(self) -> None:
         value = self.value()

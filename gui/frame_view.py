@@ -1,6 +1,8 @@
 """The player's picture: a video frame scaled to fit, with people's boxes drawn from stored paths.
 
-Right-clicking a person offers "Search for this person" (their box in frame pixels is emitted).
+Right-clicking a person offers "Search for this person" (their box in frame pixels is emitted). In
+region mode a left-button drag draws the region a search is limited to (emitted in frame pixels);
+the region in force is drawn shaded.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QMenu, QWidget
 
 from gui.image_view import Box, ImageView
@@ -25,8 +27,13 @@ class DrawnBox:
     label: str = ""
 
 
+REGION_COLOR = QColor(0, 200, 255)
+MIN_REGION_PX = 4.0  # a drag shorter than this (frame pixels) is a click, not a region
+
+
 class FrameView(ImageView):
     search_requested = Signal(object)  # Box of the person right-clicked, in frame pixels
+    region_drawn = Signal(object)  # Box dragged in region mode, in frame pixels
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,6 +41,10 @@ class FrameView(ImageView):
         self.boxes: tuple[DrawnBox, ...] = ()
         self.placeholder = "Click a result or a timeline lane to play a video here."
         self.last_menu: QMenu | None = None  # kept for tests: the context menu last shown
+        self.region_mode = False  # a left drag draws a region
+        self.region: Box | None = None  # the search's region, shown shaded
+        self._drag: tuple[float, float] | None = None
+        self._dragged: Box | None = None
 
     def set_frame(self, image: QImage | None, boxes: tuple[DrawnBox, ...]) -> None:
         self._image, self.boxes = image, boxes
@@ -54,6 +65,13 @@ class FrameView(ImageView):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.drawImage(self.image_rect(), self._image)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for region, alpha in ((self.region, 40), (self._dragged, 70)):
+            if region is not None:
+                fill = QColor(REGION_COLOR)
+                fill.setAlpha(alpha)
+                p.setPen(QPen(REGION_COLOR, 2, Qt.PenStyle.DashLine))
+                p.setBrush(fill)
+                p.drawRect(self.to_widget(region))
         order = {OTHER: 0, MATCH: 1, CURRENT: 2}
         for b in sorted(self.boxes, key=lambda b: order[b.style]):
             r = self.to_widget(b.box)
@@ -85,3 +103,26 @@ class FrameView(ImageView):
             action.triggered.connect(lambda: self.search_requested.emit(found.box))
         self.last_menu = menu
         menu.popup(event.globalPos())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self.region_mode and self._image is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = self.to_image(event.position())
+            self._dragged = None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag is not None:
+            self._dragged = _box(self._drag, self.to_image(event.position()))
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag is None:
+            return
+        box = _box(self._drag, self.to_image(event.position()))
+        self._drag, self._dragged = None, None
+        self.update()
+        if box[2] - box[0] >= MIN_REGION_PX and box[3] - box[1] >= MIN_REGION_PX:
+            self.region_drawn.emit(box)
+
+
+def _box(a: tuple[float, float], b: tuple[float, float]) -> Box:
+    return (round(min(a[0], b[0])), round(min(a[1], b[1])), round(max(a[0], b[0])), round(max(a[1], b[1])))

@@ -44,6 +44,16 @@ class ImageView(QWidget):
         s = r.width() / self._image.width() if self._image is not None and self._image.width() else 1.0
         return QRectF(r.x() + box[0] * s, r.y() + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s)
 
+    def to_image(self, pos: QPointF) -> tuple[float, float]:
+        """A widget position in picture pixels, clamped to the picture."""
+        r = self.image_rect()
+        if self._image is None or r.width() <= 0:
+            return 0.0, 0.0
+        s = self._image.width() / r.width()
+        x = min(max((pos.x() - r.x()) * s, 0.0), float(self._image.width()))
+        y = min(max((pos.y() - r.y()) * s, 0.0), float(self._image.height()))
+        return x, y
+
     def smallest_box_at(self, boxes: Sequence[Box], pos: QPointF) -> int:
         """Index of the smallest of ``boxes`` under ``pos`` (widget coordinates), or -1."""
         inside = [(self.to_widget(b), i) for i, b in enumerate(boxes)]

@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         self.clock_editor.changed.connect(self._on_clock_changed)
         self.clock_editor.error.connect(self.messages.error)
         self.filter_bar.changed.connect(self.search.set_filter)
+        self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
+        pl.region_drawn.connect(self.filter_bar.set_region)
         qp.open_requested.connect(self.actions_by_name["open_photo"].trigger)
         qp.paste_requested.connect(self.paste_photo)
         qp.person_clicked.connect(self.choose_person)

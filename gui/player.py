@@ -42,6 +42,7 @@ class PlayerWidget(QWidget):
     hit_changed = Signal(object)  # Hit now selected (by next/previous)
     search_person = Signal(object, object, str)  # frame BGR image, box, description
     error = Signal(str)
+    region_drawn = Signal(object)  # Box in frame pixels: limit the search to people who enter it
 
     def __init__(self, library: Library, parent: QWidget | None = None):
         super().__init__(parent)
@@ -83,6 +84,13 @@ class PlayerWidget(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(self._on_slider)
+        self.region_button = QToolButton()
+        self.region_button.setText("Region")
+        self.region_button.setCheckable(True)
+        self.region_button.setToolTip("Drag on the picture to search only people who enter that region")
+        self.region_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.region_button.toggled.connect(self._on_region_mode)
+        self.view.region_drawn.connect(self._on_region_drawn)
         self.time_label = QLabel("--:--")
         self.time_label.setMinimumWidth(
             self.fontMetrics().horizontalAdvance("0:00:00.0 / 0:00:00.0  #000000") + 8
@@ -96,7 +104,10 @@ class PlayerWidget(QWidget):
         controls.addWidget(self.time_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.region_button)
+        layout.addLayout(head)
         layout.addWidget(self.view, 1)
         layout.addLayout(controls)
         self._set_enabled(False)
@@ -174,6 +185,21 @@ class PlayerWidget(QWidget):
         self._qimage = None
         self.view.set_frame(None, ())
         self._set_enabled(False)
+
+    # ----- region ---------------------------------------------------------------------------------
+
+    def show_region(self, region: Box | None) -> None:
+        """Shade the region the search is limited to (None: no region)."""
+        self.view.region = region
+        self.view.update()
+
+    def _on_region_mode(self, on: bool) -> None:
+        self.view.region_mode = on
+        self.view.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+
+    def _on_region_drawn(self, box: Box) -> None:
+        self.region_button.setChecked(False)
+        self.region_drawn.emit(box)
 
     # ----- navigation -----------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
 from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library, TrackInfo
 from pipeline.storage.clock import VideoClock
-from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit
+from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit, enters
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,8 @@ class Searcher:
             hit_from_track(t, score, clocks.get(t.video_id))
             for score, members in people
             for t in members
-            if inside is None or _among(inside, t.pk)
+            if (inside is None or _among(inside, t.pk))
+            and (where.region is None or enters(t.path, where.region))
         )
         scope = {h.video_id: h.video_id if cfg.margin_per_video else -1 for h in candidates}
         hits = tuple(h for h in candidates if h.score >= max(floor, video_best[scope[h.video_id]] - margin))

@@ -1,4 +1,4 @@
-"""Search filters: some cameras, a wall-clock time window, some videos.
+"""Search filters: some cameras, a wall-clock time window, a region of the frame, some videos.
 
 A filter decides the *candidate set*: the vector index is searched over the allowed tracks only
 (FAISS's ID selector, a bitmap over track keys), so a narrow filter still gets its best matches
@@ -9,10 +9,14 @@ as the vector index is), with array operations: at a million tracks a filter cos
 A track is inside a time window when any part of it is: its video's recording start plus its
 ``start_s``..``end_s`` overlaps ``start``..``end``. A video whose start is unknown has no place on the
 clock, so a time window leaves it out (and says how many were left out).
+
+A track is inside a region (video pixels) when one of its boxes overlaps it: the union of its boxes
+(stored with the track) picks the candidates, and each candidate's own boxes decide.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,20 +33,26 @@ class SearchFilter:
     """cameras: only these cameras (names as listed by ``videos``); empty: all.
     start, end: only tracks seen between these wall-clock times (naive local time; either may be None).
     videos: only these video ids; empty: all.
+    region: only tracks whose boxes enter this rectangle (x1, y1, x2, y2 in video pixels).
     """
 
     cameras: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
     videos: tuple[int, ...] = ()
+    region: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise SearchError(f"the time window ends ({self.end}) before it starts ({self.start})")
+        if self.region is not None:
+            x1, y1, x2, y2 = (float(v) for v in self.region)
+            if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or not (x1 < x2 and y1 < y2):
+                raise SearchError(f"a region is X1,Y1,X2,Y2 with X1 < X2 and Y1 < Y2 (got {self.region})")
 
     @property
     def active(self) -> bool:
-        return bool(self.cameras or self.videos) or self.start is not None or self.end is not None
+        return bool(self.cameras or self.videos) or self.timed or self.region is not None
 
     @property
     def timed(self) -> bool:
@@ -56,6 +66,7 @@ def filter_json(where: SearchFilter) -> dict:
         "from": iso_time(where.start),
         "to": iso_time(where.end),
         "videos": list(where.videos),
+        "region": list(where.region) if where.region is not None else None,
     }
 
 
@@ -98,6 +109,14 @@ class TrackFilter:
         if where.timed:
             without_start = sum(1 for v in videos if clocks[v].start is None)
             videos = {v for v in videos if clocks[v].start is not None}
+        if where.region is not None and videos:
+            x1, y1, _, _ = where.region
+            sizes = self.library.frame_sizes()
+            if all(x1 >= sizes[v][0] or y1 >= sizes[v][1] for v in videos):
+                shown = ", ".join(sorted({f"{w}x{h}" for w, h in (sizes[v] for v in videos)}))
+                raise SearchError(
+                    f"the region {where.region} lies outside the frame of every video searched ({shown})"
+                )
         table = self.table()
         if not videos:
             return Allowed(np.zeros(0, np.int64), without_start)
@@ -115,4 +134,8 @@ class TrackFilter:
                 if where.end is not None:
                     hi[k] = (where.end - start).total_seconds()
             mask &= (table.end_s >= lo[slot]) & (table.start_s <= hi[slot])
+        if where.region is not None:
+            x1, y1, x2, y2 = where.region
+            b = table.boxes
+            mask &= (b[:, 0] < x2) & (b[:, 2] > x1) & (b[:, 1] < y2) & (b[:, 3] > y1)
         return Allowed(np.sort(table.pks[mask]), without_start)

@@ -50,6 +50,22 @@ def box_at(path: np.ndarray, frame_index: int, max_gap: int | None = None) -> np
     return (1 - w) * path[j - 1, PATH_X1 : PATH_Y2 + 1] + w * path[j, PATH_X1 : PATH_Y2 + 1]
 
 
+def union_box(path: np.ndarray) -> tuple[float, float, float, float]:
+    """The smallest box (x1, y1, x2, y2) holding every box of a track's path (zeros for none)."""
+    boxes = np.asarray(path).reshape(-1, PATH_COLUMNS)[:, PATH_X1 : PATH_Y2 + 1]
+    if not len(boxes):
+        return 0.0, 0.0, 0.0, 0.0
+    lo, hi = boxes.min(axis=0), boxes.max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[2]), float(hi[3])
+
+
+def enters(path: np.ndarray, region: tuple[float, float, float, float]) -> bool:
+    """Whether any box of a track's path overlaps ``region`` (x1, y1, x2, y2)."""
+    boxes = np.asarray(path).reshape(-1, PATH_COLUMNS)[:, PATH_X1 : PATH_Y2 + 1]
+    x1, y1, x2, y2 = region
+    return bool(((boxes[:, 0] < x2) & (boxes[:, 2] > x1) & (boxes[:, 1] < y2) & (boxes[:, 3] > y1)).any())
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result: a track of one video that matches the query."""

@@ -29,6 +29,8 @@ from pipeline.search import SearchConfig
 from pipeline.search_filter import SearchFilter
 from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library
+from pipeline.types import TrackRecord
+from pipeline.video import VideoInfo
 from tests.test_search import DIM, add_video, searcher, unit
 
 T0 = datetime(2026, 11, 21, 14, 30, 0)
@@ -107,10 +109,13 @@ def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path)
     with sqlite3.connect(db) as c:  # as schema 3 left it: no camera or start columns
         for column in ("camera", "camera_source", "start_time", "start_source"):
             c.execute(f"ALTER TABLE videos DROP COLUMN {column}")
+        for column in ("box_x1", "box_y1", "box_x2", "box_y2"):
+            c.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
         c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     upgraded = Library(db)
     v = upgraded.videos()[0]
     assert (v.camera, v.start_time, v.tracks) == ("Cam07", T0, 1)
+    assert upgraded.track_times().boxes.tolist() == [[10.0, 20.0, 40.0, 100.0]]  # from its stored path
 
 
 def cameras_library(tmp_path: Path, q: np.ndarray) -> tuple[Library, dict[str, int]]:
@@ -221,9 +226,13 @@ def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, fr
     assert json.loads(search("--from", "2026-11-21T15:00:00").stdout)["hits"] == []
     assert json.loads(search("--camera", pets().video.parent.name).stdout)["hits"] == []  # not there
 
+    hits = json.loads(search("--region", "0,0,320,480").stdout)["hits"]  # TUD's left half (640x480)
+    assert hits and all(min(f[1] for f in h["frames"]) < 320 for h in hits)
     before = cli("videos", "--json", "--db", str(db)).stdout
     for args, words in (
         (("--camera", "Gate"), "no camera named 'Gate'"),
+        (("--region", "5000,5000,6000,6000"), "outside the frame of every video"),
+        (("--region", "10,10,5"), "X1,Y1,X2,Y2"),
         (("--from", "2026-11-21T15:00", "--to", "2026-11-21T14:00"), "before it starts"),
         (("--from", "yesterday"), "not a date and time"),
     ):
@@ -237,3 +246,41 @@ def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, fr
         p = cli("videos", "--db", str(db), *args)
         assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert cli("videos", "--json", "--db", str(db)).stdout == before  # nothing changed
+
+
+def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
+    """Region filters: by the union of a track's boxes for the candidates, then by its own boxes."""
+    q = unit(np.random.default_rng(9).normal(size=DIM))
+    library = Library(tmp_path / "lib.db")
+
+    def look(target: float, seed: int) -> np.ndarray:
+        n = unit(np.random.default_rng(seed).normal(size=DIM))
+        return target * q + np.sqrt(1 - target**2) * unit(n - (n @ q) * q)
+
+    def track(k: int, boxes: list[list[float]], vector: np.ndarray) -> TrackRecord:
+        frames = np.arange(len(boxes), dtype=np.float64)
+        path = np.column_stack([frames, frames / 10, np.array(boxes), np.full(len(boxes), 0.9)])
+        return TrackRecord(k, path, vector, vector[None], (0,), b"\xff\xd8", 0.5)
+
+    info = VideoInfo(Path("/videos/r.mp4"), 1, 0.0, "r".ljust(64, "0"), 10.0, 100, 320, 240)
+    vid = library.start_video(info, "det", "test-reid", {}).video_id
+    left, right = [10, 20, 40, 100], [200, 20, 240, 100]
+    records = [
+        track(1, [left], look(0.95, 1)),  # the best match, on the left
+        track(2, [right], look(0.90, 2)),  # on the right
+        track(3, [left, right], look(0.85, 3)),  # jumps from left to right: never in the middle
+    ]
+    library.commit_chunk(vid, records, 100, None, "test-reid")
+    library.finish_video(vid, "done", 100)
+    s = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, candidates=1, calibrate=False))
+
+    def found(region: tuple) -> list[int]:
+        return [h.track_id for h in s.match(q, where=SearchFilter(region=region)).candidates]
+
+    assert found((150, 0, 320, 240)) == [2]  # one candidate, and it is the right side's best
+    assert found((100, 0, 150, 240)) == []  # the union of track 3's boxes covers it; its boxes do not
+    assert 1 in found((0, 0, 50, 50))
+    with pytest.raises(SearchError, match="outside the frame of every video searched"):
+        s.match(q, where=SearchFilter(region=(400, 300, 500, 400)))
+    with pytest.raises(SearchError, match="X1 < X2"):
+        SearchFilter(region=(50, 0, 10, 10))

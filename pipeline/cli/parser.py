@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,18 @@ def number(option: str, rule: Range | str) -> Callable[[str], Any]:
 
 
 COORDINATE = Range(-1e6, 1e6)
+
+
+def region(text: str) -> tuple[float, float, float, float]:
+    """An argparse ``type`` for ``X1,Y1,X2,Y2`` (video pixels, X1 < X2, Y1 < Y2)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        x1, y1, x2, y2 = (float(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be X1,Y1,X2,Y2 in video pixels (got {text!r})") from None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or not (x1 < x2 and y1 < y2):
+        raise argparse.ArgumentTypeError(f"must be X1,Y1,X2,Y2 with X1 < X2 and Y1 < Y2 (got {text!r})")
+    return x1, y1, x2, y2
 
 
 def clock_time(option: str) -> Callable[[str], Any]:
@@ -118,6 +131,8 @@ def build_parser(doc: str) -> Parser:
                    help="only people seen at or after this clock time (2026-11-21T14:30:00)")  # fmt: skip
     p.add_argument("--to", dest="time_to", type=clock_time("--to"), default=None, metavar="ISO_TIME",
                    help="only people seen at or before this wall-clock time")  # fmt: skip
+    p.add_argument("--region", type=region, default=None, metavar="X1,Y1,X2,Y2",
+                   help="only people whose box enters this rectangle (video pixels)")  # fmt: skip
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking of the candidates")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 

@@ -32,7 +32,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"{models.reid_id}: a search compares only embeddings of one model (use --reid-model "
             "with that model, or index again with this one)"
         )
-    where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to)
+    where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = Searcher(library, models, config)
     result = searcher.search(
         args.query,

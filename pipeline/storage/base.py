@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from pipeline.cameras import guess_camera, guess_start
 from pipeline.errors import StorageError
 from pipeline.storage.records import storage_message
-from pipeline.storage.schema import SCHEMA_VERSION, Base, MetaRow, VideoRow, make_engine
+from pipeline.storage.schema import BOX_COLUMNS, SCHEMA_VERSION, Base, MetaRow, VideoRow, make_engine
+from pipeline.types import union_box
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,20 @@ class LibraryBase:
             for column in ("camera", "camera_source", "start_source"):
                 s.execute(text(f"ALTER TABLE videos ADD COLUMN {column} VARCHAR NOT NULL DEFAULT ''"))
             s.execute(text("ALTER TABLE videos ADD COLUMN start_time DATETIME"))
+            for column in BOX_COLUMNS:
+                s.execute(text(f"ALTER TABLE tracks ADD COLUMN {column} FLOAT NOT NULL DEFAULT 0"))
+            boxes = [
+                {"pk": pk, **dict(zip(BOX_COLUMNS, union_box(np.frombuffer(blob, np.float64))))}
+                for pk, blob in s.execute(text("SELECT id, path FROM tracks")).all()
+            ]
+            if boxes:
+                s.execute(
+                    text(
+                        "UPDATE tracks SET box_x1 = :box_x1, box_y1 = :box_y1, box_x2 = :box_x2,"
+                        " box_y2 = :box_y2 WHERE id = :pk"
+                    ),
+                    boxes,
+                )
             for video_id, path in s.execute(text("SELECT id, path FROM videos")).all():
                 camera, camera_source = guess_camera(path)
                 start, start_source = guess_start(path, container=False)

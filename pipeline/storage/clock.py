@@ -35,6 +35,7 @@ class TrackTimes:
     video_ids: np.ndarray  # int64
     start_s: np.ndarray  # float64
     end_s: np.ndarray  # float64
+    boxes: np.ndarray  # (N, 4) float64: the union of each track's boxes, x1 y1 x2 y2
 
 
 class CameraClock(LibraryBase):
@@ -97,9 +98,23 @@ class CameraClock(LibraryBase):
             return sorted(c for c in s.scalars(select(VideoRow.camera).distinct()).all() if c)
 
     def track_times(self) -> TrackTimes:
-        """Every stored track's key, video and span (one read; a filter works on these arrays)."""
-        cols = (TrackRow.id, TrackRow.video_id, TrackRow.start_s, TrackRow.end_s)
+        """Every stored track's key, video, span and union box (one read; a filter works on these)."""
+        cols = (
+            TrackRow.id,
+            TrackRow.video_id,
+            TrackRow.start_s,
+            TrackRow.end_s,
+            TrackRow.box_x1,
+            TrackRow.box_y1,
+            TrackRow.box_x2,
+            TrackRow.box_y2,
+        )
         with self._read() as s:  # streamed into one array (np.array of a million row objects is slow)
             rows = s.execute(select(*cols))
             a = np.fromiter((x for row in rows for x in row), dtype=np.float64).reshape(-1, len(cols))
-        return TrackTimes(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
+        return TrackTimes(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3], a[:, 4:8])
+
+    def frame_sizes(self) -> dict[int, tuple[int, int]]:
+        """(width, height) of every video's frames, by video id."""
+        with self._read() as s:
+            return {v: (w, h) for v, w, h in s.execute(select(VideoRow.id, VideoRow.width, VideoRow.height))}

@@ -22,6 +22,7 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
+    BOX_COLUMNS,
     EmbeddingRow,
     TrackRow,
     VideoRow,
@@ -29,7 +30,7 @@ from pipeline.storage.schema import (
 )
 from pipeline.storage.score_histograms import ScoreHistograms
 from pipeline.storage.searches import SearchRecords
-from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary
+from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary, union_box
 
 if TYPE_CHECKING:
     from pipeline.video import VideoInfo
@@ -139,6 +140,7 @@ class Library(ScoreHistograms, SearchRecords, CameraClock):
                     thumbnail=r.thumbnail_jpeg,
                     quality=r.quality,
                     person=r.track_id,
+                    **dict(zip(BOX_COLUMNS, union_box(path))),
                 )
                 s.add(t)
                 s.flush()

@@ -17,10 +17,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+BOX_COLUMNS = ("box_x1", "box_y1", "box_x2", "box_y2")  # tracks: the union of the track's boxes
+
 # 2: tracks.person (fragments of one person linked after indexing)
 # 3: videos.seek_json (key frames), report_json (what indexing did), content_sha256, aliases_json;
 #    calibration
-# 4: videos.camera, camera_source, start_time, start_source (cameras and clock times)
+# 4: videos.camera, camera_source, start_time, start_source (cameras and clock times);
+#    tracks.box_x1, box_y1, box_x2, box_y2 (the union of a track's boxes, for region filters)
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
@@ -94,6 +97,11 @@ class TrackRow(Base):
     thumbnail: Mapped[bytes] = mapped_column(LargeBinary)  # JPEG of the best crop
     quality: Mapped[float]
     person: Mapped[int | None] = mapped_column(default=None)  # chain of linked tracks (its first track id)
+    # the smallest box holding all of the track's boxes (video pixels): region filters start from it
+    box_x1: Mapped[float] = mapped_column(default=0.0)
+    box_y1: Mapped[float] = mapped_column(default=0.0)
+    box_x2: Mapped[float] = mapped_column(default=0.0)
+    box_y2: Mapped[float] = mapped_column(default=0.0)
 
     video: Mapped[VideoRow] = relationship(back_populates="tracks")
 

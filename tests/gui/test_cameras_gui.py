@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, QTimer
+from PySide6.QtCore import QDateTime, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from gui.results_model import COL_TIME, COL_VIDEO
+from pipeline.types import enters
 from tests.conftest import pets, tud
 from tests.gui.conftest import SEARCH_TIMEOUT_MS
 
@@ -82,3 +83,36 @@ def test_a_bad_start_time_is_one_message_and_changes_nothing(make_window, qtbot,
     menu_action(window, tud_path, "Set recording start…").trigger()
     qtbot.waitUntil(lambda: "not a date and time" in window.messages.text)
     assert {v.path: (v.camera, v.start_time) for v in window.library.videos()} == before
+
+
+def test_a_region_drawn_on_the_player_limits_the_search(
+    make_window, qtbot, indexed_copy: Path, tud_query: Path
+) -> None:
+    """Region mode, a real mouse drag over the left half of a TUD-Campus frame: the search runs again
+    and every person found enters that region; Clear searches the whole frame again."""
+    window = make_window(indexed_copy)
+    tud_path = str(tud().video.resolve())
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as everywhere:
+        window.open_photo(tud_query)
+    window.player.seek_time(tud_path, 1.0)
+    view = window.player.view
+    qtbot.waitUntil(lambda: view._image is not None)
+    qtbot.mouseClick(window.player.region_button, Qt.MouseButton.LeftButton)
+    assert view.region_mode
+    r = view.image_rect()
+    start = QPoint(int(r.left()) + 2, int(r.top()) + 2)
+    end = QPoint(int(r.center().x()), int(r.bottom()) - 2)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as inside:
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view, QPoint(start.x() + 40, start.y() + 40))
+        qtbot.mouseMove(view, end)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    region = window.filter_bar.region
+    assert region is not None and region[0] <= 5 and 300 <= region[2] <= 340  # about x 0-320 of 640
+    assert not view.region_mode and view.region == region
+    hits = inside.args[0].candidates
+    assert hits and all(enters(h.path_array(), region) for h in hits)
+    assert len(hits) < len(everywhere.args[0].candidates)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
+        qtbot.mouseClick(window.filter_bar.clear_region, Qt.MouseButton.LeftButton)
+    assert view.region is None and len(again.args[0].candidates) == len(everywhere.args[0].candidates)
