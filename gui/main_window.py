@@ -25,6 +25,7 @@ from gui.messages import MessageBar
 from gui.player import PlayerWidget
 from gui.query_panel import QueryPanel
 from gui.results_panel import ResultsPanel
+from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.util import classify_paths, qimage_to_bgr
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.exporter = ExportRunner(self.library, self)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
+        self.review = ReviewController(self.library, self.results, self.search, self)
         self._export_dialog: ExportDialog | None = None
         self._closed = False
         self._compose()
@@ -137,6 +139,8 @@ class MainWindow(QMainWindow):
         lp.start_edit_requested.connect(self.clock_editor.edit_start)
         self.clock_editor.changed.connect(self._on_clock_changed)
         self.clock_editor.error.connect(self.messages.error)
+        self.review.error.connect(self.messages.error)
+        self.review.info.connect(self.messages.info)
         self.filter_bar.changed.connect(self.search.set_filter)
         self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
         pl.region_drawn.connect(self.filter_bar.set_region)
@@ -233,12 +237,14 @@ class MainWindow(QMainWindow):
     def set_query_image(self, image: np.ndarray, source: str, box: Box | None = None) -> int:
         """Show the photo and search for the person in it (or in ``box``); returns the request id."""
         self.query_panel.set_photo(image, source, box)
+        self.review.new_query()
         self.results.summary.setText("Searching…")
         return self.search.submit(image, box=box, source=source)
 
     def choose_person(self, index: int) -> None:
         if self.query_panel.image is not None:
             self.query_panel.status.setText(f"Searching for person {index + 1}…")
+            self.review.new_query()
             self.search.submit(self.query_panel.image, person=index, source=self.query_panel.source)
 
     def paste_photo(self) -> bool:

@@ -30,12 +30,21 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # sortable key of the cell
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
+VERDICT_MARKS = {"confirmed": "✓ ", "rejected": "✗ "}
+
+
 class HitsModel(QAbstractTableModel):
     def __init__(self, parent: object | None = None):
         super().__init__(parent)
         self._hits: tuple[Hit, ...] = ()
         self._jpeg: dict[int, bytes] = {}
         self._pixmaps: dict[int, QPixmap] = {}
+        self.verdicts: dict[int, str] = {}  # track pk -> "confirmed" | "rejected" (the review)
+
+    def set_verdicts(self, verdicts: dict[int, str]) -> None:
+        self.verdicts = dict(verdicts)
+        if self._hits:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._hits) - 1, len(HEADERS) - 1))
 
     def set_hits(self, hits: tuple[Hit, ...], thumbnails: dict[int, bytes]) -> None:
         self.beginResetModel()
@@ -77,7 +86,8 @@ class HitsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_VIDEO:
                 name = Path(hit.video_path).name
-                return f"{hit.camera} · {name}" if hit.camera else name
+                mark = VERDICT_MARKS.get(self.verdicts.get(hit.track_pk, ""), "")
+                return f"{mark}{hit.camera} · {name}" if hit.camera else f"{mark}{name}"
             if col == COL_TIME:
                 return hit_time_text(hit)
             if col == COL_SCORE:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSlider,
     QTableView,
     QVBoxLayout,
@@ -38,6 +40,8 @@ class ResultsPanel(QWidget):
 
     hit_activated = Signal(object)  # Hit
     visible_hits_changed = Signal()
+    reviewed = Signal(object, str)  # Hit, "confirmed" | "rejected"
+    refine_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -77,6 +81,26 @@ class ResultsPanel(QWidget):
         self.sort = QComboBox()
         self.sort.addItems(["Sort by score", "Sort by time"])
         self.sort.currentIndexChanged.connect(lambda i: self.sort_by("time" if i else "score"))
+        review = QHBoxLayout()
+        for label, key, verdict in (("Confirm (C)", "C", "confirmed"), ("Reject (X)", "X", "rejected")):
+            button = QPushButton(label)
+            button.setAutoDefault(False)
+            button.setToolTip(
+                f"Mark the selected hits as {'the person' if verdict == 'confirmed' else 'not the person'}"
+            )
+            button.clicked.connect(lambda _=False, v=verdict: self.review_selected(v))
+            shortcut = QShortcut(QKeySequence(key), self.table)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda v=verdict: self.review_selected(v))
+            review.addWidget(button)
+        self.refine_button = QPushButton("Refine")
+        self.refine_button.setAutoDefault(False)
+        self.refine_button.setToolTip(
+            "Search again with the confirmed hits as examples and the rejected as counter-examples"
+        )
+        self.refine_button.clicked.connect(self.refine_requested)
+        review.addWidget(self.refine_button)
+        review.addStretch(1)
         self.summary = QLabel("Search results appear here.")
         self.summary.setWordWrap(True)
 
@@ -94,6 +118,7 @@ class ResultsPanel(QWidget):
         layout.addLayout(slider_row)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
+        layout.addLayout(review)
         self._update_label()
 
     @property
@@ -132,6 +157,11 @@ class ResultsPanel(QWidget):
         self.sort.blockSignals(True)
         self.sort.setCurrentIndex(1 if key == "time" else 0)
         self.sort.blockSignals(False)
+
+    def review_selected(self, verdict: str) -> None:
+        """The operator's verdict on the selected hits (``reviewed`` for each)."""
+        for hit in self.selected_hits():
+            self.reviewed.emit(hit, verdict)
 
     def visible_hits(self) -> list[Hit]:
         return self.proxy.visible_hits()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gui.workers import error_text
 from pipeline.engine import ModelSet, SpotterError
+from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig, Searcher
 from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
@@ -35,6 +36,8 @@ class SearchRequest:
     person: int | None = None  # index into the people found, None = the engine's choice
     source: str = "photo"
     where: SearchFilter = field(default_factory=SearchFilter)  # cameras and clock window searched
+    confirmed: tuple[int, ...] = ()  # refine: tracks the operator confirmed (examples of the person)
+    rejected: tuple[int, ...] = ()  # and rejected (counter-examples)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,17 @@ class SearchWorker(QObject):
             result = searcher.search(
                 request.image, box=request.box, person=request.person, where=request.where
             )
-            pks = [h.track_pk for h in result.candidates]
+            hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
+            if request.confirmed or request.rejected:
+                review = Review((result.vector,), request.confirmed, request.rejected)
+                refined = refine(searcher, review, request.where)
+                hits, candidates, cut, best = (
+                    refined.hits,
+                    refined.candidates,
+                    refined.cut,
+                    refined.best_score,
+                )
+            pks = [h.track_pk for h in candidates]
             thumbs = tuple(self.library.thumbnails(pks).items())
             q = result.query
             people = tuple(tuple(float(v) for v in row) for row in q.people.xyxy)
@@ -108,10 +121,10 @@ class SearchWorker(QObject):
                     q.chosen,
                     tuple(float(v) for v in q.box),  # type: ignore[arg-type]
                     q.whole_photo,
-                    result.hits,
-                    result.candidates,
-                    result.cut,
-                    result.best_score,
+                    hits,
+                    candidates,
+                    cut,
+                    best,
                     result.elapsed_s,
                     thumbs,
                     q.note,
@@ -172,6 +185,17 @@ class SearchService(QObject):
         r = self.last_request
         self.last_request = SearchRequest(self._latest, r.image, r.box, r.person, r.source, self.where)
         self._send(self.last_request)
+        return self._latest
+
+    def refine(self, confirmed: tuple[int, ...], rejected: tuple[int, ...]) -> int | None:
+        """Search again for the last query with the operator's review (see ``pipeline.refine``)."""
+        if self.last_request is None:
+            return None
+        self._latest += 1
+        r = self.last_request
+        self._send(
+            replace(r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected)
+        )
         return self._latest
 
     def set_filter(self, where: SearchFilter) -> int | None:

@@ -155,6 +155,29 @@ def build_parser(doc: str) -> Parser:
                    help="when a video's recording started (ISO 8601, local; 'none' clears it)")  # fmt: skip
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
+    case = sub.add_parser("case", help="work a case: query photos, confirm or reject hits, refine")
+    cases = case.add_subparsers(dest="case_command", parser_class=Parser, required=True)
+    p = with_db(cases.add_parser("new", help="open a case with its query photos"))
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--query", type=Path, action="append", default=[], metavar="PHOTO",
+                   help="a photo of the person (repeat for several)")  # fmt: skip
+    p = with_db(cases.add_parser("add", help="confirm or reject a track (a hit) in a case"), detector=False)
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--video", required=True, help="the video (its path or id)")
+    p.add_argument("--track", type=number("--track", Range(0, 2**62, integer=True)), required=True,
+                   help="the track number in the video (search shows it)")  # fmt: skip
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--confirm", action="store_true", help="this is the person")
+    verdict.add_argument("--reject", action="store_true", help="this is not the person")
+    p = with_db(cases.add_parser("refine", help="search with the case's photos and review"))
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--top", type=number("--top", Range(1, 1_000_000, integer=True)), default=None,
+                   help="at most this many hits")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the hits as JSON")
+    p = with_db(cases.add_parser("show", help="a case's photos and review"), detector=False)
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--json", action="store_true", help="print the case as JSON")
+
     p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
     p.add_argument("source", help="folder holding the weight files, or a base URL")
 

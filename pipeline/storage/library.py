@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select, update
 
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
+from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(ScoreHistograms, SearchRecords, CameraClock):
+class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ BOX_COLUMNS = ("box_x1", "box_y1", "box_x2", "box_y2")  # tracks: the union of t
 # 3: videos.seek_json (key frames), report_json (what indexing did), content_sha256, aliases_json;
 #    calibration
 # 4: videos.camera, camera_source, start_time, start_source (cameras and clock times);
-#    tracks.box_x1, box_y1, box_x2, box_y2 (the union of a track's boxes, for region filters)
+#    tracks.box_x1, box_y1, box_x2, box_y2 (the union of a track's boxes, for region filters);
+#    cases, case_photos, case_marks (an operator's review of a search)
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
@@ -193,3 +194,41 @@ def make_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+class CaseRow(Base):
+    """An operator's case: the person looked for, and the review of what was found."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(default="")
+    notes: Mapped[str] = mapped_column(default="")
+
+
+class CasePhotoRow(Base):
+    """A query photo of a case, with its appearance vector (of one ReID model)."""
+
+    __tablename__ = "case_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str]
+    model: Mapped[str]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 (D,)
+
+
+class CaseMarkRow(Base):
+    """A track the operator confirmed (is the person) or rejected (is not), by whom and when."""
+
+    __tablename__ = "case_marks"
+    __table_args__ = (UniqueConstraint("case_id", "track_pk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    track_pk: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(8))  # confirmed | rejected
+    marked_by: Mapped[str] = mapped_column(default="")
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,111 @@
+"""``main.py case``: work a case from a script: new (query photos), add (confirm or reject a track),
+refine (search with the review), show."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pipeline.cli.common import model_set, open_library
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    return {"new": case_new, "add": case_add, "refine": case_refine, "show": case_show}[args.case_command](
+        args
+    )
+
+
+def case_new(args: argparse.Namespace) -> int:
+    from pipeline.search import Searcher
+
+    library = open_library(args)
+    photos = []
+    if args.query:
+        searcher = Searcher(library, model_set(args))
+        for photo in args.query:
+            query, vec = searcher.prepare(photo)
+            if query.note:
+                print(f"note: {photo}: {query.note}", file=sys.stderr)
+            photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
+    case_id = library.create_case(args.name, photos)
+    print(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
+    return 0
+
+
+def case_add(args: argparse.Namespace) -> int:
+    from models.errors import SpotterError
+
+    library = open_library(args)
+    video = args.video
+    video_id = int(video) if video.isdigit() else library.video_id(video)
+    if video_id is None or video_id not in {v.video_id for v in library.videos()}:
+        raise SpotterError(f"{video} is not a video of the library {library.db_path}")
+    pk = library.track_pk(video_id, args.track)
+    if pk is None:
+        raise SpotterError(f"video {video} has no track {args.track} (search shows each hit's track)")
+    verdict = "confirmed" if args.confirm else "rejected"
+    library.mark(args.name, pk, verdict)
+    print(f"case {args.name!r}: track {args.track} of {video} {verdict}")
+    return 0
+
+
+def case_refine(args: argparse.Namespace) -> int:
+    from models.errors import SpotterError
+    from pipeline.refine import Review, refine
+    from pipeline.search import Searcher
+
+    library = open_library(args)
+    case = library.case(args.name)
+    searcher = Searcher(library, model_set(args))
+    photos = case.vectors(searcher.models.reid_id)
+    if not photos and not case.marked("confirmed"):
+        raise SpotterError(
+            f"case {case.name!r} has no query photo for the model {searcher.models.reid_id} and no confirmed "
+            "track: nothing to search for"
+        )
+    m = refine(searcher, Review(photos, case.marked("confirmed"), case.marked("rejected")), max_hits=args.top)
+    if args.json:
+        print(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))
+        return 0
+    from pipeline.cameras import clock_label
+
+    print(f"case {case.name!r}: {len(m.hits)} hits (examples: {len(photos)} photo(s), "
+          f"{len(case.marked('confirmed'))} confirmed; {len(case.marked('rejected'))} rejected)")  # fmt: skip
+    for h in m.hits:
+        seen = clock_label(h.video_start, h.start_s, h.camera)
+        print(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+    return 0
+
+
+def case_show(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    case = library.case(args.name)
+    if args.json:
+        doc = {
+            "id": case.case_id,
+            "name": case.name,
+            "created_at": case.created_at.isoformat(timespec="seconds"),
+            "created_by": case.created_by,
+            "photos": [{"path": p, "model": m} for p, m, _ in case.photos],
+            "marks": [
+                {
+                    "video": m.video_path,
+                    "track_id": m.track_id,
+                    "verdict": m.verdict,
+                    "by": m.marked_by,
+                    "at": m.marked_at.isoformat(timespec="seconds"),
+                }
+                for m in case.marks
+            ],
+        }
+        print(json.dumps(doc))
+        return 0
+    opened = f"{case.created_at:%Y-%m-%d %H:%M} by {case.created_by or '?'}"
+    print(f"case {case.case_id} {case.name!r}, opened {opened}")
+    for path, model, _ in case.photos:
+        print(f"  photo {path} ({model})")
+    for m in case.marks:
+        when = f"{m.marked_by or '?'}, {m.marked_at:%Y-%m-%d %H:%M}"
+        print(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
+    return 0

@@ -1,0 +1,80 @@
+"""Refine a search with the operator's review: several examples of the person, and counter-examples.
+
+After a search the operator confirms some hits (this is the person) and rejects others (not them).
+Refining searches again with every example at once: the query photos and the confirmed tracks
+(their appearance vectors) are each searched by the rules of any search (the calibrated floor,
+within the margin of the best person of each video, the filters), and a track's score is its best
+score against any example. Measured (``python -m bench.refine``), the counter-examples are what
+helps: looser rules for a confirmed track (the floor only, or a margin from the best *other*
+person, since a track is its own best match) let in look-alikes of the same camera and cost more
+precision than they gained recall. Tracks the operator rejected are
+counter-examples: a candidate whose appearance is closer to a rejected track than to every example
+is dropped (it is that other person, or looks like them more than like ours). Confirmed tracks are
+always hits; rejected ones never, nor the tracks linked with them into one person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.search import MatchResult, Searcher, hit_from_track
+from pipeline.search_filter import SearchFilter
+from pipeline.types import Hit
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the operator said: the query photos' vectors, and confirmed / rejected track keys."""
+
+    photos: tuple[np.ndarray, ...]
+    confirmed: tuple[int, ...] = ()
+    rejected: tuple[int, ...] = ()
+
+
+def refine(
+    searcher: Searcher, review: Review, where: SearchFilter | None = None, max_hits: int | None = None
+) -> MatchResult:
+    """Search with every example of the person at once (see the module docstring); best first."""
+    model = searcher.models.reid_id
+    own = searcher.library.embeddings_of(model, "track", [*review.confirmed, *review.rejected])
+    confirmed = [own[p][0] for p in review.confirmed if p in own]
+    negatives = np.array([own[p][0] for p in review.rejected if p in own], dtype=np.float32)
+    examples = [np.asarray(v, np.float32) for v in review.photos] + confirmed
+    if not examples:
+        return MatchResult((), (), searcher.calibrated_floor()[0], None)
+    best: dict[int, Hit] = {}
+    cut, top = None, None
+    for vec in examples:
+        m = searcher.match(vec, where=where)
+        cut = m.cut if cut is None else cut
+        top = m.best_score if top is None or (m.best_score is not None and m.best_score > top) else top
+        for h in m.hits:
+            if h.track_pk not in best or h.score > best[h.track_pk].score:
+                best[h.track_pk] = h
+    # a rejected track rejects the person it was linked into (the fragments of one walk)
+    rejected = set(searcher.library.track_people(list(review.rejected)).values())
+    hits = [h for h in best.values() if (h.video_id, h.person) not in rejected]
+    if len(negatives) and hits:
+        vecs = searcher.library.embeddings_of(model, "track", [h.track_pk for h in hits])
+        ex = np.stack(examples)
+        hits = [
+            h
+            for h in hits
+            if h.track_pk not in vecs or _nearer_to_examples(vecs[h.track_pk][0], ex, negatives)
+        ]
+    found = {h.track_pk for h in hits}
+    missing = [p for p in review.confirmed if p not in found]
+    if missing:  # a confirmed track outside the filter or below the floor is still the person
+        tracks, clocks = searcher.library.tracks(missing), searcher.library.clocks()
+        hits += [
+            hit_from_track(tracks[p], 1.0, clocks.get(tracks[p].video_id)) for p in missing if p in tracks
+        ]
+    hits.sort(key=lambda h: (-h.score, h.video_id, h.start_frame))
+    limited = tuple(hits[:max_hits] if max_hits else hits)
+    return MatchResult(limited, tuple(hits), float(cut if cut is not None else 0.0), top)
+
+
+def _nearer_to_examples(vec: np.ndarray, examples: np.ndarray, negatives: np.ndarray) -> bool:
+    return float((examples @ vec).max()) >= float((negatives @ vec).max())

@@ -1,0 +1,125 @@
+"""Cases in the library: the person looked for (query photos and their vectors) and the operator's
+review (tracks confirmed or rejected, by whom and when)."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from pipeline.errors import StorageError
+from pipeline.storage.base import LibraryBase
+from pipeline.storage.records import f32_bytes
+from pipeline.storage.schema import CaseMarkRow, CasePhotoRow, CaseRow, TrackRow, VideoRow
+
+VERDICTS = ("confirmed", "rejected")
+MAX_CASE_NAME = 100  # characters
+
+
+@dataclass(frozen=True)
+class CaseMark:
+    track_pk: int
+    video_path: str
+    track_id: int
+    verdict: str
+    marked_by: str
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    case_id: int
+    name: str
+    created_at: datetime
+    created_by: str
+    photos: tuple[tuple[str, str, np.ndarray], ...]  # (path, model, vector)
+    marks: tuple[CaseMark, ...]
+
+    def vectors(self, model: str) -> tuple[np.ndarray, ...]:
+        """The query photos' vectors of one ReID model."""
+        return tuple(v for _, m, v in self.photos if m == model)
+
+    def marked(self, verdict: str) -> tuple[int, ...]:
+        return tuple(m.track_pk for m in self.marks if m.verdict == verdict)
+
+
+def operator() -> str:
+    """Who is at the keyboard (the login name), for the record."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in this environment
+        return ""
+
+
+class CaseStore(LibraryBase):
+    """Create cases, record the review, read a case back."""
+
+    def create_case(self, name: str, photos: Sequence[tuple[str, str, np.ndarray]]) -> int:
+        """A new case with its query photos ((path, model, vector) each); its id."""
+        name = " ".join(str(name).split())
+        if not name or len(name) > MAX_CASE_NAME:
+            raise StorageError(f"a case name must have 1 to {MAX_CASE_NAME} characters, not {name!r}")
+        with self._write(f"cannot create the case {name!r}") as s:
+            if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
+                raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
+            case = CaseRow(name=name, created_by=operator())
+            s.add(case)
+            s.flush()
+            for path, model, vector in photos:
+                s.add(CasePhotoRow(case_id=case.id, path=str(path), model=model, vector=f32_bytes(vector)))
+            return case.id
+
+    def mark(self, name: str, track_pk: int, verdict: str) -> None:
+        """Record the operator's verdict on a track (a later verdict replaces an earlier one)."""
+        if verdict not in VERDICTS:
+            raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+        with self._write("cannot record the review") as s:
+            case_id = self._case_id(s, name)
+            if s.get(TrackRow, track_pk) is None:
+                raise StorageError(f"no track {track_pk} in the library")
+            s.execute(
+                delete(CaseMarkRow).where(CaseMarkRow.case_id == case_id, CaseMarkRow.track_pk == track_pk)
+            )
+            s.add(CaseMarkRow(case_id=case_id, track_pk=track_pk, verdict=verdict, marked_by=operator()))
+
+    def case(self, name: str) -> CaseInfo:
+        with self._read() as s:
+            case_id = self._case_id(s, name)
+            row = s.get(CaseRow, case_id)
+            photos = tuple(
+                (p.path, p.model, np.frombuffer(p.vector, np.float32).copy())
+                for p in s.scalars(
+                    select(CasePhotoRow).where(CasePhotoRow.case_id == case_id).order_by(CasePhotoRow.id)
+                )
+            )
+            q = (
+                select(CaseMarkRow, TrackRow.track_id, VideoRow.path)
+                .join(TrackRow, CaseMarkRow.track_pk == TrackRow.id)
+                .join(VideoRow, TrackRow.video_id == VideoRow.id)
+                .where(CaseMarkRow.case_id == case_id)
+                .order_by(CaseMarkRow.id)
+            )
+            marks = tuple(
+                CaseMark(m.track_pk, path, track_id, m.verdict, m.marked_by, m.marked_at)
+                for m, track_id, path in s.execute(q).all()
+            )
+            return CaseInfo(case_id, row.name, row.created_at, row.created_by, photos, marks)
+
+    def track_pk(self, video_id: int, track_id: int) -> int | None:
+        """The key of a video's track by its number in the video (as search and export show it)."""
+        with self._read() as s:
+            return s.scalar(
+                select(TrackRow.id).where(TrackRow.video_id == video_id, TrackRow.track_id == track_id)
+            )
+
+    @staticmethod
+    def _case_id(s: Session, name: str) -> int:
+        found = s.scalar(select(CaseRow.id).where(CaseRow.name == " ".join(str(name).split())))
+        if found is None:
+            raise StorageError(f"no case named {name!r} (create it with: case new {name!r} --query PHOTO)")
+        return int(found)

@@ -1,0 +1,50 @@
+"""Review in the app: keys C and X mark the selected hit (kept in a case with who and when), the
+list shows the marks, and Refine searches again with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from gui.results_model import COL_VIDEO, HIT_ROLE
+from tests.gui.conftest import SEARCH_TIMEOUT_MS
+
+
+def select_row(window, row: int) -> None:
+    table = window.results.table
+    table.setFocus()
+    table.selectRow(row)
+
+
+def test_confirm_reject_and_refine(make_window, qtbot, indexed_copy: Path, pets_query: Path) -> None:
+    window = make_window(indexed_copy)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as first:
+        window.open_photo(pets_query)
+    results = window.results
+    results.set_threshold(0.45)  # show weaker candidates too, as an operator reviewing would
+    proxy = results.proxy
+    assert proxy.rowCount() >= 3
+    best = proxy.index(0, COL_VIDEO).data(HIT_ROLE)
+    wrong = proxy.index(2, COL_VIDEO).data(HIT_ROLE)
+    select_row(window, 0)
+    qtbot.keyClick(results.table, Qt.Key.Key_C)
+    select_row(window, 2)
+    qtbot.keyClick(results.table, Qt.Key.Key_X)
+    assert proxy.index(0, COL_VIDEO).data().startswith("✓ ")
+    assert results.model.verdicts == {best.track_pk: "confirmed", wrong.track_pk: "rejected"}
+    case = window.library.case(window.review.case_name)
+    assert case.marked("confirmed") == (best.track_pk,) and case.marked("rejected") == (wrong.track_pk,)
+    assert all(m.marked_at is not None for m in case.marks)
+
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as refined:
+        qtbot.mouseClick(results.refine_button, Qt.MouseButton.LeftButton)
+    pks = {h.track_pk for h in refined.args[0].hits}
+    assert best.track_pk in pks and wrong.track_pk not in pks
+    assert {h.track_pk for h in refined.args[0].candidates} <= {
+        h.track_pk for h in first.args[0].candidates
+    } | pks
+    # a new photo is a new person: the marks start afresh
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    assert window.review.case_name is None and results.model.verdicts == {}

@@ -1,0 +1,138 @@
+"""Review and refine: confirmed hits become examples of the person, rejected ones counter-examples;
+cases keep the photos and the review with who and when."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import StorageError
+from pipeline.refine import Review, refine
+from pipeline.search import SearchConfig
+from pipeline.storage import Library
+from tests.conftest import tud
+from tests.test_cli import cli, gt_crop
+from tests.test_search import DIM, add_video, searcher
+
+E = np.eye(DIM)
+
+
+def people_library(tmp_path: Path) -> tuple[Library, dict[str, int]]:
+    """One video: the person seen well (T1) and from behind (T2, unlike the photo but like T1), a
+    stranger in similar clothes (T3) and the same stranger again (T4)."""
+    library = Library(tmp_path / "lib.db")
+    looks = [
+        0.9 * E[0] + np.sqrt(1 - 0.81) * E[1],  # T1: cos 0.90 with the photo
+        0.6 * E[0] + 0.711 * E[1] + 0.366 * E[2],  # T2: 0.60 with the photo, 0.85 with T1
+        0.8 * E[0] + 0.6 * E[3],  # T3: 0.80 with the photo
+        0.78 * E[0] + 0.543 * E[3] + 0.311 * E[4],  # T4: 0.78 with the photo, 0.95 with T3
+    ]
+    vid = add_video(library, "cam", looks)
+    pks = {t.track_id: t.pk for t in library.video_tracks(vid)}
+    return library, {f"T{k}": pks[k] for k in (1, 2, 3, 4)}
+
+
+def test_refining_adds_the_persons_other_views_and_drops_the_strangers(tmp_path: Path) -> None:
+    library, t = people_library(tmp_path)
+    s = searcher(library, SearchConfig(min_score=0.65, relative_margin=1.0, calibrate=False))
+    photo = E[0]
+    before = {h.track_pk for h in s.match(photo).hits}
+    assert before == {t["T1"], t["T3"], t["T4"]}  # the back view is missed, the stranger found twice
+    after = refine(s, Review((photo,), confirmed=(t["T1"],), rejected=(t["T3"],)))
+    assert {h.track_pk for h in after.hits} == {t["T1"], t["T2"]}
+    assert after.hits[0].track_pk == t["T1"]
+    # without counter-examples the stranger's second track stays (it does look like the photo)
+    assert t["T4"] in {h.track_pk for h in refine(s, Review((photo,), confirmed=(t["T1"],))).hits}
+    assert refine(s, Review(())).hits == ()
+
+
+def test_cases_keep_photos_and_verdicts(tmp_path: Path) -> None:
+    library, t = people_library(tmp_path)
+    case_id = library.create_case("  theft  at gate ", [("/p/a.jpg", "test-reid", E[0])])
+    library.mark("theft at gate", t["T1"], "confirmed")
+    library.mark("theft at gate", t["T3"], "confirmed")
+    library.mark("theft at gate", t["T3"], "rejected")  # the later verdict stands
+    case = library.case("theft at gate")
+    assert case.case_id == case_id and [p for p, _, _ in case.photos] == ["/p/a.jpg"]
+    assert np.allclose(case.vectors("test-reid")[0], E[0]) and case.vectors("other") == ()
+    assert case.marked("confirmed") == (t["T1"],) and case.marked("rejected") == (t["T3"],)
+    assert all(m.marked_at is not None for m in case.marks)
+    with pytest.raises(StorageError, match="already exists"):
+        library.create_case("theft at gate", [])
+    with pytest.raises(StorageError, match="no case named"):
+        library.mark("other", t["T1"], "confirmed")
+    with pytest.raises(StorageError, match="no track 999"):
+        library.mark("theft at gate", 999, "confirmed")
+    with sqlite3.connect(library.db_path) as c:  # a track removed with its video takes its marks along
+        c.execute("PRAGMA foreign_keys=ON")
+        c.execute("DELETE FROM videos")
+    assert library.case("theft at gate").marks == ()
+
+
+def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None:
+    db = tmp_path / "lib.db"
+    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    assert cli("case", "new", "lost child", "--db", str(db), "--query", str(photo)).returncode == 0
+    hits = json.loads(cli("search", "--db", str(db), "--query", str(photo), "--json").stdout)["hits"]
+    assert len(hits) >= 1
+    video = str(tud().video.resolve())
+    first = hits[0]
+    p = cli(
+        "case",
+        "add",
+        "lost child",
+        "--db",
+        str(db),
+        "--video",
+        first["video"],
+        "--track",
+        str(first["track_id"]),
+        "--confirm",
+    )
+    assert p.returncode == 0, p.stderr
+    stranger = next(
+        t.track_id for t in indexed.video_tracks(indexed.video_id(video)) if t.track_id != first["track_id"]
+    )
+    assert (
+        cli(
+            "case",
+            "add",
+            "lost child",
+            "--db",
+            str(db),
+            "--video",
+            video,
+            "--track",
+            str(stranger),
+            "--reject",
+        ).returncode
+        == 0
+    )
+    shown = json.loads(cli("case", "show", "lost child", "--db", str(db), "--json").stdout)
+    assert shown["name"] == "lost child" and shown["photos"][0]["path"] == str(photo.resolve())
+    verdicts = {(m["track_id"], m["verdict"]) for m in shown["marks"]}
+    assert verdicts == {(first["track_id"], "confirmed"), (stranger, "rejected")}
+    assert all(m["at"] and "by" in m for m in shown["marks"])
+    refined = json.loads(cli("case", "refine", "lost child", "--db", str(db), "--json").stdout)
+    tracks = {(h["video"], h["track_id"]) for h in refined["hits"]}
+    assert (first["video"], first["track_id"]) in tracks and (video, stranger) not in tracks
+    for args, words in (
+        (("case", "show", "nobody"), "no case named 'nobody'"),
+        (("case", "new", "lost child"), "already exists"),
+        (
+            ("case", "add", "lost child", "--video", video, "--track", "99999", "--confirm"),
+            "has no track 99999",
+        ),
+        (
+            ("case", "add", "lost child", "--video", "/no/such.mp4", "--track", "1", "--reject"),
+            "is not a video",
+        ),
+    ):
+        p = cli(*args, "--db", str(db))
+        assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
