@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.clock_editor.error.connect(self.messages.error)
         self.review.error.connect(self.messages.error)
         self.review.info.connect(self.messages.info)
+        self.review.play.connect(self._on_timeline_hit)
         self.filter_bar.changed.connect(self.search.set_filter)
         self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
         pl.region_drawn.connect(self.filter_bar.set_region)

@@ -42,6 +42,7 @@ class ResultsPanel(QWidget):
     visible_hits_changed = Signal()
     reviewed = Signal(object, str)  # Hit, "confirmed" | "rejected"
     refine_requested = Signal()
+    route_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -100,6 +101,11 @@ class ResultsPanel(QWidget):
         )
         self.refine_button.clicked.connect(self.refine_requested)
         review.addWidget(self.refine_button)
+        self.route_button = QPushButton("Route")
+        self.route_button.setAutoDefault(False)
+        self.route_button.setToolTip("Where the person was seen, in clock order across cameras")
+        self.route_button.clicked.connect(self.route_requested)
+        review.addWidget(self.route_button)
         review.addStretch(1)
         self.summary = QLabel("Search results appear here.")
         self.summary.setWordWrap(True)

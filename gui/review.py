@@ -8,6 +8,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Signal
 
 from gui.results_panel import ResultsPanel
+from gui.route_view import RouteDialog
 from gui.search_service import SearchService
 from pipeline.engine import SpotterError
 from pipeline.storage import Library
@@ -19,6 +20,7 @@ class ReviewController(QObject):
 
     error = Signal(str)
     info = Signal(str)
+    play = Signal(object)  # Hit: a route stop was clicked
 
     def __init__(self, library: Library, results: ResultsPanel, search: SearchService, parent: QObject):
         super().__init__(parent)
@@ -26,6 +28,8 @@ class ReviewController(QObject):
         self.case_name: str | None = None
         results.reviewed.connect(self.mark)
         results.refine_requested.connect(self.refine)
+        results.route_requested.connect(self.show_route)
+        self.route_dialog: RouteDialog | None = None
 
     def new_query(self) -> None:
         """A new photo is a new person: its review starts afresh."""
@@ -45,6 +49,23 @@ class ReviewController(QObject):
             return
         self.results.model.set_verdicts({**self.results.model.verdicts, hit.track_pk: verdict})
         self.info.emit(f"Track {hit.track_id} {verdict} (case {self.case_name!r})")
+
+    def show_route(self) -> RouteDialog:
+        """The route of the confirmed hits (else of the hits on show), in a non-modal window."""
+        if self.route_dialog is None:
+            self.route_dialog = RouteDialog(self.parent())
+            self.route_dialog.hit_chosen.connect(self.play.emit)
+        hits = self.results.visible_hits()
+        confirmed = [pk for pk, v in self.results.model.verdicts.items() if v == "confirmed"]
+        try:
+            thumbnails = self.library.thumbnails([h.track_pk for h in hits])
+        except SpotterError as e:
+            self.error.emit(str(e))
+            thumbnails = {}
+        self.route_dialog.show_route(hits, confirmed, thumbnails)
+        self.route_dialog.show()
+        self.route_dialog.raise_()
+        return self.route_dialog
 
     def refine(self) -> None:
         verdicts = self.results.model.verdicts

@@ -48,3 +48,26 @@ def test_confirm_reject_and_refine(make_window, qtbot, indexed_copy: Path, pets_
     with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
         window.open_photo(pets_query)
     assert window.review.case_name is None and results.model.verdicts == {}
+
+
+def test_the_route_lists_the_confirmed_stops_and_plays_one(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path
+) -> None:
+    window = make_window(indexed_copy)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    best = window.results.proxy.index(0, COL_VIDEO).data(HIT_ROLE)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    qtbot.mouseClick(window.results.route_button, Qt.MouseButton.LeftButton)
+    dialog = window.review.route_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    stops = [dialog.list.item(i) for i in range(dialog.list.count())]
+    assert len(stops) == 1 and stops[0].text().startswith("✓ ") and "confirmed" in dialog.title.text()
+    assert not stops[0].icon().isNull()  # the thumbnail
+    window.player.clear_current()
+    rect = dialog.list.visualItemRect(stops[0])
+    qtbot.mouseClick(dialog.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.player.current is not None)
+    assert window.player.current.track_pk == best.track_pk or window.player.current.person == best.person
+    dialog.close()
