@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.exporter = ExportRunner(self.library, self)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
-        self.review = ReviewController(self.library, self.results, self.search, self)
+        self.review = ReviewController(self.library, self.results, self.search, make_models, self)
         self._export_dialog: ExportDialog | None = None
         self._closed = False
         self._compose()
@@ -385,6 +385,7 @@ class MainWindow(QMainWindow):
             self.player.close_video()
             self.indexing.shutdown()
             self.exporter.shutdown()
+            self.review.reports.shutdown()
             self.search.shutdown()
             if self._export_dialog is not None:
                 self._export_dialog.close()

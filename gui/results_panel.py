@@ -43,6 +43,7 @@ class ResultsPanel(QWidget):
     reviewed = Signal(object, str)  # Hit, "confirmed" | "rejected"
     refine_requested = Signal()
     route_requested = Signal()
+    report_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -106,6 +107,11 @@ class ResultsPanel(QWidget):
         self.route_button.setToolTip("Where the person was seen, in clock order across cameras")
         self.route_button.clicked.connect(self.route_requested)
         review.addWidget(self.route_button)
+        self.report_button = QPushButton("Report…")
+        self.report_button.setAutoDefault(False)
+        self.report_button.setToolTip("Write the case's PDF report with the confirmed hits' clips")
+        self.report_button.clicked.connect(self.report_requested)
+        review.addWidget(self.report_button)
         review.addStretch(1)
         self.summary = QLabel("Search results appear here.")
         self.summary.setWordWrap(True)

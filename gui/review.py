@@ -3,14 +3,17 @@ and when), and refine the search with them (``pipeline.refine``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog
 
+from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
-from pipeline.engine import SpotterError
+from pipeline.engine import ModelSet, SpotterError
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -22,9 +25,20 @@ class ReviewController(QObject):
     info = Signal(str)
     play = Signal(object)  # Hit: a route stop was clicked
 
-    def __init__(self, library: Library, results: ResultsPanel, search: SearchService, parent: QObject):
+    def __init__(
+        self,
+        library: Library,
+        results: ResultsPanel,
+        search: SearchService,
+        make_models: Callable[[], ModelSet],
+        parent: QObject,
+    ):
         super().__init__(parent)
         self.library, self.results, self.search = library, results, search
+        self.reports = ReportRunner(library, make_models, self)
+        self.reports.written.connect(lambda pdf: self.info.emit(f"Report written: {pdf}"))
+        self.reports.failed.connect(self.error)
+        results.report_requested.connect(self.ask_report)
         self.case_name: str | None = None
         results.reviewed.connect(self.mark)
         results.refine_requested.connect(self.refine)
@@ -66,6 +80,18 @@ class ReviewController(QObject):
         self.route_dialog.show()
         self.route_dialog.raise_()
         return self.route_dialog
+
+    def ask_report(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.parent(), "Write the case report into")
+        if folder:
+            self.write_report(folder)
+
+    def write_report(self, folder: str) -> bool:
+        """The case's PDF, clips and checksums in a new folder under ``folder`` (on a worker thread)."""
+        if self.case_name is None:
+            self.error.emit("Confirm (C) the hits that are the person first: the report lists them")
+            return False
+        return self.reports.start(self.case_name, folder)
 
     def refine(self) -> None:
         verdicts = self.results.model.verdicts

@@ -136,3 +136,57 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     ):
         p = cli(*args, "--db", str(db))
         assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None:
+    """One PDF, the clip and its summary in a new folder; SHA256SUMS verifies every file; a second
+    report never overwrites the first; a case with nothing confirmed or an unwritable folder is one
+    line, exit 2."""
+    import hashlib
+
+    from pypdf import PdfReader
+
+    db = tmp_path / "lib.db"
+    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    video = str(tud().video.resolve())
+    assert cli("case", "new", "gate", "--db", str(db), "--query", str(photo)).returncode == 0
+    empty = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert empty.returncode == 2 and "no confirmed hit" in empty.stderr
+    hit = json.loads(cli("search", "--db", str(db), "--query", str(photo), "--json").stdout)["hits"][0]
+    cli(
+        "case", "add", "gate", "--db", str(db), "--video", video, "--track", str(hit["track_id"]), "--confirm"
+    )
+    p = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    folder = tmp_path / "out" / "spotter_report_gate"
+    files = {f.name for f in folder.iterdir()}
+    clips = [f for f in files if f.endswith(".mp4")]
+    assert {"report.pdf", "SHA256SUMS", "spotter_export.json", "spotter_export.csv"} <= files and len(
+        clips
+    ) == 1
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    assert len((folder / "SHA256SUMS").read_text().splitlines()) == len(files) - 1
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "report.pdf").pages)
+    clip_sha = hashlib.sha256((folder / clips[0]).read_bytes()).hexdigest()
+    for words in (
+        "Spotter case report: gate",
+        "Confirmed hits (1)",
+        "TUD-Campus",
+        "Route",
+        "osnet_x0_25_msmt17.onnx",
+        clips[0],
+    ):
+        assert words in text, words
+    assert clip_sha[:40] in text.replace("\n", "")
+    again = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert again.returncode == 0 and (tmp_path / "out" / "spotter_report_gate_2" / "report.pdf").exists()
+    assert hashlib.sha256((folder / clips[0]).read_bytes()).hexdigest() == clip_sha  # the first is untouched
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    denied = cli("case", "report", "gate", "--db", str(db), "--out", str(blocked / "sub"))
+    assert denied.returncode == 2 and "choose another --out" in denied.stderr
+    assert len(denied.stderr.strip().splitlines()) == 1, denied.stderr

@@ -11,9 +11,14 @@ from pipeline.cli.common import model_set, open_library
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    return {"new": case_new, "add": case_add, "refine": case_refine, "show": case_show}[args.case_command](
-        args
-    )
+    commands = {
+        "new": case_new,
+        "add": case_add,
+        "refine": case_refine,
+        "show": case_show,
+        "report": case_report,
+    }
+    return commands[args.case_command](args)
 
 
 def case_new(args: argparse.Namespace) -> int:
@@ -108,4 +113,18 @@ def case_show(args: argparse.Namespace) -> int:
     for m in case.marks:
         when = f"{m.marked_by or '?'}, {m.marked_at:%Y-%m-%d %H:%M}"
         print(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
+    return 0
+
+
+def case_report(args: argparse.Namespace) -> int:
+    """Write the PDF, the clips and their summary into a new folder under ``--out``; exit 0 only
+    when every file was written."""
+    from pipeline.case_report import ReportFiles, write_case_report
+
+    library = open_library(args)
+    for step in write_case_report(library, model_set(args), args.name, args.out):
+        if isinstance(step, ReportFiles):
+            print(f"wrote {step.pdf} and {len(step.files) - 1} other files in {step.folder}")
+        elif not args.quiet and step.current and not step.clip_frames_total:
+            print(f"clip {step.clips_done + 1} of {step.clips_total}: {step.current}", file=sys.stderr)
     return 0

@@ -174,6 +174,10 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--top", type=number("--top", Range(1, 1_000_000, integer=True)), default=None,
                    help="at most this many hits")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
+    p = with_db(cases.add_parser("report", help="write the case's PDF report and clips into a new folder"))
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the report folder in")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p = with_db(cases.add_parser("show", help="a case's photos and review"), detector=False)
     p.add_argument("name", help="the case's name")
     p.add_argument("--json", action="store_true", help="print the case as JSON")

@@ -71,3 +71,22 @@ def test_the_route_lists_the_confirmed_stops_and_plays_one(
     qtbot.waitUntil(lambda: window.player.current is not None)
     assert window.player.current.track_pk == best.track_pk or window.player.current.person == best.person
     dialog.close()
+
+
+def test_the_report_is_written_off_the_gui_thread(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path, tmp_path: Path
+) -> None:
+    window = make_window(indexed_copy)
+    assert not window.review.write_report(str(tmp_path))  # nothing confirmed yet: said, not written
+    assert "Confirm (C)" in window.messages.text
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    assert window.results.report_button.isEnabled()
+    with qtbot.waitSignal(window.review.reports.written, timeout=SEARCH_TIMEOUT_MS) as written:
+        assert window.review.write_report(str(tmp_path))
+    pdf = Path(written.args[0])
+    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF") and (pdf.parent / "SHA256SUMS").is_file()
+    qtbot.waitUntil(lambda: not window.review.reports.running)
+    assert "Report written" in window.messages.text

@@ -1,0 +1,171 @@
+"""A case's report: one PDF and the evidence clips, in a new folder that nothing is written over.
+
+The PDF (ReportLab) holds the case (name, opened by and when), who made the report and when, the
+Spotter version and the model files with their SHA-256, the query photos, the filters, each
+confirmed hit (camera, clock time, thumbnail, score, clip file and its SHA-256), the person's route,
+and the list of the report's own files. The clips and their summary come from
+:func:`pipeline.evidence.export_hits`; ``SHA256SUMS`` (the format ``sha256sum -c`` reads) is
+written last and covers every file, the PDF included.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from models.loader import ModelSet
+from models.weights import sha256_of
+from pipeline.errors import ExportError
+from pipeline.evidence import EvidenceProgress, export_hits
+from pipeline.refine import Review, refine
+from pipeline.route import RouteGap, route
+from pipeline.search import Searcher
+from pipeline.search_filter import SearchFilter, filter_json
+from pipeline.storage import Library
+from pipeline.storage.cases import operator
+from pipeline.types import Hit, fmt_time
+from pipeline.version import version
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    folder: Path
+    pdf: Path
+    files: tuple[Path, ...]  # every file written, the PDF and SHA256SUMS included
+
+
+def report_folder(out: Path, case_name: str) -> Path:
+    """A new folder under ``out`` for this report (numbered when the name is taken)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", case_name).strip("_")[:50] or "case"
+    for n in range(1, 10_000):
+        folder = out / (f"spotter_report_{slug}" + (f"_{n}" if n > 1 else ""))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            if not out.is_dir():
+                raise ExportError(f"{out}: not a folder; choose another --out") from None
+            continue
+        except OSError as e:
+            raise ExportError(
+                f"{out}: cannot create the report folder ({e.strerror}); choose another --out"
+            ) from e
+    raise ExportError(f"{out}: no free report folder name")
+
+
+def write_case_report(
+    library: Library, models: ModelSet, case_name: str, out: str | Path, where: SearchFilter | None = None
+) -> Iterator[EvidenceProgress | ReportFiles]:
+    """Refine the case, export its confirmed hits and write the PDF; progress, then the files."""
+    case = library.case(case_name)
+    searcher = Searcher(library, models)
+    confirmed, rejected = case.marked("confirmed"), case.marked("rejected")
+    if not confirmed:
+        raise ExportError(f"case {case.name!r} has no confirmed hit to report (confirm hits first)")
+    result = refine(searcher, Review(case.vectors(models.reid_id), confirmed, rejected), where)
+    sure = [h for h in result.hits if h.track_pk in set(confirmed)]
+    folder = report_folder(Path(out).expanduser().resolve(), case.name)
+    summary_json = ""
+    for step in export_hits(library, sure, folder, annotate=True):
+        yield step
+        summary_json = step.summary_json or summary_json
+    rows = json.loads(Path(summary_json).read_text())["clips"]  # in the order of ``sure``
+    pdf = folder / "report.pdf"
+    written = sorted(p for p in folder.iterdir() if p.is_file())
+    models_used = [
+        (p.name, sha256_of(p))
+        for p in (models.store.resolve(models.config.detector.weights), models.reid.weights)
+    ]
+    crops = library.thumbnails([h.track_pk for h in sure])
+    names = [p.name for p in written]
+    _write_pdf(pdf, case, sure, rows, result.hits, confirmed, where, models_used, names, crops)
+    sums = folder / "SHA256SUMS"
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    sums.write_text("".join(f"{sha256_of(p)}  {p.name}\n" for p in files))
+    yield ReportFiles(folder, pdf, (*files, sums))
+
+
+def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files, crops) -> None:  # noqa: ANN001
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer
+
+    styles = getSampleStyleSheet()
+    body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=7.5, leading=9)
+    story: list = [Paragraph(f"Spotter case report: {_esc(case.name)}", styles["Title"])]
+    made = datetime.now().astimezone()
+    meta = [
+        ["Case opened", f"{case.created_at:%Y-%m-%d %H:%M:%S} UTC by {case.created_by or 'unknown'}"],
+        ["Report made", f"{made:%Y-%m-%d %H:%M:%S %Z} by {operator() or 'unknown'}"],
+        ["Spotter", version()],
+        *[["Model", Paragraph(f"{name}<br/>SHA-256 {digest}", small)] for name, digest in models_used],
+        ["Filters", _esc(json.dumps(filter_json(where)) if where is not None and where.active else "none")],
+    ]
+    story += [_table(meta, [35 * mm, 135 * mm], colors), Spacer(1, 4 * mm)]
+    story.append(Paragraph("Query photos", styles["Heading2"]))
+    photos = [Paragraph(_esc(p), small) for p, _, _ in case.photos] or [
+        Paragraph("none (from hits only)", body)
+    ]
+    for p, path in zip(photos, [p for p, _, _ in case.photos] or [None]):
+        if path and Path(path).is_file():
+            story.append(Image(path, width=20 * mm, height=40 * mm, kind="proportional"))
+        story.append(p)
+    story.append(Paragraph(f"Confirmed hits ({len(sure)})", styles["Heading2"]))
+    head = ["", "Camera and time", "Score", "Clip and SHA-256"]
+    table = [head]
+    for hit, row in zip(sure, rows):
+        when = _when(hit)
+        clip = Paragraph(f"{_esc(row['clip'])}<br/>{row['sha256']}", small)
+        crop = crops.get(hit.track_pk)  # the track's best crop; else the clip's thumbnail frame
+        source = io.BytesIO(crop) if crop else str(pdf.parent / row["thumbnail"])
+        image = Image(source, width=14 * mm, height=24 * mm, kind="proportional")
+        table.append([image, Paragraph(when, small), f"{hit.score:.2f}", clip])
+    story += [_table(table, [18 * mm, 55 * mm, 14 * mm, 83 * mm], colors, header=True), Spacer(1, 4 * mm)]
+    story.append(Paragraph("Route", styles["Heading2"]))
+    for entry in route(hits, confirmed):
+        if isinstance(entry, RouteGap):
+            change = "then another camera" if entry.camera_changed else "same camera"
+            story.append(
+                Paragraph(f"&nbsp;&nbsp;&nbsp;… not seen for {fmt_time(entry.seconds)} ({change})", small)
+            )
+        else:
+            mark = "confirmed" if entry.confirmed else "hit"
+            story.append(Paragraph(f"{_when(entry.first, entry.end_s)} ({mark})", body))
+    story.append(Paragraph("Files of this report", styles["Heading2"]))
+    listed = [*files, pdf.name, "SHA256SUMS (the SHA-256 of every file, this PDF included)"]
+    story += [Paragraph(_esc(name), small) for name in listed]
+    SimpleDocTemplate(str(pdf), pagesize=A4, title=f"Spotter case {case.name}", author=operator()).build(
+        story
+    )
+
+
+def _when(hit: Hit, end_s: float | None = None) -> str:
+    end_s = hit.end_s if end_s is None else end_s
+    where = _esc(hit.camera or "unknown camera")
+    if hit.video_start is not None:
+        end = hit.video_start + timedelta(seconds=end_s)
+        return f"{where}<br/>{hit.start_time:%Y-%m-%d %H:%M:%S} – {end:%H:%M:%S}"
+    return f"{where}<br/>{fmt_time(hit.start_s)} – {fmt_time(end_s)} into {_esc(Path(hit.video_path).name)}"
+
+
+def _table(rows: list, widths: list, colors, header: bool = False):  # noqa: ANN001
+    from reportlab.platypus import Table, TableStyle
+
+    t = Table(rows, colWidths=widths)
+    style = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey))
+    t.setStyle(TableStyle(style))
+    return t
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
