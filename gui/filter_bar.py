@@ -12,14 +12,17 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QWidget,
 )
 
+from pipeline.clothing import PALETTE
 from pipeline.search_filter import SearchFilter
 
 ALL_CAMERAS = "All cameras"
+ANY_COLOUR = "any"
 SHOWN = "yyyy-MM-dd HH:mm:ss"
 
 
@@ -27,6 +30,8 @@ class FilterBar(QWidget):
     """Camera choice and optional from/to times; ``changed`` carries the new :class:`SearchFilter`."""
 
     changed = Signal(object)  # SearchFilter
+    colours_changed = Signal(object, object)  # upper, lower colour names (None: any)
+    describe_requested = Signal(object, object)  # upper, lower: search by description
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +47,19 @@ class FilterBar(QWidget):
         self.clear_region.setAutoDefault(False)
         self.clear_region.setEnabled(False)
         self.clear_region.clicked.connect(lambda: self.set_region(None))
+        self.upper, self.lower = QComboBox(), QComboBox()
+        for combo, part in ((self.upper, "upper body"), (self.lower, "legs")):
+            combo.addItems([ANY_COLOUR, *PALETTE])
+            combo.setToolTip(
+                f"Clothing colour on the {part}: narrows a photo's hits, or describes the person"
+            )
+            combo.currentIndexChanged.connect(self._emit_colours)
+        self.describe_button = QPushButton("Search by description")
+        self.describe_button.setAutoDefault(False)
+        self.describe_button.setToolTip("No photo: rank people by the clothing colours chosen")
+        self.describe_button.clicked.connect(
+            lambda: self.describe_requested.emit(*self.colours()) if any(self.colours()) else None
+        )
         for edit in (self.time_from, self.time_to):
             edit.setDisplayFormat(SHOWN)
             edit.setCalendarPopup(True)
@@ -57,6 +75,13 @@ class FilterBar(QWidget):
         layout.addWidget(self.time_to, 2, 1)
         layout.addWidget(self.region_label, 3, 0, 1, 2)
         layout.addWidget(self.clear_region, 3, 2)
+        colours = QHBoxLayout()
+        colours.addWidget(QLabel("Upper"))
+        colours.addWidget(self.upper, 1)
+        colours.addWidget(QLabel("Lower"))
+        colours.addWidget(self.lower, 1)
+        layout.addLayout(colours, 4, 0, 1, 3)
+        layout.addWidget(self.describe_button, 5, 0, 1, 3)
         layout.setColumnStretch(1, 1)
         self.camera.currentIndexChanged.connect(self._emit)
         for box, edit in ((self.use_from, self.time_from), (self.use_to, self.time_to)):
@@ -82,6 +107,14 @@ class FilterBar(QWidget):
         self.region_label.setText(f"Region: {shown}")
         self.clear_region.setEnabled(region is not None)
         self._emit()
+
+    def colours(self) -> tuple[str | None, str | None]:
+        """The clothing colours chosen (None: any)."""
+        pick = [c.currentText() for c in (self.upper, self.lower)]
+        return tuple(None if p == ANY_COLOUR else p for p in pick)  # type: ignore[return-value]
+
+    def _emit_colours(self) -> None:
+        self.colours_changed.emit(*self.colours())
 
     def value(self) -> SearchFilter:
         """The filter as set; a window whose end is before its start is taken the other way round."""

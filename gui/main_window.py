@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.changed.connect(self.search.set_filter)
         self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
         pl.region_drawn.connect(self.filter_bar.set_region)
+        self.filter_bar.colours_changed.connect(self.search.set_colours)
+        self.filter_bar.describe_requested.connect(self.search_description)
         qp.open_requested.connect(self.actions_by_name["open_photo"].trigger)
         qp.paste_requested.connect(self.paste_photo)
         qp.person_clicked.connect(self.choose_person)
@@ -242,6 +244,14 @@ class MainWindow(QMainWindow):
         self.results.summary.setText("Searching…")
         return self.search.submit(image, box=box, source=source)
 
+    def search_description(self, upper: str | None, lower: str | None) -> int:
+        """No photo: rank the people by their clothing colours."""
+        said = ", ".join(f"{k} {v}" for k, v in (("upper", upper), ("lower", lower)) if v)
+        self.query_panel.set_description(said)
+        self.review.new_query()
+        self.results.summary.setText("Searching…")
+        return self.search.describe(upper, lower)
+
     def choose_person(self, index: int) -> None:
         if self.query_panel.image is not None:
             self.query_panel.status.setText(f"Searching for person {index + 1}…")
@@ -262,9 +272,12 @@ class MainWindow(QMainWindow):
         return False
 
     def _on_search_result(self, outcome: SearchOutcome) -> None:
-        self.query_panel.set_people(
-            outcome.people, outcome.chosen, outcome.box, outcome.whole_photo, outcome.note
-        )
+        if self.query_panel.image is None:  # a description
+            self.query_panel.status.setText(f"{len(outcome.hits)} people ranked by their clothing colours.")
+        else:
+            self.query_panel.set_people(
+                outcome.people, outcome.chosen, outcome.box, outcome.whole_photo, outcome.note
+            )
         current = self.player.current
         if current is None or all(h.track_pk != current.track_pk for h in outcome.candidates):
             self.player.clear_current()  # a hit of an earlier query

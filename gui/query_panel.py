@@ -119,6 +119,13 @@ class QueryPanel(QWidget):
             self.view.set_people((), -1, box)
         self.status.setText("Looking for people in the photo…")
 
+    def set_description(self, text: str) -> None:
+        """The query is a description (clothing colours), not a photo."""
+        self.image, self.source = None, f"description: {text}"
+        self.title.setText(self.source)
+        self.view.set_image(None)
+        self.status.setText(f"Searching for people wearing {text}.")
+
     def set_people(
         self, people: tuple[Box, ...], chosen: int, box: Box, whole_photo: bool, note: str = ""
     ) -> None:

@@ -9,6 +9,7 @@ the operator's latest choice is shown.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gui.workers import error_text
+from pipeline.description import describe, wearing
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig, Searcher
@@ -31,13 +33,15 @@ Box = tuple[float, float, float, float]
 @dataclass(frozen=True)
 class SearchRequest:
     request_id: int
-    image: np.ndarray  # BGR, read-only
+    image: np.ndarray | None  # BGR, read-only; None: a search by description only
     box: Box | None = None  # region chosen by the operator (photo pixels)
     person: int | None = None  # index into the people found, None = the engine's choice
     source: str = "photo"
     where: SearchFilter = field(default_factory=SearchFilter)  # cameras and clock window searched
     confirmed: tuple[int, ...] = ()  # refine: tracks the operator confirmed (examples of the person)
     rejected: tuple[int, ...] = ()  # and rejected (counter-examples)
+    upper: str | None = None  # clothing colours: a description, or a photo's hits narrowed by them
+    lower: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,9 @@ class SearchWorker(QObject):
     def search(self, request: SearchRequest) -> None:
         try:
             searcher = self._get_searcher()
+            if request.image is None:
+                self._describe(searcher, request)
+                return
             result = searcher.search(
                 request.image, box=request.box, person=request.person, where=request.where
             )
@@ -110,6 +117,9 @@ class SearchWorker(QObject):
                     refined.cut,
                     refined.best_score,
                 )
+            if request.upper or request.lower:
+                hits = tuple(wearing(self.library, hits, request.upper, request.lower))
+                candidates = tuple(wearing(self.library, candidates, request.upper, request.lower))
             pks = [h.track_pk for h in candidates]
             thumbs = tuple(self.library.thumbnails(pks).items())
             q = result.query
@@ -135,6 +145,17 @@ class SearchWorker(QObject):
                 log.exception("search %d failed", request.request_id)
             self.failed.emit(request.request_id, error_text(e))
 
+    def _describe(self, searcher: Searcher, request: SearchRequest) -> None:
+        t0 = time.perf_counter()
+        hits = tuple(describe(searcher, request.upper, request.lower, request.where))
+        thumbs = tuple(self.library.thumbnails([h.track_pk for h in hits]).items())
+        best = hits[0].score if hits else None
+        outcome = SearchOutcome(
+            request.request_id, (), -1, (0.0, 0.0, 0.0, 0.0), False, hits, hits, 0.0, best,
+            time.perf_counter() - t0, thumbs, "a description: people ranked by their clothing colours",
+        )  # fmt: skip
+        self.searched.emit(outcome)
+
 
 class SearchService(QObject):
     """GUI-side handle of the search thread: submit photos, receive the latest outcome."""
@@ -157,6 +178,7 @@ class SearchService(QObject):
         self._pending = 0
         self.last_request: SearchRequest | None = None
         self.where = SearchFilter()
+        self.colours: tuple[str | None, str | None] = (None, None)  # narrow photo hits by clothing
         self.worker = SearchWorker(library, make_models, config)
         self.thread = QThread()
         self.thread.setObjectName("spotter-search")
@@ -173,7 +195,10 @@ class SearchService(QObject):
     ) -> int:
         """Queue a search; returns its request id. Earlier requests' answers will be ignored."""
         self._latest += 1
-        self.last_request = SearchRequest(self._latest, frozen_image(image), box, person, source, self.where)
+        upper, lower = self.colours
+        self.last_request = SearchRequest(
+            self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower
+        )
         self._send(self.last_request)
         return self._latest
 
@@ -183,7 +208,8 @@ class SearchService(QObject):
             return None
         self._latest += 1
         r = self.last_request
-        self.last_request = SearchRequest(self._latest, r.image, r.box, r.person, r.source, self.where)
+        upper, lower = self.colours
+        self.last_request = replace(r, request_id=self._latest, where=self.where, upper=upper, lower=lower)
         self._send(self.last_request)
         return self._latest
 
@@ -197,6 +223,20 @@ class SearchService(QObject):
             replace(r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected)
         )
         return self._latest
+
+    def describe(self, upper: str | None, lower: str | None) -> int:
+        """Queue a search by clothing colours (no photo); its request id."""
+        self._latest += 1
+        self.last_request = SearchRequest(
+            self._latest, None, source="description", where=self.where, upper=upper, lower=lower
+        )
+        self._send(self.last_request)
+        return self._latest
+
+    def set_colours(self, upper: str | None, lower: str | None) -> int | None:
+        """Narrow the last photo's hits to these colours (or search the description again)."""
+        self.colours = (upper, lower)
+        return self.repeat()
 
     def set_filter(self, where: SearchFilter) -> int | None:
         """Search within ``where`` from now on; searches again for the last query (its request id)."""

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from models.detections import Detections
+from pipeline.clothing import track_colours
 from pipeline.tracking import EndedTrack, TrackerStep
 from pipeline.types import PATH_COLUMNS, TrackRecord
 
@@ -190,6 +191,7 @@ class TrackBuilder:
                     crop_frames=tuple(int(c[1]) for c in chosen),
                     thumbnail_jpeg=thumbnail(best[2], self.config.thumbnail_height),
                     quality=float(best[0]),
+                    colours=track_colours([c[2] for c in chosen]),
                 )
             )
         return out

@@ -24,6 +24,7 @@ class TrackRecord:
     crop_frames: tuple[int, ...]
     thumbnail_jpeg: bytes
     quality: float  # best crop quality, 0..1
+    colours: np.ndarray | None = None  # (2, len(PALETTE)) clothing colour shares (pipeline.clothing)
 
     @property
     def first_frame(self) -> int:

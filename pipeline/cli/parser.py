@@ -59,6 +59,16 @@ def region(text: str) -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
+def colour(text: str) -> str:
+    """An argparse ``type`` for a clothing colour of the palette (``pipeline.clothing``)."""
+    from pipeline.clothing import PALETTE, colour_index
+
+    try:
+        return PALETTE[colour_index(text)]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def clock_time(option: str) -> Callable[[str], Any]:
     """An argparse ``type`` for a wall-clock date and time (ISO 8601; see :mod:`pipeline.cameras`)."""
 
@@ -110,7 +120,7 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = with_db(sub.add_parser("search", help="find the person in a photo"))
-    p.add_argument("--query", type=Path, required=True, help="photo of the person (a crop or a scene)")
+    p.add_argument("--query", type=Path, default=None, help="photo of the person (a crop or a scene)")
     p.add_argument("--video", type=Path, default=None, help="search only this indexed video")
     p.add_argument(
         "--threshold",
@@ -133,6 +143,9 @@ def build_parser(doc: str) -> Parser:
                    help="only people seen at or before this wall-clock time")  # fmt: skip
     p.add_argument("--region", type=region, default=None, metavar="X1,Y1,X2,Y2",
                    help="only people whose box enters this rectangle (video pixels)")  # fmt: skip
+    for part in ("upper", "lower"):
+        p.add_argument(f"--{part}", type=colour, default=None, metavar="COLOUR",
+                       help=f"{part}-body clothing colour (a description; --query optional)")  # fmt: skip
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking of the candidates")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 

@@ -18,6 +18,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from pipeline.search import SearchConfig, Searcher
     from pipeline.search_filter import SearchFilter
 
+    if args.query is None and not (args.upper or args.lower):
+        raise SpotterError("search needs --query PHOTO, or a description (--upper and/or --lower COLOUR)")
     library = open_library(args)
     config = SearchConfig()
     if args.rerank:
@@ -34,6 +36,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = Searcher(library, models, config)
+    if args.query is None:
+        return print_description_hits(searcher, args, where)
     result = searcher.search(
         args.query,
         box=args.box,
@@ -51,18 +55,40 @@ def cmd_search(args: argparse.Namespace) -> int:
             "unknown (set it with: videos --set-start VIDEO ISO_TIME)",
             file=sys.stderr,
         )
+    hits = result.hits
+    if args.upper or args.lower:  # a photo narrowed by colour
+        from pipeline.description import wearing
+
+        hits = tuple(wearing(library, hits, args.upper, args.lower))
     if args.json:
-        print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in result.hits]}))
+        print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
         return 0
-    if not result.hits:
+    if not hits:
         best = "no track indexed" if result.best_score is None else f"best score {result.best_score:.3f}"
         print(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
-    print(f"{len(result.hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
+    print(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
     print(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
-    for h in result.hits:
+    for h in hits:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
         print(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+    return 0
+
+
+def print_description_hits(searcher: object, args: argparse.Namespace, where: object) -> int:
+    """``search --upper/--lower`` without a photo: the people who best match the colours."""
+    from pipeline.description import describe
+
+    hits = describe(searcher, args.upper, args.lower, where, max_hits=args.top or 20)  # type: ignore[arg-type]
+    if args.json:
+        doc = {"query": "", "description": {"upper": args.upper, "lower": args.lower}}
+        print(json.dumps(doc | {"hits": [h.to_json() for h in hits]}))
+        return 0
+    said = ", ".join(f"{k} {v}" for k, v in (("upper", args.upper), ("lower", args.lower)) if v)
+    print(f"{len(hits)} people matching {said}, best first:")
+    for h in hits:
+        seen = clock_label(h.video_start, h.start_s, h.camera)
+        print(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 

@@ -122,6 +122,7 @@ class LibraryBase:
             s.execute(text("ALTER TABLE videos ADD COLUMN start_time DATETIME"))
             for column in BOX_COLUMNS:
                 s.execute(text(f"ALTER TABLE tracks ADD COLUMN {column} FLOAT NOT NULL DEFAULT 0"))
+            s.execute(text("ALTER TABLE tracks ADD COLUMN colours BLOB NOT NULL DEFAULT x''"))
             boxes = [
                 {"pk": pk, **dict(zip(BOX_COLUMNS, union_box(np.frombuffer(blob, np.float64))))}
                 for pk, blob in s.execute(text("SELECT id, path FROM tracks")).all()

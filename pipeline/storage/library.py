@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, or_, select, update
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
+from pipeline.storage.colours import TrackColours
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
     BOX_COLUMNS,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore):
+class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore):
                     quality=r.quality,
                     person=r.track_id,
                     **dict(zip(BOX_COLUMNS, union_box(path))),
+                    colours=b"" if r.colours is None else f32_bytes(r.colours),
                 )
                 s.add(t)
                 s.flush()

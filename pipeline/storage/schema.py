@@ -24,7 +24,7 @@ BOX_COLUMNS = ("box_x1", "box_y1", "box_x2", "box_y2")  # tracks: the union of t
 #    calibration
 # 4: videos.camera, camera_source, start_time, start_source (cameras and clock times);
 #    tracks.box_x1, box_y1, box_x2, box_y2 (the union of a track's boxes, for region filters);
-#    cases, case_photos, case_marks (an operator's review of a search)
+#    cases, case_photos, case_marks (an operator's review of a search); tracks.colours (clothing)
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 
@@ -103,6 +103,7 @@ class TrackRow(Base):
     box_y1: Mapped[float] = mapped_column(default=0.0)
     box_x2: Mapped[float] = mapped_column(default=0.0)
     box_y2: Mapped[float] = mapped_column(default=0.0)
+    colours: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # float32 (2, 11); empty: not yet
 
     video: Mapped[VideoRow] = relationship(back_populates="tracks")
 

@@ -116,3 +116,25 @@ def test_a_region_drawn_on_the_player_limits_the_search(
     with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
         qtbot.mouseClick(window.filter_bar.clear_region, Qt.MouseButton.LeftButton)
     assert view.region is None and len(again.args[0].candidates) == len(everywhere.args[0].candidates)
+
+
+def test_search_by_description_and_narrowing_a_photo_by_colour(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path
+) -> None:
+    window = make_window(indexed_copy)
+    bar = window.filter_bar
+    bar.upper.setCurrentText("brown")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as described:
+        qtbot.mouseClick(bar.describe_button, Qt.MouseButton.LeftButton)
+    hits = described.args[0].hits
+    assert hits and window.query_panel.source == "description: upper brown"
+    assert "ranked by their clothing colours" in window.query_panel.status.text()
+    assert window.results.proxy.rowCount() >= 1
+    # a photo's hits narrowed by a colour its person does not wear: none left; "any" brings them back
+    bar.upper.setCurrentText("any")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as photo:
+        window.open_photo(pets_query)
+    assert photo.args[0].hits
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as narrowed:
+        bar.lower.setCurrentText("yellow")
+    assert narrowed.args[0].hits == ()

@@ -1,0 +1,112 @@
+"""Search by description: a witness's clothing colours instead of a photo.
+
+Every track keeps the share of each named colour on its upper body and legs
+(:mod:`pipeline.clothing`). A description (an upper and/or a lower colour) scores a track by the
+share of that colour where it was asked for (both asked: the product, so a person must match on
+both); a person (tracks linked into one walk) scores by their best track. Filters choose the
+candidates as for a photo search. Tracks indexed before colours were kept get them from their
+stored crop thumbnail the first time a description search meets them (a cheap backfill).
+
+With a photo, a colour narrows the photo's hits to those wearing it (a share of at least
+``ColourConfig.present``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from pipeline.clothing import LOWER, PALETTE, UPPER, ColourConfig, colour_index, crop_colours
+from pipeline.search import Searcher, hit_from_track
+from pipeline.search_filter import SearchFilter
+from pipeline.storage import Library
+from pipeline.types import Hit
+
+log = logging.getLogger(__name__)
+
+BACKFILL_PAGE = 500  # thumbnails decoded per backfill transaction
+
+
+def backfill_colours(library: Library, config: ColourConfig = ColourConfig()) -> int:
+    """Colours for every track that has none yet, from its stored thumbnail; how many were done."""
+    done = 0
+    while pks := library.tracks_without_colours(BACKFILL_PAGE):
+        thumbs = library.thumbnails(pks)
+        found = {}
+        for pk in pks:
+            crop = cv2.imdecode(np.frombuffer(thumbs.get(pk, b""), np.uint8), cv2.IMREAD_COLOR)
+            found[pk] = (
+                crop_colours(crop, config) if crop is not None else np.zeros((2, len(PALETTE)), np.float32)
+            )
+        library.set_track_colours(found)
+        done += len(found)
+    if done:
+        log.info("computed clothing colours of %d older tracks from their thumbnails", done)
+    return done
+
+
+def colour_scores(colours: np.ndarray, upper: str | None, lower: str | None) -> np.ndarray:
+    """(N,) how well (N, 2, P) colour shares match the description."""
+    score = np.ones(len(colours), np.float32)
+    if upper:
+        score = score * colours[:, UPPER, colour_index(upper)]
+    if lower:
+        score = score * colours[:, LOWER, colour_index(lower)]
+    return score
+
+
+def describe(
+    searcher: Searcher,
+    upper: str | None,
+    lower: str | None,
+    where: SearchFilter | None = None,
+    max_hits: int = 20,
+) -> list[Hit]:
+    """The people who best match the description, best first (each person's tracks, best first)."""
+    if not upper and not lower:
+        raise ValueError("a description needs an upper or a lower colour")
+    for name in (upper, lower):
+        if name:
+            colour_index(name)  # an unknown colour is an error before any work
+    library = searcher.library
+    backfill_colours(library)
+    table = library.colour_table(len(PALETTE))
+    keep = np.ones(len(table.pks), bool)
+    where = where or SearchFilter()
+    if where.active:
+        allowed = searcher.filter.allowed(where, library.clocks()).pks
+        keep &= np.isin(table.pks, allowed)
+    scores = colour_scores(table.colours, upper, lower)
+    scores[~keep] = -1.0
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for k in np.argsort(-scores, kind="stable"):
+        if scores[k] <= 0 or len(best) >= max_hits:
+            break
+        key = (int(table.video_ids[k]), int(table.persons[k]))
+        best.setdefault(key, (float(scores[k]), int(table.pks[k])))
+    tracks = library.tracks([pk for _, pk in best.values()])
+    clocks = library.clocks()
+    return [hit_from_track(tracks[pk], score, clocks.get(tracks[pk].video_id)) for score, pk in best.values()]
+
+
+def wearing(library: Library, hits: Sequence[Hit], upper: str | None, lower: str | None) -> list[Hit]:
+    """The hits whose track wears the colours asked for (narrowing a photo search)."""
+    config = ColourConfig()
+    backfill_colours(library)
+    table = library.colour_table(len(PALETTE))
+    row = {int(pk): k for k, pk in enumerate(table.pks)}
+    out = []
+    for h in hits:
+        k = row.get(h.track_pk)
+        if k is None:
+            continue
+        c = table.colours[k]
+        if upper and c[UPPER, colour_index(upper)] < config.present:
+            continue
+        if lower and c[LOWER, colour_index(lower)] < config.present:
+            continue
+        out.append(h)
+    return out
