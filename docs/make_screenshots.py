@@ -112,6 +112,25 @@ def main(argv: list[str]) -> int:
     window.player.step(12)
     settle(app)
     save(window.splitters["centre"], out_dir / "screenshot_player.png")
+    # review: lower the threshold, confirm the best hit, reject a look-alike, and show the route
+    window.results.set_threshold(0.5)
+    settle(app)
+    hits = window.results.visible_hits()
+    window.review.mark(hits[0], "confirmed")
+    if len(hits) > 2:
+        window.review.mark(hits[2], "rejected")
+    route = window.review.show_route()
+    route.move(900, 300)
+    settle(app, 0.8)
+    save(window, out_dir / "screenshot_review.png")
+    save(route, out_dir / "screenshot_route.png")
+    route.close()
+    # a description: brown top, no photo
+    window.filter_bar.upper.setCurrentText("brown")
+    window.search_description("brown", None)
+    spin(app, lambda: window.query_panel.status.text().endswith("clothing colours."), 60)
+    settle(app)
+    save(window, out_dir / "screenshot_description.png")
     window.close()
     return 0
 

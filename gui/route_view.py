@@ -52,7 +52,8 @@ class RouteDialog(QDialog):
         entries = route(hits, confirmed)
         stops = [e for e in entries if isinstance(e, RouteStop)]
         basis = "the confirmed hits" if any(s.confirmed for s in stops) else "the best hits"
-        self.title.setText(f"<b>{len(stops)} stops</b> in clock order, from {basis}")
+        count = f"{len(stops)} stop{'s' if len(stops) != 1 else ''}"
+        self.title.setText(f"<b>{count}</b> in clock order, from {basis}")
         self.list.clear()
         for entry in entries:
             if isinstance(entry, RouteGap):
