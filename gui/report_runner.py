@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from gui.workers import WorkerThread, run_in_thread
 from pipeline.case_report import ReportFiles, write_case_report
 from pipeline.engine import ModelSet, SpotterError
+from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,17 @@ class ReportWorker(QObject):
     failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, library: Library, make_models: Callable[[], ModelSet], case_name: str, folder: Path):
+    def __init__(
+        self,
+        library: Library,
+        make_models: Callable[[], ModelSet],
+        case_name: str,
+        folder: Path,
+        where: SearchFilter | None = None,
+    ):
         super().__init__()
         self.library, self.make_models, self.case_name, self.folder = library, make_models, case_name, folder
+        self.where = where
 
     def cancel(self) -> None:  # a report is a few clips: it runs to its end
         pass
@@ -32,7 +41,10 @@ class ReportWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            for step in write_case_report(self.library, self.make_models(), self.case_name, self.folder):
+            steps = write_case_report(
+                self.library, self.make_models(), self.case_name, self.folder, self.where
+            )
+            for step in steps:
                 if isinstance(step, ReportFiles):
                     self.done.emit(str(step.pdf))
         except Exception as e:  # the thread must end with a message, whatever went wrong
@@ -58,11 +70,11 @@ class ReportRunner(QObject):
     def running(self) -> bool:
         return self._runner is not None
 
-    def start(self, case_name: str, folder: str | Path) -> bool:
+    def start(self, case_name: str, folder: str | Path, where: SearchFilter | None = None) -> bool:
         if self._runner is not None:
             self.failed.emit("Report: one is being written already")
             return False
-        worker = ReportWorker(self.library, self.make_models, case_name, Path(folder))
+        worker = ReportWorker(self.library, self.make_models, case_name, Path(folder), where)
         worker.done.connect(self.written)
         worker.failed.connect(lambda m: self.failed.emit(f"Report: {m}"))
         self._runner = run_in_thread(worker, "spotter-report", self._on_finished)

@@ -17,6 +17,8 @@ from pipeline.engine import ModelSet, SpotterError
 from pipeline.storage import Library
 from pipeline.types import Hit
 
+CASE_SOURCE_CHARS = 70  # of the query's name in a case's name (case names have at most 100)
+
 
 class ReviewController(QObject):
     """One case per query photo, opened at its first verdict; ``error`` / ``info`` for the window."""
@@ -54,8 +56,12 @@ class ReviewController(QObject):
         try:
             if self.case_name is None:
                 source = self.search.last_request.source if self.search.last_request else "photo"
-                name = f"{source} {datetime.now():%Y-%m-%d %H:%M:%S}"
-                self.library.create_case(name, [])
+                name = f"{source[:CASE_SOURCE_CHARS]} {datetime.now():%Y-%m-%d %H:%M:%S}"
+                outcome = self.results.outcome
+                photos = []
+                if outcome is not None and outcome.vector is not None:  # the query photo's vector
+                    photos.append((source, outcome.model, outcome.vector))
+                self.library.create_case(name, photos)
                 self.case_name = name
             self.library.mark(self.case_name, hit.track_pk, verdict)
         except SpotterError as e:
@@ -91,7 +97,7 @@ class ReviewController(QObject):
         if self.case_name is None:
             self.error.emit("Confirm (C) the hits that are the person first: the report lists them")
             return False
-        return self.reports.start(self.case_name, folder)
+        return self.reports.start(self.case_name, folder, self.search.where)
 
     def refine(self) -> None:
         verdicts = self.results.model.verdicts

@@ -58,6 +58,8 @@ class SearchOutcome:
     elapsed_s: float
     thumbnails: tuple[tuple[int, bytes], ...]  # (track pk, JPEG) of each candidate
     note: str = ""  # what the operator should know about the query (a small photo, no detection)
+    vector: np.ndarray | None = None  # the query's appearance vector (read-only), kept with a case
+    model: str = ""  # the ReID model that made it
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -138,6 +140,8 @@ class SearchWorker(QObject):
                     result.elapsed_s,
                     thumbs,
                     q.note,
+                    frozen_image(result.vector),
+                    searcher.models.reid_id,
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure
@@ -147,7 +151,11 @@ class SearchWorker(QObject):
 
     def _describe(self, searcher: Searcher, request: SearchRequest) -> None:
         t0 = time.perf_counter()
-        hits = tuple(describe(searcher, request.upper, request.lower, request.where))
+        if request.confirmed:  # refining a description: the confirmed people are the examples now
+            review = Review((), request.confirmed, request.rejected)
+            hits = refine(searcher, review, request.where).hits
+        else:
+            hits = tuple(describe(searcher, request.upper, request.lower, request.where))
         thumbs = tuple(self.library.thumbnails([h.track_pk for h in hits]).items())
         best = hits[0].score if hits else None
         outcome = SearchOutcome(
@@ -219,9 +227,11 @@ class SearchService(QObject):
             return None
         self._latest += 1
         r = self.last_request
-        self._send(
-            replace(r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected)
+        # kept as the last request: a filter change or a corrected clock searches again with the review
+        self.last_request = replace(
+            r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected
         )
+        self._send(self.last_request)
         return self._latest
 
     def describe(self, upper: str | None, lower: str | None) -> int:
@@ -234,8 +244,12 @@ class SearchService(QObject):
         return self._latest
 
     def set_colours(self, upper: str | None, lower: str | None) -> int | None:
-        """Narrow the last photo's hits to these colours (or search the description again)."""
+        """Narrow the last photo's hits to these colours (or search the description again; a
+        description with no colour left is not searched)."""
         self.colours = (upper, lower)
+        r = self.last_request
+        if r is not None and r.image is None and not (upper or lower):
+            return None
         return self.repeat()
 
     def set_filter(self, where: SearchFilter) -> int | None:

@@ -18,12 +18,13 @@ A video with no known start keeps offsets from its start ("0:12.3") wherever a t
 from __future__ import annotations
 
 import logging
+import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.timestamps import time_in_name
-from pipeline.types import fmt_time
+from pipeline.timestamps import time_in_name, without_times
+from pipeline.types import clock_at, fmt_time
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +36,21 @@ FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
     "folder",
     "operator",
 )
-_DATE_TIME = re.compile(
-    r"\d{4}[-_.]?\d{2}[-_.]?\d{2}[ _T-]?\d{2}[-_.:h]?\d{2}[-_.:m]?\d{2}(?:[.,_-]\d{1,6})?"
-)
 _WORD_EDGES = " _-.,()[]"
 
 
 def guess_camera(path: str | Path) -> tuple[str, str]:
-    """(camera name, where it came from) for a video file or a folder of snapshots."""
+    """(camera name, where it came from) for a video file or a folder of snapshots (a path that
+    cannot be looked at, an unmounted share, is taken as a file)."""
     path = Path(path)
-    stem = path.name if path.is_dir() else path.stem
+    folder_itself = os.path.isdir(path)  # False, not an error, for a path that cannot be looked at
+    stem = path.name if folder_itself else path.stem
     if time_in_name(stem) is not None:
-        rest = _DATE_TIME.sub(" ", stem).strip(_WORD_EDGES)
-        rest = re.sub(r"\s{2,}", " ", rest)
+        rest = re.sub(r"\s{2,}", " ", without_times(stem)).strip(_WORD_EDGES)
+        rest = re.sub(r"[ _.-]{2,}", lambda m: m.group(0)[0], rest)
         if any(c.isalpha() for c in rest):
             return rest, FROM_NAME
-    folder = path.name if path.is_dir() else path.parent.name
+    folder = path.name if folder_itself else path.parent.name
     return (folder or stem), FROM_FOLDER
 
 
@@ -60,12 +60,12 @@ def guess_start(
     """(recording start as naive local time, where it came from), or (None, "") when unknown;
     ``container=False`` reads no file (the name and the snapshots' time only)."""
     path = Path(path)
-    named = time_in_name(path.name if path.is_dir() else path.stem)
+    named = time_in_name(path.name if os.path.isdir(path) else path.stem)
     if named is not None:
         return named, FROM_NAME
     if snapshots_start is not None:
         return snapshots_start, FROM_SNAPSHOTS
-    if container and path.is_file():
+    if container and os.path.isfile(path):
         created = container_creation_time(path)
         if created is not None:
             return created, FROM_CONTAINER
@@ -100,8 +100,10 @@ def parse_clock(text: str, utc_if_naive: bool = False) -> datetime:
     """An ISO 8601 date and time (``2026-11-21T14:30:00``, ``2026-11-21 14:30``, with ``Z`` or an
     offset) as naive local time; a date alone is its midnight. ValueError names what is wrong."""
     raw = str(text).strip()
+    if raw[-1:] in ("Z", "z"):  # UTC; Python 3.10's fromisoformat does not read the Z
+        raw = raw[:-1] + "+00:00"
     try:
-        when = datetime.fromisoformat(raw.replace("z", "Z"))
+        when = datetime.fromisoformat(raw)
     except ValueError:
         raise ValueError(
             f"{text!r} is not a date and time (ISO 8601, e.g. 2026-11-21T14:30:00 or '2026-11-21 14:30')"
@@ -111,11 +113,6 @@ def parse_clock(text: str, utc_if_naive: bool = False) -> datetime:
     if when.tzinfo is not None:
         when = when.astimezone().replace(tzinfo=None)
     return when
-
-
-def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
-    """The wall-clock time ``offset_s`` seconds into a video that started at ``start``."""
-    return None if start is None else start + timedelta(seconds=float(offset_s))
 
 
 def clock_label(start: datetime | None, offset_s: float, camera: str = "") -> str:

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from models.loader import ModelSet
@@ -28,7 +28,7 @@ from pipeline.search import Searcher
 from pipeline.search_filter import SearchFilter, filter_json
 from pipeline.storage import Library
 from pipeline.storage.cases import operator
-from pipeline.types import Hit, fmt_time
+from pipeline.types import Hit, clock_at, fmt_time
 from pipeline.version import version
 
 
@@ -150,8 +150,8 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
 def _when(hit: Hit, end_s: float | None = None) -> str:
     end_s = hit.end_s if end_s is None else end_s
     where = _esc(hit.camera or "unknown camera")
-    if hit.video_start is not None:
-        end = hit.video_start + timedelta(seconds=end_s)
+    end = clock_at(hit.video_start, end_s)
+    if hit.start_time is not None and end is not None:
         return f"{where}<br/>{hit.start_time:%Y-%m-%d %H:%M:%S} – {end:%H:%M:%S}"
     return f"{where}<br/>{fmt_time(hit.start_s)} – {fmt_time(end_s)} into {_esc(Path(hit.video_path).name)}"
 

@@ -20,14 +20,16 @@ import cv2
 import numpy as np
 
 from pipeline.clothing import LOWER, PALETTE, UPPER, ColourConfig, colour_index, crop_colours
+from pipeline.errors import SearchError
 from pipeline.search import Searcher, hit_from_track
 from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
-from pipeline.types import Hit
+from pipeline.types import Hit, enters
 
 log = logging.getLogger(__name__)
 
 BACKFILL_PAGE = 500  # thumbnails decoded per backfill transaction
+REGION_PAGE = 200  # best-scoring tracks read at a time while the hits are collected
 
 
 def backfill_colours(library: Library, config: ColourConfig = ColourConfig()) -> int:
@@ -65,12 +67,15 @@ def describe(
     where: SearchFilter | None = None,
     max_hits: int = 20,
 ) -> list[Hit]:
-    """The people who best match the description, best first (each person's tracks, best first)."""
+    """The people who best match the description, best first: each person's best-matching track."""
     if not upper and not lower:
-        raise ValueError("a description needs an upper or a lower colour")
+        raise SearchError("a description needs an upper or a lower colour")
     for name in (upper, lower):
         if name:
-            colour_index(name)  # an unknown colour is an error before any work
+            try:
+                colour_index(name)  # an unknown colour is an error before any work
+            except ValueError as e:
+                raise SearchError(str(e)) from None
     library = searcher.library
     backfill_colours(library)
     table = library.colour_table(len(PALETTE))
@@ -82,12 +87,22 @@ def describe(
     scores = colour_scores(table.colours, upper, lower)
     scores[~keep] = -1.0
     best: dict[tuple[int, int], tuple[float, int]] = {}
-    for k in np.argsort(-scores, kind="stable"):
-        if scores[k] <= 0 or len(best) >= max_hits:
+    order = [k for k in np.argsort(-scores, kind="stable") if scores[k] > 0]
+    tracks: dict = {}
+    for page in range(0, len(order), REGION_PAGE):
+        chunk = order[page : page + REGION_PAGE]
+        found = library.tracks([int(table.pks[k]) for k in chunk])
+        for k in chunk:
+            t = found.get(int(table.pks[k]))
+            if t is None or (where.region is not None and not enters(t.path, where.region)):
+                continue  # the union box let it in; its own boxes do not enter the region
+            key = (int(table.video_ids[k]), int(table.persons[k]))
+            if key not in best:
+                best[key], tracks[t.pk] = (float(scores[k]), t.pk), t
+            if len(best) >= max_hits:
+                break
+        if len(best) >= max_hits:
             break
-        key = (int(table.video_ids[k]), int(table.persons[k]))
-        best.setdefault(key, (float(scores[k]), int(table.pks[k])))
-    tracks = library.tracks([pk for _, pk in best.values()])
     clocks = library.clocks()
     return [hit_from_track(tracks[pk], score, clocks.get(tracks[pk].video_id)) for score, pk in best.values()]
 

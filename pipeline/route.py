@@ -67,11 +67,14 @@ def route(hits: Sequence[Hit], confirmed: Sequence[int] = ()) -> list[RouteStop 
     timed = sorted((s for s in stops if s.start_time is not None), key=lambda s: (s.start_time, s.video_path))
     untimed = sorted((s for s in stops if s.start_time is None), key=lambda s: (s.video_path, s.start_s))
     out: list[RouteStop | RouteGap] = []
+    seen_until: datetime | None = None  # the latest end so far: a long stop covers shorter ones
+    last_camera = ""
     for stop in timed:
-        before = out[-1] if out else None
-        if isinstance(before, RouteStop) and before.end_time is not None:
-            gap = (stop.start_time - before.end_time).total_seconds()
+        if seen_until is not None:
+            gap = (stop.start_time - seen_until).total_seconds()
             if gap > 0:
-                out.append(RouteGap(gap, stop.camera != before.camera))
+                out.append(RouteGap(gap, stop.camera != last_camera))
         out.append(stop)
+        if seen_until is None or (stop.end_time is not None and stop.end_time > seen_until):
+            seen_until, last_camera = stop.end_time, stop.camera
     return out + untimed

@@ -278,6 +278,9 @@ class Searcher:
         pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates, inside)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
+        if where.region is not None and keep:  # the union box chose them: their own boxes decide
+            paths = self.library.tracks(pks[keep].tolist())
+            keep = [i for i in keep if int(pks[i]) in paths and enters(paths[int(pks[i])].path, where.region)]
         pks, scores = pks[keep], scores[keep].astype(np.float64)
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)

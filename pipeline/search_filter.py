@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.errors import SearchError
 from pipeline.storage import Library
 from pipeline.storage.clock import TrackTimes, VideoClock
-from pipeline.types import iso_time
+from pipeline.types import iso_time, overlapping
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,5 @@ class TrackFilter:
                     hi[k] = (where.end - start).total_seconds()
             mask &= (table.end_s >= lo[slot]) & (table.start_s <= hi[slot])
         if where.region is not None:
-            x1, y1, x2, y2 = where.region
-            b = table.boxes
-            mask &= (b[:, 0] < x2) & (b[:, 2] > x1) & (b[:, 1] < y2) & (b[:, 3] > y1)
+            mask &= overlapping(table.boxes, where.region)
         return Allowed(np.sort(table.pks[mask]), without_start)

@@ -31,8 +31,24 @@ _PATTERNS = (
 
 def time_in_name(name: str) -> datetime | None:
     """The date and time in a file name (naive local time, as the recorder wrote it), or None."""
+    found = times_in_name(name)
+    return found[0][0] if found else None
+
+
+def without_times(name: str) -> str:
+    """The name with every date and time in it cut out (what is left names the camera, often)."""
+    for _, (start, end) in sorted(times_in_name(name), key=lambda t: -t[1][0]):
+        name = name[:start] + " " + name[end:]
+    return name
+
+
+def times_in_name(name: str) -> list[tuple[datetime, tuple[int, int]]]:
+    """Every date and time in a file name with where it is (start, end), first layout first."""
+    out: list[tuple[datetime, tuple[int, int]]] = []
     for pattern in _PATTERNS:
         for m in pattern.finditer(name):
+            if any(a < m.end() and m.start() < b for _, (a, b) in out):
+                continue
             y, mo, d = int(m["Y"]), int(m["m"]), int(m["d"])
             h, mi, s = int(m["H"]), int(m["M"]), int(m["S"])
             if not MIN_YEAR <= y <= MAX_YEAR:
@@ -40,7 +56,7 @@ def time_in_name(name: str) -> datetime | None:
             frac = m["f"] or ""
             micro = int(frac.ljust(6, "0")[:6]) if frac else 0
             try:
-                return datetime(y, mo, d, h, mi, s, micro)
+                out.append((datetime(y, mo, d, h, mi, s, micro), m.span()))
             except ValueError:  # month 13, 25 o'clock: not a time
                 continue
-    return None
+    return out

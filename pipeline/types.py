@@ -60,11 +60,22 @@ def union_box(path: np.ndarray) -> tuple[float, float, float, float]:
     return float(lo[0]), float(lo[1]), float(hi[2]), float(hi[3])
 
 
+def overlapping(boxes: np.ndarray, region: tuple[float, float, float, float]) -> np.ndarray:
+    """(N,) whether each of (N, 4) boxes (x1, y1, x2, y2) overlaps ``region``."""
+    x1, y1, x2, y2 = region
+    return (boxes[:, 0] < x2) & (boxes[:, 2] > x1) & (boxes[:, 1] < y2) & (boxes[:, 3] > y1)
+
+
 def enters(path: np.ndarray, region: tuple[float, float, float, float]) -> bool:
     """Whether any box of a track's path overlaps ``region`` (x1, y1, x2, y2)."""
-    boxes = np.asarray(path).reshape(-1, PATH_COLUMNS)[:, PATH_X1 : PATH_Y2 + 1]
-    x1, y1, x2, y2 = region
-    return bool(((boxes[:, 0] < x2) & (boxes[:, 2] > x1) & (boxes[:, 1] < y2) & (boxes[:, 3] > y1)).any())
+    return bool(
+        overlapping(np.asarray(path).reshape(-1, PATH_COLUMNS)[:, PATH_X1 : PATH_Y2 + 1], region).any()
+    )
+
+
+def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
+    """The wall-clock time ``offset_s`` seconds into a video that started at ``start``."""
+    return None if start is None else start + timedelta(seconds=float(offset_s))
 
 
 @dataclass(frozen=True)
@@ -91,11 +102,11 @@ class Hit:
     @property
     def start_time(self) -> datetime | None:
         """Wall-clock time of the hit's start (None when the video's start is unknown)."""
-        return None if self.video_start is None else self.video_start + timedelta(seconds=self.start_s)
+        return clock_at(self.video_start, self.start_s)
 
     @property
     def end_time(self) -> datetime | None:
-        return None if self.video_start is None else self.video_start + timedelta(seconds=self.end_s)
+        return clock_at(self.video_start, self.end_s)
 
     def to_json(self) -> dict:
         """The ``search --json`` hit object (a stable interface for tools outside the project)."""

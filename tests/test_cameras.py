@@ -43,6 +43,9 @@ T0 = datetime(2026, 11, 21, 14, 30, 0)
         ("/nvr/2026-11-21 14-30-00 Entrance.mp4", ("Entrance", FROM_NAME), (T0, FROM_NAME)),
         ("/footage/Lobby/20261121_143000.mp4", ("Lobby", FROM_FOLDER), (T0, FROM_NAME)),
         ("/footage/Lobby/clip0001.mp4", ("Lobby", FROM_FOLDER), (None, "")),
+        ("/nvr/NVR_ch2_main_20261121143000_20261121150000.mp4", ("NVR_ch2_main", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/Camera12345_20261121_143000.mp4", ("Camera12345", FROM_NAME), (T0, FROM_NAME)),
+        ("/proc/1/root/x/Cam03_20261121_143000.mp4", ("Cam03", FROM_NAME), (T0, FROM_NAME)),  # unreadable
     ],
 )
 def test_camera_and_start_from_the_path(path: str, camera: tuple, start: tuple) -> None:
@@ -109,13 +112,17 @@ def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path)
     with sqlite3.connect(db) as c:  # as schema 3 left it: no camera or start columns
         for column in ("camera", "camera_source", "start_time", "start_source"):
             c.execute(f"ALTER TABLE videos DROP COLUMN {column}")
-        for column in ("box_x1", "box_y1", "box_x2", "box_y2"):
+        for column in ("box_x1", "box_y1", "box_x2", "box_y2", "colours"):
             c.execute(f"ALTER TABLE tracks DROP COLUMN {column}")
+        c.execute("DROP TABLE case_marks")
+        c.execute("DROP TABLE case_photos")
+        c.execute("DROP TABLE cases")
         c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     upgraded = Library(db)
     v = upgraded.videos()[0]
     assert (v.camera, v.start_time, v.tracks) == ("Cam07", T0, 1)
     assert upgraded.track_times().boxes.tolist() == [[10.0, 20.0, 40.0, 100.0]]  # from its stored path
+    assert upgraded.tracks_without_colours() == [upgraded.video_tracks(v.video_id)[0].pk]  # backfilled later
 
 
 def cameras_library(tmp_path: Path, q: np.ndarray) -> tuple[Library, dict[str, int]]:
@@ -269,6 +276,7 @@ def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
         track(1, [left], look(0.95, 1)),  # the best match, on the left
         track(2, [right], look(0.90, 2)),  # on the right
         track(3, [left, right], look(0.85, 3)),  # jumps from left to right: never in the middle
+        track(4, [[110, 20, 140, 100]], look(0.78, 4)),  # in the middle, weaker than track 3
     ]
     library.commit_chunk(vid, records, 100, None, "test-reid")
     library.finish_video(vid, "done", 100)
@@ -278,7 +286,9 @@ def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
         return [h.track_id for h in s.match(q, where=SearchFilter(region=region)).candidates]
 
     assert found((150, 0, 320, 240)) == [2]  # one candidate, and it is the right side's best
-    assert found((100, 0, 150, 240)) == []  # the union of track 3's boxes covers it; its boxes do not
+    margin = searcher(library, SearchConfig(min_score=0.5, calibrate=False))  # within 0.05 of the best
+    inside = margin.match(q, where=SearchFilter(region=(100, 0, 150, 240)))  # track 3's union box covers it
+    assert [h.track_id for h in inside.hits] == [4]  # and not measured against track 3, which is not inside
     assert 1 in found((0, 0, 50, 50))
     with pytest.raises(SearchError, match="outside the frame of every video searched"):
         s.match(q, where=SearchFilter(region=(400, 300, 500, 400)))

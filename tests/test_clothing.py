@@ -81,6 +81,18 @@ def test_tud_people_wear_what_they_were_labelled_with(indexed) -> None:
     assert agree >= len(LABELS["tud"]) - 2
 
 
+def test_a_description_needs_a_known_colour(indexed) -> None:
+    from pipeline.errors import SearchError
+    from pipeline.search import Searcher
+    from tests.test_search import FakeModels
+
+    s = Searcher(indexed, FakeModels(np.zeros(512)), SearchConfig())  # type: ignore[arg-type]
+    with pytest.raises(SearchError, match="needs an upper or a lower colour"):
+        describe(s, None, None)
+    with pytest.raises(SearchError, match="unknown colour 'teal'"):
+        describe(s, "teal", None)
+
+
 def test_older_tracks_get_colours_from_their_thumbnails(tmp_path: Path, indexed) -> None:
     db = tmp_path / "lib.db"
     with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:

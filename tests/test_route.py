@@ -33,3 +33,17 @@ def test_stops_in_clock_order_with_gaps() -> None:
     assert gap.seconds == 600 - 40 and gap.camera_changed
     assert yard.camera == "Yard" and lobby.start_time is None
     assert len(route(hits)) == 6  # nothing confirmed: every hit's person is a stop (4) with 2 gaps
+
+
+def test_a_long_stop_covers_the_short_ones_inside_it() -> None:
+    """Seen 10:00-10:30 on camera A, 10:05-10:06 on camera B, then 10:20 on A again: never unseen."""
+    t = T0.replace(hour=10, minute=0)
+    hits = [
+        hit(1, 1, 1, 0.0, 1800.0, "A", t),
+        hit(2, 2, 1, 300.0, 360.0, "B", t),
+        hit(3, 3, 1, 1200.0, 1210.0, "A", t),
+        hit(4, 4, 1, 2400.0, 2410.0, "C", t),  # ten minutes after the long stop ends
+    ]
+    entries = route(hits)
+    gaps = [e for e in entries if isinstance(e, RouteGap)]
+    assert len(gaps) == 1 and gaps[0].seconds == 600 and gaps[0].camera_changed

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.cli.common import model_set, open_library
+from pipeline.cli.common import model_set, open_library, video_of
 from pipeline.types import fmt_time, iso_time
 
 if TYPE_CHECKING:
@@ -49,15 +49,12 @@ def set_clock(library: Library, args: argparse.Namespace) -> int:
     from models.errors import SpotterError
     from pipeline.cameras import parse_clock
 
-    known = {v.video_id for v in library.videos()}
     touched: list[int] = []
     for option, value in (("--set-camera", args.set_camera), ("--set-start", args.set_start)):
         if not value:
             continue
         video, text = value
-        video_id = int(video) if video.isdigit() else library.video_id(video)
-        if video_id not in known:
-            raise SpotterError(f"{option}: {video} is not a video of the library {library.db_path}")
+        video_id = video_of(library, video, option)
         if option == "--set-camera":
             library.set_camera(video_id, text)
         else:

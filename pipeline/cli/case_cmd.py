@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
 
-from pipeline.cli.common import model_set, open_library
+from pipeline.cli.common import model_set, open_library, video_of
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -43,9 +44,7 @@ def case_add(args: argparse.Namespace) -> int:
 
     library = open_library(args)
     video = args.video
-    video_id = int(video) if video.isdigit() else library.video_id(video)
-    if video_id is None or video_id not in {v.video_id for v in library.videos()}:
-        raise SpotterError(f"{video} is not a video of the library {library.db_path}")
+    video_id = video_of(library, video)
     pk = library.track_pk(video_id, args.track)
     if pk is None:
         raise SpotterError(f"video {video} has no track {args.track} (search shows each hit's track)")
@@ -90,7 +89,7 @@ def case_show(args: argparse.Namespace) -> int:
         doc = {
             "id": case.case_id,
             "name": case.name,
-            "created_at": case.created_at.isoformat(timespec="seconds"),
+            "created_at": local(case.created_at).isoformat(timespec="seconds"),
             "created_by": case.created_by,
             "photos": [{"path": p, "model": m} for p, m, _ in case.photos],
             "marks": [
@@ -99,19 +98,19 @@ def case_show(args: argparse.Namespace) -> int:
                     "track_id": m.track_id,
                     "verdict": m.verdict,
                     "by": m.marked_by,
-                    "at": m.marked_at.isoformat(timespec="seconds"),
+                    "at": local(m.marked_at).isoformat(timespec="seconds"),
                 }
                 for m in case.marks
             ],
         }
         print(json.dumps(doc))
         return 0
-    opened = f"{case.created_at:%Y-%m-%d %H:%M} by {case.created_by or '?'}"
+    opened = f"{local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
     print(f"case {case.case_id} {case.name!r}, opened {opened}")
     for path, model, _ in case.photos:
         print(f"  photo {path} ({model})")
     for m in case.marks:
-        when = f"{m.marked_by or '?'}, {m.marked_at:%Y-%m-%d %H:%M}"
+        when = f"{m.marked_by or '?'}, {local(m.marked_at):%Y-%m-%d %H:%M %Z}"
         print(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
     return 0
 
@@ -128,3 +127,8 @@ def case_report(args: argparse.Namespace) -> int:
         elif not args.quiet and step.current and not step.clip_frames_total:
             print(f"clip {step.clips_done + 1} of {step.clips_total}: {step.current}", file=sys.stderr)
     return 0
+
+
+def local(stored: datetime) -> datetime:
+    """A time the library stores in UTC (without a zone), in this computer's zone, zone attached."""
+    return stored.replace(tzinfo=timezone.utc).astimezone()

@@ -46,3 +46,15 @@ def expand_videos(paths: list[Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def video_of(library: Library, text: str, option: str = "") -> int:
+    """A library video named on the command line by its path (an existing path wins) or its id."""
+    from models.errors import SpotterError
+
+    by_path = library.video_id(text)
+    video_id = by_path if by_path is not None or not text.isdigit() else int(text)
+    if video_id is None or video_id not in {v.video_id for v in library.videos()}:
+        prefix = f"{option}: " if option else ""
+        raise SpotterError(f"{prefix}{text} is not a video of the library {library.db_path}")
+    return video_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,9 +53,13 @@ def region(text: str) -> tuple[float, float, float, float]:
         x1, y1, x2, y2 = (float(v) for v in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be X1,Y1,X2,Y2 in video pixels (got {text!r})") from None
-    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or not (x1 < x2 and y1 < y2):
-        raise argparse.ArgumentTypeError(f"must be X1,Y1,X2,Y2 with X1 < X2 and Y1 < Y2 (got {text!r})")
-    return x1, y1, x2, y2
+    from pipeline.errors import SearchError
+    from pipeline.search_filter import SearchFilter
+
+    try:
+        return SearchFilter(region=(x1, y1, x2, y2)).region  # type: ignore[return-value]
+    except SearchError as e:  # the one rule for regions, the engine's
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def colour(text: str) -> str:

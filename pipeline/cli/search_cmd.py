@@ -37,6 +37,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = Searcher(library, models, config)
     if args.query is None:
+        if args.video is not None:
+            where = replace(where, videos=(library.video_id(args.video),))
         return print_description_hits(searcher, args, where)
     result = searcher.search(
         args.query,

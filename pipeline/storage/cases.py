@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
-from pipeline.storage.records import f32_bytes
+from pipeline.storage.records import clean_name, f32_bytes
 from pipeline.storage.schema import CaseMarkRow, CasePhotoRow, CaseRow, TrackRow, VideoRow
 
 VERDICTS = ("confirmed", "rejected")
@@ -61,9 +61,7 @@ class CaseStore(LibraryBase):
 
     def create_case(self, name: str, photos: Sequence[tuple[str, str, np.ndarray]]) -> int:
         """A new case with its query photos ((path, model, vector) each); its id."""
-        name = " ".join(str(name).split())
-        if not name or len(name) > MAX_CASE_NAME:
-            raise StorageError(f"a case name must have 1 to {MAX_CASE_NAME} characters, not {name!r}")
+        name = clean_name(name, MAX_CASE_NAME, "case")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
                 raise StorageError(f"a case named {name!r} already exists (case show {name!r})")

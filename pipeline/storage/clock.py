@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from pipeline.cameras import OPERATOR
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
+from pipeline.storage.records import clean_name
 from pipeline.storage.schema import TrackRow, VideoRow
 
 MAX_CAMERA_NAME = 100  # characters
@@ -61,9 +62,7 @@ class CameraClock(LibraryBase):
 
     def set_camera(self, video_id: int, name: str) -> None:
         """The operator names the video's camera."""
-        name = " ".join(str(name).split())
-        if not name or len(name) > MAX_CAMERA_NAME:
-            raise StorageError(f"a camera name must have 1 to {MAX_CAMERA_NAME} characters, not {name!r}")
+        name = clean_name(name, MAX_CAMERA_NAME, "camera")
         with self._write("cannot set the camera") as s:
             if s.get(VideoRow, video_id) is None:
                 raise StorageError(f"no video {video_id} in the library")

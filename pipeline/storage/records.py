@@ -65,3 +65,13 @@ def storage_message(action: str, e: BaseException) -> str:
     else:
         hint = "the transaction was rolled back: what was committed before is kept"
     return f"{action}: {text} ({hint})"
+
+
+def clean_name(text: str, limit: int, what: str) -> str:
+    """An operator's name for something (a camera, a case): spaces collapsed, 1 to ``limit`` characters."""
+    from pipeline.errors import StorageError
+
+    name = " ".join(str(text).split())
+    if not name or len(name) > limit:
+        raise StorageError(f"a {what} name must have 1 to {limit} characters, not {name!r}")
+    return name

@@ -35,12 +35,16 @@ def test_confirm_reject_and_refine(make_window, qtbot, indexed_copy: Path, pets_
     assert results.model.verdicts == {best.track_pk: "confirmed", wrong.track_pk: "rejected"}
     case = window.library.case(window.review.case_name)
     assert case.marked("confirmed") == (best.track_pk,) and case.marked("rejected") == (wrong.track_pk,)
+    assert len(case.vectors(first.args[0].model)) == 1  # the query photo's vector is kept with the case
     assert all(m.marked_at is not None for m in case.marks)
 
     with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as refined:
         qtbot.mouseClick(results.refine_button, Qt.MouseButton.LeftButton)
     pks = {h.track_pk for h in refined.args[0].hits}
     assert best.track_pk in pks and wrong.track_pk not in pks
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
+        window.search.repeat()  # e.g. a filter changed: the review still applies
+    assert wrong.track_pk not in {h.track_pk for h in again.args[0].hits}
     assert {h.track_pk for h in refined.args[0].candidates} <= {
         h.track_pk for h in first.args[0].candidates
     } | pks
