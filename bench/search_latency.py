@@ -70,8 +70,8 @@ def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0
         ids = range(next_track + start, next_track + start + m)
         cur.executemany(
             "INSERT INTO tracks (id, video_id, track_id, first_frame, last_frame, start_s, end_s, n_obs,"
-            " path, thumbnail, quality, person, box_x1, box_y1, box_x2, box_y2)"
-            " VALUES (?, ?, ?, 0, 10, ?, ?, 2, ?, x'', 0.5, ?, 10, 10, 42, 100)",
+            " path, thumbnail, quality, person, box_x1, box_y1, box_x2, box_y2, colours)"
+            " VALUES (?, ?, ?, 0, 10, ?, ?, 2, ?, x'', 0.5, ?, 10, 10, 42, 100, x'')",
             [
                 (i, vid, i, SPREAD_S * (start + j), SPREAD_S * (start + j) + 1, path, i)
                 for j, i in enumerate(ids)

@@ -136,4 +136,4 @@ class TrackFilter:
             mask &= (table.end_s >= lo[slot]) & (table.start_s <= hi[slot])
         if where.region is not None:
             mask &= overlapping(table.boxes, where.region)
-        return Allowed(np.sort(table.pks[mask]), without_start)
+        return Allowed(table.pks[mask], without_start)  # ascending, as the table holds them

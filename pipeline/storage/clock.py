@@ -32,7 +32,7 @@ class VideoClock:
 class TrackTimes:
     """Every track's key, video and time span (seconds into its video), as arrays."""
 
-    pks: np.ndarray  # int64
+    pks: np.ndarray  # int64, ascending
     video_ids: np.ndarray  # int64
     start_s: np.ndarray  # float64
     end_s: np.ndarray  # float64
@@ -109,7 +109,7 @@ class CameraClock(LibraryBase):
             TrackRow.box_y2,
         )
         with self._read() as s:  # streamed into one array (np.array of a million row objects is slow)
-            rows = s.execute(select(*cols))
+            rows = s.execute(select(*cols).order_by(TrackRow.id))  # keys ascending: filters keep them so
             a = np.fromiter((x for row in rows for x in row), dtype=np.float64).reshape(-1, len(cols))
         return TrackTimes(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3], a[:, 4:8])
 
