@@ -106,8 +106,11 @@ MUTANTS = (
     Mutant("time window ignores the video's start", "pipeline/search_filter.py",
            "lo[k] = (where.start - start).total_seconds()", "lo[k] = (start - where.start).total_seconds()",
            ("tests/test_cameras.py",)),
-    Mutant("region by union box only", "pipeline/search.py",
+    Mutant("region shows a person's fragments outside it", "pipeline/search.py",
            "and (where.region is None or enters(t.path, where.region))", "", ("tests/test_cameras.py",)),
+    Mutant("region margin taken before the boxes are checked", "pipeline/search.py",
+           "keep = [i for i in keep if int(pks[i]) in paths and enters(paths[int(pks[i])].path, where.region)]",
+           "keep = keep", ("tests/test_cameras.py",)),
     Mutant("calibration pairs every live track", "pipeline/calibration.py",
            "for a, v in active[-rivals:]:", "for a, v in active:", ("tests/test_calibration.py",)),
 )  # fmt: skip

@@ -277,9 +277,15 @@ def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
         track(2, [right], look(0.90, 2)),  # on the right
         track(3, [left, right], look(0.85, 3)),  # jumps from left to right: never in the middle
         track(4, [[110, 20, 140, 100]], look(0.78, 4)),  # in the middle, weaker than track 3
+        track(5, [[260, 120, 290, 200]], look(0.70, 5)),  # bottom right, and its other fragment (6)
+        track(
+            6, [[10, 120, 40, 200], [290, 10, 310, 60]], look(0.60, 6)
+        ),  # linked with 5; never bottom right
     ]
     library.commit_chunk(vid, records, 100, None, "test-reid")
     library.finish_video(vid, "done", 100)
+    pks = {t.track_id: t.pk for t in library.video_tracks(vid)}
+    library.set_persons(vid, {pks[5]: 5, pks[6]: 5})
     s = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, candidates=1, calibrate=False))
 
     def found(region: tuple) -> list[int]:
@@ -290,6 +296,9 @@ def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
     inside = margin.match(q, where=SearchFilter(region=(100, 0, 150, 240)))  # track 3's union box covers it
     assert [h.track_id for h in inside.hits] == [4]  # and not measured against track 3, which is not inside
     assert 1 in found((0, 0, 50, 50))
+    walk = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, calibrate=False))
+    bottom_right = walk.match(q, where=SearchFilter(region=(250, 110, 320, 240)))
+    assert [h.track_id for h in bottom_right.candidates] == [5]  # not its fragment outside the region
     with pytest.raises(SearchError, match="outside the frame of every video searched"):
         s.match(q, where=SearchFilter(region=(400, 300, 500, 400)))
     with pytest.raises(SearchError, match="X1 < X2"):
