@@ -72,6 +72,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     add(file, "add_folder", "Add a &folder of videos…", lambda: choose_folder(window))
     add(file, "open_photo", "Open &photo…", lambda: choose_photo(window), "Ctrl+Shift+O")
     add(file, "paste_photo", "Paste p&hoto", window.paste_photo, QKeySequence.StandardKey.Paste)
+    add(file, "open_case", "Open &case…", window.review.choose_case)
     file.addSeparator()
     add(file, "export", "&Export clips…", window.show_export_dialog, "Ctrl+E")
     file.addSeparator()

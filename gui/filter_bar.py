@@ -108,6 +108,23 @@ class FilterBar(QWidget):
         self.clear_region.setEnabled(region is not None)
         self._emit()
 
+    def set_value(self, where: SearchFilter) -> None:
+        """Show a filter (a case's) and search with it."""
+        for w in (self.camera, self.use_from, self.use_to, self.time_from, self.time_to):
+            w.blockSignals(True)
+        self.camera.setCurrentIndex(max(self.camera.findText(where.cameras[0]), 0) if where.cameras else 0)
+        for box, edit, when in (
+            (self.use_from, self.time_from, where.start),
+            (self.use_to, self.time_to, where.end),
+        ):
+            box.setChecked(when is not None)
+            edit.setEnabled(when is not None)
+            if when is not None:
+                edit.setDateTime(QDateTime(when))
+        for w in (self.camera, self.use_from, self.use_to, self.time_from, self.time_to):
+            w.blockSignals(False)
+        self.set_region(where.region)  # emits the whole filter once
+
     def colours(self) -> tuple[str | None, str | None]:
         """The clothing colours chosen (None: any)."""
         pick = [c.currentText() for c in (self.upper, self.lower)]

@@ -142,6 +142,8 @@ class MainWindow(QMainWindow):
         self.review.error.connect(self.messages.error)
         self.review.info.connect(self.messages.info)
         self.review.play.connect(self._on_timeline_hit)
+        self.review.opened.connect(self.filter_bar.set_value)
+        self.review.photo_requested.connect(self.open_photo)
         self.filter_bar.changed.connect(self.search.set_filter)
         self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
         pl.region_drawn.connect(self.filter_bar.set_region)

@@ -3,17 +3,20 @@ and when), and refine the search with them (``pipeline.refine``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
 from pipeline.engine import ModelSet, SpotterError
+from pipeline.search_filter import filter_from_json, filter_json
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -26,6 +29,8 @@ class ReviewController(QObject):
     error = Signal(str)
     info = Signal(str)
     play = Signal(object)  # Hit: a route stop was clicked
+    opened = Signal(object)  # SearchFilter of a case taken up again
+    photo_requested = Signal(str)  # the query photo of a case taken up again
 
     def __init__(
         self,
@@ -63,6 +68,7 @@ class ReviewController(QObject):
                     photos.append((source, outcome.model, outcome.vector))
                 self.library.create_case(name, photos)
                 self.case_name = name
+            self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))
             self.library.mark(self.case_name, hit.track_pk, verdict)
         except SpotterError as e:
             self.error.emit(str(e))
@@ -99,6 +105,40 @@ class ReviewController(QObject):
             return False
         return self.reports.start(self.case_name, folder, self.search.where)
 
+    def open_case(self, name: str) -> bool:
+        """Take up a case again: its photo (when still on disk), its filter and its marks; a case
+        with no photo on disk searches with its confirmed hits."""
+        try:
+            case = self.library.case(name)
+        except SpotterError as e:
+            self.error.emit(str(e))
+            return False
+        where = filter_from_json(json.loads(case.filter_json or "{}"))
+        self.opened.emit(where)  # the window shows the filter (and the search uses it)
+        photo = next((p for p, _, _ in case.photos if Path(p).is_file()), None)
+        verdicts = {m.track_pk: m.verdict for m in case.marks}
+        if photo is not None:
+            self.photo_requested.emit(photo)  # a new query: resets the review, restored below
+        self.case_name = name
+        self.results.model.set_verdicts(verdicts)
+        confirmed = tuple(pk for pk, v in verdicts.items() if v == "confirmed")
+        rejected = tuple(pk for pk, v in verdicts.items() if v == "rejected")
+        if photo is None and confirmed:
+            self.search.search_review(confirmed, rejected)
+        elif photo is None:
+            self.error.emit(f"case {name!r}: its photo is not on disk and nothing is confirmed yet")
+        self.info.emit(f"Case {name!r}: {len(confirmed)} confirmed, {len(rejected)} rejected")
+        return True
+
+    def choose_case(self) -> None:
+        names = [n for n, _, _ in self.library.cases()]
+        if not names:
+            self.error.emit("No case yet: confirm (C) or reject (X) hits to open one")
+            return
+        name, ok = QInputDialog.getItem(self.parent(), "Open case", "Case:", names, 0, False)
+        if ok and name:
+            self.open_case(name)
+
     def refine(self) -> None:
         verdicts = self.results.model.verdicts
         if not verdicts:
@@ -106,4 +146,6 @@ class ReviewController(QObject):
             return
         confirmed = tuple(pk for pk, v in verdicts.items() if v == "confirmed")
         rejected = tuple(pk for pk, v in verdicts.items() if v == "rejected")
+        if self.case_name is not None:
+            self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))
         self.search.refine(confirmed, rejected)

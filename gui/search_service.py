@@ -243,6 +243,15 @@ class SearchService(QObject):
         self._send(self.last_request)
         return self._latest
 
+    def search_review(self, confirmed: tuple[int, ...], rejected: tuple[int, ...]) -> int:
+        """Search with confirmed hits (and counter-examples) alone: a case whose photo is gone."""
+        self._latest += 1
+        self.last_request = SearchRequest(
+            self._latest, None, source="case", where=self.where, confirmed=confirmed, rejected=rejected
+        )
+        self._send(self.last_request)
+        return self._latest
+
     def set_colours(self, upper: str | None, lower: str | None) -> int | None:
         """Narrow the last photo's hits to these colours (or search the description again; a
         description with no colour left is not searched)."""

@@ -25,7 +25,7 @@ from pipeline.evidence import EvidenceProgress, export_hits
 from pipeline.refine import Review, refine
 from pipeline.route import RouteGap, route
 from pipeline.search import Searcher
-from pipeline.search_filter import SearchFilter, filter_json
+from pipeline.search_filter import SearchFilter, filter_from_json, filter_json
 from pipeline.storage import Library
 from pipeline.storage.cases import operator
 from pipeline.types import Hit, clock_at, fmt_time
@@ -64,6 +64,8 @@ def write_case_report(
 ) -> Iterator[EvidenceProgress | ReportFiles]:
     """Refine the case, export its confirmed hits and write the PDF; progress, then the files."""
     case = library.case(case_name)
+    if where is None:  # the filter the case's work used
+        where = filter_from_json(json.loads(case.filter_json or "{}"))
     searcher = Searcher(library, models)
     confirmed, rejected = case.marked("confirmed"), case.marked("rejected")
     if not confirmed:
@@ -108,6 +110,7 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
         ["Spotter", version()],
         *[["Model", Paragraph(f"{name}<br/>SHA-256 {digest}", small)] for name, digest in models_used],
         ["Filters", _esc(json.dumps(filter_json(where)) if where is not None and where.active else "none")],
+        ["Notes", Paragraph(_esc(case.notes) or "none", body)],
     ]
     story += [_table(meta, [35 * mm, 135 * mm], colors), Spacer(1, 4 * mm)]
     story.append(Paragraph("Query photos", styles["Heading2"]))

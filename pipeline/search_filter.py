@@ -70,6 +70,23 @@ def filter_json(where: SearchFilter) -> dict:
     }
 
 
+def filter_from_json(doc: dict) -> SearchFilter:
+    """The filter :func:`filter_json` wrote (an empty or unreadable one is no filter)."""
+    from pipeline.cameras import parse_clock
+
+    try:
+        region = doc.get("region")
+        return SearchFilter(
+            cameras=tuple(doc.get("cameras") or ()),
+            start=parse_clock(doc["from"]) if doc.get("from") else None,
+            end=parse_clock(doc["to"]) if doc.get("to") else None,
+            videos=tuple(int(v) for v in doc.get("videos") or ()),
+            region=tuple(float(v) for v in region) if region else None,  # type: ignore[arg-type]
+        )
+    except (TypeError, ValueError, KeyError, SearchError):
+        return SearchFilter()
+
+
 @dataclass(frozen=True)
 class Allowed:
     """The tracks a filter lets a search see: their keys (sorted), and the videos a time window had

@@ -78,7 +78,10 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
     photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
-    assert cli("case", "new", "lost child", "--db", str(db), "--query", str(photo)).returncode == 0
+    made = cli(
+        "case", "new", "lost child", "--db", str(db), "--query", str(photo), "--note", "seen near gate 3"
+    )
+    assert made.returncode == 0, made.stderr
     hits = json.loads(cli("search", "--db", str(db), "--query", str(photo), "--json").stdout)["hits"]
     assert len(hits) >= 1
     video = str(tud().video.resolve())
@@ -116,6 +119,7 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     )
     shown = json.loads(cli("case", "show", "lost child", "--db", str(db), "--json").stdout)
     assert shown["name"] == "lost child" and shown["photos"][0]["path"] == str(photo.resolve())
+    assert shown["notes"] == "seen near gate 3" and shown["filter"] == {}
     verdicts = {(m["track_id"], m["verdict"]) for m in shown["marks"]}
     assert verdicts == {(first["track_id"], "confirmed"), (stranger, "rejected")}
     assert all(m["at"] and "by" in m for m in shown["marks"])

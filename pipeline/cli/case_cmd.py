@@ -34,7 +34,7 @@ def case_new(args: argparse.Namespace) -> int:
             if query.note:
                 print(f"note: {photo}: {query.note}", file=sys.stderr)
             photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
-    case_id = library.create_case(args.name, photos)
+    case_id = library.create_case(args.name, photos, args.note or "")
     print(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
     return 0
 
@@ -58,6 +58,7 @@ def case_refine(args: argparse.Namespace) -> int:
     from models.errors import SpotterError
     from pipeline.refine import Review, refine
     from pipeline.search import Searcher
+    from pipeline.search_filter import filter_from_json
 
     library = open_library(args)
     case = library.case(args.name)
@@ -68,7 +69,9 @@ def case_refine(args: argparse.Namespace) -> int:
             f"case {case.name!r} has no query photo for the model {searcher.models.reid_id} and no confirmed "
             "track: nothing to search for"
         )
-    m = refine(searcher, Review(photos, case.marked("confirmed"), case.marked("rejected")), max_hits=args.top)
+    where = filter_from_json(json.loads(case.filter_json or "{}"))
+    review = Review(photos, case.marked("confirmed"), case.marked("rejected"))
+    m = refine(searcher, review, where, max_hits=args.top)
     if args.json:
         print(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))
         return 0
@@ -92,6 +95,8 @@ def case_show(args: argparse.Namespace) -> int:
             "created_at": local(case.created_at).isoformat(timespec="seconds"),
             "created_by": case.created_by,
             "photos": [{"path": p, "model": m} for p, m, _ in case.photos],
+            "notes": case.notes,
+            "filter": json.loads(case.filter_json or "{}"),
             "marks": [
                 {
                     "video": m.video_path,
@@ -107,6 +112,8 @@ def case_show(args: argparse.Namespace) -> int:
         return 0
     opened = f"{local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
     print(f"case {case.case_id} {case.name!r}, opened {opened}")
+    if case.notes:
+        print(f"  notes: {case.notes}")
     for path, model, _ in case.photos:
         print(f"  photo {path} ({model})")
     for m in case.marks:

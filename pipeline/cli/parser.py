@@ -177,6 +177,7 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("name", help="the case's name")
     p.add_argument("--query", type=Path, action="append", default=[], metavar="PHOTO",
                    help="a photo of the person (repeat for several)")  # fmt: skip
+    p.add_argument("--note", default=None, help="what the case is about (kept with it, in the report)")
     p = with_db(cases.add_parser("add", help="confirm or reject a track (a hit) in a case"), detector=False)
     p.add_argument("name", help="the case's name")
     p.add_argument("--video", required=True, help="the video (its path or id)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
@@ -39,6 +39,8 @@ class CaseInfo:
     created_by: str
     photos: tuple[tuple[str, str, np.ndarray], ...]  # (path, model, vector)
     marks: tuple[CaseMark, ...]
+    notes: str = ""
+    filter_json: str = "{}"  # pipeline.search_filter.filter_json of the case's filter
 
     def vectors(self, model: str) -> tuple[np.ndarray, ...]:
         """The query photos' vectors of one ReID model."""
@@ -59,13 +61,13 @@ def operator() -> str:
 class CaseStore(LibraryBase):
     """Create cases, record the review, read a case back."""
 
-    def create_case(self, name: str, photos: Sequence[tuple[str, str, np.ndarray]]) -> int:
-        """A new case with its query photos ((path, model, vector) each); its id."""
+    def create_case(self, name: str, photos: Sequence[tuple[str, str, np.ndarray]], notes: str = "") -> int:
+        """A new case with its query photos ((path, model, vector) each) and notes; its id."""
         name = clean_name(name, MAX_CASE_NAME, "case")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
                 raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
-            case = CaseRow(name=name, created_by=operator())
+            case = CaseRow(name=name, created_by=operator(), notes=str(notes))
             s.add(case)
             s.flush()
             for path, model, vector in photos:
@@ -106,7 +108,29 @@ class CaseStore(LibraryBase):
                 CaseMark(m.track_pk, path, track_id, m.verdict, m.marked_by, m.marked_at)
                 for m, track_id, path in s.execute(q).all()
             )
-            return CaseInfo(case_id, row.name, row.created_at, row.created_by, photos, marks)
+            return CaseInfo(
+                case_id, row.name, row.created_at, row.created_by, photos, marks, row.notes, row.filter_json
+            )
+
+    def cases(self) -> list[tuple[str, datetime, int]]:
+        """(name, opened at, marks) of every case, newest first."""
+        marks = select(CaseMarkRow.case_id, func.count().label("n")).group_by(CaseMarkRow.case_id).subquery()
+        q = (
+            select(CaseRow.name, CaseRow.created_at, func.coalesce(marks.c.n, 0))
+            .outerjoin(marks, marks.c.case_id == CaseRow.id)
+            .order_by(CaseRow.id.desc())
+        )
+        with self._read() as s:
+            return [(n, at, int(k)) for n, at, k in s.execute(q).all()]
+
+    def update_case(self, name: str, notes: str | None = None, filter_json: str | None = None) -> None:
+        """Keep the case's notes and the filter its work used."""
+        with self._write("cannot update the case") as s:
+            row = s.get(CaseRow, self._case_id(s, name))
+            if notes is not None:
+                row.notes = str(notes)
+            if filter_json is not None:
+                row.filter_json = filter_json
 
     def track_pk(self, video_id: int, track_id: int) -> int | None:
         """The key of a video's track by its number in the video (as search and export show it)."""

@@ -207,6 +207,7 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(default="")
     notes: Mapped[str] = mapped_column(default="")
+    filter_json: Mapped[str] = mapped_column(default="{}")  # the search filter of the case's work
 
 
 class CasePhotoRow(Base):

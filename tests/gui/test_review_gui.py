@@ -3,11 +3,13 @@ list shows the marks, and Refine searches again with them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 
 from gui.results_model import COL_VIDEO, HIT_ROLE
+from tests.conftest import pets
 from tests.gui.conftest import SEARCH_TIMEOUT_MS
 
 
@@ -94,3 +96,28 @@ def test_the_report_is_written_off_the_gui_thread(
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF") and (pdf.parent / "SHA256SUMS").is_file()
     qtbot.waitUntil(lambda: not window.review.reports.running)
     assert "Report written" in window.messages.text
+
+
+def test_a_case_is_taken_up_again_with_its_photo_filter_and_marks(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path
+) -> None:
+    window = make_window(indexed_copy)
+    camera = pets().video.parent.name  # the cameras are the videos' folders here
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.filter_bar.camera.setCurrentText(camera)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    name, verdicts = window.review.case_name, dict(window.results.model.verdicts)
+    assert json.loads(window.library.case(name).filter_json)["cameras"] == [camera]
+    window.filter_bar.camera.setCurrentIndex(0)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)  # another query: the marks are gone from the list
+    assert window.results.model.verdicts == {} and window.review.case_name is None
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        assert window.review.open_case(name)
+    assert window.review.case_name == name and window.results.model.verdicts == verdicts
+    assert window.filter_bar.camera.currentText() == camera and window.search.where.cameras == (camera,)
+    assert window.query_panel.source == pets_query.name
+    assert "1 confirmed" in window.messages.text
