@@ -89,6 +89,10 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     results = bar.addMenu("&Results")
     add(results, "sort_score", "Sort by score", lambda: window.results.sort_by("score"))
     add(results, "sort_time", "Sort by time", lambda: window.results.sort_by("time"))
+    by_camera = add(
+        results, "timeline_by_camera", "Timeline by &camera, one clock", window.timeline.set_by_camera
+    )
+    by_camera.setCheckable(True)
     index = bar.addMenu("&Indexing")
     add(index, "cancel_all", "Cancel all indexing", lambda: window.indexing.cancel(None))
     return actions

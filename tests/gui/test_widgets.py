@@ -121,6 +121,55 @@ def test_timeline_hover_and_click(qtbot) -> None:
     assert tick_step(3600, 600) >= 300 and tick_step(3, 600) == 1
 
 
+def test_timeline_by_camera_on_one_clock(qtbot) -> None:
+    """Two cameras, three videos with known starts, one without: one lane per camera on a shared
+    clock (each video where its recording falls), the untimed video in its own lane after them."""
+    from datetime import datetime
+
+    t0 = datetime(2026, 11, 21, 14, 0, 0)
+    timeline = TimelineWidget()
+    qtbot.addWidget(timeline)
+    timeline.resize(900, 200)
+    timeline.show()
+    timeline.set_lanes(
+        [
+            Lane("/v/gate1.mp4", 600.0, "Gate", t0),  # 14:00-14:10
+            Lane("/v/gate2.mp4", 600.0, "Gate", t0.replace(minute=30)),  # 14:30-14:40
+            Lane("/v/yard.mp4", 1200.0, "Yard", t0.replace(minute=20)),  # 14:20-14:40
+            Lane("/v/old.mp4", 60.0, "Lobby"),  # start unknown
+        ]
+    )
+    assert [r.name for r in timeline.rows] == [
+        "Gate · gate1.mp4",
+        "Gate · gate2.mp4",
+        "Yard · yard.mp4",
+        "Lobby · old.mp4",
+    ]
+    timeline.set_by_camera(True)
+    assert [r.name for r in timeline.rows] == ["Gate", "Yard", "Lobby · old.mp4"]
+    assert timeline.rows[0].span_s == 2400 and [s.offset_s for s in timeline.rows[0].segments] == [0, 1800]
+    hit = make_hit("/v/gate2.mp4", 3, 0.9, 600, 900, fps=10.0)  # 60-90 s into gate2: 14:31-14:31:30
+    timeline.set_hits([hit])
+    r = timeline.hit_rect(hit)
+    bar = timeline.bar_rect(0)
+    assert r is not None and r.left() == pytest.approx(bar.x() + 1860 / 2400 * bar.width(), abs=1)
+    assert "14:31:" in timeline.describe(r.center())
+    gap = QPointF(bar.x() + 1200 / 2400 * bar.width(), bar.center().y())  # 14:20: the gate is not recording
+    assert "not recording" in timeline.describe(gap)
+    with qtbot.assertNotEmitted(timeline.seek_requested):
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=gap.toPoint())
+    yard = timeline.bar_rect(1)
+    with qtbot.waitSignal(timeline.seek_requested) as seek:  # 14:30 in the yard: 600 s into its video
+        qtbot.mouseClick(
+            timeline,
+            Qt.MouseButton.LeftButton,
+            pos=QPointF(yard.x() + 1800 / 2400 * yard.width(), yard.center().y()).toPoint(),
+        )
+    assert seek.args[0] == "/v/yard.mp4" and seek.args[1] == pytest.approx(600, abs=5)
+    timeline.set_by_camera(False)
+    assert len(timeline.rows) == 4
+
+
 def test_neighbour_hit_order() -> None:
     a1, a2 = make_hit("/v/a.mp4", 1, 0.9, 10, 20), make_hit("/v/a.mp4", 2, 0.8, 50, 60)
     b1 = make_hit("/v/b.mp4", 3, 0.7, 5, 9)
