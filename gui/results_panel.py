@@ -44,6 +44,7 @@ class ResultsPanel(QWidget):
     refine_requested = Signal()
     route_requested = Signal()
     report_requested = Signal()
+    notes_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -107,6 +108,11 @@ class ResultsPanel(QWidget):
         self.route_button.setToolTip("Where the person was seen, in clock order across cameras")
         self.route_button.clicked.connect(self.route_requested)
         review.addWidget(self.route_button)
+        self.notes_button = QPushButton("Notes…")
+        self.notes_button.setAutoDefault(False)
+        self.notes_button.setToolTip("The case's notes, kept with it and printed in its report")
+        self.notes_button.clicked.connect(self.notes_requested)
+        review.addWidget(self.notes_button)
         self.report_button = QPushButton("Report…")
         self.report_button.setAutoDefault(False)
         self.report_button.setToolTip("Write the case's PDF report with the confirmed hits' clips")

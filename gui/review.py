@@ -46,6 +46,7 @@ class ReviewController(QObject):
         self.reports.written.connect(lambda pdf: self.info.emit(f"Report written: {pdf}"))
         self.reports.failed.connect(self.error)
         results.report_requested.connect(self.ask_report)
+        results.notes_requested.connect(self.edit_notes)
         self.case_name: str | None = None
         results.reviewed.connect(self.mark)
         results.refine_requested.connect(self.refine)
@@ -129,6 +130,26 @@ class ReviewController(QObject):
             self.error.emit(f"case {name!r}: its photo is not on disk and nothing is confirmed yet")
         self.info.emit(f"Case {name!r}: {len(confirmed)} confirmed, {len(rejected)} rejected")
         return True
+
+    def edit_notes(self) -> None:
+        """The case's notes (what it is about, what was seen), kept with it and put in its report."""
+        if self.case_name is None:
+            self.error.emit("Confirm (C) or reject (X) a hit first: that opens the case the notes belong to")
+            return
+        current = self.library.case(self.case_name).notes
+        text, ok = QInputDialog.getMultiLineText(
+            self.parent(), "Case notes", f"Notes of {self.case_name}:", current
+        )
+        if ok:
+            self.set_notes(text)
+
+    def set_notes(self, text: str) -> None:
+        try:
+            self.library.update_case(self.case_name, notes=text)  # type: ignore[arg-type]
+        except SpotterError as e:
+            self.error.emit(str(e))
+            return
+        self.info.emit(f"Notes kept with case {self.case_name!r}")
 
     def choose_case(self) -> None:
         names = [n for n, _, _ in self.library.cases()]

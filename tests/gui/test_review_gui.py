@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from gui.results_model import COL_VIDEO, HIT_ROLE
 from tests.conftest import pets
 from tests.gui.conftest import SEARCH_TIMEOUT_MS
+from tests.gui.test_cameras_gui import answer_dialog
 
 
 def select_row(window, row: int) -> None:
@@ -90,10 +91,16 @@ def test_the_report_is_written_off_the_gui_thread(
     select_row(window, 0)
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
     assert window.results.report_button.isEnabled()
+    answer_dialog(qtbot, "Seen at the gate at 14:31, red jacket")
+    qtbot.mouseClick(window.results.notes_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.library.case(window.review.case_name).notes.startswith("Seen at the gate"))
     with qtbot.waitSignal(window.review.reports.written, timeout=SEARCH_TIMEOUT_MS) as written:
         assert window.review.write_report(str(tmp_path))
     pdf = Path(written.args[0])
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF") and (pdf.parent / "SHA256SUMS").is_file()
+    from pypdf import PdfReader
+
+    assert "red jacket" in " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     qtbot.waitUntil(lambda: not window.review.reports.running)
     assert "Report written" in window.messages.text
 
