@@ -44,12 +44,22 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
 
 from models.boxes import iou_matrix
 from models.detections import Detections
 from models.detector import STRIDE, PersonDetector, input_side
+from pipeline.look_geometry import (
+    SHAPE_LADDER,
+    add_new,
+    found_new,
+    merge_boxes,
+    overlap,
+    spans,
+    uncut,
+    unexplained_motion,
+    up_to_stride,
+)
 from pipeline.motion import gray_thumbnail
 
 log = logging.getLogger(__name__)
@@ -202,7 +212,7 @@ class DetectionPlan:
         merged = self._merge(images, base, looks)
         surveyed = [k for k, look in looks if look.reason == "survey"]
         if surveyed:
-            self._reschedule(any(self._found_new(merged[k], tracked[k], moving[k]) for k in surveyed))
+            self._reschedule(any(found_new(merged[k], tracked[k], moving[k]) for k in surveyed))
             self._small_present = any(self._small_found(merged[k], base[k]) for k in surveyed)
         return merged
 
@@ -235,7 +245,12 @@ class DetectionPlan:
         self._credit = min(self._credit + cfg.budget * self._base_px, self._credit_cap)
         small = gray_thumbnail(image, round(self.width * self.motion_scale))
         prev, self._prev = self._prev, small
-        moving = self._moving(small, prev, base) if prev is not None else np.zeros((0, 4))
+        cfg = self.config
+        moving = (
+            unexplained_motion(small, prev, base, self.motion_scale, cfg.motion_delta, cfg.motion_min_area)
+            if prev is not None
+            else np.zeros((0, 4))
+        )
         if prev is None or ts >= self._next_survey_ts:
             survey = [Look(0, 0, self.width, self.height, self.close_scale, "survey")]
             if self._afford(survey, first=prev is None):
@@ -252,13 +267,13 @@ class DetectionPlan:
             h = people[:, 3] - people[:, 1]
             unseen = h * self.base_scale < cfg.target_px
             if len(base):
-                unseen &= _overlap(people, base.xyxy).max(axis=1) < 0.5
+                unseen &= overlap(people, base.xyxy).max(axis=1) < 0.5
             reach = cfg.track_reach * h[unseen, None] * np.array([-1, -0.5, 1, 0.5])
             boxes = np.vstack([boxes, people[unseen] + reach])
         if not len(boxes):
             return [], moving
         margin = cfg.region_margin * cfg.min_person_px
-        regions = _merge_boxes(boxes + np.array([-margin, -margin, margin, margin]))
+        regions = merge_boxes(boxes + np.array([-margin, -margin, margin, margin]))
         regions[:, [0, 2]] = regions[:, [0, 2]].clip(0, self.width)
         regions[:, [1, 3]] = regions[:, [1, 3]].clip(0, self.height)
         regions = regions[
@@ -278,35 +293,12 @@ class DetectionPlan:
         looks = [Look(int(a), int(b), math.ceil(c), math.ceil(d), scale, "motion") for a, b, c, d in regions]
         return (looks if self._afford(looks) else []), moving
 
-    def _moving(self, small: np.ndarray, prev: np.ndarray, base: Detections) -> np.ndarray:
-        """Boxes (frame pixels) of moving areas that no base-pass detection explains."""
-        cfg = self.config
-        changed = (cv2.absdiff(small, prev) > cfg.motion_delta).astype(np.uint8)
-        s = self.motion_scale
-        for x1, y1, x2, y2 in base.xyxy[base.score >= 0.3]:
-            w, h = x2 - x1, y2 - y1
-            changed[
-                max(int((y1 - 0.1 * h) * s), 0) : int((y2 + 0.1 * h) * s) + 1,
-                max(int((x1 - 0.2 * w) * s), 0) : int((x2 + 0.2 * w) * s) + 1,
-            ] = 0
-        # opening: a moving person leaves a solid patch; encoder noise and a slight camera jitter
-        # leave one-pixel lines along strong edges, which the erosion removes
-        changed = cv2.erode(changed, np.ones((2, 2), np.uint8))
-        changed = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-        out = [
-            [x / s, y / s, (x + w) / s, (y + h) / s]
-            for x, y, w, h, area in stats[1:n]
-            if area >= cfg.motion_min_area + 16  # the dilation adds about 16 pixels to a dot
-        ]
-        return np.asarray(out, dtype=np.float64).reshape(-1, 4)
-
     def _tiles(self, look: Look) -> list[tuple[int, int, int, int]]:
         """The look cut into tiles of at most ``tile_px`` network pixels, overlapping."""
         span = self.config.tile_px / look.scale  # frame pixels per tile side
         out = []
-        for a0, a1 in _spans(look.x1, look.x2, span, self.config.tile_overlap):
-            for b0, b1 in _spans(look.y1, look.y2, span, self.config.tile_overlap):
+        for a0, a1 in spans(look.x1, look.x2, span, self.config.tile_overlap):
+            for b0, b1 in spans(look.y1, look.y2, span, self.config.tile_overlap):
                 out.append((a0, b0, a1, b1))
         return out
 
@@ -318,7 +310,7 @@ class DetectionPlan:
         out = []
         shape = []
         for lo, hi, limit in ((tile[1], tile[3], self.height), (tile[0], tile[2], self.width)):
-            net = next((n for n in SHAPE_LADDER if n >= (hi - lo) * scale), _up((hi - lo) * scale))
+            net = next((n for n in SHAPE_LADDER if n >= (hi - lo) * scale), up_to_stride((hi - lo) * scale))
             span = min(round(net / scale), limit)
             start = min(max(round((lo + hi - span) / 2), 0), limit - span)
             out.append((start, start + span))
@@ -342,7 +334,8 @@ class DetectionPlan:
             self.stats.close_pixels += len(crops) * shape[0] * shape[1]
             for (k, t, scale), d in zip(items, self.detector.detect_at(crops, shape)):
                 # the base pass answers for people tall enough for it: close looks add the small
-                keep = self._whole(d, t, scale) & (d.height * self.base_scale < self._tall_px)
+                whole = uncut(d, t, scale, self.config.edge_px, (self.width, self.height))
+                keep = whole & (d.height * self.base_scale < self._tall_px)
                 boxes[k].append(d.xyxy[keep] + np.array([t[0], t[1], t[0], t[1]], np.float32))
                 scores[k].append(d.score[keep])
         out = []
@@ -351,47 +344,8 @@ class DetectionPlan:
                 out.append(base[k])  # nothing was added: the base pass's boxes, untouched
                 continue
             extra = Detections(np.concatenate(boxes[k]), np.concatenate(scores[k]))
-            out.append(self._add_new(base[k], extra))
+            out.append(add_new(base[k], extra, self.detector.config.nms_iou, self.config.contained))
         return out
-
-    def _whole(self, d: Detections, tile: tuple[int, int, int, int], scale: float) -> np.ndarray:
-        """Mask of boxes not cut by an inner edge of the tile (frame edges do not cut)."""
-        x0, y0, x1, y1 = tile
-        e = self.config.edge_px / max(scale, 1e-6)
-        w, h = x1 - x0, y1 - y0
-        b = d.xyxy
-        cut = np.zeros(len(d), bool)
-        if x0 > 0:
-            cut |= b[:, 0] <= e
-        if y0 > 0:
-            cut |= b[:, 1] <= e
-        if x1 < self.width:
-            cut |= b[:, 2] >= w - e
-        if y1 < self.height:
-            cut |= b[:, 3] >= h - e
-        return ~cut
-
-    def _add_new(self, base: Detections, extra: Detections) -> Detections:
-        """Merge the close looks' boxes into the base pass's: greedy by score, a box is dropped when a
-        stronger kept box is the same person (IoU above the detector's NMS threshold, or one lying
-        mostly inside the other: a tile's view of part of a person), except that two base boxes never
-        remove each other (the base pass did its own NMS; people standing close stay two)."""
-        xyxy = np.vstack([base.xyxy, extra.xyxy])
-        score = np.concatenate([base.score, extra.score])
-        from_base = np.arange(len(score)) < len(base)
-        area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6)
-        inter = _intersection(xyxy)
-        iou = inter / (area[:, None] + area[None, :] - inter)
-        contained = np.maximum(inter / area[:, None], inter / area[None, :])
-        same = (iou > self.detector.config.nms_iou) | (contained >= self.config.contained)
-        kept: list[int] = []
-        for i in np.argsort(-score, kind="stable"):
-            rivals = [j for j in kept if not (from_base[i] and from_base[j])]
-            if rivals and same[i, rivals].any():
-                continue
-            kept.append(int(i))
-        kept.sort()
-        return Detections(xyxy[kept], score[kept])
 
     def _small_found(self, merged: Detections, base: Detections) -> bool:
         """Whether a survey found a confident person too small for the base pass, which it missed."""
@@ -401,17 +355,6 @@ class DetectionPlan:
         if not len(base):
             return True
         return bool((iou_matrix(strong.xyxy, base.xyxy).max(axis=1) < 0.5).any())
-
-    @staticmethod
-    def _found_new(merged: Detections, tracked: np.ndarray, moving: np.ndarray) -> bool:
-        """Whether a survey found someone only a survey finds: a confident person who is neither
-        followed by the tracker nor moving (moving people are found by the motion looks)."""
-        strong = merged.xyxy[merged.score >= 0.5]
-        if not len(strong):  # (close looks only add people too small for the base pass)
-            return False
-        known = np.vstack([np.asarray(tracked, dtype=np.float64).reshape(-1, 4), moving])
-        inter = _overlap(strong, known)
-        return bool((inter.max(axis=1, initial=0.0) < 0.5).any())
 
     def _reschedule(self, found_new: bool) -> None:
         """Next survey sooner when the last one found someone new, later (doubling) when not."""
@@ -453,55 +396,3 @@ class DetectionPlan:
         if "prev" in state:
             buf = np.frombuffer(base64.b64decode(state["prev"]), np.uint8)
             self._prev = buf.reshape(state["shape"]).copy()
-
-
-SHAPE_LADDER = (64, 96, 128, 192, 256, 320, 384, 480, 640)  # network sides of close looks
-
-
-def _up(v: float) -> int:
-    return max(STRIDE, math.ceil(v / STRIDE) * STRIDE)
-
-
-def _spans(lo: int, hi: int, span: float, overlap: float) -> list[tuple[int, int]]:
-    """[lo, hi) covered by pieces of at most ``span``, neighbours overlapping by ``overlap``."""
-    length = hi - lo
-    if length <= span:
-        return [(lo, hi)]
-    n = math.ceil((length - span * overlap) / (span * (1 - overlap)))
-    step = (length - span) / max(n - 1, 1)
-    return [(round(lo + i * step), round(lo + i * step + span)) for i in range(n)]
-
-
-def _merge_boxes(boxes: np.ndarray) -> np.ndarray:
-    """Union boxes that overlap, until none do."""
-    boxes = [list(b) for b in boxes]
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        out: list[list[float]] = []
-        for b in boxes:
-            for o in out:
-                if b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]:
-                    o[0], o[1] = min(o[0], b[0]), min(o[1], b[1])
-                    o[2], o[3] = max(o[2], b[2]), max(o[3], b[3])
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-
-
-def _intersection(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Pairwise intersection areas of (N, 4) and (M, 4) boxes (``b`` defaults to ``a``)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = a if b is None else np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    return iw * ih
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Fraction of each box of ``a`` covered by each box of ``b`` -> (N, M)."""
-    area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
-    return _intersection(a, b) / area[:, None]
