@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gui.actions import build_menus
 from gui.clock_editor import ClockEditor
+from gui.drop_routing import DropRouting
 from gui.export_dialog import ExportDialog, ExportRunner
 from gui.filter_bar import FilterBar
 from gui.indexing import IndexingController
@@ -45,7 +46,7 @@ def app_settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DropRouting, QMainWindow):
     def __init__(
         self,
         db_path: str | Path,
@@ -336,38 +337,6 @@ class MainWindow(QMainWindow):
             self.messages.warning("Export: nothing was written")
             return
         self.messages.info(f"Exported {ev.clips_done} clip(s) to {Path(summary).parent}; summary {summary}")
-
-    # ----- drag and drop --------------------------------------------------------------------------
-
-    def handle_paths(self, paths: Sequence[str | Path]) -> bool:
-        """Route dropped or pasted files: videos and folders to indexing, the first photo to search."""
-        found = classify_paths(paths)
-        for p in found.other:
-            self.messages.warning(f"{p.name}: not a video or a photo Spotter can use")
-        if found.videos:
-            self.indexing.add(found.videos)
-        if found.photos:
-            self.open_photo(found.photos[0])
-        return bool(found.videos or found.photos)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        mime = event.mimeData()
-        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
-        event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        mime = event.mimeData()
-        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        if paths:
-            self.handle_paths(paths)
-        elif mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.set_query_image(qimage_to_bgr(image), "dropped image")
-        event.acceptProposedAction()
 
     # ----- settings and shutdown ------------------------------------------------------------------
 

@@ -1,0 +1,46 @@
+"""What the main window does with files and images dropped or pasted on it: videos and folders go to
+indexing, the first photo becomes the query, anything else is named in a warning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
+
+from gui.util import classify_paths, qimage_to_bgr
+
+
+class DropRouting:
+    """Mixin for the main window (which provides ``messages``, ``indexing``, ``open_photo`` and
+    ``set_query_image``); Qt calls the event handlers on the window itself."""
+
+    def handle_paths(self, paths: Sequence[str | Path]) -> bool:
+        """Route dropped or pasted files: videos and folders to indexing, the first photo to search."""
+        found = classify_paths(paths)
+        for p in found.other:
+            self.messages.warning(f"{p.name}: not a video or a photo Spotter can use")
+        if found.videos:
+            self.indexing.add(found.videos)
+        if found.photos:
+            self.open_photo(found.photos[0])
+        return bool(found.videos or found.photos)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if paths:
+            self.handle_paths(paths)
+        elif mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.set_query_image(qimage_to_bgr(image), "dropped image")
+        event.acceptProposedAction()
