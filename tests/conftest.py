@@ -51,6 +51,19 @@ def tud() -> Sequence:
     )
 
 
+def copy_library(source: Path, target: Path) -> Path:
+    """A private copy of a library (its pages and its write-ahead log, as one file), free to write to."""
+    import contextlib
+    import sqlite3
+
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+    return target
+
+
 def load_gt(seq: Sequence) -> dict[int, dict[int, tuple[float, float, float, float]]]:
     """{identity: {video frame (0-based): (x1, y1, x2, y2)}} in video pixels (MOT gt is 1-based)."""
     out: dict[int, dict[int, tuple[float, float, float, float]]] = {}

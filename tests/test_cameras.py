@@ -31,6 +31,7 @@ from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library
 from pipeline.types import TrackRecord
 from pipeline.video import VideoInfo
+from tests.conftest import copy_library
 from tests.test_search import DIM, add_video, searcher, unit
 
 T0 = datetime(2026, 11, 21, 14, 30, 0)
@@ -200,9 +201,7 @@ def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, fr
     from tests.conftest import pets, tud
     from tests.test_cli import cli, gt_crop
 
-    db = tmp_path / "lib.db"
-    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)  # the library's pages and its write-ahead log, as one file
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
     listed = {v["path"]: v for v in json.loads(cli("videos", "--json", "--db", str(db)).stdout)["videos"]}
     pets_v, tud_v = listed[str(pets().video.resolve())], listed[str(tud().video.resolve())]
     tagged = container_creation_time(pets().video)  # the file's creation_time tag: its start

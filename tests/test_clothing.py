@@ -3,6 +3,7 @@ colours (and the backfill for older tracks), the description search and its comm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from pipeline.clothing import LOWER, PALETTE, UPPER, colour_index, crop_colours
 from pipeline.description import backfill_colours, colour_scores, describe
 from pipeline.search import SearchConfig
-from tests.conftest import ROOT, tud
+from tests.conftest import ROOT, copy_library, tud
 from tests.test_cli import cli
 
 LABELS = json.loads((ROOT / "tests" / "data" / "clothing_colours.json").read_text())
@@ -94,10 +95,9 @@ def test_a_description_needs_a_known_colour(indexed) -> None:
 
 
 def test_older_tracks_get_colours_from_their_thumbnails(tmp_path: Path, indexed) -> None:
-    db = tmp_path / "lib.db"
-    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
-        dst.execute("UPDATE tracks SET colours = x''")  # as a library from before colours were kept
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    with contextlib.closing(sqlite3.connect(db)) as c, c:
+        c.execute("UPDATE tracks SET colours = x''")  # as a library from before colours were kept
     from pipeline.storage import Library
 
     library = Library(db)

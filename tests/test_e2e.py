@@ -13,7 +13,6 @@ sequences, MOT17) must get no hits.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from bench.sequences import Sequence, base_sequences, sequence
 from pipeline.indexer import index_video
 from pipeline.search import Searcher
 from pipeline.storage import Library
+from tests.conftest import copy_library
 
 # measured (python -m bench.search_quality): f1 / top1
 FLOORS = {
@@ -50,10 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def with_adl(tmp_path_factory: pytest.TempPathFactory, indexed, models) -> Library:
     """The session library (PETS09-S2L1, TUD-Campus) plus ADL-Rundle-6."""
-    path = tmp_path_factory.mktemp("adl") / "library.db"
-    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(path) as dst:
-        src.backup(dst)
-    library = Library(path)
+    library = Library(copy_library(indexed.db_path, tmp_path_factory.mktemp("adl") / "library.db"))
     for _ in index_video(base_sequences()["adl"].video, library, models):
         pass
     return library
@@ -102,10 +99,7 @@ def test_people_from_other_footage_get_no_hits(with_adl, models, evaluator, tmp_
         if not photo.name.startswith("MOT17-09"):
             rejected.append(not searcher.search(photo, save=False).hits)
     for key, seq in base_sequences().items():
-        copy = tmp_path / f"without_{key}.db"
-        with sqlite3.connect(with_adl.db_path) as src, sqlite3.connect(copy) as dst:
-            src.backup(dst)
-        library = Library(copy)
+        library = Library(copy_library(with_adl.db_path, tmp_path / f"without_{key}.db"))
         library.remove_video(library.video_id(seq.video))
         s = Searcher(library, models)
         rejected += [not s.search(p, save=False).hits for p in queries(evaluator, seq, tmp_path).values()]

@@ -14,7 +14,7 @@ from pipeline.errors import StorageError
 from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig
 from pipeline.storage import Library
-from tests.conftest import tud
+from tests.conftest import copy_library, tud
 from tests.test_cli import cli, gt_crop
 from tests.test_search import DIM, add_video, searcher
 
@@ -74,9 +74,7 @@ def test_cases_keep_photos_and_verdicts(tmp_path: Path) -> None:
 
 
 def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None:
-    db = tmp_path / "lib.db"
-    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
     photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     made = cli(
         "case", "new", "lost child", "--db", str(db), "--query", str(photo), "--note", "seen near gate 3"
@@ -86,37 +84,18 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     assert len(hits) >= 1
     video = str(tud().video.resolve())
     first = hits[0]
-    p = cli(
-        "case",
-        "add",
-        "lost child",
-        "--db",
-        str(db),
-        "--video",
-        first["video"],
-        "--track",
-        str(first["track_id"]),
-        "--confirm",
-    )
-    assert p.returncode == 0, p.stderr
+
+    def mark(video: str, track: int, verdict: str) -> None:
+        p = cli(
+            "case", "add", "lost child", "--db", str(db), "--video", video, "--track", str(track), verdict
+        )
+        assert p.returncode == 0, p.stderr
+
+    mark(first["video"], first["track_id"], "--confirm")
     stranger = next(
         t.track_id for t in indexed.video_tracks(indexed.video_id(video)) if t.track_id != first["track_id"]
     )
-    assert (
-        cli(
-            "case",
-            "add",
-            "lost child",
-            "--db",
-            str(db),
-            "--video",
-            video,
-            "--track",
-            str(stranger),
-            "--reject",
-        ).returncode
-        == 0
-    )
+    mark(video, stranger, "--reject")
     shown = json.loads(cli("case", "show", "lost child", "--db", str(db), "--json").stdout)
     assert shown["name"] == "lost child" and shown["photos"][0]["path"] == str(photo.resolve())
     assert shown["notes"] == "seen near gate 3" and shown["filter"] == {}
@@ -150,9 +129,7 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
 
     from pypdf import PdfReader
 
-    db = tmp_path / "lib.db"
-    with sqlite3.connect(indexed.db_path) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
     photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     video = str(tud().video.resolve())
     assert cli("case", "new", "gate", "--db", str(db), "--query", str(photo)).returncode == 0

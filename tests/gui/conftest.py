@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.app import clean_qt_environment
-from tests.conftest import load_gt, pets, tud
+from tests.conftest import copy_library, load_gt, pets, tud
 
 clean_qt_environment()  # before pytest-qt creates the QApplication: cv2 points Qt at its own plugins
 
@@ -115,11 +114,4 @@ def empty_photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def indexed_copy(indexed, tmp_path: Path) -> Path:
     """A private copy of the session's indexed library (PETS + TUD), free to write to."""
-    target = tmp_path / "indexed_copy.db"
-    src, dst = sqlite3.connect(indexed.db_path), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return target
+    return copy_library(indexed.db_path, tmp_path / "indexed_copy.db")
