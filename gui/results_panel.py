@@ -85,39 +85,37 @@ class ResultsPanel(QWidget):
         self.sort.addItems(["Sort by score", "Sort by time"])
         self.sort.currentIndexChanged.connect(lambda i: self.sort_by("time" if i else "score"))
         review = QHBoxLayout()
+
+        def button(text: str, tip: str, slot: object) -> QPushButton:
+            b = QPushButton(text)
+            b.setAutoDefault(False)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            review.addWidget(b)
+            return b
+
         for label, key, verdict in (("Confirm (C)", "C", "confirmed"), ("Reject (X)", "X", "rejected")):
-            button = QPushButton(label)
-            button.setAutoDefault(False)
-            button.setToolTip(
-                f"Mark the selected hits as {'the person' if verdict == 'confirmed' else 'not the person'}"
+            who = "the person" if verdict == "confirmed" else "not the person"
+            button(
+                label, f"Mark the selected hits as {who}", lambda _=False, v=verdict: self.review_selected(v)
             )
-            button.clicked.connect(lambda _=False, v=verdict: self.review_selected(v))
             shortcut = QShortcut(QKeySequence(key), self.table)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda v=verdict: self.review_selected(v))
-            review.addWidget(button)
-        self.refine_button = QPushButton("Refine")
-        self.refine_button.setAutoDefault(False)
-        self.refine_button.setToolTip(
-            "Search again with the confirmed hits as examples and the rejected as counter-examples"
+        self.refine_button = button(
+            "Refine",
+            "Search again with the confirmed hits as examples and the rejected as counter-examples",
+            self.refine_requested,
         )
-        self.refine_button.clicked.connect(self.refine_requested)
-        review.addWidget(self.refine_button)
-        self.route_button = QPushButton("Route")
-        self.route_button.setAutoDefault(False)
-        self.route_button.setToolTip("Where the person was seen, in clock order across cameras")
-        self.route_button.clicked.connect(self.route_requested)
-        review.addWidget(self.route_button)
-        self.notes_button = QPushButton("Notes…")
-        self.notes_button.setAutoDefault(False)
-        self.notes_button.setToolTip("The case's notes, kept with it and printed in its report")
-        self.notes_button.clicked.connect(self.notes_requested)
-        review.addWidget(self.notes_button)
-        self.report_button = QPushButton("Report…")
-        self.report_button.setAutoDefault(False)
-        self.report_button.setToolTip("Write the case's PDF report with the confirmed hits' clips")
-        self.report_button.clicked.connect(self.report_requested)
-        review.addWidget(self.report_button)
+        self.route_button = button(
+            "Route", "Where the person was seen, in clock order across cameras", self.route_requested
+        )
+        self.notes_button = button(
+            "Notes…", "The case's notes, kept with it and printed in its report", self.notes_requested
+        )
+        self.report_button = button(
+            "Report…", "Write the case's PDF report with the confirmed hits' clips", self.report_requested
+        )
         review.addStretch(1)
         self.summary = QLabel("Search results appear here.")
         self.summary.setWordWrap(True)
