@@ -19,12 +19,10 @@ import tempfile
 from pathlib import Path
 
 from bench.retrieval_sweep import load_evaluator
-from bench.search_quality import index_into
+from bench.search_quality import indexed_searcher
 from bench.sequences import ROOT, base_sequences
 from models.loader import ModelSet
 from pipeline.description import describe
-from pipeline.search import Searcher
-from pipeline.storage import Library
 
 LABELS = ROOT / "tests" / "data" / "clothing_colours.json"
 
@@ -39,9 +37,8 @@ def main() -> int:
     print(f"{'sequence':<10} {'people':>6} {'top-1':>6} {'top-5':>6}   random top-1 / top-5   people indexed")
     for name in a.sequences:
         seq = known[name]
-        library = Library(tmp / f"{name}.db")
-        index_into(library, seq, models)
-        searcher = Searcher(library, models)
+        searcher = indexed_searcher(seq, tmp / f"{name}.db", models)
+        library = searcher.library
         gt = ev.load_gt(seq.gt, seq.scale, 1, False)
         top1 = top5 = n = 0
         for ident, (upper, lower) in labels[name].items():

@@ -20,12 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.retrieval_sweep import load_evaluator, queries
-from bench.search_quality import index_into
+from bench.search_quality import indexed_searcher
 from bench.sequences import base_sequences
 from models.loader import ModelSet
 from pipeline.refine import Review, refine
-from pipeline.search import Searcher
-from pipeline.storage import Library
 
 REVIEWED = 5  # hits the simulated operator looks at
 
@@ -40,9 +38,8 @@ def main() -> int:
     print(f"{'sequence':<10} {'':>7} {'recall':>7} {'precision':>9} {'f1':>6}   people  confirmed  rejected")
     for name in a.sequences:
         seq = known[name]
-        library = Library(tmp / f"{name}.db")
-        index_into(library, seq, models)
-        searcher = Searcher(library, models)
+        searcher = indexed_searcher(seq, tmp / f"{name}.db", models)
+        library = searcher.library
         gt = ev.load_gt(seq.gt, seq.scale, 1, False)
         (tmp / name).mkdir(exist_ok=True)
         photos = queries(ev, seq, tmp / name)

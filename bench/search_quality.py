@@ -47,6 +47,13 @@ def index_into(library: Library, seq: Sequence, models: ModelSet) -> float:
     return time.perf_counter() - t0
 
 
+def indexed_searcher(seq: Sequence, db: Path, models: ModelSet) -> Searcher:
+    """A searcher over a library at ``db`` holding ``seq`` (indexed now unless it already is)."""
+    library = Library(db)
+    index_into(library, seq, models)
+    return Searcher(library, models)
+
+
 def mot17_queries(outdir: Path, min_height: int = 50) -> list[Path]:
     """One crop per MOT17 sample identity: its tallest fully visible box (visibility >= 0.7)."""
     out = []
