@@ -16,7 +16,7 @@ import pytest
 from pipeline.errors import StorageError
 from pipeline.storage import Library
 from tests.conftest import ROOT, tud
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_process
 
 
 def one_line_error(p: subprocess.CompletedProcess, *words: str) -> None:
@@ -188,14 +188,7 @@ def test_two_indexers_of_one_video_do_not_collide(tmp_path: Path) -> None:
     from tests.conftest import pets
 
     db = tmp_path / "lib.db"
-    first = subprocess.Popen(
-        [sys.executable, "main.py", "index", str(pets().video), "--db", str(db), "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ,
-    )
+    first = cli_process("index", str(pets().video), "--db", str(db), "--quiet")
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # wait until it has registered the video
@@ -319,3 +312,4 @@ def test_a_folder_with_nothing_to_index_says_so(tmp_path: Path) -> None:
     for folder in (empty, tmp_path / "x.mp4"):
         p = cli("index", str(folder), "--db", str(tmp_path / "lib.db"))
         assert p.returncode == 1 and "no videos and no folders of images" in p.stderr, p.stderr
+

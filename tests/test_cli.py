@@ -30,6 +30,18 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )
 
 
+def cli_process(*args: str) -> subprocess.Popen:
+    """``main.py`` started in the background (output piped), for tests that act while it runs."""
+    return subprocess.Popen(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
+
+
 def gt_crop(tmp_path: Path, frame_of, seq, person: int, frame: int) -> Path:
     x1, y1, x2, y2 = (round(v) for v in load_gt(seq)[person][frame])
     path = tmp_path / f"query_{person}.jpg"
@@ -140,14 +152,7 @@ def test_index_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
 
 def test_ctrl_c_cancels_cleanly_and_resumes(tmp_path: Path) -> None:
     db = tmp_path / "lib.db"
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "index", str(pets().video), "--db", str(db)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ,
-    )
+    proc = cli_process("index", str(pets().video), "--db", str(db))
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
