@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -313,3 +314,26 @@ def test_a_folder_with_nothing_to_index_says_so(tmp_path: Path) -> None:
         p = cli("index", str(folder), "--db", str(tmp_path / "lib.db"))
         assert p.returncode == 1 and "no videos and no folders of images" in p.stderr, p.stderr
 
+
+def test_a_library_being_created_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    """SQLite commits each CREATE TABLE on its own: a process opening a library that another is
+    creating must wait for it (the opening lock), not take the half-made file for a foreign one."""
+    db = tmp_path / "lib.db"
+    script = textwrap.dedent(f"""
+        import sqlite3, sys, time
+        from pathlib import Path
+        from pipeline.storage.video_lock import OpeningLock
+        with OpeningLock(Path({str(db)!r})):
+            with sqlite3.connect({str(db)!r}) as c:  # half of Spotter's tables, no meta yet
+                c.execute("create table videos (id integer primary key)")
+            print("holding", flush=True)
+            time.sleep(1.0)
+            Path({str(db)!r}).unlink()  # the creator gives up: the file is empty again
+            Path({str(db)!r}).touch()
+    """)
+    creator = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert creator.stdout.readline().strip() == "holding"
+        assert Library(db).videos() == []  # waited, then found an empty file and made it a library
+    finally:
+        creator.wait(timeout=60)

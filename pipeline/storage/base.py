@@ -24,6 +24,7 @@ from pipeline.cameras import guess_camera, guess_start
 from pipeline.errors import StorageError
 from pipeline.storage.records import storage_message
 from pipeline.storage.schema import BOX_COLUMNS, SCHEMA_VERSION, Base, MetaRow, VideoRow, make_engine
+from pipeline.storage.video_lock import OpeningLock
 from pipeline.types import union_box
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,12 @@ class LibraryBase:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
-        check_is_library(self.db_path)  # before anything is written to it
-        self.engine = make_engine(f"sqlite:///{self.db_path}")
+        with OpeningLock(self.db_path):  # another process may be creating this very library
+            check_is_library(self.db_path)  # before anything is written to it
+            self.engine = make_engine(f"sqlite:///{self.db_path}")
+            self._create_or_upgrade()
+
+    def _create_or_upgrade(self) -> None:
         with self._write(f"cannot open database {self.db_path}") as s:
             Base.metadata.create_all(s.connection())
             version = s.get(MetaRow, "schema_version")
