@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return open_app()
     from models.errors import SpotterError
-    from pipeline.cli import admin_cmd, case_cmd, index_cmd, search_cmd
+    from pipeline.cli import admin_cmd, case_cmd, index_cmd, search_cmd, train_cmd
 
     handler = {
         "index": index_cmd.cmd_index,
@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         "export-detector": admin_cmd.cmd_export_detector,
         "install-weights": admin_cmd.cmd_install_weights,
         "case": case_cmd.cmd_case,
+        "train-reid": train_cmd.cmd_train_reid,
+        "adapt-reid": train_cmd.cmd_adapt_reid,
     }[args.command]
     try:
         code = handler(args)

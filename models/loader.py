@@ -72,3 +72,28 @@ class ModelSet:
         Known without loading the model, so skipping an indexed video or opening a library is instant."""
         tag = "+flip" if self.config.reid.flip else ""
         return f"{self.store.resolve(self.config.reid.weights).name}{tag}"
+
+
+def library_reid(config: ModelConfig, active: dict | None) -> ModelConfig:
+    """``config`` with the ReID model a library was switched to (``Library.active_reid``), checked:
+    the file must still be there with the content the library was embedded with."""
+    if not active:
+        return config
+    from dataclasses import replace
+    from pathlib import Path
+
+    from models.errors import WeightsError
+    from models.weights import sha256_of
+
+    path = Path(active["path"])
+    if not path.is_file():
+        raise WeightsError(
+            f"the library uses the ReID model {active['id']} from {path}, which is missing: put it back, "
+            "or pass --reid-model with a copy of it"
+        )
+    if sha256_of(path) != active["sha256"]:
+        raise WeightsError(
+            f"the library uses the ReID model {active['id']}, but {path} now holds other content "
+            "(SHA-256 differs): restore that model, or re-embed the library with this one"
+        )
+    return replace(config, reid=replace(config.reid, weights=str(path)))

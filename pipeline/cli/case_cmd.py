@@ -28,7 +28,7 @@ def case_new(args: argparse.Namespace) -> int:
     library = open_library(args)
     photos = []
     if args.query:
-        searcher = Searcher(library, model_set(args))
+        searcher = Searcher(library, model_set(args, library=library))
         for photo in args.query:
             query, vec = searcher.prepare(photo)
             if query.note:
@@ -62,7 +62,7 @@ def case_refine(args: argparse.Namespace) -> int:
 
     library = open_library(args)
     case = library.case(args.name)
-    searcher = Searcher(library, model_set(args))
+    searcher = Searcher(library, model_set(args, library=library))
     photos = case.vectors(searcher.models.reid_id)
     if not photos and not case.marked("confirmed"):
         raise SpotterError(
@@ -128,7 +128,7 @@ def case_report(args: argparse.Namespace) -> int:
     from pipeline.case_report import ReportFiles, write_case_report
 
     library = open_library(args)
-    for step in write_case_report(library, model_set(args), args.name, args.out):
+    for step in write_case_report(library, model_set(args, library=library), args.name, args.out):
         if isinstance(step, ReportFiles):
             print(f"wrote {step.pdf} and {len(step.files) - 1} other files in {step.folder}")
         elif not args.quiet and step.current and not step.clip_frames_total:

@@ -17,12 +17,16 @@ def open_library(args: argparse.Namespace) -> Library:
     return Library(args.db or default_db_path())
 
 
-def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
+def model_set(args: argparse.Namespace, flip: bool | None = None, library: Library | None = None) -> ModelSet:
+    """The models a command asked for; with a library, its recorded ReID model (after ``adapt-reid``)
+    unless ``--reid-model`` names another."""
     from dataclasses import replace
 
-    from models.loader import ModelConfig, ModelSet
+    from models.loader import ModelConfig, ModelSet, library_reid
 
     cfg = ModelConfig(device=args.device, trust_model=getattr(args, "trust_model", False))
+    if library is not None and not getattr(args, "reid_model", None):
+        cfg = library_reid(cfg, library.active_reid())
     if getattr(args, "detector", None):
         cfg = replace(cfg, detector=replace(cfg.detector, weights=args.detector))
     if getattr(args, "max_input", None):
@@ -32,6 +36,14 @@ def model_set(args: argparse.Namespace, flip: bool | None = None) -> ModelSet:
     if flip is not None:
         cfg = replace(cfg, reid=replace(cfg.reid, flip=flip))
     return ModelSet(cfg)
+
+
+def reid_model_path(name: str | None) -> Path:
+    """A ReID model file by path or manifest name (default: the configured model)."""
+    from models.reid import ReidConfig
+    from models.weights import WeightStore
+
+    return WeightStore().resolve(name or ReidConfig().weights)
 
 
 def expand_videos(paths: list[Path]) -> list[Path]:

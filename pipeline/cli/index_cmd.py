@@ -44,7 +44,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("\ncancelling after the current batch (Ctrl-C again to abort at once)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
-    library, models = open_library(args), model_set(args)
+    library = open_library(args)
+    models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0

@@ -209,6 +209,72 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--imgsz", type=number("--imgsz", Range(32, 8192, integer=True)), default=640,
                    help="nominal input size recorded in the model")  # fmt: skip
 
+    def training_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--out", type=Path, required=True, help="the new ONNX model (its card: the same name, .json)"
+        )
+        p.add_argument(
+            "--epochs",
+            type=number("--epochs", Range(1, 1000, integer=True)),
+            default=10,
+            help="passes over the training set (default 10)",
+        )
+        p.add_argument(
+            "--loss",
+            choices=["softmax", "arcface"],
+            default="softmax",
+            help="identity loss beside the triplet loss (default softmax)",
+        )
+        p.add_argument(
+            "--triplet-margin",
+            type=number("--triplet-margin", Range(0, 2)),
+            default=0.3,
+            help="margin of the batch-hard triplet loss on normalised features (default 0.3)",
+        )
+        p.add_argument("--lr", type=number("--lr", Range(1e-7, 1)), default=1e-4, help="learning rate (Adam)")
+        p.add_argument(
+            "--ids-per-batch",
+            type=number("--ids-per-batch", Range(2, 1024, integer=True)),
+            default=8,
+            help="P: people per batch (default 8)",
+        )
+        p.add_argument(
+            "--images-per-id",
+            type=number("--images-per-id", Range(2, 64, integer=True)),
+            default=4,
+            help="K: crops of each person per batch (default 4)",
+        )
+        p.add_argument(
+            "--distill",
+            type=number("--distill", Range(0, 1000)),
+            default=10.0,
+            help="weight of staying close to the starting model's embeddings (0: plain fine-tuning)",
+        )
+        p.add_argument("--seed", type=number("--seed", Range(0, 2**31, integer=True)), default=0)
+        p.add_argument(
+            "--eval-set",
+            type=Path,
+            default=None,
+            help="Market-1501 folder (query/, bounding_box_test/) to evaluate before and after",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--json", action="store_true", help="print the model card as JSON")
+
+    p = sub.add_parser("train-reid", help="train the ReID model on a labelled Market-1501 layout set")
+    p.add_argument("dataset", type=Path, help="folder with bounding_box_train/ (PID_cCsS_FFFFFF_NN.jpg)")
+    p.add_argument("--init", default=None, help="starting ONNX model (default: the configured ReID model)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where training runs")
+    training_options(p)
+
+    p = with_db(
+        sub.add_parser("adapt-reid", help="adapt the ReID model to the library's cameras (no labels)"), False
+    )
+    p.add_argument(
+        "--video", action="append", default=[], help="train on this video's tracks only (repeatable)"
+    )
+    p.add_argument("--no-reembed", action="store_true", help="write the model but leave the library as it is")
+    training_options(p)
+
     p = with_db(sub.add_parser("eval-reid", help="Market-1501 protocol evaluation of the ReID model"), False)
     p.add_argument("dataset", type=Path, help="folder with query/ and bounding_box_test/")
     p.add_argument("--model", default=None, help="ReID ONNX file (default: the configured model)")

@@ -24,7 +24,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = SearchConfig()
     if args.rerank:
         config = replace(config, rerank=True)
-    models = model_set(args)
+    models = model_set(args, library=library)
     if args.video is not None and library.video_id(args.video) is None:
         raise SpotterError(f"{args.video} is not in the library {library.db_path} (index it first)")
     indexed_with = {v.models[1] for v in library.videos() if v.status == "done"}

@@ -22,6 +22,7 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
+from pipeline.storage.model_switch import ModelSwitch
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
     BOX_COLUMNS,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours):
+class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours, ModelSwitch):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""``main.py train-reid`` (supervised, on a Market-1501 layout) and ``main.py adapt-reid`` (on a
+library's own tracks, no labels, then re-embedding the library)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+from pipeline.cli.common import open_library, reid_model_path
+
+log = logging.getLogger(__name__)
+
+
+def train_config(args: argparse.Namespace) -> object:
+    from models.reid_training.loop import TrainConfig, training_device
+
+    return replace(
+        TrainConfig(),
+        epochs=args.epochs,
+        loss=args.loss,
+        triplet_margin=args.triplet_margin,
+        lr=args.lr,
+        ids_per_batch=args.ids_per_batch,
+        images_per_id=args.images_per_id,
+        seed=args.seed,
+        distill_weight=args.distill,
+        device=training_device(args.device),
+    )
+
+
+def run_job(job: object, quiet: bool) -> dict:
+    """Drive a training job with a progress line (ETA) on stderr; Ctrl-C stops it and keeps the best
+    epoch so far. Returns the card."""
+    from models.reid_training.loop import EpochEvent, StepEvent
+    from pipeline.reid_training.job import StageEvent
+
+    bar = None
+    try:
+        for ev in job.run():  # type: ignore[attr-defined]
+            if isinstance(ev, StageEvent):
+                print(ev.message, file=sys.stderr)
+            elif isinstance(ev, StepEvent) and not quiet:
+                if bar is None and sys.stderr.isatty():
+                    from tqdm import tqdm
+
+                    bar = tqdm(total=ev.steps * ev.epochs, unit="step", leave=False)
+                if bar is not None:
+                    bar.set_description(f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.3f}")
+                    bar.update(1)
+            elif isinstance(ev, EpochEvent):
+                if bar is not None:
+                    bar.clear()
+                loss = (
+                    ""
+                    if ev.epoch == 0
+                    else f"loss {ev.loss:.3f} (id {ev.id_loss:.3f}, triplet {ev.triplet_loss:.3f})  "
+                )
+                eta = ""
+                if ev.epoch:
+                    t = job.trainer  # type: ignore[attr-defined]
+                    spent = sum(e.seconds for e in t.history if e.epoch)
+                    eta = f"  about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
+                print(
+                    f"epoch {ev.epoch}/{ev.epochs}: {loss}validation {ev.score:.4f}"
+                    f"{'  (best so far)' if ev.best else ''}  {ev.seconds:.0f} s{eta}",
+                    file=sys.stderr,
+                )
+    except KeyboardInterrupt:
+        print("stopped: writing the best epoch so far", file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+    return job.finish()  # type: ignore[attr-defined]
+
+
+def cmd_train_reid(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.reid_eval import GALLERY_DIR, QUERY_DIR
+    from pipeline.reid_training.dataset import load_market_train
+    from pipeline.reid_training.job import TrainingJob, card_path
+
+    config = train_config(args)
+    data = load_market_train(args.dataset)
+    init = reid_model_path(args.init)
+    eval_set = args.eval_set
+    if eval_set is None and (args.dataset / QUERY_DIR).is_dir() and (args.dataset / GALLERY_DIR).is_dir():
+        eval_set = args.dataset
+    job = TrainingJob(data, init, args.out, config, eval_set)  # type: ignore[arg-type]
+    card = run_job(job, args.quiet)
+    print(f"wrote {args.out} and {card_path(args.out)} (best epoch {card['best_epoch']})")
+    if card.get("evaluation"):
+        for name in ("before", "after"):
+            e = card["evaluation"][name]
+            print(
+                f"{name:>6}: Rank-1 {e['rank1']:.3f}  mAP {e['map']:.3f}  mINP {e['minp']:.3f}"
+                f"  ({e['model']})"
+            )
+    if args.json:
+        print(json.dumps(card))
+    return 0
+
+
+def cmd_adapt_reid(args: argparse.Namespace) -> int:
+    from pipeline.cli.common import model_set, video_of
+    from pipeline.reid_training.adapt import adapt_library
+
+    library = open_library(args)
+    models = model_set(args, library=library)
+    videos = [video_of(library, v, "--video") for v in args.video] or None
+    steps = adapt_library(library, models, args.out, train_config(args), videos, reembed=not args.no_reembed)  # type: ignore[arg-type]
+    try:
+        for ev in steps:
+            if ev.message and (ev.stage == "done" or not args.quiet):
+                print(ev.message, file=sys.stderr if ev.stage != "done" else sys.stdout)
+    except KeyboardInterrupt:
+        print("stopped: the library is unchanged unless it said it switched", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,306 @@
+"""Training and adapting the ReID model: conversion exactness on the real weights, the losses, PK
+sampling, a tiny real training run, the Market training layout, the CLI's errors and Ctrl-C, and
+re-embedding a library (killed half-way: still searchable with the old model; resumed: switched)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, asset, copy_library
+from tests.test_cli import cli, cli_process
+
+torch = pytest.importorskip("torch")
+
+TINY_SEQUENCES = ("MOT17-05-FRCNN", "MOT17-09-FRCNN", "MOT17-11-FRCNN")
+
+
+@pytest.fixture(scope="module")
+def real_crops(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """32 real person crops (reid_eval_mot15 gallery) as the normalised batch the models take."""
+    from models.reid_training.loop import normalise_batch
+    from pipeline.reid_training.dataset import to_input
+
+    root = tmp_path_factory.mktemp("reid")
+    with tarfile.open(asset("reid_eval_mot15.tar")) as t:
+        t.extractall(root, filter="data")
+    files = sorted((root / "reid_eval_mot15" / "bounding_box_test").iterdir())[::19][:32]
+    return normalise_batch(np.stack([to_input(cv2.imread(str(f))) for f in files]))
+
+
+@pytest.fixture(scope="module")
+def tiny_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Market training layout cut from three MOT17 sample sequences (17 people)."""
+    from pipeline.reid_training.mot_market import write_market_from_mot
+
+    out = tmp_path_factory.mktemp("market")
+    write_market_from_mot([asset(f"mot17_mini/{s}") for s in TINY_SEQUENCES], out)
+    return out
+
+
+@pytest.mark.parametrize("model", ["reid/osnet_x0_25_msmt17.onnx", "reid/osnet_x0_5_msmt17.onnx"])
+def test_conversion_matches_the_onnx_model_on_real_crops(model: str, real_crops: np.ndarray) -> None:
+    from models.reid_training.convert import CONVERSION_TOLERANCE, load_trainable, max_difference, torch_embed
+
+    module = load_trainable(asset(model))
+    assert max_difference(asset(model), module, real_crops) <= CONVERSION_TOLERANCE
+    out = torch_embed(module, real_crops)
+    assert out.shape == (32, 512) and np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+    bn = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bn and not any(m.training for m in bn)  # frozen while the rest trains
+
+
+def test_batch_hard_triplet_loss() -> None:
+    from models.reid_training.losses import batch_hard_triplet
+
+    labels = torch.tensor([0, 0, 1, 1])
+    apart = torch.tensor([[1.0, 0], [0.99, 0.01], [0, 1.0], [0.01, 0.99]])
+    assert batch_hard_triplet(apart, labels, 0.3).item() == 0.0  # positives close, negatives far
+    mixed = torch.tensor([[1.0, 0], [0, 1.0], [0.99, 0.01], [0.01, 0.99]])
+    # each anchor's positive is across the circle, its negative almost on top of it
+    f = mixed.numpy() / np.linalg.norm(mixed.numpy(), axis=1, keepdims=True)
+    d = np.linalg.norm(f[:, None] - f[None], axis=2)
+    expected = np.mean([d[0, 1] - d[0, 2], d[1, 0] - d[1, 3], d[2, 3] - d[2, 0], d[3, 2] - d[3, 1]]) + 0.3
+    assert batch_hard_triplet(mixed, labels, 0.3).item() == pytest.approx(expected, abs=1e-5)
+    assert batch_hard_triplet(apart, torch.tensor([0, 1, 2, 3]), 0.3).item() == 0.0  # no positives
+
+
+def test_arcface_head_adds_the_margin_to_the_true_class_only() -> None:
+    from models.reid_training.losses import ArcFaceHead
+
+    head = ArcFaceHead(4, 3, scale=10.0, margin=0.3)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(3, 4))
+    f = torch.tensor([[1.0, 0.2, 0, 0]])
+    y = torch.tensor([0])
+    logits = head(f, y)
+    cos = torch.nn.functional.normalize(f, dim=1) @ torch.eye(3, 4).T
+    assert logits[0, 0].item() == pytest.approx(10 * np.cos(np.arccos(cos[0, 0].item()) + 0.3), abs=1e-4)
+    assert torch.allclose(logits[0, 1:], 10 * cos[0, 1:])
+    head.eval()
+    assert torch.allclose(head(f, y), 10 * cos)  # no margin when embedding
+
+
+def test_learning_rate_warms_up_then_follows_a_cosine() -> None:
+    from models.reid_training.loop import TrainConfig, lr_factor
+
+    c = TrainConfig(epochs=10, warmup_epochs=2, warmup_start=0.1, min_lr_factor=0.01)
+    assert lr_factor(0, c) == pytest.approx(0.1)
+    assert lr_factor(1, c) == pytest.approx(0.55)
+    assert lr_factor(2, c) == pytest.approx(1.0)
+    assert lr_factor(6, c) == pytest.approx(0.505)
+    assert lr_factor(10, c) == pytest.approx(0.01)
+
+
+def test_pk_batches_hold_p_identities_of_k_images() -> None:
+    from models.reid_training.sampler import SamplingError, pk_batches
+
+    labels = [i // 5 for i in range(40)] + [99]  # 8 people of 5 images, one person seen once
+    batches = pk_batches(labels, 4, 2, np.random.default_rng(0))
+    assert batches
+    for b in batches:
+        ids = [labels[i] for i in b]
+        assert len(b) == 8 and len(set(ids)) == 4 and all(ids.count(p) == 2 for p in set(ids))
+        assert 99 not in ids  # one image gives a triplet no positive
+    with pytest.raises(SamplingError, match="2 identities with 2\\+ images; a batch needs 4"):
+        pk_batches([0, 0, 1, 1, 2], 4, 2, np.random.default_rng(0))
+
+
+def test_market_training_layout(tmp_path: Path) -> None:
+    from pipeline.reid_eval import DatasetError
+    from pipeline.reid_training.dataset import load_market_train
+
+    train = tmp_path / "bounding_box_train"
+    train.mkdir()
+    crop = np.full((64, 32, 3), 128, np.uint8)
+    for name in (
+        "0002_c1s1_000451_03.jpg",
+        "0002_c2_000500_01.jpg",
+        "0007_c1s2_000100_00.png",
+        "-1_c1s1_0_0.jpg",
+    ):
+        cv2.imwrite(str(train / name), crop)
+    cv2.imwrite(str(train / "0000_c3s1_000001_00.jpg"), crop)  # a distractor
+    (train / "Thumbs.db").write_bytes(b"x")
+    data = load_market_train(tmp_path)
+    assert sorted(data.labels.tolist()) == [2, 2, 7] and sorted(data.cams.tolist()) == [1, 1, 2]
+    assert data.images.shape == (3, 256, 128, 3) and data.images.dtype == np.uint8
+    cv2.imwrite(str(train / "person7.jpg"), crop)
+    with pytest.raises(DatasetError, match=r"person7\.jpg"):
+        load_market_train(tmp_path)
+    with pytest.raises(DatasetError, match="bounding_box_train"):
+        load_market_train(tmp_path / "nothing")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_market: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Two epochs on the tiny set (seconds): the model and its card."""
+    from models.reid_training.loop import TrainConfig
+    from pipeline.reid_training.dataset import load_market_train
+    from pipeline.reid_training.job import TrainingJob
+
+    out = tmp_path_factory.mktemp("trained") / "tiny.onnx"
+    config = TrainConfig(epochs=2, ids_per_batch=4, images_per_id=2, lr=1e-3, warmup_epochs=0)
+    job = TrainingJob(load_market_train(tiny_market), asset("reid/osnet_x0_25_msmt17.onnx"), out, config)
+    for _ in job.run():
+        pass
+    return out, job.finish()
+
+
+def test_a_tiny_training_run_lowers_the_loss_and_writes_a_model_spotter_runs(
+    tiny_model: tuple[Path, dict], real_crops: np.ndarray
+) -> None:
+    from models.reid import ReidEmbedder
+    from models.weights import sha256_of
+
+    out, card = tiny_model
+    epochs = {e["epoch"]: e for e in card["epochs"]}
+    assert epochs[2]["loss"] < epochs[1]["loss"]
+    assert card["sha256"] == sha256_of(out) and card["init"]["model"] == "osnet_x0_25_msmt17.onnx"
+    assert card["data"]["identities"] == 17 and card["conversion_max_difference"] <= 1e-4
+    assert card["export_max_difference"] <= 1e-4 and card["settings"]["epochs"] == 2
+    assert json.loads(out.with_suffix(".json").read_text()) == card
+    embedder = ReidEmbedder(out)
+    assert embedder.dim == 512
+    import onnxruntime as ort
+
+    raw = ort.InferenceSession(str(out)).run(None, {"images": real_crops[:4]})[0]
+    assert np.allclose(np.linalg.norm(raw, axis=1), 1, atol=1e-5)  # normalised in the model itself
+
+
+def test_train_reid_cli_errors_are_one_line(tiny_market: Path, tmp_path: Path) -> None:
+    p = cli("train-reid", str(tiny_market), "--out", str(tmp_path / "m.onnx"), "--ids-per-batch", "40")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert "17 identities with 2+ images; a batch needs 40" in p.stderr
+    p = cli("train-reid", str(tmp_path), "--out", str(tmp_path / "m.onnx"))
+    assert p.returncode == 2 and "no bounding_box_train/ folder" in p.stderr and p.stderr.count("\n") == 1
+    shipped = asset("reid/osnet_x0_25_msmt17.onnx")
+    p = cli("train-reid", str(tiny_market), "--init", str(shipped), "--out", str(shipped))
+    assert p.returncode == 2 and "is the starting model" in p.stderr
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_ctrl_c_keeps_the_best_epoch_so_far(tiny_market: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stopped.onnx"
+    proc = cli_process(
+        "train-reid", str(tiny_market), "--out", str(out), "--epochs", "200", "--ids-per-batch", "4",
+        "--images-per-id", "2",
+    )  # fmt: skip
+    seen = []
+    for line in proc.stderr:  # type: ignore[union-attr]
+        seen.append(line)
+        if line.startswith("epoch 1/200"):
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, "".join(seen) + err
+    assert "stopped: writing the best epoch so far" in err
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["stopped_early"] and card["best_epoch"] in (0, 1) and out.is_file()
+
+
+def test_adaptation_needs_usable_tracks(indexed, tmp_path: Path) -> None:
+    from pipeline.reid_training.library_set import AdaptationError, AdaptConfig, library_training_set
+
+    lib_path = copy_library(indexed.db_path, tmp_path / "lib.db")
+    from pipeline.storage import Library
+
+    lib = Library(lib_path)
+    with pytest.raises(AdaptationError, match="no track long and clean enough"):
+        library_training_set(
+            lib, "osnet_x0_25_msmt17.onnx", config=replace(AdaptConfig(), min_observations=10**6)
+        )
+    lib.close()
+    p = cli("adapt-reid", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "a.onnx"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "has no indexed video to adapt on" in p.stderr
+    assert not (tmp_path / "a.onnx").exists()
+
+
+def test_library_training_set_pseudo_identities(indexed, tmp_path: Path) -> None:
+    from pipeline.reid_training.library_set import co_occur, library_training_set
+    from pipeline.storage import Library
+
+    lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
+    data, stats = library_training_set(lib, "osnet_x0_25_msmt17.onnx")
+    assert (
+        stats["videos"] == 2
+        and stats["pseudo_identities"] >= 10
+        and len(data) >= 10 * stats["pseudo_identities"]
+    )
+    assert data.images.shape[1:] == (256, 128, 3)
+    assert set(np.unique(data.cams)) == {v.video_id for v in lib.videos()}
+    # no pseudo-identity holds two tracks seen at the same time in one video
+    from pipeline.reid_training.library_set import Candidate
+
+    tracks = [t for v in lib.videos() for t in lib.video_tracks(v.video_id)]
+    a = Candidate((1, 1), (tracks[0],), np.zeros(2))
+    assert co_occur(a, a)
+    lib.close()
+
+
+REEMBED_SCRIPT = """
+import sys, time
+from pathlib import Path
+from models.reid import ReidEmbedder
+from pipeline.reid_training.reembed import reembed_library
+from pipeline.storage import Library
+lib = Library(Path(sys.argv[1]))
+for ev in reembed_library(lib, ReidEmbedder(Path(sys.argv[2])), Path(sys.argv[2]).name):
+    print("skipped" if ev.skipped else "switched" if ev.switched else "done", ev.done, flush=True)
+    if sys.argv[3] == "stop-half":
+        time.sleep(600)
+"""
+
+
+def search_hits(db: Path, photo: Path) -> list[tuple[int, float]]:
+    p = cli("search", "--db", str(db), "--query", str(photo), "--json")
+    assert p.returncode == 0, p.stderr
+    return [(h["track_id"], round(h["score"], 4)) for h in json.loads(p.stdout)["hits"]]
+
+
+def test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches(
+    indexed, tiny_model: tuple[Path, dict], tmp_path: Path, frame_of
+) -> None:
+    from tests.conftest import pets
+    from tests.test_cli import gt_crop
+
+    model, _ = tiny_model
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    photo = gt_crop(tmp_path, frame_of, pets(), 1, 554)
+    before = search_hits(db, photo)
+    assert before
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", REEMBED_SCRIPT, str(db), str(model), "stop-half"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout.readline().split() == ["done", "1"]  # type: ignore[union-attr]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert search_hits(db, photo) == before  # half re-embedded: the old model's search, unchanged
+    p = subprocess.run(
+        [sys.executable, "-c", REEMBED_SCRIPT, str(db), str(model), "run"],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert p.stdout.split("\n")[:3] == ["skipped 1", "done 2", "switched 2"], p.stderr
+    after = search_hits(db, photo)  # the library's own model now, with no --reid-model
+    assert after and after != before
+    p = cli("search", "--db", str(db), "--query", str(photo), "--reid-model", "reid/osnet_x0_25_msmt17.onnx")
+    assert p.returncode == 2 and "indexed with the ReID model tiny.onnx" in p.stderr
+    model.with_name("moved.onnx").write_bytes(model.read_bytes())
+    moved = model.rename(model.with_name("gone.onnx"))
+    try:
+        p = cli("search", "--db", str(db), "--query", str(photo))
+        assert p.returncode == 2 and "which is missing" in p.stderr and p.stderr.count("\n") == 1
+    finally:
+        moved.rename(model)
