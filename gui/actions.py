@@ -95,4 +95,6 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     by_camera.setCheckable(True)
     index = bar.addMenu("&Indexing")
     add(index, "cancel_all", "Cancel all indexing", lambda: window.indexing.cancel(None))
+    index.addSeparator()
+    add(index, "adapt_model", "&Adapt the model to these cameras", window.adapt_model)
     return actions

@@ -109,8 +109,9 @@ class IndexingController(QObject):
         self._on_thread_finished()
 
     def _start(self, paths: list[str]) -> None:
-        if self._models is None:
-            self._models = self._make_models()
+        active = self.library.active_reid()
+        if self._models is None or (active and self._models.reid_id != active["id"]):
+            self._models = self._make_models()  # first run, or the library switched ReID models
         worker = IndexWorker(self.library, self._models, paths, self.config)
         worker.progress.connect(self.progress)
         worker.video_finished.connect(self.video_finished)

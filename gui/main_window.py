@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gui.actions import build_menus
+from gui.adaptation import AdaptController
 from gui.clock_editor import ClockEditor
 from gui.drop_routing import DropRouting
 from gui.export_dialog import ExportDialog, ExportRunner
@@ -30,7 +32,7 @@ from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.util import classify_paths, qimage_to_bgr
-from pipeline.engine import ModelSet, SpotterError
+from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_image
 from pipeline.storage import Library
 from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
@@ -64,12 +66,14 @@ class MainWindow(DropRouting, QMainWindow):
         self.results = ResultsPanel()
         self.timeline = TimelineWidget()
         self.player = PlayerWidget(self.library)
-        self.indexing = IndexingController(self.library, make_models, parent=self)
-        self.search = SearchService(self.library, make_models, parent=self)
+        library_models = partial(models_for_library, self.library, make_models)
+        self.indexing = IndexingController(self.library, library_models, parent=self)
+        self.search = SearchService(self.library, library_models, parent=self)
+        self.adaptation = AdaptController(self.library, library_models, self)
         self.exporter = ExportRunner(self.library, self)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
-        self.review = ReviewController(self.library, self.results, self.search, make_models, self)
+        self.review = ReviewController(self.library, self.results, self.search, library_models, self)
         self._export_dialog: ExportDialog | None = None
         self._closed = False
         self._compose()
@@ -142,6 +146,8 @@ class MainWindow(DropRouting, QMainWindow):
         self.clock_editor.error.connect(self.messages.error)
         self.review.error.connect(self.messages.error)
         self.review.info.connect(self.messages.info)
+        self.adaptation.info.connect(self.messages.info)
+        self.adaptation.error.connect(self.messages.error)
         self.review.play.connect(self._on_timeline_hit)
         self.review.opened.connect(self.filter_bar.set_value)
         self.review.photo_requested.connect(self.open_photo)
@@ -177,7 +183,18 @@ class MainWindow(DropRouting, QMainWindow):
         found = classify_paths(paths)
         for p in (*found.photos, *found.other):
             self.messages.warning(f"{p.name}: not a video file; only videos can be added to the library")
+        if found.videos and self.adaptation.running:  # its new model would miss them
+            self.messages.error("The model is being adapted: add videos when it has finished or is cancelled")
+            return []
         return self.indexing.add(found.videos)
+
+    def adapt_model(self) -> bool:
+        """Indexing ▸ Adapt the model to these cameras (not while videos are being indexed: they would
+        miss the switch to the new model)."""
+        if self.indexing.running:
+            self.messages.error("Videos are being indexed: adapt the model when indexing has finished")
+            return False
+        return self.adaptation.start()
 
     def refresh_library(self) -> list[VideoSummary]:
         """Re-read the library: video rows and timeline lanes; returns the library's videos."""
@@ -370,6 +387,7 @@ class MainWindow(DropRouting, QMainWindow):
             self.indexing.shutdown()
             self.exporter.shutdown()
             self.review.reports.shutdown()
+            self.adaptation.shutdown()
             self.search.shutdown()
             if self._export_dialog is not None:
                 self._export_dialog.close()

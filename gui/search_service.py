@@ -82,6 +82,9 @@ class SearchWorker(QObject):
         self._searcher: Searcher | None = None
 
     def _get_searcher(self) -> Searcher:
+        active = self.library.active_reid()
+        if self._searcher is not None and active and self._searcher.models.reid_id != active["id"]:
+            self._searcher = None  # the library switched to an adapted model: load that one
         if self._searcher is None:
             self._searcher = Searcher(self.library, self._make_models(), self.config)
         return self._searcher

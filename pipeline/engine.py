@@ -4,7 +4,20 @@ from here, not from ``models``, so that the pipeline stays their one way in."""
 
 from __future__ import annotations
 
-from models.errors import SpotterError
-from models.loader import ModelConfig, ModelSet
+from collections.abc import Callable
 
-__all__ = ["ModelConfig", "ModelSet", "SpotterError"]
+from models.errors import SpotterError
+from models.loader import ModelConfig, ModelSet, library_reid
+from pipeline.storage import Library
+
+__all__ = ["ModelConfig", "ModelSet", "SpotterError", "models_for_library"]
+
+
+def models_for_library(library: Library, make_models: Callable[[], ModelSet] = ModelSet) -> ModelSet:
+    """The front end's models, with the ReID model the library was switched to (``adapt-reid``) in
+    place of the default one; a ModelSet configured with another ReID model is left as it is."""
+    models = make_models()
+    active = library.active_reid()
+    if not active or models.config.reid.weights != ModelConfig().reid.weights:
+        return models
+    return ModelSet(library_reid(models.config, active), models.store)
