@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 STAGE_TEXT = {
     "set": "Reading the library's tracks",
-    "train": "Training on them",
+    "train": "Training on the library's tracks",
     "reembed": "Re-embedding the library",
     "done": "Done",
 }
@@ -75,6 +75,7 @@ class AdaptController(QObject):
         self._runner: WorkerThread | None = None
         self.dialog: QProgressDialog | None = None
         self.epochs: int | None = None  # None: the training config's default
+        self._eta: float | None = None  # seconds of training left, from the last step
 
     @property
     def running(self) -> bool:
@@ -105,7 +106,16 @@ class AdaptController(QObject):
     def _on_progress(self, ev: AdaptProgress) -> None:
         if self.dialog is None:
             return
-        left = f"  (about {ev.eta_s / 60:.0f} min left)" if ev.eta_s and ev.eta_s > 90 else ""
+        if ev.eta_s is not None:
+            self._eta = ev.eta_s
+        eta = self._eta if ev.stage == "train" else None
+        left = (
+            f"  (about {eta / 60:.0f} min left)"
+            if eta and eta > 90
+            else f"  ({eta:.0f} s left)"
+            if eta
+            else ""
+        )
         text = ev.message or self.dialog.labelText().split("\n")[-1]
         self.dialog.setLabelText(f"{STAGE_TEXT.get(ev.stage, ev.stage)}{left}\n{text}")
         self.dialog.setValue(round(100 * ev.done / max(ev.total, 1)))

@@ -52,21 +52,13 @@ def run_job(job: object, quiet: bool) -> dict:
             elif isinstance(ev, EpochEvent):
                 if bar is not None:
                     bar.clear()
-                loss = (
-                    ""
-                    if ev.epoch == 0
-                    else f"loss {ev.loss:.3f} (id {ev.id_loss:.3f}, triplet {ev.triplet_loss:.3f})  "
-                )
                 eta = ""
                 if ev.epoch:
-                    t = job.trainer  # type: ignore[attr-defined]
-                    spent = sum(e.seconds for e in t.history if e.epoch)
-                    eta = f"  about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
-                print(
-                    f"epoch {ev.epoch}/{ev.epochs}: {loss}validation {ev.score:.4f}"
-                    f"{'  (best so far)' if ev.best else ''}  {ev.seconds:.0f} s{eta}",
-                    file=sys.stderr,
-                )
+                    spent = sum(e.seconds for e in job.trainer.history if e.epoch)  # type: ignore[attr-defined]
+                    eta = (
+                        f", {ev.seconds:.0f} s, about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
+                    )
+                print(job.epoch_line(ev) + eta, file=sys.stderr)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         print("stopped: writing the best epoch so far", file=sys.stderr)
     finally:

@@ -80,9 +80,7 @@ def adapt_library(
             done = (ev.epoch - 1) * ev.steps + ev.step
             yield AdaptProgress("train", done, ev.epochs * ev.steps, eta_s=ev.eta_s)
         elif isinstance(ev, EpochEvent):
-            yield AdaptProgress(
-                "train", ev.epoch, ev.epochs, f"epoch {ev.epoch}/{ev.epochs}: validation {ev.score:.4f}"
-            )
+            yield AdaptProgress("train", ev.epoch, ev.epochs, job.epoch_line(ev))
         elif isinstance(ev, StageEvent):
             yield AdaptProgress("train", 0, 1, ev.message)
     if cancelled():

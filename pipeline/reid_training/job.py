@@ -73,6 +73,7 @@ class TrainingJob:
         self.data, self.init, self.out, self.config = data, Path(init), Path(out), config
         self.eval_set, self.val_fraction, self.extra = eval_set, val_fraction, extra or {}
         self.trainer: Trainer | None = None
+        self.val: LabelledCrops | None = None
         self.conversion_diff = math.nan
         self.started = time.monotonic()
         self.stopped_early = False
@@ -108,6 +109,17 @@ class TrainingJob:
             finished = not cancelled()
         finally:
             self.stopped_early = not finished
+
+    def epoch_line(self, ev: EpochEvent) -> str:
+        """One line on an evaluated epoch: its losses and the figure that picks the best epoch."""
+        losses = (
+            ""
+            if ev.epoch == 0
+            else f"loss {ev.loss:.3f} (id {ev.id_loss:.3f}, triplet {ev.triplet_loss:.3f})"
+        )
+        figure = f"held-out people mAP {ev.score:.4f}" if self.val is not None else ""
+        best = "  (best so far)" if ev.best and figure else ""
+        return f"epoch {ev.epoch}/{ev.epochs}: " + ", ".join(p for p in (losses, figure) if p) + best
 
     def finish(self) -> dict:
         """Write the best model and its card (evaluating both models on ``eval_set``); the card."""
