@@ -113,6 +113,28 @@ MUTANTS = (
            "keep = keep", ("tests/test_cameras.py",)),
     Mutant("calibration pairs every live track", "pipeline/calibration.py",
            "for a, v in active[-rivals:]:", "for a, v in active:", ("tests/test_calibration.py",)),
+    # training and adapting the ReID model
+    Mutant("BatchNorm trains on PK batches", "models/reid_training/convert.py", "            m.eval()", "            pass",
+           ("tests/test_reid_training.py::test_conversion_matches_the_onnx_model_on_real_crops",)),
+    Mutant("triplet takes the easiest positive", "models/reid_training/losses.py",
+           "d_ap = torch.where(pos, dist, torch.zeros_like(dist)).max(1).values",
+           "d_ap = torch.where(pos, dist, torch.full_like(dist, 9.0)).min(1).values",
+           ("tests/test_reid_training.py::test_batch_hard_triplet_loss",)),
+    Mutant("last epoch kept, not the best", "models/reid_training/loop.py",
+           "best = score >= self.best_score", "best = True",
+           ("tests/test_reid_training.py::test_the_best_epoch_is_kept_even_when_it_is_the_start",)),
+    Mutant("no distillation", "models/reid_training/loop.py",
+           "loss = loss + c.distill_weight * drift", "loss = loss",
+           ("tests/test_reid_training.py::test_distillation_keeps_the_embedding_near_the_starting_model",)),
+    Mutant("people seen together merged", "pipeline/reid_training/library_set.py",
+           " and not co_occur(cands[i], cands[j])", "",
+           ("tests/test_reid_training.py::test_confident_merges_never_join_people_seen_together",)),
+    Mutant("old embeddings deleted before the switch", "pipeline/storage/model_switch.py",
+           "delete(EmbeddingRow).where(EmbeddingRow.model == model,", "delete(EmbeddingRow).where(EmbeddingRow.model != model,",
+           ("tests/test_reid_training.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
+    Mutant("re-embedding never resumes", "pipeline/reid_training/reembed.py",
+           "if count and library.embedded_tracks(v.video_id, model_id) == count:", "if False:",
+           ("tests/test_reid_training.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
 )  # fmt: skip
 
 

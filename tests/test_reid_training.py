@@ -304,3 +304,68 @@ def test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches(
         assert p.returncode == 2 and "which is missing" in p.stderr and p.stderr.count("\n") == 1
     finally:
         moved.rename(model)
+
+
+def test_confident_merges_never_join_people_seen_together(indexed) -> None:
+    from pipeline.reid_training.library_set import Candidate, merge_confident
+
+    tracks = {t.track_id: t for t in indexed.video_tracks(indexed.videos()[0].video_id)}
+    by_start = sorted(tracks.values(), key=lambda t: t.start_s)
+    a = by_start[0]
+    together = next(t for t in by_start[1:] if t.start_s <= a.end_s)  # on screen with a
+    apart = next(t for t in by_start if t.start_s > a.end_s + 1)  # only after a left
+    v = np.array([1.0, 0.0])
+    w = np.array([0.0, 1.0])
+    cands = [Candidate((1, 1), (a,), v), Candidate((1, 2), (together,), v)]
+    assert merge_confident(cands, 0.85).tolist() == [0, 1]  # alike, but seen at the same time
+    cands = [Candidate((1, 1), (a,), v), Candidate((1, 2), (apart,), v)]
+    assert merge_confident(cands, 0.85).tolist() == [0, 0]  # alike and never together: one person
+    cands = [Candidate((1, 1), (a,), v), Candidate((1, 2), (apart,), w)]
+    assert merge_confident(cands, 0.85).tolist() == [0, 1]  # not alike enough
+
+
+@pytest.fixture(scope="module")
+def small_set(tiny_market: Path):
+    from pipeline.reid_training.dataset import load_market_train
+
+    data = load_market_train(tiny_market)
+    keep = np.isin(data.labels, np.unique(data.labels)[:6])
+    return data.subset(keep)
+
+
+def train_briefly(small_set, **settings) -> tuple[object, object]:
+    from models.reid_training.convert import load_trainable
+    from models.reid_training.loop import TrainConfig, Trainer
+
+    config = TrainConfig(ids_per_batch=3, images_per_id=2, warmup_epochs=0, **settings)
+    trainer = Trainer(
+        load_trainable(asset("reid/osnet_x0_25_msmt17.onnx")), small_set.images, small_set.labels, config
+    )
+    start = trainer.embed(small_set.images)
+    for _ in trainer.run():
+        pass
+    return trainer, start
+
+
+def test_the_best_epoch_is_kept_even_when_it_is_the_start(small_set) -> None:
+    from models.reid_training.convert import load_trainable
+    from models.reid_training.loop import TrainConfig, Trainer
+
+    scores = iter([0.5, 0.4, 0.3])  # every epoch worse than the starting model
+    config = TrainConfig(epochs=2, ids_per_batch=3, images_per_id=2, lr=1e-3, warmup_epochs=0)
+    model = load_trainable(asset("reid/osnet_x0_25_msmt17.onnx"))
+    trainer = Trainer(model, small_set.images, small_set.labels, config, evaluate=lambda embed: next(scores))
+    start = trainer.embed(small_set.images)
+    events = list(trainer.run())
+    assert [e.best for e in events if hasattr(e, "best")] == [True, False, False]
+    assert trainer.best_epoch == 0 and not np.allclose(trainer.embed(small_set.images), start, atol=1e-4)
+    trainer.load_best()
+    assert np.allclose(trainer.embed(small_set.images), start, atol=1e-5)
+
+
+def test_distillation_keeps_the_embedding_near_the_starting_model(small_set) -> None:
+    drift = {}
+    for weight in (0.0, 100.0):
+        trainer, start = train_briefly(small_set, epochs=2, distill_weight=weight)
+        drift[weight] = float(1 - (trainer.embed(small_set.images) * start).sum(1).mean())
+    assert drift[100.0] < drift[0.0] / 2

@@ -42,8 +42,10 @@ class TrainConfig:
     weight_decay: L2 penalty of Adam.
     warmup_epochs: the learning rate rises linearly from warmup_start of lr over these epochs, then
         follows a cosine down to min_lr_factor of lr at the last epoch.
-    loss: identity loss, "softmax" (cross-entropy with label smoothing) or "arcface" (additive
-        angular margin: arcface_scale, arcface_margin in radians).
+    loss: identity loss, "arcface" (additive angular margin on normalised features and class
+        centres: arcface_scale, arcface_margin in radians) or "softmax" (cross-entropy with label
+        smoothing on the raw features). ArcFace is the default because a search compares cosine
+        similarities, which is what it separates; softmax can also be satisfied through feature norms.
     triplet_margin: margin of the batch-hard triplet loss on L2-normalised features (distances 0-2).
     id_weight, triplet_weight: weights of the two losses in the sum.
     distill_weight: weight of a third loss that keeps each crop's new embedding close (cosine) to the
@@ -69,7 +71,7 @@ class TrainConfig:
     warmup_epochs: int = 1
     warmup_start: float = 0.1
     min_lr_factor: float = 0.01
-    loss: str = "softmax"
+    loss: str = "arcface"
     arcface_scale: float = 30.0
     arcface_margin: float = 0.3
     triplet_margin: float = 0.3

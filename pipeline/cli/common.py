@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,3 +75,22 @@ def video_of(library: Library, text: str, option: str = "") -> int:
         prefix = f"{option}: " if option else ""
         raise SpotterError(f"{prefix}{text} is not a video of the library {library.db_path}")
     return video_id
+
+
+@contextmanager
+def ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
+    """While inside, the first Ctrl-C sets the returned event (the work stops at its next step, keeping
+    what it has), the second aborts at once (KeyboardInterrupt)."""
+    cancel = threading.Event()
+
+    def on_sigint(_sig: int, _frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print(f"\n{what} (Ctrl-C again to abort at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
 
-from pipeline.cli.common import expand_videos, model_set, open_library
+from pipeline.cli.common import ctrl_c_cancels, expand_videos, model_set, open_library
 
 
 def print_report(report_json: str) -> None:
@@ -29,21 +28,17 @@ def print_report(report_json: str) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    with ctrl_c_cancels("cancelling after the current batch") as cancel:
+        return _index(args, cancel)
+
+
+def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     from dataclasses import replace
 
     from models.errors import ModelError, SpotterError, WeightsError
     from pipeline.indexer import IndexConfig, index_video
     from pipeline.types import Stage
 
-    cancel = threading.Event()
-
-    def on_sigint(_sig: int, _frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        print("\ncancelling after the current batch (Ctrl-C again to abort at once)", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     library = open_library(args)
     models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
@@ -96,7 +91,6 @@ def cmd_index(args: argparse.Namespace) -> int:
             if cancel.is_set():
                 return 130
     finally:
-        signal.signal(signal.SIGINT, previous)
         library.close()
     return 2 if unusable else 1 if failures else 0
 

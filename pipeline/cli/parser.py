@@ -222,8 +222,8 @@ def build_parser(doc: str) -> Parser:
         p.add_argument(
             "--loss",
             choices=["softmax", "arcface"],
-            default="softmax",
-            help="identity loss beside the triplet loss (default softmax)",
+            default="arcface",
+            help="identity loss beside the triplet loss (default arcface)",
         )
         p.add_argument(
             "--triplet-margin",

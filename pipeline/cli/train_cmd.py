@@ -8,7 +8,7 @@ import logging
 import sys
 from dataclasses import replace
 
-from pipeline.cli.common import open_library, reid_model_path
+from pipeline.cli.common import ctrl_c_cancels, open_library, reid_model_path
 
 log = logging.getLogger(__name__)
 
@@ -31,40 +31,44 @@ def train_config(args: argparse.Namespace) -> object:
 
 
 def run_job(job: object, quiet: bool) -> dict:
-    """Drive a training job with a progress line (ETA) on stderr; Ctrl-C stops it and keeps the best
-    epoch so far. Returns the card."""
-    from models.reid_training.loop import EpochEvent, StepEvent
-    from pipeline.reid_training.job import StageEvent
-
+    """Drive a training job with a progress line (ETA) on stderr; Ctrl-C stops it at the next step
+    and keeps the best epoch so far (a second Ctrl-C aborts at once). Returns the card."""
     bar = None
     try:
-        for ev in job.run():  # type: ignore[attr-defined]
-            if isinstance(ev, StageEvent):
-                print(ev.message, file=sys.stderr)
-            elif isinstance(ev, StepEvent) and not quiet:
-                if bar is None and sys.stderr.isatty():
-                    from tqdm import tqdm
-
-                    bar = tqdm(total=ev.steps * ev.epochs, unit="step", leave=False)
-                if bar is not None:
-                    bar.set_description(f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.3f}")
-                    bar.update(1)
-            elif isinstance(ev, EpochEvent):
-                if bar is not None:
-                    bar.clear()
-                eta = ""
-                if ev.epoch:
-                    spent = sum(e.seconds for e in job.trainer.history if e.epoch)  # type: ignore[attr-defined]
-                    eta = (
-                        f", {ev.seconds:.0f} s, about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
-                    )
-                print(job.epoch_line(ev) + eta, file=sys.stderr)  # type: ignore[attr-defined]
-    except KeyboardInterrupt:
-        print("stopped: writing the best epoch so far", file=sys.stderr)
+        with ctrl_c_cancels("stopping after this step; the best epoch so far will be written") as cancel:
+            for ev in job.run(cancel.is_set):  # type: ignore[attr-defined]
+                bar = show(job, ev, bar, quiet)
     finally:
         if bar is not None:
             bar.close()
+    if job.stopped_early:  # type: ignore[attr-defined]
+        print("stopped: writing the best epoch so far", file=sys.stderr)
     return job.finish()  # type: ignore[attr-defined]
+
+
+def show(job: object, ev: object, bar: object, quiet: bool) -> object:
+    """One training event on stderr: stage lines, a bar of steps on a terminal, a line per epoch."""
+    from models.reid_training.loop import EpochEvent, StepEvent
+    from pipeline.reid_training.job import StageEvent
+
+    if isinstance(ev, StageEvent):
+        print(ev.message, file=sys.stderr)
+    elif isinstance(ev, StepEvent) and not quiet and sys.stderr.isatty():
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=ev.steps * ev.epochs, unit="step", leave=False)
+        bar.set_description(f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.3f}")  # type: ignore[attr-defined]
+        bar.update(1)  # type: ignore[attr-defined]
+    elif isinstance(ev, EpochEvent):
+        if bar is not None:
+            bar.clear()  # type: ignore[attr-defined]
+        eta = ""
+        if ev.epoch:
+            spent = sum(e.seconds for e in job.trainer.history if e.epoch)  # type: ignore[attr-defined]
+            eta = f", {ev.seconds:.0f} s, about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
+        print(job.epoch_line(ev) + eta, file=sys.stderr)  # type: ignore[attr-defined]
+    return bar
 
 
 def cmd_train_reid(args: argparse.Namespace) -> int:
@@ -102,12 +106,19 @@ def cmd_adapt_reid(args: argparse.Namespace) -> int:
     library = open_library(args)
     models = model_set(args, library=library)
     videos = [video_of(library, v, "--video") for v in args.video] or None
-    steps = adapt_library(library, models, args.out, train_config(args), videos, reembed=not args.no_reembed)  # type: ignore[arg-type]
-    try:
+    with ctrl_c_cancels("stopping: the library stays as it is unless it has switched already") as cancel:
+        steps = adapt_library(
+            library,
+            models,
+            args.out,
+            train_config(args),
+            videos,
+            reembed=not args.no_reembed,
+            cancelled=cancel.is_set,
+        )  # type: ignore[arg-type]
         for ev in steps:
             if ev.message and (ev.stage == "done" or not args.quiet):
                 print(ev.message, file=sys.stderr if ev.stage != "done" else sys.stdout)
-    except KeyboardInterrupt:
-        print("stopped: the library is unchanged unless it said it switched", file=sys.stderr)
-        return 130
+        if cancel.is_set():
+            return 130
     return 0
