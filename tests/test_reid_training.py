@@ -66,13 +66,19 @@ def test_batch_hard_triplet_loss() -> None:
     labels = torch.tensor([0, 0, 1, 1])
     apart = torch.tensor([[1.0, 0], [0.99, 0.01], [0, 1.0], [0.01, 0.99]])
     assert batch_hard_triplet(apart, labels, 0.3).item() == 0.0  # positives close, negatives far
-    mixed = torch.tensor([[1.0, 0], [0, 1.0], [0.99, 0.01], [0.01, 0.99]])
-    # each anchor's positive is across the circle, its negative almost on top of it
-    f = mixed.numpy() / np.linalg.norm(mixed.numpy(), axis=1, keepdims=True)
-    d = np.linalg.norm(f[:, None] - f[None], axis=2)
-    expected = np.mean([d[0, 1] - d[0, 2], d[1, 0] - d[1, 3], d[2, 3] - d[2, 0], d[3, 2] - d[3, 1]]) + 0.3
-    assert batch_hard_triplet(mixed, labels, 0.3).item() == pytest.approx(expected, abs=1e-5)
     assert batch_hard_triplet(apart, torch.tensor([0, 1, 2, 3]), 0.3).item() == 0.0  # no positives
+    # three of each person: the hardest positive (farthest) and hardest negative (nearest) count
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(6, 8)).astype(np.float32)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    n = f / np.linalg.norm(f, axis=1, keepdims=True)
+    d = np.linalg.norm(n[:, None] - n[None], axis=2)
+    same = y[:, None] == y[None]
+    hardest_pos = np.where(same & ~np.eye(6, dtype=bool), d, -np.inf).max(1)
+    hardest_neg = np.where(~same, d, np.inf).min(1)
+    expected = np.maximum(hardest_pos - hardest_neg + 0.3, 0).mean()
+    got = batch_hard_triplet(torch.from_numpy(f), torch.from_numpy(y), 0.3).item()
+    assert got == pytest.approx(expected, abs=1e-5) and expected > 0
 
 
 def test_arcface_head_adds_the_margin_to_the_true_class_only() -> None:
