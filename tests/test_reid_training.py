@@ -301,6 +301,11 @@ def test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches(
     assert p.stdout.split("\n")[:3] == ["skipped 1", "done 2", "switched 2"], p.stderr
     after = search_hits(db, photo)  # the library's own model now, with no --reid-model
     assert after and after != before
+    d = cli("doctor", "--db", str(db))
+    assert d.returncode == 0 and f"library ReID model: tiny.onnx ({model.resolve()}" in d.stdout
+    assert f"reid: {model.resolve()}" in d.stdout
+    assert cli("doctor", "--db", str(tmp_path / "none.db")).returncode == 0
+    assert not (tmp_path / "none.db").exists()  # doctor looks, never creates a library
     p = cli("search", "--db", str(db), "--query", str(photo), "--reid-model", "reid/osnet_x0_25_msmt17.onnx")
     assert p.returncode == 2 and "indexed with the ReID model tiny.onnx" in p.stderr
     model.with_name("moved.onnx").write_bytes(model.read_bytes())

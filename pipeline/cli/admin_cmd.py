@@ -107,15 +107,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
     for name, state in WeightStore().status():
         print(f"  {name}: {state}")
-    models = model_set(args)
+    db = Path(args.db or _default_db())
     try:
+        library = open_library(args) if db.is_file() else None  # doctor never creates a library
+        active = library.active_reid() if library is not None else None
+        if active:
+            print(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")
+        models = model_set(args, library=library)
         print(f"device: {models.device.label}")
         print(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
         print(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
     except SpotterError as e:
         ok = False
         print(f"error: {e}", file=sys.stderr)
-    print("database:", args.db or _default_db())
+    print("database:", db)
     return 0 if ok else 2
 
 
