@@ -230,6 +230,8 @@ def test_adaptation_needs_usable_tracks(indexed, tmp_path: Path) -> None:
     p = cli("adapt-reid", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "a.onnx"))
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "has no indexed video to adapt on" in p.stderr
     assert not (tmp_path / "a.onnx").exists()
+    p = cli("adapt-reid", "--db", str(lib_path), "--video", "1", "999", "--out", str(tmp_path / "a.onnx"))
+    assert p.returncode == 2 and "--video: 999 is not a video of the library" in p.stderr
 
 
 def test_library_training_set_pseudo_identities(indexed, tmp_path: Path) -> None:

@@ -270,7 +270,12 @@ def build_parser(doc: str) -> Parser:
         sub.add_parser("adapt-reid", help="adapt the ReID model to the library's cameras (no labels)"), False
     )
     p.add_argument(
-        "--video", action="append", default=[], help="train on this video's tracks only (repeatable)"
+        "--video",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="V",
+        help="train on these videos' tracks only (paths or ids; the whole library is re-embedded)",
     )
     p.add_argument("--no-reembed", action="store_true", help="write the model but leave the library as it is")
     training_options(p)
