@@ -382,3 +382,36 @@ def test_distillation_keeps_the_embedding_near_the_starting_model(small_set) -> 
         trainer, start = train_briefly(small_set, epochs=2, distill_weight=weight)
         drift[weight] = float(1 - (trainer.embed(small_set.images) * start).sum(1).mean())
     assert drift[100.0] < drift[0.0] / 2
+
+
+def test_command_line_defaults_are_the_training_config() -> None:
+    import re
+
+    from models.reid_training.loop import TrainConfig
+    from pipeline.cli.parser import build_parser
+    from pipeline.cli.train_cmd import train_config
+
+    parser = build_parser("")
+    args = parser.parse_args(["train-reid", "data", "--out", "m.onnx", "--device", "cpu"])
+    assert train_config(args) == TrainConfig()
+    sub = next(
+        a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith("train-reid")
+    )
+    fields = {
+        "--epochs": "epochs",
+        "--triplet-margin": "triplet_margin",
+        "--lr": "lr",
+        "--loss": "loss",
+        "--ids-per-batch": "ids_per_batch",
+        "--images-per-id": "images_per_id",
+        "--distill": "distill_weight",
+    }
+    for action in sub._actions:
+        if action.option_strings and action.option_strings[0] in fields:
+            said = re.search(r"\(default ([^;)]+)", action.help).group(1)
+            value = getattr(TrainConfig(), fields[action.option_strings[0]])
+            assert said == str(value) or float(said) == value, action.option_strings[0]
+    args = parser.parse_args(
+        ["train-reid", "d", "--out", "m.onnx", "--device", "cpu", "--epochs", "3", "--distill", "0"]
+    )
+    assert train_config(args) == replace(TrainConfig(), epochs=3, distill_weight=0.0)

@@ -214,42 +214,25 @@ def build_parser(doc: str) -> Parser:
             "--out", type=Path, required=True, help="the new ONNX model (its card: the same name, .json)"
         )
         p.add_argument(
-            "--epochs",
-            type=number("--epochs", Range(1, 1000, integer=True)),
-            default=10,
-            help="passes over the training set (default 10)",
-        )
-        p.add_argument(
             "--loss",
             choices=["softmax", "arcface"],
-            default="arcface",
+            default=None,
             help="identity loss beside the triplet loss (default arcface)",
         )
-        p.add_argument(
-            "--triplet-margin",
-            type=number("--triplet-margin", Range(0, 2)),
-            default=0.3,
-            help="margin of the batch-hard triplet loss on normalised features (default 0.3)",
-        )
-        p.add_argument("--lr", type=number("--lr", Range(1e-7, 1)), default=1e-4, help="learning rate (Adam)")
-        p.add_argument(
-            "--ids-per-batch",
-            type=number("--ids-per-batch", Range(2, 1024, integer=True)),
-            default=8,
-            help="P: people per batch (default 8)",
-        )
-        p.add_argument(
-            "--images-per-id",
-            type=number("--images-per-id", Range(2, 64, integer=True)),
-            default=4,
-            help="K: crops of each person per batch (default 4)",
-        )
-        p.add_argument(
-            "--distill",
-            type=number("--distill", Range(0, 1000)),
-            default=10.0,
-            help="weight of staying close to the starting model's embeddings (0: plain fine-tuning)",
-        )
+        # option, range, what it sets (unset: models.reid_training.loop.TrainConfig's default, named here)
+        for option, rule, what in (
+            ("--epochs", Range(1, 1000, integer=True), "passes over the training set (default 10)"),
+            ("--triplet-margin", Range(0, 2), "margin of the batch-hard triplet loss (default 0.3)"),
+            ("--lr", Range(1e-7, 1), "learning rate of Adam (default 1e-4)"),
+            ("--ids-per-batch", Range(2, 1024, integer=True), "P: people per batch (default 8)"),
+            ("--images-per-id", Range(2, 64, integer=True), "K: crops of each person per batch (default 4)"),
+            (
+                "--distill",
+                Range(0, 1000),
+                "weight of staying near the starting model's embeddings (default 10; 0: plain fine-tuning)",
+            ),
+        ):
+            p.add_argument(option, type=number(option, rule), default=None, help=what)
         p.add_argument("--seed", type=number("--seed", Range(0, 2**31, integer=True)), default=0)
         p.add_argument(
             "--eval-set",

@@ -14,20 +14,20 @@ log = logging.getLogger(__name__)
 
 
 def train_config(args: argparse.Namespace) -> object:
+    """TrainConfig with the options given on the command line (the others keep its defaults)."""
     from models.reid_training.loop import TrainConfig, training_device
 
-    return replace(
-        TrainConfig(),
-        epochs=args.epochs,
-        loss=args.loss,
-        triplet_margin=args.triplet_margin,
-        lr=args.lr,
-        ids_per_batch=args.ids_per_batch,
-        images_per_id=args.images_per_id,
-        seed=args.seed,
-        distill_weight=args.distill,
-        device=training_device(args.device),
-    )
+    given = {
+        "epochs": args.epochs,
+        "loss": args.loss,
+        "triplet_margin": args.triplet_margin,
+        "lr": args.lr,
+        "ids_per_batch": args.ids_per_batch,
+        "images_per_id": args.images_per_id,
+        "distill_weight": args.distill,
+    }
+    chosen = {k: v for k, v in given.items() if v is not None}
+    return replace(TrainConfig(), **chosen, seed=args.seed, device=training_device(args.device))
 
 
 def run_job(job: object, quiet: bool) -> dict:

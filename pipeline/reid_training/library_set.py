@@ -3,7 +3,7 @@
 * Each long, clean track (enough observations; its best crop's quality, as the indexer scores crops,
   high enough) is a pseudo-identity; fragments the indexer already linked into one person stay one.
 * Tracks seen at the same time in the same video are certainly different people: two pseudo-
-  identities that co-occur are never merged (and PK batches use them as each other's negatives).
+  identities that co-occur are never merged: they stay two identities, negatives of each other.
 * Two pseudo-identities that do not co-occur are merged only when the current model is confident:
   each is the other's nearest neighbour and their similarity reaches ``merge_similarity``. Otherwise
   they stay apart: a person split in two identities only costs a little of the identity loss, while
