@@ -73,6 +73,8 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     add(file, "open_photo", "Open &photo…", lambda: choose_photo(window), "Ctrl+Shift+O")
     add(file, "paste_photo", "Paste p&hoto", window.paste_photo, QKeySequence.StandardKey.Paste)
     add(file, "open_case", "Open &case…", window.review.choose_case)
+    add(file, "export_case", "E&xport case to a file…", window.review.ask_export)
+    add(file, "import_case", "&Import a case file…", window.review.ask_import)
     file.addSeparator()
     add(file, "export", "&Export clips…", window.show_export_dialog, "Ctrl+E")
     file.addSeparator()

@@ -15,6 +15,7 @@ from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
+from pipeline.case_file import CASE_SUFFIX, import_case, read_case_file, write_case_file
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.search_filter import filter_from_json, filter_json
 from pipeline.storage import Library
@@ -159,6 +160,51 @@ class ReviewController(QObject):
         name, ok = QInputDialog.getItem(self.parent(), "Open case", "Case:", names, 0, False)
         if ok and name:
             self.open_case(name)
+
+    def ask_export(self) -> None:
+        if self.case_name is None:
+            self.error.emit("Open a case first (confirm or reject a hit, or File ▸ Open case…)")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.parent(),
+            "Export the case",
+            f"{self.case_name}{CASE_SUFFIX}",
+            f"Spotter cases (*{CASE_SUFFIX})",
+        )
+        if path:
+            self.export_case(path)
+
+    def export_case(self, path: str) -> bool:
+        """The open case as one file (photos, filter, notes, review), to hand over or archive."""
+        try:
+            written = write_case_file(self.library, self.case_name, Path(path))  # type: ignore[arg-type]
+        except SpotterError as e:
+            self.error.emit(str(e))
+            return False
+        self.info.emit(f"Case {self.case_name!r} written to {written}")
+        return True
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent(), "Import a case", "", f"Spotter cases (*{CASE_SUFFIX});;All files (*)"
+        )
+        if path:
+            self.import_case_file(path)
+
+    def import_case_file(self, path: str) -> bool:
+        """Take up a case file in this library (under a free name if its own is taken) and open it."""
+        try:
+            name = str(read_case_file(Path(path))["case"]["name"])
+            taken = {n for n, _, _ in self.library.cases()}
+            candidates = (name if k == 1 else f"{name} ({k})" for k in range(1, 10_000))
+            done = import_case(self.library, Path(path), next(c for c in candidates if c not in taken))
+        except SpotterError as e:
+            self.error.emit(str(e))
+            return False
+        if done.marks_left_out:
+            left = f"{done.marks_left_out} marks left out: their videos or tracks are not in this library"
+            self.error.emit(f"Case {done.name!r}: {left}")
+        return self.open_case(done.name)
 
     def refine(self) -> None:
         verdicts = self.results.model.verdicts

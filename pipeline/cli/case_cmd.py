@@ -18,6 +18,8 @@ def cmd_case(args: argparse.Namespace) -> int:
         "refine": case_refine,
         "show": case_show,
         "report": case_report,
+        "export": case_export,
+        "import": case_import,
     }
     return commands[args.case_command](args)
 
@@ -139,3 +141,22 @@ def case_report(args: argparse.Namespace) -> int:
 def local(stored: datetime) -> datetime:
     """A time the library stores in UTC (without a zone), in this computer's zone, zone attached."""
     return stored.replace(tzinfo=timezone.utc).astimezone()
+
+
+def case_export(args: argparse.Namespace) -> int:
+    from pipeline.case_file import write_case_file
+
+    out = write_case_file(open_library(args), args.name, args.out)
+    print(f"wrote {out}")
+    return 0
+
+
+def case_import(args: argparse.Namespace) -> int:
+    from pipeline.case_file import import_case
+
+    done = import_case(open_library(args), args.file, args.as_name)
+    left = f"; {done.marks_left_out} marks left out (their videos or tracks are not in this library)"
+    print(
+        f"case {done.name!r}: {done.photos} photos, {done.marks} marks{left if done.marks_left_out else ''}"
+    )
+    return 0

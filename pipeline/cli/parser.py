@@ -199,6 +199,13 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("name", help="the case's name")
     p.add_argument("--json", action="store_true", help="print the case as JSON")
 
+    p = with_db(cases.add_parser("export", help="write the case to one file (photos, filter, review)"), False)
+    p.add_argument("name", help="the case's name")
+    p.add_argument("--out", type=Path, required=True, help="the case file (.spotter-case); never overwritten")
+    p = with_db(cases.add_parser("import", help="take up a case file in this library"), False)
+    p.add_argument("file", type=Path, help="a .spotter-case file")
+    p.add_argument("--as", dest="as_name", default=None, help="the case's name here (default: its own)")
+
     p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
     p.add_argument("source", help="folder holding the weight files, or a base URL")
 

@@ -50,6 +50,17 @@ class CaseInfo:
         return tuple(m.track_pk for m in self.marks if m.verdict == verdict)
 
 
+@dataclass(frozen=True)
+class ImportedCase:
+    """What a case file brings beyond photos and notes: who opened it and when, its filter, and its
+    marks as (track key in this library, verdict, marked by, marked at)."""
+
+    created_by: str
+    created_at: datetime
+    filter_json: str
+    marks: tuple[tuple[int, str, str, datetime], ...]
+
+
 def operator() -> str:
     """Who is at the keyboard (the login name), for the record."""
     try:
@@ -61,18 +72,70 @@ def operator() -> str:
 class CaseStore(LibraryBase):
     """Create cases, record the review, read a case back."""
 
-    def create_case(self, name: str, photos: Sequence[tuple[str, str, np.ndarray]], notes: str = "") -> int:
-        """A new case with its query photos ((path, model, vector) each) and notes; its id."""
+    def create_case(
+        self,
+        name: str,
+        photos: Sequence[tuple[str, str, np.ndarray]],
+        notes: str = "",
+        imported: ImportedCase | None = None,
+    ) -> int:
+        """A new case with its query photos ((path, model, vector) each) and notes; its id. An
+        ``imported`` case keeps who opened it and when, its filter and its marks (who, when), in the
+        same transaction."""
         name = clean_name(name, MAX_CASE_NAME, "case")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
                 raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
             case = CaseRow(name=name, created_by=operator(), notes=str(notes))
+            if imported is not None:
+                case.created_by, case.created_at = imported.created_by, imported.created_at
+                case.filter_json = imported.filter_json
             s.add(case)
             s.flush()
             for path, model, vector in photos:
                 s.add(CasePhotoRow(case_id=case.id, path=str(path), model=model, vector=f32_bytes(vector)))
+            for pk, verdict, by, at in imported.marks if imported is not None else ():
+                s.add(CaseMarkRow(case_id=case.id, track_pk=pk, verdict=verdict, marked_by=by, marked_at=at))
             return case.id
+
+    def find_track(self, content_sha256: str, path: str, track_id: int) -> tuple[int, int, int] | None:
+        """(track key, first frame, last frame) of a track by its video's content (else its path) and
+        its number in that video, for taking up a case made on another library."""
+        with self._read() as s:
+            video = (
+                s.scalar(select(VideoRow.id).where(VideoRow.content_sha256 == content_sha256))
+                if content_sha256
+                else None
+            )
+            if video is None:
+                video = s.scalar(select(VideoRow.id).where(VideoRow.path == path))
+            if video is None:
+                return None
+            row = s.execute(
+                select(TrackRow.id, TrackRow.first_frame, TrackRow.last_frame).where(
+                    TrackRow.video_id == video, TrackRow.track_id == track_id
+                )
+            ).first()
+            return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    def mark_details(self, name: str) -> list[tuple[str, str, int, int, int]]:
+        """(video path, video content SHA-256, track number, first frame, last frame) of each mark of a
+        case, in the order of :meth:`case`'s marks: what identifies a track outside this library."""
+        with self._read() as s:
+            q = (
+                select(
+                    VideoRow.path,
+                    VideoRow.content_sha256,
+                    TrackRow.track_id,
+                    TrackRow.first_frame,
+                    TrackRow.last_frame,
+                )
+                .join(TrackRow, TrackRow.video_id == VideoRow.id)
+                .join(CaseMarkRow, CaseMarkRow.track_pk == TrackRow.id)
+                .where(CaseMarkRow.case_id == self._case_id(s, name))
+                .order_by(CaseMarkRow.id)
+            )
+            return [(p, sha, int(t), int(a), int(b)) for p, sha, t, a, b in s.execute(q).all()]
 
     def mark(self, name: str, track_pk: int, verdict: str) -> None:
         """Record the operator's verdict on a track (a later verdict replaces an earlier one)."""

@@ -128,3 +128,38 @@ def test_a_case_is_taken_up_again_with_its_photo_filter_and_marks(
     assert window.filter_bar.camera.currentText() == camera and window.search.where.cameras == (camera,)
     assert window.query_panel.source == pets_query.name
     assert "1 confirmed" in window.messages.text
+
+
+def test_a_case_file_is_handed_over_to_another_library(
+    make_window, qtbot, indexed, indexed_copy: Path, pets_query: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import copy_library
+
+    window = make_window(indexed_copy)
+    assert "export_case" in window.actions_by_name and "import_case" in window.actions_by_name
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    verdicts = dict(window.results.model.verdicts)
+    out = tmp_path / "handover.spotter-case"
+    assert window.review.export_case(str(out)) and out.is_file()
+    assert "written to" in window.messages.text
+    assert not window.review.export_case(str(out)) and "exists already" in window.messages.text
+
+    other = make_window(copy_library(indexed.db_path, tmp_path / "night.db"))
+    with qtbot.waitSignal(other.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        assert other.review.import_case_file(str(out))  # taken up and opened: its photo searched
+    name = other.review.case_name
+    assert name == window.review.case_name
+    taken = other.library.case(name)
+    assert {(m.track_id, m.verdict) for m in taken.marks} == {
+        (m.track_id, m.verdict) for m in window.library.case(name).marks
+    }
+    assert len(other.results.model.verdicts) == len(verdicts)
+    with qtbot.waitSignal(other.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        assert other.review.import_case_file(str(out))  # again: its name is taken, so a free one
+    assert other.review.case_name == f"{name} (2)"
+    broken = tmp_path / "broken.spotter-case"
+    broken.write_text("{")
+    assert not other.review.import_case_file(str(broken)) and "not a Spotter case file" in other.messages.text

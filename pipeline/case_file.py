@@ -1,0 +1,196 @@
+"""A case as one file, to hand over or archive a case and take it up in another library.
+
+The file is JSON (``.spotter-case``): the format name and version, the Spotter version that wrote it,
+the case (name, who opened it and when, notes, filter), its query photos (the image bytes, so the file
+stands alone, with each photo's vector and ReID model), and the review: each mark's verdict, who and
+when, and the track it marks named the way any library can find it: the video's content SHA-256 (its
+path as a fallback), the track's number and its first and last frame.
+
+Reading refuses, in one line and before anything is written, a file that is not JSON, not a case
+file, or from a newer format version. Taking a case up creates it in one transaction; a mark whose
+video is not in the library, or whose track there does not span the same frames (the video was
+indexed differently), is left out and counted, never attached to another person.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import SpotterError
+from pipeline.storage import Library
+from pipeline.storage.cases import ImportedCase
+from pipeline.version import version as spotter_version
+
+CASE_FORMAT = "spotter-case"
+CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
+CASE_SUFFIX = ".spotter-case"
+MIN_SPAN_OVERLAP = 0.5
+"""A mark is attached to a track of this library only when their frame spans overlap by at least this
+share of the longer one (the same track, not another person with the same number)."""
+
+
+class CaseFileError(SpotterError):
+    """A case file that cannot be read: damaged, not a case, or from a newer Spotter."""
+
+
+@dataclass(frozen=True)
+class CaseImport:
+    name: str
+    photos: int
+    marks: int
+    marks_left_out: int
+
+
+def write_case_file(library: Library, name: str, out: Path) -> Path:
+    """Write the case to ``out`` (never over an existing file); returns the path."""
+    out = Path(out)
+    if out.suffix != CASE_SUFFIX:
+        out = out.with_name(out.name + CASE_SUFFIX)
+    case = library.case(name)
+    photos = []
+    for path, model, vector in case.photos:
+        try:
+            image = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        except OSError:
+            image = None  # the photo file is gone: its vector still searches
+        photos.append({"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image})
+    marks = []
+    for m, (path, sha, track, first, last) in zip(case.marks, library.mark_details(name)):
+        marks.append(
+            {
+                "video": path,
+                "video_sha256": sha,
+                "track_id": track,
+                "first_frame": first,
+                "last_frame": last,
+                "verdict": m.verdict,
+                "by": m.marked_by,
+                "at": _iso(m.marked_at),
+            }
+        )
+    doc = {
+        "format": CASE_FORMAT,
+        "version": CASE_FILE_VERSION,
+        "written_by": f"Spotter {spotter_version()}",
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "case": {
+            "name": case.name,
+            "created_by": case.created_by,
+            "created_at": _iso(case.created_at),
+            "notes": case.notes,
+            "filter": json.loads(case.filter_json or "{}"),
+        },
+        "photos": photos,
+        "marks": marks,
+    }
+    try:
+        with open(out, "x", encoding="utf-8") as f:  # "x": an existing file is never overwritten
+            json.dump(doc, f)
+    except FileExistsError:
+        raise CaseFileError(f"{out} exists already: choose another name (nothing is overwritten)") from None
+    except OSError as e:
+        raise CaseFileError(f"cannot write {out}: {e.strerror or e}") from e
+    return out
+
+
+def read_case_file(path: Path) -> dict:
+    """The case file's content, checked; CaseFileError (one line) when it cannot be taken up."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CaseFileError(f"cannot read {path}: {e.strerror or e}") from e
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CaseFileError(f"{path} is damaged or not a Spotter case file (not readable JSON)") from None
+    if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
+        raise CaseFileError(f"{path} is not a Spotter case file")
+    version = doc.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise CaseFileError(f"{path} is damaged: its format version is {version!r}")
+    if version > CASE_FILE_VERSION:
+        raise CaseFileError(
+            f"{path} was written by a newer Spotter ({doc.get('written_by', '?')}, case format {version}); "
+            f"this one reads up to format {CASE_FILE_VERSION}: update Spotter to open it"
+        )
+    try:
+        case = doc["case"]
+        str(case["name"])
+        for p in doc["photos"]:
+            np.asarray(p["vector"], np.float32).reshape(-1)
+            str(p["model"])
+        for m in doc["marks"]:
+            int(m["track_id"]), int(m["first_frame"]), int(m["last_frame"]), str(m["verdict"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({e})") from None
+    return doc
+
+
+def import_case(
+    library: Library, path: Path, name: str | None = None, photo_dir: Path | None = None
+) -> CaseImport:
+    """Take up a case file in the library (as ``name``, default the case's own); its photos are
+    written under ``photo_dir`` (default: ``case photos/NAME`` beside the library)."""
+    doc = read_case_file(path)
+    case = doc["case"]
+    name = " ".join(str(name or case["name"]).split())
+    if name in {n for n, _, _ in library.cases()}:
+        raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
+    folder = Path(photo_dir or Path(library.db_path).parent / "case photos" / _safe(name))
+    photos = []
+    for k, p in enumerate(doc["photos"]):
+        target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"
+        if p.get("image"):
+            try:
+                data = base64.b64decode(p["image"], validate=True)
+            except (binascii.Error, TypeError):
+                raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        photos.append((str(target), str(p["model"]), np.asarray(p["vector"], np.float32)))
+    marks, left_out = [], 0
+    for m in doc["marks"]:
+        found = library.find_track(
+            str(m.get("video_sha256") or ""), str(m.get("video") or ""), int(m["track_id"])
+        )
+        if found is None or not _same_span(found[1:], (int(m["first_frame"]), int(m["last_frame"]))):
+            left_out += 1
+            continue
+        marks.append((found[0], str(m["verdict"]), str(m.get("by") or ""), _when(m.get("at"))))
+    imported = ImportedCase(
+        str(case.get("created_by") or ""),
+        _when(case.get("created_at")),
+        json.dumps(case.get("filter") or {}),
+        tuple(marks),
+    )
+    library.create_case(name, photos, str(case.get("notes") or ""), imported)
+    return CaseImport(name, len(photos), len(marks), left_out)
+
+
+def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    overlap = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    return overlap >= MIN_SPAN_OVERLAP * max(a[1] - a[0] + 1, b[1] - b[0] + 1)
+
+
+def _iso(t: datetime) -> str:
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
+
+
+def _when(text: object) -> datetime:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return datetime.now(timezone.utc)
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe version of a name (letters, digits, space, dot, dash, underscore)."""
+    keep = "".join(c if c.isalnum() or c in " ._-" else "_" for c in name).strip(" .")
+    return keep[:80] or "case"
+
+
