@@ -43,12 +43,13 @@ def choose_folder(window: MainWindow) -> None:
         window.add_videos([folder])
 
 
-def choose_photo(window: MainWindow) -> None:
-    file, _ = QFileDialog.getOpenFileName(window, "Open a photo of the person", _folder(window, "photo"),
-                                          photo_file_filter())  # fmt: skip
+def choose_photo(window: MainWindow, add: bool = False) -> None:
+    """A photo of the person as the query; ``add``: another photo of the same person, searched with it."""
+    title = "Add another photo of the person" if add else "Open a photo of the person"
+    file, _ = QFileDialog.getOpenFileName(window, title, _folder(window, "photo"), photo_file_filter())
     if file:
         _remember(window, "photo", file)
-        window.open_photo(file)
+        window.add_query_photo(file) if add else window.open_photo(file)
 
 
 def build_menus(window: MainWindow) -> dict[str, QAction]:
@@ -71,6 +72,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     add(file, "add_videos", "Add &videos…", lambda: choose_videos(window), QKeySequence.StandardKey.Open)
     add(file, "add_folder", "Add a &folder of videos…", lambda: choose_folder(window))
     add(file, "open_photo", "Open &photo…", lambda: choose_photo(window), "Ctrl+Shift+O")
+    add(file, "add_photo", "&Add another photo of the person…", lambda: choose_photo(window, add=True))
     add(file, "paste_photo", "Paste p&hoto", window.paste_photo, QKeySequence.StandardKey.Paste)
     add(file, "open_case", "Open &case…", window.review.choose_case)
     add(file, "export_case", "E&xport case to a file…", window.review.ask_export)

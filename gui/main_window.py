@@ -257,6 +257,21 @@ class MainWindow(DropRouting, QMainWindow):
         self.set_query_image(image, Path(path).name)
         return True
 
+    def add_query_photo(self, path: str | Path) -> bool:
+        """Another photo of the same person: the search runs again with both as examples."""
+        try:
+            image = load_image(path)
+        except SpotterError as e:
+            self.messages.error(str(e))
+            return False
+        if self.search.add_photo(image) is None:
+            self.messages.error("Open a photo of the person first; then add other photos of them")
+            return False
+        n = len(self.search.last_request.more_photos) + 1  # type: ignore[union-attr]
+        self.results.summary.setText("Searching…")
+        self.messages.info(f"Searching with {n} photos of the person ({Path(path).name} added)")
+        return True
+
     def set_query_image(self, image: np.ndarray, source: str, box: Box | None = None) -> int:
         """Show the photo and search for the person in it (or in ``box``); returns the request id."""
         self.query_panel.set_photo(image, source, box)

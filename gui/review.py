@@ -68,6 +68,8 @@ class ReviewController(QObject):
                 photos = []
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     photos.append((source, outcome.model, outcome.vector))
+                    for k, vector in enumerate(outcome.more_vectors, 2):  # and the other photos'
+                        photos.append((f"{source} (photo {k})", outcome.model, vector))
                 self.library.create_case(name, photos)
                 self.case_name = name
             self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))

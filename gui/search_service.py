@@ -42,6 +42,7 @@ class SearchRequest:
     rejected: tuple[int, ...] = ()  # and rejected (counter-examples)
     upper: str | None = None  # clothing colours: a description, or a photo's hits narrowed by them
     lower: str | None = None
+    more_photos: tuple[np.ndarray, ...] = ()  # other photos of the same person (BGR, read-only)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class SearchOutcome:
     note: str = ""  # what the operator should know about the query (a small photo, no detection)
     vector: np.ndarray | None = None  # the query's appearance vector (read-only), kept with a case
     model: str = ""  # the ReID model that made it
+    more_vectors: tuple[np.ndarray, ...] = ()  # the other photos' vectors, kept with a case too
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -113,8 +115,9 @@ class SearchWorker(QObject):
                 request.image, box=request.box, person=request.person, where=request.where
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
-            if request.confirmed or request.rejected:
-                review = Review((result.vector,), request.confirmed, request.rejected)
+            more = tuple(frozen_image(searcher.prepare(image)[1]) for image in request.more_photos)
+            if request.confirmed or request.rejected or more:  # several examples of the person
+                review = Review((result.vector, *more), request.confirmed, request.rejected)
                 refined = refine(searcher, review, request.where)
                 hits, candidates, cut, best = (
                     refined.hits,
@@ -145,6 +148,7 @@ class SearchWorker(QObject):
                     q.note,
                     frozen_image(result.vector),
                     searcher.models.reid_id,
+                    more,
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure
@@ -221,6 +225,19 @@ class SearchService(QObject):
         r = self.last_request
         upper, lower = self.colours
         self.last_request = replace(r, request_id=self._latest, where=self.where, upper=upper, lower=lower)
+        self._send(self.last_request)
+        return self._latest
+
+    def add_photo(self, image: np.ndarray) -> int | None:
+        """Search again for the last photo's person with another photo of them as a second example
+        (a multi-example query, as refining with confirmed hits); None without a photo query."""
+        r = self.last_request
+        if r is None or r.image is None:
+            return None
+        self._latest += 1
+        self.last_request = replace(
+            r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image))
+        )
         self._send(self.last_request)
         return self._latest
 

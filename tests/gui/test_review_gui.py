@@ -163,3 +163,28 @@ def test_a_case_file_is_handed_over_to_another_library(
     broken = tmp_path / "broken.spotter-case"
     broken.write_text("{")
     assert not other.review.import_case_file(str(broken)) and "not a Spotter case file" in other.messages.text
+
+
+def test_a_second_photo_of_the_person_joins_the_query(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path, tmp_path: Path
+) -> None:
+    from tests.gui.conftest import gt_crop
+
+    window = make_window(indexed_copy)
+    assert "add_photo" in window.actions_by_name
+    other = gt_crop("pets", 700, 3, tmp_path / "same_person_later.png")  # the same person, later
+    assert not window.add_query_photo(other) and "Open a photo of the person first" in window.messages.text
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as first:
+        window.open_photo(pets_query)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as both:
+        assert window.add_query_photo(other)
+    assert "Searching with 2 photos" in window.messages.text
+    outcome = both.args[0]
+    assert len(outcome.more_vectors) == 1 and float(outcome.more_vectors[0] @ outcome.vector) < 0.999
+    assert outcome.hits and outcome.hits[0].track_pk == first.args[0].hits[0].track_pk
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    assert len(window.library.case(window.review.case_name).photos) == 2  # both photos kept with the case
+    broken = tmp_path / "not_a_photo.png"
+    broken.write_bytes(b"nope")
+    assert not window.add_query_photo(broken)
