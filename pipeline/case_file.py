@@ -192,5 +192,3 @@ def _safe(name: str) -> str:
     """A file-name-safe version of a name (letters, digits, space, dot, dash, underscore)."""
     keep = "".join(c if c.isalnum() or c in " ._-" else "_" for c in name).strip(" .")
     return keep[:80] or "case"
-
-
