@@ -96,18 +96,49 @@ class Allowed:
     videos_without_start: int = 0
 
 
+@dataclass(frozen=True)
+class ByVideo:
+    """The track table grouped by video (then by key): each video's tracks are one slice, so a filter
+    compares only the slices of the videos it allows, against that video's own window, with no
+    per-track lookups. ``videos`` are the video ids in order, ``bounds[k]:bounds[k + 1]`` the rows
+    of ``videos[k]``."""
+
+    table: TrackTimes
+    videos: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, table: TrackTimes) -> ByVideo:
+        order = np.lexsort((table.pks, table.video_ids))
+        t = TrackTimes(
+            table.pks[order],
+            table.video_ids[order],
+            table.start_s[order],
+            table.end_s[order],
+            table.boxes[order],
+        )
+        videos, first = np.unique(t.video_ids, return_index=True)
+        return cls(t, videos, np.append(first, len(t.pks)))
+
+    def rows(self, video: int) -> slice:
+        k = int(np.searchsorted(self.videos, video))
+        if k >= len(self.videos) or self.videos[k] != video:
+            return slice(0, 0)
+        return slice(int(self.bounds[k]), int(self.bounds[k + 1]))
+
+
 class TrackFilter:
     """Applies :class:`SearchFilter` to one library's tracks (keeps the track table between searches)."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        self._table: TrackTimes | None = None
+        self._table: ByVideo | None = None
         self._gen: tuple[int, int] | None = None
 
-    def table(self) -> TrackTimes:
+    def table(self) -> ByVideo:
         gen = self.library.generation()
         if self._table is None or gen != self._gen:
-            self._table, self._gen = self.library.track_times(), gen
+            self._table, self._gen = ByVideo.of(self.library.track_times()), gen
         return self._table
 
     def allowed(self, where: SearchFilter, clocks: dict[int, VideoClock]) -> Allowed:
@@ -134,23 +165,22 @@ class TrackFilter:
                 raise SearchError(
                     f"the region {where.region} lies outside the frame of every video searched ({shown})"
                 )
-        table = self.table()
-        if not videos:
-            return Allowed(np.zeros(0, np.int64), without_start)
-        ids = np.array(sorted(videos), dtype=np.int64)
-        slot = np.searchsorted(ids, table.video_ids).clip(0, len(ids) - 1)
-        mask = ids[slot] == table.video_ids
-        if where.timed:
-            # the window as seconds into each video: [lo, hi] per allowed video, looked up per track
-            lo = np.full(len(ids), -np.inf)
-            hi = np.full(len(ids), np.inf)
-            for k, v in enumerate(ids.tolist()):
+        grouped = self.table()
+        t = grouped.table
+        parts = []
+        for v in sorted(videos):
+            rows = grouped.rows(v)
+            keep = np.ones(rows.stop - rows.start, bool)
+            if where.timed:  # the window as seconds into this video
                 start = clocks[v].start
                 if where.start is not None:
-                    lo[k] = (where.start - start).total_seconds()
+                    keep &= t.end_s[rows] >= (where.start - start).total_seconds()
                 if where.end is not None:
-                    hi[k] = (where.end - start).total_seconds()
-            mask &= (table.end_s >= lo[slot]) & (table.start_s <= hi[slot])
-        if where.region is not None:
-            mask &= overlapping(table.boxes, where.region)
-        return Allowed(table.pks[mask], without_start)  # ascending, as the table holds them
+                    keep &= t.start_s[rows] <= (where.end - start).total_seconds()
+            if where.region is not None:
+                keep &= overlapping(t.boxes[rows], where.region)
+            parts.append(t.pks[rows][keep])
+        pks = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        if len(pks) > 1 and not (pks[1:] > pks[:-1]).all():  # videos whose keys interleave
+            pks = np.sort(pks)
+        return Allowed(pks, without_start)  # ascending
