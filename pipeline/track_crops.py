@@ -55,11 +55,17 @@ def path_qualities(
 
 
 def plan_crops(
-    tracks: Sequence[TrackInfo], info: VideoInfo, k: int, config: AppearanceConfig = AppearanceConfig()
+    tracks: Sequence[TrackInfo],
+    info: VideoInfo,
+    k: int,
+    config: AppearanceConfig = AppearanceConfig(),
+    qualities: dict[int, np.ndarray] | None = None,
 ) -> dict[int, list[CropPick]]:
     """Up to ``k`` crops per track (by track pk): the best by quality, ``config.min_gap_s`` apart
-    where the track allows (as the indexer picks them)."""
-    qualities = path_qualities(tracks, info.width, info.height, config)
+    where the track allows (as the indexer picks them). ``qualities``: :func:`path_qualities` of the
+    video's tracks when the caller has them (computed here from ``tracks`` otherwise)."""
+    if qualities is None:
+        qualities = path_qualities(tracks, info.width, info.height, config)
     gap = max(1, round(config.min_gap_s * info.fps))
     plan: dict[int, list[CropPick]] = {}
     for t in tracks:

@@ -110,17 +110,16 @@ def library_training_set(
         v for v in library.videos() if v.status == "done" and (video_ids is None or v.video_id in video_ids)
     ]
     cands: list[Candidate] = []
-    infos = {}
+    infos, qualities = {}, {}  # per video: its probe, and every track's crop qualities (once)
     for v in videos:
         info = probe(v.path)
-        infos[v.video_id] = info
         tracks = library.video_tracks(v.video_id)
-        best = {
-            pk: (q.max() if len(q) else 0.0)
-            for pk, q in path_qualities(tracks, info.width, info.height, appearance).items()
-        }
+        q = path_qualities(tracks, info.width, info.height, appearance)  # all tracks occlude
+        infos[v.video_id], qualities[v.video_id] = info, q
         clean = [
-            t for t in tracks if len(t.path) >= config.min_observations and best[t.pk] >= config.min_quality
+            t
+            for t in tracks
+            if len(t.path) >= config.min_observations and len(q[t.pk]) and q[t.pk].max() >= config.min_quality
         ]
         vectors = library.embeddings_of(model, "track", [t.pk for t in clean])
         chains: dict[int, list[TrackInfo]] = {}
@@ -139,7 +138,9 @@ def library_training_set(
         tracks = [t for c, _ in mine for t in c.tracks]
         if not tracks or cancelled():
             continue
-        plan = plan_crops(tracks, infos[v.video_id], config.crops_per_track, appearance)
+        plan = plan_crops(
+            tracks, infos[v.video_id], config.crops_per_track, appearance, qualities[v.video_id]
+        )
         crops = read_crops(infos[v.video_id], plan, library.seek_table(v.video_id) or (), cancelled=cancelled)
         label_of_track = {t.pk: label for c, label in mine for t in c.tracks}
         for pk, cs in crops.items():
