@@ -78,16 +78,18 @@ def normalised(module: Any) -> Any:
 
 
 def torch_embed(module: Any, batch: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """L2-normalised outputs of the module (eval mode) for a normalised NCHW float32 batch."""
+    """L2-normalised outputs of the module (eval mode, on the device it is on) for a normalised NCHW
+    float32 batch."""
     import torch
 
+    device = next(module.parameters()).device
     was_training = module.training
     module.eval()
     out = []
     with torch.no_grad():
         for k in range(0, len(batch), chunk):
-            y = module(torch.from_numpy(np.ascontiguousarray(batch[k : k + chunk])))
-            out.append(torch.nn.functional.normalize(y, dim=1).numpy())
+            y = module(torch.from_numpy(np.ascontiguousarray(batch[k : k + chunk])).to(device))
+            out.append(torch.nn.functional.normalize(y, dim=1).cpu().numpy())
     if was_training:
         module.train()
         freeze_batchnorm(module)

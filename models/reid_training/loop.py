@@ -182,17 +182,7 @@ class Trainer:
         return self.embed_normalised(normalise_batch(images))
 
     def embed_normalised(self, batch: np.ndarray) -> np.ndarray:
-        if self.device.type == "cpu":
-            return torch_embed(self.model, batch)
-        self.model.eval()
-        out = []
-        with torch.no_grad():
-            for k in range(0, len(batch), 64):
-                y = self.model(torch.from_numpy(batch[k : k + 64]).to(self.device))
-                out.append(F.normalize(y, dim=1).cpu().numpy())
-        self.model.train()
-        freeze_batchnorm(self.model)
-        return np.concatenate(out)
+        return torch_embed(self.model, batch)
 
     def _augment(self, idx: list[int]) -> torch.Tensor:
         c = self.config
