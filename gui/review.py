@@ -15,7 +15,7 @@ from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
-from pipeline.case_file import CASE_SUFFIX, import_case, read_case_file, write_case_file
+from pipeline.case_file import CASE_SUFFIX, import_case, write_case_file
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.search_filter import filter_from_json, filter_json
 from pipeline.storage import Library
@@ -196,10 +196,7 @@ class ReviewController(QObject):
     def import_case_file(self, path: str) -> bool:
         """Take up a case file in this library (under a free name if its own is taken) and open it."""
         try:
-            name = str(read_case_file(Path(path))["case"]["name"])
-            taken = {n for n, _, _ in self.library.cases()}
-            candidates = (name if k == 1 else f"{name} ({k})" for k in range(1, 10_000))
-            done = import_case(self.library, Path(path), next(c for c in candidates if c not in taken))
+            done = import_case(self.library, Path(path), rename_if_taken=True)
         except SpotterError as e:
             self.error.emit(str(e))
             return False

@@ -132,14 +132,22 @@ def read_case_file(path: Path) -> dict:
 
 
 def import_case(
-    library: Library, path: Path, name: str | None = None, photo_dir: Path | None = None
+    library: Library,
+    path: Path,
+    name: str | None = None,
+    photo_dir: Path | None = None,
+    rename_if_taken: bool = False,
 ) -> CaseImport:
-    """Take up a case file in the library (as ``name``, default the case's own); its photos are
+    """Take up a case file in the library (as ``name``, default the case's own; with
+    ``rename_if_taken``, ``NAME (2)``, ``NAME (3)``... when that name is taken); its photos are
     written under ``photo_dir`` (default: ``case photos/NAME`` beside the library)."""
     doc = read_case_file(path)
     case = doc["case"]
     name = " ".join(str(name or case["name"]).split())
-    if name in {n for n, _, _ in library.cases()}:
+    taken = {n for n, _, _ in library.cases()}
+    if name in taken and rename_if_taken:
+        name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
+    if name in taken:
         raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
     folder = Path(photo_dir or Path(library.db_path).parent / "case photos" / _safe(name))
     photos = []
