@@ -100,5 +100,5 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     index = bar.addMenu("&Indexing")
     add(index, "cancel_all", "Cancel all indexing", lambda: window.indexing.cancel(None))
     index.addSeparator()
-    add(index, "adapt_model", "&Adapt the model to these cameras", window.adapt_model)
+    add(index, "adapt_model", "&Adapt the model to these cameras", lambda: window.adaptation.start())
     return actions

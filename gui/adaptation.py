@@ -69,9 +69,15 @@ class AdaptController(QObject):
     error = Signal(str)
     model_changed = Signal()
 
-    def __init__(self, library: Library, make_models: Callable[[], ModelSet], parent: QWidget):
+    def __init__(
+        self,
+        library: Library,
+        make_models: Callable[[], ModelSet],
+        parent: QWidget,
+        indexing: Callable[[], bool] = lambda: False,
+    ):
         super().__init__(parent)
-        self.library, self.make_models = library, make_models
+        self.library, self.make_models, self.indexing = library, make_models, indexing
         self._runner: WorkerThread | None = None
         self.dialog: QProgressDialog | None = None
         self.epochs: int | None = None  # None: the training config's default
@@ -84,6 +90,9 @@ class AdaptController(QObject):
     def start(self, out: Path | None = None) -> bool:
         if self._runner is not None:
             self.error.emit("Adapting: one adaptation is running already")
+            return False
+        if self.indexing():  # videos indexed meanwhile would miss the switch to the new model
+            self.error.emit("Videos are being indexed: adapt the model when indexing has finished")
             return False
         worker = AdaptWorker(self.library, self.make_models, out or default_output(self.library), self.epochs)
         dialog = QProgressDialog("Reading the library's tracks…", "Cancel", 0, 100, self.parent())

@@ -69,7 +69,7 @@ class MainWindow(DropRouting, QMainWindow):
         library_models = partial(models_for_library, self.library, make_models)
         self.indexing = IndexingController(self.library, library_models, parent=self)
         self.search = SearchService(self.library, library_models, parent=self)
-        self.adaptation = AdaptController(self.library, library_models, self)
+        self.adaptation = AdaptController(self.library, library_models, self, lambda: self.indexing.running)
         self.exporter = ExportRunner(self.library, self)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
@@ -188,14 +188,6 @@ class MainWindow(DropRouting, QMainWindow):
             return []
         return self.indexing.add(found.videos)
 
-    def adapt_model(self) -> bool:
-        """Indexing ▸ Adapt the model to these cameras (not while videos are being indexed: they would
-        miss the switch to the new model)."""
-        if self.indexing.running:
-            self.messages.error("Videos are being indexed: adapt the model when indexing has finished")
-            return False
-        return self.adaptation.start()
-
     def refresh_library(self) -> list[VideoSummary]:
         """Re-read the library: video rows and timeline lanes; returns the library's videos."""
         try:
@@ -247,22 +239,25 @@ class MainWindow(DropRouting, QMainWindow):
 
     # ----- query ----------------------------------------------------------------------------------
 
-    def open_photo(self, path: str | Path) -> bool:
-        """Use a photo file as the query; a file that is not an image is reported in the window."""
+    def _photo(self, path: str | Path) -> np.ndarray | None:
+        """The photo's pixels; a file that is not an image is reported in the window (None)."""
         try:
-            image = load_image(path)
+            return load_image(path)
         except SpotterError as e:
             self.messages.error(str(e))
-            return False
-        self.set_query_image(image, Path(path).name)
-        return True
+            return None
+
+    def open_photo(self, path: str | Path) -> bool:
+        """Use a photo file as the query."""
+        image = self._photo(path)
+        if image is not None:
+            self.set_query_image(image, Path(path).name)
+        return image is not None
 
     def add_query_photo(self, path: str | Path) -> bool:
         """Another photo of the same person: the search runs again with both as examples."""
-        try:
-            image = load_image(path)
-        except SpotterError as e:
-            self.messages.error(str(e))
+        image = self._photo(path)
+        if image is None:
             return False
         if self.search.add_photo(image) is None:
             self.messages.error("Open a photo of the person first; then add other photos of them")
