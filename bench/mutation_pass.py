@@ -132,13 +132,13 @@ MUTANTS = (
            ("tests/test_reid_training.py::test_distillation_keeps_the_embedding_near_the_starting_model",)),
     Mutant("people seen together merged", "pipeline/reid_training/library_set.py",
            " and not co_occur(cands[i], cands[j])", "",
-           ("tests/test_reid_training.py::test_confident_merges_never_join_people_seen_together",)),
+           ("tests/test_adaptation.py::test_confident_merges_never_join_people_seen_together",)),
     Mutant("old embeddings deleted before the switch", "pipeline/storage/model_switch.py",
            "delete(EmbeddingRow).where(EmbeddingRow.model == model,", "delete(EmbeddingRow).where(EmbeddingRow.model != model,",
-           ("tests/test_reid_training.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
+           ("tests/test_adaptation.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
     Mutant("re-embedding never resumes", "pipeline/reid_training/reembed.py",
            "if count and library.embedded_tracks(v.video_id, model_id) == count:", "if False:",
-           ("tests/test_reid_training.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
+           ("tests/test_adaptation.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
 )  # fmt: skip
 
 

@@ -101,3 +101,31 @@ def frame_of():
     from pipeline.video import read_frame
 
     return read_frame
+
+
+TINY_SEQUENCES = ("MOT17-05-FRCNN", "MOT17-09-FRCNN", "MOT17-11-FRCNN")
+
+
+@pytest.fixture(scope="session")
+def tiny_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Market training layout cut from three MOT17 sample sequences (17 people)."""
+    from pipeline.reid_training.mot_market import write_market_from_mot
+
+    out = tmp_path_factory.mktemp("market")
+    write_market_from_mot([asset(f"mot17_mini/{s}") for s in TINY_SEQUENCES], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_market: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Two epochs on the tiny set (seconds): the model and its card."""
+    from models.reid_training.loop import TrainConfig
+    from pipeline.reid_training.dataset import load_market_train
+    from pipeline.reid_training.job import TrainingJob
+
+    out = tmp_path_factory.mktemp("trained") / "tiny.onnx"
+    config = TrainConfig(epochs=2, ids_per_batch=4, images_per_id=2, lr=1e-3, warmup_epochs=0)
+    job = TrainingJob(load_market_train(tiny_market), asset("reid/osnet_x0_25_msmt17.onnx"), out, config)
+    for _ in job.run():
+        pass
+    return out, job.finish()
