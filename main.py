@@ -10,8 +10,9 @@
     python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
     python main.py install-weights SRC  copy/download the model weights (done by install.sh)
 
-The library commands (index, search, export, videos, doctor) take --db PATH (default: spotter.db in
-the user's data directory).
+The library commands (index, search, export, videos, doctor, case, adapt-reid) take --db FILE|URL:
+an SQLite file (default: spotter.db in the user's data directory) or a PostgreSQL URL such as
+postgresql+psycopg://operator@archive/spotter; `main.py --db FILE|URL` opens the app on it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command is None:
-        return open_app()
+        return open_app(args.app_db)
     from models.errors import SpotterError
     from pipeline.cli import admin_cmd, case_cmd, index_cmd, search_cmd, train_cmd
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def open_app() -> int:
+def open_app(db: str | None = None) -> int:
     """The desktop app, or one clear line where there is no display to show it on."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
@@ -76,7 +77,7 @@ def open_app() -> int:
         return 2
     from gui.app import run_app
 
-    return run_app()
+    return run_app(db)
 
 
 if __name__ == "__main__":

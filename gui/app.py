@@ -30,8 +30,9 @@ def clean_qt_environment() -> None:
             del os.environ[name]
 
 
-def run_app(db_path: Path | None = None) -> int:
-    """Open Spotter on the library at ``db_path`` (the CLI's database by default); the exit code."""
+def run_app(db_path: str | Path | None = None) -> int:
+    """Open Spotter on the library at ``db_path`` (a file or a PostgreSQL URL; the CLI's database by
+    default); the exit code."""
     clean_qt_environment()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANIZATION)

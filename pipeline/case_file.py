@@ -149,7 +149,7 @@ def import_case(
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
     if name in taken:
         raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
-    folder = Path(photo_dir or Path(library.db_path).parent / "case photos" / _safe(name))
+    folder = Path(photo_dir or library.location.side_dir / "case photos" / _safe(name))
     photos = []
     for k, p in enumerate(doc["photos"]):
         target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"

@@ -303,7 +303,7 @@ def export_hit(
     """Export a stored search hit by its id."""
     found = library.hit(hit_id)
     if found is None:
-        raise ExportError(f"no hit {hit_id} in {library.db_path} (run a search first; its hits have ids)")
+        raise ExportError(f"no hit {hit_id} in {library.where} (run a search first; its hits have ids)")
     _, track_pk, score = found
     track = library.tracks([track_pk]).get(track_pk)
     if track is None:

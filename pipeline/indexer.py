@@ -31,7 +31,6 @@ from pipeline.index_run import IndexRun
 from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig
 from pipeline.storage import Library
-from pipeline.storage.video_lock import VideoLock
 from pipeline.tracking import TrackerConfig
 from pipeline.types import ProgressEvent, Stage
 from pipeline.video import Frame, VideoInfo, VideoReader, content_sha256, probe
@@ -132,7 +131,7 @@ def index_video(
     """
     yield ProgressEvent(str(path), Stage.PROBING, message="reading file")
     info = probe(path)
-    with VideoLock(library.db_path, info.path) as lock:
+    with library.video_lock(info.path) as lock:
         if not lock.acquired:
             message = "being indexed by another Spotter process right now; skipped (index again later)"
             yield ProgressEvent(str(info.path), Stage.SKIPPED, message=message)

@@ -78,7 +78,7 @@ class VectorIndex:
         self._max_id = 0  # largest embedding row id included
         self._saved_size = 0
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in model)
-        self.cache_path = library.db_path.with_name(f"{library.db_path.name}.{safe}.faiss")
+        self.cache_path = library.side_file(f".{safe}.faiss")
 
     @property
     def backend(self) -> str:

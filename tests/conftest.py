@@ -129,3 +129,28 @@ def tiny_model(tiny_market: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     for _ in job.run():
         pass
     return out, job.finish()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for this test session (see tests/pg_server.py)."""
+    from tests.pg_server import PostgresServer
+
+    try:
+        import psycopg  # noqa: F401
+
+        server = PostgresServer()
+    except (ImportError, FileNotFoundError) as e:
+        if os.environ.get("SPOTTER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (SPOTTER_REQUIRE_POSTGRES=1) but cannot run: {e}")
+        pytest.skip(f"no PostgreSQL: {e}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's library lives: an SQLite file, then a fresh PostgreSQL database (same tests)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "lib.db")
+    return request.getfixturevalue("postgres").new_database()

@@ -118,6 +118,7 @@ def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path)
         c.execute("DROP TABLE case_marks")
         c.execute("DROP TABLE case_photos")
         c.execute("DROP TABLE cases")
+        c.execute("DROP TABLE alembic_version")
         c.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     upgraded = Library(db)
     v = upgraded.videos()[0]

@@ -51,8 +51,9 @@ def searcher(library: Library, config: SearchConfig = SearchConfig()) -> Searche
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library(tmp_path / "lib.db")
+def library(library_db: str) -> Library:
+    """Each test of this module that takes it runs on an SQLite file and on a PostgreSQL database."""
+    return Library(library_db)
 
 
 def test_hits_obey_floor_and_relative_margin(library: Library) -> None:

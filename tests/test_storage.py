@@ -37,11 +37,13 @@ def count(library: Library, table: str) -> int:
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library(tmp_path / "lib.db")
+def library(library_db: str) -> Library:
+    """Each test of this module runs on an SQLite file and on a PostgreSQL database."""
+    return Library(library_db)
 
 
-def test_wal_and_foreign_keys(library: Library) -> None:
+def test_wal_and_foreign_keys(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib.db")
     with library.engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -91,14 +93,15 @@ def test_interrupted_run_resumes_from_its_checkpoint(library: Library) -> None:
 def test_chunk_is_atomic(library: Library) -> None:
     d = library.start_video(video_info(), "det", "reid", {})
     library.commit_chunk(d.video_id, [record(1)], 10, {"next_frame": 10}, "reid")
-    broken = dataclasses.replace(record(3), thumbnail_jpeg="not bytes")  # fails on insert
+    clash = dataclasses.replace(record(3), track_id=2)  # a second track 2 of the video: refused on insert
     with pytest.raises(StorageError):
-        library.commit_chunk(d.video_id, [record(2), broken], 20, {"next_frame": 20}, "reid")
+        library.commit_chunk(d.video_id, [record(2), clash], 20, {"next_frame": 20}, "reid")
     assert count(library, "tracks") == 1  # record 2 rolled back with the broken one
     assert library.start_video(video_info(), "det", "reid", {}).frames_done == 10
 
 
-def test_full_disk_is_a_clear_error_and_loses_nothing(library: Library) -> None:
+def test_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib.db")  # SQLite's page cap stands in for the full disk
     d = library.start_video(video_info(), "det", "reid", {})
     library.commit_chunk(d.video_id, [record(1)], 10, {"next_frame": 10}, "reid")
     with library.engine.connect() as c:
@@ -129,8 +132,8 @@ def test_unusable_database_locations(tmp_path: Path) -> None:
         Library(tmp_path / "dir.db")
 
 
-def test_searches_and_hits_persist(tmp_path: Path) -> None:
-    library = Library(tmp_path / "lib.db")
+def test_searches_and_hits_persist(library_db: str) -> None:
+    library = Library(library_db)
     d = library.start_video(video_info(), "det", "reid", {})
     library.commit_chunk(d.video_id, [record(1), record(2)], 100, None, "reid")
     pks = sorted(t.pk for t in library.video_tracks(d.video_id))
@@ -138,7 +141,7 @@ def test_searches_and_hits_persist(tmp_path: Path) -> None:
         "/q.jpg", (1, 2, 30, 80), "reid", {"min_score": 0.6}, np.ones(8), [(pks[1], 0.9), (pks[0], 0.7)]
     )
     library.close()
-    reopened = Library(tmp_path / "lib.db")
+    reopened = Library(library_db)
     assert reopened.hit(hit_ids[0]) == (sid, pks[1], pytest.approx(0.9))
     assert reopened.hit(hit_ids[1])[1] == pks[0]
     assert count(reopened, "searches") == 1

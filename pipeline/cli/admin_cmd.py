@@ -26,7 +26,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
         print(json.dumps({"videos": [video_json(v) for v in rows]}))
         return 0
     if not rows:
-        print(f"no videos indexed in {library.db_path}")
+        print(f"no videos indexed in {library.where}")
         return 0
     print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
     for v in rows:
@@ -107,9 +107,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
     for name, state in WeightStore().status():
         print(f"  {name}: {state}")
-    db = Path(args.db or _default_db())
+    from pipeline.storage.location import locate
+
+    db = args.db or _default_db()
     try:
-        library = open_library(args) if db.is_file() else None  # doctor never creates a library
+        where = locate(db)
+        exists = where.is_server or where.path.is_file()  # doctor never creates a library file
+        library = open_library(args) if exists else None
         active = library.active_reid() if library is not None else None
         if active:
             print(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")

@@ -73,7 +73,7 @@ def video_of(library: Library, text: str, option: str = "") -> int:
     video_id = by_path if by_path is not None or not text.isdigit() else int(text)
     if video_id is None or video_id not in {v.video_id for v in library.videos()}:
         prefix = f"{option}: " if option else ""
-        raise SpotterError(f"{prefix}{text} is not a video of the library {library.db_path}")
+        raise SpotterError(f"{prefix}{text} is not a video of the library {library.where}")
     return video_id
 
 

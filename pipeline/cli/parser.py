@@ -87,13 +87,22 @@ def clock_time(option: str) -> Callable[[str], Any]:
     return convert
 
 
+DB_HELP = (
+    "library: an SQLite file (default: spotter.db in the user data dir) or a PostgreSQL URL "
+    "(postgresql+psycopg://user@host/database) shared by several operators"
+)
+
+
 def build_parser(doc: str) -> Parser:
     parser = Parser(prog="spotter", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    parser.add_argument(
+        "--db", dest="app_db", default=None, metavar="FILE|URL", help="the desktop app's " + DB_HELP
+    )
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
 
     def with_db(p: argparse.ArgumentParser, detector: bool = True) -> argparse.ArgumentParser:
-        p.add_argument("--db", type=Path, default=None, help="library database (default: user data dir)")
+        p.add_argument("--db", default=None, metavar="FILE|URL", help=DB_HELP)
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where models run")
         p.add_argument("--reid-model", default=None, help="ReID ONNX file or manifest name")
         if detector:

@@ -26,7 +26,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         config = replace(config, rerank=True)
     models = model_set(args, library=library)
     if args.video is not None and library.video_id(args.video) is None:
-        raise SpotterError(f"{args.video} is not in the library {library.db_path} (index it first)")
+        raise SpotterError(f"{args.video} is not in the library {library.where} (index it first)")
     indexed_with = {v.models[1] for v in library.videos() if v.status == "done"}
     if indexed_with and models.reid_id not in indexed_with:
         raise SpotterError(

@@ -38,8 +38,8 @@ class AdaptProgress:
 
 def default_output(library: Library) -> Path:
     """Where the app writes an adapted model: beside the library, named for it and the time."""
-    db = Path(library.db_path)
-    return db.with_name(f"{db.stem}_adapted_{datetime.now():%Y%m%d_%H%M%S}.onnx")
+    stem = Path(library.side_file("")).stem
+    return library.side_file("").with_name(f"{stem}_adapted_{datetime.now():%Y%m%d_%H%M%S}.onnx")
 
 
 def adapt_library(
@@ -62,7 +62,7 @@ def adapt_library(
         raise SpotterError(f"{out} has the name of the library's current model: choose another file name")
     if not any(v.status == "done" for v in library.videos()):
         raise AdaptationError(
-            f"the library {library.db_path} has no indexed video to adapt on; index footage first"
+            f"the library {library.where} has no indexed video to adapt on; index footage first"
         )
     yield AdaptProgress("set", 0, 1, f"building the training set from the library's tracks (model {current})")
     data, stats = library_training_set(library, current, videos, adapt, cancelled=cancelled)

@@ -161,7 +161,7 @@ def library_training_set(
             f"observations, crop quality {config.min_quality}); index more footage first"
         )
     log.info("adaptation set: %s", stats)
-    data = LabelledCrops(np.stack(images), np.asarray(labels), np.asarray(cams), f"library {library.db_path}")
+    data = LabelledCrops(np.stack(images), np.asarray(labels), np.asarray(cams), f"library {library.where}")
     return data, stats
 
 

@@ -57,7 +57,7 @@ def reembed_library(
     library to it. Stops (without switching) when ``cancelled()`` turns true."""
     videos = [v for v in library.videos() if v.status == "done"]
     if not videos:
-        raise StorageError(f"the library {library.db_path} has no finished video to re-embed")
+        raise StorageError(f"the library {library.where} has no finished video to re-embed")
     seen: set[int] = set()
     while True:  # again until none is left: another process may finish indexing a video meanwhile
         todo = [v for v in library.videos() if v.status == "done" and v.video_id not in seen]
@@ -84,7 +84,7 @@ def reembed_library(
     library.switch_reid(sorted(seen), model_id, str(path), sha256_of(path))
     for video_id in sorted(seen):
         link_video(library, video_id, model_id, linking)
-    log.info("library %s now uses the ReID model %s", library.db_path, model_id)
+    log.info("library %s now uses the ReID model %s", library.where, model_id)
     yield ReembedEvent(len(seen), len(seen), "", 0, switched=True)
 
 

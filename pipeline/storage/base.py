@@ -1,4 +1,4 @@
-"""Opening a library: the engine, one session per operation, the schema's version and its upgrades.
+"""Opening a library (SQLite file or PostgreSQL): the engine, one session per operation, the locks.
 
 Every read or write is one short session; every write is one transaction, committed whole or rolled
 back (and reported as :class:`StorageError`), so a failure (disk full, read-only folder, a crash)
@@ -10,28 +10,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pipeline.cameras import guess_camera, guess_start
 from pipeline.errors import StorageError
+from pipeline.storage.location import LibraryLocation, locate
+from pipeline.storage.migrate import LIBRARY_ID, prepare_schema
 from pipeline.storage.records import storage_message
-from pipeline.storage.schema import BOX_COLUMNS, SCHEMA_VERSION, Base, MetaRow, VideoRow, make_engine
-from pipeline.storage.video_lock import OpeningLock
-from pipeline.types import union_box
+from pipeline.storage.schema import MetaRow, make_engine
+from pipeline.storage.server_lock import AdvisoryLock
+from pipeline.storage.video_lock import OpeningLock, VideoLock
 
 log = logging.getLogger(__name__)
 
 GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
 GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
-LIBRARY_ID = "library_id"  # a random identity, so caches beside a library are never another's
 
 
 def check_is_library(path: Path) -> None:
@@ -69,33 +67,65 @@ def check_is_library(path: Path) -> None:
         )
 
 
-class LibraryBase:
-    """A connection to one library database (see :class:`pipeline.storage.Library`)."""
+def _server_engine(location: LibraryLocation) -> Engine:
+    try:
+        return make_engine(location.url)
+    except ModuleNotFoundError as e:  # psycopg is an extra: ./install.sh --cluster
+        raise StorageError(
+            f"{location.shown}: a PostgreSQL library needs the psycopg package ({e}); "
+            "install the cluster extras with ./install.sh --cluster"
+        ) from e
 
-    def __init__(self, db_path: str | Path):
-        self.db_path = Path(db_path).expanduser().resolve()
+
+class LibraryBase:
+    """A connection to one library database (see :class:`pipeline.storage.Library`): an SQLite file
+    or a PostgreSQL database (:mod:`pipeline.storage.location`)."""
+
+    def __init__(self, db: str | Path):
+        self.location = locate(db)
+        self.where = self.location.shown  # how messages name the library
+        if self.location.is_server:
+            self.engine = _server_engine(self.location)
+            with self._opening_lock():  # another process may be creating or upgrading it
+                self._create_or_upgrade()
+            return
+        path = self.location.path
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StorageError(storage_message(f"cannot create {self.db_path.parent}", e)) from e
-        with OpeningLock(self.db_path):  # another process may be creating this very library
-            check_is_library(self.db_path)  # before anything is written to it
-            self.engine = make_engine(f"sqlite:///{self.db_path}")
+            raise StorageError(storage_message(f"cannot create {path.parent}", e)) from e
+        with OpeningLock(path):  # another process may be creating this very library
+            check_is_library(path)  # before anything is written to it
+            self.engine = make_engine(self.location.url)
             self._create_or_upgrade()
 
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file of a file library (a server library has none: use ``where`` in messages)."""
+        if self.location.path is None:
+            raise StorageError(f"{self.where} is a server library, not a file")
+        return self.location.path
+
+    def _opening_lock(self) -> AdvisoryLock:
+        return AdvisoryLock(self.engine, "opening", wait=True)
+
+    def video_lock(self, video: Path) -> VideoLock | AdvisoryLock:
+        """The lock one indexer of ``video`` holds on this library (``acquired`` False: someone else's)."""
+        if self.location.is_server:
+            return AdvisoryLock(self.engine, f"video:{video}", wait=False)
+        return VideoLock(self.location.path, video)
+
+    def side_file(self, suffix: str) -> Path:
+        """A file that belongs to this library outside its database (caches): beside an SQLite file,
+        in the user's data folder for a server library (created when needed)."""
+        folder = self.location.side_dir
+        if self.location.is_server:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{self.location.side_name}{suffix}"
+
     def _create_or_upgrade(self) -> None:
-        with self._write(f"cannot open database {self.db_path}") as s:
-            Base.metadata.create_all(s.connection())
-            version = s.get(MetaRow, "schema_version")
-            if s.get(MetaRow, LIBRARY_ID) is None:
-                s.add(MetaRow(key=LIBRARY_ID, value=uuid.uuid4().hex))
-            if version is None:
-                s.add(MetaRow(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(version.value) > SCHEMA_VERSION:
-                raise StorageError(f"{self.db_path} was written by a newer Spotter (schema {version.value})")
-            elif int(version.value) < SCHEMA_VERSION:
-                self._migrate(s, int(version.value))
-                version.value = str(SCHEMA_VERSION)
+        with self._write(f"cannot open the library {self.where}") as s:
+            prepare_schema(s.connection(), self.where)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -107,60 +137,13 @@ class LibraryBase:
             row = s.get(MetaRow, LIBRARY_ID)
             return row.value if row else ""
 
-    @staticmethod
-    def _migrate(s: Session, version: int) -> None:
-        if version < 2:
-            s.execute(text("ALTER TABLE tracks ADD COLUMN person INTEGER"))
-            s.execute(text("UPDATE tracks SET person = track_id"))
-            s.execute(text("CREATE INDEX IF NOT EXISTS ix_tracks_video_person ON tracks (video_id, person)"))
-        if version < 3:
-            s.execute(text("ALTER TABLE videos ADD COLUMN seek_json VARCHAR NOT NULL DEFAULT ''"))
-            s.execute(text("ALTER TABLE videos ADD COLUMN report_json VARCHAR NOT NULL DEFAULT '{}'"))
-            s.execute(text("ALTER TABLE videos ADD COLUMN content_sha256 VARCHAR(64) NOT NULL DEFAULT ''"))
-            s.execute(text("ALTER TABLE videos ADD COLUMN aliases_json VARCHAR NOT NULL DEFAULT '[]'"))
-            s.execute(
-                text("CREATE INDEX IF NOT EXISTS ix_tracks_video_first ON tracks (video_id, first_frame)")
-            )
-        if version < 4:
-            for column in ("camera", "camera_source", "start_source"):
-                s.execute(text(f"ALTER TABLE videos ADD COLUMN {column} VARCHAR NOT NULL DEFAULT ''"))
-            s.execute(text("ALTER TABLE videos ADD COLUMN start_time DATETIME"))
-            for column in BOX_COLUMNS:
-                s.execute(text(f"ALTER TABLE tracks ADD COLUMN {column} FLOAT NOT NULL DEFAULT 0"))
-            s.execute(text("ALTER TABLE tracks ADD COLUMN colours BLOB NOT NULL DEFAULT x''"))
-            boxes = [
-                {"pk": pk, **dict(zip(BOX_COLUMNS, union_box(np.frombuffer(blob, np.float64))))}
-                for pk, blob in s.execute(text("SELECT id, path FROM tracks")).all()
-            ]
-            if boxes:
-                s.execute(
-                    text(
-                        "UPDATE tracks SET box_x1 = :box_x1, box_y1 = :box_y1, box_x2 = :box_x2,"
-                        " box_y2 = :box_y2 WHERE id = :pk"
-                    ),
-                    boxes,
-                )
-            for video_id, path in s.execute(text("SELECT id, path FROM videos")).all():
-                camera, camera_source = guess_camera(path)
-                start, start_source = guess_start(path, container=False)
-                s.execute(
-                    update(VideoRow)
-                    .where(VideoRow.id == video_id)
-                    .values(
-                        camera=camera,
-                        camera_source=camera_source,
-                        start_time=start,
-                        start_source=start_source,
-                    )
-                )
-
     @contextmanager
     def _read(self) -> Iterator[Session]:
         try:
             with Session(self.engine) as s:
                 yield s
         except (SQLAlchemyError, sqlite3.Error) as e:
-            raise StorageError(storage_message(f"cannot read {self.db_path}", e)) from e
+            raise StorageError(storage_message(f"cannot read {self.where}", e)) from e
 
     @contextmanager
     def _write(self, action: str) -> Iterator[Session]:
@@ -175,7 +158,10 @@ class LibraryBase:
 
     @staticmethod
     def _bump(s: Session, key: str) -> None:
-        row = s.get(MetaRow, key)
+        """Count a change. Writers that add embeddings bump *before* inserting them: the counter's row
+        lock (PostgreSQL; SQLite has one writer anyway) then orders their transactions, so embedding ids
+        grow in commit order and a search that read up to id N never misses a later commit below N."""
+        row = s.get(MetaRow, key, with_for_update=True)
         if row is None:
             s.add(MetaRow(key=key, value="1"))
         else:

@@ -129,6 +129,8 @@ class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColou
     ) -> None:
         """Store finished tracks with their embeddings, the resume checkpoint and progress, atomically."""
         with self._write("cannot save indexing progress") as s:
+            if records:
+                self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
             for r in records:
                 path = np.ascontiguousarray(r.path, dtype=np.float64)
                 t = TrackRow(
@@ -151,8 +153,6 @@ class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColou
                 s.add(EmbeddingRow(track_pk=t.id, kind="track", model=reid_id, vector=f32_bytes(r.embedding)))
                 for e in r.crop_embeddings:
                     s.add(EmbeddingRow(track_pk=t.id, kind="crop", model=reid_id, vector=f32_bytes(e)))
-            if records:
-                self._bump(s, GEN_ADDED)
             blob = zlib.compress(json.dumps(checkpoint).encode()) if checkpoint is not None else None
             s.execute(
                 update(VideoRow)

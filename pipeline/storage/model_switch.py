@@ -34,15 +34,19 @@ class ModelSwitch(LibraryBase):
         L2-normalised mean as its 'track' embedding; replaces any of that model for the video, in one
         transaction."""
         with self._write("cannot store the new embeddings") as s:
+            self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
             pks = select(TrackRow.id).where(TrackRow.video_id == video_id)
-            s.execute(delete(EmbeddingRow).where(EmbeddingRow.model == model, EmbeddingRow.track_pk.in_(pks)))
+            gone = s.execute(
+                delete(EmbeddingRow).where(EmbeddingRow.model == model, EmbeddingRow.track_pk.in_(pks))
+            )
+            if gone.rowcount:
+                self._bump(s, GEN_REMOVED)
             for pk, crops in vectors.items():
                 mean = crops.mean(axis=0)
                 mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
                 s.add(EmbeddingRow(track_pk=int(pk), kind="track", model=model, vector=f32_bytes(mean)))
                 for v in crops:
                     s.add(EmbeddingRow(track_pk=int(pk), kind="crop", model=model, vector=f32_bytes(v)))
-            self._bump(s, GEN_ADDED)
 
     def embedded_tracks(self, video_id: int, model: str) -> int:
         """How many of a video's tracks have a 'track' embedding of ``model``."""

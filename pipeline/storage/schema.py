@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Engine,
     ForeignKey,
     Index,
@@ -25,8 +26,11 @@ BOX_COLUMNS = ("box_x1", "box_y1", "box_x2", "box_y2")  # tracks: the union of t
 # 4: videos.camera, camera_source, start_time, start_source (cameras and clock times);
 #    tracks.box_x1, box_y1, box_x2, box_y2 (the union of a track's boxes, for region filters);
 #    cases, case_photos, case_marks (an operator's review of a search); tracks.colours (clothing)
-SCHEMA_VERSION = 4
+# 5: from here on, Alembic revisions (pipeline/storage/migrations) version the schema; this number
+#    only tells an older Spotter that the library is newer than it
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
+CONNECT_TIMEOUT_S = 10  # how long opening a server library waits for the server to answer
 
 
 def utcnow() -> datetime:
@@ -44,7 +48,7 @@ class VideoRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(String, unique=True)
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes: more than 2 GiB for a long 4K file
     mtime: Mapped[float]
     fingerprint: Mapped[str] = mapped_column(String(64))  # cheap: size, ends and sampled blocks
     content_sha256: Mapped[str] = mapped_column(String(64), default="")  # the whole file's
@@ -178,11 +182,15 @@ class MetaRow(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """Engine with WAL journaling, foreign keys and a busy timeout on every SQLite connection.
+    """The engine of a library: SQLite with WAL journaling, foreign keys and a busy timeout on every
+    connection; PostgreSQL with connections checked before use (a server restart is not an error).
 
     ``synchronous=FULL``: every commit (an indexing chunk, a search) is on disk before it returns, so
     a power cut loses at most the chunk being indexed (which the next run redoes), never a committed
-    one; it costs one flush per commit, a few per minute of footage."""
+    one; it costs one flush per commit, a few per minute of footage. (PostgreSQL's own default,
+    ``synchronous_commit=on``, promises the same.)"""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

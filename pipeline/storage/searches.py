@@ -60,7 +60,7 @@ class SearchRecords(LibraryBase):
     @staticmethod
     def _next_id(s: Session, key: str, column: Any, count: int) -> int:
         """First of ``count`` ids never given before (by the meta high-water mark and the table)."""
-        mark = s.get(MetaRow, key)
+        mark = s.get(MetaRow, key, with_for_update=True)  # concurrent searches wait
         highest = max(int(mark.value) if mark else 0, int(s.scalar(select(func.max(column))) or 0))
         if mark is None:
             s.add(MetaRow(key=key, value=str(highest + count)))
