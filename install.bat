@@ -1,24 +1,27 @@
 @echo off
 rem Install Spotter into .venv (Windows). Usage:
-rem   install.bat [--weights DIR_OR_URL] [--cpu]
+rem   install.bat [--weights DIR_OR_URL] [--cpu] [--cluster]
 rem     --weights  folder holding the model files (or a base URL serving them); see README "Model weights"
 rem     --cpu      install the CPU build of ONNX Runtime even where an NVIDIA GPU is present
+rem     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL)
 rem Environment: PYTHON (a Python 3.10+ command), PIP_ARGS (extra pip options).
 setlocal enabledelayedexpansion
 cd /d "%~dp0"
 
 set "WEIGHTS="
 set "FORCE_CPU=0"
+set "CLUSTER=0"
 :args
 if "%~1"=="" goto done_args
 if /i "%~1"=="--weights" (set "WEIGHTS=%~2" & shift & shift & goto args)
 if /i "%~1"=="--cpu" (set "FORCE_CPU=1" & shift & goto args)
+if /i "%~1"=="--cluster" (set "CLUSTER=1" & shift & goto args)
 if /i "%~1"=="-h" goto usage
 if /i "%~1"=="--help" goto usage
 echo install.bat: unknown option %~1 1>&2
 exit /b 2
 :usage
-echo Usage: install.bat [--weights DIR_OR_URL] [--cpu]
+echo Usage: install.bat [--weights DIR_OR_URL] [--cpu] [--cluster]
 exit /b 0
 :done_args
 
@@ -53,6 +56,9 @@ if "%FORCE_CPU%"=="0" (
 echo Installing %ORT%
 %VPY% -m pip uninstall -y %OTHER% >nul 2>&1
 %VPY% -m pip install %PIP_ARGS% -r requirements.txt "%ORT%" || exit /b 1
+if "%CLUSTER%"=="1" (
+  %VPY% -m pip install %PIP_ARGS% -r requirements-cluster.txt || exit /b 1
+)
 
 if not "%WEIGHTS%"=="" (
   %VPY% main.py install-weights "%WEIGHTS%" || exit /b 1

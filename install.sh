@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Install Spotter into .venv (Linux/macOS). Usage:
-#   ./install.sh [--weights DIR_OR_URL] [--cpu]
+#   ./install.sh [--weights DIR_OR_URL] [--cpu] [--cluster]
 #     --weights  folder holding the model files (or a base URL serving them); see README "Model weights"
 #     --cpu      install the CPU build of ONNX Runtime even where an NVIDIA GPU is present
+#     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL)
 # Environment: PYTHON (default python3, 3.10+), PIP_ARGS (extra pip options, e.g. a cache dir).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 weights=""
 force_cpu=0
+cluster=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --weights) weights="${2:?--weights needs a folder or URL}"; shift 2 ;;
     --cpu) force_cpu=1; shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --cluster) cluster=1; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,9 @@ fi
 other=$([ "$ort" = onnxruntime ] && echo onnxruntime-gpu || echo onnxruntime)
 "${pip[@]}" uninstall -y "$other" >/dev/null 2>&1 || true
 "${pip[@]}" install ${PIP_ARGS:-} -r requirements.txt "$ort"
+if [ "$cluster" = 1 ]; then
+  "${pip[@]}" install ${PIP_ARGS:-} -r requirements-cluster.txt
+fi
 
 if [ -n "$weights" ]; then
   .venv/bin/python main.py install-weights "$weights"

@@ -86,8 +86,11 @@ class LibraryBase:
         self.where = self.location.shown  # how messages name the library
         if self.location.is_server:
             self.engine = _server_engine(self.location)
-            with self._opening_lock():  # another process may be creating or upgrading it
-                self._create_or_upgrade()
+            try:
+                with self._opening_lock():  # another process may be creating or upgrading it
+                    self._create_or_upgrade()
+            except SQLAlchemyError as e:  # the server cannot be reached, or refuses the user
+                raise StorageError(storage_message(f"cannot open the library {self.where}", e)) from e
             return
         path = self.location.path
         try:

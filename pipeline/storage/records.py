@@ -60,6 +60,12 @@ def storage_message(action: str, e: BaseException) -> str:
         hint = "the database or its folder is not writable; choose a writable --db location"
     elif "malformed" in low or "not a database" in low or "corrupt" in low:
         hint = "the library file is damaged; restore it from a backup or start a new library"
+    elif "connection" in low and any(w in low for w in ("refused", "failed", "timeout", "timed out")):
+        hint = "cannot reach the database server: is it running, and is the URL right?"
+    elif "does not exist" in low and "database" in low:
+        hint = "create the database on the server first (createdb NAME), then open it"
+    elif "password" in low or "authentication" in low:
+        hint = "the server refused the user: check the user and password in the URL"
     elif "locked" in low or "busy" in low:
         hint = "another program holds the library; try again when it is done"
     else:
