@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.main_window import APPLICATION, ORGANIZATION, MainWindow
+from gui.main_window import APPLICATION, ORGANIZATION, MainWindow, app_settings
 from pipeline.engine import SpotterError
 from pipeline.storage import default_db_path
 
@@ -30,6 +30,12 @@ def clean_qt_environment() -> None:
             del os.environ[name]
 
 
+def configured_library() -> str | Path:
+    """The library the app opens without ``--db``: the ``library`` setting of Spotter's settings file
+    (a file path or a PostgreSQL URL, e.g. a control room's shared archive), else the CLI's default."""
+    return str(app_settings().value("library", "") or "").strip() or default_db_path()
+
+
 def run_app(db_path: str | Path | None = None) -> int:
     """Open Spotter on the library at ``db_path`` (a file or a PostgreSQL URL; the CLI's database by
     default); the exit code."""
@@ -38,7 +44,7 @@ def run_app(db_path: str | Path | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     try:
-        window = MainWindow(db_path if db_path is not None else default_db_path())
+        window = MainWindow(db_path if db_path is not None else configured_library())
     except SpotterError as e:  # e.g. the database folder is not writable: nothing to show yet
         log.error("%s", e)
         QMessageBox.critical(None, "Spotter", f"Spotter cannot start:\n{e}")

@@ -56,9 +56,9 @@ class MainWindow(DropRouting, QMainWindow):
         settings: QSettings | None = None,
     ):
         super().__init__()
-        self.setWindowTitle("Spotter")
         self.setAcceptDrops(True)
         self.library = Library(db_path)
+        self.setWindowTitle(f"Spotter \N{EM DASH} {self.library.where}")
         self.settings = settings if settings is not None else app_settings()
         self.messages = MessageBar()
         self.library_panel = LibraryPanel()
