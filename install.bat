@@ -3,7 +3,7 @@ rem Install Spotter into .venv (Windows). Usage:
 rem   install.bat [--weights DIR_OR_URL] [--cpu] [--cluster]
 rem     --weights  folder holding the model files (or a base URL serving them); see README "Model weights"
 rem     --cpu      install the CPU build of ONNX Runtime even where an NVIDIA GPU is present
-rem     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL)
+rem     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL, indexing on Ray)
 rem Environment: PYTHON (a Python 3.10+ command), PIP_ARGS (extra pip options).
 setlocal enabledelayedexpansion
 cd /d "%~dp0"

@@ -3,7 +3,7 @@
 #   ./install.sh [--weights DIR_OR_URL] [--cpu] [--cluster]
 #     --weights  folder holding the model files (or a base URL serving them); see README "Model weights"
 #     --cpu      install the CPU build of ONNX Runtime even where an NVIDIA GPU is present
-#     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL)
+#     --cluster  add the extras of requirements-cluster.txt (a library shared on PostgreSQL, indexing on Ray)
 # Environment: PYTHON (default python3, 3.10+), PIP_ARGS (extra pip options, e.g. a cache dir).
 set -euo pipefail
 cd "$(dirname "$0")"

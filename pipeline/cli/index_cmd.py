@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.cli.common import ctrl_c_cancels, expand_videos, model_set, open_library
+
+if TYPE_CHECKING:
+    from models.loader import ModelConfig
+    from pipeline.indexer import IndexConfig
+    from pipeline.storage import Library
 
 
 def print_report(report_json: str) -> None:
@@ -42,6 +49,13 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     library = open_library(args)
     models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
+    if args.ray:
+        try:
+            return _index_on_ray(args, library, models.config, config, cancel)
+        finally:
+            library.close()
+    elif args.workers:
+        raise SpotterError("--workers is the number of Ray workers: give --ray local (or a cluster address)")
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
     unusable = unusable_paths(args.videos)  # argument errors: said first, the rest still indexed
@@ -107,3 +121,56 @@ def unusable_paths(paths: list[Path]) -> dict[Path, str]:
         except (OSError, RuntimeError) as e:  # a symlink loop (RuntimeError before Python 3.13)
             out[given] = f"cannot resolve the path ({e.strerror if isinstance(e, OSError) else e})"
     return out
+
+
+def _index_on_ray(
+    args: argparse.Namespace,
+    library: Library,
+    models: ModelConfig,
+    config: IndexConfig,
+    cancel: threading.Event,
+) -> int:
+    """``index --ray``: the videos fanned out to Ray workers, one progress bar for the whole job."""
+    from pipeline.distributed.ray_index import RayIndexJob, start_ray
+
+    unusable = unusable_paths(args.videos)
+    for given, why in unusable.items():
+        print(f"error: {given}: {why}", file=sys.stderr)
+    videos = expand_videos([g for g in args.videos if g not in unusable])
+    if not videos:
+        return 2 if unusable else 1
+    workers = args.workers or None
+    start_ray(args.ray, workers or os.cpu_count() or 1)
+    if workers is None:
+        import ray
+
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    job = RayIndexJob(videos, library, models, config, workers, args.force)
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar, failures, cancelled = None, 0, False
+    print(f"indexing {len(videos)} videos on Ray ({args.ray}) with {job.n_workers} workers", file=sys.stderr)
+    for p in job.run():
+        if cancel.is_set() and not cancelled:
+            cancelled = True
+            job.cancel()
+        if show_bar:
+            if bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=max(p.frames_total, 1), desc="all videos", unit="frame", leave=False)
+            bar.total = max(p.frames_total, bar.total or 1)
+            bar.n = p.frames_done
+            bar.set_postfix_str(f"{p.videos_done}/{p.videos_total} videos, {p.workers} workers")
+        if p.retried:
+            print(f"note: {p.retried}: its worker died; indexing it again on another", file=sys.stderr)
+        if p.finished is not None:
+            o = p.finished
+            failures += o.stage == "failed"
+            note = f" ({o.message})" if o.message else ""
+            line = f"{o.stage}: {o.stored_path or o.video}: {o.tracks} tracks{note}"
+            print(f"error: {o.video}: {o.message}" if o.stage == "failed" else line, file=sys.stderr)
+    if bar is not None:
+        bar.close()
+    if cancelled:
+        return 130
+    return 2 if unusable else 1 if failures else 0

@@ -130,6 +130,19 @@ def build_parser(doc: str) -> Parser:
     )
     p.add_argument("--force", action="store_true", help="redo videos that are already indexed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="local|ADDRESS",
+        help="index on a Ray cluster: 'local' starts one on this machine for the job, an address "
+        "(host:6379) joins a running one (./install.sh --cluster)",
+    )
+    p.add_argument(
+        "--workers",
+        type=number("--workers", "pipeline.distributed.ray_index:RAY_RULES.workers"),
+        default=None,
+        help="Ray workers (each loads the models once; default: the cluster's CPUs, at most one per video)",
+    )
 
     p = with_db(sub.add_parser("search", help="find the person in a photo"))
     p.add_argument("--query", type=Path, default=None, help="photo of the person (a crop or a scene)")

@@ -1,4 +1,4 @@
-"""The video library: videos, their tracks and embeddings (SQLite through SQLAlchemy 2.0).
+"""The video library: videos, their tracks and embeddings (SQLite or PostgreSQL through SQLAlchemy 2.0).
 
 Indexing writes in chunks: each chunk's finished tracks, their embeddings, the resume checkpoint and
 the progress counter are committed together, so a crash loses at most the chunk in flight and the
@@ -33,6 +33,7 @@ from pipeline.storage.schema import (
 )
 from pipeline.storage.score_histograms import ScoreHistograms
 from pipeline.storage.searches import SearchRecords
+from pipeline.storage.transfer import VideoTransfer
 from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary, union_box
 
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours, ModelSwitch):
+class Library(
+    ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours, ModelSwitch, VideoTransfer
+):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Indexing past one machine: a batch of videos on a Ray cluster."""

@@ -1,0 +1,64 @@
+"""Copy an indexed video (its row, tracks, embeddings, calibration) from one library into another.
+
+Distributed indexing into an SQLite library needs it: the file lives on the machine that started the
+job, so a Ray worker indexes into a private library of its own and the driver copies the video in
+(``pipeline.distributed``). The copy is one transaction in the target: a video already there under
+the same path is replaced whole, never merged, and the change counters tell open searches.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from pipeline.errors import StorageError
+from pipeline.storage.base import GEN_ADDED, GEN_REMOVED, LibraryBase
+from pipeline.storage.schema import CalibrationRow, EmbeddingRow, TrackRow, VideoRow
+
+VIDEO_SKIP = ("id",)  # columns of a video row that the target assigns itself
+
+
+def _values(row: object, table: object, skip: tuple[str, ...]) -> dict:
+    return {c.key: getattr(row, c.key) for c in table.__table__.columns if c.key not in skip}
+
+
+class VideoTransfer(LibraryBase):
+    def copy_video_from(self, source: LibraryBase, path: str) -> int:
+        """Copy the video at ``path`` in ``source`` into this library (replacing its own video of that
+        path, if any); the new video id."""
+        with source._read() as s:
+            video = s.scalar(select(VideoRow).where(VideoRow.path == path))
+            if video is None:
+                raise StorageError(f"{source.where} has no video {path}")
+            video_values = _values(video, VideoRow, VIDEO_SKIP)
+            tracks = s.scalars(
+                select(TrackRow).where(TrackRow.video_id == video.id).order_by(TrackRow.id)
+            ).all()
+            track_values = [(t.id, _values(t, TrackRow, ("id", "video_id"))) for t in tracks]
+            old_pks = [pk for pk, _ in track_values]
+            embeddings = s.scalars(
+                select(EmbeddingRow).where(EmbeddingRow.track_pk.in_(old_pks)).order_by(EmbeddingRow.id)
+            ).all()
+            embedding_values = [_values(e, EmbeddingRow, ("id",)) for e in embeddings]
+            calibration = [
+                _values(c, CalibrationRow, ("id", "video_id"))
+                for c in s.scalars(select(CalibrationRow).where(CalibrationRow.video_id == video.id))
+            ]
+        with self._write(f"cannot copy {path} into {self.where}") as s:
+            if embedding_values:
+                self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
+            old = s.scalar(select(VideoRow.id).where(VideoRow.path == path))
+            if old is not None:
+                s.execute(delete(VideoRow).where(VideoRow.id == old))
+                self._bump(s, GEN_REMOVED)
+            row = VideoRow(**video_values)
+            s.add(row)
+            s.flush()
+            new_pk = {}
+            for pk, values in track_values:
+                t = TrackRow(video_id=row.id, **values)
+                s.add(t)
+                s.flush()
+                new_pk[pk] = t.id
+            s.add_all(EmbeddingRow(**(e | {"track_pk": new_pk[e["track_pk"]]})) for e in embedding_values)
+            s.add_all(CalibrationRow(video_id=row.id, **c) for c in calibration)
+            return int(row.id)

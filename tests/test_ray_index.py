@@ -1,0 +1,160 @@
+"""Indexing on a real local Ray cluster (2 CPUs): the same library as indexing one video at a time,
+on SQLite and on PostgreSQL, also when a worker is killed mid-video; and the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models.loader import ModelConfig
+from pipeline.indexer import IndexConfig, index_video
+from pipeline.search import Searcher
+from pipeline.storage import Library
+from tests.conftest import pets, tud
+from tests.test_shared_library import cli, videos_json
+
+if os.environ.get("SPOTTER_REQUIRE_RAY") == "1":  # .ci/run: Ray is installed (--cluster); never skip
+    import ray
+else:
+    ray = pytest.importorskip("ray")
+
+CONFIG = IndexConfig(chunk_s=2.0)  # small chunks: a killed worker leaves some committed
+
+
+def cut(source: Path, out: Path, first: int, frames: int) -> Path:
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.set(cv2.CAP_PROP_POS_FRAMES, first)
+    _, frame = cap.read()
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1])
+    for _ in range(frames):
+        writer.write(frame)
+        _, frame = cap.read()
+    writer.release()
+    cap.release()
+    return out
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return [
+        cut(pets().video, folder / "pets_a.mp4", 0, 150),
+        cut(pets().video, folder / "pets_b.mp4", 400, 120),
+        tud().video,
+    ]
+
+
+@pytest.fixture(scope="module")
+def one_by_one(clips: list[Path], models, tmp_path_factory: pytest.TempPathFactory) -> Library:
+    library = Library(tmp_path_factory.mktemp("ref") / "ref.db")
+    for clip in clips:
+        for _ in index_video(clip, library, models, CONFIG):
+            pass
+    return library
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from pipeline.distributed.ray_index import start_ray
+
+    start_ray("local", 2)
+    yield
+    ray.shutdown()
+
+
+def contents(library: Library, models, query: np.ndarray) -> tuple[dict, list]:
+    """Per video (by file name): status and every track's frames and path; and the search hits."""
+    per_video = {}
+    for v in library.videos():
+        tracks = library.video_tracks(v.video_id)
+        per_video[Path(v.path).name] = (
+            v.status,
+            sorted((t.track_id, t.first_frame, t.last_frame, t.path.round(3).tobytes()) for t in tracks),
+        )
+    hits = Searcher(library, models).search(query, save=False).hits
+    return per_video, [(Path(h.video_path).name, h.track_id, round(h.score, 4)) for h in hits]
+
+
+def run_job(clips: list[Path], library: Library, kill_one: bool = False) -> list:
+    from pipeline.distributed.ray_index import RayIndexJob
+
+    job = RayIndexJob(clips, library, ModelConfig(device="cpu"), CONFIG, workers=2)
+    updates, killed = [], False
+    for p in job.run():
+        updates.append(p)
+        if kill_one and not killed:
+            live = ray.get(job.board.snapshot.remote())
+            busy = [(v, pid) for v, (done, total, pid) in live.items() if 0 < done < total * 0.8]
+            if busy:
+                os.kill(busy[0][1], signal.SIGKILL)  # the worker process dies mid-video
+                killed = True
+    assert not kill_one or killed
+    return updates
+
+
+@pytest.mark.parametrize("kill_one", [False, True], ids=["", "worker-killed"])
+def test_a_ray_job_gives_the_library_of_one_by_one(
+    cluster, clips, one_by_one, models, frame_of, library_db: str, kill_one: bool
+) -> None:
+    library = Library(library_db)
+    updates = run_job(clips, library, kill_one)
+    assert updates[-1].videos_done == 3 and all(u.finished.stage == "done" for u in updates if u.finished)
+    assert any(u.retried for u in updates) == kill_one
+    query = frame_of(tud().video, 40)[100:400, 300:420]
+    assert contents(library, models, query) == contents(one_by_one, models, query)
+
+
+def test_the_cli_indexes_on_ray_as_a_user_runs_it(clips, tmp_path: Path, frame_of) -> None:
+    """`main.py index ... --ray local --workers 2`, then `videos --json` and `search --json`: the same
+    as indexing the same videos one by one."""
+    videos = [str(c) for c in clips]
+    p = cli("index", *videos, "--db", str(tmp_path / "ray.db"), "--ray", "local", "--workers", "2")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert cli("index", *videos, "--db", str(tmp_path / "one.db"), "--quiet").returncode == 0
+    on_ray, alone = videos_json(str(tmp_path / "ray.db")), videos_json(str(tmp_path / "one.db"))
+    assert {k: (v["status"], v["tracks"]) for k, v in on_ray.items()} == {
+        k: (v["status"], v["tracks"]) for k, v in alone.items()
+    }
+    query = tmp_path / "q.jpg"
+    cv2.imwrite(str(query), frame_of(tud().video, 40)[100:400, 300:420])
+
+    def hits(db: str) -> list:
+        out = cli("search", "--query", str(query), "--db", db, "--json")
+        assert out.returncode == 0, out.stderr
+        return [(Path(h["video"]).name, h["track_id"], h["score"]) for h in json.loads(out.stdout)["hits"]]
+
+    assert hits(str(tmp_path / "ray.db")) == hits(str(tmp_path / "one.db"))
+
+
+def test_workers_without_ray_is_a_clear_error(tmp_path: Path) -> None:
+    p = cli("index", str(tud().video), "--db", str(tmp_path / "x.db"), "--workers", "2")
+    assert p.returncode == 2 and "--ray" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_cancelling_a_ray_job_keeps_what_finished_and_resumes(
+    cluster, clips, one_by_one, models, frame_of, tmp_path: Path
+) -> None:
+    """Ctrl-C (``cancel``) stops the workers at their next batch: a finished video stays done, a
+    video in progress stays as 'partial' with its checkpoint, and the next job completes the library."""
+    from pipeline.distributed.ray_index import RayIndexJob
+
+    library = Library(tmp_path / "lib.db")
+    job = RayIndexJob(clips, library, ModelConfig(device="cpu"), CONFIG, workers=2)
+    stages = []
+    for p in job.run():
+        if p.finished is not None:
+            stages.append(p.finished.stage)
+            job.cancel()  # after the first video is done
+    assert stages[0] == "done" and "cancelled" in stages
+    statuses = sorted(v.status for v in library.videos())
+    assert statuses.count("done") >= 1 and "partial" in statuses
+    assert all(u.finished.stage in ("done", "skipped") for u in run_job(clips, library) if u.finished)
+    query = frame_of(tud().video, 40)[100:400, 300:420]
+    assert contents(library, models, query) == contents(one_by_one, models, query)
