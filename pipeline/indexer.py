@@ -124,10 +124,14 @@ def index_video(
     config: IndexConfig = IndexConfig(),
     cancel: CancelFlag = _never,
     force: bool = False,
+    segment: tuple[int, int] | None = None,
 ) -> Iterator[ProgressEvent]:
     """Index one video, yielding progress; raises :class:`SpotterError` subclasses on failure.
 
-    Stages: PROBING, INDEXING (repeated), then DONE, SKIPPED or CANCELLED.
+    Stages: PROBING, INDEXING (repeated), then DONE, SKIPPED or CANCELLED. With ``segment`` (first
+    frame, end frame) only those frames are indexed, starting afresh at the first, and the tracks are
+    not linked or calibrated: a part of a long video indexed on its own, whose parts are joined by
+    ``pipeline.distributed.stitch``.
     """
     yield ProgressEvent(str(path), Stage.PROBING, message="reading file")
     info = probe(path)
@@ -136,7 +140,7 @@ def index_video(
             message = "being indexed by another Spotter process right now; skipped (index again later)"
             yield ProgressEvent(str(info.path), Stage.SKIPPED, message=message)
             return
-        yield from _index(info, library, models, config, cancel, force)
+        yield from _index(info, library, models, config, cancel, force, segment)
 
 
 def _index(
@@ -146,9 +150,12 @@ def _index(
     config: IndexConfig,
     cancel: CancelFlag,
     force: bool,
+    segment: tuple[int, int] | None = None,
 ) -> Iterator[ProgressEvent]:
     vpath = str(info.path)
     settings = settings_for(config, models, info)
+    if segment is not None:
+        settings["segment"] = [int(segment[0]), int(segment[1])]
     decision = library.start_video(
         info, models.detector_id, models.reid_id, settings, force, lambda: content_sha256(info)
     )
@@ -178,7 +185,7 @@ def _index(
     models.reid  # noqa: B018 - load the embedder now, not at the first finished track
     run = IndexRun(info, models, config)
     dense, sparse = config.strides(info.fps)
-    start = run.restore(decision.checkpoint) if decision.checkpoint else 0
+    start = run.restore(decision.checkpoint) if decision.checkpoint else segment[0] if segment else 0
     run.stored = library.track_count(decision.video_id) if start else 0  # counts include what was kept
     stride = int(decision.checkpoint.get("stride", dense)) if decision.checkpoint else dense
     if start:
@@ -229,8 +236,12 @@ def _index(
         library.finish_video(decision.video_id, "partial", next_at, "cancelled; index again to resume")
         return event(Stage.CANCELLED, next_at, "cancelled")
 
+    end = None  # the frame a segment stopped at
     try:
         for frame in reader:
+            if segment is not None and frame.index >= segment[1]:
+                end = segment[1]
+                break
             run.report.frames_seen += 1
             if not batch and batch_from is None:
                 batch_from, motion_before = frame.index, run.motion.state_dict()
@@ -258,11 +269,13 @@ def _index(
                 yield event(Stage.INDEXING, next_frame)
         run.process(batch)
         run.finish()
-        commit(reader.frames_read, final=True)
-        link_video(library, decision.video_id, models.reid_id, config.linking)
-        calibrate_video(library, decision.video_id, models.reid_id)
+        frames_read = end if end is not None else reader.frames_read
+        commit(frames_read, final=True)
+        if segment is None:
+            link_video(library, decision.video_id, models.reid_id, config.linking)
+            calibrate_video(library, decision.video_id, models.reid_id)
         note = ""
-        if reader.truncated:
+        if reader.truncated and end is None:
             note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
         sampling = {
             "fps": round(info.fps, 3),
@@ -271,12 +284,12 @@ def _index(
             "low_rate": run.low_rate,
         }
         plan = run.plan.describe() | asdict(run.plan.stats)
-        report = run.report.to_json(reader.frames_read, plan, sampling, [info.note, note])
+        report = run.report.to_json(frames_read, plan, sampling, [info.note, note])
         library.finish_video(
-            decision.video_id, "done", reader.frames_read, note, reader.frames_read, reader.seek_table, report
+            decision.video_id, "done", frames_read, note, frames_read, reader.seek_table, report
         )
         log.info("%s: %d tracks; %s", vpath, run.stored, report)
-        yield event(Stage.DONE, reader.frames_read, note, json.dumps(report))
+        yield event(Stage.DONE, frames_read, note, json.dumps(report))
     except SpotterError as e:
         _mark_failed(library, decision.video_id, str(e))
         raise

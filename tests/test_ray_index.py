@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from models.loader import ModelConfig
+from pipeline.distributed.stitch import segments, stitch
 from pipeline.indexer import IndexConfig, index_video
 from pipeline.search import Searcher
 from pipeline.storage import Library
+from pipeline.types import TrackRecord
 from tests.conftest import pets, tud
 from tests.test_shared_library import cli, videos_json
 
@@ -158,3 +160,66 @@ def test_cancelling_a_ray_job_keeps_what_finished_and_resumes(
     assert all(u.finished.stage in ("done", "skipped") for u in run_job(clips, library) if u.finished)
     query = frame_of(tud().video, 40)[100:400, 300:420]
     assert contents(library, models, query) == contents(one_by_one, models, query)
+
+
+def record(track_id: int, frames: range, x: float, look: np.ndarray) -> TrackRecord:
+    path = np.array([[f, f / 10, x + f, 50, x + f + 30, 130, 0.9] for f in frames], np.float64)
+    return TrackRecord(track_id, path, look, look[None], (), b"jpg", 0.5)
+
+
+def test_stitching_joins_a_walk_across_the_boundary_and_nothing_else() -> None:
+    rng = np.random.default_rng(0)
+    a, b = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 16)).astype(np.float32))
+    first = [record(1, range(80, 100, 3), 0, a), record(2, range(10, 40), 200, b)]
+    second = [
+        record(1, range(101, 130, 3), 0, a),  # the same walker, right after the boundary at 100
+        record(2, range(101, 120), 300, a),  # looks alike, but somewhere else
+        record(3, range(101, 120), 0, b),  # where walker 1 is, but looks different
+    ]
+    whole = stitch([first, second], [100], fps=10.0)
+    assert len(whole) == 4 and [t.track_id for t in whole] == [1, 2, 3, 4]
+    walk = next(t for t in whole if t.first_frame == 80)
+    assert walk.last_frame == 128 and len(walk.crop_embeddings) == 2
+    assert segments(795, 10.0, 20.0) == [(0, 0, 199), (169, 199, 398), (368, 398, 596), (566, 596, 795)]
+    assert segments(795, 10.0, 600.0) == [(0, 0, 795)]
+
+
+def frame_f1(library: Library, models, query: np.ndarray, truth: set[int]) -> float:
+    """F1 of the frames the hits cover against the frames the person is in."""
+    hits = Searcher(library, models).search(query, save=False).hits
+    found = {f for h in hits for f in range(h.start_frame, h.end_frame + 1)}
+    right = len(found & truth)
+    return 2 * right / (len(found) + len(truth)) if found or truth else 1.0
+
+
+def test_a_long_video_split_in_segments_finds_what_the_whole_run_finds(
+    cluster, models, frame_of, tmp_path: Path
+) -> None:
+    """PETS09-S2L1 (80 s) in four 20 s segments on two workers, stitched: every ground-truth person,
+    searched with their tallest crop, is found at about the same moments as after one unsplit run
+    (mean frame F1 within 0.05; measured 0.811 against 0.836), with a few more tracks (at most two
+    per boundary; measured 30 against 27)."""
+    from pipeline.distributed.ray_index import RayIndexJob
+
+    whole = Library(tmp_path / "whole.db")
+    for _ in index_video(pets().video, whole, models, IndexConfig()):
+        pass
+    split = Library(tmp_path / "split.db")
+    job = RayIndexJob([pets().video], split, ModelConfig(device="cpu"), IndexConfig(), 2, segment_s=20)
+    for _ in job.run():
+        pass
+    (w,), (s,) = whole.videos(), split.videos()
+    assert s.status == "done" and s.frame_count == w.frame_count
+    assert json.loads(s.report_json)["segments"] == 4
+    assert w.tracks <= s.tracks <= w.tracks + 2 * 3
+    gt = np.loadtxt(pets().gt, delimiter=",")
+    scores = {"whole": [], "split": []}
+    for person in sorted(set(gt[:, 1].astype(int))):
+        rows = gt[gt[:, 1] == person]
+        row = rows[np.argmax(rows[:, 5])]
+        x, y, bw, bh = (row[2:6] * pets().scale).round().astype(int)
+        query = frame_of(pets().video, int(row[0]) - 1)[y : y + bh, x : x + bw]
+        truth = set((rows[:, 0] - 1).astype(int).tolist())
+        scores["whole"].append(frame_f1(whole, models, query, truth))
+        scores["split"].append(frame_f1(split, models, query, truth))
+    assert np.mean(scores["split"]) >= np.mean(scores["whole"]) - 0.05, scores

@@ -54,8 +54,8 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
             return _index_on_ray(args, library, models.config, config, cancel)
         finally:
             library.close()
-    elif args.workers:
-        raise SpotterError("--workers is the number of Ray workers: give --ray local (or a cluster address)")
+    elif args.workers or args.segment_s is not None:
+        raise SpotterError("--workers and --segment-s are for Ray: give --ray local (or a cluster address)")
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
     unusable = unusable_paths(args.videos)  # argument errors: said first, the rest still indexed
@@ -131,6 +131,7 @@ def _index_on_ray(
     cancel: threading.Event,
 ) -> int:
     """``index --ray``: the videos fanned out to Ray workers, one progress bar for the whole job."""
+    from pipeline.distributed.long_video import SEGMENT_S
     from pipeline.distributed.ray_index import RayIndexJob, start_ray
 
     unusable = unusable_paths(args.videos)
@@ -145,7 +146,8 @@ def _index_on_ray(
         import ray
 
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    job = RayIndexJob(videos, library, models, config, workers, args.force)
+    segment_s = SEGMENT_S if args.segment_s is None else args.segment_s
+    job = RayIndexJob(videos, library, models, config, workers, args.force, segment_s)
     show_bar = not args.quiet and sys.stderr.isatty()
     bar, failures, cancelled = None, 0, False
     print(f"indexing {len(videos)} videos on Ray ({args.ray}) with {job.n_workers} workers", file=sys.stderr)

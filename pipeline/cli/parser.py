@@ -143,6 +143,13 @@ def build_parser(doc: str) -> Parser:
         default=None,
         help="Ray workers (each loads the models once; default: the cluster's CPUs, at most one per video)",
     )
+    p.add_argument(
+        "--segment-s",
+        type=number("--segment-s", "pipeline.distributed.ray_index:RAY_RULES.segment_s"),
+        default=None,
+        help="with --ray: split videos longer than 1.5x this many seconds into parts of about this "
+        "length for several workers, stitched back into whole tracks (default 600; 0: never split)",
+    )
 
     p = with_db(sub.add_parser("search", help="find the person in a photo"))
     p.add_argument("--query", type=Path, default=None, help="photo of the person (a crop or a scene)")

@@ -22,6 +22,7 @@ Spotter installed at the same path (workers import it from there: ``PYTHONPATH``
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -31,6 +32,8 @@ from pathlib import Path
 
 from models.loader import ModelConfig
 from models.validation import Range
+from pipeline.distributed.long_video import SEGMENT_S, SegmentedVideo, plan_segments
+from pipeline.distributed.stitch import StitchConfig
 from pipeline.distributed.worker import IndexWorker, ProgressBoard, VideoOutcome
 from pipeline.errors import SpotterError
 from pipeline.indexer import IndexConfig
@@ -39,13 +42,22 @@ from pipeline.storage import Library
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-RAY_RULES = {"workers": Range(1, 4096, integer=True)}
+RAY_RULES = {"workers": Range(1, 4096, integer=True), "segment_s": Range(0.0, 86_400.0)}
 MAX_ATTEMPTS = 3  # tries of one video before the job reports it failed (workers that died under it)
 POLL_S = 0.25  # how often the driver collects finished videos and progress
 
 
 class ClusterError(SpotterError):
     """The Ray cluster cannot be started or reached, or Ray is not installed."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a whole video, or one segment (by index) of a long one."""
+
+    video: Path
+    segment: int | None = None
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -107,10 +119,12 @@ class RayIndexJob:
         config: IndexConfig,
         workers: int,
         force: bool = False,
+        segment_s: float = SEGMENT_S,
     ):
         import ray
 
         self.ray, self.library, self.force = ray, library, force
+        self.segment_s = segment_s or math.inf  # 0: never split
         self.models, self.config = models, config
         self.videos = sorted((Path(v).expanduser().resolve() for v in videos), key=_size, reverse=True)
         self.n_workers = max(1, min(workers, len(self.videos)))
@@ -136,24 +150,32 @@ class RayIndexJob:
     def run(self) -> Iterator[JobProgress]:
         """Index every video; yields progress until the last one is done (or the job cancelled)."""
         ray = self.ray
-        queue = [(v, 1) for v in self.videos]
+        queue: list[Task] = []
+        long: dict[Path, SegmentedVideo] = {}
+        finished = 0
+        for video in self.videos:
+            plan = plan_segments(self.library, video, self.models, self.config, self.segment_s, self.force)
+            if isinstance(plan, VideoOutcome):  # nothing to do (already indexed)
+                finished += 1
+                yield self._progress(finished, finished=plan)
+            elif plan is not None:
+                long[video] = plan
+                queue += [Task(video, k) for k in range(len(plan.ranges))]
+            else:
+                queue.append(Task(video))
         free = [self._new_worker(gpu=k < self._gpu_slots) for k in range(self.n_workers)]
         is_gpu = {id(w): k < self._gpu_slots for k, w in enumerate(free)}
-        running: dict[object, tuple[object, Path, int]] = {}
-        totals: dict[str, int] = {}
-        finished, done_frames = 0, 0
+        running: dict[object, tuple[object, Task]] = {}
         with tempfile.TemporaryDirectory(prefix="spotter-seeds-") as tmp:
             while queue or running:
                 while queue and free and not self._cancel.is_set():
-                    video, attempt = queue.pop(0)
-                    worker = free.pop()
-                    seed = b"" if self.library.location.is_server else _seed(self.library, video, Path(tmp))
-                    running[worker.index.remote(str(video), self.force, seed)] = (worker, video, attempt)
+                    task, worker = queue.pop(0), free.pop()
+                    running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
                 if not running:
                     break  # cancelled with videos still queued: they stay for the next run
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
                 for ref in ready:
-                    worker, video, attempt = running.pop(ref)
+                    worker, task = running.pop(ref)
                     try:
                         outcome = ray.get(ref)
                         free.append(worker)
@@ -162,22 +184,38 @@ class RayIndexJob:
                         fresh = self._new_worker(gpu)
                         is_gpu[id(fresh)] = gpu
                         free.append(fresh)
-                        if attempt < MAX_ATTEMPTS:
-                            log.warning("%s: its worker died (%s); trying again on another", video, e)
-                            queue.insert(0, (video, attempt + 1))
-                            yield self._progress(totals, done_frames, finished, retried=str(video))
+                        if task.attempt < MAX_ATTEMPTS:
+                            log.warning("%s: its worker died (%s); trying again on another", task.video, e)
+                            queue.insert(0, Task(task.video, task.segment, task.attempt + 1))
+                            yield self._progress(finished, retried=str(task.video))
                             continue
                         why = f"{MAX_ATTEMPTS} workers died indexing it"
-                        outcome = VideoOutcome(str(video), "failed", why, 0, 0, 0)
-                    self._store(outcome)
+                        outcome = VideoOutcome(str(task.video), "failed", why, 0, 0, 0, str(task.video))
+                    if task.segment is not None:
+                        whole = long[task.video]
+                        whole.parts[task.segment] = outcome
+                        if not whole.complete:
+                            continue
+                        outcome = whole.finish(self.library, self.config, StitchConfig())
+                    else:
+                        self._store(outcome)
                     finished += 1
-                    done_frames += outcome.frames
-                    totals[outcome.video] = outcome.frames
-                    yield self._progress(totals, done_frames, finished, finished=outcome)
+                    yield self._progress(finished, finished=outcome)
                 if not ready:
-                    yield self._progress(totals, done_frames, finished)
+                    yield self._progress(finished)
+            for whole in long.values():  # cancelled before all of its segments ran
+                if not whole.complete:
+                    self.library.finish_video(whole.video_id, "partial", 0, "cancelled; index again")
         for w in free:
             ray.kill(w)
+
+    def _submit(self, worker: object, task: Task, long: dict[Path, SegmentedVideo], tmp: Path) -> object:
+        if task.segment is not None:
+            whole = long[task.video]
+            first, _, end = whole.ranges[task.segment]
+            return worker.index.remote(str(task.video), False, b"", (first, end), whole.label(task.segment))
+        seed = b"" if self.library.location.is_server else _seed(self.library, task.video, tmp)
+        return worker.index.remote(str(task.video), self.force, seed)
 
     def _store(self, outcome: VideoOutcome) -> None:
         """Copy an SQLite job's finished (or cancelled) video from the worker's private library."""
@@ -190,12 +228,9 @@ class RayIndexJob:
             self.library.copy_video_from(private, outcome.stored_path)
             private.close()
 
-    def _progress(
-        self, totals: dict[str, int], done_frames: int, n_finished: int, **extra: object
-    ) -> JobProgress:
-        live = self.ray.get(self.board.snapshot.remote())
-        done = done_frames + sum(d for v, (d, _, _) in live.items() if v not in totals)
-        total = sum(totals.values()) + sum(t for v, (_, t, _) in live.items() if v not in totals)
+    def _progress(self, n_finished: int, **extra: object) -> JobProgress:
+        live = self.ray.get(self.board.snapshot.remote()).values()
+        done, total = sum(d for d, _, _ in live), sum(t for _, t, _ in live)
         return JobProgress(done, total, n_finished, len(self.videos), self.n_workers, **extra)
 
 

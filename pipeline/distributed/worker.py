@@ -95,39 +95,59 @@ class IndexWorker:
             self._last_poll = now
         return self._cancelled
 
-    def index(self, video: str, force: bool, seed: bytes = b"") -> VideoOutcome:
-        """Index one video; errors that concern the video come back as a ``failed`` outcome. For an
-        SQLite job, ``seed`` is a library holding what the job's library has of the video (empty: none)."""
-        if self._library is not None:
+    def index(
+        self,
+        video: str,
+        force: bool,
+        seed: bytes = b"",
+        segment: tuple[int, int] | None = None,
+        label: str = "",
+    ) -> VideoOutcome:
+        """Index one video (or the frames ``segment`` of it); errors that concern the video come back as
+        a ``failed`` outcome. For an SQLite job, ``seed`` is a library holding what the job's library
+        has of the video (empty: none). A segment is always indexed into a private library (the driver
+        stitches the parts); ``label`` names it in progress reports."""
+        if self._library is not None and segment is None:
             return self._run(video, self._library, force)
         with tempfile.TemporaryDirectory(prefix="spotter-ray-") as tmp:
             if seed:
                 (Path(tmp) / "part.db").write_bytes(seed)
             private = Library(Path(tmp) / "part.db")
-            outcome = self._run(video, private, force)
+            outcome = self._run(video, private, force, segment, label)
             private.close()
             if outcome.stage in (Stage.DONE.value, Stage.CANCELLED.value):
                 data = _sqlite_bytes(Path(tmp) / "part.db")
                 return VideoOutcome(**{**outcome.__dict__, "library_bytes": data})
             return outcome
 
-    def _run(self, video: str, library: Library, force: bool) -> VideoOutcome:
+    def _run(
+        self,
+        video: str,
+        library: Library,
+        force: bool,
+        segment: tuple[int, int] | None = None,
+        label: str = "",
+    ) -> VideoOutcome:
         last = 0.0
         pid = os.getpid()
         final = None
+        key = label or video
+        first, total = (segment[0], segment[1] - segment[0]) if segment else (0, 0)
         try:
-            for ev in index_video(video, library, self.models, self.config, self._cancel, force):
+            for ev in index_video(video, library, self.models, self.config, self._cancel, force, segment):
                 now = time.monotonic()
                 if ev.stage == Stage.INDEXING and now - last >= PROGRESS_INTERVAL_S:
                     last = now
-                    self.board.report.remote(video, ev.frames_done, ev.frames_total, pid)
+                    done = ev.frames_done - first
+                    self.board.report.remote(key, done, total or ev.frames_total, pid)
                 final = ev
         except SpotterError as e:
-            return VideoOutcome(video, "failed", str(e), 0, 0, pid)
+            return VideoOutcome(key, "failed", str(e), 0, 0, pid)
         assert final is not None
-        self.board.report.remote(video, final.frames_done, max(final.frames_total, final.frames_done), pid)
+        done = final.frames_done - first
+        self.board.report.remote(key, done, max(total or final.frames_total, done), pid)
         return VideoOutcome(
-            video, final.stage.value, final.message, final.tracks, final.frames_done, pid, final.video_path
+            key, final.stage.value, final.message, final.tracks, final.frames_done, pid, final.video_path
         )
 
 

@@ -8,11 +8,13 @@ the same path is replaced whole, never merged, and the change counters tell open
 
 from __future__ import annotations
 
+import numpy as np
 from sqlalchemy import delete, select
 
 from pipeline.errors import StorageError
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED, LibraryBase
 from pipeline.storage.schema import CalibrationRow, EmbeddingRow, TrackRow, VideoRow
+from pipeline.types import PATH_COLUMNS, TrackRecord
 
 VIDEO_SKIP = ("id",)  # columns of a video row that the target assigns itself
 
@@ -62,3 +64,36 @@ class VideoTransfer(LibraryBase):
             s.add_all(EmbeddingRow(**(e | {"track_pk": new_pk[e["track_pk"]]})) for e in embedding_values)
             s.add_all(CalibrationRow(video_id=row.id, **c) for c in calibration)
             return int(row.id)
+
+    def track_records(self, video_id: int, model: str) -> list[TrackRecord]:
+        """A video's stored tracks as the records indexing wrote (crop frames are not stored: empty)."""
+        with self._read() as s:
+            of_video = select(TrackRow).where(TrackRow.video_id == video_id).order_by(TrackRow.id)
+            tracks = s.scalars(of_video).all()
+            rows = s.execute(
+                select(EmbeddingRow.track_pk, EmbeddingRow.kind, EmbeddingRow.vector)
+                .where(EmbeddingRow.track_pk.in_([t.id for t in tracks]), EmbeddingRow.model == model)
+                .order_by(EmbeddingRow.id)
+            ).all()
+            vectors: dict[int, dict[str, list[np.ndarray]]] = {}
+            for pk, kind, blob in rows:
+                vectors.setdefault(pk, {}).setdefault(kind, []).append(np.frombuffer(blob, np.float32))
+            out = []
+            for t in tracks:
+                v = vectors.get(t.id, {})
+                if "track" not in v:
+                    continue
+                colours = np.frombuffer(t.colours, np.float32).reshape(2, -1) if t.colours else None
+                out.append(
+                    TrackRecord(
+                        track_id=t.track_id,
+                        path=np.frombuffer(t.path, np.float64).reshape(-1, PATH_COLUMNS).copy(),
+                        embedding=v["track"][0].copy(),
+                        crop_embeddings=np.stack(v.get("crop", v["track"])).copy(),
+                        crop_frames=(),
+                        thumbnail_jpeg=t.thumbnail,
+                        quality=float(t.quality),
+                        colours=None if colours is None else colours.copy(),
+                    )
+                )
+            return out
