@@ -7,7 +7,8 @@ the sequence. In one run: the same videos indexed one by one in this process (th
 once), then by a Ray job on a local cluster with 1 and with 2 workers (a fresh SQLite library each
 time; the cluster is started once, before the timings). Ray's per-task overhead is the round trip of
 an empty actor call; the per-video overhead of a job is (job time - in-process time) / videos with one
-worker (model loading in the worker included). The projection takes the measured per-worker speed
+worker, against the same videos in this process with the models on one thread (a worker's share:
+one CPU each). The projection takes the measured per-worker speed
 (x real time) to a fleet: camera-hours indexed per worker-day = 24 * speed.
 """
 
@@ -24,6 +25,7 @@ import cv2
 
 from bench.sequences import base_sequences
 from models.loader import ModelConfig, ModelSet
+from models.providers import limit_cpu_threads
 from pipeline.distributed.ray_index import RayIndexJob, start_ray
 from pipeline.indexer import IndexConfig, index_video
 from pipeline.storage import Library
@@ -61,13 +63,17 @@ def main() -> int:
         videos = cuts(base_sequences()["pets"].video, folder, a.videos, a.seconds)
         footage_s = a.videos * a.seconds
 
-        models = ModelSet(ModelConfig(device="cpu"))
-        t0 = time.perf_counter()
-        library = Library(folder / "inproc.db")
-        for v in videos:
-            for _ in index_video(v, library, models, IndexConfig()):
-                pass
-        inproc = time.perf_counter() - t0
+        inproc = {}
+        for threads in (0, 1):  # all cores, then one thread as a Ray worker's models get
+            limit_cpu_threads(threads)
+            models = ModelSet(ModelConfig(device="cpu"))
+            t0 = time.perf_counter()
+            library = Library(folder / f"inproc{threads}.db")
+            for v in videos:
+                for _ in index_video(v, library, models, IndexConfig()):
+                    pass
+            inproc[threads] = time.perf_counter() - t0
+        limit_cpu_threads(0)
 
         t0 = time.perf_counter()
         start_ray("local", 2)
@@ -98,14 +104,16 @@ def main() -> int:
 
     per_worker_speed = footage_s / walls[1]
     print(f"{a.videos} videos x {a.seconds:.0f} s (PETS09-S2L1 cuts, 480x360, 10 fps) = {footage_s:.0f} s")
-    print(f"in this process, one by one:   {inproc:6.1f} s ({footage_s / inproc:.2f}x real time)")
+    print(f"in this process, one by one:   {inproc[0]:6.1f} s ({footage_s / inproc[0]:.2f}x real time)")
+    print(f"the same, models on 1 thread:  {inproc[1]:6.1f} s ({footage_s / inproc[1]:.2f}x real time)")
     print(f"Ray, 1 worker:                 {walls[1]:6.1f} s ({per_worker_speed:.2f}x real time)")
     print(f"Ray, 2 workers:                {walls[2]:6.1f} s ({footage_s / walls[2]:.2f}x real time)")
     print(f"2 workers / 1 worker speed-up: {walls[1] / walls[2]:.2f}x (2 cores)")
     print(f"local cluster start: {cluster_start:.1f} s (once per `--ray local` job)")
     print(f"Ray round trip of an empty actor call: median {statistics.median(trips) * 1e3:.2f} ms")
-    print(f"per-video overhead of a job (1 worker): {(walls[1] - inproc) / a.videos:.2f} s "
-          "(worker start and model loading, the result copied into the SQLite library)")  # fmt: skip
+    print(f"per-video overhead of a job (1 worker against 1 thread in process): "
+          f"{(walls[1] - inproc[1]) / a.videos:.2f} s (scheduling, the worker's start and model "
+          "loading spread over its videos, the result copied into the SQLite library)")  # fmt: skip
     per_day = 24 * per_worker_speed
     need = 1200 / per_day
     print(f"fleet: one CPU worker at {per_worker_speed:.2f}x real time indexes 24 h x "

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 RAY_RULES = {"workers": Range(1, 4096, integer=True), "segment_s": Range(0.0, 86_400.0)}
+CPUS_PER_WORKER = 1  # cores a CPU worker asks Ray for, and the threads its models may use
 MAX_ATTEMPTS = 3  # tries of one video before the job reports it failed (workers that died under it)
 POLL_S = 0.25  # how often the driver collects finished videos and progress
 
@@ -143,9 +144,9 @@ class RayIndexJob:
 
         server = self.library.location.url if self.library.location.is_server else None
         cfg = replace(self.models, device="cuda" if gpu else "cpu")
-        options = {"num_gpus": 1, "num_cpus": 0} if gpu else {"num_cpus": 1}
+        options = {"num_gpus": 1, "num_cpus": 0} if gpu else {"num_cpus": CPUS_PER_WORKER}
         actor = self.ray.remote(IndexWorker).options(max_restarts=0, **options)
-        return actor.remote(cfg, self.config, server, self.board)
+        return actor.remote(cfg, self.config, server, self.board, 0 if gpu else CPUS_PER_WORKER)
 
     def run(self) -> Iterator[JobProgress]:
         """Index every video; yields progress until the last one is done (or the job cancelled)."""

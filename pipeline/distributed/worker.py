@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.loader import ModelConfig, ModelSet
+from models.providers import limit_cpu_threads
 from pipeline.errors import SpotterError
 from pipeline.indexer import IndexConfig, index_video
 from pipeline.storage import Library
@@ -74,7 +75,10 @@ class ProgressBoard:
 class IndexWorker:
     """A Ray actor: loads the models once, then indexes the videos it is given, one at a time."""
 
-    def __init__(self, models: ModelConfig, config: IndexConfig, db: str | None, board: object):
+    def __init__(
+        self, models: ModelConfig, config: IndexConfig, db: str | None, board: object, cpu_threads: int = 0
+    ):
+        limit_cpu_threads(cpu_threads)  # its share of the node's cores (0: all of them)
         self.models = ModelSet(models)
         self.config, self.db, self.board = config, db, board
         self._library = Library(db) if db else None
