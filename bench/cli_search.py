@@ -57,9 +57,10 @@ def main() -> int:
             times.append(time.perf_counter() - t0)
             if p.returncode != 0:
                 raise RuntimeError(p.stderr[-1000:])
-    mode = "with __pycache__" if a.pyc else "PYTHONDONTWRITEBYTECODE=" + env.get("PYTHONDONTWRITEBYTECODE", "")
-    median = statistics.median(times)
-    print(f"{a.root} ({mode}): search --json median {median:.2f} s, fastest {min(times):.2f} s ({a.runs} runs)")
+    flag = env.get("PYTHONDONTWRITEBYTECODE", "")
+    mode = "with __pycache__" if a.pyc else f"PYTHONDONTWRITEBYTECODE={flag}"
+    median, fastest = statistics.median(times), min(times)
+    print(f"{a.root} ({mode}): search --json median {median:.2f} s, fastest {fastest:.2f} s ({a.runs} runs)")
     return 0
 
 
