@@ -140,6 +140,20 @@ def test_workers_without_ray_is_a_clear_error(tmp_path: Path) -> None:
     assert p.returncode == 2 and "--ray" in p.stderr and "Traceback" not in p.stderr
 
 
+def test_a_cluster_that_does_not_answer_is_one_clear_line(tmp_path: Path) -> None:
+    """Ray would retry for minutes; Spotter says at once that nothing answers at that address."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, and nothing listens on it after the with
+    p = cli(
+        "index", str(tud().video), "--db", str(tmp_path / "x.db"), "--ray", f"127.0.0.1:{port}", timeout=60
+    )
+    assert p.returncode == 2 and "cannot reach the Ray cluster" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
 def test_cancelling_a_ray_job_keeps_what_finished_and_resumes(
     cluster, clips, one_by_one, models, frame_of, tmp_path: Path
 ) -> None:

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 RAY_RULES = {"workers": Range(1, 4096, integer=True), "segment_s": Range(0.0, 86_400.0)}
 CPUS_PER_WORKER = 1  # cores a CPU worker asks Ray for, and the threads its models may use
+CONNECT_TIMEOUT_S = 5.0  # how long a cluster address may take to answer before the job gives up
 MAX_ATTEMPTS = 3  # tries of one video before the job reports it failed (workers that died under it)
 POLL_S = 0.25  # how often the driver collects finished videos and progress
 
@@ -87,6 +88,8 @@ def start_ray(address: str, workers: int) -> None:
     kwargs = {"runtime_env": {"env_vars": env}, "log_to_driver": False, "logging_level": logging.WARNING}
     if ray.is_initialized():
         return
+    if address != "local":
+        check_reachable(address)
     try:
         if address == "local":
             ray.init(address="local", num_cpus=max(workers, 1), include_dashboard=False, **kwargs)
@@ -94,6 +97,24 @@ def start_ray(address: str, workers: int) -> None:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise ClusterError(f"cannot start or reach the Ray cluster {address!r}: {e}") from e
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, in one line, where a ``HOST:PORT`` cluster address answers nothing (Ray itself
+    retries for minutes, logging as it goes)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as e:
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address} ({e.strerror or e}); is `ray start --head` "
+            "running there, and the port open?"
+        ) from e
 
 
 def _seed(library: Library, path: Path, folder: Path) -> bytes:
