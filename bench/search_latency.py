@@ -160,14 +160,14 @@ def main() -> int:
             flush=True,
         )
     if a.increment:  # a colleague's new videos: read and added incrementally, nothing rebuilt
+        before = searcher.index.size
         vid = add_synthetic(library.db_path, a.increment, models.reid_id, qvec, seed=have + a.increment)
         empty = np.zeros(BINS, np.int64)
         library.set_score_histograms(vid, models.reid_id, METHOD, empty, empty)
-        before = searcher.index.size
         t0 = time.perf_counter()
         index = searcher.index  # reads only the new rows and adds them
         update = time.perf_counter() - t0
-        per_track = index._index.sa_code_size() if hasattr(index._index, "sa_code_size") else 0
+        per_track = int(getattr(index._index, "code_size", 0))
         print(
             f"incremental: +{index.size - before} tracks to {index.size} ({index.backend}) "
             f"in {update:.2f} s; "

@@ -4,7 +4,6 @@ cases keep the photos and the review with who and when."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,10 @@ from tests.test_search import DIM, add_video, searcher
 E = np.eye(DIM)
 
 
-def people_library(tmp_path: Path) -> tuple[Library, dict[str, int]]:
+def people_library(db: str | Path) -> tuple[Library, dict[str, int]]:
     """One video: the person seen well (T1) and from behind (T2, unlike the photo but like T1), a
     stranger in similar clothes (T3) and the same stranger again (T4)."""
-    library = Library(tmp_path / "lib.db")
+    library = Library(db)
     looks = [
         0.9 * E[0] + np.sqrt(1 - 0.81) * E[1],  # T1: cos 0.90 with the photo
         0.6 * E[0] + 0.711 * E[1] + 0.366 * E[2],  # T2: 0.60 with the photo, 0.85 with T1
@@ -36,8 +35,8 @@ def people_library(tmp_path: Path) -> tuple[Library, dict[str, int]]:
     return library, {f"T{k}": pks[k] for k in (1, 2, 3, 4)}
 
 
-def test_refining_adds_the_persons_other_views_and_drops_the_strangers(tmp_path: Path) -> None:
-    library, t = people_library(tmp_path)
+def test_refining_adds_the_persons_other_views_and_drops_the_strangers(library_db: str) -> None:
+    library, t = people_library(library_db)
     s = searcher(library, SearchConfig(min_score=0.65, relative_margin=1.0, calibrate=False))
     photo = E[0]
     before = {h.track_pk for h in s.match(photo).hits}
@@ -50,8 +49,9 @@ def test_refining_adds_the_persons_other_views_and_drops_the_strangers(tmp_path:
     assert refine(s, Review(())).hits == ()
 
 
-def test_cases_keep_photos_and_verdicts(tmp_path: Path) -> None:
-    library, t = people_library(tmp_path)
+def test_cases_keep_photos_and_verdicts(library_db: str) -> None:
+    """On SQLite and PostgreSQL (which, unlike SQLite, enforces column lengths)."""
+    library, t = people_library(library_db)
     case_id = library.create_case("  theft  at gate ", [("/p/a.jpg", "test-reid", E[0])])
     library.mark("theft at gate", t["T1"], "confirmed")
     library.mark("theft at gate", t["T3"], "confirmed")
@@ -67,9 +67,8 @@ def test_cases_keep_photos_and_verdicts(tmp_path: Path) -> None:
         library.mark("other", t["T1"], "confirmed")
     with pytest.raises(StorageError, match="no track 999"):
         library.mark("theft at gate", 999, "confirmed")
-    with sqlite3.connect(library.db_path) as c:  # a track removed with its video takes its marks along
-        c.execute("PRAGMA foreign_keys=ON")
-        c.execute("DELETE FROM videos")
+    with library.engine.begin() as c:  # a track removed with its video takes its marks along
+        c.exec_driver_sql("DELETE FROM videos")
     assert library.case("theft at gate").marks == ()
 
 

@@ -239,6 +239,6 @@ class CaseMarkRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     track_pk: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
-    verdict: Mapped[str] = mapped_column(String(8))  # confirmed | rejected
+    verdict: Mapped[str] = mapped_column(String(16))  # confirmed | rejected
     marked_by: Mapped[str] = mapped_column(default="")
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)
