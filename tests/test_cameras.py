@@ -82,8 +82,8 @@ def test_clock_times_parse_and_print() -> None:
     assert clock_label(None, 67.4, "Entrance") == "1:07.4, Entrance"
 
 
-def test_operator_corrections_survive_indexing_again(tmp_path: Path) -> None:
-    library = Library(tmp_path / "lib.db")
+def test_operator_corrections_survive_indexing_again(library_db: str) -> None:
+    library = Library(library_db)
     vid = add_video(library, "cam", [np.ones(DIM)])
     path = library.videos()[0].path
     library.record_clock_guess(vid, path, ("videos", FROM_FOLDER), (None, ""))
@@ -127,10 +127,10 @@ def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path)
     assert upgraded.tracks_without_colours() == [upgraded.video_tracks(v.video_id)[0].pk]  # backfilled later
 
 
-def cameras_library(tmp_path: Path, q: np.ndarray) -> tuple[Library, dict[str, int]]:
+def cameras_library(db: str | Path, q: np.ndarray) -> tuple[Library, dict[str, int]]:
     """Three videos, two cameras, known starts an hour apart (one unknown): the best match of the
     query is in the first, a slightly weaker one in each other video."""
-    library = Library(tmp_path / "lib.db")
+    library = Library(db)
     rng = np.random.default_rng(0)
     ids = {}
     for name, camera, start, target in (
@@ -148,9 +148,9 @@ def cameras_library(tmp_path: Path, q: np.ndarray) -> tuple[Library, dict[str, i
 
 
 @pytest.mark.parametrize("ivf", [False, True])
-def test_filters_choose_the_candidates(tmp_path: Path, ivf: bool) -> None:
+def test_filters_choose_the_candidates(library_db: str, ivf: bool) -> None:
     q = unit(np.random.default_rng(5).normal(size=DIM))
-    library, ids = cameras_library(tmp_path, q)
+    library, ids = cameras_library(library_db, q)
     index = VectorIndexConfig(ivf_min=10, nlist_per_sqrt=1.0, nprobe=1) if ivf else VectorIndexConfig()
     # one candidate only, no calibration: only a filter applied to the candidate set finds the rest
     s = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, candidates=1, index=index))
@@ -255,10 +255,10 @@ def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, fr
     assert cli("videos", "--json", "--db", str(db)).stdout == before  # nothing changed
 
 
-def test_a_region_keeps_the_tracks_that_enter_it(tmp_path: Path) -> None:
+def test_a_region_keeps_the_tracks_that_enter_it(library_db: str) -> None:
     """Region filters: by the union of a track's boxes for the candidates, then by its own boxes."""
     q = unit(np.random.default_rng(9).normal(size=DIM))
-    library = Library(tmp_path / "lib.db")
+    library = Library(library_db)
 
     def look(target: float, seed: int) -> np.ndarray:
         n = unit(np.random.default_rng(seed).normal(size=DIM))
