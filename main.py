@@ -12,7 +12,8 @@
 
 The library commands (index, search, export, videos, doctor, case, adapt-reid) take --db FILE|URL:
 an SQLite file (default: spotter.db in the user's data directory) or a PostgreSQL URL such as
-postgresql+psycopg://operator@archive/spotter; `main.py --db FILE|URL` opens the app on it.
+postgresql+psycopg://operator@archive/spotter; `main.py --db FILE|URL` opens the app on it, and
+`main.py --ray local|ADDRESS` has the app index on a Ray cluster.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command is None:
-        return open_app(args.app_db)
+        return open_app(args.app_db, args.app_ray)
     from models.errors import SpotterError
     from pipeline.cli import admin_cmd, case_cmd, index_cmd, search_cmd, train_cmd
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def open_app(db: str | None = None) -> int:
+def open_app(db: str | None = None, cluster: str | None = None) -> int:
     """The desktop app, or one clear line where there is no display to show it on."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
@@ -77,7 +78,7 @@ def open_app(db: str | None = None) -> int:
         return 2
     from gui.app import run_app
 
-    return run_app(db)
+    return run_app(db, cluster)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,12 @@ def configured_library() -> str | Path:
     return str(app_settings().value("library", "") or "").strip() or default_db_path()
 
 
-def run_app(db_path: str | Path | None = None) -> int:
+def configured_cluster() -> str | None:
+    """The Ray cluster the app indexes on without ``--ray``: the ``cluster`` setting, else none."""
+    return str(app_settings().value("cluster", "") or "").strip() or None
+
+
+def run_app(db_path: str | Path | None = None, cluster: str | None = None) -> int:
     """Open Spotter on the library at ``db_path`` (a file or a PostgreSQL URL; the CLI's database by
     default); the exit code."""
     clean_qt_environment()
@@ -44,7 +49,9 @@ def run_app(db_path: str | Path | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     try:
-        window = MainWindow(db_path if db_path is not None else configured_library())
+        window = MainWindow(
+            db_path if db_path is not None else configured_library(), cluster=cluster or configured_cluster()
+        )
     except SpotterError as e:  # e.g. the database folder is not writable: nothing to show yet
         log.error("%s", e)
         QMessageBox.critical(None, "Spotter", f"Spotter cannot start:\n{e}")

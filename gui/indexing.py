@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from gui.ray_indexing import RayIndexWorker
 from gui.workers import IndexWorker, WorkerThread, run_in_thread
 from pipeline.engine import ModelSet
 from pipeline.indexer import IndexConfig
@@ -39,13 +40,15 @@ class IndexingController(QObject):
         make_models: Callable[[], ModelSet] = ModelSet,
         config: IndexConfig = IndexConfig(),
         parent: QObject | None = None,
+        cluster: str | None = None,
     ):
         super().__init__(parent)
         self.library, self.config = library, config
+        self.cluster = cluster  # a Ray cluster ("local" or an address) to index on, else this process
         self._make_models = make_models
         self._models: ModelSet | None = None
         self._runner: WorkerThread | None = None
-        self._worker: IndexWorker | None = None
+        self._worker: IndexWorker | RayIndexWorker | None = None
         self._waiting: list[str] = []  # queued while a finishing worker stopped taking work
         self._shutting_down = False
 
@@ -54,7 +57,7 @@ class IndexingController(QObject):
         return self._runner is not None
 
     @property
-    def worker(self) -> IndexWorker | None:
+    def worker(self) -> IndexWorker | RayIndexWorker | None:
         """The worker of the current run (None when idle)."""
         return self._worker
 
@@ -112,7 +115,10 @@ class IndexingController(QObject):
         active = self.library.active_reid()
         if self._models is None or (active and self._models.reid_id != active["id"]):
             self._models = self._make_models()  # first run, or the library switched ReID models
-        worker = IndexWorker(self.library, self._models, paths, self.config)
+        if self.cluster:
+            worker = RayIndexWorker(self.library, self._models.config, paths, self.config, self.cluster)
+        else:
+            worker = IndexWorker(self.library, self._models, paths, self.config)
         worker.progress.connect(self.progress)
         worker.video_finished.connect(self.video_finished)
         worker.video_failed.connect(self.video_failed)

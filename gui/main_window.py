@@ -54,6 +54,7 @@ class MainWindow(DropRouting, QMainWindow):
         db_path: str | Path,
         make_models: Callable[[], ModelSet] = ModelSet,
         settings: QSettings | None = None,
+        cluster: str | None = None,  # index on this Ray cluster ("local" or an address)
     ):
         super().__init__()
         self.setAcceptDrops(True)
@@ -67,7 +68,7 @@ class MainWindow(DropRouting, QMainWindow):
         self.timeline = TimelineWidget()
         self.player = PlayerWidget(self.library)
         library_models = partial(models_for_library, self.library, make_models)
-        self.indexing = IndexingController(self.library, library_models, parent=self)
+        self.indexing = IndexingController(self.library, library_models, parent=self, cluster=cluster)
         self.search = SearchService(self.library, library_models, parent=self)
         self.adaptation = AdaptController(self.library, library_models, self, lambda: self.indexing.running)
         self.exporter = ExportRunner(self.library, self)

@@ -99,6 +99,9 @@ def build_parser(doc: str) -> Parser:
     parser.add_argument(
         "--db", dest="app_db", default=None, metavar="FILE|URL", help="the desktop app's " + DB_HELP
     )
+    parser.add_argument(
+        "--ray", dest="app_ray", metavar="local|ADDRESS", help="the desktop app indexes on this Ray cluster"
+    )
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
 
     def with_db(p: argparse.ArgumentParser, detector: bool = True) -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.loader import ModelConfig
@@ -73,6 +73,7 @@ class JobProgress:
     workers: int
     finished: VideoOutcome | None = None  # set on the update that reports a finished video
     retried: str = ""  # a video sent to another worker because its worker died
+    per_video: dict[str, tuple[int, int]] = field(default_factory=dict)  # video -> (frames done, total)
 
 
 def start_ray(address: str, workers: int) -> None:
@@ -152,6 +153,7 @@ class RayIndexJob:
         self.n_workers = max(1, min(workers, len(self.videos)))
         self.board = ray.remote(ProgressBoard).options(num_cpus=0).remote()
         self._cancel = threading.Event()
+        self._dropped: set[str] = set()  # videos cancelled one by one (thread-safe: set.add)
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self._gpu_slots = min(gpus, self.n_workers) if models.device in ("auto", "cuda") else 0
 
@@ -159,6 +161,13 @@ class RayIndexJob:
         """Stop at the workers' next batch (what is committed stays; see the module docstring)."""
         self._cancel.set()
         self.board.cancel.remote()
+
+    def cancel_video(self, video: str | Path) -> None:
+        """Stop one video: dropped if it has not started, stopped at its worker's next batch if it
+        has (callable from another thread, e.g. the app's)."""
+        path = str(Path(video).expanduser().resolve())
+        self._dropped.add(path)
+        self.board.cancel_video.remote(path)
 
     def _new_worker(self, gpu: bool) -> object:
         from dataclasses import replace
@@ -190,6 +199,14 @@ class RayIndexJob:
         running: dict[object, tuple[object, Task]] = {}
         with tempfile.TemporaryDirectory(prefix="spotter-seeds-") as tmp:
             while queue or running:
+                for task in [t for t in queue if str(t.video) in self._dropped]:
+                    queue.remove(task)
+                    if task.segment is None:
+                        finished += 1
+                        path = str(task.video)
+                        yield self._progress(
+                            finished, finished=VideoOutcome(path, "cancelled", "cancelled", 0, 0, 0, path)
+                        )
                 while queue and free and not self._cancel.is_set():
                     task, worker = queue.pop(0), free.pop()
                     running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
@@ -228,6 +245,11 @@ class RayIndexJob:
             for whole in long.values():  # cancelled before all of its segments ran
                 if not whole.complete:
                     self.library.finish_video(whole.video_id, "partial", 0, "cancelled; index again")
+                    path = str(whole.info.path)
+                    finished += 1
+                    yield self._progress(
+                        finished, finished=VideoOutcome(path, "cancelled", "cancelled", 0, 0, 0, path)
+                    )
         for w in free:
             ray.kill(w)
 
@@ -251,9 +273,15 @@ class RayIndexJob:
             private.close()
 
     def _progress(self, n_finished: int, **extra: object) -> JobProgress:
-        live = self.ray.get(self.board.snapshot.remote()).values()
-        done, total = sum(d for d, _, _ in live), sum(t for _, t, _ in live)
-        return JobProgress(done, total, n_finished, len(self.videos), self.n_workers, **extra)
+        live = self.ray.get(self.board.snapshot.remote())
+        per_video: dict[str, tuple[int, int]] = {}
+        for key, (d, t, _) in live.items():  # a long video's segments add up
+            done, total = per_video.get(key.split("@")[0], (0, 0))
+            per_video[key.split("@")[0]] = (done + d, total + t)
+        done, total = sum(d for d, _ in per_video.values()), sum(t for _, t in per_video.values())
+        return JobProgress(
+            done, total, n_finished, len(self.videos), self.n_workers, per_video=per_video, **extra
+        )
 
 
 def _size(path: Path) -> int:

@@ -56,6 +56,7 @@ class ProgressBoard:
     def __init__(self) -> None:
         self.progress: dict[str, tuple[int, int, int]] = {}  # video -> (frames done, total, worker pid)
         self.cancelled = False
+        self.cancelled_videos: set[str] = set()
 
     def report(self, video: str, done: int, total: int, pid: int) -> bool:
         """Record progress; returns whether the job was cancelled."""
@@ -68,8 +69,13 @@ class ProgressBoard:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def is_cancelled(self) -> bool:
-        return self.cancelled
+    def cancel_video(self, video: str) -> None:
+        self.cancelled_videos.add(video)
+
+    def is_cancelled(self, key: str = "") -> bool:
+        """Whether the job, or the video of ``key`` (a path, or ``path@first-end`` for a segment), was
+        cancelled."""
+        return self.cancelled or key.split("@")[0] in self.cancelled_videos
 
 
 class IndexWorker:
@@ -82,7 +88,7 @@ class IndexWorker:
         self.models = ModelSet(models)
         self.config, self.db, self.board = config, db, board
         self._library = Library(db) if db else None
-        self._last_poll, self._cancelled = 0.0, False
+        self._last_poll, self._cancelled, self._key = 0.0, False, ""
 
     def pid(self) -> int:
         return os.getpid()
@@ -95,7 +101,7 @@ class IndexWorker:
         if now - self._last_poll >= CANCEL_POLL_S:
             import ray
 
-            self._cancelled = bool(ray.get(self.board.is_cancelled.remote()))
+            self._cancelled = bool(ray.get(self.board.is_cancelled.remote(self._key)))
             self._last_poll = now
         return self._cancelled
 
@@ -135,7 +141,8 @@ class IndexWorker:
         last = 0.0
         pid = os.getpid()
         final = None
-        key = label or video
+        key = self._key = label or video
+        self._last_poll, self._cancelled = 0.0, False
         first, total = (segment[0], segment[1] - segment[0]) if segment else (0, 0)
         try:
             for ev in index_video(video, library, self.models, self.config, self._cancel, force, segment):
