@@ -85,15 +85,20 @@ class RayIndexWorker(QObject):
                 self._job = RayIndexJob(self.paths, self.library, self.models, self.config, workers)
                 for path in self._pending_cancels:
                     self._job.cancel_video(path)
-            last = 0.0
+            last, started = 0.0, {}  # video -> when its progress was first seen
             for p in self._job.run():
                 if p.finished is not None:
                     self._finished(p.finished)
                 elif time.monotonic() - last >= self._interval_s:
                     last = time.monotonic()
-                    for path, (done, total) in p.per_video.items():
+                    now = time.monotonic()
+                    for path, (done, total, tracks, seconds) in p.per_video.items():
                         if done < total:
-                            self.progress.emit(ProgressEvent(path, Stage.INDEXING, done, total, device="Ray"))
+                            elapsed = now - started.setdefault(path, now)
+                            ev = ProgressEvent(
+                                path, Stage.INDEXING, done, total, elapsed, seconds, tracks, device="Ray"
+                            )
+                            self.progress.emit(ev)
         except Exception as e:  # the cluster cannot be reached, Ray is missing, the library fails
             if not isinstance(e, SpotterError):
                 log.exception("indexing on Ray failed")

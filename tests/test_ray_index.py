@@ -93,7 +93,7 @@ def run_job(clips: list[Path], library: Library, kill_one: bool = False) -> list
         updates.append(p)
         if kill_one and not killed:
             live = ray.get(job.board.snapshot.remote())
-            busy = [(v, pid) for v, (done, total, pid) in live.items() if 0 < done < total * 0.8]
+            busy = [(v, pid) for v, (done, total, pid, *_) in live.items() if 0 < done < total * 0.8]
             if busy:
                 os.kill(busy[0][1], signal.SIGKILL)  # the worker process dies mid-video
                 killed = True

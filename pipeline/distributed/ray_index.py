@@ -73,7 +73,8 @@ class JobProgress:
     workers: int
     finished: VideoOutcome | None = None  # set on the update that reports a finished video
     retried: str = ""  # a video sent to another worker because its worker died
-    per_video: dict[str, tuple[int, int]] = field(default_factory=dict)  # video -> (frames done, total)
+    # video -> (frames done, frames total, tracks so far, seconds of video done)
+    per_video: dict[str, tuple[int, int, int, float]] = field(default_factory=dict)
 
 
 def start_ray(address: str, workers: int) -> None:
@@ -274,11 +275,11 @@ class RayIndexJob:
 
     def _progress(self, n_finished: int, **extra: object) -> JobProgress:
         live = self.ray.get(self.board.snapshot.remote())
-        per_video: dict[str, tuple[int, int]] = {}
-        for key, (d, t, _) in live.items():  # a long video's segments add up
-            done, total = per_video.get(key.split("@")[0], (0, 0))
-            per_video[key.split("@")[0]] = (done + d, total + t)
-        done, total = sum(d for d, _ in per_video.values()), sum(t for _, t in per_video.values())
+        per_video: dict[str, tuple[int, int, int, float]] = {}
+        for key, (d, t, _, n, spf) in live.items():  # a long video's segments add up
+            done, total, tracks, seconds = per_video.get(key.split("@")[0], (0, 0, 0, 0.0))
+            per_video[key.split("@")[0]] = (done + d, total + t, tracks + n, seconds + d * spf)
+        done, total = sum(v[0] for v in per_video.values()), sum(v[1] for v in per_video.values())
         return JobProgress(
             done, total, n_finished, len(self.videos), self.n_workers, per_video=per_video, **extra
         )

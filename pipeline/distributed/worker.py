@@ -54,16 +54,17 @@ class ProgressBoard:
     """Latest progress of every video of a job, and the job's cancel flag (a Ray actor)."""
 
     def __init__(self) -> None:
-        self.progress: dict[str, tuple[int, int, int]] = {}  # video -> (frames done, total, worker pid)
+        # video -> (frames done, total, worker pid, tracks so far, seconds of video per frame)
+        self.progress: dict[str, tuple[int, int, int, int, float]] = {}
         self.cancelled = False
         self.cancelled_videos: set[str] = set()
 
-    def report(self, video: str, done: int, total: int, pid: int) -> bool:
+    def report(self, video: str, done: int, total: int, pid: int, tracks: int = 0, spf: float = 0.0) -> bool:
         """Record progress; returns whether the job was cancelled."""
-        self.progress[video] = (done, total, pid)
+        self.progress[video] = (done, total, pid, tracks, spf)
         return self.cancelled
 
-    def snapshot(self) -> dict[str, tuple[int, int, int]]:
+    def snapshot(self) -> dict[str, tuple[int, int, int, int, float]]:
         return dict(self.progress)
 
     def cancel(self) -> None:
@@ -150,13 +151,14 @@ class IndexWorker:
                 if ev.stage == Stage.INDEXING and now - last >= PROGRESS_INTERVAL_S:
                     last = now
                     done = ev.frames_done - first
-                    self.board.report.remote(key, done, total or ev.frames_total, pid)
+                    spf = ev.video_s_done / max(ev.frames_done - first, 1) if ev.video_s_done else 0.0
+                    self.board.report.remote(key, done, total or ev.frames_total, pid, ev.tracks, spf)
                 final = ev
         except SpotterError as e:
             return VideoOutcome(key, "failed", str(e), 0, 0, pid)
         assert final is not None
         done = final.frames_done - first
-        self.board.report.remote(key, done, max(total or final.frames_total, done), pid)
+        self.board.report.remote(key, done, max(total or final.frames_total, done), pid, final.tracks)
         return VideoOutcome(
             key, final.stage.value, final.message, final.tracks, final.frames_done, pid, final.video_path
         )
