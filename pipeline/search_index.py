@@ -7,7 +7,11 @@ while the cache file stays, rebuilds instead of trusting a cache of other conten
 Vectors are L2-normalised, so inner product is cosine similarity; FAISS ids are track primary keys.
 Small libraries use an exact flat index; from ``ivf_min`` tracks on, an inverted-file index (IVF)
 scans only the ``nprobe`` lists nearest the query, which keeps a search over a million tracks in
-milliseconds. The index follows the database through two change counters: new tracks are added
+milliseconds. From ``pq_min`` tracks on (a fleet's archive: ten million tracks are 20 GB as float32)
+the vectors are compressed by product quantisation (IVF-PQ, ``pq_bytes`` per track instead of
+4 x 512), and the best ``pq_rescore`` x k candidates by the compressed scores are re-scored exactly
+from the vectors in the library, so the scores a search reports (and the floor they are held to)
+are the true cosines. The index follows the database through two change counters: new tracks are added
 incrementally, any deletion rebuilds it. A built index is cached beside the database (written
 atomically), so a new process does not rebuild a large index before its first search.
 """
@@ -20,6 +24,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class VectorIndexConfig:
     """ivf_min: from this many tracks on, use IVF instead of exact search (exact is fast below it).
+    pq_min: from this many tracks on, compress the vectors (IVF-PQ): memory per track drops from
+        4 * D bytes to ``pq_bytes`` (2 GB -> 64 MB per million 512-d tracks).
+    pq_bytes: bytes per compressed vector (sub-quantisers of 8 bits; must divide D).
+    pq_rescore: with compressed vectors, this many candidates per wanted hit are re-scored exactly.
     nlist_per_sqrt: IVF lists = this * sqrt(N) (the usual rule of thumb is 4..16).
     nprobe: IVF lists scanned per query; higher is closer to exact and slower.
     train_per_list: training vectors sampled per IVF list.
@@ -43,6 +52,9 @@ class VectorIndexConfig:
     """
 
     ivf_min: int = 50_000
+    pq_min: int = 2_000_000
+    pq_bytes: int = 64
+    pq_rescore: int = 4
     nlist_per_sqrt: float = 4.0
     nprobe: int = 48
     train_per_list: int = 40
@@ -52,19 +64,32 @@ class VectorIndexConfig:
 
 
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, config: VectorIndexConfig) -> faiss.Index:
-    """A FAISS index over ``vectors`` (N, D) labelled with ``ids``: flat when small, IVF when large."""
+    """A FAISS index over ``vectors`` (N, D) labelled with ``ids``: flat when small, IVF when large,
+    IVF-PQ when very large."""
     n, d = vectors.shape
-    if n < config.ivf_min:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
-    else:
-        nlist = int(config.nlist_per_sqrt * math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(n, size=min(n, nlist * config.train_per_list), replace=False)]
-        index.train(np.ascontiguousarray(sample))
-        index.nprobe = config.nprobe
+    index = empty_index(
+        n, d, config, lambda size: vectors[np.random.default_rng(0).choice(n, size, replace=False)]
+    )
     if n:
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+    return index
+
+
+def empty_index(
+    n: int, d: int, config: VectorIndexConfig, sample: Callable[[int], np.ndarray]
+) -> faiss.Index:
+    """The (trained, empty) index for ``n`` vectors of ``d`` dimensions; ``sample(size)`` gives
+    training vectors (at most ``n``)."""
+    if n < config.ivf_min:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+    nlist = int(config.nlist_per_sqrt * math.sqrt(n))
+    quantizer = faiss.IndexFlatIP(d)
+    if n >= config.pq_min and d % config.pq_bytes == 0:
+        index = faiss.IndexIVFPQ(quantizer, d, nlist, config.pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.train(np.ascontiguousarray(sample(min(n, nlist * config.train_per_list)), dtype=np.float32))
+    index.nprobe = config.nprobe
     return index
 
 
@@ -85,6 +110,8 @@ class VectorIndex:
         """'ivf', 'flat' or 'empty': which FAISS index answers searches now."""
         if self._index is None:
             return "empty"
+        if isinstance(self._index, faiss.IndexIVFPQ):
+            return "ivfpq"
         return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     @property
@@ -114,10 +141,12 @@ class VectorIndex:
         if not len(ids):
             return
         grown = self.size + len(ids)
-        if self._index is None or (
-            grown >= self.config.ivf_min and not isinstance(self._index, faiss.IndexIVF)
+        if (
+            self._index is None
+            or (grown >= self.config.ivf_min and not isinstance(self._index, faiss.IndexIVF))
+            or (grown >= self.config.pq_min and not isinstance(self._index, faiss.IndexIVFPQ))
         ):
-            self._rebuild()  # first vectors, or big enough now to be worth an IVF index
+            self._rebuild()  # first vectors, or big enough now for IVF (or for compressed vectors)
             return
         self._index.add_with_ids(np.ascontiguousarray(vecs), pks)
         self._max_id = int(ids.max())
@@ -208,6 +237,10 @@ class VectorIndex:
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         if q.shape[1] != self._index.d:
             raise ValueError(f"query has {q.shape[1]} dimensions, the index {self._index.d}")
+        compressed = isinstance(self._index, faiss.IndexIVFPQ)
+        wanted = k
+        if compressed:  # approximate scores: take more candidates, then re-score them exactly
+            k, min_score, floor = k * self.config.pq_rescore, -1.0, min_score
         if allowed is None:
             scores, ids = self._index.search(q, min(k, self.size))
         else:
@@ -219,4 +252,20 @@ class VectorIndex:
             )
             scores, ids = self._index.search(q, min(k, self.size), params=params)
         keep = (ids[0] >= 0) & (scores[0] >= min_score)
-        return ids[0][keep].astype(np.int64), scores[0][keep]
+        pks, found = ids[0][keep].astype(np.int64), scores[0][keep]
+        if compressed:
+            pks, found = self._exact(q[0], pks, floor, wanted)
+        return pks, found
+
+    def _exact(
+        self, q: np.ndarray, pks: np.ndarray, min_score: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` of ``pks`` by their exact cosine to ``q`` (vectors read from the library)."""
+        vectors = self.library.embeddings_of(self.model, "track", pks.tolist())
+        pks = np.array([p for p in pks.tolist() if p in vectors], np.int64)
+        if not len(pks):
+            return pks, np.zeros(0, np.float32)
+        exact = np.array([float(vectors[int(p)][0] @ q) for p in pks], np.float32)
+        order = np.argsort(-exact, kind="stable")[:k]
+        keep = order[exact[order] >= min_score]
+        return pks[keep], exact[keep]

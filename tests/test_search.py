@@ -116,6 +116,27 @@ def test_ivf_index_finds_planted_vectors(library: Library) -> None:
         assert pks[0] == k + 100 and scores[0] > 0.9
 
 
+def test_a_compressed_index_reports_exact_scores(library: Library) -> None:
+    """From pq_min tracks on the vectors are compressed (IVF-PQ); the candidates are re-scored from
+    the library's own vectors, so a search finds the same best tracks with their true cosines."""
+    rng = np.random.default_rng(8)
+    vecs = list(unit(rng.normal(size=(3000, DIM))))
+    add_video(library, "big", vecs)
+    config = VectorIndexConfig(ivf_min=500, pq_min=1000, pq_bytes=4, nlist_per_sqrt=1.0, nprobe=8)
+    index = VectorIndex(library, "test-reid", config)
+    index.refresh()
+    assert index.backend == "ivfpq" and index.size == 3000
+    pk_of = {t.track_id: t.pk for t in library.video_tracks(library.videos()[0].video_id)}
+    matrix = np.array(vecs)
+    for k in rng.choice(3000, 20, replace=False):
+        q = unit(vecs[k] + 0.1 * rng.normal(size=DIM))
+        pks, scores = index.search(q, 0.3, 3)
+        exact = matrix @ q
+        assert pks[0] == pk_of[int(k) + 1]
+        assert scores[0] == pytest.approx(exact[k], abs=1e-5)  # the true cosine, not the compressed one
+        assert np.all(np.diff(scores) <= 0) and np.all(scores >= 0.3)
+
+
 def test_load_image_rejects_non_images(tmp_path: Path) -> None:
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
