@@ -139,6 +139,23 @@ MUTANTS = (
     Mutant("re-embedding never resumes", "pipeline/reid_training/reembed.py",
            "if count and library.embedded_tracks(v.video_id, model_id) == count:", "if False:",
            ("tests/test_adaptation.py::test_reembed_killed_half_way_keeps_the_old_model_then_resumes_and_switches",)),
+    # shared libraries and Ray (issue 10)
+    Mutant("server video lock per process", "pipeline/storage/base.py",
+           'AdvisoryLock(self.engine, f"video:{video}", wait=False)', 'AdvisoryLock(self.engine, f"video:{video}:{id(self)}", wait=False)',
+           ("tests/test_shared_library.py::test_two_indexers_on_one_server_library_lose_and_duplicate_nothing",)),
+    Mutant("schema never upgraded", "pipeline/storage/migrate.py",
+           "        if revision != HEAD:\n", "        if False:\n",
+           ("tests/test_shared_library.py", "tests/test_cameras.py::test_an_older_library_gets_cameras_and_starts_from_its_paths")),
+    Mutant("dead worker's video not retried", "pipeline/distributed/ray_index.py",
+           "MAX_ATTEMPTS = 3", "MAX_ATTEMPTS = 1", ("tests/test_ray_index.py::test_a_ray_job_gives_the_library_of_one_by_one",)),
+    Mutant("stitching joins any pair", "pipeline/distributed/stitch.py",
+           "if score[r, c] > 0}", "if True}", ("tests/test_ray_index.py::test_stitching_joins_a_walk_across_the_boundary_and_nothing_else",)),
+    Mutant("segments without warm-up", "pipeline/distributed/stitch.py",
+           "overlap_s: float = 3.0", "overlap_s: float = 0.0",
+           ("tests/test_ray_index.py::test_stitching_joins_a_walk_across_the_boundary_and_nothing_else",)),
+    Mutant("compressed scores reported", "pipeline/search_index.py",
+           "            pks, found = self._exact(q[0], pks, floor, wanted)\n", "",
+           ("tests/test_search.py::test_a_compressed_index_reports_exact_scores",)),
 )  # fmt: skip
 
 
