@@ -241,3 +241,30 @@ def test_a_long_video_split_in_segments_finds_what_the_whole_run_finds(
         scores["whole"].append(frame_f1(whole, models, query, truth))
         scores["split"].append(frame_f1(split, models, query, truth))
     assert np.mean(scores["split"]) >= np.mean(scores["whole"]) - 0.05, scores
+
+
+def test_a_known_content_is_not_indexed_again_and_a_bad_file_does_not_stop_the_job(
+    cluster, tmp_path: Path
+) -> None:
+    """On an SQLite library the driver makes the start decision, as a local run does: a copy of an
+    indexed video under another name is listed with it instead of indexed twice (no duplicate hits),
+    and a file that is not a video fails alone, in one line, while the job goes on."""
+    import shutil
+
+    from pipeline.distributed.ray_index import RayIndexJob
+
+    library = Library(tmp_path / "lib.db")
+    run_job([tud().video], library)
+    copy = tmp_path / "Entrance_copy.mp4"
+    shutil.copy(tud().video, copy)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 1000)
+    job = RayIndexJob([copy, junk], library, ModelConfig(device="cpu"), CONFIG, workers=2)
+    outcomes = {Path(p.finished.video).name: p.finished for p in job.run() if p.finished}
+    assert (
+        outcomes["Entrance_copy.mp4"].stage == "skipped"
+        and "same content" in outcomes["Entrance_copy.mp4"].message
+    )
+    assert outcomes["junk.mp4"].stage == "failed" and "\n" not in outcomes["junk.mp4"].message
+    (video,) = library.videos()
+    assert video.aliases == (str(copy.resolve()),)

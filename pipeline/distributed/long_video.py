@@ -21,6 +21,7 @@ from models.loader import ModelConfig, ModelSet
 from pipeline.calibration import calibrate_video
 from pipeline.distributed.stitch import StitchConfig, segments, stitch
 from pipeline.distributed.worker import VideoOutcome
+from pipeline.errors import SpotterError
 from pipeline.indexer import IndexConfig, link_video, settings_for
 from pipeline.storage import Library
 from pipeline.video import VideoInfo, content_sha256, probe
@@ -54,7 +55,7 @@ class SegmentedVideo:
             message = "; ".join(sorted({o.message for o in bad if o.message})) or stage
             status = "partial" if stage == "cancelled" else "failed"
             library.finish_video(self.video_id, status, 0, f"{message}; index again to redo it")
-            return VideoOutcome(path, stage, message, 0, 0, 0, path)
+            return VideoOutcome.without_work(path, stage, message)
         pieces, reports = [], []
         with tempfile.TemporaryDirectory(prefix="spotter-parts-") as tmp:
             for k in range(len(self.ranges)):
@@ -89,19 +90,26 @@ def merged_report(reports: list[dict]) -> dict:
     return out
 
 
-def plan_segments(
+def plan_video(
     library: Library,
     video: Path,
     models: ModelConfig,
     config: IndexConfig,
     segment_s: float,
     force: bool,
+    decide: bool,
 ) -> SegmentedVideo | VideoOutcome | None:
-    """None for a video short enough to be one task; a ``skipped`` outcome for one that needs no
-    indexing; else the video registered afresh, with its segments."""
-    info = probe(video)
+    """How a job handles ``video``: a ``skipped`` outcome when it needs no indexing (``failed`` when it
+    is not a readable video), its segments when it is long, else None (one task). A long video, and
+    with ``decide`` any video, is registered in ``library`` here, by the ordinary start decision (skip
+    unchanged, recognise the same content under another name, resume, or start afresh), so that a
+    worker's private library can be seeded with exactly what this one decided."""
+    try:
+        info = probe(video)
+    except SpotterError as e:
+        return VideoOutcome.without_work(video, "failed", str(e))
     ranges = segments(info.frame_count, info.fps, segment_s)
-    if len(ranges) < 2:
+    if len(ranges) < 2 and not decide:
         return None
     ms = ModelSet(models)  # identities and settings only: no model is loaded
     settings = settings_for(config, ms, info)
@@ -110,6 +118,8 @@ def plan_segments(
     if decision.action == "skip":
         path, tracks = str(info.path), library.track_count(decision.video_id)
         return VideoOutcome(path, "skipped", decision.reason, tracks, decision.frames_done, 0, path)
+    if len(ranges) < 2:
+        return None
     if decision.action == "resume":  # a checkpoint of an unsplit run: segments start clean instead
         decision = library.start_video(info, *ids, settings, True)
     return SegmentedVideo(info, decision.video_id, ms.reid_id, ranges)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from models.loader import ModelConfig
 from models.validation import Range
-from pipeline.distributed.long_video import SEGMENT_S, SegmentedVideo, plan_segments
+from pipeline.distributed.long_video import SEGMENT_S, SegmentedVideo, plan_video
 from pipeline.distributed.stitch import StitchConfig
 from pipeline.distributed.worker import IndexWorker, ProgressBoard, VideoOutcome
 from pipeline.errors import SpotterError
@@ -185,9 +185,12 @@ class RayIndexJob:
         queue: list[Task] = []
         long: dict[Path, SegmentedVideo] = {}
         finished = 0
+        decide = not self.library.location.is_server  # on a server, each worker decides for itself
         for video in self.videos:
-            plan = plan_segments(self.library, video, self.models, self.config, self.segment_s, self.force)
-            if isinstance(plan, VideoOutcome):  # nothing to do (already indexed)
+            plan = plan_video(
+                self.library, video, self.models, self.config, self.segment_s, self.force, decide
+            )
+            if isinstance(plan, VideoOutcome):  # nothing to do (already indexed), or not a video
                 finished += 1
                 yield self._progress(finished, finished=plan)
             elif plan is not None:
@@ -206,13 +209,14 @@ class RayIndexJob:
                         finished += 1
                         path = str(task.video)
                         yield self._progress(
-                            finished, finished=VideoOutcome(path, "cancelled", "cancelled", 0, 0, 0, path)
+                            finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
                         )
                 while queue and free and not self._cancel.is_set():
                     task, worker = queue.pop(0), free.pop()
                     running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
                 if not running:
                     break  # cancelled with videos still queued: they stay for the next run
+
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
                 for ref in ready:
                     worker, task = running.pop(ref)
@@ -230,7 +234,7 @@ class RayIndexJob:
                             yield self._progress(finished, retried=str(task.video))
                             continue
                         why = f"{MAX_ATTEMPTS} workers died indexing it"
-                        outcome = VideoOutcome(str(task.video), "failed", why, 0, 0, 0, str(task.video))
+                        outcome = VideoOutcome.without_work(task.video, "failed", why)
                     if task.segment is not None:
                         whole = long[task.video]
                         whole.parts[task.segment] = outcome
@@ -243,13 +247,23 @@ class RayIndexJob:
                     yield self._progress(finished, finished=outcome)
                 if not ready:
                     yield self._progress(finished)
+            for task in queue:  # never started (the job was cancelled): kept for the next run
+                if task.segment is None:
+                    vid = self.library.video_id(task.video)
+                    if vid is not None:
+                        self.library.finish_video(vid, "partial", None, "cancelled; index again")
+                    path = str(task.video)
+                    finished += 1
+                    yield self._progress(
+                        finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
+                    )
             for whole in long.values():  # cancelled before all of its segments ran
                 if not whole.complete:
                     self.library.finish_video(whole.video_id, "partial", 0, "cancelled; index again")
                     path = str(whole.info.path)
                     finished += 1
                     yield self._progress(
-                        finished, finished=VideoOutcome(path, "cancelled", "cancelled", 0, 0, 0, path)
+                        finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
                     )
         for w in free:
             ray.kill(w)

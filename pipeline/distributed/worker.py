@@ -49,6 +49,11 @@ class VideoOutcome:
     stored_path: str = ""  # the video's path as the library stores it
     library_bytes: bytes = b""
 
+    @classmethod
+    def without_work(cls, path: str | Path, stage: str, message: str) -> VideoOutcome:
+        """The outcome of a video nothing was indexed of (failed before it began, or cancelled)."""
+        return cls(str(path), stage, message, 0, 0, 0, str(path))
+
 
 class ProgressBoard:
     """Latest progress of every video of a job, and the job's cancel flag (a Ray actor)."""
