@@ -268,3 +268,31 @@ def test_a_known_content_is_not_indexed_again_and_a_bad_file_does_not_stop_the_j
     assert outcomes["junk.mp4"].stage == "failed" and "\n" not in outcomes["junk.mp4"].message
     (video,) = library.videos()
     assert video.aliases == (str(copy.resolve()),)
+
+
+def test_ctrl_c_stops_a_ray_job_keeps_what_finished_and_the_next_run_completes(tmp_path: Path) -> None:
+    """A real SIGINT to `main.py index --ray local` after the first video is done: exit 130, the
+    finished video kept, the other 'partial'; indexing again finishes it under the same video id."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    db = str(tmp_path / "lib.db")
+    videos = [str(pets().video), str(tud().video)]
+    args = [sys.executable, "main.py", "index", *videos, "--db", db, "--ray", "local", "--workers", "2"]
+    proc = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.startswith("done:"):
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    before = videos_json(db)
+    assert before["TUD-Campus.mp4"]["status"] == "done"
+    assert before[pets().video.name]["status"] == "partial"
+    assert cli("index", *videos, "--db", db, "--ray", "local", "--workers", "2").returncode == 0
+    after = videos_json(db)
+    assert {k: v["status"] for k, v in after.items()} == {"TUD-Campus.mp4": "done", pets().video.name: "done"}
+    assert {k: v["id"] for k, v in after.items()} == {k: v["id"] for k, v in before.items()}

@@ -3,7 +3,8 @@
 Distributed indexing into an SQLite library needs it: the file lives on the machine that started the
 job, so a Ray worker indexes into a private library of its own and the driver copies the video in
 (``pipeline.distributed``). The copy is one transaction in the target: a video already there under
-the same path is replaced whole, never merged, and the change counters tell open searches.
+the same path is replaced whole (keeping its id), never merged, and the change counters tell open
+searches.
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ class VideoTransfer(LibraryBase):
         with self._write(f"cannot copy {path} into {self.where}") as s:
             if embedding_values:
                 self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
-            old = s.scalar(select(VideoRow.id).where(VideoRow.path == path))
-            if old is not None:
-                s.execute(delete(VideoRow).where(VideoRow.id == old))
-                self._bump(s, GEN_REMOVED)
-            row = VideoRow(**video_values)
-            s.add(row)
+            row = s.scalar(select(VideoRow).where(VideoRow.path == path))
+            if row is None:
+                row = VideoRow(**video_values)
+                s.add(row)
+            else:  # the same video id as before (what it had is replaced whole)
+                s.execute(delete(CalibrationRow).where(CalibrationRow.video_id == row.id))
+                if s.execute(delete(TrackRow).where(TrackRow.video_id == row.id)).rowcount:
+                    self._bump(s, GEN_REMOVED)
+                for key, value in video_values.items():
+                    setattr(row, key, value)
             s.flush()
             new_pk = {}
             for pk, values in track_values:
