@@ -11,9 +11,13 @@ Ray does the scheduling, placement and process supervision; this module only say
   stored twice: on a server library the retry resumes the dead worker's committed chunks under the
   per-video lock; for an SQLite library the dead worker's private library is lost with it, and the
   driver copies in only a finished (or cancelled) video, replacing any copy of it.
-- The driver yields one :class:`JobProgress` per update (all videos together: one bar), and
-  ``cancel()`` stops the workers at their next batch: what finished is kept, a cancelled video is
-  kept as ``partial`` and resumes when indexed again.
+- On an SQLite library the driver makes each video's start decision first (skip it unchanged, list a
+  copy of known content with its twin, resume, or start afresh) and seeds the worker's private library
+  with it; on a server each worker decides under the video's lock. A long video is split into segments
+  that several workers index at once and the driver stitches (:mod:`pipeline.distributed.long_video`).
+- The driver yields one :class:`JobProgress` per update (all videos together: one bar; per video for
+  the app's rows). ``cancel()`` stops the workers at their next batch, ``cancel_video()`` one video:
+  what finished is kept, a cancelled video is kept as ``partial`` and resumes when indexed again.
 
 Videos and model files must be reachable at the same paths on every node (a shared folder), and
 Spotter installed at the same path (workers import it from there: ``PYTHONPATH``).
@@ -207,10 +211,7 @@ class RayIndexJob:
                     queue.remove(task)
                     if task.segment is None:
                         finished += 1
-                        path = str(task.video)
-                        yield self._progress(
-                            finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
-                        )
+                        yield self._progress(finished, finished=_cancelled(task.video))
                 while queue and free and not self._cancel.is_set():
                     task, worker = queue.pop(0), free.pop()
                     running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
@@ -247,24 +248,12 @@ class RayIndexJob:
                     yield self._progress(finished, finished=outcome)
                 if not ready:
                     yield self._progress(finished)
-            for task in queue:  # never started (the job was cancelled): kept for the next run
-                if task.segment is None:
-                    vid = self.library.video_id(task.video)
-                    if vid is not None:
-                        self.library.finish_video(vid, "partial", None, "cancelled; index again")
-                    path = str(task.video)
-                    finished += 1
-                    yield self._progress(
-                        finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
-                    )
-            for whole in long.values():  # cancelled before all of its segments ran
-                if not whole.complete:
-                    self.library.finish_video(whole.video_id, "partial", 0, "cancelled; index again")
-                    path = str(whole.info.path)
-                    finished += 1
-                    yield self._progress(
-                        finished, finished=VideoOutcome.without_work(path, "cancelled", "cancelled")
-                    )
+            left = [self.library.video_id(t.video) for t in queue if t.segment is None]  # never started
+            left += [whole.video_id for whole in long.values() if not whole.complete]
+            for vid in (v for v in left if v is not None):  # kept for the next run
+                self.library.finish_video(vid, "partial", None, "cancelled; index again")
+                finished += 1
+                yield self._progress(finished, finished=_cancelled(self.library.video_identity(vid)[0]))
         for w in free:
             ray.kill(w)
 
@@ -297,6 +286,10 @@ class RayIndexJob:
         return JobProgress(
             done, total, n_finished, len(self.videos), self.n_workers, per_video=per_video, **extra
         )
+
+
+def _cancelled(video: str | Path) -> VideoOutcome:
+    return VideoOutcome.without_work(video, "cancelled", "cancelled")
 
 
 def _size(path: Path) -> int:
