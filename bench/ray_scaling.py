@@ -23,7 +23,7 @@ from pathlib import Path
 
 import cv2
 
-from bench.sequences import base_sequences
+from bench.sequences import base_sequences, cut
 from models.loader import ModelConfig, ModelSet
 from models.providers import limit_cpu_threads
 from pipeline.distributed.ray_index import RayIndexJob, start_ray
@@ -32,23 +32,13 @@ from pipeline.storage import Library
 
 
 def cuts(source: Path, out: Path, n: int, seconds: float) -> list[Path]:
+    """``n`` cuts of ``seconds`` each, spread over the video."""
     cap = cv2.VideoCapture(str(source))
     fps, total = cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    length = int(seconds * fps)
-    paths = []
-    for k in range(n):
-        start = (k * (total - length)) // max(n - 1, 1)
-        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-        path = out / f"cut{k}.mp4"
-        _, frame = cap.read()
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1])
-        for _ in range(length):
-            writer.write(frame)
-            _, frame = cap.read()
-        writer.release()
-        paths.append(path)
     cap.release()
-    return paths
+    length = int(seconds * fps)
+    starts = [(k * (total - length)) // max(n - 1, 1) for k in range(n)]
+    return [cut(source, out / f"cut{k}.mp4", start, length) for k, start in enumerate(starts)]
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -142,6 +143,15 @@ def write_video(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int =
                 c.mux(p)
     tmp.replace(path)
     return n
+
+
+def cut(source: Path, out: Path, first: int, frames: int) -> Path:
+    """Frames ``first`` to ``first + frames`` of a video as a video of their own (same frame rate)."""
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    write_video(out, itertools.islice(frames_of(source), first, first + frames), fps)
+    return out
 
 
 def _picked(src_fps: float, fps: float, n: int) -> list[int]:

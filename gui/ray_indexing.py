@@ -13,9 +13,9 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Slot
 
-from gui.workers import PROGRESS_INTERVAL_S, error_text
+from gui.workers import PROGRESS_INTERVAL_S, IndexSignals, error_text
 from pipeline.engine import ModelConfig, SpotterError
 from pipeline.indexer import IndexConfig
 from pipeline.storage import Library
@@ -24,12 +24,7 @@ from pipeline.types import ProgressEvent, Stage
 log = logging.getLogger(__name__)
 
 
-class RayIndexWorker(QObject):
-    progress = Signal(object)
-    video_finished = Signal(object)
-    video_failed = Signal(str, str)
-    finished = Signal()
-
+class RayIndexWorker(IndexSignals):
     def __init__(
         self,
         library: Library,

@@ -79,17 +79,19 @@ class _Throttle:
         return False
 
 
-class IndexWorker(QObject):
-    """Indexes a queue of videos one after the other; more can be queued while it runs.
-
-    Signals: ``progress(ProgressEvent)`` throttled; ``video_finished(ProgressEvent)`` once per video
-    with stage DONE, SKIPPED or CANCELLED; ``video_failed(path, message)``; ``finished()`` at the end.
-    """
+class IndexSignals(QObject):
+    """What an indexing worker (here, or on a Ray cluster: ``gui.ray_indexing``) tells the controller:
+    ``progress(ProgressEvent)`` throttled; ``video_finished(ProgressEvent)`` once per video with stage
+    DONE, SKIPPED or CANCELLED; ``video_failed(path, message)``; ``finished()`` at the end."""
 
     progress = Signal(object)
     video_finished = Signal(object)
     video_failed = Signal(str, str)
     finished = Signal()
+
+
+class IndexWorker(IndexSignals):
+    """Indexes a queue of videos one after the other; more can be queued while it runs."""
 
     def __init__(
         self,

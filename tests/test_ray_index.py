@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.sequences import cut
 from models.loader import ModelConfig
 from pipeline.distributed.stitch import segments, stitch
 from pipeline.indexer import IndexConfig, index_video
@@ -27,20 +28,6 @@ else:
     ray = pytest.importorskip("ray")
 
 CONFIG = IndexConfig(chunk_s=2.0)  # small chunks: a killed worker leaves some committed
-
-
-def cut(source: Path, out: Path, first: int, frames: int) -> Path:
-    cap = cv2.VideoCapture(str(source))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.set(cv2.CAP_PROP_POS_FRAMES, first)
-    _, frame = cap.read()
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, frame.shape[1::-1])
-    for _ in range(frames):
-        writer.write(frame)
-        _, frame = cap.read()
-    writer.release()
-    cap.release()
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from bench.sequences import cut
 from pipeline.errors import StorageError
 from pipeline.search import Searcher
 from pipeline.search_index import VectorIndex
@@ -121,18 +121,6 @@ def test_a_second_operators_new_video_appears_without_a_rebuild(postgres, monkey
     assert mine.tracks(pks.tolist())[int(pks[0])].video_id == vid
 
 
-def short_pets(out: Path, frames: int = 120) -> Path:
-    cap = cv2.VideoCapture(str(pets().video))
-    _, frame = cap.read()
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, frame.shape[1::-1])
-    for _ in range(frames):
-        writer.write(frame)
-        _, frame = cap.read()
-    writer.release()
-    cap.release()
-    return out
-
-
 def videos_json(db: str) -> dict[str, dict]:
     p = cli("videos", "--json", "--db", db)
     assert p.returncode == 0, p.stderr
@@ -143,7 +131,7 @@ def test_two_indexers_on_one_server_library_lose_and_duplicate_nothing(postgres,
     """Two `main.py index` processes on the same videos and the same PostgreSQL library at once: each
     video is indexed once (the other process skips or waits), and the library holds what indexing
     the videos one by one gives: the same videos, statuses and track counts."""
-    videos = [str(tud().video), str(short_pets(tmp_path / "pets_12s.mp4"))]
+    videos = [str(tud().video), str(cut(pets().video, tmp_path / "pets_12s.mp4", 0, 120))]
     shared = postgres.new_database()
     procs = [
         subprocess.Popen(

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from bench.sequences import cut
 from tests.conftest import pets, tud
 from tests.gui.conftest import INDEX_TIMEOUT_MS, drag_and_drop
-from tests.test_ray_index import cut
 
 if os.environ.get("SPOTTER_REQUIRE_RAY") == "1":  # .ci/run: Ray is installed (--cluster); never skip
     import ray
