@@ -21,7 +21,7 @@ from pipeline.errors import StorageError
 from pipeline.search import Searcher
 from pipeline.search_index import VectorIndex
 from pipeline.storage import Library
-from pipeline.storage.migrate import HEAD, script_head
+from pipeline.storage.migrate import COUNTERS, HEAD, script_head
 from tests.conftest import ROOT, copy_library, pets, tud
 from tests.test_search import DIM, add_video, unit
 
@@ -47,9 +47,14 @@ def revision_of(engine_url: str) -> tuple[str, str]:
 
 
 def test_a_new_library_is_at_the_newest_revision(library_db: str) -> None:
+    """...with the rows that concurrent writers lock already there (two processes that both found one
+    missing would both insert it, and one would fail on the duplicate key)."""
     library = Library(library_db)
     assert revision_of(library.location.url) == (HEAD, "5")
     assert library.generation() == (0, 0)
+    with library.engine.connect() as c:
+        keys = {r[0] for r in c.execute(text("SELECT key FROM meta"))}
+    assert set(COUNTERS) <= keys
 
 
 def test_a_library_of_schema_4_upgrades_in_place_and_stays_searchable(
@@ -145,7 +150,8 @@ def test_two_indexers_on_one_server_library_lose_and_duplicate_nothing(postgres,
         for order in (videos, videos[::-1])
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
     alone = postgres.new_database()
     assert cli("index", *videos, "--db", alone, "--quiet").returncode == 0
     together, one_by_one = videos_json(shared), videos_json(alone)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.location import LibraryLocation, locate
-from pipeline.storage.migrate import LIBRARY_ID, prepare_schema
+from pipeline.storage.migrate import GEN_ADDED, GEN_REMOVED, LIBRARY_ID, prepare_schema
 from pipeline.storage.records import storage_message
 from pipeline.storage.schema import MetaRow, make_engine
 from pipeline.storage.server_lock import AdvisoryLock
@@ -28,8 +28,7 @@ from pipeline.storage.video_lock import OpeningLock, VideoLock
 
 log = logging.getLogger(__name__)
 
-GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
-GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
+__all__ = ["GEN_ADDED", "GEN_REMOVED", "LibraryBase", "check_is_library"]
 
 
 def check_is_library(path: Path) -> None:

@@ -32,6 +32,11 @@ HEAD = "0003"  # the newest revision in migrations/versions (a test checks that 
 BASELINE = "0001"  # schema 4, where Alembic took over
 LEGACY_HEAD = 4  # the last schema_version written without Alembic
 LIBRARY_ID = "library_id"  # a random identity, so caches beside a library are never another's
+GEN_ADDED = "embeddings_added"  # bumped whenever embeddings are inserted
+GEN_REMOVED = "embeddings_removed"  # bumped whenever embeddings are deleted
+# meta rows that writers lock (SELECT ... FOR UPDATE) and so must exist before the first writer: a new
+# library gets them here, an upgraded one from revision 0002 (which keeps its own copy of this list)
+COUNTERS = (GEN_ADDED, GEN_REMOVED, "last_search_id", "last_hit_id")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -41,9 +46,9 @@ def prepare_schema(conn: Connection, shown: str) -> None:
     tables = set(inspect(conn).get_table_names())
     if not tables:
         Base.metadata.create_all(conn)
-        conn.execute(MetaRow.__table__.insert(), [{"key": "schema_version", "value": str(SCHEMA_VERSION)}])
+        rows = [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+        conn.execute(MetaRow.__table__.insert(), rows + [{"key": k, "value": "0"} for k in COUNTERS])
         _run_alembic(conn, "stamp", HEAD)
-        _run_alembic(conn, "upgrade", HEAD)  # fills in what revisions add as data (counters)
     else:
         version = _schema_version(conn, tables, shown)
         revision = _revision(conn, tables)
