@@ -70,14 +70,11 @@ class RayIndexWorker(IndexSignals):
         from pipeline.distributed.ray_index import RayIndexJob, start_ray
 
         try:
-            start_ray(self.cluster, len(self.paths))
-            import ray
-
-            workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            start_ray(self.cluster)
             with self._lock:
                 if self._stop.is_set():
                     return
-                self._job = RayIndexJob(self.paths, self.library, self.models, self.config, workers)
+                self._job = RayIndexJob(self.paths, self.library, self.models, self.config)
                 for path in self._pending_cancels:
                     self._job.cancel_video(path)
             last, started = 0.0, {}  # video -> when its progress was first seen

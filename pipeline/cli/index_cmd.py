@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -140,14 +139,9 @@ def _index_on_ray(
     videos = expand_videos([g for g in args.videos if g not in unusable])
     if not videos:
         return 2 if unusable else 1
-    workers = args.workers or None
-    start_ray(args.ray, workers or os.cpu_count() or 1)
-    if workers is None:
-        import ray
-
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    start_ray(args.ray, args.workers)
     segment_s = SEGMENT_S if args.segment_s is None else args.segment_s
-    job = RayIndexJob(videos, library, models, config, workers, args.force, segment_s)
+    job = RayIndexJob(videos, library, models, config, args.workers, args.force, segment_s)
     show_bar = not args.quiet and sys.stderr.isatty()
     bar, failures, cancelled = None, 0, False
     print(f"indexing {len(videos)} videos on Ray ({args.ray}) with {job.n_workers} workers", file=sys.stderr)

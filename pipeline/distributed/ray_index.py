@@ -81,8 +81,9 @@ class JobProgress:
     per_video: dict[str, tuple[int, int, int, float]] = field(default_factory=dict)
 
 
-def start_ray(address: str, workers: int) -> None:
-    """Connect to a cluster (``address``) or start one on this machine for the job (``local``)."""
+def start_ray(address: str, workers: int | None = None) -> None:
+    """Connect to a cluster (``address``) or start one on this machine for the job (``local``: as
+    many CPUs as ``workers``, by default this machine's cores)."""
     try:
         import ray
     except ImportError as e:
@@ -98,7 +99,8 @@ def start_ray(address: str, workers: int) -> None:
         check_reachable(address)
     try:
         if address == "local":
-            ray.init(address="local", num_cpus=max(workers, 1), include_dashboard=False, **kwargs)
+            cpus = max(workers or os.cpu_count() or 1, 1)
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
         else:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
@@ -145,7 +147,7 @@ class RayIndexJob:
         library: Library,
         models: ModelConfig,
         config: IndexConfig,
-        workers: int,
+        workers: int | None = None,
         force: bool = False,
         segment_s: float = SEGMENT_S,
     ):
@@ -155,6 +157,7 @@ class RayIndexJob:
         self.segment_s = segment_s or math.inf  # 0: never split
         self.models, self.config = models, config
         self.videos = sorted((Path(v).expanduser().resolve() for v in videos), key=_size, reverse=True)
+        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # default: the cluster's CPUs
         self.n_workers = max(1, min(workers, len(self.videos)))
         self.board = ray.remote(ProgressBoard).options(num_cpus=0).remote()
         self._cancel = threading.Event()
