@@ -154,3 +154,11 @@ def library_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "lib.db")
     return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def library(library_db: str):
+    """A library for the test, on an SQLite file and then on a PostgreSQL database."""
+    from pipeline.storage import Library
+
+    return Library(library_db)

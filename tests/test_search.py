@@ -11,7 +11,6 @@ import pytest
 from pipeline.errors import QueryError
 from pipeline.query import QueryConfig, choose_person, load_image, prepare_query
 from pipeline.search import SearchConfig, Searcher
-from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library
 from pipeline.types import TrackRecord
 from pipeline.video import VideoInfo
@@ -48,12 +47,6 @@ def add_video(library: Library, name: str, vectors: list[np.ndarray], fps: float
 
 def searcher(library: Library, config: SearchConfig = SearchConfig()) -> Searcher:
     return Searcher(library, FakeModels(np.zeros(DIM)), config)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def library(library_db: str) -> Library:
-    """Each test of this module that takes it runs on an SQLite file and on a PostgreSQL database."""
-    return Library(library_db)
 
 
 def test_hits_obey_floor_and_relative_margin(library: Library) -> None:
@@ -101,40 +94,6 @@ def test_video_filter_and_index_follows_the_database(library: Library) -> None:
     assert s.match(q, video="/videos/unknown.mp4").hits == ()
     library.remove_video(b)  # a deletion rebuilds the index
     assert [h.video_id for h in s.match(q).hits] == [a]
-
-
-def test_ivf_index_finds_planted_vectors(library: Library) -> None:
-    rng = np.random.default_rng(3)
-    n = 5000
-    vecs = unit(rng.normal(size=(n, 64)))
-    index = VectorIndex(library, "synthetic", VectorIndexConfig(ivf_min=1000, nprobe=16))
-    index.add_vectors(vecs, np.arange(n) + 100)
-    assert index.size == n
-    for k in rng.choice(n, 20, replace=False):
-        q = unit(vecs[k] + 0.05 * rng.normal(size=64))
-        pks, scores = index.search(q, 0.5, 10)
-        assert pks[0] == k + 100 and scores[0] > 0.9
-
-
-def test_a_compressed_index_reports_exact_scores(library: Library) -> None:
-    """From pq_min tracks on the vectors are compressed (IVF-PQ); the candidates are re-scored from
-    the library's own vectors, so a search finds the same best tracks with their true cosines."""
-    rng = np.random.default_rng(8)
-    vecs = list(unit(rng.normal(size=(3000, DIM))))
-    add_video(library, "big", vecs)
-    config = VectorIndexConfig(ivf_min=500, pq_min=1000, pq_bytes=4, nlist_per_sqrt=1.0, nprobe=8)
-    index = VectorIndex(library, "test-reid", config)
-    index.refresh()
-    assert index.backend == "ivfpq" and index.size == 3000
-    pk_of = {t.track_id: t.pk for t in library.video_tracks(library.videos()[0].video_id)}
-    matrix = np.array(vecs)
-    for k in rng.choice(3000, 20, replace=False):
-        q = unit(vecs[k] + 0.1 * rng.normal(size=DIM))
-        pks, scores = index.search(q, 0.3, 3)
-        exact = matrix @ q
-        assert pks[0] == pk_of[int(k) + 1]
-        assert scores[0] == pytest.approx(exact[k], abs=1e-5)  # the true cosine, not the compressed one
-        assert np.all(np.diff(scores) <= 0) and np.all(scores >= 0.3)
 
 
 def test_load_image_rejects_non_images(tmp_path: Path) -> None:
@@ -227,38 +186,6 @@ def _iou(a, b) -> float:
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
-def test_vector_index_cache_is_used_and_invalidated(library: Library) -> None:
-    rng = np.random.default_rng(4)
-    vecs = list(rng.normal(size=(30, DIM)))
-    a = add_video(library, "cam1", vecs)
-    cfg = VectorIndexConfig(cache_min=10)
-    first = VectorIndex(library, "test-reid", cfg)
-    first.refresh()
-    assert first.cache_path.exists() and first.size == 30
-    q = unit(vecs[7])
-    expected = first.search(q, 0.5, 5)[0].tolist()
-    with library.engine.begin() as c:  # rows vanish behind the counters' back: only the cache knows them
-        c.exec_driver_sql("DELETE FROM embeddings WHERE kind = 'track'")
-    second = VectorIndex(library, "test-reid", cfg)
-    second.refresh()
-    assert second.size == 30 and second.search(q, 0.5, 5)[0].tolist() == expected
-    library.remove_video(a)  # a deletion invalidates the cache
-    third = VectorIndex(library, "test-reid", cfg)
-    third.refresh()
-    assert third.size == 0
-
-
-def test_corrupt_vector_index_cache_is_rebuilt(library: Library) -> None:
-    rng = np.random.default_rng(5)
-    add_video(library, "cam1", list(rng.normal(size=(30, DIM))))
-    cfg = VectorIndexConfig(cache_min=10)
-    VectorIndex(library, "test-reid", cfg).refresh()
-    index = VectorIndex(library, "test-reid", cfg)
-    index.cache_path.write_bytes(b"garbage")
-    index.refresh()
-    assert index.size == 30
 
 
 def test_warm_up_loads_the_models_and_index_or_reports_a_missing_model(indexed, tmp_path: Path) -> None:

@@ -36,12 +36,6 @@ def count(library: Library, table: str) -> int:
         return int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar())
 
 
-@pytest.fixture
-def library(library_db: str) -> Library:
-    """Each test of this module runs on an SQLite file and on a PostgreSQL database."""
-    return Library(library_db)
-
-
 def test_wal_and_foreign_keys(tmp_path: Path) -> None:
     library = Library(tmp_path / "lib.db")
     with library.engine.connect() as c:
