@@ -102,6 +102,7 @@ class VectorIndex:
         self._gen: tuple[int, int] | None = None
         self._max_id = 0  # largest embedding row id included
         self._saved_size = 0
+        self._list_map: tuple[int, np.ndarray, int] | None = None  # (size, IVF list by key, longest list)
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in model)
         self.cache_path = library.side_file(f".{safe}.faiss")
 
@@ -133,6 +134,7 @@ class VectorIndex:
     def _rebuild(self) -> None:
         ids, pks, vecs = self.library.load_embeddings(self.model, "track")
         self._index = build_faiss(vecs, pks, self.config) if len(vecs) else None
+        self._list_map = None
         self._max_id = int(ids.max()) if len(ids) else 0
         self._saved_size = 0
 
@@ -172,6 +174,7 @@ class VectorIndex:
         if isinstance(index, faiss.IndexIVF):
             index.nprobe = self.config.nprobe
         self._index, self._max_id, self._saved_size = index, int(meta["max_id"]), int(index.ntotal)
+        self._list_map = None
         return True
 
     def _save_cache(self) -> None:
@@ -205,22 +208,74 @@ class VectorIndex:
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(tmp)
 
-    def _filtered_params(self, selector: faiss.IDSelector, n_allowed: int) -> faiss.SearchParameters:
-        """Search parameters that keep only the selected ids. An unfiltered IVF search scans
-        ``nprobe`` of ``nlist`` lists, about ``N * nprobe / nlist`` vectors; a filtered one scans
-        ``N / n_allowed`` times as many lists (all of them for a narrow filter), so that it looks at
-        as many *allowed* vectors as an unfiltered search looks at vectors: the same accuracy for
-        about the same distance computations (the others are skipped by their id)."""
+    def _filtered_search(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's (scores, ids) over the ``allowed`` track keys only (an ID selector: the others are
+        skipped by their id, never scored).
+
+        Whether an IVF search finds a track depends only on the query and that track (is its list
+        among the ``nprobe`` nearest the query?), not on which other tracks a filter hides; so a
+        filtered search scans the same ``nprobe`` nearest lists, and finds the allowed people as
+        surely as an unfiltered search finds anyone. It scans more of the nearest lists only where
+        those would hold fewer than ``k`` allowed tracks on average (``nlist * k / n_allowed``
+        lists), and when fewer lists than that hold allowed tracks at all (a narrow filter: one
+        camera, an hour) it scans exactly those lists: every allowed track is scored (the exact
+        answer) and the rest of the library is not walked id by id."""
+        bits = np.zeros(int(allowed.max()) + 1, bool)
+        bits[allowed] = True
+        packed = np.packbits(bits, bitorder="little")  # kept alive while FAISS reads it
+        selector = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
+        k = min(k, self.size)
         if not isinstance(self._index, faiss.IndexIVF):
-            return faiss.SearchParameters(sel=selector)
+            return self._index.search(q, k, params=faiss.SearchParameters(sel=selector))
         nlist, nprobe = self._index.nlist, self.config.nprobe
-        widened = math.ceil(nprobe * self.size / max(n_allowed, 1))
-        return faiss.SearchParametersIVF(sel=selector, nprobe=int(min(nlist, max(nprobe, widened))))
+        widened = int(min(nlist, max(nprobe, math.ceil(nlist * k / len(allowed)))))
+        holding = self._lists_holding(allowed, widened)
+        if holding is None or len(holding) >= widened:
+            return self._index.search(q, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=widened))
+        scores = np.full((1, k), -np.inf, np.float32)
+        ids = np.full((1, k), -1, np.int64)
+        if not len(holding):
+            return scores, ids
+        lists = holding.reshape(1, -1).astype(np.int64)
+        coarse = np.ascontiguousarray(q @ self._centroids()[holding].T, dtype=np.float32)
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=len(holding))
+        sp = faiss.swig_ptr
+        self._index.search_preassigned_c(
+            1, sp(q), k, sp(lists), sp(coarse), sp(scores), sp(ids), False, params
+        )
+        return scores, ids
+
+    def _lists_holding(self, pks: np.ndarray, enough: int) -> np.ndarray | None:
+        """The IVF lists (sorted, distinct) that hold any of the track keys ``pks``, or None when
+        there are certainly at least ``enough`` of them (more keys than ``enough`` full lists hold)."""
+        if self._list_map is None or self._list_map[0] != self.size:  # adding changes the size
+            invlists, ids, sizes = self._index.invlists, [], np.zeros(self._index.nlist, np.int64)
+            for k in range(self._index.nlist):
+                if n := invlists.list_size(k):
+                    ids.append(faiss.rev_swig_ptr(invlists.get_ids(k), n).copy())
+                    sizes[k] = n
+            all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+            list_of = np.full(int(all_ids.max(initial=-1)) + 1, -1, np.int32)  # track keys are dense
+            list_of[all_ids] = np.repeat(np.arange(self._index.nlist, dtype=np.int32), sizes)
+            self._list_map = (self.size, list_of, int(sizes.max(initial=1)))
+        _, list_of, longest = self._list_map
+        if len(pks) >= enough * longest:
+            return None
+        lists = list_of[pks[pks < len(list_of)]]
+        return np.flatnonzero(np.bincount(lists[lists >= 0], minlength=self._index.nlist))
+
+    def _centroids(self) -> np.ndarray:
+        """The IVF lists' centroids (nlist, D), a view of the coarse quantiser's vectors."""
+        quantizer = faiss.downcast_index(self._index.quantizer)
+        return faiss.rev_swig_ptr(quantizer.get_xb(), self._index.nlist * self._index.d).reshape(
+            self._index.nlist, self._index.d
+        )
 
     def add_vectors(self, vectors: np.ndarray, track_pks: np.ndarray) -> None:
         """Add vectors directly (tests and benchmarks with synthetic data; normal use is ``refresh``)."""
         if self._index is None:
             self._index = build_faiss(vectors, track_pks, self.config)
+            self._list_map = None
         else:
             self._index.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32), track_pks.astype(np.int64)
@@ -244,13 +299,7 @@ class VectorIndex:
         if allowed is None:
             scores, ids = self._index.search(q, min(k, self.size))
         else:
-            bits = np.zeros(int(allowed.max()) + 1, bool)
-            bits[allowed] = True
-            packed = np.packbits(bits, bitorder="little")  # kept alive while FAISS reads it
-            params = self._filtered_params(
-                faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed)), len(allowed)
-            )
-            scores, ids = self._index.search(q, min(k, self.size), params=params)
+            scores, ids = self._filtered_search(q, k, allowed)
         keep = (ids[0] >= 0) & (scores[0] >= min_score)
         pks, found = ids[0][keep].astype(np.int64), scores[0][keep]
         if compressed:
