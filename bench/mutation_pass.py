@@ -155,7 +155,15 @@ MUTANTS = (
            ("tests/test_ray_index.py::test_stitching_joins_a_walk_across_the_boundary_and_nothing_else",)),
     Mutant("compressed scores reported", "pipeline/search_index.py",
            "            pks, found = self._exact(q[0], pks, floor, wanted)\n", "",
-           ("tests/test_search.py::test_a_compressed_index_reports_exact_scores",)),
+           ("tests/test_search_index.py::test_a_compressed_index_reports_exact_scores",)),
+    Mutant("narrow filter walks the nearest lists", "pipeline/search_index.py",
+           "        if holding is None or len(holding) >= widened:\n",
+           "        if True:\n",
+           ("tests/test_search_index.py::test_a_narrow_filter_scans_only_the_lists_that_hold_its_tracks",)),
+    Mutant("filter never widens", "pipeline/search_index.py",
+           "math.ceil(nlist * k / len(allowed))", "nprobe",
+           ("tests/test_cameras.py::test_a_narrow_filter_on_an_ivf_index_finds_its_exact_best",
+            "tests/test_search_index.py::test_a_narrow_filter_scans_only_the_lists_that_hold_its_tracks")),
 )  # fmt: skip
 
 
