@@ -138,7 +138,7 @@ class ByteTracker:
     def __init__(self, config: TrackerConfig = TrackerConfig(), fps: float = 25.0):
         self.config = config
         self.fps = float(fps) if fps and fps > 0 else 25.0
-        self.kf = KalmanFilter(config.kalman)
+        self.kf = KalmanFilter(config.kalman, self.fps)
         self.tracks: list[Track] = []
         self.next_id = 1
         self.frames_seen = 0

@@ -18,10 +18,24 @@ NDIM = 4
 class KalmanConfig:
     """Noise model. Larger ``std_position`` trusts detections more than the motion model;
     larger ``std_velocity`` lets predicted speed change faster (erratic walkers) at the cost of
-    noisier predictions across skipped frames."""
+    noisier predictions across skipped frames.
+
+    ``std_velocity`` is per frame of a video at ``reference_fps`` (ByteTrack's values, tuned on
+    25-30 fps footage). Velocities are in units per *video* frame, so at a lower frame rate a walker
+    moves proportionally more per frame: the velocity noise is scaled by ``reference_fps / fps``
+    (with ``max_only`` only upwards, leaving videos at or above ``reference_fps`` as they were).
+    Without this a 1 fps video gets a velocity prior 30 times too narrow: the filter never learns
+    that people move and predicts them where they were last seen. ``reference_fps`` 0: no scaling.
+    Only the centre's velocity is scaled (``scale_height`` scales the height's too): a box height
+    changes little in a second, and from few, distant, noisy boxes a faster-learned height velocity
+    mostly extrapolates detector jitter.
+    """
 
     std_position: float = 1.0 / 20
     std_velocity: float = 1.0 / 160
+    reference_fps: float = 30.0
+    max_only: bool = True
+    scale_height: bool = False
 
 
 def xyxy_to_xyah(xyxy: np.ndarray) -> np.ndarray:
@@ -43,8 +57,14 @@ def xyah_to_xyxy(xyah: np.ndarray) -> np.ndarray:
 class KalmanFilter:
     """Batch-friendly Kalman filter for boxes; holds only its configuration (no track state)."""
 
-    def __init__(self, config: KalmanConfig = KalmanConfig()):
+    def __init__(self, config: KalmanConfig = KalmanConfig(), fps: float | None = None):
         self.config = config
+        scale = 1.0
+        if config.reference_fps and fps and fps > 0:
+            scale = config.reference_fps / fps
+            if config.max_only:
+                scale = max(scale, 1.0)
+        self.velocity_scale = scale
         self._update_mat = np.eye(NDIM, 2 * NDIM)
 
     def _pos_std(self, h: np.ndarray) -> np.ndarray:
@@ -53,7 +73,9 @@ class KalmanFilter:
 
     def _vel_std(self, h: np.ndarray) -> np.ndarray:
         s = self.config.std_velocity * h
-        return np.stack([s, s, np.full_like(h, 1e-5), s], axis=-1)
+        m = s * self.velocity_scale  # walking: scales with the time a frame spans
+        hs = s * (self.velocity_scale if self.config.scale_height else 1.0)
+        return np.stack([m, m, np.full_like(h, 1e-5), hs], axis=-1)
 
     def initiate(self, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean (8,) and covariance (8, 8) of a new track from one measurement (4,)."""
