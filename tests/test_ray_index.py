@@ -283,3 +283,56 @@ def test_ctrl_c_stops_a_ray_job_keeps_what_finished_and_the_next_run_completes(t
     after = videos_json(db)
     assert {k: v["status"] for k, v in after.items()} == {"TUD-Campus.mp4": "done", pets().video.name: "done"}
     assert {k: v["id"] for k, v in after.items()} == {k: v["id"] for k, v in before.items()}
+
+
+GPU_JOB = """
+import json, logging, os, sys
+import ray
+from models.loader import ModelConfig
+from pipeline.distributed.ray_index import ROOT, RayIndexJob
+from pipeline.errors import SpotterError
+from pipeline.indexer import IndexConfig
+from pipeline.storage import Library
+
+device, video, db = sys.argv[1:4]
+env = {"PYTHONPATH": str(ROOT), "SPOTTER_MODELS": os.environ.get("SPOTTER_MODELS", "")}
+ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False,
+         runtime_env={"env_vars": env})
+warnings = []
+logging.getLogger("pipeline.distributed.ray_index").addHandler(
+    type("H", (logging.Handler,), {"emit": lambda self, r: warnings.append(r.getMessage())})()
+)
+library = Library(db)
+try:
+    *_, last = RayIndexJob([video], library, ModelConfig(device=device), IndexConfig(), workers=1).run()
+    result = {"status": [v.status for v in library.videos()], "warnings": warnings}
+except SpotterError as e:
+    result = {"error": str(e), "videos": len(library.videos())}
+print(json.dumps(result))
+"""
+
+
+def test_a_gpu_the_models_cannot_use_is_said_and_the_job_runs_on_cpus(clips, tmp_path: Path) -> None:
+    """A cluster that lists a GPU its workers cannot run the models on (a node without
+    onnxruntime-gpu or a driver; here a GPU declared to Ray on a machine without CUDA): with device
+    auto the job says why and indexes on a CPU worker; with device cuda it stops with that reason
+    before indexing anything."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    def job(device: str) -> dict:
+        db = tmp_path / f"{device}.db"
+        p = subprocess.run(
+            [sys.executable, "-c", GPU_JOB, device, str(clips[2]), str(db)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert p.returncode == 0, p.stderr[-2000:]
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    auto = job("auto")
+    assert auto["status"] == ["done"]
+    assert any("GPU" in w and "CUDA" in w and "indexing on CPUs" in w for w in auto["warnings"]), auto
+    cuda = job("cuda")
+    assert "cannot use it" in cuda["error"] and "CUDA" in cuda["error"] and cuda["videos"] == 0, cuda

@@ -4,7 +4,9 @@ Ray does the scheduling, placement and process supervision; this module only say
 
 - One :class:`~pipeline.distributed.worker.IndexWorker` actor per worker (the models load once per
   worker). Where the cluster has GPUs, up to one worker per GPU asks for ``num_gpus=1`` and runs its
-  models on CUDA; the others ask for one CPU and run on the CPU.
+  models on CUDA; the others ask for one CPU and run on the CPU. A GPU worker is asked first whether
+  its models can run on CUDA there (a node may list a GPU without onnxruntime-gpu or a driver): if
+  not, the job says why and runs on CPU workers (with ``device="cuda"`` it stops with that error).
 - Videos are handed to whichever worker is free (longest first, so the job does not end waiting for
   one long file). A worker that dies (kill -9, a lost node) fails its call with ``RayActorError``:
   the video goes back in the queue for another (new) worker, up to ``MAX_ATTEMPTS`` times. Nothing is
@@ -34,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.errors import ModelError, first_line
 from models.loader import ModelConfig
 from models.validation import Range
 from pipeline.distributed.long_video import SEGMENT_S, SegmentedVideo, plan_video
@@ -186,6 +189,29 @@ class RayIndexJob:
         actor = self.ray.remote(IndexWorker).options(max_restarts=0, **options)
         return actor.remote(cfg, self.config, server, self.board, 0 if gpu else CPUS_PER_WORKER)
 
+    def _start_workers(self) -> tuple[list[object], dict[int, bool]]:
+        """One actor per worker, the GPU ones first, each GPU worker checked before it is given work."""
+        workers: list[object] = []
+        for k in range(self.n_workers):
+            worker = self._new_worker(gpu=k < self._gpu_slots)
+            if k < self._gpu_slots and (problem := self._without_cuda(worker)):
+                self.ray.kill(worker)
+                if self.models.device == "cuda":
+                    raise ModelError(f"the cluster lists a GPU but its worker cannot use it: {problem}")
+                log.warning("a GPU of the cluster cannot run the models (%s); indexing on CPUs", problem)
+                self._gpu_slots = 0
+                worker = self._new_worker(gpu=False)
+            workers.append(worker)
+        return workers, {id(w): k < self._gpu_slots for k, w in enumerate(workers)}
+
+    def _without_cuda(self, worker: object) -> str | None:
+        """Why a GPU worker's models would not run on CUDA, or None when they do."""
+        try:
+            label = self.ray.get(worker.device.remote())
+        except self.ray.exceptions.RayError as e:
+            return first_line(getattr(e, "cause", None) or e)
+        return None if label.startswith("GPU") else f"its models run on the {label}"
+
     def run(self) -> Iterator[JobProgress]:
         """Index every video; yields progress until the last one is done (or the job cancelled)."""
         ray = self.ray
@@ -193,6 +219,7 @@ class RayIndexJob:
         long: dict[Path, SegmentedVideo] = {}
         finished = 0
         decide = not self.library.location.is_server  # on a server, each worker decides for itself
+        free, is_gpu = self._start_workers()  # first: a GPU that cannot be used stops before any write
         for video in self.videos:
             plan = plan_video(
                 self.library, video, self.models, self.config, self.segment_s, self.force, decide
@@ -205,8 +232,6 @@ class RayIndexJob:
                 queue += [Task(video, k) for k in range(len(plan.ranges))]
             else:
                 queue.append(Task(video))
-        free = [self._new_worker(gpu=k < self._gpu_slots) for k in range(self.n_workers)]
-        is_gpu = {id(w): k < self._gpu_slots for k, w in enumerate(free)}
         running: dict[object, tuple[object, Task]] = {}
         with tempfile.TemporaryDirectory(prefix="spotter-seeds-") as tmp:
             while queue or running:
