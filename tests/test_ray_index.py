@@ -202,8 +202,8 @@ def test_a_long_video_split_in_segments_finds_what_the_whole_run_finds(
 ) -> None:
     """PETS09-S2L1 (80 s) in four 20 s segments on two workers, stitched: every ground-truth person,
     searched with their tallest crop, is found at about the same moments as after one unsplit run
-    (mean frame F1 within 0.05; measured 0.811 against 0.836), with a few more tracks (at most two
-    per boundary; measured 30 against 27)."""
+    (mean frame F1 within 0.05; measured 0.794 against 0.826), with a few more tracks (at most two
+    per boundary; measured 29 against 25)."""
     from pipeline.distributed.ray_index import RayIndexJob
 
     whole = Library(tmp_path / "whole.db")
@@ -227,6 +227,11 @@ def test_a_long_video_split_in_segments_finds_what_the_whole_run_finds(
         truth = set((rows[:, 0] - 1).astype(int).tolist())
         scores["whole"].append(frame_f1(whole, models, query, truth))
         scores["split"].append(frame_f1(split, models, query, truth))
+    differ = sum(abs(a - b) > 0.05 for a, b in zip(scores["whole"], scores["split"]))
+    print(
+        f"tracks whole {w.tracks} split {s.tracks}; mean frame F1 whole {np.mean(scores['whole']):.3f} "
+        f"split {np.mean(scores['split']):.3f}; people found differently: {differ} of {len(scores['whole'])}"
+    )
     assert np.mean(scores["split"]) >= np.mean(scores["whole"]) - 0.05, scores
 
 
