@@ -88,7 +88,7 @@ class RayIndexWorker(IndexSignals):
                         if done < total:
                             elapsed = now - started.setdefault(path, now)
                             ev = ProgressEvent(
-                                path, Stage.INDEXING, done, total, elapsed, seconds, tracks, device="Ray"
+                                path, Stage.INDEXING, done, total, elapsed, seconds, tracks, device=p.hardware
                             )
                             self.progress.emit(ev)
         except Exception as e:  # the cluster cannot be reached, Ray is missing, the library fails

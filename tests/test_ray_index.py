@@ -310,7 +310,7 @@ logging.getLogger("pipeline.distributed.ray_index").addHandler(
 library = Library(db)
 try:
     *_, last = RayIndexJob([video], library, ModelConfig(device=device), IndexConfig(), workers=1).run()
-    result = {"status": [v.status for v in library.videos()], "warnings": warnings}
+    result = {"status": [v.status for v in library.videos()], "warnings": warnings, "hardware": last.hardware}
 except SpotterError as e:
     result = {"error": str(e), "videos": len(library.videos())}
 print(json.dumps(result))
@@ -339,5 +339,6 @@ def test_a_gpu_the_models_cannot_use_is_said_and_the_job_runs_on_cpus(clips, tmp
     auto = job("auto")
     assert auto["status"] == ["done"]
     assert any("GPU" in w and "CUDA" in w and "indexing on CPUs" in w for w in auto["warnings"]), auto
+    assert auto["hardware"] == "Ray: 1 worker, on CPUs (the cluster's GPU cannot run the models)"
     cuda = job("cuda")
     assert "cannot use it" in cuda["error"] and "CUDA" in cuda["error"] and cuda["videos"] == 0, cuda

@@ -80,6 +80,7 @@ class JobProgress:
     workers: int
     finished: VideoOutcome | None = None  # set on the update that reports a finished video
     retried: str = ""  # a video sent to another worker because its worker died
+    hardware: str = "Ray"  # what the workers run on, for people ("Ray: 2 CPU workers")
     # video -> (frames done, frames total, tracks so far, seconds of video done)
     per_video: dict[str, tuple[int, int, int, float]] = field(default_factory=dict)
 
@@ -167,6 +168,8 @@ class RayIndexJob:
         self._dropped: set[str] = set()  # videos cancelled one by one (thread-safe: set.add)
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self._gpu_slots = min(gpus, self.n_workers) if models.device in ("auto", "cuda") else 0
+        self._gpu_fallback = False
+        self.hardware = "Ray"  # what the workers run on, once they are started
 
     def cancel(self) -> None:
         """Stop at the workers' next batch (what is committed stays; see the module docstring)."""
@@ -199,7 +202,7 @@ class RayIndexJob:
                 if self.models.device == "cuda":
                     raise ModelError(f"the cluster lists a GPU but its worker cannot use it: {problem}")
                 log.warning("a GPU of the cluster cannot run the models (%s); indexing on CPUs", problem)
-                self._gpu_slots = 0
+                self._gpu_slots, self._gpu_fallback = 0, True
                 worker = self._new_worker(gpu=False)
             workers.append(worker)
         return workers, {id(w): k < self._gpu_slots for k, w in enumerate(workers)}
@@ -220,6 +223,10 @@ class RayIndexJob:
         finished = 0
         decide = not self.library.location.is_server  # on a server, each worker decides for itself
         free, is_gpu = self._start_workers()  # first: a GPU that cannot be used stops before any write
+        gpus, n = sum(is_gpu.values()), len(free)
+        self.hardware = f"Ray: {n} worker{'s' * (n != 1)}, " + (f"{gpus} on GPU" if gpus else "on CPUs")
+        if self._gpu_fallback:
+            self.hardware += " (the cluster's GPU cannot run the models)"
         for video in self.videos:
             plan = plan_video(
                 self.library, video, self.models, self.config, self.segment_s, self.force, decide
@@ -312,7 +319,14 @@ class RayIndexJob:
             per_video[key.split("@")[0]] = (done + d, total + t, tracks + n, seconds + d * spf)
         done, total = sum(v[0] for v in per_video.values()), sum(v[1] for v in per_video.values())
         return JobProgress(
-            done, total, n_finished, len(self.videos), self.n_workers, per_video=per_video, **extra
+            done,
+            total,
+            n_finished,
+            len(self.videos),
+            self.n_workers,
+            per_video=per_video,
+            hardware=self.hardware,
+            **extra,
         )
 
 

@@ -40,7 +40,8 @@ def test_dropped_videos_are_indexed_by_ray_workers(ray_window, qtbot, tmp_path: 
     videos = {Path(v.path).name: v for v in window.library.videos()}
     assert {n: v.status for n, v in videos.items()} == {"pets_a.mp4": "done", "TUD-Campus.mp4": "done"}
     assert all(v.tracks > 0 for v in videos.values())
-    assert any(e.device == "Ray" and 0 < e.frames_done < e.frames_total for e in events)
+    assert any(e.device == "Ray: 2 workers, on CPUs" and 0 < e.frames_done < e.frames_total for e in events)
+    assert window.device_label.text() == "Device: Ray: 2 workers, on CPUs"  # what the job runs on
     for clip in clips:
         assert window.library_panel.row(str(Path(clip).resolve())).state == "done"
     assert not window.messages.history, window.messages.history
