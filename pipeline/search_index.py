@@ -102,7 +102,7 @@ class VectorIndex:
         self._gen: tuple[int, int] | None = None
         self._max_id = 0  # largest embedding row id included
         self._saved_size = 0
-        self._list_map: tuple[int, np.ndarray, int] | None = None  # (size, IVF list by key, longest list)
+        self._list_map: tuple[int, np.ndarray, np.ndarray] | None = None  # see _list_map_now
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in model)
         self.cache_path = library.side_file(f".{safe}.faiss")
 
@@ -218,8 +218,9 @@ class VectorIndex:
         surely as an unfiltered search finds anyone. It scans more of the nearest lists only where
         those would hold fewer than ``k`` allowed tracks on average (``nlist * k / n_allowed``
         lists), and when fewer lists than that hold allowed tracks at all (a narrow filter: one
-        camera, an hour) it scans exactly those lists: every allowed track is scored (the exact
-        answer) and the rest of the library is not walked id by id."""
+        camera, an hour) it scans exactly those lists: every allowed track is scored (exactly with
+        float vectors; with compressed ones approximately, the best re-scored exactly by
+        :meth:`search`) and the rest of the library is not walked id by id."""
         bits = np.zeros(int(allowed.max()) + 1, bool)
         bits[allowed] = True
         packed = np.packbits(bits, bitorder="little")  # kept alive while FAISS reads it
@@ -248,21 +249,32 @@ class VectorIndex:
     def _lists_holding(self, pks: np.ndarray, enough: int) -> np.ndarray | None:
         """The IVF lists (sorted, distinct) that hold any of the track keys ``pks``, or None when
         there are certainly at least ``enough`` of them (more keys than ``enough`` full lists hold)."""
-        if self._list_map is None or self._list_map[0] != self.size:  # adding changes the size
-            invlists, ids, sizes = self._index.invlists, [], np.zeros(self._index.nlist, np.int64)
-            for k in range(self._index.nlist):
-                if n := invlists.list_size(k):
-                    ids.append(faiss.rev_swig_ptr(invlists.get_ids(k), n).copy())
-                    sizes[k] = n
-            all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-            list_of = np.full(int(all_ids.max(initial=-1)) + 1, -1, np.int32)  # track keys are dense
-            list_of[all_ids] = np.repeat(np.arange(self._index.nlist, dtype=np.int32), sizes)
-            self._list_map = (self.size, list_of, int(sizes.max(initial=1)))
-        _, list_of, longest = self._list_map
-        if len(pks) >= enough * longest:
+        _, list_of, sizes = self._list_map_now()
+        if len(pks) >= enough * int(sizes.max(initial=1)):
             return None
         lists = list_of[pks[pks < len(list_of)]]
         return np.flatnonzero(np.bincount(lists[lists >= 0], minlength=self._index.nlist))
+
+    def _list_map_now(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(index identity, IVF list of each track key (-1: not in the index), size of each list),
+        brought up to date: lists only grow between rebuilds, so only their new tail is read."""
+        index = self._index
+        if self._list_map is None or self._list_map[0] != id(index):
+            self._list_map = (id(index), np.full(0, -1, np.int32), np.zeros(index.nlist, np.int64))
+        _, list_of, sizes = self._list_map
+        if int(sizes.sum()) != index.ntotal:
+            invlists = index.invlists
+            now = np.array([invlists.list_size(k) for k in range(index.nlist)], np.int64)
+            grown = np.flatnonzero(now > sizes)
+            if len(grown):
+                ids = np.concatenate(
+                    [faiss.rev_swig_ptr(invlists.get_ids(int(k)), int(now[k]))[sizes[k] :] for k in grown]
+                )
+                if (top := int(ids.max()) + 1) > len(list_of):  # keys are dense: one int32 per key value
+                    list_of = np.concatenate([list_of, np.full(top - len(list_of), -1, np.int32)])
+                list_of[ids] = np.repeat(grown.astype(np.int32), now[grown] - sizes[grown])
+            self._list_map = (id(index), list_of, now)
+        return self._list_map
 
     def _centroids(self) -> np.ndarray:
         """The IVF lists' centroids (nlist, D), a view of the coarse quantiser's vectors."""

@@ -91,7 +91,8 @@ def test_a_narrow_filter_scans_only_the_lists_that_hold_its_tracks(tmp_path, com
     config = VectorIndexConfig(ivf_min=1000, pq_min=1000 if compressed else 10**9, pq_bytes=8, nprobe=4)
     index = VectorIndex(Library(tmp_path / "lib.db"), "synthetic", config)
     index.add_vectors(vecs[:5000], pks[:5000])
-    index.add_vectors(vecs[5000:], pks[5000:])  # incremental, after the index was built
+    index._filtered_search(vecs[:1], 3, pks[:6])  # the key -> list map is made for these
+    index.add_vectors(vecs[5000:], pks[5000:])  # incremental: the map must follow them
     nlist = index._index.nlist
     for trial in range(10):
         q = unit(rng.normal(size=d)).astype(np.float32)

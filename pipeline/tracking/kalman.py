@@ -21,7 +21,7 @@ class KalmanConfig:
     noisier predictions across skipped frames.
 
     ``std_velocity`` is per frame of a video at ``reference_fps`` (ByteTrack's values, tuned on
-    25-30 fps footage). Velocities are in units per *video* frame, so at a lower frame rate a walker
+    MOT17, mostly 30 fps). Velocities are in units per *video* frame, so at a lower frame rate a walker
     moves proportionally more per frame: the velocity noise is scaled by ``reference_fps / fps``
     (with ``max_only`` only upwards, leaving videos at or above ``reference_fps`` as they were).
     Without this a 1 fps video gets a velocity prior 30 times too narrow: the filter never learns
