@@ -170,7 +170,6 @@ class RayIndexJob:
         self._dropped: set[str] = set()  # videos cancelled one by one (thread-safe: set.add)
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self._gpu_slots = min(gpus, self.n_workers) if models.device in ("auto", "cuda") else 0
-        self._gpu_fallback = False
         self._actors: list[object] = []
         self.hardware = "Ray"  # what the workers run on, once they are started
 
@@ -200,7 +199,7 @@ class RayIndexJob:
     def _start_workers(self) -> tuple[list[object], dict[int, bool]]:
         """One actor per worker. The GPU workers are asked (all at once) whether their models run on
         CUDA before any is given work; if one cannot, each GPU worker is replaced by a CPU worker and
-        the job says why, or with device ``cuda`` the job stops with that reason."""
+        the job says why, or with device ``cuda`` the job stops with that reason. Sets ``hardware``."""
         gpu = [k < self._gpu_slots for k in range(self.n_workers)]
         workers = [self._new_worker(g) for g in gpu]
         probes = {k: workers[k].device.remote() for k, g in enumerate(gpu) if g}
@@ -209,10 +208,13 @@ class RayIndexJob:
             if self.models.device == "cuda":
                 raise ModelError(f"the cluster lists a GPU but its worker cannot use it: {problem}")
             log.warning("a GPU of the cluster cannot run the models (%s); indexing on CPUs", problem)
-            self._gpu_slots, self._gpu_fallback = 0, True
             for k in probes:
                 self.ray.kill(workers[k])
                 workers[k], gpu[k] = self._new_worker(gpu=False), False
+        n, on_gpu = len(workers), sum(gpu)
+        self.hardware = f"Ray: {n} worker{'s' * (n != 1)}, " + (f"{on_gpu} on GPU" if on_gpu else "on CPUs")
+        if problem:
+            self.hardware += " (the cluster's GPU cannot run the models)"
         return workers, {id(w): g for w, g in zip(workers, gpu)}
 
     def _without_cuda(self, probe: object) -> str | None:
@@ -227,82 +229,81 @@ class RayIndexJob:
     def run(self) -> Iterator[JobProgress]:
         """Index every video; yields progress until the last one is done (or the job cancelled)."""
         try:
-            ray = self.ray
-            queue: list[Task] = []
-            long: dict[Path, SegmentedVideo] = {}
-            finished = 0
-            decide = not self.library.location.is_server  # on a server, each worker decides for itself
-            free, is_gpu = self._start_workers()  # first: a GPU that cannot be used stops before any write
-            gpus, n = sum(is_gpu.values()), len(free)
-            self.hardware = f"Ray: {n} worker{'s' * (n != 1)}, " + (f"{gpus} on GPU" if gpus else "on CPUs")
-            if self._gpu_fallback:
-                self.hardware += " (the cluster's GPU cannot run the models)"
-            for video in self.videos:
-                plan = plan_video(
-                    self.library, video, self.models, self.config, self.segment_s, self.force, decide
-                )
-                if isinstance(plan, VideoOutcome):  # nothing to do (already indexed), or not a video
-                    finished += 1
-                    yield self._progress(finished, finished=plan)
-                elif plan is not None:
-                    long[video] = plan
-                    queue += [Task(video, k) for k in range(len(plan.ranges))]
-                else:
-                    queue.append(Task(video))
-            running: dict[object, tuple[object, Task]] = {}
-            with tempfile.TemporaryDirectory(prefix="spotter-seeds-") as tmp:
-                while queue or running:
-                    for task in [t for t in queue if str(t.video) in self._dropped]:
-                        queue.remove(task)
-                        if task.segment is None:
-                            finished += 1
-                            yield self._progress(finished, finished=_cancelled(task.video))
-                    while queue and free and not self._cancel.is_set():
-                        task, worker = queue.pop(0), free.pop()
-                        running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
-                    if not running:
-                        break  # cancelled with videos still queued: they stay for the next run
-
-                    ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
-                    for ref in ready:
-                        worker, task = running.pop(ref)
-                        try:
-                            outcome = ray.get(ref)
-                            free.append(worker)
-                        except ray.exceptions.RayActorError as e:  # the worker died: replace it
-                            gpu = is_gpu.pop(id(worker), False)
-                            fresh = self._new_worker(gpu)
-                            is_gpu[id(fresh)] = gpu
-                            free.append(fresh)
-                            if task.attempt < MAX_ATTEMPTS:
-                                log.warning("%s: its worker died (%s); trying it again", task.video, e)
-                                queue.insert(0, Task(task.video, task.segment, task.attempt + 1))
-                                yield self._progress(finished, retried=str(task.video))
-                                continue
-                            why = f"{MAX_ATTEMPTS} workers died indexing it"
-                            outcome = VideoOutcome.without_work(task.video, "failed", why)
-                        if task.segment is not None:
-                            whole = long[task.video]
-                            whole.parts[task.segment] = outcome
-                            if not whole.complete:
-                                continue
-                            outcome = whole.finish(self.library, self.config, StitchConfig())
-                        else:
-                            self._store(outcome)
-                        finished += 1
-                        yield self._progress(finished, finished=outcome)
-                    if not ready:
-                        yield self._progress(finished)
-                left = [self.library.video_id(t.video) for t in queue if t.segment is None]  # never started
-                left += [whole.video_id for whole in long.values() if not whole.complete]
-                for vid in (v for v in left if v is not None):  # kept for the next run
-                    self.library.finish_video(vid, "partial", None, "cancelled; index again")
-                    finished += 1
-                    yield self._progress(finished, finished=_cancelled(self.library.video_identity(vid)[0]))
+            yield from self._schedule()
         finally:  # done, cancelled, failed or closed early: no worker outlives its job
             for worker in self._actors:
                 with contextlib.suppress(Exception):
                     self.ray.kill(worker)
+
+    def _schedule(self) -> Iterator[JobProgress]:
+        ray = self.ray
+        queue: list[Task] = []
+        long: dict[Path, SegmentedVideo] = {}
+        finished = 0
+        decide = not self.library.location.is_server  # on a server, each worker decides for itself
+        free, is_gpu = self._start_workers()  # first: a GPU that cannot be used stops before any write
+        for video in self.videos:
+            plan = plan_video(
+                self.library, video, self.models, self.config, self.segment_s, self.force, decide
+            )
+            if isinstance(plan, VideoOutcome):  # nothing to do (already indexed), or not a video
+                finished += 1
+                yield self._progress(finished, finished=plan)
+            elif plan is not None:
+                long[video] = plan
+                queue += [Task(video, k) for k in range(len(plan.ranges))]
+            else:
+                queue.append(Task(video))
+        running: dict[object, tuple[object, Task]] = {}
+        with tempfile.TemporaryDirectory(prefix="spotter-seeds-") as tmp:
+            while queue or running:
+                for task in [t for t in queue if str(t.video) in self._dropped]:
+                    queue.remove(task)
+                    if task.segment is None:
+                        finished += 1
+                        yield self._progress(finished, finished=_cancelled(task.video))
+                while queue and free and not self._cancel.is_set():
+                    task, worker = queue.pop(0), free.pop()
+                    running[self._submit(worker, task, long, Path(tmp))] = (worker, task)
+                if not running:
+                    break  # cancelled with videos still queued: they stay for the next run
+
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+                for ref in ready:
+                    worker, task = running.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                        free.append(worker)
+                    except ray.exceptions.RayActorError as e:  # the worker died: replace it
+                        gpu = is_gpu.pop(id(worker), False)
+                        fresh = self._new_worker(gpu)
+                        is_gpu[id(fresh)] = gpu
+                        free.append(fresh)
+                        if task.attempt < MAX_ATTEMPTS:
+                            log.warning("%s: its worker died (%s); trying it again", task.video, e)
+                            queue.insert(0, Task(task.video, task.segment, task.attempt + 1))
+                            yield self._progress(finished, retried=str(task.video))
+                            continue
+                        why = f"{MAX_ATTEMPTS} workers died indexing it"
+                        outcome = VideoOutcome.without_work(task.video, "failed", why)
+                    if task.segment is not None:
+                        whole = long[task.video]
+                        whole.parts[task.segment] = outcome
+                        if not whole.complete:
+                            continue
+                        outcome = whole.finish(self.library, self.config, StitchConfig())
+                    else:
+                        self._store(outcome)
+                    finished += 1
+                    yield self._progress(finished, finished=outcome)
+                if not ready:
+                    yield self._progress(finished)
+            left = [self.library.video_id(t.video) for t in queue if t.segment is None]  # never started
+            left += [whole.video_id for whole in long.values() if not whole.complete]
+            for vid in (v for v in left if v is not None):  # kept for the next run
+                self.library.finish_video(vid, "partial", None, "cancelled; index again")
+                finished += 1
+                yield self._progress(finished, finished=_cancelled(self.library.video_identity(vid)[0]))
 
     def _submit(self, worker: object, task: Task, long: dict[Path, SegmentedVideo], tmp: Path) -> object:
         if task.segment is not None:
