@@ -9,7 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.main_window import APPLICATION, ORGANIZATION, MainWindow, app_settings
+from gui.main_window import MainWindow
+from gui.window_layout import APPLICATION, ORGANIZATION, app_settings
 from pipeline.engine import SpotterError
 from pipeline.storage import default_db_path
 

@@ -1,4 +1,5 @@
-"""Spotter's main window: composes the panels, routes drops and menu actions, remembers the layout.
+"""Spotter's main window: composes the panels and routes drops and menu actions (the layout it
+remembers: ``gui.window_layout``).
 
 The window holds no engine logic: indexing, search and export run in their controllers' worker
 threads, and the panels only show what those report.
@@ -12,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -32,6 +33,7 @@ from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.util import classify_paths, qimage_to_bgr
+from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_image
 from pipeline.storage import Library
@@ -39,16 +41,10 @@ from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
 
 log = logging.getLogger(__name__)
 
-ORGANIZATION = APPLICATION = "Spotter"
 SPLITTERS = ("main", "left", "centre")
 
 
-def app_settings() -> QSettings:
-    """Spotter's settings (INI in the user's config folder; tests move it with QSettings.setPath)."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
-
-
-class MainWindow(DropRouting, QMainWindow):
+class MainWindow(DropRouting, WindowLayout, QMainWindow):
     def __init__(
         self,
         db_path: str | Path,
@@ -366,28 +362,7 @@ class MainWindow(DropRouting, QMainWindow):
             return
         self.messages.info(f"Exported {ev.clips_done} clip(s) to {Path(summary).parent}; summary {summary}")
 
-    # ----- settings and shutdown ------------------------------------------------------------------
-
-    def _restore_settings(self) -> None:
-        s = self.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        for name, splitter in self.splitters.items():
-            value = s.value(f"window/splitter_{name}")
-            if isinstance(value, QByteArray):
-                splitter.restoreState(value)
-
-    def save_settings(self) -> None:
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for name, splitter in self.splitters.items():
-            s.setValue(f"window/splitter_{name}", splitter.saveState())
-        s.sync()
+    # ----- shutdown ------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Cancel indexing (what was indexed is kept), finish the threads, remember the layout."""
