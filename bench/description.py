@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 from bench.retrieval_sweep import load_evaluator
+from bench.scratch import scratch_dir
 from bench.search_quality import indexed_searcher
 from bench.sequences import ROOT, base_sequences
 from models.loader import ModelSet
@@ -33,7 +32,7 @@ def main() -> int:
     a = ap.parse_args()
     labels = json.loads(LABELS.read_text())
     ev, models, known = load_evaluator(), ModelSet(), base_sequences()
-    tmp = Path(tempfile.mkdtemp(prefix="describe-"))
+    tmp = scratch_dir("describe-")
     print(f"{'sequence':<10} {'people':>6} {'top-1':>6} {'top-5':>6}   random top-1 / top-5   people indexed")
     for name in a.sequences:
         seq = known[name]

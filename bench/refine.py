@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from bench.retrieval_sweep import load_evaluator, queries
+from bench.scratch import scratch_dir
 from bench.search_quality import indexed_searcher
 from bench.sequences import base_sequences
 from models.loader import ModelSet
@@ -34,7 +33,7 @@ def main() -> int:
     a = ap.parse_args()
     ev, models = load_evaluator(), ModelSet()
     known = base_sequences()
-    tmp = Path(tempfile.mkdtemp(prefix="refine-"))
+    tmp = scratch_dir("refine-")
     print(f"{'sequence':<10} {'':>7} {'recall':>7} {'precision':>9} {'f1':>6}   people  confirmed  rejected")
     for name in a.sequences:
         seq = known[name]

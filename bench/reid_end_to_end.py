@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.retrieval_sweep import SEQUENCES, load_evaluator, queries
+from bench.scratch import scratch_dir
 from models.loader import ModelConfig, ModelSet
 from models.reid import ReidConfig
 from pipeline.indexer import index_video
@@ -44,7 +44,7 @@ def f1_for(ev, library: Library, models: ModelSet, config: SearchConfig, key: st
 
 def main() -> int:
     ev = load_evaluator()
-    tmp = Path(tempfile.mkdtemp(prefix="reid-e2e-"))
+    tmp = scratch_dir("reid-e2e-")
     print("| model | flip | re-rank | PETS top-1 | PETS F1 | TUD top-1 | TUD F1 | best F1 PETS / TUD |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in MODELS:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 import tarfile
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from bench.scratch import scratch_dir
 from bench.sequences import ASSETS
 from models.providers import choose_device
 from models.reid import ReidConfig, ReidEmbedder
@@ -25,7 +25,7 @@ MODELS = ("reid/osnet_x0_25_msmt17.onnx", "reid/osnet_x0_5_msmt17.onnx")
 
 
 def extract(tar: Path) -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix="reid-eval-"))
+    tmp = scratch_dir("reid-eval-")
     with tarfile.open(tar) as t:
         t.extractall(tmp, filter="data")
     return next(p for p in tmp.iterdir() if p.is_dir())

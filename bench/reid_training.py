@@ -20,12 +20,12 @@ import argparse
 import json
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench.reid_models import extract
 from bench.retrieval_sweep import load_evaluator, queries
+from bench.scratch import scratch_dir
 from bench.search_quality import evaluate_absent, evaluate_present, index_into
 from bench.sequences import ASSETS, ROOT, base_sequences
 from models.loader import ModelConfig, ModelSet, library_reid
@@ -74,7 +74,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="reidtrain-"))
+    tmp = scratch_dir("reidtrain-")
     ev, shipped = load_evaluator(), ModelSet()
     eval_set = extract(ASSETS / "reid_eval_mot15.tar")
     seqs = base_sequences()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +20,7 @@ from types import ModuleType
 import cv2
 import numpy as np
 
+from bench.scratch import scratch_dir
 from bench.sequences import TOOLS, Sequence, base_sequences
 from models.loader import ModelConfig, ModelSet
 from models.reid import ReidConfig
@@ -90,7 +90,7 @@ def main() -> int:
     reid = replace(ReidConfig(), flip=a.flip, weights=a.reid_model or ReidConfig().weights)
     models = ModelSet(ModelConfig(reid=reid))
     searcher = Searcher(library, models)
-    tmp = Path(tempfile.mkdtemp(prefix="sweep-"))
+    tmp = scratch_dir("sweep-")
     for key in a.sequences:
         seq = SEQUENCES[key]
         gt = ev.load_gt(seq.gt, seq.scale, 1, False)

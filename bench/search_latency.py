@@ -19,7 +19,6 @@ import argparse
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.scratch import scratch_dir
 from bench.sequences import ASSETS
 from models.loader import ModelSet
 from pipeline.calibration import BINS, METHOD
@@ -122,7 +122,7 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=15)
     ap.add_argument("--increment", type=int, default=10_000, help="new tracks added to the largest library")
     a = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="latency-"))
+    tmp = scratch_dir("latency-")
     library = Library(tmp / "lib.db")
     models = ModelSet()
     for _ in index_video(PETS, library, models):

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import cv2
 import numpy as np
 
 from bench.retrieval_sweep import load_evaluator, queries
+from bench.scratch import scratch_dir
 from bench.sequences import ASSETS, ROOT, SAME_SCENE, Sequence, base_sequences, sequence
 from models.loader import ModelSet
 from pipeline.indexer import index_video
@@ -139,7 +138,7 @@ def main() -> int:
     a.work.mkdir(parents=True, exist_ok=True)
     ev = load_evaluator()
     models = ModelSet()
-    tmp = Path(tempfile.mkdtemp(prefix="quality-"))
+    tmp = scratch_dir("quality-")
     photos = {k: queries(ev, base_sequences()[k], tmp) for k in BASE}
     report: dict[str, dict] = {}
     for key in a.sequences:
@@ -192,7 +191,6 @@ def main() -> int:
         print(f"{'absent:all':24s} n={n} rejected={rejected:.3f}", flush=True)
     if a.json:
         a.json.write_text(json.dumps(report, indent=1))
-    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

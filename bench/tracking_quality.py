@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import motmetrics as mm
 import numpy as np
 
+from bench.scratch import scratch_dir
 from bench.sequences import base_sequences
 from pipeline.storage import Library
 from pipeline.tracking.matching import iou_matrix
@@ -93,7 +93,7 @@ def main() -> int:
         from models.loader import ModelSet
         from pipeline.indexer import IndexConfig, index_video
 
-        library = Library(Path(tempfile.mkdtemp(prefix="trackq-")) / "lib.db")
+        library = Library(scratch_dir("trackq-") / "lib.db")
         models = ModelSet()
         config = replace(IndexConfig(), stride=a.stride)
         for seq in SEQUENCES:
