@@ -5,6 +5,7 @@
     python main.py search --query IMG   find the person in the photo in every indexed video
     python main.py export --hit ID --out CLIP.mp4 [--annotate]
     python main.py videos [--json]      list the library
+    python main.py serve                keep the models warm: later searches of the library answer at once
     python main.py doctor               check models and hardware
     python main.py eval-reid DATASET    evaluate the ReID model on a Market-1501-style dataset
     python main.py export-detector M.pt convert a YOLO checkpoint to ONNX
@@ -22,17 +23,29 @@ import logging
 import os
 import sys
 
+from pipeline.cli import LOG_FORMAT
+
 log = logging.getLogger("spotter")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from pipeline.cli.search_service import forward_search
+
+    answered = forward_search(argv)  # a search that a running `main.py serve` answers (no engine here)
+    if answered is not None:
+        try:
+            sys.stderr.write(answered.stderr)
+            sys.stdout.write(answered.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+        return answered.code
     from pipeline.cli.parser import build_parser
 
     args = build_parser(__doc__).parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING, format=LOG_FORMAT, stream=sys.stderr
     )
     if args.command is None:
         return open_app(args.app_db, args.app_ray)
@@ -42,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "index": index_cmd.cmd_index,
         "search": search_cmd.cmd_search,
+        "serve": search_cmd.cmd_serve,
         "export": search_cmd.cmd_export,
         "videos": admin_cmd.cmd_videos,
         "doctor": admin_cmd.cmd_doctor,
@@ -60,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `main.py search --json | head`: the reader left; exit quietly as Unix tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def open_app(db: str | None = None, cluster: str | None = None) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from models.loader import ModelSet
+    from models.loader import ModelConfig, ModelSet
     from pipeline.storage import Library
 
 
@@ -23,11 +23,20 @@ def open_library(args: argparse.Namespace) -> Library:
 
 
 def model_set(args: argparse.Namespace, flip: bool | None = None, library: Library | None = None) -> ModelSet:
-    """The models a command asked for; with a library, its recorded ReID model (after ``adapt-reid``)
+    """The models a command asked for (see :func:`model_config`)."""
+    from models.loader import ModelSet
+
+    return ModelSet(model_config(args, flip, library))
+
+
+def model_config(
+    args: argparse.Namespace, flip: bool | None = None, library: Library | None = None
+) -> ModelConfig:
+    """Which models a command asked for; with a library, its recorded ReID model (after ``adapt-reid``)
     unless ``--reid-model`` names another."""
     from dataclasses import replace
 
-    from models.loader import ModelConfig, ModelSet, library_reid
+    from models.loader import ModelConfig, library_reid
 
     cfg = ModelConfig(device=args.device, trust_model=getattr(args, "trust_model", False))
     if library is not None and not getattr(args, "reid_model", None):
@@ -40,7 +49,7 @@ def model_set(args: argparse.Namespace, flip: bool | None = None, library: Libra
         cfg = replace(cfg, reid=replace(cfg.reid, weights=args.reid_model))
     if flip is not None:
         cfg = replace(cfg, reid=replace(cfg.reid, flip=flip))
-    return ModelSet(cfg)
+    return cfg
 
 
 def reid_model_path(name: str | None) -> Path:

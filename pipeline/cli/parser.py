@@ -183,6 +183,14 @@ def build_parser(doc: str) -> Parser:
                        help=f"{part}-body clothing colour (a description; --query optional)")  # fmt: skip
     p.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking of the candidates")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--no-service",
+        action="store_true",
+        help="search in this process even where `main.py serve` runs for the library",
+    )
+
+    serve_help = "keep the library's models and index warm here: its searches are answered at once"
+    with_db(sub.add_parser("serve", help=serve_help))
 
     p = sub.add_parser("export", help="cut a hit to an MP4 clip (and a JPEG thumbnail)")
     p = with_db(p, detector=False)

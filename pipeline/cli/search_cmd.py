@@ -1,17 +1,26 @@
-"""``main.py search`` and ``main.py export``: find a person, cut a hit to a clip."""
+"""``main.py search``, ``main.py serve`` and ``main.py export``: find a person (in this process or in a
+warm search service), cut a hit to a clip."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
 from pipeline.cli.common import model_set, open_library
 from pipeline.types import fmt_time
 
+if TYPE_CHECKING:
+    from pipeline.cli.search_service import WarmSearch
 
-def cmd_search(args: argparse.Namespace) -> int:
+
+def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
+    """``main.py search``; ``warm``: a search service's open library, models and searchers."""
     from dataclasses import replace
 
     from models.errors import SpotterError
@@ -20,11 +29,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.query is None and not (args.upper or args.lower):
         raise SpotterError("search needs --query PHOTO, or a description (--upper and/or --lower COLOUR)")
-    library = open_library(args)
+    library = warm.library if warm else open_library(args)
     config = SearchConfig()
     if args.rerank:
         config = replace(config, rerank=True)
-    models = model_set(args, library=library)
+    models = warm.models(args) if warm else model_set(args, library=library)
     if args.video is not None and library.video_id(args.video) is None:
         raise SpotterError(f"{args.video} is not in the library {library.where} (index it first)")
     indexed_with = {v.models[1] for v in library.videos() if v.status == "done"}
@@ -35,7 +44,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             "with that model, or index again with this one)"
         )
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
-    searcher = Searcher(library, models, config)
+    searcher = warm.searcher(models, config) if warm else Searcher(library, models, config)
     if args.query is None:
         if args.video is not None:
             where = replace(where, videos=(library.video_id(args.video),))
@@ -74,6 +83,41 @@ def cmd_search(args: argparse.Namespace) -> int:
     for h in hits:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
         print(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``main.py serve``: answer this library's command-line searches from one warm process until
+    Ctrl-C or SIGTERM (see :mod:`pipeline.cli.search_service`)."""
+    from pipeline.cli.parser import build_parser
+    from pipeline.cli.search_service import SearchService
+    from pipeline.search import SearchConfig
+
+    for h in logging.getLogger().handlers:  # the service's own log: no request's debug lines
+        h.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    service = SearchService(args.db, build_parser("").parse_args)
+
+    def ready() -> None:  # the address is ours (no other service runs): load the models, build the index
+        service.warm.searcher(service.warm.models(args), SearchConfig()).warm_up()
+        print(
+            f"serving searches of {service.warm.library.where} (process {os.getpid()}): `main.py search` "
+            "on this library is answered here; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def stop(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        service.serve(ready)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"stopped after {service.served} searches", file=sys.stderr)
     return 0
 
 

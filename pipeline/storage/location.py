@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.errors import StorageError
 
 SERVER_DRIVER = "postgresql+psycopg"  # the one server dialect Spotter runs on (psycopg 3)
+DB_FILENAME = "spotter.db"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class LibraryLocation:
 
     def __str__(self) -> str:
         return self.shown
+
+
+def default_db_path() -> Path:
+    """``spotter.db`` in the user's data directory (shared by the CLI and the desktop app)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("Spotter", appauthor=False)) / DB_FILENAME
 
 
 def looks_like_url(text: str) -> bool:

@@ -1,21 +1,11 @@
-"""Plain values of the storage layer and where the library lives by default."""
+"""Plain values of the storage layer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-DB_FILENAME = "spotter.db"
-
-
-def default_db_path() -> Path:
-    """``spotter.db`` in the user's data directory (shared by the CLI and the desktop app)."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("Spotter", appauthor=False)) / DB_FILENAME
 
 
 @dataclass(frozen=True)
