@@ -192,10 +192,33 @@ def test_a_library_replaced_under_the_service_is_opened_again(
     service.warm.library.close()
 
 
-def test_no_service_means_the_search_runs_here(tmp_path: Path, runtime: Path) -> None:
+def test_only_searches_look_for_a_service(tmp_path: Path, runtime: Path) -> None:
     from pipeline.cli.search_service import forward_search
 
     db = str(tmp_path / "lib.db")
     assert forward_search(["search", "--db", db, "--query", "x.jpg"]) is None
     assert forward_search(["index", "x.mp4"]) is None
     assert forward_search(["--db", db, "search", "--help"]) is None
+
+
+def test_a_search_without_a_service_leaves_no_trace(tmp_path: Path, runtime: Path) -> None:
+    from pipeline.cli.search_service import forward_search
+
+    assert forward_search(["search", "--db", str(tmp_path / "lib.db"), "--query", "x.jpg"]) is None
+    assert not (runtime / "spotter").exists()  # looking for a service creates nothing
+
+
+def test_a_runtime_folder_others_can_open_is_not_trusted(tmp_path: Path, runtime: Path) -> None:
+    from pipeline.cli.search_service import ServiceError, endpoint
+
+    (runtime / "spotter").mkdir(mode=0o777)
+    (runtime / "spotter").chmod(0o777)
+    with pytest.raises(ServiceError, match="not private"):
+        endpoint(str(tmp_path / "lib.db"))
+    (runtime / "spotter").rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    (runtime / "spotter").symlink_to(tmp_path / "elsewhere")  # a link planted where the folder goes
+    with pytest.raises(ServiceError, match="not private"):
+        endpoint(str(tmp_path / "lib.db"))
+    served = spotter("serve", "--db", str(tmp_path / "lib.db"))
+    assert served.returncode == 2 and served.stderr.strip().endswith("no search service is used")

@@ -74,29 +74,34 @@ class Endpoint:
     key_file: Path
 
 
-def runtime_dir() -> Path:
-    """The user's private folder for service sockets and keys: created readable by the user alone,
-    and refused if it is a link or anyone else can open it."""
+def runtime_dir(create: bool = True) -> Path:
+    """The user's private folder for service sockets and keys: created readable by the user alone
+    (``create``; a search only looks), and refused if it is a link or anyone else can open it."""
     if os.name == "nt":
         folder = Path(tempfile.gettempdir()) / "spotter-services"  # %TEMP% is per user
     elif os.environ.get("XDG_RUNTIME_DIR"):
         folder = Path(os.environ["XDG_RUNTIME_DIR"]) / "spotter"
     else:
         folder = Path(tempfile.gettempdir()) / f"spotter-{os.getuid()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name != "nt":
+    if create:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise ServiceError(f"cannot create {folder}: {first_line(e)}") from e
+    if os.name != "nt" and os.path.lexists(folder):
         st = folder.lstat()
         if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
             raise ServiceError(f"{folder} is not private to this user: no search service is used")
     return folder
 
 
-def endpoint(db: str | None) -> Endpoint:
-    """The address of the search service for the library ``db`` (None: the default library)."""
+def endpoint(db: str | None, create: bool = True) -> Endpoint:
+    """The address of the search service for the library ``db`` (None: the default library);
+    ``create``: make the runtime folder if it is not there (a service does, a search does not)."""
     from pipeline.storage.location import default_db_path, locate
 
     url = locate(db or default_db_path()).url
-    folder = runtime_dir()
+    folder = runtime_dir(create)
     name = hashlib.sha256(f"{folder}\n{url}".encode()).hexdigest()[:20]  # per user and library
     if os.name == "nt":
         return Endpoint(rf"\\.\pipe\spotter-{name}", "AF_PIPE", folder / f"{name}.key")
@@ -137,7 +142,7 @@ def forward_search(argv: list[str]) -> Reply | None:
     if not is_search:
         return None
     try:
-        where = endpoint(db)
+        where = endpoint(db, create=False)
         if not where.key_file.is_file():
             return None
         with Client(where.address, where.family, authkey=where.key_file.read_bytes()) as conn:
@@ -256,10 +261,14 @@ class SearchService:
         except OSError as e:
             raise ServiceError(f"cannot listen at {where.address}: {first_line(e)}") from e
         part = where.key_file.with_suffix(".part")
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        os.replace(part, where.key_file)  # clients never read half a key
+        try:
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            os.replace(part, where.key_file)  # clients never read half a key
+        except OSError as e:  # a full disk, say
+            listener.close()
+            raise ServiceError(f"cannot write the service's key {where.key_file}: {first_line(e)}") from e
         return listener
 
     def _answer_connection(self, conn: Connection) -> None:
