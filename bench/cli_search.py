@@ -53,7 +53,8 @@ def main() -> int:
     env = dict(os.environ)
     if a.pyc:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-    has_service = "--no-service" in (a.root / "pipeline" / "cli" / "parser.py").read_text()
+    parser = a.root / "pipeline" / "cli" / "parser.py"  # older checkouts had no parser module
+    has_service = parser.is_file() and "--no-service" in parser.read_text()
     seq = base_sequences()["tud"]
     times: dict[str, list[float]] = {"own process": [], "service": []}
     with tempfile.TemporaryDirectory(prefix="cli-search-") as tmp:
