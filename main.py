@@ -30,9 +30,14 @@ log = logging.getLogger("spotter")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from models.errors import SpotterError
     from pipeline.cli.search_service import forward_search
 
-    answered = forward_search(argv)  # a search that a running `main.py serve` answers (no engine here)
+    try:
+        answered = forward_search(argv)  # a search that a running `main.py serve` answers (no engine here)
+    except SpotterError as e:  # the service took the search and failed to answer
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if answered is not None:
         try:
             sys.stderr.write(answered.stderr)
@@ -49,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command is None:
         return open_app(args.app_db, args.app_ray)
-    from models.errors import SpotterError
     from pipeline.cli import admin_cmd, case_cmd, index_cmd, search_cmd, train_cmd
 
     handler = {

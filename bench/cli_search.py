@@ -34,6 +34,7 @@ def start_service(run: list[str], db: Path, root: Path, env: dict[str, str]) -> 
     deadline = time.monotonic() + 300
     while "serving searches" not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
             raise RuntimeError(f"main.py serve did not start: {log.read_text()[-1000:]}")
         time.sleep(0.1)
     return proc

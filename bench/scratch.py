@@ -3,7 +3,8 @@
 A benchmark builds libraries of up to 10 GB (1e6 synthetic tracks); left behind in the system's
 temporary folder, a few runs fill a disk that CI and the tests share. ``tempfile.TemporaryDirectory``
 would need each benchmark's whole body indented under a ``with``; an ``atexit`` hook gives the same
-cleanup on a normal exit, an exception or Ctrl-C (not on SIGKILL, which nothing can catch).
+cleanup on a normal exit, an exception or Ctrl-C (not on SIGTERM or SIGKILL: a benchmark killed
+that way leaves its folder, named by its prefix, in the temporary folder).
 """
 
 from __future__ import annotations

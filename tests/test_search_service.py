@@ -4,12 +4,11 @@ their own process; everything else (no service, a killed one, a stranger) falls 
 from __future__ import annotations
 
 import json
-import selectors
 import signal
+import socket
 import subprocess
 import sys
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client
+import time
 from pathlib import Path
 
 import pytest
@@ -35,34 +34,28 @@ def spotter(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     )
 
 
-def start_service(db: Path) -> subprocess.Popen:
-    """``main.py serve --db DB``, returned once it says it serves (its models loaded, index built)."""
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "serve", "--db", str(db)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    said = []
-    while sel.select(timeout=180):
-        line = proc.stderr.readline()
-        said.append(line)
-        if READY in line or not line:
-            break
-    sel.close()
-    assert READY in "".join(said), f"the service did not start: {''.join(said)}"
+def start_service(db: Path, log: Path, *env: str) -> subprocess.Popen:
+    """``main.py serve --db DB`` (its log in ``log``), returned once it says it serves (models loaded,
+    index built)."""
+    with log.open("w") as f:
+        proc = subprocess.Popen(
+            ["env", *env, sys.executable, "main.py", "serve", "--db", str(db)], cwd=ROOT, stderr=f, text=True
+        )
+    deadline = time.monotonic() + 180
+    while READY not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the service did not start: {log.read_text()}")
+        time.sleep(0.1)
     return proc
 
 
-def stop_service(proc: subprocess.Popen) -> str:
-    """SIGTERM, as a service manager stops it; its remaining log."""
+def stop_service(proc: subprocess.Popen, log: Path) -> str:
+    """SIGTERM, as a service manager stops it; its log."""
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return err
+    proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()
+    return log.read_text()
 
 
 def search(db: Path | str, query: Path | str, *more: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -85,12 +78,11 @@ def test_the_service_answers_searches_as_their_own_process_would(
 ) -> None:
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     alone = search(library, query, "--json")  # no service yet
-    proc = start_service(library)
+    proc = start_service(library, tmp_path / "serve.log")
     try:
-        # the socket and key are the user's alone
-        (sock,) = runtime.glob("spotter/*.sock")
-        (key,) = runtime.glob("spotter/*.key")
-        assert (runtime / "spotter").stat().st_mode & 0o777 == 0o700 and key.stat().st_mode & 0o777 == 0o600
+        # how to reach it (its port and key) is the user's alone
+        (info,) = runtime.glob("spotter/*.json")
+        assert (runtime / "spotter").stat().st_mode & 0o777 == 0o700 and info.stat().st_mode & 0o777 == 0o600
         served = search(library, query, "--json")
         assert hits_of(served) == hits_of(alone) and hits_of(served)
         assert json.loads(served.stdout)["query"] == str(query)
@@ -110,95 +102,154 @@ def test_the_service_answers_searches_as_their_own_process_would(
         )
         assert probe.returncode == 0 and "hits" in probe.stdout
         assert not {"numpy", "sqlalchemy", "cv2", "onnxruntime"} & set(imports(probe.stderr))
-        # another library is not this service's: searched in its own process
+        # searched in their own process: another library, --no-service, another time zone
         other = copy_library(library, tmp_path / "other.db")
         assert hits_of(search(other, query, "--json")) == hits_of(alone)
-        forced = search(library, query, "--json", "--no-service")
-        assert hits_of(forced) == hits_of(alone)
+        assert hits_of(search(library, query, "--json", "--no-service")) == hits_of(alone)
+        elsewhere = subprocess.run(
+            ["env", "TZ=Asia/Tokyo", sys.executable, *argv, "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert hits_of(elsewhere) == hits_of(alone)
     finally:
-        log = stop_service(proc)
+        log = stop_service(proc, tmp_path / "serve.log")
     assert "stopped after 4 searches" in log  # served, relative, unknown video, -X importtime (a usage
     # error is the parser's answer, not a search)
-    assert not sock.exists() and not key.exists()
+    assert not info.exists()
 
 
 def imports(importtime_log: str) -> list[str]:
     return [line.split("|")[-1].strip().split(".")[0] for line in importtime_log.splitlines() if "|" in line]
 
 
-def test_a_killed_service_leaves_search_working_and_a_new_one_can_start(
+def test_a_killed_or_stopped_service_leaves_search_working(
     tmp_path: Path, runtime: Path, library: Path, frame_of
 ) -> None:
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
-    proc = start_service(library)
+    log = tmp_path / "serve.log"
+    proc = start_service(library, log)
     served = search(library, query, "--json")
-    proc.kill()  # kill -9: its socket and key stay behind
+    proc.send_signal(signal.SIGSTOP)  # hung: takes connections (the kernel does), answers none
+    try:
+        hung = search(library, query, "--json")
+        assert hits_of(hung) == hits_of(served)  # searched here after QUEUE_TIMEOUT_S
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    proc.kill()  # kill -9: its file stays behind
     proc.wait(timeout=60)
-    assert list(runtime.glob("spotter/*.sock"))
+    assert list(runtime.glob("spotter/*.json"))
     after = search(library, query, "--json")
     assert hits_of(after) == hits_of(served) and not after.stderr
-    again = start_service(library)
+    again = start_service(library, tmp_path / "again.log")
     try:
         second = spotter("serve", "--db", str(library))
         assert second.returncode == 2
-        assert second.stderr.strip().splitlines()[-1].startswith(f"error: a search service for {library}")
+        assert second.stderr.strip().splitlines()[-1] == (
+            f"error: a search service for this library is already running (process {again.pid})"
+        )
         assert hits_of(search(library, query, "--json")) == hits_of(served)
     finally:
-        log = stop_service(again)
-    assert "stopped after 1 searches" in log
+        text = stop_service(again, tmp_path / "again.log")
+    assert "stopped after 1 searches" in text
+
+
+def handshake(port: int, key: bytes) -> socket.socket:
+    """A connection to the service that has proved it holds ``key`` (as a search does)."""
+    from pipeline.cli.service_channel import PROTOCOL, proof, recv_message, send_message
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    hello = recv_message(sock, 64)
+    send_message(sock, proof(key, b"client", hello[len(PROTOCOL) :]) + b"c" * 32)
+    assert recv_message(sock, 64) == proof(key, b"service", b"c" * 32)  # and the service proved it too
+    return sock
 
 
 def test_the_service_refuses_strangers_and_bad_requests_and_keeps_serving(
     tmp_path: Path, runtime: Path, library: Path, frame_of
 ) -> None:
-    from pipeline.cli.search_service import endpoint
+    from pipeline.cli.service_channel import PROTOCOL, endpoint, recv_message, send_message
 
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
-    proc = start_service(library)
+    proc = start_service(library, tmp_path / "serve.log")
     try:
-        where = endpoint(str(library))
-        with pytest.raises(AuthenticationError):
-            Client(where.address, where.family, authkey=b"not the key")
-        with Client(where.address, where.family, authkey=where.key_file.read_bytes()) as conn:
-            conn.send_bytes(b"\x80\x04not json")  # a pickle's opening bytes: never unpickled
-            assert "refused" in json.loads(conn.recv_bytes())
-        with Client(where.address, where.family, authkey=where.key_file.read_bytes()) as conn:
-            conn.send_bytes(json.dumps({"argv": ["index", str(query)], "cwd": str(tmp_path)}).encode())
-            assert "refused" in json.loads(conn.recv_bytes())  # only searches are answered
-        ok = search(library, query, "--json")
+        info = json.loads(endpoint(str(library)).info_file.read_text())
+        port, key = info["port"], bytes.fromhex(info["key"])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as stranger:
+            assert recv_message(stranger, 64).startswith(PROTOCOL)
+            send_message(stranger, b"x" * 64)  # does not hold the key: dropped, told nothing
+            assert stranger.recv(1) == b""
+        with handshake(port, key) as conn:
+            send_message(conn, b"\x80\x04not json")  # a pickle's opening bytes: never unpickled
+            assert "refused" in json.loads(recv_message(conn, 1 << 20))
+        with handshake(port, key) as conn:
+            send_message(conn, json.dumps({"argv": ["index", str(query)], "cwd": str(tmp_path)}).encode())
+            assert "refused" in json.loads(recv_message(conn, 1 << 20))  # only searches are answered
+        with socket.create_connection(("127.0.0.1", port), timeout=30):
+            ok = search(library, query, "--json")  # a silent client holds the service a while, not forever
         assert hits_of(ok)
+        assert hits_of(search(library, query, "--json"))
     finally:
-        log = stop_service(proc)
-    assert "stopped after 1 searches" in log and "refused a connection" in log
+        log = stop_service(proc, tmp_path / "serve.log")
+    assert "refused a connection: it does not hold the key" in log
+    assert "refused a connection: unreadable request" in log
 
 
 def test_a_library_replaced_under_the_service_is_opened_again(
-    tmp_path: Path, runtime: Path, library: Path, frame_of
+    tmp_path: Path, runtime: Path, library: Path, frame_of, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipeline.cli.parser import build_parser
     from pipeline.cli.search_service import SearchService
     from pipeline.storage import Library
 
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
-    service = SearchService(str(library), build_parser("").parse_args)
+    monkeypatch.chdir(tmp_path)
+    service = SearchService("lib.db", build_parser("").parse_args)  # named from its own folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     argv = ["search", "--db", str(library), "--query", str(query), "--json"]
-    before = service.answer(argv, str(tmp_path))
+    before = service.answer(argv, str(elsewhere))
     assert before["code"] == 0 and json.loads(before["stdout"])["hits"]
     for p in tmp_path.glob("lib.db*"):  # restored from an empty backup, say
         p.unlink()
     Library(library).close()
-    after = service.answer(argv, str(tmp_path))
+    after = service.answer(argv, str(elsewhere))
     assert after["code"] == 0 and json.loads(after["stdout"])["hits"] == []
+    assert not list(elsewhere.iterdir()) and Path.cwd() == tmp_path  # the library's own place reopened
     service.warm.library.close()
 
 
-def test_only_searches_look_for_a_service(tmp_path: Path, runtime: Path) -> None:
-    from pipeline.cli.search_service import forward_search
+def test_which_command_lines_a_service_may_answer(tmp_path: Path) -> None:
+    from pipeline.cli.search_service import search_db
 
-    db = str(tmp_path / "lib.db")
-    assert forward_search(["search", "--db", db, "--query", "x.jpg"]) is None
-    assert forward_search(["index", "x.mp4"]) is None
-    assert forward_search(["--db", db, "search", "--help"]) is None
+    assert search_db(["search", "--db", "a.db", "--query", "x.jpg"]) == (True, "a.db")
+    assert search_db(["-v", "search", "--query", "x.jpg", "--db=b.db"]) == (True, "b.db")
+    assert search_db(["--db", "app.db", "search", "--query", "x.jpg"]) == (True, None)  # the app's --db
+    assert search_db(["search", "--query", "x.jpg"]) == (True, None)
+    for argv in (
+        ["index", "x.mp4"],
+        ["export", "--hit", "1"],
+        ["search", "--help"],
+        ["--help", "search"],
+        ["search", "--query", "x.jpg", "--no-service"],
+        ["search", "--query", "x.jpg", "--no-serv"],
+        ["search", "--query", "x.jpg", "--db"],  # the real parser says what is wrong
+        [],
+    ):
+        assert search_db(argv)[0] is False, argv
+
+
+def test_a_service_of_other_code_is_not_asked(
+    tmp_path: Path, runtime: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipeline.cli.search_service import forward_search
+    from pipeline.cli.service_channel import endpoint
+
+    where = endpoint(str(tmp_path / "lib.db"))
+    where.info_file.write_text(json.dumps({"port": 1, "key": "00", "pid": 4242, "code": "older"}))
+    assert forward_search(["search", "--db", str(tmp_path / "lib.db"), "--query", "x.jpg"]) is None
+    assert "process 4242) runs other Spotter code" in caplog.text
 
 
 def test_a_search_without_a_service_leaves_no_trace(tmp_path: Path, runtime: Path) -> None:
@@ -209,7 +260,7 @@ def test_a_search_without_a_service_leaves_no_trace(tmp_path: Path, runtime: Pat
 
 
 def test_a_runtime_folder_others_can_open_is_not_trusted(tmp_path: Path, runtime: Path) -> None:
-    from pipeline.cli.search_service import ServiceError, endpoint
+    from pipeline.cli.service_channel import ServiceError, endpoint
 
     (runtime / "spotter").mkdir(mode=0o777)
     (runtime / "spotter").chmod(0o777)

@@ -190,7 +190,9 @@ def build_parser(doc: str) -> Parser:
     )
 
     serve_help = "keep the library's models and index warm here: its searches are answered at once"
-    with_db(sub.add_parser("serve", help=serve_help))
+    sub.add_parser("serve", help=serve_help).add_argument(
+        "--db", default=None, metavar="FILE|URL", help=DB_HELP
+    )
 
     p = sub.add_parser("export", help="cut a hit to an MP4 clip (and a JPEG thumbnail)")
     p = with_db(p, detector=False)

@@ -96,10 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for h in logging.getLogger().handlers:  # the service's own log: no request's debug lines
         h.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    service = SearchService(args.db, build_parser("").parse_args)
+    parse = build_parser("").parse_args
+    service = SearchService(args.db, parse)
+    plain = parse(["search", "--db", service.url])  # what a search with no options asks for
 
-    def ready() -> None:  # the address is ours (no other service runs): load the models, build the index
-        service.warm.searcher(service.warm.models(args), SearchConfig()).warm_up()
+    def ready() -> None:  # the library is this service's: load the models, build the index
+        service.warm.searcher(service.warm.models(plain), SearchConfig()).warm_up()
         print(
             f"serving searches of {service.warm.library.where} (process {os.getpid()}): `main.py search` "
             "on this library is answered here; Ctrl-C stops",

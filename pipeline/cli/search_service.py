@@ -5,45 +5,49 @@ instead of starting the engine itself.
 Why: a fresh ``main.py search`` spends most of its time before it searches: Python's imports
 (SQLAlchemy, NumPy, OpenCV, ONNX Runtime, FAISS: about 0.45 s), two ONNX sessions and the vector
 index (``python -m bench.cli_search``). A search that finds a service imports only the standard
-library and this module, sends its arguments and working folder, and prints the answer: the same
-output, messages and exit status as searching itself, because the service runs the same command
-(:func:`pipeline.cli.search_cmd.cmd_search`) with the same parser. Without a service, or when it
-cannot be reached, the search runs in the calling process as before (``search --no-service`` always
-does).
+library and this module, sends its arguments, working folder and environment, and prints the answer:
+the same output, messages and exit status as searching itself, because the service runs the same
+command (:func:`pipeline.cli.search_cmd.cmd_search`) with the same parser. A search runs in its own
+process as before when no service runs, when the service cannot be reached or is busy for longer
+than ``QUEUE_TIMEOUT_S``, when it runs other Spotter code or another environment (``TZ``,
+``SPOTTER_*``), and always with ``search --no-service``.
 
-Transport: :mod:`multiprocessing.connection` from the standard library: a Unix socket in a folder
-only the user can open (a named pipe on Windows) and an HMAC challenge with a random key the service
-writes to a file only the user can read, so another account on the machine can neither search the
-library through the service nor send it anything. Messages are JSON, never pickle.
-
-One service per library and user: its address is derived from the library's location (the SQLite
-file's absolute path or the server URL), so ``search --db X`` reaches the service of X and no other.
-A service answers one search at a time, in order of arrival.
+How a search and a service reach each other, and why that way: :mod:`pipeline.cli.service_channel`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import hmac
 import io
 import json
 import logging
 import os
 import secrets
 import socket
-import stat
 import sys
-import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout, suppress
 from dataclasses import dataclass
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.errors import SpotterError, first_line
 from pipeline.cli import LOG_FORMAT
+from pipeline.cli.service_channel import (
+    MAX_REPLY_BYTES,
+    MAX_REQUEST_BYTES,
+    PROTOCOL,
+    ServiceError,
+    ServiceLock,
+    code_identity,
+    endpoint,
+    library_url,
+    proof,
+    recv_message,
+    search_environment,
+    send_message,
+)
 
 if TYPE_CHECKING:
     from models.loader import ModelSet
@@ -51,61 +55,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPLY_TIMEOUT_S = 120.0
-"""How long a search waits for the service's answer before searching in its own process (the service
-is busy with other searches, or hangs)."""
+CONNECT_TIMEOUT_S = 2.0
+"""How long a search waits to connect to the service's port."""
+QUEUE_TIMEOUT_S = 10.0
+"""How long a search waits for the service to take it up (it answers one search at a time) before
+searching in its own process; nothing has run in the service by then."""
+REPLY_TIMEOUT_S = 600.0
+"""How long a search waits for the answer once the service has its request; past it the search
+fails (exit 2) instead of running a second time here while the service may still be at it."""
 REQUEST_TIMEOUT_S = 10.0
-"""How long the service waits for a connected client's request before serving the next one."""
-MAX_REQUEST_BYTES = 1 << 20
-"""Largest request the service reads (a command line and a folder name)."""
+"""How long the service waits on a connected client (its proof, its request, taking the answer)."""
+BACKLOG = 64
+"""Searches that may wait to be taken up while the service answers one."""
+MAX_WARM_SEARCHERS = 4
+"""Searchers (each with its vector index) kept warm at once, for different models or settings."""
 
 
-class ServiceError(SpotterError):
-    """The search service cannot start (another one serves the library, the runtime folder is not
-    private)."""
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the service of one library listens, and the file holding its key."""
-
-    address: str
-    family: str  # "AF_UNIX" or "AF_PIPE" (Windows)
-    key_file: Path
-
-
-def runtime_dir(create: bool = True) -> Path:
-    """The user's private folder for service sockets and keys: created readable by the user alone
-    (``create``; a search only looks), and refused if it is a link or anyone else can open it."""
-    if os.name == "nt":
-        folder = Path(tempfile.gettempdir()) / "spotter-services"  # %TEMP% is per user
-    elif os.environ.get("XDG_RUNTIME_DIR"):
-        folder = Path(os.environ["XDG_RUNTIME_DIR"]) / "spotter"
-    else:
-        folder = Path(tempfile.gettempdir()) / f"spotter-{os.getuid()}"
-    if create:
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as e:
-            raise ServiceError(f"cannot create {folder}: {first_line(e)}") from e
-    if os.name != "nt" and os.path.lexists(folder):
-        st = folder.lstat()
-        if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-            raise ServiceError(f"{folder} is not private to this user: no search service is used")
-    return folder
-
-
-def endpoint(db: str | None, create: bool = True) -> Endpoint:
-    """The address of the search service for the library ``db`` (None: the default library);
-    ``create``: make the runtime folder if it is not there (a service does, a search does not)."""
-    from pipeline.storage.location import default_db_path, locate
-
-    url = locate(db or default_db_path()).url
-    folder = runtime_dir(create)
-    name = hashlib.sha256(f"{folder}\n{url}".encode()).hexdigest()[:20]  # per user and library
-    if os.name == "nt":
-        return Endpoint(rf"\\.\pipe\spotter-{name}", "AF_PIPE", folder / f"{name}.key")
-    return Endpoint(str(folder / f"{name}.sock"), "AF_UNIX", folder / f"{name}.key")
+# ----- the search's side -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -117,63 +83,108 @@ class Reply:
     stderr: str
 
 
-def _search_db(argv: list[str]) -> tuple[bool, str | None]:
-    """(is this a search a service may answer, its --db) read from the command line without the full
-    parser (whose option types import the engine). The service parses it again for real and refuses
-    a search of another library, so a misreading here costs a fallback, never a wrong answer."""
+class _NotForwardableError(Exception):
+    pass
+
+
+class _PreParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # the real parser will say it, in its own words
+        raise _NotForwardableError(message)
+
+
+def search_db(argv: list[str]) -> tuple[bool, str | None]:
+    """(may a service answer this command line, its ``--db``), read without the full parser (whose
+    option types import the engine). The service parses it again for real and refuses a search of
+    another library, so a misreading here costs a search in its own process, never a wrong answer."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):  # options before the command
         i += 2 if argv[i] in ("--db", "--ray") else 1
-    if i >= len(argv) or argv[i] != "search":
+    if i >= len(argv) or argv[i] != "search" or any(t in ("-h", "--help") for t in argv[:i]):
         return False, None
-    rest = argv[i + 1 :]
-    if any(t in ("-h", "--help", "--no-service") for t in rest):
-        return False, None
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre = _PreParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--db", default=None)
-    known, _ = pre.parse_known_args(rest)
+    pre.add_argument("-h", "--help", action="store_true")
+    pre.add_argument("--no-service", action="store_true")
+    try:
+        known, _ = pre.parse_known_args(argv[i + 1 :])
+    except _NotForwardableError:
+        return False, None
+    if known.help or known.no_service or any(t.startswith("--no-s") for t in argv[i + 1 :]):
+        return False, None
     return True, known.db
 
 
 def forward_search(argv: list[str]) -> Reply | None:
     """The answer of a running search service to ``main.py`` with these arguments; None when they are
-    not a search, no service serves the library, or it cannot be reached (the caller searches)."""
-    is_search, db = _search_db(argv)
-    if not is_search:
+    not a search, or the search should run in this process (see the module docstring)."""
+    forwardable, db = search_db(argv)
+    if not forwardable:
         return None
     try:
-        where = endpoint(db, create=False)
-        if not where.key_file.is_file():
-            return None
-        with Client(where.address, where.family, authkey=where.key_file.read_bytes()) as conn:
-            conn.send_bytes(json.dumps({"argv": argv, "cwd": os.getcwd()}).encode())
-            if not conn.poll(REPLY_TIMEOUT_S):
-                log.warning("the search service did not answer in %.0f s; searching here", REPLY_TIMEOUT_S)
-                return None
-            reply = json.loads(conn.recv_bytes())
-    except (OSError, EOFError, AuthenticationError, ValueError, SpotterError) as e:
-        log.debug("no search service answered (%s); searching here", first_line(e))
+        info = json.loads(endpoint(db, create=False).info_file.read_text())
+        port, key, pid = int(info["port"]), bytes.fromhex(info["key"]), int(info["pid"])
+        same_code = info.get("code") == code_identity()
+    except (OSError, ValueError, KeyError, TypeError, SpotterError):
+        return None  # no service (or none readable) for this library
+    if not same_code:
+        log.warning("the search service of this library (process %d) runs other Spotter code: searching "
+                    "here (restart it: main.py serve)", pid)  # fmt: skip
         return None
+    request = {"argv": argv, "cwd": os.getcwd(), "env": search_environment()}
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT_S)
+    except OSError:
+        return None  # it was killed: its file outlives it until the next service starts
+    with sock:
+        try:
+            sock.settimeout(QUEUE_TIMEOUT_S)
+            hello = recv_message(sock, 64)
+            if not hello.startswith(PROTOCOL):
+                return None
+            mine = secrets.token_bytes(32)
+            send_message(sock, proof(key, b"client", hello[len(PROTOCOL) :]) + mine)
+            if not hmac.compare_digest(recv_message(sock, 64), proof(key, b"service", mine)):
+                log.warning("the program at the search service's port is not the service: searching here")
+                return None
+            send_message(sock, json.dumps(request).encode())
+        except (OSError, EOFError, ValueError) as e:  # busy, stopped or gone: nothing ran there
+            log.debug("the search service did not take the search (%s): searching here", first_line(e))
+            return None
+        sock.settimeout(REPLY_TIMEOUT_S)
+        try:
+            reply = json.loads(recv_message(sock, MAX_REPLY_BYTES))
+        except TimeoutError as e:
+            raise ServiceError(
+                f"the search service (process {pid}) did not answer in {REPLY_TIMEOUT_S:.0f} s and may still "
+                "be searching: see its log, or search with --no-service"
+            ) from e
+        except (OSError, EOFError, ValueError) as e:  # it died during the search: search here
+            log.warning("the search service (process %d) failed during the search (%s): searching here",
+                        pid, first_line(e))  # fmt: skip
+            return None
     if "refused" in reply:
         log.debug("the search service refused: %s; searching here", reply["refused"])
         return None
     return Reply(int(reply["code"]), str(reply["stdout"]), str(reply["stderr"]))
 
 
+# ----- the service's side ----------------------------------------------------------------------
+
+
 class WarmSearch:
     """The library, models and searchers a service keeps from one search to the next."""
 
-    def __init__(self, db: str | None):
-        self.db = db
+    def __init__(self, url: str):
+        self.url = url  # absolute: a replaced library is reopened from the same place
         self._open()
 
     def _open(self) -> None:
-        from pipeline.storage import Library, default_db_path
+        from pipeline.storage import Library
 
-        self.library = Library(self.db or default_db_path())
+        self.library = Library(self.url)
         self._identity = self._file_identity()
-        self._models: dict[Any, ModelSet] = {}
-        self._searchers: dict[tuple[int, SearchConfig], Searcher] = {}
+        self._models: OrderedDict[Any, ModelSet] = OrderedDict()
+        self._searchers: OrderedDict[tuple[Any, SearchConfig], Searcher] = OrderedDict()
 
     def _file_identity(self) -> tuple[int, int] | None:
         path = self.library.location.path
@@ -187,7 +198,7 @@ class WarmSearch:
 
     def fresh(self) -> None:
         """Reopen the library when its file was replaced since it was opened (restored from a backup,
-        deleted and created again): the open connection would still read the old file."""
+        deleted and created again): the open connection would go on reading the old file."""
         if self._file_identity() != self._identity:
             log.info("%s was replaced: opening it again", self.library.where)
             self.library.close()
@@ -200,14 +211,20 @@ class WarmSearch:
         cfg = model_config(args, library=self.library)
         if cfg not in self._models:
             self._models[cfg] = ModelSet(cfg)
+        self._models.move_to_end(cfg)
+        while len(self._models) > MAX_WARM_SEARCHERS:
+            self._models.popitem(last=False)
         return self._models[cfg]
 
     def searcher(self, models: ModelSet, config: SearchConfig) -> Searcher:
         from pipeline.search import Searcher
 
-        key = (id(models), config)
-        if key not in self._searchers:
+        key = (models.config, config)
+        if key not in self._searchers or self._searchers[key].models is not models:
             self._searchers[key] = Searcher(self.library, models, config)
+        self._searchers.move_to_end(key)
+        while len(self._searchers) > MAX_WARM_SEARCHERS:
+            self._searchers.popitem(last=False)
         return self._searchers[key]
 
 
@@ -215,89 +232,104 @@ class SearchService:
     """Answers ``main.py search`` command lines on one library with warm models and index."""
 
     def __init__(self, db: str | None, parse: Callable[[list[str]], argparse.Namespace]):
-        from pipeline.storage.location import default_db_path, locate
-
-        self.db, self.parse = db, parse
-        self.url = locate(db or default_db_path()).url
-        self.endpoint = endpoint(db)
-        self.warm = WarmSearch(db)
+        self.parse = parse
+        self.url = library_url(db)
+        self.endpoint = endpoint(self.url)
+        self.environment = search_environment()
+        self.warm = WarmSearch(self.url)
         self.served = 0
 
     def serve(self, listening: Callable[[], None]) -> None:
-        """Answer searches until interrupted (KeyboardInterrupt); removes its socket and key at the end.
-        ``listening`` runs once the address is taken (searches that arrive meanwhile wait for it)."""
-        listener = self._listen()
-        try:
-            listening()
-            while True:
-                try:
-                    conn = listener.accept()
-                except (AuthenticationError, EOFError, OSError) as e:
-                    log.warning("refused a connection: %s", first_line(e))
-                    continue
-                with conn:
-                    self._answer_connection(conn)
-        finally:
-            listener.close()
-            self.endpoint.key_file.unlink(missing_ok=True)
-
-    def _listen(self) -> Listener:
-        where = self.endpoint
-        if where.family == "AF_UNIX" and os.path.exists(where.address):
-            probe = socket.socket(socket.AF_UNIX)
+        """Answer searches until interrupted (KeyboardInterrupt); ``listening`` runs once the library
+        is this service's (searches that arrive meanwhile wait for it)."""
+        with ServiceLock(self.endpoint.lock_file, self._holder):
+            server = socket.create_server(("127.0.0.1", 0), backlog=BACKLOG)
+            key = secrets.token_bytes(32)
             try:
-                probe.connect(where.address)
-            except OSError:  # nobody listens: left by a service that was killed
-                os.unlink(where.address)
-            else:
-                raise ServiceError(
-                    f"a search service for {self.warm.library.where} is already running ({where.address})"
-                )
+                self._publish(server.getsockname()[1], key)
+                listening()
+                while True:
+                    conn, _ = server.accept()
+                    with conn:
+                        self._answer_connection(conn, key)
             finally:
-                probe.close()
-        key = secrets.token_bytes(32)
+                server.close()
+                self._unpublish(key)
+
+    def _holder(self) -> str:
         try:
-            listener = Listener(where.address, where.family, authkey=key)
-        except OSError as e:
-            raise ServiceError(f"cannot listen at {where.address}: {first_line(e)}") from e
-        part = where.key_file.with_suffix(".part")
+            return f"process {json.loads(self.endpoint.info_file.read_text())['pid']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another process"
+
+    def _publish(self, port: int, key: bytes) -> None:
+        info = {
+            "port": port,
+            "key": key.hex(),
+            "pid": os.getpid(),
+            "code": code_identity(),
+            "library": self.url,
+        }
+        part = self.endpoint.info_file.with_suffix(".part")
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key)
-            os.replace(part, where.key_file)  # clients never read half a key
+            with os.fdopen(fd, "w") as f:
+                json.dump(info, f)
+            os.replace(part, self.endpoint.info_file)  # searches never read half of it
         except OSError as e:  # a full disk, say
-            listener.close()
-            raise ServiceError(f"cannot write the service's key {where.key_file}: {first_line(e)}") from e
-        return listener
+            raise ServiceError(f"cannot write {self.endpoint.info_file}: {first_line(e)}") from e
 
-    def _answer_connection(self, conn: Connection) -> None:
+    def _unpublish(self, key: bytes) -> None:
         try:
-            if not conn.poll(REQUEST_TIMEOUT_S):
+            if json.loads(self.endpoint.info_file.read_text()).get("key") == key.hex():  # still ours
+                self.endpoint.info_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def _answer_connection(self, conn: socket.socket, key: bytes) -> None:
+        try:
+            conn.settimeout(REQUEST_TIMEOUT_S)
+            challenge = secrets.token_bytes(32)
+            send_message(conn, PROTOCOL + challenge)
+            said = recv_message(conn, 64)
+            if not hmac.compare_digest(said[:32], proof(key, b"client", challenge)):
+                log.warning("refused a connection: it does not hold the key")
                 return
-            request = json.loads(conn.recv_bytes(MAX_REQUEST_BYTES))
-            argv, cwd = [str(a) for a in request["argv"]], str(request["cwd"])
-        except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
-            reply: dict[str, Any] = {"refused": f"unreadable request ({first_line(e)})"}
-        else:
-            reply = self.answer(argv, cwd)
-        try:
-            conn.send_bytes(json.dumps(reply).encode())
-        except OSError:
-            log.info("a client left before its answer")
+            send_message(conn, proof(key, b"service", said[32:]))
+            try:
+                request = json.loads(recv_message(conn, MAX_REQUEST_BYTES))
+                argv, cwd = [str(a) for a in request["argv"]], str(request["cwd"])
+                env = {str(k): str(v) for k, v in dict(request.get("env", {})).items()}
+            except (ValueError, KeyError, TypeError) as e:
+                log.warning("refused a connection: unreadable request (%s)", first_line(e))
+                reply: dict[str, Any] = {"refused": f"unreadable request ({first_line(e)})"}
+            else:
+                reply = self.answer(argv, cwd, env)
+            send_message(conn, json.dumps(reply).encode())
+        except (
+            Exception
+        ) as e:  # a client that vanished or stalled, or a fault here: never the end of the service
+            log.warning("a search connection failed: %s", first_line(e))
 
-    def answer(self, argv: list[str], cwd: str) -> dict[str, Any]:
-        """What ``main.py`` with ``argv``, run in ``cwd``, prints and returns ("refused" with a reason
-        for a command line this service does not answer: the client then searches itself)."""
+    def answer(self, argv: list[str], cwd: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+        """What ``main.py`` with ``argv``, run in ``cwd`` (with ``env``), prints and returns; "refused"
+        with a reason for one this service does not answer (the caller then searches itself)."""
         from pipeline.cli.search_cmd import cmd_search
-        from pipeline.storage.location import default_db_path, locate
 
-        out, err = io.StringIO(), io.StringIO()
-        here = os.getcwd()
+        if env is not None and env != self.environment:
+            differ = sorted(
+                k for k in set(env) | set(self.environment) if env.get(k) != self.environment.get(k)
+            )
+            return {"refused": f"another environment ({', '.join(differ)})"}
         try:
-            os.chdir(cwd)
+            here: str | None = os.getcwd()
+        except OSError:  # the folder the service was started in is gone: it does not need it
+            here = None
+        try:
+            os.chdir(cwd)  # relative paths are the caller's
         except OSError as e:
             return {"refused": f"cannot work in {cwd} ({first_line(e)})"}
+        out, err = io.StringIO(), io.StringIO()
         root = logging.getLogger()
         handler, level = logging.StreamHandler(err), root.level
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -309,7 +341,7 @@ class SearchService:
                     code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
                     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
                 try:
-                    if args.command != "search" or locate(args.db or default_db_path()).url != self.url:
+                    if args.command != "search" or args.no_service or library_url(args.db) != self.url:
                         return {"refused": "not a search of this service's library"}
                 except SpotterError as e:
                     return {"refused": first_line(e)}
@@ -324,12 +356,14 @@ class SearchService:
                     print(f"error: {e}", file=sys.stderr)
                     code = 2
                 except Exception as e:  # a fault of this service must not end it: say so, keep serving
-                    log.exception("search %s failed", argv)
+                    log.exception("a search failed")
                     print(f"error: the search service failed: {first_line(e)} (see its log)", file=sys.stderr)
                     code = 1
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
-            os.chdir(here)
+            if here is not None:
+                with suppress(OSError):
+                    os.chdir(here)
         self.served += 1
         return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
