@@ -124,13 +124,14 @@ def forward_search(argv: list[str]) -> Reply | None:
         info = json.loads(endpoint(db, create=False).info_file.read_text())
         port, key, pid = int(info["port"]), bytes.fromhex(info["key"]), int(info["pid"])
         same_code = info.get("code") == code_identity()
+        cwd = os.getcwd()
     except (OSError, ValueError, KeyError, TypeError, SpotterError):
         return None  # no service (or none readable) for this library
     if not same_code:
         log.warning("the search service of this library (process %d) runs other Spotter code: searching "
                     "here (restart it: main.py serve)", pid)  # fmt: skip
         return None
-    request = {"argv": argv, "cwd": os.getcwd(), "env": search_environment()}
+    request = {"argv": argv, "cwd": cwd, "env": search_environment()}
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT_S)
     except OSError:
