@@ -170,6 +170,18 @@ MUTANTS = (
            "math.ceil(nlist * k / len(allowed))", "nprobe",
            ("tests/test_cameras.py::test_a_narrow_filter_on_an_ivf_index_finds_its_exact_best",
             "tests/test_search_index.py::test_a_narrow_filter_scans_only_the_lists_that_hold_its_tracks")),
+    Mutant("service ignores the caller's environment", "pipeline/cli/search_service.py",
+           "if env is not None and env != self.environment:", "if False:", ("tests/test_search_service.py",)),
+    Mutant("service works in its own folder", "pipeline/cli/search_service.py",
+           "            os.chdir(cwd)  # relative paths are the caller's", "            pass",
+           ("tests/test_search_service.py",)),
+    Mutant("service of other code asked", "pipeline/cli/search_service.py", "    if not same_code:",
+           "    if False:", ("tests/test_search_service.py",)),
+    Mutant("service takes anyone", "pipeline/cli/search_service.py",
+           "if not hmac.compare_digest(said[:32], proof(key, b\"client\", challenge)):", "if False:",
+           ("tests/test_search_service.py",)),
+    Mutant("runtime folder trusted whoever owns it", "pipeline/cli/service_channel.py",
+           "st.st_uid != os.getuid() or st.st_mode & 0o077", "False", ("tests/test_search_service.py",)),
 )  # fmt: skip
 
 
