@@ -44,6 +44,7 @@ from pipeline.cli.service_channel import (
     endpoint,
     library_url,
     proof,
+    read_info,
     recv_message,
     search_environment,
     send_message,
@@ -104,12 +105,11 @@ def search_db(argv: list[str]) -> tuple[bool, str | None]:
     pre = _PreParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--db", default=None)
     pre.add_argument("-h", "--help", action="store_true")
-    pre.add_argument("--no-service", action="store_true")
     try:
         known, _ = pre.parse_known_args(argv[i + 1 :])
     except _NotForwardableError:
         return False, None
-    if known.help or known.no_service or any(t.startswith("--no-s") for t in argv[i + 1 :]):
+    if known.help or any(t.startswith("--no-s") for t in argv[i + 1 :]):  # --no-service, abbreviated or not
         return False, None
     return True, known.db
 
@@ -121,9 +121,9 @@ def forward_search(argv: list[str]) -> Reply | None:
     if not forwardable:
         return None
     try:
-        info = json.loads(endpoint(db, create=False).info_file.read_text())
-        port, key, pid = int(info["port"]), bytes.fromhex(info["key"]), int(info["pid"])
-        same_code = info.get("code") == code_identity()
+        info = read_info(endpoint(db, create=False).info_file)
+        port, key, pid = info.port, info.key, info.pid
+        same_code = info.code == code_identity()
         cwd = os.getcwd()
     except (OSError, ValueError, KeyError, TypeError, SpotterError):
         return None  # no service (or none readable) for this library
@@ -259,7 +259,7 @@ class SearchService:
 
     def _holder(self) -> str:
         try:
-            return f"process {json.loads(self.endpoint.info_file.read_text())['pid']}"
+            return f"process {read_info(self.endpoint.info_file).pid}"
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
 
@@ -269,7 +269,6 @@ class SearchService:
             "key": key.hex(),
             "pid": os.getpid(),
             "code": code_identity(),
-            "library": self.url,
         }
         part = self.endpoint.info_file.with_suffix(".part")
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import socket
 import stat
@@ -81,6 +82,23 @@ def endpoint(db: str | None, create: bool = True) -> Endpoint:
     folder = runtime_dir(create)
     name = hashlib.sha256(library_url(db).encode()).hexdigest()[:20]
     return Endpoint(folder / f"{name}.json", folder / f"{name}.lock")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """What a running service publishes in its information file: how to reach it and who it is."""
+
+    port: int
+    key: bytes
+    pid: int
+    code: str
+
+
+def read_info(path: Path) -> ServiceInfo:
+    """The information a service published at ``path`` (OSError, ValueError, KeyError or TypeError
+    where there is none, or it is not readable)."""
+    info = json.loads(path.read_text())
+    return ServiceInfo(int(info["port"]), bytes.fromhex(info["key"]), int(info["pid"]), str(info.get("code")))
 
 
 def code_identity() -> str:
