@@ -43,6 +43,33 @@ def test_wal_and_foreign_keys(tmp_path: Path) -> None:
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_a_new_library_stores_vectors_without_wasting_half_its_pages(tmp_path: Path) -> None:
+    """A 512-d vector (2 KB) fills a little over half of a 4 KB SQLite page, so with SQLite's default
+    pages every vector took 4 KB on disk; a new library's pages hold several. An existing library
+    keeps its pages and works as before."""
+    import sqlite3
+
+    library = Library(tmp_path / "lib.db")
+    d = library.start_video(video_info(), "det", "reid", {})
+    records = [record(k, dim=512) for k in range(1, 501)]  # 4 vectors each: the track's, 3 crops
+    library.commit_chunk(d.video_id, records, 100, None, "reid")
+    with library.engine.connect() as c:
+        c.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    per_vector = (tmp_path / "lib.db").stat().st_size / (500 * 4)
+    assert per_vector < 2800, per_vector  # 2 KB of floats; it was 4.2 KB
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as c:  # a library created with 4 KB pages (SQLite's default)
+        c.execute("PRAGMA page_size=4096")
+        c.execute("VACUUM")
+    library = Library(old)
+    d = library.start_video(video_info(), "det", "reid", {})
+    library.commit_chunk(d.video_id, records[:5], 100, None, "reid")
+    with library.engine.connect() as c:
+        assert c.execute(text("PRAGMA page_size")).scalar() == 4096
+    assert len(library.load_embeddings("reid", "crop")[0]) == 15
+
+
 def test_fresh_then_skip_when_done(library: Library) -> None:
     d = library.start_video(video_info(), "det", "reid", {"stride": 2})
     assert d.action == "fresh"
