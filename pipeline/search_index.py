@@ -19,12 +19,13 @@ atomically), so a new process does not rebuild a large index before its first se
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class VectorIndexConfig:
     cache: keep the built index in a file beside the database.
     cache_min: libraries smaller than this are rebuilt instead of cached (rebuilding is instant).
     resave_growth: re-write the cache once this fraction of tracks has been added since it was saved.
+    read_page: vectors read from the library at a time while the index is built or grows; memory
+        holds one page (``read_page`` x 4 x D bytes), never all vectors (20 GB at ten million).
     """
 
     ivf_min: int = 50_000
@@ -61,6 +64,7 @@ class VectorIndexConfig:
     cache: bool = True
     cache_min: int = 20_000
     resave_growth: float = 0.1
+    read_page: int = 20_000
 
 
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, config: VectorIndexConfig) -> faiss.Index:
@@ -132,26 +136,42 @@ class VectorIndex:
         self._save_cache()
 
     def _rebuild(self) -> None:
-        ids, pks, vecs = self.library.load_embeddings(self.model, "track")
-        self._index = build_faiss(vecs, pks, self.config) if len(vecs) else None
-        self._list_map = None
-        self._max_id = int(ids.max()) if len(ids) else 0
-        self._saved_size = 0
+        """Build the index from the library a page at a time: the training sample is chosen among
+        the embedding ids and read by id, then the vectors are added page by page."""
+        self._index, self._list_map, self._max_id, self._saved_size = None, None, 0, 0
+        ids = self.library.embedding_ids(self.model, "track")
+        pages = self.library.embedding_pages(self.model, "track", self.config.read_page)
+        first = next(pages, None)
+        if first is None:
+            return
+        if not len(ids):  # the first rows arrived between the two reads
+            ids = first[0]
+        rng = np.random.default_rng(0)
+
+        def sample(size: int) -> np.ndarray:
+            return self.library.embeddings_by_id(np.sort(rng.choice(ids, size, replace=False)))
+
+        self._index = empty_index(len(ids), first[2].shape[1], self.config, sample)
+        self._add_pages(itertools.chain([first], pages))
 
     def _add_new(self) -> None:
-        ids, pks, vecs = self.library.load_embeddings(self.model, "track", self._max_id)
-        if not len(ids):
-            return
-        grown = self.size + len(ids)
-        if (
-            self._index is None
-            or (grown >= self.config.ivf_min and not isinstance(self._index, faiss.IndexIVF))
-            or (grown >= self.config.pq_min and not isinstance(self._index, faiss.IndexIVFPQ))
-        ):
-            self._rebuild()  # first vectors, or big enough now for IVF (or for compressed vectors)
-            return
-        self._index.add_with_ids(np.ascontiguousarray(vecs), pks)
-        self._max_id = int(ids.max())
+        if self._index is not None:
+            new = len(self.library.embedding_ids(self.model, "track", self._max_id))
+            if not new:
+                return
+            grown = self.size + new
+            ivf = isinstance(self._index, faiss.IndexIVF)
+            pq = isinstance(self._index, faiss.IndexIVFPQ)
+            if (grown < self.config.ivf_min or ivf) and (grown < self.config.pq_min or pq):
+                pages = self.library.embedding_pages(self.model, "track", self.config.read_page, self._max_id)
+                self._add_pages(pages)
+                return
+        self._rebuild()  # first vectors, or big enough now for IVF (or for compressed vectors)
+
+    def _add_pages(self, pages: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        for ids, pks, vecs in pages:
+            self._index.add_with_ids(np.ascontiguousarray(vecs), pks)
+            self._max_id = int(ids[-1])
 
     def _meta_path(self) -> Path:
         return self.cache_path.with_name(self.cache_path.name + ".json")

@@ -3,6 +3,8 @@ on an SQLite file and on a PostgreSQL database (the ``library`` fixture)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,52 @@ def test_a_narrow_filter_scans_only_the_lists_that_hold_its_tracks(tmp_path, com
             best = allowed[np.argsort(-(vecs[allowed - 1] @ q))[:3]]
             assert got[0].tolist() == best.tolist(), trial
         assert set(got[0].tolist()) <= set(allowed.tolist())
+
+
+def test_the_index_reads_the_library_a_page_at_a_time(library: Library) -> None:
+    """Building or growing the index never holds all vectors at once (ten million are 20 GB): it
+    reads pages of ``read_page`` rows, and the result equals an index built from one big read."""
+    rng = np.random.default_rng(11)
+    vecs = list(unit(rng.normal(size=(1500, DIM))))
+    add_video(library, "first", vecs[:1200])
+    pages: list[int] = []
+    load = library.load_embeddings
+
+    def counted(*args, **kwargs):  # the real read, its page sizes recorded
+        out = load(*args, **kwargs)
+        pages.append(len(out[0]))
+        return out
+
+    library.load_embeddings = counted  # type: ignore[method-assign]
+    config = VectorIndexConfig(ivf_min=500, nlist_per_sqrt=1.0, nprobe=4, cache=False)
+    paged = VectorIndex(library, "test-reid", replace(config, read_page=7))
+    paged.refresh()
+    assert paged.backend == "ivf" and paged.size == 1200
+    assert max(pages) == 7 and sum(pages) == 1200
+    whole = VectorIndex(library, "test-reid", replace(config, read_page=10**9))
+    whole.refresh()
+    queries = unit(rng.normal(size=(20, DIM)))
+    for q in queries:  # the same training sample and the same vectors: the same index
+        assert paged.search(q, -1.0, 10)[0].tolist() == whole.search(q, -1.0, 10)[0].tolist()
+
+    pages.clear()
+    add_video(library, "second", vecs[1200:])  # a colleague's new video: only its rows are read
+    paged.refresh()
+    assert paged.size == 1500 and max(pages) == 7 and sum(pages) == 300
+    pk_of = {t.track_id: t.pk for t in library.video_tracks(library.videos()[-1].video_id)}
+    for k in range(1200, 1500, 37):
+        assert paged.search(vecs[k], 0.99, 1)[0].tolist() == [pk_of[k - 1200 + 1]]
+
+
+def test_embeddings_are_read_by_id_in_the_order_asked(library: Library) -> None:
+    rng = np.random.default_rng(12)
+    vecs = unit(rng.normal(size=(50, DIM)))
+    add_video(library, "cam", list(vecs))
+    ids = library.embedding_ids("test-reid", "track")
+    assert len(ids) == 50 and np.all(np.diff(ids) > 0)
+    _, _, stored = library.load_embeddings("test-reid", "track")
+    wanted = [int(ids[9]), int(ids[2]), int(ids[9])]
+    assert np.array_equal(library.embeddings_by_id(wanted), stored[[9, 2, 9]])
+    assert len(library.embedding_ids("test-reid", "track", after_id=int(ids[44]))) == 5
+    with pytest.raises(KeyError):
+        library.embeddings_by_id([int(ids.max()) + 1000])

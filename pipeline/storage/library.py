@@ -22,6 +22,7 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
+from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.model_switch import ModelSwitch
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
@@ -43,7 +44,14 @@ log = logging.getLogger(__name__)
 
 
 class Library(
-    ScoreHistograms, SearchRecords, CameraClock, CaseStore, TrackColours, ModelSwitch, VideoTransfer
+    EmbeddingReads,
+    ScoreHistograms,
+    SearchRecords,
+    CameraClock,
+    CaseStore,
+    TrackColours,
+    ModelSwitch,
+    VideoTransfer,
 ):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
@@ -249,23 +257,6 @@ class Library(
             return s.scalar(
                 select(VideoRow.id).where(VideoRow.path == str(Path(path).expanduser().resolve()))
             )
-
-    def load_embeddings(
-        self, model: str, kind: str, after_id: int = 0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(embedding ids, track pks, (N, D) float32 vectors) of one model and kind, ids > ``after_id``."""
-        with self._read() as s:
-            rows = s.execute(
-                select(EmbeddingRow.id, EmbeddingRow.track_pk, EmbeddingRow.vector)
-                .where(EmbeddingRow.model == model, EmbeddingRow.kind == kind, EmbeddingRow.id > after_id)
-                .order_by(EmbeddingRow.id)
-            ).all()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        pks = np.fromiter((r[1] for r in rows), np.int64, len(rows))
-        vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
-        return ids, pks, vecs
 
     def embeddings_of(self, model: str, kind: str, track_pks: Sequence[int]) -> dict[int, np.ndarray]:
         """Embeddings (K, D) of one kind ('track' or 'crop') of the given tracks, for re-scoring or
