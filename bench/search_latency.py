@@ -1,4 +1,4 @@
-"""Search latency, query photo to hits, at 1e3, 1e5 and 1e6 indexed tracks.
+"""Search latency, query photo to hits, at 1e3, 1e5 and 1e6 indexed tracks (and 1e7 on request).
 
 The library holds the real PETS09-S2L1 index plus synthetic tracks (random unit vectors, and a few
 planted near-copies of the query so that there are hits to return) written straight into SQLite,
@@ -11,11 +11,19 @@ and a clock window holding about half of all tracks (a wide one), and the time t
 table that filters work on (once per library change, like the vector index).
 
     python -m bench.search_latency [--sizes 1000 100000 1000000] [--queries 15]
+    python -m bench.search_latency --sizes 1000000 2000000 10000000   # a fleet: ~50 GB of scratch disk
+
+Sizes are reached in order, the library growing as a real one does (the index grows incrementally,
+and is rebuilt compressed when it passes ``VectorIndexConfig.pq_min``). For each size it also prints
+the searching process's peak memory, the library's size on disk, and how long a new process takes
+to open the vector index from its cache file before its first search.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import resource
 import sqlite3
 import statistics
 import sys
@@ -41,6 +49,7 @@ PLANTED = 10  # synthetic tracks close to the query
 SPREAD_S = 0.01  # synthetic track k starts k * SPREAD_S seconds into its video
 T0 = datetime(2026, 11, 21, 8, 0, 0)  # every video's recording start
 BATCH = 50_000
+log = logging.getLogger("bench.search_latency")
 
 
 def add_synthetic(db: Path, n: int, model: str, query: np.ndarray, seed: int = 0) -> int:
@@ -122,6 +131,7 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=15)
     ap.add_argument("--increment", type=int, default=10_000, help="new tracks added to the largest library")
     a = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     tmp = scratch_dir("latency-")
     library = Library(tmp / "lib.db")
     models = ModelSet()
@@ -137,11 +147,13 @@ def main() -> int:
     have = real
     for n in sorted(a.sizes):
         if n > have:
+            t0 = time.perf_counter()
             vid = add_synthetic(library.db_path, n - have, models.reid_id, qvec, seed=n)
             # indexing stores each video's calibration histograms; synthetic tracks give no pairs
             empty = np.zeros(BINS, np.int64)
             library.set_score_histograms(vid, models.reid_id, METHOD, empty, empty)
             have = n
+            log.info("%d tracks written in %.0f s", n, time.perf_counter() - t0)
         t0 = time.perf_counter()
         searcher.index  # noqa: B018 - build or refresh the vector index (once per library change)
         build = time.perf_counter() - t0
@@ -153,10 +165,16 @@ def main() -> int:
         camera = measure(searcher, photo, a.queries, SearchFilter(cameras=("PETS",)))
         half = SearchFilter(start=T0, end=T0 + timedelta(seconds=SPREAD_S * have / 2))
         window = measure(searcher, photo, a.queries, half)
+        t0 = time.perf_counter()
+        Searcher(library, models).index  # noqa: B018 - a new process's first search opens the cache
+        opened = time.perf_counter() - t0
+        disk = sum(f.stat().st_size for f in tmp.iterdir()) / 2**30
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         print(
             f"tracks={have} index={kind} build_s={build:.1f} photo_ms={r['photo']:.1f} "
             f"match_ms={r['match']:.1f} total_ms={r['total']:.1f} | filters: table_s={table:.1f} "
-            f"camera_match_ms={camera['match']:.1f} window_match_ms={window['match']:.1f}",
+            f"camera_match_ms={camera['match']:.1f} window_match_ms={window['match']:.1f} | "
+            f"new_process_index_s={opened:.1f} peak_rss_gib={peak:.2f} library_gib={disk:.1f}",
             flush=True,
         )
     if a.increment:  # a colleague's new videos: read and added incrementally, nothing rebuilt
