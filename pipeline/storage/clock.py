@@ -96,8 +96,10 @@ class CameraClock(LibraryBase):
         with self._read() as s:
             return sorted(c for c in s.scalars(select(VideoRow.camera).distinct()).all() if c)
 
-    def track_times(self) -> TrackTimes:
-        """Every stored track's key, video, span and union box (one read; a filter works on these)."""
+    def track_times(self, after_pk: int = 0) -> TrackTimes:
+        """Every stored track's key, video, span and union box (a filter works on these), or only
+        those with keys above ``after_pk`` (tracks added since an earlier read: a track's span and
+        box never change once stored, and keys grow in commit order, see ``LibraryBase._bump``)."""
         cols = (
             TrackRow.id,
             TrackRow.video_id,
@@ -108,8 +110,9 @@ class CameraClock(LibraryBase):
             TrackRow.box_x2,
             TrackRow.box_y2,
         )
+        query = select(*cols).where(TrackRow.id > after_pk).order_by(TrackRow.id)  # keys ascending
         with self._read() as s:  # streamed into one array (np.array of a million row objects is slow)
-            rows = s.execute(select(*cols).order_by(TrackRow.id))  # keys ascending: filters keep them so
+            rows = s.execute(query)
             a = np.fromiter((x for row in rows for x in row), dtype=np.float64).reshape(-1, len(cols))
         return TrackTimes(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3], a[:, 4:8])
 
