@@ -5,6 +5,7 @@ vector index over millions of tracks never holds more than one page of them in m
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -26,6 +27,11 @@ def _page(rows: Sequence) -> EmbeddingPage:
     return ids, pks, vecs
 
 
+def _of(model: str, kind: str, after_id: int) -> Any:
+    """The rows of one model and kind with ids above ``after_id``."""
+    return (EmbeddingRow.model == model) & (EmbeddingRow.kind == kind) & (EmbeddingRow.id > after_id)
+
+
 class EmbeddingReads(LibraryBase):
     """Bulk reads of one ReID model's embeddings of one kind ('track' or 'crop')."""
 
@@ -34,10 +40,9 @@ class EmbeddingReads(LibraryBase):
     ) -> EmbeddingPage:
         """(embedding ids, track pks, (N, D) float32 vectors) of one model and kind with ids above
         ``after_id``, in id order; at most ``limit`` of them."""
-        mine = (EmbeddingRow.model == model) & (EmbeddingRow.kind == kind)
         query = (
             select(EmbeddingRow.id, EmbeddingRow.track_pk, EmbeddingRow.vector)
-            .where(mine, EmbeddingRow.id > after_id)
+            .where(_of(model, kind, after_id))
             .order_by(EmbeddingRow.id)
         )
         with self._read() as s:
@@ -57,11 +62,8 @@ class EmbeddingReads(LibraryBase):
         """The ids of one model's embeddings of one kind above ``after_id``, ascending (8 bytes each:
         a sample can be chosen among them without reading any vector)."""
         with self._read() as s:
-            rows = s.execute(
-                select(EmbeddingRow.id)
-                .where(EmbeddingRow.model == model, EmbeddingRow.kind == kind, EmbeddingRow.id > after_id)
-                .order_by(EmbeddingRow.id)
-            )
+            query = select(EmbeddingRow.id).where(_of(model, kind, after_id)).order_by(EmbeddingRow.id)
+            rows = s.execute(query)
             return np.fromiter((r[0] for r in rows), np.int64)
 
     def embeddings_by_id(self, ids: Sequence[int]) -> np.ndarray:
