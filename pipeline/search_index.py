@@ -155,18 +155,22 @@ class VectorIndex:
         self._add_pages(itertools.chain([first], pages))
 
     def _add_new(self) -> None:
-        if self._index is not None:
-            new = len(self.library.embedding_ids(self.model, "track", self._max_id))
-            if not new:
-                return
-            grown = self.size + new
-            ivf = isinstance(self._index, faiss.IndexIVF)
-            pq = isinstance(self._index, faiss.IndexIVFPQ)
-            if (grown < self.config.ivf_min or ivf) and (grown < self.config.pq_min or pq):
-                pages = self.library.embedding_pages(self.model, "track", self.config.read_page, self._max_id)
-                self._add_pages(pages)
-                return
-        self._rebuild()  # first vectors, or big enough now for IVF (or for compressed vectors)
+        new = len(self.library.embedding_ids(self.model, "track", self._max_id))
+        if not new:
+            return
+        if self._fits(self.size + new):
+            pages = self.library.embedding_pages(self.model, "track", self.config.read_page, self._max_id)
+            self._add_pages(pages)
+        else:
+            self._rebuild()  # first vectors, or big enough now for IVF (or for compressed vectors)
+
+    def _fits(self, n: int) -> bool:
+        """Whether the index as built serves ``n`` vectors (IVF from ``ivf_min``, compressed from
+        ``pq_min`` on)."""
+        if self._index is None:
+            return False
+        ivf, pq = isinstance(self._index, faiss.IndexIVF), isinstance(self._index, faiss.IndexIVFPQ)
+        return (n < self.config.ivf_min or ivf) and (n < self.config.pq_min or pq)
 
     def _add_pages(self, pages: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
         for ids, pks, vecs in pages:
