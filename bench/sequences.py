@@ -11,6 +11,9 @@ folder (deterministic: the same sources give the same files) and reused.
 Derivations, each a property any camera can have, none tuned to a clip:
 - ``@Nfps``: every k-th frame of the source re-encoded at N fps (a recorder saving space);
   ground-truth frames renumbered.
+- ``@Nfps+K``: the same, the recorder's first kept frame K source frames later (another sample of the
+  same footage: at 2 fps the frames of ``@2fps+5`` are none of ``@2fps``'s), to tell a change's
+  effect from the luck of which frames were kept.
 - ``@Nfps-images``: the same frames as JPEG snapshots named with their capture time
   (``<camera>_YYYYmmdd_HHMMSS_mmm.jpg``), as NVRs export them.
 - ``-in1080p@S``: the source scaled by S and placed in a 1920x1080 frame whose rest is the scene's own
@@ -154,18 +157,18 @@ def cut(source: Path, out: Path, first: int, frames: int) -> Path:
     return out
 
 
-def _picked(src_fps: float, fps: float, n: int) -> list[int]:
+def _picked(src_fps: float, fps: float, n: int, phase: int = 0) -> list[int]:
     step = src_fps / fps
-    return sorted({round(k * step) for k in range(n) if round(k * step) < n})
+    return sorted({phase + round(k * step) for k in range(n) if phase + round(k * step) < n})
 
 
-def subsampled(seq: Sequence, fps: float, out: Path) -> Sequence:
-    name = f"{seq.name}@{fps:g}fps"
+def subsampled(seq: Sequence, fps: float, out: Path, phase: int = 0) -> Sequence:
+    name = f"{seq.name}@{fps:g}fps" + (f"+{phase}" if phase else "")
     folder = out / name
     video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
     if not (video.exists() and gt.exists()):
         images = list(frames_of(seq.video))
-        keep = _picked(seq.fps, fps, len(images))
+        keep = _picked(seq.fps, fps, len(images), phase)
         write_video(video, (images[f] for f in keep), fps)
         _renumber_gt(seq, keep, gt)
     return Sequence(name, video, gt, fps, 1.0, seq.source)
@@ -297,6 +300,11 @@ def _register() -> None:
         for fps in (1, 2, 5):
             if fps < base[key].fps:
                 BUILDERS[f"{key}@{fps}fps"] = lambda out, s=base[key], f=fps: subsampled(s, f, out)
+                step = base[key].fps / fps
+                for phase in (round(step / 3), round(2 * step / 3)):  # two more samples of the footage
+                    BUILDERS[f"{key}@{fps}fps+{phase}"] = lambda out, s=base[key], f=fps, p=phase: subsampled(
+                        s, f, out, p
+                    )
         for fps in (1, 2):
             BUILDERS[f"{key}@{fps}fps-images"] = lambda out, s=base[key], f=fps: snapshot_folder(s, f, out)
     BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
