@@ -125,6 +125,8 @@ def summary(report: dict[str, Any]) -> str:
     if "base_input" in det:
         w, h = det["base_input"]
         look = f"whole frame at {w}x{h}"
+        if det.get("sparse_larger"):
+            look += " (larger: frames far apart)"
         if "close_scale" in det:
             look += f", close looks at {det['close_scale']:g}x ({det.get('close_looks', 0)} looks"
             look += f", {det.get('surveys', 0)} surveys)"

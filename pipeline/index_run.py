@@ -36,7 +36,10 @@ class IndexRun:
             appearance = dataclasses.replace(appearance, min_observations=1)
         self.builder = TrackBuilder(appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
-        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height)
+        # frames further apart than the dense detector interval: each gets a larger look (see
+        # pipeline.detection_plan, 1); a chosen --stride is a choice of speed and changes nothing here
+        sparseness = max(1.0, 1.0 / (info.fps * config.min_gap_s)) if info.fps > 0 else 1.0
+        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness)
         self.report = IndexReport(config.report)
         self.pending: list[TrackRecord] = []
         self.stored = 0

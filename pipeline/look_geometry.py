@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from models.detections import Detections
-from models.detector import STRIDE
+from models.detector import STRIDE, DetectorConfig, input_side
 
 SHAPE_LADDER = (64, 96, 128, 192, 256, 320, 384, 480, 640)  # network sides of close looks
 
@@ -21,6 +21,19 @@ SHAPE_LADDER = (64, 96, 128, 192, 256, 320, 384, 480, 640)  # network sides of c
 def up_to_stride(v: float) -> int:
     """``v`` rounded up to a multiple of the network's stride (at least one stride)."""
     return max(STRIDE, math.ceil(v / STRIDE) * STRIDE)
+
+
+def base_side(
+    longest_side: int, config: DetectorConfig, area_gain: float = 1.0, min_step: float = 1.0
+) -> int:
+    """Longest network side of the base pass: ``config.max_input`` with its area times ``area_gain``
+    (at least 1), never above the frame's own size, and only if that grows the area ``min_step``-fold."""
+    side = input_side(longest_side, config)
+    if area_gain > 1:
+        larger = min(up_to_stride(config.max_input * math.sqrt(area_gain)), up_to_stride(longest_side))
+        if larger**2 >= min_step * side**2:
+            side = larger
+    return side
 
 
 def spans(lo: int, hi: int, span: float, overlap: float) -> list[tuple[int, int]]:

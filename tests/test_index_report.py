@@ -42,3 +42,16 @@ def test_low_frame_rate_is_said(tmp_path: Path) -> None:
     write_video(video, (f for k, f in enumerate(frames_of(pets().video)) if k % 10 == 0), 1.0)
     p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
     assert p.returncode == 0 and "low frame rate" in p.stderr
+
+
+def test_hd_frames_far_apart_are_looked_at_larger(tmp_path: Path) -> None:
+    """ADL-Rundle-6 (1920x1080) kept at 1 fps: each frame gets the detector time of ten, as a larger
+    whole-frame input, and the report says so."""
+    from bench.sequences import base_sequences
+
+    video = tmp_path / "hd_1fps.mp4"
+    adl = base_sequences()["adl"].video
+    write_video(video, (f for k, f in enumerate(frames_of(adl)) if k % 30 == 0 and k < 240), 1.0)
+    p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 0, p.stderr
+    assert "whole frame at 1344x768 (larger: frames far apart)" in p.stderr, p.stderr
