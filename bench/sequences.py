@@ -18,6 +18,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
   (``<camera>_YYYYmmdd_HHMMSS_mmm.jpg``), as NVRs export them.
 - ``-in1080p@S``: the source scaled by S and placed in a 1920x1080 frame whose rest is the scene's own
   empty background (temporal median, so nobody is in it): people 40-150 px tall in a wide HD view.
+  ``-in4k@S``: the same in a 3840x2160 frame (a 4K camera).
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
   until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
 """
@@ -42,6 +43,7 @@ ASSETS = Path(os.environ.get("SPOTTER_ASSETS", ROOT.parent / "shared" / "assets"
 TOOLS = ASSETS.parent / "tools"  # the shared evaluator and peer, beside the assets
 DEFAULT_OUT = ROOT / "out" / "sequences"
 HD = (1920, 1080)
+UHD = (3840, 2160)
 SNAPSHOT_START = datetime(2026, 11, 21, 14, 30, 0)  # capture time of a snapshot folder's first image
 
 
@@ -206,24 +208,30 @@ def empty_background(images: list[np.ndarray], samples: int = 41) -> np.ndarray:
 
 
 def in_hd_frame(
-    seq: Sequence, scale: float, out: Path, anchor: tuple[float, float] = (0.55, 0.6), label: str = ""
+    seq: Sequence,
+    scale: float,
+    out: Path,
+    anchor: tuple[float, float] = (0.55, 0.6),
+    label: str = "",
+    size: tuple[int, int] = HD,
 ) -> Sequence:
-    """``seq`` scaled by ``scale`` inside a 1920x1080 frame of its own empty background (enlarged to
-    fill the frame): the people keep ``scale`` times their size in a much wider view."""
-    name = f"{seq.name}-in1080p@{label or f'{scale:g}'}"
+    """``seq`` scaled by ``scale`` inside a ``size`` frame (1920x1080, or 3840x2160: ``-in4k``) of its
+    own empty background (enlarged to fill the frame): the people keep ``scale`` times their size in a
+    much wider view."""
+    name = f"{seq.name}-in{'4k' if size == UHD else '1080p'}@{label or f'{scale:g}'}"
     folder = out / name
     video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
     if not (video.exists() and gt.exists()):
         images = list(frames_of(seq.video))
         h, w = images[0].shape[:2]
         sw, sh = round(w * scale), round(h * scale)
-        if sw > HD[0] or sh > HD[1]:
-            raise ValueError(f"{seq.name} at scale {scale} does not fit in 1920x1080")
-        cover = max(HD[0] / w, HD[1] / h)
+        if sw > size[0] or sh > size[1]:
+            raise ValueError(f"{seq.name} at scale {scale} does not fit in {size[0]}x{size[1]}")
+        cover = max(size[0] / w, size[1] / h)
         bg = cv2.resize(empty_background(images), (round(w * cover), round(h * cover)), cv2.INTER_CUBIC)
-        bg = cv2.GaussianBlur(bg[: HD[1], : HD[0]], (0, 0), 1.5)
-        x0 = round((HD[0] - sw) * anchor[0])
-        y0 = round((HD[1] - sh) * anchor[1])
+        bg = cv2.GaussianBlur(bg[: size[1], : size[0]], (0, 0), 1.5 * size[0] / HD[0])
+        x0 = round((size[0] - sw) * anchor[0])
+        y0 = round((size[1] - sh) * anchor[1])
 
         def frames() -> Iterator[np.ndarray]:
             for img in images:
@@ -311,6 +319,10 @@ def _register() -> None:
     BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
     BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")
     BUILDERS["adl-in1080p@0.5"] = lambda out: in_hd_frame(base["adl"], 0.5, out, (0.2, 0.5))
+    BUILDERS["pets-in1080p@0.8"] = lambda out: in_hd_frame(base["pets"], 0.8, out, (0.3, 0.4))
+    BUILDERS["pets-in4k@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out, (0.4, 0.6), size=UHD)
+    BUILDERS["pets-in4k@1.5"] = lambda out: in_hd_frame(base["pets"], 1.5, out, (0.7, 0.3), size=UHD)
+    BUILDERS["adl-in4k@1"] = lambda out: in_hd_frame(base["adl"], 1.0, out, (0.5, 0.5), size=UHD)
     BUILDERS["loop-1h"] = lambda out: hour_loop(out)
 
 
