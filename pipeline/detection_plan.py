@@ -178,8 +178,9 @@ class DetectionPlan:
         self.width, self.height = width, height
         gain = 1 + config.sparse_gain * (sparseness - 1)
         side = base_side(max(width, height), detector.config, gain, config.sparse_min_step)
-        self.sparse_larger = side > base_side(max(width, height), detector.config)
         self.base_shape = detector.network_shape(height, width, side)
+        plain = detector.network_shape(height, width, base_side(max(width, height), detector.config))
+        self.sparse_larger = self.base_shape != plain  # (a fixed-shape model keeps its one shape)
         self.base_scale = min(self.base_shape[0] / height, self.base_shape[1] / width)
         self.close_scale = min(1.0, config.target_px / config.min_person_px)
         self.active = detector.dynamic and self.close_scale > self.base_scale * 1.05

@@ -114,6 +114,17 @@ def test_sparse_frames_are_looked_at_larger(models) -> None:
     assert "sparse_larger" not in DetectionPlan(config, models.detector, 1920, 1080).describe()
 
 
+def test_a_fixed_shape_detector_is_not_said_to_look_larger() -> None:
+    """A detector exported at one input shape (640x640) runs every frame at it, sparse or not."""
+    from models.detector import DetectorConfig, PersonDetector
+    from tests.conftest import asset
+
+    fixed = PersonDetector(asset("detector/yolov8n_dequant_fp32.onnx"), DetectorConfig())
+    assert fixed.fixed_shape == (640, 640)
+    plan = DetectionPlan(DetectionPlanConfig(), fixed, 1920, 1080, sparseness=10.0)
+    assert plan.base_shape == (640, 640) and "sparse_larger" not in plan.describe()
+
+
 def test_a_sparse_frame_finds_people_the_small_input_misses(models, frame_of) -> None:
     """ADL-Rundle-6 (1080p), a frame of a group walking: at a 1 fps recorder's larger input the base
     pass alone finds more of the people in the ground truth than at the dense rate's 416 px."""
