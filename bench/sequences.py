@@ -305,7 +305,7 @@ BUILDERS: dict[str, Callable[[Path], Sequence]] = {}
 def _register() -> None:
     base = base_sequences()
     for key in ("pets", "tud", "adl"):
-        for fps in (1, 2, 5):
+        for fps in (1, 2, 3, 5, 6):
             if fps < base[key].fps:
                 BUILDERS[f"{key}@{fps}fps"] = lambda out, s=base[key], f=fps: subsampled(s, f, out)
                 step = base[key].fps / fps
