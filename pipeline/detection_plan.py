@@ -61,16 +61,16 @@ from models.boxes import iou_matrix
 from models.detections import Detections
 from models.detector import STRIDE, PersonDetector
 from pipeline.look_geometry import (
-    SHAPE_LADDER,
+    Look,
     add_new,
     base_side,
+    fit_tile,
     found_new,
     merge_boxes,
     overlap,
-    spans,
+    tiles,
     uncut,
     unexplained_motion,
-    up_to_stride,
 )
 from pipeline.motion import gray_thumbnail
 
@@ -135,18 +135,6 @@ class DetectionPlanConfig:
     burst: float = 40.0
     edge_px: float = 3.0
     contained: float = 0.8
-
-
-@dataclass(frozen=True)
-class Look:
-    """One close look: a rectangle of the frame (pixels) run at ``scale``, for ``reason``."""
-
-    x1: int
-    y1: int
-    x2: int
-    y2: int
-    scale: float
-    reason: str  # "motion" | "track" | "survey"
 
 
 @dataclass
@@ -247,8 +235,8 @@ class DetectionPlan:
         """Network pixels the looks would take."""
         total = 0
         for look in looks:
-            for t in self._tiles(look):
-                (h, w), _ = self._fit(t, look.scale)
+            for t in tiles(look, self.config.tile_px, self.config.tile_overlap):
+                (h, w), _ = fit_tile(t, look.scale, self.width, self.height)
                 total += h * w
         return total
 
@@ -320,39 +308,14 @@ class DetectionPlan:
         looks = [Look(int(a), int(b), math.ceil(c), math.ceil(d), scale, "motion") for a, b, c, d in regions]
         return (looks if self._afford(looks) else []), moving
 
-    def _tiles(self, look: Look) -> list[tuple[int, int, int, int]]:
-        """The look cut into tiles of at most ``tile_px`` network pixels, overlapping."""
-        span = self.config.tile_px / look.scale  # frame pixels per tile side
-        out = []
-        for a0, a1 in spans(look.x1, look.x2, span, self.config.tile_overlap):
-            for b0, b1 in spans(look.y1, look.y2, span, self.config.tile_overlap):
-                out.append((a0, b0, a1, b1))
-        return out
-
-    def _fit(
-        self, tile: tuple[int, int, int, int], scale: float
-    ) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-        """A network shape from a short ladder of sizes (so that the looks of a batch of frames share
-        shapes and run batched), and the tile grown around its centre to fill it."""
-        out = []
-        shape = []
-        for lo, hi, limit in ((tile[1], tile[3], self.height), (tile[0], tile[2], self.width)):
-            net = next((n for n in SHAPE_LADDER if n >= (hi - lo) * scale), up_to_stride((hi - lo) * scale))
-            span = min(round(net / scale), limit)
-            start = min(max(round((lo + hi - span) / 2), 0), limit - span)
-            out.append((start, start + span))
-            shape.append(net)
-        (y0, y1), (x0, x1) = out
-        return (shape[0], shape[1]), (x0, y0, x1, y1)
-
     def _merge(
         self, images: Sequence[np.ndarray], base: list[Detections], looks: list[tuple[int, Look]]
     ) -> list[Detections]:
         pieces: dict[tuple[int, int], list[tuple[int, tuple[int, int, int, int], float]]] = {}
         for k, look in looks:
             self.stats.close_looks += 1
-            for t in self._tiles(look):
-                shape, t = self._fit(t, look.scale)
+            for t in tiles(look, self.config.tile_px, self.config.tile_overlap):
+                shape, t = fit_tile(t, look.scale, self.width, self.height)
                 pieces.setdefault(shape, []).append((k, t, look.scale))
         boxes: list[list[np.ndarray]] = [[] for _ in base]
         scores: list[list[np.ndarray]] = [[] for _ in base]

@@ -8,6 +8,7 @@ boxes' NMS itself follows Ultralytics' rule through ``models.detector``'s thresh
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -44,6 +45,47 @@ def spans(lo: int, hi: int, span: float, overlap: float) -> list[tuple[int, int]
     n = math.ceil((length - span * overlap) / (span * (1 - overlap)))
     step = (length - span) / max(n - 1, 1)
     return [(round(lo + i * step), round(lo + i * step + span)) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Look:
+    """One close look: a rectangle of the frame (pixels) run at ``scale``, for ``reason``."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    scale: float
+    reason: str  # "motion" | "track" | "survey"
+
+
+def tiles(look: Look, tile_px: int, overlap: float) -> list[tuple[int, int, int, int]]:
+    """The look cut into tiles of at most ``tile_px`` network pixels, neighbours overlapping by
+    ``overlap`` of a tile."""
+    span = tile_px / look.scale  # frame pixels per tile side
+    out = []
+    for a0, a1 in spans(look.x1, look.x2, span, overlap):
+        for b0, b1 in spans(look.y1, look.y2, span, overlap):
+            out.append((a0, b0, a1, b1))
+    return out
+
+
+def fit_tile(
+    tile: tuple[int, int, int, int], scale: float, width: int, height: int
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """A network shape from a short ladder of sizes (so that the looks of a batch of frames share
+    shapes and run batched), and the tile grown around its centre to fill it, inside a ``width`` x
+    ``height`` frame."""
+    out = []
+    shape = []
+    for lo, hi, limit in ((tile[1], tile[3], height), (tile[0], tile[2], width)):
+        net = next((n for n in SHAPE_LADDER if n >= (hi - lo) * scale), up_to_stride((hi - lo) * scale))
+        span = min(round(net / scale), limit)
+        start = min(max(round((lo + hi - span) / 2), 0), limit - span)
+        out.append((start, start + span))
+        shape.append(net)
+    (y0, y1), (x0, x1) = out
+    return (shape[0], shape[1]), (x0, y0, x1, y1)
 
 
 def merge_boxes(boxes: np.ndarray) -> np.ndarray:
