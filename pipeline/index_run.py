@@ -36,9 +36,7 @@ class IndexRun:
             appearance = dataclasses.replace(appearance, min_observations=1)
         self.builder = TrackBuilder(appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
-        # frames further apart than the dense detector interval: each gets a larger look (see
-        # pipeline.detection_plan, 1); a chosen --stride is a choice of speed and changes nothing here
-        sparseness = max(1.0, 1.0 / (info.fps * config.min_gap_s)) if info.fps > 0 else 1.0
+        sparseness = config.sparseness(info.fps)  # frames far apart are looked at larger
         self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness)
         self.report = IndexReport(config.report)
         self.pending: list[TrackRecord] = []

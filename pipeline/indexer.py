@@ -92,6 +92,12 @@ class IndexConfig:
         same_rules = max(dense, math.floor(fps * self.tracker.low_rate_gap_s))
         return dense, min(max(dense, round(fps * self.max_gap_s)), same_rules)
 
+    def sparseness(self, fps: float) -> float:
+        """How many times further apart a video's frames are than ``min_gap_s`` (1 for footage at
+        1 / ``min_gap_s`` fps and faster): the detection plan looks at such frames larger. The
+        footage's own rate, not ``stride``: a chosen stride is a choice of speed."""
+        return max(1.0, 1.0 / (fps * self.min_gap_s)) if fps > 0 else 1.0
+
     def __post_init__(self) -> None:
         check_fields(self, INDEX_RULES)
 
