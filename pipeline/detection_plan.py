@@ -114,6 +114,10 @@ class DetectionPlanConfig:
     burst: frames' worth of budget that can be saved up (pays for a survey).
     edge_px: a close-look box within this many network pixels of a tile's inner edge is cut off.
     contained: a box whose area lies at least this much inside a stronger box is a duplicate.
+    found_score: confidence at which a box counts as a person found (the tracker's ``high_score``:
+        below it a box only extends a track that exists). A weaker base-pass box over someone does
+        not mean the base pass can see them: a survey that finds small people there keeps the
+        motion and track looks on, and a followed small person under such a box still gets a look.
     """
 
     target_px: float = 32.0
@@ -135,6 +139,7 @@ class DetectionPlanConfig:
     burst: float = 40.0
     edge_px: float = 3.0
     contained: float = 0.8
+    found_score: float = 0.5
 
 
 @dataclass
@@ -227,7 +232,8 @@ class DetectionPlan:
         merged = self._merge(images, base, looks)
         surveyed = [k for k, look in looks if look.reason == "survey"]
         if surveyed:
-            self._reschedule(any(found_new(merged[k], tracked[k], moving[k]) for k in surveyed))
+            found = self.config.found_score
+            self._reschedule(any(found_new(merged[k], tracked[k], moving[k], found) for k in surveyed))
             self._small_present = any(self._small_found(merged[k], base[k]) for k in surveyed)
         return merged
 
@@ -281,8 +287,9 @@ class DetectionPlan:
         if len(people):  # followed people too small for the base pass, which it did not see here
             h = people[:, 3] - people[:, 1]
             unseen = h * self.base_scale < cfg.target_px
-            if len(base):
-                unseen &= overlap(people, base.xyxy).max(axis=1) < 0.5
+            seen = base.xyxy[base.score >= cfg.found_score]
+            if len(seen):
+                unseen &= overlap(people, seen).max(axis=1) < 0.5
             reach = cfg.track_reach * h[unseen, None] * np.array([-1, -0.5, 1, 0.5])
             boxes = np.vstack([boxes, people[unseen] + reach])
         if not len(boxes):
@@ -339,12 +346,14 @@ class DetectionPlan:
 
     def _small_found(self, merged: Detections, base: Detections) -> bool:
         """Whether a survey found a confident person too small for the base pass, which it missed."""
-        strong = merged[(merged.score >= 0.5) & (merged.height * self.base_scale < self.config.target_px)]
+        cfg = self.config
+        strong = merged[(merged.score >= cfg.found_score) & (merged.height * self.base_scale < cfg.target_px)]
         if not len(strong):
             return False
-        if not len(base):
+        seen = base.xyxy[base.score >= cfg.found_score]  # a weak base box did not find the person
+        if not len(seen):
             return True
-        return bool((iou_matrix(strong.xyxy, base.xyxy).max(axis=1) < 0.5).any())
+        return bool((iou_matrix(strong.xyxy, seen).max(axis=1) < 0.5).any())
 
     def _reschedule(self, found_new: bool) -> None:
         """Next survey sooner when the last one found someone new, later (doubling) when not."""

@@ -193,10 +193,11 @@ def unexplained_motion(
     return np.asarray(out, dtype=np.float64).reshape(-1, 4)
 
 
-def found_new(merged: Detections, tracked: np.ndarray, moving: np.ndarray) -> bool:
-    """Whether a survey found someone only a survey finds: a confident person who is neither
-    followed by the tracker nor moving (moving people are found by the motion looks)."""
-    strong = merged.xyxy[merged.score >= 0.5]
+def found_new(merged: Detections, tracked: np.ndarray, moving: np.ndarray, min_score: float) -> bool:
+    """Whether a survey found someone only a survey finds: a person (confidence at least
+    ``min_score``) who is neither followed by the tracker nor moving (moving people are found by the
+    motion looks)."""
+    strong = merged.xyxy[merged.score >= min_score]
     if not len(strong):  # (close looks only add people too small for the base pass)
         return False
     known = np.vstack([np.asarray(tracked, dtype=np.float64).reshape(-1, 4), moving])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -141,3 +142,26 @@ def test_a_sparse_frame_finds_people_the_small_input_misses(models, frame_of) ->
             hits += found(base, gt[gt[:, 0] == k][:, 2:6])
         counts.append(hits)
     assert counts[1] >= counts[0] + 3, counts
+
+
+def test_a_weak_whole_frame_box_does_not_switch_close_looks_off(models, frame_of) -> None:
+    """ADL-Rundle-6 at a third of its size in a 1080p frame (people 50-200 px): the 416-px pass puts
+    only weak boxes (below the tracker's threshold) on most of the group; the survey finds them, so
+    the close looks stay on for the frames after it instead of leaving them to a pass that cannot
+    see them."""
+    from bench.sequences import base_sequences
+
+    def small(k: int) -> np.ndarray:
+        canvas = np.full((1080, 1920, 3), 90, np.uint8)
+        canvas[360:720, 640:1280] = cv2.resize(frame_of(base_sequences()["adl"].video, k), (640, 360))
+        return canvas
+
+    plan = DetectionPlan(DetectionPlanConfig(), models.detector, 1920, 1080)
+    frames = [small(k) for k in (240, 243)]
+    base = models.detector.detect_at(frames[:1], plan.base_shape)[0]
+    strong = base.score >= plan.config.found_score
+    assert strong.sum() <= 1 and (~strong).sum() >= 5  # the people are there, weakly
+    (surveyed,) = plan.detect(frames[:1], [8.0], [240])
+    assert plan.stats.surveys == 1 and (surveyed.score >= plan.config.found_score).sum() >= 5
+    plan.detect(frames[1:], [8.1], [243])  # someone moved: a motion look, not the base pass alone
+    assert plan.stats.surveys == 1 and plan.stats.close_looks >= 2
