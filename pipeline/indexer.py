@@ -303,9 +303,9 @@ def _index(
 
 def link_video(library: Library, video_id: int, reid_id: str, config: LinkConfig) -> None:
     """Link the fragments of each person in a finished video (see :mod:`pipeline.linking`). Tracks are
-    read a page at a time and kept only as what linking looks at (the first observation, the last
-    few, the appearance vector), so memory grows with the number of tracks, not of frames."""
-    keep_tail = config.velocity_frames + 1
+    read a page at a time and kept only as what linking looks at (the first few observations, the
+    last few, the appearance vector), so memory grows with the number of tracks, not of frames."""
+    keep = config.velocity_frames + 1
     tracks, vectors, page = [], {}, []
 
     def flush() -> None:
@@ -315,8 +315,8 @@ def link_video(library: Library, video_id: int, reid_id: str, config: LinkConfig
         page.clear()
 
     for t in library.iter_video_tracks(video_id):
-        if len(t.path) > keep_tail + 1:
-            t = dataclasses.replace(t, path=np.concatenate([t.path[:1], t.path[-keep_tail:]]))
+        if len(t.path) > 2 * keep:
+            t = dataclasses.replace(t, path=np.concatenate([t.path[:keep], t.path[-keep:]]))
         page.append(t)
         if len(page) >= 500:
             flush()

@@ -47,6 +47,23 @@ def test_occluded_walker_is_linked() -> None:
     assert persons == {1: 1, 2: 1}
 
 
+def test_a_walker_whose_last_box_was_half_hidden_is_linked() -> None:
+    """A track ends because its person is being hidden: its last boxes show the upper body only. The
+    sizes compared are the median over the last and first few boxes, not those edge boxes."""
+    a = track(1, 0, 30, x0=100)
+    a.path[-2:, 5] = 100 + 40  # the last two boxes: the legs hidden (40 of 80 px)
+    b = track(2, 40, 70, x0=190 + 3 * 10)
+    assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_A)}) == {1: 1, 2: 1}
+
+
+def test_a_walker_who_stopped_while_hidden_is_linked() -> None:
+    """Hidden for 1.5 s, the walker stopped (or turned back): the next track starts where the first
+    one ended, not where its velocity led (8 px/frame: 1.5 heights on)."""
+    a = track(1, 0, 30, x0=100, vx=8.0)
+    b = track(2, 45, 70, x0=100 + 8 * 30, vx=0.0)
+    assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_A)}) == {1: 1, 2: 1}
+
+
 def test_different_appearance_is_not_linked() -> None:
     a, b = track(1, 0, 30, x0=100), track(2, 40, 70, x0=220)
     assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_B)}) == {1: 1, 2: 2}
