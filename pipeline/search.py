@@ -27,7 +27,6 @@ import numpy as np
 from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
-from pipeline.hit_selection import select_hits
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig
 from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
@@ -62,8 +61,6 @@ class SearchConfig:
         the whole library, Spotter's rule before calibration; kept to measure against).
     relative_margin: hits must score within this of the best person of their video. Smaller is
         stricter.
-    one_place: a person seen at the same moment as a better hit in the same video is not the
-        person searched for (:mod:`pipeline.hit_selection`).
     score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
         embedding), 'crops' (best cosine over its stored crops: one clear view is enough), or 'blend'
         (the average of the two).
@@ -81,7 +78,6 @@ class SearchConfig:
 
     min_score: float = 0.65
     relative_margin: float = 0.05
-    one_place: bool = True
     score_by: str = "crops"
     rerank: bool = False
     rerank_candidates: int = 200
@@ -293,6 +289,9 @@ class Searcher:
             scores[near] = self.score(vec, pks[near], scores[near])
         people = self._people(pks, scores, owners, lowest)
         best = people[0][0] if people else None
+        video_best: dict[int, float] = {}
+        for score, members in people:  # best first: the first person seen of a video is its best
+            video_best.setdefault(members[0].video_id if cfg.margin_per_video else -1, score)
         limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(
             hit_from_track(t, score, clocks.get(t.video_id))
@@ -301,7 +300,8 @@ class Searcher:
             if (inside is None or _among(inside, t.pk))
             and (where.region is None or enters(t.path, where.region))
         )
-        hits = select_hits(candidates, floor, margin, cfg.margin_per_video, cfg.one_place)
+        scope = {h.video_id: h.video_id if cfg.margin_per_video else -1 for h in candidates}
+        hits = tuple(h for h in candidates if h.score >= max(floor, video_best[scope[h.video_id]] - margin))
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)
         left_out = allowed.videos_without_start if allowed is not None else 0

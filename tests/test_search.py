@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -33,19 +32,14 @@ class FakeModels:
         self.query = query
 
 
-def add_video(
-    library: Library, name: str, vectors: list[np.ndarray], fps: float = 10.0, starts: list[int] | None = None
-) -> int:
-    """A video whose track k has appearance ``vectors[k]`` and is seen for 5 frames from ``starts[k]``
-    (default 10 k: one after the other)."""
+def add_video(library: Library, name: str, vectors: list[np.ndarray], fps: float = 10.0) -> int:
     info = VideoInfo(Path(f"/videos/{name}.mp4"), 1, 0.0, name.ljust(64, "0"), fps, 1000, 320, 240)
     d = library.start_video(info, "det", "test-reid", {})
     records = []
     for k, v in enumerate(vectors):
-        start = 10 * k if starts is None else starts[k]
-        frames = np.arange(start, start + 5)
+        frames = np.arange(10 * k, 10 * k + 5)
         path = np.column_stack([frames, frames / fps, np.tile([10, 20, 40, 100, 0.9], (5, 1))])
-        records.append(TrackRecord(k + 1, path, unit(v), unit(v)[None], (start,), b"\xff\xd8", 0.5))
+        records.append(TrackRecord(k + 1, path, unit(v), unit(v)[None], (10 * k,), b"\xff\xd8", 0.5))
     library.commit_chunk(d.video_id, records, 1000, None, "test-reid")
     library.finish_video(d.video_id, "done", 1000)
     return d.video_id
@@ -78,34 +72,6 @@ def test_hits_obey_floor_and_relative_margin(library: Library) -> None:
     assert len(hits) == 1
     assert hits[0].frames[0] == (0, 10.0, 20.0, 40.0, 100.0) and hits[0].end_frame == 4
     assert hits[0].to_json()["video"] == "/videos/cam1.mp4"
-
-
-def with_cosines(q: np.ndarray, cosines: list[float], seed: int = 0) -> list[np.ndarray]:
-    """Vectors whose cosine similarity to ``q`` is exactly each of ``cosines``."""
-    noise = unit(np.random.default_rng(seed).normal(size=(len(cosines), DIM)))
-    out = []
-    for target, n in zip(cosines, noise):
-        ortho = unit(n - (n @ q) * q)
-        out.append(target * q + np.sqrt(1 - target**2) * ortho)
-    return out
-
-
-def test_someone_seen_at_the_same_moment_as_a_better_hit_is_not_the_person(library: Library) -> None:
-    """Two tracks of one camera that overlap in time are two people: of look-alikes within the margin
-    only the better one is a hit at that moment; at another moment, or in another camera, the second
-    best is still one."""
-    q = unit(np.random.default_rng(3).normal(size=DIM))
-    add_video(library, "cam1", with_cosines(q, [0.95, 0.93, 0.92]), starts=[0, 2, 20])
-    add_video(library, "cam2", with_cosines(q, [0.94], seed=1), starts=[0])
-    config = SearchConfig(min_score=0.6, relative_margin=0.05, calibrate=False)
-    hits = searcher(library, config).match(q).hits
-    assert sorted((h.video_path[-8:], h.track_id) for h in hits) == [
-        ("cam1.mp4", 1),
-        ("cam1.mp4", 3),
-        ("cam2.mp4", 1),
-    ]
-    both = searcher(library, replace(config, one_place=False))
-    assert len(both.match(q).hits) == 4  # the rule switched off: the look-alike at the same moment too
 
 
 def test_absent_person_gets_no_hits(library: Library) -> None:
