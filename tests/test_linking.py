@@ -56,6 +56,20 @@ def test_a_walker_whose_last_box_was_half_hidden_is_linked() -> None:
     assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_A)}) == {1: 1, 2: 1}
 
 
+def test_sizes_are_compared_where_the_tracks_meet_at_any_frame_rate() -> None:
+    """At 1 fps the next track's first boxes span seconds: someone walking towards the camera grows
+    in them (90 -> 180 px), and only the box where the tracks meet is compared with the last one."""
+
+    def walk(pk: int, frames: list[int], heights: list[float]) -> TrackInfo:
+        rows = [[f, f, 100 + 4 * f, 100, 140 + 4 * f, 100 + h, 0.9] for f, h in zip(frames, heights)]
+        first, last = frames[0], frames[-1]
+        return TrackInfo(pk, 1, "/v.mp4", 1.0, pk, first, last, first, last, np.array(rows), pk)
+
+    a = walk(1, [12], [80.0])
+    b = walk(2, [13, 14, 15, 16], [90.0, 120.0, 150.0, 180.0])
+    assert link_tracks([a, b], {1: near(LOOK_A), 2: near(LOOK_A)}) == {1: 1, 2: 1}
+
+
 def test_a_walker_who_stopped_while_hidden_is_linked() -> None:
     """Hidden for 1.5 s, the walker stopped (or turned back): the next track starts where the first
     one ended, not where its velocity led (8 px/frame: 1.5 heights on)."""
