@@ -73,6 +73,7 @@ from pipeline.look_geometry import (
     unexplained_motion,
 )
 from pipeline.motion import gray_thumbnail
+from pipeline.tracking import TrackerConfig
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +115,9 @@ class DetectionPlanConfig:
     burst: frames' worth of budget that can be saved up (pays for a survey).
     edge_px: a close-look box within this many network pixels of a tile's inner edge is cut off.
     contained: a box whose area lies at least this much inside a stronger box is a duplicate.
-    found_score: confidence at which a box counts as a person found (the tracker's ``high_score``:
-        below it a box only extends a track that exists). A weaker base-pass box over someone does
-        not mean the base pass can see them: a survey that finds small people there keeps the
-        motion and track looks on, and a followed small person under such a box still gets a look.
+
+    What counts as a person found is the tracker's ``TrackerConfig.high_score`` (below it a box only
+    extends a track that exists), given to :class:`DetectionPlan` as ``found_score``.
     """
 
     target_px: float = 32.0
@@ -139,7 +139,6 @@ class DetectionPlanConfig:
     burst: float = 40.0
     edge_px: float = 3.0
     contained: float = 0.8
-    found_score: float = 0.5
 
 
 @dataclass
@@ -164,10 +163,15 @@ class DetectionPlan:
         width: int,
         height: int,
         sparseness: float = 1.0,
+        found_score: float = TrackerConfig.high_score,
     ):
         """``sparseness``: how many times further apart this video's processed frames are than the
-        frames ``DetectorConfig.max_input`` is sized for (1 for 10 fps and faster footage)."""
-        self.config, self.detector = config, detector
+        frames ``DetectorConfig.max_input`` is sized for (1 for 10 fps and faster footage).
+        ``found_score``: confidence at which a box is a person found. A weaker base-pass box over
+        someone does not mean the base pass can see them: a survey that finds small people there
+        keeps the motion and track looks on, and a followed small person under such a box still
+        gets a look."""
+        self.config, self.detector, self.found_score = config, detector, found_score
         self.width, self.height = width, height
         gain = 1 + config.sparse_gain * (sparseness - 1)
         side = base_side(max(width, height), detector.config, gain, config.sparse_min_step)
@@ -232,7 +236,7 @@ class DetectionPlan:
         merged = self._merge(images, base, looks)
         surveyed = [k for k, look in looks if look.reason == "survey"]
         if surveyed:
-            found = self.config.found_score
+            found = self.found_score
             self._reschedule(any(found_new(merged[k], tracked[k], moving[k], found) for k in surveyed))
             self._small_present = any(self._small_found(merged[k], base[k]) for k in surveyed)
         return merged
@@ -266,7 +270,6 @@ class DetectionPlan:
         self._credit = min(self._credit + cfg.budget * self._base_px, self._credit_cap)
         small = gray_thumbnail(image, round(self.width * self.motion_scale))
         prev, self._prev = self._prev, small
-        cfg = self.config
         moving = (
             unexplained_motion(small, prev, base, self.motion_scale, cfg.motion_delta, cfg.motion_min_area)
             if prev is not None
@@ -287,7 +290,7 @@ class DetectionPlan:
         if len(people):  # followed people too small for the base pass, which it did not see here
             h = people[:, 3] - people[:, 1]
             unseen = h * self.base_scale < cfg.target_px
-            seen = base.xyxy[base.score >= cfg.found_score]
+            seen = base.xyxy[base.score >= self.found_score]
             if len(seen):
                 unseen &= overlap(people, seen).max(axis=1) < 0.5
             reach = cfg.track_reach * h[unseen, None] * np.array([-1, -0.5, 1, 0.5])
@@ -346,11 +349,11 @@ class DetectionPlan:
 
     def _small_found(self, merged: Detections, base: Detections) -> bool:
         """Whether a survey found a confident person too small for the base pass, which it missed."""
-        cfg = self.config
-        strong = merged[(merged.score >= cfg.found_score) & (merged.height * self.base_scale < cfg.target_px)]
+        small = merged.height * self.base_scale < self.config.target_px
+        strong = merged[(merged.score >= self.found_score) & small]
         if not len(strong):
             return False
-        seen = base.xyxy[base.score >= cfg.found_score]  # a weak base box did not find the person
+        seen = base.xyxy[base.score >= self.found_score]  # a weak base box did not find the person
         if not len(seen):
             return True
         return bool((iou_matrix(strong.xyxy, seen).max(axis=1) < 0.5).any())

@@ -37,7 +37,8 @@ class IndexRun:
         self.builder = TrackBuilder(appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
         sparseness = config.sparseness(info.fps)  # frames far apart are looked at larger
-        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness)
+        found = config.tracker.high_score  # what the tracker takes for a person is a person found
+        self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness, found)
         self.report = IndexReport(config.report)
         self.pending: list[TrackRecord] = []
         self.stored = 0

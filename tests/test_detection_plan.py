@@ -159,9 +159,9 @@ def test_a_weak_whole_frame_box_does_not_switch_close_looks_off(models, frame_of
     plan = DetectionPlan(DetectionPlanConfig(), models.detector, 1920, 1080)
     frames = [small(k) for k in (240, 243)]
     base = models.detector.detect_at(frames[:1], plan.base_shape)[0]
-    strong = base.score >= plan.config.found_score
+    strong = base.score >= plan.found_score
     assert strong.sum() <= 1 and (~strong).sum() >= 5  # the people are there, weakly
     (surveyed,) = plan.detect(frames[:1], [8.0], [240])
-    assert plan.stats.surveys == 1 and (surveyed.score >= plan.config.found_score).sum() >= 5
+    assert plan.stats.surveys == 1 and (surveyed.score >= plan.found_score).sum() >= 5
     plan.detect(frames[1:], [8.1], [243])  # someone moved: a motion look, not the base pass alone
     assert plan.stats.surveys == 1 and plan.stats.close_looks >= 2
