@@ -18,9 +18,8 @@ Running the whole frame at full resolution would cost 20-80 times as much. So:
    (ADL-Rundle-6, people over 200 px tall: recall 0.54 at 416 px, 0.67 at 960, 0.71 at 1920), and
    at 1-2 fps a person missed in a frame is missed for a whole second, not a thirtieth. Only a step
    that at least doubles the input's area (``sparse_min_step``) is taken: footage little larger than
-   ``max_input`` gains almost no resolution from it (PETS09-S2L1 at 480 px instead of 416: recall
-   0.878 against 0.876) while every box found moves a little, which measured as noise in its tracks
-   (F1 at 1-2 fps 0.05 lower on average over six samples of the footage).
+   ``max_input`` gains almost no resolution (PETS09-S2L1 at 480 px instead of 416: recall 0.878
+   against 0.876) but every box moves a little: F1 at 1-2 fps 0.05 lower over six samples.
 2. Close looks, only when the base pass cannot show a person of ``min_person_px`` (frame pixels) at
    ``target_px``: regions of the frame are run at the *close scale* (``target_px / min_person_px``,
    at most the frame's own resolution), cut into tiles of at most ``tile_px``. Motion and track looks
@@ -97,6 +96,8 @@ class DetectionPlanConfig:
     motion_width: width at which frames are compared to find motion (pixels).
     motion_delta: grey-level change (0..255) that counts a pixel as changed.
     motion_min_area: fewest changed pixels (at ``motion_width``) that make a moving region.
+    motion_explained_score: a base-pass box at least this confident explains the motion under and
+        around it; the motion under a weaker one (clutter, a blurred half-person) still gets a look.
     blob_factor: a moving area taller than this many times ``target_px`` at the base scale is left to
         the base pass (someone that tall is visible to it; a moving area includes its motion trail).
     region_margin: context around a region, in multiples of ``min_person_px`` (a person must fit).
@@ -127,6 +128,7 @@ class DetectionPlanConfig:
     motion_width: int = 384
     motion_delta: int = 14
     motion_min_area: int = 4
+    motion_explained_score: float = 0.3
     blob_factor: float = 1.5
     region_margin: float = 1.0
     track_reach: float = 0.5
@@ -167,10 +169,8 @@ class DetectionPlan:
     ):
         """``sparseness``: how many times further apart this video's processed frames are than the
         frames ``DetectorConfig.max_input`` is sized for (1 for 10 fps and faster footage).
-        ``found_score``: confidence at which a box is a person found. A weaker base-pass box over
-        someone does not mean the base pass can see them: a survey that finds small people there
-        keeps the motion and track looks on, and a followed small person under such a box still
-        gets a look."""
+        ``found_score``: confidence at which a box is a person found; a weaker base-pass box over
+        someone does not switch the motion and track looks off, nor a followed person's look."""
         self.config, self.detector, self.found_score = config, detector, found_score
         self.width, self.height = width, height
         gain = 1 + config.sparse_gain * (sparseness - 1)
@@ -271,7 +271,7 @@ class DetectionPlan:
         small = gray_thumbnail(image, round(self.width * self.motion_scale))
         prev, self._prev = self._prev, small
         moving = (
-            unexplained_motion(small, prev, base, self.motion_scale, cfg.motion_delta, cfg.motion_min_area)
+            unexplained_motion(small, prev, base, self.motion_scale, cfg)
             if prev is not None
             else np.zeros((0, 4))
         )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from models.detections import Detections
 from models.detector import STRIDE, DetectorConfig, input_side
+
+if TYPE_CHECKING:
+    from pipeline.detection_plan import DetectionPlanConfig
 
 SHAPE_LADDER = (64, 96, 128, 192, 256, 320, 384, 480, 640)  # network sides of close looks
 
@@ -167,18 +171,24 @@ def add_new(base: Detections, extra: Detections, nms_iou: float, contained: floa
     return Detections(xyxy[kept], score[kept])
 
 
+# the motion a walker leaves around their box between two processed frames: swinging arms and legs
+# widen it, a step moves it; fractions of the box's width and height added on each side
+TRAIL_X, TRAIL_Y = 0.2, 0.1
+
+
 def unexplained_motion(
-    small: np.ndarray, prev: np.ndarray, base: Detections, scale: float, delta: int, min_area: int
+    small: np.ndarray, prev: np.ndarray, base: Detections, scale: float, cfg: DetectionPlanConfig
 ) -> np.ndarray:
     """Boxes (frame pixels) of moving areas that no base-pass detection explains: pixels of two grey
-    thumbnails (``scale`` of the frame) differing by more than ``delta``, outside every base box,
-    in patches of at least ``min_area`` thumbnail pixels."""
-    changed = (cv2.absdiff(small, prev) > delta).astype(np.uint8)
-    for x1, y1, x2, y2 in base.xyxy[base.score >= 0.3]:
+    thumbnails (``scale`` of the frame) differing by more than ``cfg.motion_delta``, outside every
+    base box of at least ``cfg.motion_explained_score`` (grown by the walker's trail), in patches of
+    at least ``cfg.motion_min_area`` thumbnail pixels."""
+    changed = (cv2.absdiff(small, prev) > cfg.motion_delta).astype(np.uint8)
+    for x1, y1, x2, y2 in base.xyxy[base.score >= cfg.motion_explained_score]:
         w, h = x2 - x1, y2 - y1
         changed[
-            max(int((y1 - 0.1 * h) * scale), 0) : int((y2 + 0.1 * h) * scale) + 1,
-            max(int((x1 - 0.2 * w) * scale), 0) : int((x2 + 0.2 * w) * scale) + 1,
+            max(int((y1 - TRAIL_Y * h) * scale), 0) : int((y2 + TRAIL_Y * h) * scale) + 1,
+            max(int((x1 - TRAIL_X * w) * scale), 0) : int((x2 + TRAIL_X * w) * scale) + 1,
         ] = 0
     # opening: a moving person leaves a solid patch; encoder noise and a slight camera jitter
     # leave one-pixel lines along strong edges, which the erosion removes
@@ -188,7 +198,7 @@ def unexplained_motion(
     out = [
         [x / scale, y / scale, (x + w) / scale, (y + h) / scale]
         for x, y, w, h, area in stats[1:n]
-        if area >= min_area + 16  # the dilation adds about 16 pixels to a dot
+        if area >= cfg.motion_min_area + 16  # the dilation adds about 16 pixels to a dot
     ]
     return np.asarray(out, dtype=np.float64).reshape(-1, 4)
 
