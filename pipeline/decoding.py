@@ -11,6 +11,9 @@
   decoding them), checks that the decoder landed exactly there, and decodes forward from it.
 - A packet that does not decode (damage) is skipped and counted; a stream that ends early is
   reported by the caller as truncated.
+- A video recorded sideways (a phone, a camera mounted on its side) is turned upright as players
+  turn it, by its display matrix (:mod:`pipeline.upright`): frames and their size are the picture
+  the operator sees.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import av
 import numpy as np
 
 from pipeline.errors import VideoError
+from pipeline.upright import quarter_turns, turned
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ class Decoded:
     frame: av.VideoFrame
 
     def bgr(self) -> np.ndarray:
-        return self.frame.to_ndarray(format="bgr24")
+        return turned(self.frame.to_ndarray(format="bgr24"), quarter_turns(self.frame))
 
 
 def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -120,7 +124,9 @@ def probe_stream(path: Path) -> StreamInfo:
         pts, size, decoded, origin = [], None, 0, None
         try:
             for d in _frames(container, stream):
-                size = size or (d.frame.width, d.frame.height)
+                if size is None:  # recorded sideways: the upright picture is the other way round
+                    w, h = d.frame.width, d.frame.height
+                    size = (h, w) if quarter_turns(d.frame) % 2 else (w, h)
                 origin = d.pts if origin is None else origin
                 decoded += 1
                 if d.pts is not None:

@@ -116,7 +116,8 @@ def sequence_fingerprint(seq: Sequence) -> str:
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """BGR pixels of an image file (any path, unicode included), or None if it does not decode."""
+    """BGR pixels of an image file (any path, unicode included), upright by its EXIF orientation as
+    OpenCV decodes it (see :mod:`pipeline.upright`), or None if it does not decode."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError):

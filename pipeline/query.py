@@ -22,6 +22,7 @@ import numpy as np
 from models.detections import Detections
 from models.detector import PersonDetector, input_side
 from pipeline.errors import QueryError
+from pipeline.upright import exif_orientation, oriented
 
 MAX_QUERY_PIXELS = 50_000_000  # larger images are refused (decompression bombs, mistaken files)
 MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
@@ -77,7 +78,7 @@ def load_image(path: str | Path) -> np.ndarray:
         raise QueryError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from e
     if data.size == 0:
         raise QueryError(f"{path}: empty file, not an image")
-    size = _header_size(data)  # read before decoding: refuse decompression bombs unopened
+    size, orientation = _header(data)  # read before decoding: refuse decompression bombs unopened
     if size is not None and size[0] * size[1] > MAX_QUERY_PIXELS:
         raise QueryError(f"{path}: image too large ({size[0]}x{size[1]} px)")
     try:
@@ -86,11 +87,12 @@ def load_image(path: str | Path) -> np.ndarray:
         raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
-    return to_bgr(image, str(path))
+    return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
 
 
-def _header_size(data: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from an image file's header, without decoding its pixels (None if unknown)."""
+def _header(data: np.ndarray) -> tuple[tuple[int, int] | None, int]:
+    """((width, height) or None if unknown, EXIF orientation) from an image file's header, without
+    decoding its pixels."""
     import io
 
     from PIL import Image
@@ -98,9 +100,9 @@ def _header_size(data: np.ndarray) -> tuple[int, int] | None:
     Image.MAX_IMAGE_PIXELS = None  # the caller decides what is too large
     try:
         with Image.open(io.BytesIO(data.tobytes())) as img:
-            return int(img.size[0]), int(img.size[1])
+            return (int(img.size[0]), int(img.size[1])), exif_orientation(img)
     except Exception:  # not a format Pillow knows: OpenCV may still decode it
-        return None
+        return None, 1
 
 
 def to_bgr(image: np.ndarray, source: str) -> np.ndarray:

@@ -30,6 +30,7 @@ from pipeline.image_sequence import (
 from pipeline.image_sequence import (
     Sequence as ImageSequence,
 )
+from pipeline.upright import exif_orientation, oriented_size
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,8 @@ def probe_folder(path: Path) -> VideoInfo:
     size, odd = None, 0
     for f in seq.files:
         try:
-            with Image.open(f) as img:
-                wh = img.size
+            with Image.open(f) as img:  # (decoding turns a photo by its EXIF orientation)
+                wh = oriented_size(img.size, exif_orientation(img))
         except (OSError, ValueError, SyntaxError):
             continue
         size = size or wh

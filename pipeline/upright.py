@@ -1,0 +1,68 @@
+"""Pictures the way they are meant to be seen.
+
+A phone, or a camera mounted on its side, stores the picture sideways and says how to turn it for
+display: a video in its stream's display matrix, a photo in its EXIF ``Orientation`` tag. Viewers
+turn them, and so does Spotter, before anything looks at the pixels: the detector finds upright
+people, and boxes, crops, clips and frame sizes are those of the picture the operator sees.
+OpenCV's own image decoding turns a photo by its EXIF tag (``IMREAD_COLOR``) but not when it keeps a
+16-bit or transparent image as it is (``IMREAD_UNCHANGED``), and never tells the size it will have.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+
+ORIENTATION_TAG = 0x0112  # EXIF Orientation: 1 upright, 2-8 mirrored and/or turned
+_TURNS = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
+
+
+def quarter_turns(frame: Any) -> int:
+    """Counter-clockwise quarter turns (0-3) that show a decoded video frame (PyAV) upright, from its
+    display matrix (0 without one; an angle between quarter turns is rounded to the nearest)."""
+    try:
+        angle = float(getattr(frame, "rotation", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+    return round(angle / 90) % 4 if math.isfinite(angle) else 0
+
+
+def turned(image: np.ndarray, turns: int) -> np.ndarray:
+    """``image`` turned counter-clockwise by ``turns`` quarter turns."""
+    return image if not turns % 4 else cv2.rotate(image, _TURNS[turns % 4])
+
+
+def exif_orientation(img: Any) -> int:
+    """The EXIF orientation (1-8) of an open Pillow image; 1 when it has none or a bad one."""
+    try:
+        value = int(img.getexif().get(ORIENTATION_TAG, 1))
+    except (AttributeError, TypeError, ValueError, OSError, SyntaxError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(width, height) of a picture of stored ``size`` once shown in its EXIF ``orientation``."""
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def oriented(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Stored pixels shown in their EXIF ``orientation`` (the tag's eight cases, as viewers do)."""
+    if orientation == 2:
+        return image[:, ::-1].copy()
+    if orientation == 3:
+        return turned(image, 2)
+    if orientation == 4:
+        return image[::-1].copy()
+    if orientation == 5:  # mirrored along the main diagonal
+        return np.ascontiguousarray(image.swapaxes(0, 1))
+    if orientation == 6:
+        return turned(image, 3)
+    if orientation == 7:  # mirrored along the other diagonal
+        return np.ascontiguousarray(image[::-1, ::-1].swapaxes(0, 1))
+    if orientation == 8:
+        return turned(image, 1)
+    return image
