@@ -149,8 +149,25 @@ def probe_stream(path: Path) -> StreamInfo:
         count = int(stream.frames or 0)
         if count <= 0 and container.duration:
             count = round(container.duration / 1e6 * fps)
+        if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
+            count = _count_packets(path)
         timed_by_rate = not measured and len(pts) >= MIN_FRAMES
         return StreamInfo(fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate)
+    finally:
+        container.close()
+
+
+def _count_packets(path: Path) -> int:
+    """Frames in a file that says neither how many nor how long, by reading its packets (without
+    decoding them); 0 if it cannot be read."""
+    try:
+        container, stream = open_video(path)
+    except VideoError:
+        return 0
+    try:
+        return sum(1 for packet in container.demux(stream) if packet.size)
+    except av.error.FFmpegError:
+        return 0
     finally:
         container.close()
 

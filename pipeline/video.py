@@ -37,7 +37,13 @@ log = logging.getLogger(__name__)
 FINGERPRINT_BYTES = 1 << 20  # bytes hashed at each end of the file
 SAMPLED_BLOCKS, SAMPLED_BLOCK_BYTES = 64, 4096  # blocks hashed between the ends
 TRUNCATION_TOLERANCE = 0.98  # ending before this fraction of the reported frame count is "truncated"
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv")
+# containers FFmpeg reads, and what recorders export: Dahua .dav, raw H.264/H.265 streams (.264,
+# .h265...), MPEG-TS from camcorders (.mts, .m2ts), ASF from older DVRs, Motion JPEG, DV
+VIDEO_EXTENSIONS = (
+    ".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv",
+    ".dav", ".264", ".h264", ".265", ".h265", ".hevc", ".mts", ".m2ts", ".asf", ".3gp", ".vob",
+    ".mjpeg", ".mjpg", ".dv", ".mxf", ".ogv",
+)  # fmt: skip
 
 
 def videos_in(folder: Path) -> list[Path]:

@@ -141,3 +141,35 @@ def test_reader_stride_can_change_between_frames() -> None:
         if len(seen) == 6:
             break
     assert seen == [0, 1, 2, 7, 12, 17]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "codec"),
+    [("cam1.264", "h264", "libx264"), ("cam2.h265", "hevc", "libx265"), ("cam3.mts", "mpegts", "libx264"),
+     ("cam4.asf", "asf", "msmpeg4")],
+)  # fmt: skip
+def test_what_recorders_export_is_found_and_read_to_the_end(
+    tmp_path: Path, name: str, fmt: str, codec: str
+) -> None:
+    """NVR and DVR exports: a raw H.264/H.265 stream (no container: neither a frame count nor a
+    duration), MPEG-TS, ASF. A folder finds them, and every frame is counted and read."""
+    import av
+
+    from pipeline.video import videos_in
+
+    cap, frames = cv2.VideoCapture(str(pets().video)), []
+    while len(frames) < 30 and (got := cap.read())[0]:
+        frames.append(got[1])
+    (tmp_path / "notes.txt").write_text("not a video")
+    with av.open(str(tmp_path / name), "w", format=fmt) as c:
+        s = c.add_stream(codec, rate=Fraction(6))
+        s.width, s.height, s.pix_fmt = 480, 360, "yuv420p"
+        for img in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    assert videos_in(tmp_path) == [tmp_path / name]
+    info = probe(tmp_path / name)
+    assert info.frame_count == 30 and info.fps == pytest.approx(6.0)
+    assert sum(1 for _ in VideoReader(info)) == 30
