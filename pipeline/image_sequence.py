@@ -82,6 +82,14 @@ def read_sequence(folder: Path) -> Sequence:
             f"{folder}: a folder with {len(files)} image(s) is not an image sequence "
             "(give a video file, or a folder of at least two snapshots)"
         )
+    mixed = cameras_named(files)
+    named = ", ".join(mixed[:4]) + (", ..." if len(mixed) > 4 else "")
+    mixed_note = (
+        f"the file names name {len(mixed)} cameras ({named}): indexed as one camera their people are "
+        "mixed up; give each camera's images a folder of its own"
+        if mixed
+        else ""
+    )
     stamps = {f: exif_time(f) or time_in_name(f.name) for f in files}
     if all(stamps.values()):
         files.sort(key=lambda f: (stamps[f], f.name))
@@ -90,14 +98,30 @@ def read_sequence(folder: Path) -> Sequence:
         for k in range(1, len(times)):  # same second (no fractions written): keep their order
             if times[k] <= times[k - 1]:
                 times[k] = times[k - 1] + 1e-3
-        return Sequence(tuple(files), tuple(times), first, "")
+        return Sequence(tuple(files), tuple(times), first, mixed_note)
     files.sort(key=lambda f: f.name)
     missing = sum(1 for v in stamps.values() if v is None)
     note = (
         f"{missing} of {len(files)} images carry no capture time (EXIF or file name): ordered by name, "
         f"assumed {ASSUMED_INTERVAL_S:g} s apart"
     )
+    note = "; ".join(n for n in (note, mixed_note) if n)
     return Sequence(tuple(files), tuple(k * ASSUMED_INTERVAL_S for k in range(len(files))), None, note)
+
+
+def cameras_named(files: list[Path]) -> list[str]:
+    """The cameras whose names the images' file names give beside their times (``CH01_20261121_
+    143000.jpg``, ``CH02_...``), when they name more than one, each for several images (a name that
+    changes with every image is a counter, not a camera); else []."""
+    from pipeline.cameras import FROM_NAME, guess_camera
+
+    named: dict[str, int] = {}
+    for f in files:
+        name, source = guess_camera(f)
+        if source == FROM_NAME:
+            named[name] = named.get(name, 0) + 1
+    several = sorted(n for n, count in named.items() if count >= MIN_IMAGES)
+    return several if len(several) > 1 else []
 
 
 def sequence_fingerprint(seq: Sequence) -> str:

@@ -96,6 +96,26 @@ def test_odd_sizes_are_scaled_and_broken_images_skipped(tmp_path: Path) -> None:
     assert reader.damaged_packets == 1 and reader.frames_read == 6
 
 
+def test_several_cameras_in_one_folder_are_said(tmp_path: Path) -> None:
+    """An NVR export of two channels into one folder would be tracked as one camera whose people
+    jump between two scenes: the probe says so (and names them); one camera's numbered snapshots do
+    not count as cameras."""
+    frames = tud_frames()[:6]
+    mixed = tmp_path / "export"
+    mixed.mkdir()
+    for k, img in enumerate(frames):
+        when = START + timedelta(seconds=k // 2)
+        cv2.imwrite(str(mixed / f"CH0{k % 2 + 1}_{when:%Y%m%d_%H%M%S}.jpg"), img)
+    info = probe(mixed)
+    assert "2 cameras (CH01, CH02)" in info.note
+    counted = tmp_path / "counted"
+    counted.mkdir()
+    for k, img in enumerate(frames):
+        when = START + timedelta(seconds=k)
+        cv2.imwrite(str(counted / f"snap_{k:04d}_{when:%Y%m%d_%H%M%S}.jpg"), img)
+    assert probe(counted).note == ""
+
+
 def test_too_few_images_is_not_a_sequence(tmp_path: Path) -> None:
     (tmp_path / "one").mkdir()
     cv2.imwrite(str(tmp_path / "one" / "x.jpg"), tud_frames()[0])
