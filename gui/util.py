@@ -13,11 +13,11 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from pipeline.cameras import clock_label
+from pipeline.image_files import IMAGE_EXTENSIONS
 from pipeline.types import Hit
 from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
 from pipeline.video import VIDEO_EXTENSIONS, videos_in
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
 BOX_COLOR = QColor(255, 165, 0)  # the export's box colour (ExportConfig.box_color is BGR 0,165,255)
 

@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 
 from pipeline.errors import VideoError
+from pipeline.image_files import IMAGE_EXTENSIONS, decode_with_pillow
 from pipeline.timestamps import time_in_name
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MIN_IMAGES = 2  # a folder with fewer images is not a sequence
 ASSUMED_INTERVAL_S = 1.0  # seconds between images whose capture times are unknown
 EXIF_IFD = 0x8769
@@ -140,13 +140,16 @@ def sequence_fingerprint(seq: Sequence) -> str:
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """BGR pixels of an image file (any path, unicode included), upright by its EXIF orientation as
-    OpenCV decodes it (see :mod:`pipeline.upright`), or None if it does not decode."""
+    """BGR pixels of an image file (any path, unicode included; HEIC too, see
+    :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError):
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if not data.size:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return image if image is not None else decode_with_pillow(data)  # HEIC, and what OpenCV lacks
 
 
 def iter_images(

@@ -22,6 +22,7 @@ import numpy as np
 from models.detections import Detections
 from models.detector import PersonDetector, input_side
 from pipeline.errors import QueryError
+from pipeline.image_files import HEIF_EXTENSIONS, HEIF_READABLE, decode_with_pillow
 from pipeline.upright import exif_orientation, oriented
 
 MAX_QUERY_PIXELS = 50_000_000  # larger images are refused (decompression bombs, mistaken files)
@@ -86,6 +87,11 @@ def load_image(path: str | Path) -> np.ndarray:
     except cv2.error as e:
         raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:
+        image = decode_with_pillow(data)  # an iPhone's HEIC photo (upright already), or what OpenCV lacks
+        if image is not None and image.size:
+            return image
+        if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
+            raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
     return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
 

@@ -1,0 +1,49 @@
+"""Photos in the format iPhones save (HEIC), as query photos and as snapshot folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pipeline.query import load_image, prepare_query
+from pipeline.upright import ORIENTATION_TAG
+from pipeline.video import VideoReader, probe
+from tests.conftest import load_gt, tud
+from tests.test_image_sequence import tud_frames, write_named
+from tests.test_upright import stored_sideways
+
+
+def save_heic(path: Path, bgr: np.ndarray, orientation: int = 1) -> Path:
+    """An iPhone photo: HEIC, held upright (stored sideways, the turn in its metadata)."""
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])).save(
+        path, format="HEIF", quality=90, exif=exif.tobytes()
+    )
+    return path
+
+
+def test_an_iphone_photo_is_a_query_photo(tmp_path: Path, models) -> None:
+    frame = tud_frames(every=1000)[0]
+    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[1][0])
+    crop = frame[max(y1, 0) : y2, max(x1, 0) : x2]
+    photo = save_heic(tmp_path / "IMG_0042.HEIC", stored_sideways(crop), orientation=6)
+    image = load_image(photo)
+    assert image.shape == crop.shape and np.abs(image.astype(int) - crop.astype(int)).mean() < 8
+    query = prepare_query(photo, models.detector)
+    bx1, by1, bx2, by2 = query.box
+    assert by2 - by1 > 1.5 * (bx2 - bx1)
+
+
+def test_a_folder_of_heic_snapshots_is_a_sequence(tmp_path: Path) -> None:
+    frames = tud_frames(every=10)[:4]
+    folder = tmp_path / "phone"
+    for path, img in zip(write_named(folder, frames), frames):
+        path.unlink()
+        save_heic(path.with_suffix(".heic"), img)
+    info = probe(folder)
+    assert info.frame_count == 4 and (info.width, info.height) == (640, 480)
+    got = [f.image for f in VideoReader(info)]
+    assert len(got) == 4 and np.abs(got[2].astype(int) - frames[2].astype(int)).mean() < 8
