@@ -75,12 +75,29 @@ def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
         raise VideoError(f"{path}: not a video FFmpeg can read ({_why(e)})") from e
-    if not container.streams.video:
+    stream = main_video_stream(container)
+    if stream is None:
         container.close()
         raise VideoError(f"{path}: no video stream (not a video)")
-    stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     return container, stream
+
+
+_NOT_FOOTAGE = ("attached_pic", "still_image", "timed_thumbnails")  # stream dispositions
+
+
+def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The footage of a file: its video stream with the most pixels (a recorder's main stream, not
+    the low-resolution sub-stream some export beside it), never a cover picture or thumbnails."""
+    footage = []
+    for stream in container.streams.video:
+        flags = int(getattr(stream, "disposition", 0) or 0)
+        if not any(flags & int(getattr(av.stream.Disposition, d, 0)) for d in _NOT_FOOTAGE):
+            footage.append(stream)
+    if not footage:
+        return None
+    ctx = [s.codec_context for s in footage]
+    return max(zip(footage, ctx), key=lambda sc: ((sc[1].width or 0) * (sc[1].height or 0), -sc[0].index))[0]
 
 
 def _why(e: BaseException) -> str:

@@ -173,3 +173,30 @@ def test_what_recorders_export_is_found_and_read_to_the_end(
     info = probe(tmp_path / name)
     assert info.frame_count == 30 and info.fps == pytest.approx(6.0)
     assert sum(1 for _ in VideoReader(info)) == 30
+
+
+def test_the_main_stream_is_read_not_the_sub_stream_beside_it(tmp_path: Path) -> None:
+    """Some recorders export their low-resolution sub-stream in the same file as the main one, and
+    first: the footage is the stream with the most pixels."""
+    import av
+
+    cap, frames = cv2.VideoCapture(str(pets().video)), []
+    while len(frames) < 20 and (got := cap.read())[0]:
+        frames.append(got[1])
+    path = tmp_path / "nvr_export.mkv"
+    with av.open(str(path), "w") as c:
+        sub = c.add_stream("libx264", rate=Fraction(10))
+        main = c.add_stream("libx264", rate=Fraction(10))
+        sub.width, sub.height, sub.pix_fmt = 160, 120, "yuv420p"
+        main.width, main.height, main.pix_fmt = 480, 360, "yuv420p"
+        for img in frames:
+            for s, picture in ((sub, cv2.resize(img, (160, 120))), (main, img)):
+                for p in s.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")):
+                    c.mux(p)
+        for s in (sub, main):
+            for p in s.encode():
+                c.mux(p)
+    info = probe(path)
+    assert (info.width, info.height) == (480, 360)
+    got = [f.image for f in VideoReader(info)]
+    assert len(got) == 20 and np.abs(got[5].astype(int) - frames[5].astype(int)).mean() < 6
