@@ -74,6 +74,8 @@ MUTANTS = (
     Mutant("one sighting never a track", "pipeline/tracking/byte_tracker.py",
            "cfg.confirm_hits <= 1 or low or emb is not None", "cfg.confirm_hits <= 1 or emb is not None",
            ("tests/test_tracker.py",)),
+    Mutant("night footage compared with the colour photo", "pipeline/search.py", "    like_with_like: bool = True",
+           "    like_with_like: bool = False", ("tests/test_night_footage.py",)),
     Mutant("seek table ignored", "pipeline/decoding.py", "point = self._seek_point() if self.origin_pts is not None else None",
            "point = None", ("tests/test_decoding.py",)),
     Mutant("video lock always granted", "pipeline/storage/video_lock.py",

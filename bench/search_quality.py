@@ -12,6 +12,8 @@ three base sequences (PETS09-S2L1, TUD-Campus, ADL-Rundle-6) and:
 - absent: each person is searched in a copy of it without their own video, and every identity of the
   MOT17 sample frames (other cameras, other people; MOT17-09, ADL-Rundle-6's street and people, left
   out) in the whole library; a query is rejected when it gets no hits at all.
+With ``--night`` that library holds the three without colour (``-night``: an infrared camera at
+night), searched with the same colour photos.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bench.scratch import scratch_dir
 from bench.sequences import ASSETS, ROOT, SAME_SCENE, Sequence, base_sequences, sequence
 from models.loader import ModelSet
 from pipeline.indexer import index_video
-from pipeline.search import Searcher
+from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 
 METRICS = ("top1", "recall", "precision", "f1", "ap")
@@ -133,6 +135,14 @@ def main() -> int:
     ap.add_argument("--sequences", nargs="+", default=list(BASE))
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "quality")
     ap.add_argument("--no-absent", action="store_true", help="skip the combined-library part")
+    ap.add_argument(
+        "--night", action="store_true", help="the combined library of the three without colour (-night)"
+    )
+    ap.add_argument(
+        "--colour-photo-only",
+        action="store_true",
+        help="compare footage without colour with the colour photo",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
@@ -140,6 +150,7 @@ def main() -> int:
     models = ModelSet()
     tmp = scratch_dir("quality-")
     photos = {k: queries(ev, base_sequences()[k], tmp) for k in BASE}
+    config = SearchConfig(like_with_like=not a.colour_photo_only)
     report: dict[str, dict] = {}
     for key in a.sequences:
         seq = sequence(key)
@@ -154,31 +165,33 @@ def main() -> int:
             qs = photos[seq.source]  # the same photos as at full rate: only the footage differs
         else:
             qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]
-        m = evaluate_present(Searcher(library, models), ev, seq, qs, seq.video)
+        m = evaluate_present(Searcher(library, models, config), ev, seq, qs, seq.video)
         m["index_s"] = seconds
         report[key] = m
         print(f"{key:24s} {fmt(m)}", flush=True)
         library.close()
     if not a.no_absent:
-        combined = Library(a.work / "combined.db")
+        footage = {k: sequence(f"{k}-night") if a.night else base_sequences()[k] for k in BASE}
+        combined = Library(a.work / ("combined-night.db" if a.night else "combined.db"))
         for key in BASE:
-            index_into(combined, base_sequences()[key], models)
-        searcher = Searcher(combined, models)
+            index_into(combined, footage[key], models)
+        searcher = Searcher(combined, models, config)
         for key in BASE:
-            seq = base_sequences()[key]
+            seq = footage[key]
             m = evaluate_present(searcher, ev, seq, photos[key], seq.video)
             report[f"combined:{key}"] = m
             print(f"{'combined:' + key:24s} {fmt(m)}", flush=True)
         absent: dict[str, dict] = {}
         for key in BASE:
             copy = tmp / f"without_{key}.db"
-            with sqlite3.connect(a.work / "combined.db") as src, sqlite3.connect(copy) as dst:
+            name = "combined-night.db" if a.night else "combined.db"
+            with sqlite3.connect(a.work / name) as src, sqlite3.connect(copy) as dst:
                 src.backup(dst)  # WAL-safe copy (a file copy would miss what is still in the log)
             lib = Library(copy)
-            vid = lib.video_id(base_sequences()[key].video)
+            vid = lib.video_id(footage[key].video)
             if vid is not None:
                 lib.remove_video(vid)
-            absent[key] = evaluate_absent(Searcher(lib, models), list(photos[key].values()))
+            absent[key] = evaluate_absent(Searcher(lib, models, config), list(photos[key].values()))
             print(f"{'absent:' + key:24s} {fmt(absent[key])}", flush=True)
             lib.close()
         same = tuple(SAME_SCENE[k] for k in BASE if k in SAME_SCENE)  # their people are in the library

@@ -19,6 +19,8 @@ Derivations, each a property any camera can have, none tuned to a clip:
 - ``-in1080p@S``: the source scaled by S and placed in a 1920x1080 frame whose rest is the scene's own
   empty background (temporal median, so nobody is in it): people 40-150 px tall in a wide HD view.
   ``-in4k@S``: the same in a 3840x2160 frame (a 4K camera).
+- ``-night``: the source without colour, as a camera in infrared night mode (or a black-and-white
+  camera) records it; searched with the same colour photos.
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
   until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
 """
@@ -37,6 +39,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from pipeline.monochrome import grey
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("SPOTTER_ASSETS", ROOT.parent / "shared" / "assets")).resolve()
@@ -246,6 +250,18 @@ def in_hd_frame(
     return Sequence(name, video, gt, seq.fps, 1.0, seq.source)
 
 
+def at_night(seq: Sequence, out: Path) -> Sequence:
+    """``seq`` without colour (grey in all three channels), as an infrared camera records it."""
+    name = f"{seq.name}-night"
+    folder = out / name
+    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
+    if not (video.exists() and gt.exists()):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_video(video, (grey(f) for f in frames_of(seq.video)), seq.fps)
+        write_gt(read_gt(seq), gt)
+    return Sequence(name, video, gt, seq.fps, 1.0, seq.source)  # gt written in video pixels
+
+
 def hour_loop(
     out: Path, minutes: float = 60.0, fps: float = 10.0, size: tuple[int, int] = (480, 360)
 ) -> Sequence:
@@ -315,6 +331,7 @@ def _register() -> None:
                     )
         for fps in (1, 2):
             BUILDERS[f"{key}@{fps}fps-images"] = lambda out, s=base[key], f=fps: snapshot_folder(s, f, out)
+        BUILDERS[f"{key}-night"] = lambda out, s=base[key]: at_night(s, out)
     BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
     BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
     BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")

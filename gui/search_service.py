@@ -115,9 +115,11 @@ class SearchWorker(QObject):
                 request.image, box=request.box, person=request.person, where=request.where
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
-            more = tuple(frozen_image(searcher.prepare(image)[1]) for image in request.more_photos)
+            more = [searcher.prepare(image) for image in request.more_photos]
+            vectors = tuple(frozen_image(v) for _, v in more)
+            greys = (result.grey_vector, *(searcher.grey_vector(q) for q, _ in more))
             if request.confirmed or request.rejected or more:  # several examples of the person
-                review = Review((result.vector, *more), request.confirmed, request.rejected)
+                review = Review((result.vector, *vectors), request.confirmed, request.rejected, greys)
                 refined = refine(searcher, review, request.where)
                 hits, candidates, cut, best = (
                     refined.hits,
@@ -148,7 +150,7 @@ class SearchWorker(QObject):
                     q.note,
                     frozen_image(result.vector),
                     searcher.models.reid_id,
-                    more,
+                    vectors,
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.monochrome import without_colour
+
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 UPPER, LOWER = 0, 1
 
@@ -96,8 +98,10 @@ def crop_colours(crop: np.ndarray, config: ColourConfig = ColourConfig()) -> np.
 
 
 def track_colours(crops: Sequence[np.ndarray], config: ColourConfig = ColourConfig()) -> np.ndarray:
-    """(2, len(PALETTE)) mean colour shares over a track's crops."""
-    if not len(crops):
+    """(2, len(PALETTE)) mean colour shares over a track's crops; none (zeros) for a track recorded
+    without colour (night, infrared: its greys are not the clothes' colours, and infrared light
+    makes black cloth bright)."""
+    if not len(crops) or all(without_colour(c) for c in crops):
         return np.zeros((2, len(PALETTE)), np.float32)
     return np.mean([crop_colours(c, config) for c in crops], axis=0).astype(np.float32)
 

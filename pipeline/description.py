@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from pipeline.clothing import LOWER, PALETTE, UPPER, ColourConfig, colour_index, crop_colours
+from pipeline.clothing import LOWER, PALETTE, UPPER, ColourConfig, colour_index, track_colours
 from pipeline.errors import SearchError
 from pipeline.search import Searcher, hit_from_track
 from pipeline.search_filter import SearchFilter
@@ -41,7 +41,7 @@ def backfill_colours(library: Library, config: ColourConfig = ColourConfig()) ->
         for pk in pks:
             crop = cv2.imdecode(np.frombuffer(thumbs.get(pk, b""), np.uint8), cv2.IMREAD_COLOR)
             found[pk] = (
-                crop_colours(crop, config) if crop is not None else np.zeros((2, len(PALETTE)), np.float32)
+                track_colours([crop], config) if crop is not None else np.zeros((2, len(PALETTE)), np.float32)
             )
         library.set_track_colours(found)
         done += len(found)

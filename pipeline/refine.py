@@ -31,6 +31,7 @@ class Review:
     photos: tuple[np.ndarray, ...]
     confirmed: tuple[int, ...] = ()
     rejected: tuple[int, ...] = ()
+    greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey, for footage without colour
 
 
 def refine(
@@ -46,8 +47,9 @@ def refine(
         return MatchResult((), (), searcher.calibrated_floor()[0], None)
     best: dict[int, Hit] = {}
     cut, top = None, None
-    for vec in examples:
-        m = searcher.match(vec, where=where)
+    greys = list(review.greys[: len(review.photos)]) + [None] * len(examples)
+    for vec, grey_vec in zip(examples, greys):
+        m = searcher.match(vec, where=where, grey_vec=grey_vec)
         cut = m.cut if cut is None else cut
         top = m.best_score if top is None or (m.best_score is not None and m.best_score > top) else top
         for h in m.hits:

@@ -27,6 +27,7 @@ import numpy as np
 from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
+from pipeline.monochrome import MonochromeConfig, grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig
 from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
@@ -74,6 +75,9 @@ class SearchConfig:
         ``score_by`` (a track's best crop rarely beats its mean by more); the rest keep the mean.
     rescore_max: at most this many tracks are re-scored per search (bounds the time at any size).
     display_floor: lowest score kept as a candidate for interactive threshold changes (GUI slider).
+    like_with_like: compare the tracks recorded without colour (night, infrared) with the query photo
+        turned grey (:mod:`pipeline.monochrome`; False: with the colour photo, as before, kept to
+        measure against). ``monochrome`` says which tracks those are.
     """
 
     min_score: float = 0.65
@@ -90,6 +94,8 @@ class SearchConfig:
     calibrate: bool = True
     margin_per_video: bool = True
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    like_with_like: bool = True
+    monochrome: MonochromeConfig = field(default_factory=MonochromeConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
 
@@ -117,6 +123,7 @@ class SearchResult:
     search_id: int | None
     elapsed_s: float
     videos_without_start: int = 0  # videos a time window left out: their start is unknown
+    grey_vector: np.ndarray | None = None  # the query turned grey (footage without colour)
 
 
 def hit_from_track(t: TrackInfo, score: float, clock: VideoClock | None = None) -> Hit:
@@ -153,6 +160,7 @@ class Searcher:
         self.filter = TrackFilter(library)
         self._floor_gen: tuple[int, int] | None = None
         self._calibrated = (config.min_score, False)
+        self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
 
     @property
     def index(self) -> VectorIndex:
@@ -188,7 +196,8 @@ class Searcher:
         person in ``photo``."""
         t0 = time.perf_counter()
         query, vec = self.prepare(photo, box, person)
-        m = self.match(vec, video, min_score, max_hits, where)
+        grey_vec = self.grey_vector(query)
+        m = self.match(vec, video, min_score, max_hits, where, grey_vec)
         hits, search_id = m.hits, None
         if save:
             params = {k: v for k, v in asdict(self.config).items() if k not in ("query", "index")}
@@ -211,7 +220,37 @@ class Searcher:
             search_id,
             time.perf_counter() - t0,
             m.videos_without_start,
+            grey_vec,
         )
+
+    def grey_vector(self, query: QueryPerson) -> np.ndarray | None:
+        """The query person turned grey, embedded (for footage without colour); None when the photo
+        has no colour itself (its own vector serves)."""
+        if not self.config.like_with_like or without_colour(query.crop, self.config.monochrome):
+            return None
+        return self.models.reid.embed([grey(query.crop)])[0]
+
+    def colourless(self, pks: np.ndarray) -> np.ndarray:
+        """Which of the tracks were recorded without colour (remembered per track)."""
+        missing = [int(p) for p in pks.tolist() if int(p) not in self._colourless]
+        if missing:
+            thumbs = self.library.thumbnails(missing)
+            for p in missing:
+                self._colourless[p] = jpeg_without_colour(thumbs.get(p, b""), self.config.monochrome)
+        return np.array([self._colourless[int(p)] for p in pks.tolist()], bool)
+
+    def _like_with_like(
+        self, found: tuple[np.ndarray, np.ndarray], grey_found: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates of the colour and the grey query together, each track scored by the one of
+        its kind (grey for tracks without colour), best first."""
+        pks = np.concatenate([found[0], grey_found[0]])
+        scores = np.concatenate([found[1], grey_found[1]]).astype(np.float64)
+        by_grey = np.arange(len(pks)) >= len(found[0])
+        keep = self.colourless(pks) == by_grey
+        pks, scores = pks[keep], scores[keep]
+        order = np.argsort(-scores, kind="stable")
+        return pks[order], scores[order]
 
     def calibrated_floor(self) -> tuple[float, bool]:
         """(floor, calibrated) of the library now (recomputed when its tracks change)."""
@@ -259,9 +298,11 @@ class Searcher:
         min_score: float | None = None,
         max_hits: int | None = None,
         where: SearchFilter | None = None,
+        grey_vec: np.ndarray | None = None,
     ) -> MatchResult:
         """Score the library (or the tracks inside ``where``, and of ``video``) against an embedded
-        query; hits and candidates best first."""
+        query; hits and candidates best first. With ``grey_vec`` (the query turned grey), tracks
+        recorded without colour are scored against it."""
         cfg = self.config
         floor = self._floor(min_score)
         margin = cfg.relative_margin
@@ -275,7 +316,11 @@ class Searcher:
         clocks = self.library.clocks()
         allowed = self.filter.allowed(where, clocks) if where.active else None
         inside = allowed.pks if allowed is not None else None
-        pks, scores = self.index.search(vec, min(lowest, floor - cfg.rescore_window), cfg.candidates, inside)
+        least = min(lowest, floor - cfg.rescore_window)
+        pks, scores = self.index.search(vec, least, cfg.candidates, inside)
+        if grey_vec is not None:
+            grey_found = self.index.search(grey_vec, least, cfg.candidates, inside)
+            pks, scores = self._like_with_like((pks, scores), grey_found)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
         if where.region is not None and keep:  # the union box chose them: their own boxes decide
@@ -286,6 +331,10 @@ class Searcher:
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
             near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
+            if grey_vec is not None:  # each track against the query of its kind
+                dark = near & self.colourless(pks)
+                scores[dark] = self.score(grey_vec, pks[dark], scores[dark])
+                near &= ~dark
             scores[near] = self.score(vec, pks[near], scores[near])
         people = self._people(pks, scores, owners, lowest)
         best = people[0][0] if people else None

@@ -1,0 +1,87 @@
+"""Footage recorded without colour (night, infrared) searched with a colour photo: the photo is
+compared turned grey, so the person is found; colour footage is searched as before."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models.boxes import iou_matrix
+from pipeline.indexer import index_video
+from pipeline.monochrome import grey, jpeg_without_colour, without_colour
+from pipeline.search import Searcher
+from pipeline.storage import Library
+from tests.conftest import load_gt, tud
+from tests.test_image_sequence import tud_frames
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
+    """TUD-Campus as an infrared camera records it (no colour), indexed."""
+    import av
+
+    video = tmp_path_factory.mktemp("night") / "tud_night.mp4"
+    with av.open(str(video), "w") as c:
+        s = c.add_stream("libx264", rate=Fraction(25))
+        s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
+        for img in tud_frames(every=1):
+            for p in s.encode(av.VideoFrame.from_ndarray(grey(img), format="bgr24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    library = Library(video.parent / "library.db")
+    for _ in index_video(video, library, models):
+        pass
+    return library
+
+
+def photo_of(person: int, tmp_path: Path) -> Path:
+    """A colour photo of a TUD-Campus person (their box in a frame of the colour video)."""
+    boxes = load_gt(tud())[person]
+    frame = max(boxes, key=lambda f: boxes[f][3] - boxes[f][1])
+    x1, y1, x2, y2 = (round(v) for v in boxes[frame])
+    image = tud_frames(every=1)[frame]
+    path = tmp_path / f"person{person}.jpg"
+    cv2.imwrite(str(path), image[max(y1, 0) : y2, max(x1, 0) : x2])
+    return path
+
+
+def is_person(hit, person: int) -> bool:
+    gt = load_gt(tud())[person]
+    boxes = [(f, b) for f, *b in hit.frames if f in gt]
+    good = sum(iou_matrix(np.array([b]), np.array([gt[f]]))[0, 0] >= 0.5 for f, b in boxes)
+    return bool(boxes) and 2 * good >= len(hit.frames)
+
+
+def test_colour_is_told_from_its_absence(tmp_path: Path) -> None:
+    crop = cv2.imread(str(photo_of(1, tmp_path)))
+    assert not without_colour(crop) and without_colour(grey(crop))
+    _, jpeg = cv2.imencode(".jpg", grey(crop), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert jpeg_without_colour(jpeg.tobytes()) and not jpeg_without_colour(b"not a jpeg")
+
+
+def test_colour_photos_find_the_people_in_night_footage(night: Library, models, tmp_path: Path) -> None:
+    """Every TUD-Campus person seen long enough to be searched for (7): their colour photo's best hit
+    in the colourless footage is them for at least 5 (a colour photo compared as it is: 2)."""
+    searcher = Searcher(night, models)
+    people = [p for p, boxes in load_gt(tud()).items() if len(boxes) >= 20]
+    found = 0
+    for person in people:
+        result = searcher.search(photo_of(person, tmp_path), save=False)
+        found += bool(result.hits) and is_person(result.hits[0], person)
+    assert len(people) == 7 and found >= 5
+
+
+def test_night_tracks_have_no_clothing_colours(night: Library, models) -> None:
+    """Greys recorded in infrared are not the clothes' colours: a search by description finds no one
+    in the night footage, whatever the colour (a colour camera's people have colours: see
+    tests/test_clothing.py)."""
+    from pipeline.clothing import PALETTE
+    from pipeline.description import describe
+
+    searcher = Searcher(night, models)
+    assert all(not describe(searcher, upper=name, lower=None) for name in PALETTE)
