@@ -161,6 +161,7 @@ class Searcher:
         self._floor_gen: tuple[int, int] | None = None
         self._calibrated = (config.min_score, False)
         self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
+        self._colourless_gen = -1
 
     @property
     def index(self) -> VectorIndex:
@@ -231,7 +232,11 @@ class Searcher:
         return self.models.reid.embed([grey(query.crop)])[0]
 
     def colourless(self, pks: np.ndarray) -> np.ndarray:
-        """Which of the tracks were recorded without colour (remembered per track)."""
+        """Which of the tracks were recorded without colour (remembered per track, forgotten when
+        tracks are removed: a key may be given to a new track)."""
+        removed = self.library.generation()[1]
+        if removed != self._colourless_gen:
+            self._colourless, self._colourless_gen = {}, removed
         missing = [int(p) for p in pks.tolist() if int(p) not in self._colourless]
         if missing:
             thumbs = self.library.thumbnails(missing)
