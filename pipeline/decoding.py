@@ -94,10 +94,15 @@ def main_video_stream(container: av.container.InputContainer) -> av.video.stream
         flags = int(getattr(stream, "disposition", 0) or 0)
         if not any(flags & int(getattr(av.stream.Disposition, d, 0)) for d in _NOT_FOOTAGE):
             footage.append(stream)
-    if not footage:
-        return None
-    ctx = [s.codec_context for s in footage]
-    return max(zip(footage, ctx), key=lambda sc: ((sc[1].width or 0) * (sc[1].height or 0), -sc[0].index))[0]
+    if len(footage) < 2:
+        return footage[0] if footage else None
+    return max(footage, key=lambda s: (_pixels(s), -s.index))
+
+
+def _pixels(stream: av.video.stream.VideoStream) -> int:
+    """Width x height a stream declares (0 where a damaged file declares none)."""
+    ctx = getattr(stream, "codec_context", None)
+    return int(getattr(ctx, "width", 0) or 0) * int(getattr(ctx, "height", 0) or 0)
 
 
 def _why(e: BaseException) -> str:
@@ -183,7 +188,7 @@ def _count_packets(path: Path) -> int:
         return 0
     try:
         return sum(1 for packet in container.demux(stream) if packet.size)
-    except av.error.FFmpegError:
+    except (av.error.FFmpegError, OSError, ValueError):
         return 0
     finally:
         container.close()
