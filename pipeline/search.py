@@ -246,16 +246,16 @@ class Searcher:
 
     def _like_with_like(
         self, found: tuple[np.ndarray, np.ndarray], grey_found: tuple[np.ndarray, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates of the colour and the grey query together, each track scored by the one of
-        its kind (grey for tracks without colour), best first."""
+        its kind (grey for tracks without colour), best first; and which are without colour."""
         pks = np.concatenate([found[0], grey_found[0]])
         scores = np.concatenate([found[1], grey_found[1]]).astype(np.float64)
         by_grey = np.arange(len(pks)) >= len(found[0])
         keep = self.colourless(pks) == by_grey
-        pks, scores = pks[keep], scores[keep]
+        pks, scores, dark = pks[keep], scores[keep], by_grey[keep]
         order = np.argsort(-scores, kind="stable")
-        return pks[order], scores[order]
+        return pks[order], scores[order], dark[order]
 
     def calibrated_floor(self) -> tuple[float, bool]:
         """(floor, calibrated) of the library now (recomputed when its tracks change)."""
@@ -323,24 +323,23 @@ class Searcher:
         inside = allowed.pks if allowed is not None else None
         least = min(lowest, floor - cfg.rescore_window)
         pks, scores = self.index.search(vec, least, cfg.candidates, inside)
+        dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:
             grey_found = self.index.search(grey_vec, least, cfg.candidates, inside)
-            pks, scores = self._like_with_like((pks, scores), grey_found)
+            pks, scores, dark = self._like_with_like((pks, scores), grey_found)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
         if where.region is not None and keep:  # the union box chose them: their own boxes decide
             paths = self.library.tracks(pks[keep].tolist())
             keep = [i for i in keep if int(pks[i]) in paths and enters(paths[int(pks[i])].path, where.region)]
-        pks, scores = pks[keep], scores[keep].astype(np.float64)
+        pks, scores, dark = pks[keep], scores[keep].astype(np.float64), dark[keep]
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
             near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
-            if grey_vec is not None:  # each track against the query of its kind
-                dark = near & self.colourless(pks)
-                scores[dark] = self.score(grey_vec, pks[dark], scores[dark])
-                near &= ~dark
-            scores[near] = self.score(vec, pks[near], scores[near])
+            if dark.any():  # each track against the query of its kind
+                scores[near & dark] = self.score(grey_vec, pks[near & dark], scores[near & dark])
+            scores[near & ~dark] = self.score(vec, pks[near & ~dark], scores[near & ~dark])
         people = self._people(pks, scores, owners, lowest)
         best = people[0][0] if people else None
         video_best: dict[int, float] = {}
