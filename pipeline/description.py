@@ -40,9 +40,7 @@ def backfill_colours(library: Library, config: ColourConfig = ColourConfig()) ->
         found = {}
         for pk in pks:
             crop = cv2.imdecode(np.frombuffer(thumbs.get(pk, b""), np.uint8), cv2.IMREAD_COLOR)
-            found[pk] = (
-                track_colours([crop], config) if crop is not None else np.zeros((2, len(PALETTE)), np.float32)
-            )
+            found[pk] = track_colours([crop] if crop is not None else [], config)  # none: zeros
         library.set_track_colours(found)
         done += len(found)
     if done:

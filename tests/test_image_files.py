@@ -10,9 +10,8 @@ from PIL import Image
 from pipeline.query import load_image, prepare_query
 from pipeline.upright import ORIENTATION_TAG
 from pipeline.video import VideoReader, probe
-from tests.conftest import load_gt, tud
 from tests.test_image_sequence import tud_frames, write_named
-from tests.test_upright import stored_sideways
+from tests.test_upright import person_crop, stored_sideways
 
 
 def save_heic(path: Path, bgr: np.ndarray, orientation: int = 1) -> Path:
@@ -26,9 +25,7 @@ def save_heic(path: Path, bgr: np.ndarray, orientation: int = 1) -> Path:
 
 
 def test_an_iphone_photo_is_a_query_photo(tmp_path: Path, models) -> None:
-    frame = tud_frames(every=1000)[0]
-    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[1][0])
-    crop = frame[max(y1, 0) : y2, max(x1, 0) : x2]
+    crop = person_crop()
     photo = save_heic(tmp_path / "IMG_0042.HEIC", stored_sideways(crop), orientation=6)
     image = load_image(photo)
     assert image.shape == crop.shape and np.abs(image.astype(int) - crop.astype(int)).mean() < 8

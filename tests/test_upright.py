@@ -26,6 +26,12 @@ def stored_sideways(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, 1))
 
 
+def person_crop() -> np.ndarray:
+    """TUD-Campus person 1 in the first frame, as a photo of them would show them (colour, upright)."""
+    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[1][0])
+    return tud_frames(every=1000)[0][max(y1, 0) : y2, max(x1, 0) : x2]
+
+
 def save_jpeg(path: Path, bgr: np.ndarray, orientation: int) -> Path:
     exif = Image.Exif()
     exif[ORIENTATION_TAG] = orientation
@@ -42,9 +48,7 @@ def test_each_exif_orientation_is_shown_as_viewers_show_it(orientation: int) -> 
 
 
 def test_a_portrait_phone_photo_is_searched_upright(tmp_path: Path, models) -> None:
-    frame = tud_frames(every=1000)[0]
-    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[1][0])
-    crop = frame[max(y1, 0) : y2, max(x1, 0) : x2]
+    crop = person_crop()
     photo = save_jpeg(tmp_path / "phone.jpg", stored_sideways(crop), orientation=6)
     image = load_image(photo)
     assert image.shape == crop.shape  # taller than wide, as the phone showed it
