@@ -65,12 +65,13 @@ class ReviewController(QObject):
                 source = self.search.last_request.source if self.search.last_request else "photo"
                 name = f"{source[:CASE_SOURCE_CHARS]} {datetime.now():%Y-%m-%d %H:%M:%S}"
                 outcome = self.results.outcome
-                photos = []
+                photos, greys = [], ()
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     photos.append((source, outcome.model, outcome.vector))
                     for k, vector in enumerate(outcome.more_vectors, 2):  # and the other photos'
                         photos.append((f"{source} (photo {k})", outcome.model, vector))
-                self.library.create_case(name, photos)
+                    greys = outcome.greys
+                self.library.create_case(name, photos, greys=greys)
                 self.case_name = name
             self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))
             self.library.mark(self.case_name, hit.track_pk, verdict)

@@ -62,6 +62,7 @@ class SearchOutcome:
     vector: np.ndarray | None = None  # the query's appearance vector (read-only), kept with a case
     model: str = ""  # the ReID model that made it
     more_vectors: tuple[np.ndarray, ...] = ()  # the other photos' vectors, kept with a case too
+    greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (vector's, then more_vectors')
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -151,6 +152,7 @@ class SearchWorker(QObject):
                     frozen_image(result.vector),
                     searcher.models.reid_id,
                     vectors,
+                    tuple(None if g is None else frozen_image(g) for g in greys),
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure

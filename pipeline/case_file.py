@@ -55,12 +55,14 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         out = out.with_name(out.name + CASE_SUFFIX)
     case = library.case(name)
     photos = []
-    for path, model, vector in case.photos:
+    greys = case.greys + (None,) * (len(case.photos) - len(case.greys))
+    for (path, model, vector), grey in zip(case.photos, greys):
         try:
             image = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         except OSError:
             image = None  # the photo file is gone: its vector still searches
-        photos.append({"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image})
+        photo = {"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image}
+        photos.append(photo | {"grey_vector": None if grey is None else grey.tolist()})
     marks = []
     for m, (path, sha, track, first, last) in zip(case.marks, library.mark_details(name)):
         marks.append(
@@ -122,8 +124,10 @@ def read_case_file(path: Path) -> dict:
         case = doc["case"]
         str(case["name"])
         for p in doc["photos"]:
-            np.asarray(p["vector"], np.float32).reshape(-1)
+            size = np.asarray(p["vector"], np.float32).reshape(-1).size
             str(p["model"])
+            if p.get("grey_vector") is not None and np.asarray(p["grey_vector"], np.float32).size != size:
+                raise ValueError("a photo's grey vector differs in length from its vector")
         for m in doc["marks"]:
             int(m["track_id"]), int(m["first_frame"]), int(m["last_frame"]), str(m["verdict"])
     except (KeyError, TypeError, ValueError) as e:
@@ -150,7 +154,7 @@ def import_case(
     if name in taken:
         raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
     folder = Path(photo_dir or library.location.side_dir / "case photos" / _safe(name))
-    photos = []
+    photos, greys = [], []
     for k, p in enumerate(doc["photos"]):
         target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"
         if p.get("image"):
@@ -161,6 +165,8 @@ def import_case(
             folder.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         photos.append((str(target), str(p["model"]), np.asarray(p["vector"], np.float32)))
+        grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
+        greys.append(None if grey is None else np.asarray(grey, np.float32))
     marks, left_out = [], 0
     for m in doc["marks"]:
         found = library.find_track(
@@ -176,7 +182,7 @@ def import_case(
         json.dumps(case.get("filter") or {}),
         tuple(marks),
     )
-    library.create_case(name, photos, str(case.get("notes") or ""), imported)
+    library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)
     return CaseImport(name, len(photos), len(marks), left_out)
 
 

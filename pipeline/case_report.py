@@ -70,7 +70,8 @@ def write_case_report(
     confirmed, rejected = case.marked("confirmed"), case.marked("rejected")
     if not confirmed:
         raise ExportError(f"case {case.name!r} has no confirmed hit to report (confirm hits first)")
-    result = refine(searcher, Review(case.vectors(models.reid_id), confirmed, rejected), where)
+    review = Review(case.vectors(models.reid_id), confirmed, rejected, case.grey_vectors(models.reid_id))
+    result = refine(searcher, review, where)
     sure = [h for h in result.hits if h.track_pk in set(confirmed)]
     folder = report_folder(Path(out).expanduser().resolve(), case.name)
     summary_json = ""

@@ -22,7 +22,10 @@ def case_file(tmp_path: Path, indexed, frame_of) -> tuple[Path, Path, dict]:
     photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     lib = Library(db)
     lib.create_case(
-        "gate 3", [(str(photo), "osnet_x0_25_msmt17.onnx", np.full(512, 0.04, np.float32))], "red coat"
+        "gate 3",
+        [(str(photo), "osnet_x0_25_msmt17.onnx", np.full(512, 0.04, np.float32))],
+        "red coat",
+        greys=[np.full(512, 0.03, np.float32)],  # the photo turned grey, for night footage
     )
     tud_tracks = lib.video_tracks(lib.video_id(tud().video))
     pets_tracks = lib.video_tracks(lib.video_id(pets().video))
@@ -54,7 +57,23 @@ def test_a_case_file_is_taken_up_whole_in_another_library(tmp_path: Path, indexe
     copied = Path(taken["photos"][0]["path"])
     assert copied.read_bytes() == photo.read_bytes() and copied.parent.parent.name == "case photos"
     lib = Library(other)
-    assert np.allclose(lib.case("gate 3 (from day shift)").photos[0][2], 0.04)
+    case = lib.case("gate 3 (from day shift)")
+    assert np.allclose(case.photos[0][2], 0.04) and np.allclose(case.greys[0], 0.03)
+    lib.close()
+
+
+def test_a_case_file_without_grey_vectors_is_taken_up(tmp_path: Path, indexed, case_file) -> None:
+    """A file written before cases kept the photo turned grey: its photos search in colour only."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    for photo in doc["photos"]:
+        del photo["grey_vector"]
+    old = tmp_path / "old.spotter-case"
+    old.write_text(json.dumps(doc))
+    other = copy_library(indexed.db_path, tmp_path / "other.db")
+    assert cli("case", "import", str(old), "--db", str(other)).returncode == 0
+    lib = Library(other)
+    assert lib.case("gate 3").grey_vectors("osnet_x0_25_msmt17.onnx") == (None,)
     lib.close()
 
 
@@ -82,6 +101,10 @@ def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_fi
         "other.spotter-case": (json.dumps({"hello": 1}), "is not a Spotter case file"),
         "newer.spotter-case": (json.dumps(doc | {"version": 99}), "written by a newer Spotter"),
         "broken.spotter-case": (json.dumps(doc | {"marks": [{"verdict": "confirmed"}]}), "is damaged"),
+        "short_grey.spotter-case": (
+            json.dumps(doc | {"photos": [doc["photos"][0] | {"grey_vector": [0.1, 0.2]}]}),
+            "grey vector differs in length",
+        ),
     }
     for name, (text, words) in bad.items():
         (tmp_path / name).write_text(text)

@@ -85,3 +85,34 @@ def test_night_tracks_have_no_clothing_colours(night: Library, models) -> None:
 
     searcher = Searcher(night, models)
     assert all(not describe(searcher, upper=name, lower=None) for name in PALETTE)
+
+
+def test_a_case_refined_on_the_command_line_finds_what_the_search_found(
+    night: Library, models, tmp_path: Path
+) -> None:
+    """A case keeps each photo turned grey with it: `case refine` (and the case report) compare night
+    tracks with the grey photo as the search does, and find the same people (with the colour
+    vector alone they found others: the stranger in the photo's colours, or no one)."""
+    import json
+
+    from tests.conftest import copy_library
+    from tests.test_cli import cli
+
+    db = copy_library(night.db_path, tmp_path / "night.db")
+    searcher = Searcher(Library(db), models)
+    for person in (1, 2, 3):
+        photo = photo_of(person, tmp_path)
+        found = {(h.video_path, h.track_id) for h in searcher.search(photo, save=False).hits}
+        if found:
+            break
+    assert found
+    name = f"person {person}"
+    made = cli("case", "new", name, "--db", str(db), "--query", str(photo))
+    assert made.returncode == 0, made.stderr
+    assert all(
+        g is not None and g.shape == (512,) for g in Library(db).case(name).grey_vectors(models.reid_id)
+    )
+    p = cli("case", "refine", name, "--db", str(db), "--json")
+    assert p.returncode == 0, p.stderr
+    refined = {(h["video"], h["track_id"]) for h in json.loads(p.stdout)["hits"]}
+    assert refined == found

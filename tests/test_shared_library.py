@@ -78,6 +78,27 @@ def test_a_library_of_schema_4_upgrades_in_place_and_stays_searchable(
     assert len(upgraded.videos()) == 2 and all(v.status == "done" for v in upgraded.videos())
 
 
+def test_cases_of_revision_3_upgrade_with_no_grey_vector(library_db: str) -> None:
+    """Revision 0004 adds the photo turned grey to case photos: a case made before keeps its photo
+    and searches with its colour vector (no grey one), on SQLite and PostgreSQL."""
+    library = Library(library_db)
+    library.create_case("before", [("/p/a.jpg", "test-reid", unit(np.ones(DIM)))])
+    with library.engine.begin() as c:
+        c.execute(text("ALTER TABLE case_photos DROP COLUMN grey_vector"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+    library.close()
+    upgraded = Library(library_db)
+    assert revision_of(upgraded.location.url) == (HEAD, "5")
+    case = upgraded.case("before")
+    assert np.allclose(case.vectors("test-reid")[0], unit(np.ones(DIM)))
+    assert case.grey_vectors("test-reid") == (None,)
+    upgraded.create_case(
+        "after", [("/p/b.jpg", "test-reid", unit(np.ones(DIM)))], greys=[unit(-np.ones(DIM))]
+    )
+    assert np.allclose(upgraded.case("after").grey_vectors("test-reid")[0], unit(-np.ones(DIM)))
+    upgraded.close()
+
+
 @pytest.mark.parametrize("state", ["revision", "schema"])
 def test_a_library_of_a_newer_spotter_is_refused_untouched(tmp_path: Path, state: str) -> None:
     db = tmp_path / "new.db"

@@ -28,7 +28,7 @@ def case_new(args: argparse.Namespace) -> int:
     from pipeline.search import Searcher
 
     library = open_library(args)
-    photos = []
+    photos, greys = [], []
     if args.query:
         searcher = Searcher(library, model_set(args, library=library))
         for photo in args.query:
@@ -36,7 +36,8 @@ def case_new(args: argparse.Namespace) -> int:
             if query.note:
                 print(f"note: {photo}: {query.note}", file=sys.stderr)
             photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
-    case_id = library.create_case(args.name, photos, args.note or "")
+            greys.append(searcher.grey_vector(query))
+    case_id = library.create_case(args.name, photos, args.note or "", greys=greys)
     print(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
     return 0
 
@@ -65,14 +66,14 @@ def case_refine(args: argparse.Namespace) -> int:
     library = open_library(args)
     case = library.case(args.name)
     searcher = Searcher(library, model_set(args, library=library))
-    photos = case.vectors(searcher.models.reid_id)
+    photos, greys = case.vectors(searcher.models.reid_id), case.grey_vectors(searcher.models.reid_id)
     if not photos and not case.marked("confirmed"):
         raise SpotterError(
             f"case {case.name!r} has no query photo for the model {searcher.models.reid_id} and no confirmed "
             "track: nothing to search for"
         )
     where = filter_from_json(json.loads(case.filter_json or "{}"))
-    review = Review(photos, case.marked("confirmed"), case.marked("rejected"))
+    review = Review(photos, case.marked("confirmed"), case.marked("rejected"), greys)
     m = refine(searcher, review, where, max_hits=args.top)
     if args.json:
         print(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))

@@ -41,10 +41,17 @@ class CaseInfo:
     marks: tuple[CaseMark, ...]
     notes: str = ""
     filter_json: str = "{}"  # pipeline.search_filter.filter_json of the case's filter
+    greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (None: the photo has no colour)
 
     def vectors(self, model: str) -> tuple[np.ndarray, ...]:
         """The query photos' vectors of one ReID model."""
         return tuple(v for _, m, v in self.photos if m == model)
+
+    def grey_vectors(self, model: str) -> tuple[np.ndarray | None, ...]:
+        """The grey vectors of the photos :meth:`vectors` gives, in its order (None where the photo
+        has no colour, or the case was made before grey vectors were kept)."""
+        greys = self.greys + (None,) * (len(self.photos) - len(self.greys))
+        return tuple(g for (_, m, _), g in zip(self.photos, greys) if m == model)
 
     def marked(self, verdict: str) -> tuple[int, ...]:
         return tuple(m.track_pk for m in self.marks if m.verdict == verdict)
@@ -78,10 +85,12 @@ class CaseStore(LibraryBase):
         photos: Sequence[tuple[str, str, np.ndarray]],
         notes: str = "",
         imported: ImportedCase | None = None,
+        greys: Sequence[np.ndarray | None] = (),
     ) -> int:
-        """A new case with its query photos ((path, model, vector) each) and notes; its id. An
-        ``imported`` case keeps who opened it and when, its filter and its marks (who, when), in the
-        same transaction."""
+        """A new case with its query photos ((path, model, vector) each) and notes; its id. ``greys``
+        are the photos' vectors turned grey, in the same order (``Searcher.grey_vector``; None or
+        missing where the photo has no colour). An ``imported`` case keeps who opened it and when,
+        its filter and its marks (who, when), in the same transaction."""
         name = clean_name(name, MAX_CASE_NAME, "case")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
@@ -92,8 +101,18 @@ class CaseStore(LibraryBase):
                 case.filter_json = imported.filter_json
             s.add(case)
             s.flush()
-            for path, model, vector in photos:
-                s.add(CasePhotoRow(case_id=case.id, path=str(path), model=model, vector=f32_bytes(vector)))
+            greys = list(greys) + [None] * (len(photos) - len(greys))
+            for (path, model, vector), grey in zip(photos, greys):
+                grey_bytes = None if grey is None else f32_bytes(grey)
+                s.add(
+                    CasePhotoRow(
+                        case_id=case.id,
+                        path=str(path),
+                        model=model,
+                        vector=f32_bytes(vector),
+                        grey_vector=grey_bytes,
+                    )
+                )
             for pk, verdict, by, at in imported.marks if imported is not None else ():
                 s.add(CaseMarkRow(case_id=case.id, track_pk=pk, verdict=verdict, marked_by=by, marked_at=at))
             return case.id
@@ -154,11 +173,13 @@ class CaseStore(LibraryBase):
         with self._read() as s:
             case_id = self._case_id(s, name)
             row = s.get(CaseRow, case_id)
-            photos = tuple(
-                (p.path, p.model, np.frombuffer(p.vector, np.float32).copy())
-                for p in s.scalars(
-                    select(CasePhotoRow).where(CasePhotoRow.case_id == case_id).order_by(CasePhotoRow.id)
-                )
+            rows = s.scalars(
+                select(CasePhotoRow).where(CasePhotoRow.case_id == case_id).order_by(CasePhotoRow.id)
+            ).all()
+            photos = tuple((p.path, p.model, np.frombuffer(p.vector, np.float32).copy()) for p in rows)
+            greys = tuple(
+                None if p.grey_vector is None else np.frombuffer(p.grey_vector, np.float32).copy()
+                for p in rows
             )
             q = (
                 select(CaseMarkRow, TrackRow.track_id, VideoRow.path)
@@ -172,7 +193,15 @@ class CaseStore(LibraryBase):
                 for m, track_id, path in s.execute(q).all()
             )
             return CaseInfo(
-                case_id, row.name, row.created_at, row.created_by, photos, marks, row.notes, row.filter_json
+                case_id,
+                row.name,
+                row.created_at,
+                row.created_by,
+                photos,
+                marks,
+                row.notes,
+                row.filter_json,
+                greys,
             )
 
     def cases(self) -> list[tuple[str, datetime, int]]:

@@ -228,7 +228,8 @@ class CaseRow(Base):
 
 
 class CasePhotoRow(Base):
-    """A query photo of a case, with its appearance vector (of one ReID model)."""
+    """A query photo of a case, with its appearance vector (of one ReID model) and that of the photo
+    turned grey (NULL when the photo has no colour itself)."""
 
     __tablename__ = "case_photos"
 
@@ -237,6 +238,7 @@ class CasePhotoRow(Base):
     path: Mapped[str]
     model: Mapped[str]
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 (D,)
+    grey_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # float32 (D,)
 
 
 class CaseMarkRow(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from gui.results_model import COL_VIDEO, HIT_ROLE
@@ -39,6 +40,8 @@ def test_confirm_reject_and_refine(make_window, qtbot, indexed_copy: Path, pets_
     case = window.library.case(window.review.case_name)
     assert case.marked("confirmed") == (best.track_pk,) and case.marked("rejected") == (wrong.track_pk,)
     assert len(case.vectors(first.args[0].model)) == 1  # the query photo's vector is kept with the case
+    grey = case.grey_vectors(first.args[0].model)[0]  # and the photo turned grey (night footage)
+    assert grey is not None and np.allclose(grey, first.args[0].greys[0])
     assert all(m.marked_at is not None for m in case.marks)
 
     with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as refined:
@@ -184,7 +187,9 @@ def test_a_second_photo_of_the_person_joins_the_query(
     assert outcome.hits and outcome.hits[0].track_pk == first.args[0].hits[0].track_pk
     select_row(window, 0)
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
-    assert len(window.library.case(window.review.case_name).photos) == 2  # both photos kept with the case
+    case = window.library.case(window.review.case_name)
+    assert len(case.photos) == 2  # both photos kept with the case, each with its grey vector
+    assert len(case.greys) == 2 and all(g is not None for g in case.greys)
     broken = tmp_path / "not_a_photo.png"
     broken.write_bytes(b"nope")
     assert not window.add_query_photo(broken)
