@@ -32,7 +32,8 @@ from bench.retrieval_sweep import load_evaluator, queries
 from bench.scratch import scratch_dir
 from bench.sequences import ASSETS, ROOT, SAME_SCENE, Sequence, base_sequences, sequence
 from models.loader import ModelSet
-from pipeline.indexer import index_video
+from pipeline.camera_motion import CameraMotionConfig
+from pipeline.indexer import IndexConfig, index_video
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 
@@ -40,10 +41,12 @@ METRICS = ("top1", "recall", "precision", "f1", "ap")
 BASE = ("pets", "tud", "adl")
 
 
-def index_into(library: Library, seq: Sequence, models: ModelSet) -> float:
+def index_into(
+    library: Library, seq: Sequence, models: ModelSet, config: IndexConfig = IndexConfig()
+) -> float:
     """Index a sequence (resumes/skips as the indexer does); wall seconds."""
     t0 = time.perf_counter()
-    for _ in index_video(seq.video, library, models):
+    for _ in index_video(seq.video, library, models, config):
         pass
     return time.perf_counter() - t0
 
@@ -144,7 +147,13 @@ def main() -> int:
         help="compare footage without colour with the colour photo",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument(
+        "--no-camera-motion",
+        action="store_true",
+        help="index without camera motion compensation (to compare)",
+    )
     a = ap.parse_args()
+    indexing = IndexConfig(camera_motion=CameraMotionConfig(enabled=not a.no_camera_motion))
     a.work.mkdir(parents=True, exist_ok=True)
     ev = load_evaluator()
     models = ModelSet()
@@ -156,7 +165,7 @@ def main() -> int:
         seq = sequence(key)
         library = Library(a.work / f"{key}.db")
         try:
-            seconds = index_into(library, seq, models)
+            seconds = index_into(library, seq, models, indexing)
         except Exception as e:
             print(f"{key:24s} cannot index: {e}", flush=True)
             report[key] = {"error": str(e)}
@@ -174,7 +183,7 @@ def main() -> int:
         footage = {k: sequence(f"{k}-night") if a.night else base_sequences()[k] for k in BASE}
         combined = Library(a.work / ("combined-night.db" if a.night else "combined.db"))
         for key in BASE:
-            index_into(combined, footage[key], models)
+            index_into(combined, footage[key], models, indexing)
         searcher = Searcher(combined, models, config)
         for key in BASE:
             seq = footage[key]

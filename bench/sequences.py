@@ -21,6 +21,10 @@ Derivations, each a property any camera can have, none tuned to a clip:
   ``-in4k@S``: the same in a 3840x2160 frame (a 4K camera).
 - ``-night``: the source without colour, as a camera in infrared night mode (or a black-and-white
   camera) records it; searched with the same colour photos.
+- ``-pan``, ``-ptz``, ``-shake``: a view of two thirds of the scene moving over it: panning across and
+  back (a PTZ camera on patrol), jumping between two presets (a PTZ tour), drifting with a hand's
+  tremor (a phone, a body-worn camera); ``-crop``: the same view held still at the centre
+  (:mod:`bench.moving_views`).
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
   until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
 """
@@ -332,6 +336,8 @@ def _register() -> None:
         for fps in (1, 2):
             BUILDERS[f"{key}@{fps}fps-images"] = lambda out, s=base[key], f=fps: snapshot_folder(s, f, out)
         BUILDERS[f"{key}-night"] = lambda out, s=base[key]: at_night(s, out)
+        for kind in ("pan", "ptz", "shake", "crop"):
+            BUILDERS[f"{key}-{kind}"] = lambda out, s=base[key], k=kind: _moving_view(s, out, k)
     BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
     BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
     BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")
@@ -341,6 +347,12 @@ def _register() -> None:
     BUILDERS["pets-in4k@1.5"] = lambda out: in_hd_frame(base["pets"], 1.5, out, (0.7, 0.3), size=UHD)
     BUILDERS["adl-in4k@1"] = lambda out: in_hd_frame(base["adl"], 1.0, out, (0.5, 0.5), size=UHD)
     BUILDERS["loop-1h"] = lambda out: hour_loop(out)
+
+
+def _moving_view(seq: Sequence, out: Path, kind: str) -> Sequence:
+    from bench.moving_views import in_window  # (that module builds on this one)
+
+    return in_window(seq, out, kind)
 
 
 _register()

@@ -1,10 +1,13 @@
 """Tracking quality (MOTA, IDF1 with py-motmetrics) of Spotter's index on MOT15 ground truth.
 
-Indexes PETS09-S2L1 and TUD-Campus with the default settings (or reads an existing --db) and scores
-the stored track paths against the ground truth on every frame, boxes interpolated between the
-frames where the detector ran (as the player draws them).
+Indexes PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (or other sequences of ``bench.sequences``) with
+the default settings (or reads an existing --db) and scores the stored track paths against the ground
+truth on every frame, boxes interpolated between the frames where the detector ran (as the player
+draws them). ``--camera-motion both`` indexes each sequence without and with camera motion
+compensation (``pipeline.camera_motion``), side by side.
 
-    python -m bench.tracking_quality [--db existing.db] [--stride N]
+    python -m bench.tracking_quality [--db existing.db] [--stride N] [--sequences pets tud-pan ...]
+                                     [--camera-motion on|off|both]
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ import motmetrics as mm
 import numpy as np
 
 from bench.scratch import scratch_dir
-from bench.sequences import base_sequences
+from bench.sequences import sequence
 from pipeline.storage import Library
 from pipeline.tracking.matching import iou_matrix
 from pipeline.types import box_at
 
-SEQUENCES = tuple(base_sequences()[k] for k in ("pets", "tud", "adl"))  # one list of the footage
+BASE = ("pets", "tud", "adl")
 
 
 def load_gt_frames(gt: Path, scale: float) -> dict[int, list[tuple[int, np.ndarray]]]:
@@ -86,27 +89,38 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, help="use this already-indexed library instead of indexing")
     ap.add_argument("--stride", type=int, default=None, help="detector stride (default: from detect_fps)")
+    ap.add_argument("--sequences", nargs="+", default=list(BASE), help="keys of bench.sequences")
+    ap.add_argument("--camera-motion", choices=("on", "off", "both"), default="on")
     a = ap.parse_args()
+    sequences = [sequence(k) for k in a.sequences]
+    variants = {"on": [True], "off": [False], "both": [False, True]}[a.camera_motion]
+    libraries: dict[bool, Library] = {}
     if a.db:
-        library = Library(a.db)
+        libraries = {variants[-1]: Library(a.db)}
     else:
         from models.loader import ModelSet
+        from pipeline.camera_motion import CameraMotionConfig
         from pipeline.indexer import IndexConfig, index_video
 
-        library = Library(scratch_dir("trackq-") / "lib.db")
+        work = scratch_dir("trackq-")
         models = ModelSet()
-        config = replace(IndexConfig(), stride=a.stride)
-        for seq in SEQUENCES:
-            t0 = time.perf_counter()
-            for _ in index_video(seq.video, library, models, config):
-                pass
-            print(f"{seq.name}: indexed in {time.perf_counter() - t0:.1f} s")
-    for seq in SEQUENCES:
-        m = mot_metrics(library, seq.video, seq.gt, seq.scale)
-        print(
-            f"{seq.name}: MOTA={m['mota']:.3f} IDF1={m['idf1']:.3f} ID-switches={int(m['num_switches'])} "
-            f"precision={m['precision']:.3f} recall={m['recall']:.3f} frames={int(m['num_frames'])}"
-        )
+        for on in variants:
+            library = libraries[on] = Library(work / f"lib_cmc_{'on' if on else 'off'}.db")
+            config = replace(IndexConfig(), stride=a.stride, camera_motion=CameraMotionConfig(enabled=on))
+            for seq in sequences:
+                t0 = time.perf_counter()
+                for _ in index_video(seq.video, library, models, config):
+                    pass
+                took = time.perf_counter() - t0
+                print(f"{seq.name} (camera motion {'on' if on else 'off'}): indexed in {took:.1f} s")
+    for seq in sequences:
+        for on, library in libraries.items():
+            m = mot_metrics(library, seq.video, seq.gt, seq.scale)
+            print(
+                f"{seq.name}{' (camera motion off)' if not on else ''}: MOTA={m['mota']:.3f} "
+                f"IDF1={m['idf1']:.3f} ID-switches={int(m['num_switches'])} precision={m['precision']:.3f} "
+                f"recall={m['recall']:.3f} frames={int(m['num_frames'])}"
+            )
     return 0
 
 

@@ -41,6 +41,7 @@ class IndexReport:
     detector_frames: int = 0
     detections: int = 0
     embedded: int = 0  # detections embedded for appearance matching
+    camera_moved: int = 0  # detector frames where the camera had moved since the previous one
     heights: np.ndarray = field(default_factory=lambda: np.zeros(HEIGHT_BINS, np.int64))
 
     def add_tracks(self, records: list[TrackRecord]) -> None:
@@ -86,6 +87,7 @@ class IndexReport:
             "frames": frames,
             "frames_sampled": self.frames_seen,
             "detector_frames": self.detector_frames,
+            "camera_moved_frames": self.camera_moved,
             "sampling": sampling,
             "detector": plan,
             "appearance": {"detections": self.detections, "embedded": self.embedded},
@@ -100,6 +102,7 @@ class IndexReport:
             "detector_frames": self.detector_frames,
             "detections": self.detections,
             "embedded": self.embedded,
+            "camera_moved": self.camera_moved,
             "heights": {str(int(k)): int(v) for k, v in enumerate(self.heights) if v},
         }
 
@@ -110,6 +113,7 @@ class IndexReport:
         self.detector_frames = int(state["detector_frames"])
         self.detections = int(state["detections"])
         self.embedded = int(state["embedded"])
+        self.camera_moved = int(state.get("camera_moved", 0))
         self.heights = np.zeros(HEIGHT_BINS, np.int64)
         for k, v in state["heights"].items():
             self.heights[int(k)] = int(v)
@@ -137,4 +141,7 @@ def summary(report: dict[str, Any]) -> str:
         parts.append(f"people mostly {p10:.0f} px tall or more (median {median:.0f} px)")
     if report.get("sampling", {}).get("low_rate"):
         parts.append("low frame rate: one sighting makes a track")
+    moved = report.get("camera_moved_frames", 0)
+    if ran and moved:
+        parts.append(f"camera moving in {moved / ran:.0%} of them: tracks follow its motion")
     return "; ".join(parts)

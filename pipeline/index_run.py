@@ -12,9 +12,10 @@ import numpy as np
 from models.detections import Detections
 from models.loader import ModelSet
 from pipeline.appearance import TrackBuilder, cut_crop
+from pipeline.camera_motion import CameraMotion, then
 from pipeline.detection_plan import DetectionPlan
 from pipeline.index_report import IndexReport
-from pipeline.motion import MotionGate
+from pipeline.motion import MotionGate, gray_thumbnail
 from pipeline.tracking import ByteTracker
 from pipeline.types import TrackRecord
 from pipeline.video import Frame, VideoInfo
@@ -36,6 +37,9 @@ class IndexRun:
             appearance = dataclasses.replace(appearance, min_observations=1)
         self.builder = TrackBuilder(appearance, info.fps)
         self.motion = MotionGate(config.motion, info.fps)
+        self.camera = CameraMotion(config.camera_motion, info.width, info.height)
+        self._thumbnails: dict[int, np.ndarray] = {}  # small grey copies of the frames admitted
+        self.camera_moving = False  # the camera moved into the last processed frame
         sparseness = config.sparseness(info.fps)  # frames far apart are looked at larger
         found = config.tracker.high_score  # what the tracker takes for a person is a person found
         self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness, found)
@@ -44,25 +48,66 @@ class IndexRun:
         self.stored = 0
         self.detector_runs = 0
 
+    def admit(self, frame: Frame) -> bool:
+        """Whether the detector should run on the frame (the motion gate decides); its small grey
+        copy is kept for the camera motion estimate when it does."""
+        if not self.motion.should_detect(frame.index, frame.image):
+            return False
+        if self.motion.last_thumbnail is not None:
+            self._thumbnails[frame.index] = self.motion.last_thumbnail
+        return True
+
     def process(self, frames: list[Frame]) -> None:
         """Detect on a batch of frames, then track and collect crops frame by frame."""
+        if not frames:
+            return
         images, times = [f.image for f in frames], [f.ts for f in frames]
-        dets = self.plan.detect(images, times, [f.index for f in frames], self.tracker)
+        moves, since = self._camera_motion(frames)
+        followed = _Followed(self.tracker, {f.index: m for f, m in zip(frames, since)})
+        dets = self.plan.detect(images, times, [f.index for f in frames], followed)
         self.detector_runs += len(frames)
-        looks = self._appearances(frames, dets)
+        looks = self._appearances(frames, dets, since)
         self.report.detector_frames += len(frames)
         self.report.detections += sum(len(d) for d in dets)
-        for f, d, e in zip(frames, dets, looks):
-            self.step(f, d, e)
+        for f, d, e, m in zip(frames, dets, looks, moves):
+            self.step(f, d, e, m)
+        self.camera.people = dets[-1].xyxy
+        self.camera_moving = moves[-1] is not None
 
-    def _appearances(self, frames: list[Frame], dets: list[Detections]) -> list[np.ndarray | None]:
+    def needs_attention(self) -> bool:
+        """Whether the detector should look often: the scene is hard to track by motion alone
+        (``ByteTracker.needs_attention``), or the camera is moving (its motion is estimated
+        between processed frames only: the nearer they are, the better people are followed, and
+        the better their boxes between two of them are interpolated)."""
+        return self.camera_moving or self.tracker.needs_attention()
+
+    def _camera_motion(self, frames: list[Frame]) -> tuple[list, list]:
+        """The camera's motion into each frame of the batch from the one before, and from the last
+        frame the tracker saw (None: still). Corners on the people the tracker follows are left out
+        (in the first frame, on the people detected in the last processed one)."""
+        moves, since, total = [], [], None
+        for k, f in enumerate(frames):
+            small = self._thumbnails.pop(f.index, None)
+            if small is None:  # a frame given to process() without admit()
+                small = gray_thumbnail(f.image, self.config.motion.width)
+            people = self.tracker.predicted_boxes(frames[k - 1].index, total) if k else None
+            move = self.camera.step(small, people)
+            total = then(total, move)
+            moves.append(move)
+            since.append(total)
+        self.report.camera_moved += sum(m is not None for m in moves)
+        return moves, since
+
+    def _appearances(
+        self, frames: list[Frame], dets: list[Detections], cameras: list[np.ndarray | None]
+    ) -> list[np.ndarray | None]:
         """Appearance vectors of the detections the tracker wants them for (NaN rows for the others;
         None for every frame when appearance matching is off), one ReID batch for the batch. The
         tracker's state at the start of the batch decides which are wanted: its prediction for the
         later frames of the batch is as good as it gets without their detections."""
         if not self.config.appearance_matching:
             return [None] * len(frames)
-        wanted = [self.tracker.wants_appearance(d, f.index) for f, d in zip(frames, dets)]
+        wanted = [self.tracker.wants_appearance(d, f.index, c) for f, d, c in zip(frames, dets, cameras)]
         crops = []
         for f, d, w in zip(frames, dets, wanted):
             for box in d.xyxy[w]:
@@ -81,8 +126,14 @@ class IndexRun:
             out.append(vecs)
         return out
 
-    def step(self, frame: Frame, dets: Detections, looks: np.ndarray | None = None) -> None:
-        step = self.tracker.update(dets, frame.index, looks)
+    def step(
+        self,
+        frame: Frame,
+        dets: Detections,
+        looks: np.ndarray | None = None,
+        camera: np.ndarray | None = None,
+    ) -> None:
+        step = self.tracker.update(dets, frame.index, looks, camera)
         self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
         if step.ended:
             self._store(self.builder.finish(step.ended, self.models.reid))
@@ -100,6 +151,7 @@ class IndexRun:
             "tracker": self.tracker.state_dict(),
             "builder": self.builder.state_dict(),
             "motion": self.motion.state_dict(),
+            "camera": self.camera.state_dict(),
             "plan": self.plan.state_dict(),
             "report": self.report.state_dict(),
         }
@@ -108,6 +160,18 @@ class IndexRun:
         self.tracker.load_state_dict(state["tracker"])
         self.builder.load_state_dict(state["builder"])
         self.motion.load_state_dict(state.get("motion", {}))
+        self.camera.load_state_dict(state.get("camera", {}))
         self.plan.load_state_dict(state.get("plan", {}))
         self.report.load_state_dict(state.get("report", {}))
         return int(state["next_frame"])
+
+
+class _Followed:
+    """Where the tracker's people should be in each frame of a batch, the camera's motion since the
+    tracker's last frame included (what the detection plan asks; see ``detection_plan.Tracked``)."""
+
+    def __init__(self, tracker: ByteTracker, cameras: dict[int, np.ndarray | None]):
+        self.tracker, self.cameras = tracker, cameras
+
+    def predicted_boxes(self, frame_index: int) -> np.ndarray:
+        return self.tracker.predicted_boxes(frame_index, self.cameras.get(frame_index))

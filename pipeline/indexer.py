@@ -23,6 +23,7 @@ from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.appearance import AppearanceConfig
 from pipeline.calibration import calibrate_video
+from pipeline.camera_motion import CameraMotionConfig
 from pipeline.cameras import guess_camera, guess_start
 from pipeline.detection_plan import DetectionPlanConfig
 from pipeline.errors import SpotterError
@@ -78,6 +79,7 @@ class IndexConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
+    camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
     linking: LinkConfig = field(default_factory=LinkConfig)
     plan: DetectionPlanConfig = field(default_factory=DetectionPlanConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -117,6 +119,7 @@ def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict
         "tracker": dataclasses.asdict(config.tracker),
         "appearance": dataclasses.asdict(config.appearance),
         "motion": dataclasses.asdict(config.motion),
+        "camera_motion": dataclasses.asdict(config.camera_motion),
         "linking": dataclasses.asdict(config.linking),
         "plan": dataclasses.asdict(config.plan),
         "appearance_matching": config.appearance_matching,
@@ -251,7 +254,7 @@ def _index(
             run.report.frames_seen += 1
             if not batch and batch_from is None:
                 batch_from, motion_before = frame.index, run.motion.state_dict()
-            if run.motion.should_detect(frame.index, frame.image):
+            if run.admit(frame):
                 batch.append(frame)
             last_ts, next_frame = frame.ts, frame.index + reader.stride
             if cancel():  # before the next detector batch: stop where the unprocessed frames begin
@@ -261,7 +264,7 @@ def _index(
                 continue
             run.process(batch)
             batch, batch_from = [], None
-            reader.stride = dense if run.tracker.needs_attention() else sparse
+            reader.stride = dense if run.needs_attention() else sparse
             next_frame = frame.index + reader.stride
             if next_frame >= next_commit:
                 commit(next_frame)

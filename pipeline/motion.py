@@ -51,10 +51,11 @@ class MotionGate:
         self.max_skip = max(1, round(config.max_skip_s * fps))
         self._ref: np.ndarray | None = None
         self._ref_frame = -(10**9)
+        self.last_thumbnail: np.ndarray | None = None  # the small grey copy of the last frame asked about
 
     def should_detect(self, frame_index: int, image: np.ndarray) -> bool:
         """True if the detector should run on this frame (and remember it as the reference)."""
-        small = gray_thumbnail(image, self.config.width)
+        small = self.last_thumbnail = gray_thumbnail(image, self.config.width)
         if self.config.enabled and self._ref is not None and self._ref.shape == small.shape:
             changed = np.count_nonzero(cv2.absdiff(small, self._ref) > self.config.pixel_delta) / small.size
             if changed < self.config.min_changed and frame_index - self._ref_frame < self.max_skip:

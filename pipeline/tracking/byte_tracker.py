@@ -32,84 +32,16 @@ aligned without re-matching boxes afterwards. Track IDs are per tracker (one tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from models.detections import Detections
-from pipeline.tracking.kalman import KalmanConfig, KalmanFilter, xyah_to_xyxy, xyxy_to_xyah
+from pipeline.tracking.config import TrackerConfig
+from pipeline.tracking.kalman import KalmanFilter, warp, xyah_to_xyxy, xyxy_to_xyah
 from pipeline.tracking.matching import assign, expand_boxes, iou_matrix
 from pipeline.tracking.track import Track, TrackState
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    """Tracker thresholds (scores are detector confidences, IoUs are 0..1).
-
-    high_score: detections at or above this take part in the first association. Raising it moves
-        more boxes to the weaker second step.
-    low_score: detections between this and ``high_score`` can only extend existing tracks (step 3).
-    new_track_score: a detection must reach this to start a track. Higher: fewer spurious short
-        tracks from clutter, but people who only ever score low are missed.
-    first_match_iou / second_match_iou / tentative_match_iou: least IoU (after score fusion in the
-        first step) for a match in steps 2 / 3 / 4. Higher: fewer wrong matches, more broken tracks.
-    match_buffer: boxes are grown by this fraction of their size on each side before IoU (buffered
-        IoU), which keeps fast or strided motion associable; 0 is plain IoU.
-    fuse_score: in step 2 weigh IoU by detection confidence (prefers confident boxes in crowds).
-    confirm_hits: matches before a tentative track is confirmed and kept (when matching by box
-        overlap alone; with appearance vectors a track is confirmed at once).
-    lost_buffer_s: seconds of video a lost track waits to be re-found before it ends. Longer bridges
-        longer occlusions but risks handing the ID to someone else.
-    crowd_gap: two tracked people whose boxes, grown by this fraction of their size, overlap are
-        "close" (see :meth:`ByteTracker.needs_attention`); larger calls for dense detection sooner
-        and more often (0: only when the boxes themselves overlap).
-    low_rate_gap_s: seconds between processed frames above which one sighting makes a confirmed
-        track. At 10-30 fps with the detector every 0.1-0.3 s this never happens.
-    walk_speed: how far a person may move per second, in their own heights; with appearance a
-        detection may be this times the seconds since the track was last seen (plus
-        ``low_rate_slack``) from where the track's motion puts it. Larger follows runners and risks
-        swapping people who pass each other.
-    low_rate_slack: distance (in heights) allowed on top of the walk, for the motion model's error.
-    predicted_walk: share of the walk allowed for a track seen at least twice, whose motion model
-        predicts where it went (a walker changes course by part of their step, not all of it).
-    max_height_ratio: with appearance, largest ratio between a track's height and a detection's.
-    min_appearance: least cosine similarity between a track's appearance and a detection's for a
-        match. Higher: fewer swapped identities, more broken tracks.
-    appearance_weight: share of the appearance distance in the matching cost (the rest is the walk
-        distance as a fraction of its gate).
-    appearance_momentum: weight of a track's remembered appearance against each new sighting.
-    unknown_appearance: similarity assumed where a detection or track has no appearance vector.
-    ambiguity_buffer / refresh_s: a detection needs no appearance vector when it is unambiguous:
-        its box, grown by ``ambiguity_buffer`` of its size, meets the predicted box (grown alike) of
-        exactly one followed person, whose box meets no other detection, and whose appearance was
-        refreshed less than ``refresh_s`` seconds ago (see :meth:`ByteTracker.wants_appearance`).
-        A larger buffer or a shorter refresh embeds more (slower, safer).
-    """
-
-    high_score: float = 0.5
-    low_score: float = 0.1
-    new_track_score: float = 0.5
-    first_match_iou: float = 0.2
-    second_match_iou: float = 0.5
-    tentative_match_iou: float = 0.2
-    match_buffer: float = 0.0
-    fuse_score: bool = True
-    confirm_hits: int = 2
-    lost_buffer_s: float = 2.0
-    crowd_gap: float = 0.0
-    low_rate_gap_s: float = 0.35
-    walk_speed: float = 1.0
-    low_rate_slack: float = 0.5
-    predicted_walk: float = 0.5
-    max_height_ratio: float = 1.5
-    min_appearance: float = 0.65
-    appearance_weight: float = 0.5
-    appearance_momentum: float = 0.8
-    unknown_appearance: float = 0.8
-    ambiguity_buffer: float = 0.5
-    refresh_s: float = 1.0
-    kalman: KalmanConfig = field(default_factory=KalmanConfig)
 
 
 @dataclass(frozen=True)
@@ -236,13 +168,27 @@ class ByteTracker:
         if t.hits >= self.config.confirm_hits:
             t.confirmed = True
 
-    def update(self, dets: Detections, frame_index: int, embeddings: np.ndarray | None = None) -> TrackerStep:
+    def update(
+        self,
+        dets: Detections,
+        frame_index: int,
+        embeddings: np.ndarray | None = None,
+        camera: np.ndarray | None = None,
+    ) -> TrackerStep:
         """Process the detections of ``frame_index`` (frame indices must increase). ``embeddings``
         (N, D), the detections' L2-normalised appearance vectors, turn on appearance-assisted
-        matching; without them the tracker matches by box overlap alone (ByteTrack)."""
+        matching; without them the tracker matches by box overlap alone (ByteTrack). ``camera``, the
+        2x3 motion of the view since the previous processed frame (``pipeline.camera_motion``),
+        moves every track by it first."""
         cfg = self.config
         low = self.low_rate(frame_index)
         emb = embeddings if embeddings is not None and len(embeddings) == len(dets) else None
+        if camera is not None and self.tracks:
+            mean, cov = warp(
+                np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks]), camera
+            )
+            for t, m, c in zip(self.tracks, mean, cov):
+                t.mean, t.cov = m, c
         self._predict(frame_index)
         high = [i for i in range(len(dets)) if dets.score[i] >= cfg.high_score]
         weak = [i for i in range(len(dets)) if cfg.low_score <= dets.score[i] < cfg.high_score]
@@ -338,7 +284,9 @@ class ByteTracker:
         np.fill_diagonal(close, False)
         return bool(close.any())
 
-    def wants_appearance(self, dets: Detections, frame_index: int) -> np.ndarray:
+    def wants_appearance(
+        self, dets: Detections, frame_index: int, camera: np.ndarray | None = None
+    ) -> np.ndarray:
         """Which detections of ``frame_index`` the tracker needs appearance vectors for: all but the
         unambiguous ones (one followed person could take them and nobody else is near; see
         ``TrackerConfig.ambiguity_buffer``). Embedding only these saves most ReID runs where people
@@ -350,7 +298,7 @@ class ByteTracker:
             return wanted
         grow = cfg.ambiguity_buffer
         near = iou_matrix(
-            expand_boxes(self.predicted_boxes(frame_index), grow), expand_boxes(dets.xyxy, grow)
+            expand_boxes(self.predicted_boxes(frame_index, camera), grow), expand_boxes(dets.xyxy, grow)
         )
         near = near > 0  # (tracks, detections)
         fresh = np.array(
@@ -365,14 +313,17 @@ class ByteTracker:
         wanted &= ~(single & alone[owner] & fresh[owner])
         return wanted
 
-    def predicted_boxes(self, frame_index: int) -> np.ndarray:
+    def predicted_boxes(self, frame_index: int, camera: np.ndarray | None = None) -> np.ndarray:
         """(N, 4) boxes where the confirmed people being followed (tracked or lost) should be at
-        ``frame_index``, by their motion; the tracker's state is not changed."""
+        ``frame_index``, by their motion (and the ``camera``'s since the last processed frame); the
+        tracker's state is not changed."""
         live = [t for t in self.tracks if t.confirmed]
         if not live:
             return np.zeros((0, 4))
         mean = np.stack([t.mean for t in live])
         cov = np.stack([t.cov for t in live])
+        if camera is not None:
+            mean, cov = warp(mean, cov, camera)
         dt = np.array([max(frame_index - t.predicted_frame, 0) for t in live], dtype=np.float64)
         mean, _ = self.kf.predict(mean, cov, dt)
         return xyah_to_xyxy(mean[:, :4])

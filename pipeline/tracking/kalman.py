@@ -104,3 +104,17 @@ class KalmanFilter:
         mean = mean + gain @ (xyah - proj_mean)
         cov = cov - gain @ proj_cov @ gain.T
         return mean, cov
+
+
+def warp(mean: np.ndarray, cov: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """States (N, 8) and covariances (N, 8, 8) moved by the camera's motion, a 2x3 similarity
+    (``pipeline.camera_motion``): centres mapped, velocities turned and scaled with the view, heights
+    scaled by its zoom, aspect ratios kept (BoT-SORT's camera motion compensation)."""
+    linear = np.asarray(affine, np.float64)[:, :2]
+    zoom = float(np.sqrt(abs(np.linalg.det(linear))))
+    m = np.eye(2 * NDIM)
+    m[0:2, 0:2] = m[4:6, 4:6] = linear
+    m[3, 3] = m[7, 7] = zoom
+    mean = mean @ m.T
+    mean[:, :2] += np.asarray(affine, np.float64)[:, 2]
+    return mean, m @ cov @ m.T
