@@ -9,7 +9,8 @@ before matching (``ByteTracker.update(camera=...)``).
 
 The estimate: corners of the previous frame's small grey copy (the one the motion gate already made,
 so no extra pass over the full frame), outside the boxes of the people detected in it (they move on
-their own), followed into the current frame by pyramidal Lucas-Kanade optical flow, and a similarity
+their own), followed into the current frame by pyramidal Lucas-Kanade optical flow (starting from the
+whole view's shift by phase correlation, which holds for large shifts), and a similarity
 fitted to them by RANSAC (OpenCV), which sets aside corners on anyone the detector missed. A fit from
 too few corners, one that explains too few of them, or one that explains hardly more of them than
 a still camera would is no estimate; a shift below ``min_shift_px`` is taken for a still camera

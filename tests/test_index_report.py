@@ -19,6 +19,25 @@ def test_the_report_is_kept_with_each_video(indexed) -> None:
         assert report["detector"]["base_input"][0] % 32 == 0
         assert report["people"]["tracks"] == v.tracks and report["people"]["height_median_px"] > 40
         assert report["sampling"]["low_rate"] is False and report["warnings"] == []
+        assert report["camera_moved_frames"] == 0  # fixed cameras
+
+
+def test_a_moving_camera_is_said(tmp_path: Path) -> None:
+    """Eight seconds of PETS09-S2L1 through a hand-held view (``bench.moving_views``)."""
+    import numpy as np
+
+    from bench.moving_views import view_path
+
+    video = tmp_path / "handheld.mp4"
+    x, y = view_path("shake", np.arange(80) / 10.0)
+    views = (
+        f[round(yk * 120) : round(yk * 120) + 240, round(xk * 160) : round(xk * 160) + 320]
+        for f, xk, yk in zip(frames_of(pets().video), x, y)
+    )
+    write_video(video, views, 10.0)
+    p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 0, p.stderr
+    assert "camera moving in" in p.stderr and "tracks follow its motion" in p.stderr, p.stderr
 
 
 def test_small_people_get_a_warning(tmp_path: Path) -> None:
