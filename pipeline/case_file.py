@@ -55,8 +55,7 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         out = out.with_name(out.name + CASE_SUFFIX)
     case = library.case(name)
     photos = []
-    greys = case.greys + (None,) * (len(case.photos) - len(case.greys))
-    for (path, model, vector), grey in zip(case.photos, greys):
+    for (path, model, vector), grey in zip(case.photos, case.photo_greys):
         try:
             image = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         except OSError:

@@ -47,11 +47,15 @@ class CaseInfo:
         """The query photos' vectors of one ReID model."""
         return tuple(v for _, m, v in self.photos if m == model)
 
+    @property
+    def photo_greys(self) -> tuple[np.ndarray | None, ...]:
+        """One grey vector (or None) per photo, in the order of :attr:`photos`."""
+        return self.greys + (None,) * (len(self.photos) - len(self.greys))
+
     def grey_vectors(self, model: str) -> tuple[np.ndarray | None, ...]:
         """The grey vectors of the photos :meth:`vectors` gives, in its order (None where the photo
         has no colour, or the case was made before grey vectors were kept)."""
-        greys = self.greys + (None,) * (len(self.photos) - len(self.greys))
-        return tuple(g for (_, m, _), g in zip(self.photos, greys) if m == model)
+        return tuple(g for (_, m, _), g in zip(self.photos, self.photo_greys) if m == model)
 
     def marked(self, verdict: str) -> tuple[int, ...]:
         return tuple(m.track_pk for m in self.marks if m.verdict == verdict)
