@@ -20,12 +20,13 @@ a still camera would is no estimate; a shift below ``min_shift_px`` is taken for
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
+
+from pipeline.motion import thumbnail_from_state, thumbnail_state
 
 
 @dataclass(frozen=True)
@@ -136,16 +137,11 @@ class CameraMotion:
     def state_dict(self) -> dict[str, Any]:
         if self._prev is None:
             return {}
-        return {
-            "shape": list(self._prev.shape),
-            "prev": base64.b64encode(self._prev.tobytes()).decode("ascii"),
-            "people": self.people.tolist(),
-        }
+        return thumbnail_state(self._prev, "prev") | {"people": self.people.tolist()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not state:
             self._prev, self.people = None, np.zeros((0, 4))
             return
-        buf = np.frombuffer(base64.b64decode(state["prev"]), np.uint8)
-        self._prev = buf.reshape(state["shape"]).copy()
+        self._prev = thumbnail_from_state(state, "prev")
         self.people = np.asarray(state["people"], np.float64).reshape(-1, 4)

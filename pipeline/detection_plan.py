@@ -47,7 +47,6 @@ indexing checkpoint, so a resumed run looks exactly where an uninterrupted one w
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 from collections.abc import Sequence
@@ -71,7 +70,7 @@ from pipeline.look_geometry import (
     uncut,
     unexplained_motion,
 )
-from pipeline.motion import gray_thumbnail
+from pipeline.motion import gray_thumbnail, thumbnail_from_state, thumbnail_state
 from pipeline.tracking import TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -380,7 +379,7 @@ class DetectionPlan:
             "stats": asdict(self.stats),
         }
         if self._prev is not None:
-            out |= {"shape": list(self._prev.shape), "prev": base64.b64encode(self._prev.tobytes()).decode()}
+            out |= thumbnail_state(self._prev, "prev")
         out["survey_at"] = self._survey_at
         return out
 
@@ -396,5 +395,4 @@ class DetectionPlan:
         self._small_present = bool(state.get("small", False))
         self.stats = PlanStats(**state.get("stats", {}))
         if "prev" in state:
-            buf = np.frombuffer(base64.b64decode(state["prev"]), np.uint8)
-            self._prev = buf.reshape(state["shape"]).copy()
+            self._prev = thumbnail_from_state(state, "prev")

@@ -26,6 +26,16 @@ def gray_thumbnail(image: np.ndarray, width: int) -> np.ndarray:
     return cv2.GaussianBlur(gray, (3, 3), 0)
 
 
+def thumbnail_state(thumbnail: np.ndarray, key: str) -> dict[str, Any]:
+    """A small grey copy as checkpoint JSON: its shape, and its pixels (base64) under ``key``."""
+    return {"shape": list(thumbnail.shape), key: base64.b64encode(thumbnail.tobytes()).decode("ascii")}
+
+
+def thumbnail_from_state(state: dict[str, Any], key: str) -> np.ndarray:
+    """The small grey copy :func:`thumbnail_state` stored under ``key``."""
+    return np.frombuffer(base64.b64decode(state[key]), np.uint8).reshape(state["shape"]).copy()
+
+
 @dataclass(frozen=True)
 class MotionConfig:
     """enabled: skip detector runs on frames where nothing changed.
@@ -66,16 +76,11 @@ class MotionGate:
     def state_dict(self) -> dict[str, Any]:
         if self._ref is None:
             return {}
-        return {
-            "frame": self._ref_frame,
-            "shape": list(self._ref.shape),
-            "ref": base64.b64encode(self._ref.tobytes()).decode("ascii"),
-        }
+        return {"frame": self._ref_frame} | thumbnail_state(self._ref, "ref")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not state:
             self._ref, self._ref_frame = None, -(10**9)
             return
-        buf = np.frombuffer(base64.b64decode(state["ref"]), np.uint8)
-        self._ref = buf.reshape(state["shape"]).copy()
+        self._ref = thumbnail_from_state(state, "ref")
         self._ref_frame = int(state["frame"])
