@@ -39,7 +39,6 @@ class IndexRun:
         self.motion = MotionGate(config.motion, info.fps)
         self.camera = CameraMotion(config.camera_motion, info.width, info.height)
         self._thumbnails: dict[int, np.ndarray] = {}  # small grey copies of the frames admitted
-        self.camera_moving = False  # the camera moved into the last processed frame
         sparseness = config.sparseness(info.fps)  # frames far apart are looked at larger
         found = config.tracker.high_score  # what the tracker takes for a person is a person found
         self.plan = DetectionPlan(config.plan, models.detector, info.width, info.height, sparseness, found)
@@ -72,14 +71,6 @@ class IndexRun:
         for f, d, e, m in zip(frames, dets, looks, moves):
             self.step(f, d, e, m)
         self.camera.people = dets[-1].xyxy
-        self.camera_moving = moves[-1] is not None
-
-    def needs_attention(self) -> bool:
-        """Whether the detector should look often: the scene is hard to track by motion alone
-        (``ByteTracker.needs_attention``), or the camera is moving (its motion is estimated
-        between processed frames only: the nearer they are, the better people are followed, and
-        the better their boxes between two of them are interpolated)."""
-        return self.camera_moving or self.tracker.needs_attention()
 
     def _camera_motion(self, frames: list[Frame]) -> tuple[list, list]:
         """The camera's motion into each frame of the batch from the one before, and from the last

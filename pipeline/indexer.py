@@ -264,7 +264,7 @@ def _index(
                 continue
             run.process(batch)
             batch, batch_from = [], None
-            reader.stride = dense if run.needs_attention() else sparse
+            reader.stride = dense if run.tracker.needs_attention() else sparse
             next_frame = frame.index + reader.stride
             if next_frame >= next_commit:
                 commit(next_frame)

@@ -109,6 +109,9 @@ def test_a_camera_jump_does_not_hand_people_new_tracks() -> None:
     assert owners(without) != {0: 1, 1: 2}  # the left track takes the right person, the left one is new
     boxes = xyah_to_xyxy(np.stack([t.mean[:4] for t in kept.tracks]))
     assert np.allclose(boxes[:, 0], [40, 110], atol=1.0)
+    assert kept.needs_attention()  # the view is moving: the detector should look often
+    kept.update(people(60), 4)
+    assert not kept.needs_attention()  # still again, two people apart and followed
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,7 @@ class ByteTracker:
         self.next_id = 1
         self.frames_seen = 0
         self.last_frame: int | None = None  # the previous processed frame
+        self.camera_moved = False  # the view moved into the previous processed frame
 
     @property
     def buffer_frames(self) -> int:
@@ -183,6 +184,7 @@ class ByteTracker:
         cfg = self.config
         low = self.low_rate(frame_index)
         emb = embeddings if embeddings is not None and len(embeddings) == len(dets) else None
+        self.camera_moved = camera is not None
         if camera is not None and self.tracks:
             mean, cov = warp(
                 np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks]), camera
@@ -264,10 +266,15 @@ class ByteTracker:
         """Whether the scene is hard to track by motion alone, so the detector should look often.
 
         True while a track is tentative (someone just appeared and needs a second sighting), a track
-        was last matched by a low-score detection (someone becoming occluded), or two tracked
+        was last matched by a low-score detection (someone becoming occluded), two tracked
         people's boxes, grown by ``crowd_gap``, overlap (crossing paths is where identities get
-        swapped). Lost tracks do not count: an occluded person is not seen more by looking more.
+        swapped), or the camera moved into the last frame (its motion is measured between processed
+        frames only: the nearer they are, the better people are followed and their boxes between
+        two of them interpolated). Lost tracks do not count: an occluded person is not seen more by
+        looking more.
         """
+        if self.camera_moved:
+            return True
         tracked = []
         for t in self.tracks:
             if not t.confirmed:
@@ -340,6 +347,7 @@ class ByteTracker:
             "next_id": self.next_id,
             "frames_seen": self.frames_seen,
             "last_frame": self.last_frame,
+            "camera_moved": self.camera_moved,
             "tracks": [t.state_dict() for t in self.tracks],
         }
 
@@ -347,4 +355,5 @@ class ByteTracker:
         self.next_id = int(state["next_id"])
         self.frames_seen = int(state["frames_seen"])
         self.last_frame = None if state.get("last_frame") is None else int(state["last_frame"])
+        self.camera_moved = bool(state.get("camera_moved", False))
         self.tracks = [Track.from_state_dict(d) for d in state["tracks"]]
