@@ -14,6 +14,9 @@
 - A video recorded sideways (a phone, a camera mounted on its side) is turned upright as players
   turn it, by its display matrix (:mod:`pipeline.upright`): frames and their size are the picture
   the operator sees.
+- A video has one picture size, its first frame's: a recorder whose camera changed resolution part-way
+  (reconfigured, or dropped to its sub-stream) stores frames of another size in the same stream, and
+  those are scaled to it, so that every box of the video is in the same pixels (players do the same).
 """
 
 from __future__ import annotations
@@ -66,8 +69,20 @@ class Decoded:
     key: bool
     frame: av.VideoFrame
 
-    def bgr(self) -> np.ndarray:
-        return turned(self.frame.to_ndarray(format="bgr24"), quarter_turns(self.frame))
+    def bgr(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The upright picture in BGR; with ``size`` (width, height), scaled to it when the frame
+        has another size (one conversion pass: FFmpeg scales while it converts)."""
+        turns = quarter_turns(self.frame)
+        if size is None or upright_size(self.frame) == tuple(size):
+            return turned(self.frame.to_ndarray(format="bgr24"), turns)
+        w, h = (size[1], size[0]) if turns % 2 else size  # the stored picture is the other way round
+        return turned(self.frame.to_ndarray(format="bgr24", width=int(w), height=int(h)), turns)
+
+
+def upright_size(frame: av.VideoFrame) -> tuple[int, int]:
+    """(width, height) of a decoded frame once shown upright (a sideways recording's are swapped)."""
+    w, h = frame.width, frame.height
+    return (h, w) if quarter_turns(frame) % 2 else (w, h)
 
 
 def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -146,9 +161,8 @@ def probe_stream(path: Path) -> StreamInfo:
         pts, size, decoded, origin = [], None, 0, None
         try:
             for d in _frames(container, stream):
-                if size is None:  # recorded sideways: the upright picture is the other way round
-                    w, h = d.frame.width, d.frame.height
-                    size = (h, w) if quarter_turns(d.frame) % 2 else (w, h)
+                if size is None:  # the picture size of the whole video (later frames are scaled to it)
+                    size = upright_size(d.frame)
                 origin = d.pts if origin is None else origin
                 decoded += 1
                 if d.pts is not None:

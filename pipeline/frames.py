@@ -84,7 +84,7 @@ class FrameSource:
         for d in self._frames:
             self._next = d.index + 1
             if d.index == index:
-                return d.bgr()
+                return d.bgr((self.info.width, self.info.height))
             if d.index > index:
                 break
         self.close()

@@ -283,9 +283,15 @@ def _index(
         if segment is None:
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)
-        note = ""
+        notes = []
         if reader.truncated and end is None:
-            note = f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames"
+            notes.append(f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames")
+        if reader.rescaled_frames:  # the camera changed resolution part-way: boxes stay in one size
+            notes.append(
+                f"picture size changed part-way: {reader.rescaled_frames} frames scaled to "
+                f"{info.width}x{info.height}"
+            )
+        note = "; ".join(notes)
         sampling = {
             "fps": round(info.fps, 3),
             "dense_s": round(dense / info.fps, 3),

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.decoding import SEEK_SPACING_S, ThreadedDecoder, probe_stream, scan_keyframes
+from pipeline.decoding import (
+    SEEK_SPACING_S,
+    ThreadedDecoder,
+    probe_stream,
+    scan_keyframes,
+    upright_size,
+)
 from pipeline.errors import VideoError
 from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
@@ -203,6 +209,8 @@ class VideoReader:
     one ``stride`` frames after the last. Skipped frames are decoded (the codec needs them) but never
     converted to pixels. With a ``seek_table`` (``(frame index, pts)`` of key frames, as recorded in
     ``seek_table`` by an earlier read) a start part-way seeks instead of decoding from frame 0.
+    Every frame has the video's size (``info.width`` x ``info.height``): those the stream holds at
+    another size are scaled to it and counted in ``rescaled_frames``.
     After iteration ``frames_read`` is the number of frames the stream held (up to any damage),
     ``truncated`` says whether it ended well before the container's frame count, and ``seek_table``
     holds the key frames met (one about every ``SEEK_SPACING_S`` seconds).
@@ -223,6 +231,7 @@ class VideoReader:
         self.damaged_packets = 0
         self.seek_table: list[tuple[int, int]] = sorted((int(i), int(p)) for i, p in seek_table)
         self.decoded_from = 0  # first frame decoded (> 0 after a seek)
+        self.rescaled_frames = 0  # frames of another size than the video's, scaled to it
 
     def _remember_key(self, index: int, pts: int) -> None:
         table = self.seek_table
@@ -258,17 +267,19 @@ class VideoReader:
             info.width * info.height * 3 // 2,
             rate=info.fps if info.timed_by_rate else None,
         )
-        index, wanted = -1, self.start_frame
+        index, wanted, size = -1, self.start_frame, (info.width, info.height)
         for d in decoder:
             if self.decoded_from == 0 and index < 0:
                 self.decoded_from = d.index
             index = d.index
             if d.key and d.pts is not None:
                 self._remember_key(index, d.pts)
+            if upright_size(d.frame) != size:
+                self.rescaled_frames += 1
             if index < wanted:
                 continue
             try:
-                image = d.bgr()
+                image = d.bgr(size)
             except Exception as e:  # a frame the converter cannot take: stop there, keep what came
                 log.warning("%s: frame %d does not convert (%s); stopping there", info.path, index, e)
                 break
