@@ -41,7 +41,9 @@ class QueryConfig:
     pad: when nobody is found, the photo is tried again inside a plain border this wide (a fraction of
         its size on each side): a person touching every edge has no outline for the detector.
     pad_height: ... and enlarged so that the photo is at least this tall (pixels).
-    crop_aspect: (least, most) height / width of a photo that is plainly a person crop.
+    crop_aspect: (least, most) height / width of a photo that is plainly a person crop. The most is
+        for a sliver: a person half hidden behind a pole or a door frame, cut tight, is 6-8 times
+        taller than wide, and still a person; only a strip thinner than that is not.
     crop_max_height: a photo of person shape at most this tall, in which still nobody is found, is
         used whole as the person crop (larger photos are scenes: a person in them would be found).
     small_height: a person crop shorter than this (pixels) gets a note that matches will be weaker.
@@ -52,7 +54,7 @@ class QueryConfig:
     retry_sides: tuple[int, ...] = (320, 640)
     pad: float = 0.25
     pad_height: int = 192
-    crop_aspect: tuple[float, float] = (1.4, 6.0)
+    crop_aspect: tuple[float, float] = (1.4, 10.0)
     crop_max_height: int = 400
     small_height: int = 96
 

@@ -258,6 +258,22 @@ def test_a_small_tight_crop_of_a_person_is_a_query(tmp_path: Path, models, frame
     assert "weaker" in q.note
 
 
+def test_a_sliver_of_a_person_cut_by_the_frame_edge_is_a_query(tmp_path: Path, models, frame_of) -> None:
+    """A person cut by the edge of the picture, or half hidden behind a pole, cropped tight: 11x82 px,
+    seven and a half times taller than wide, in which the detector finds no one. It is still a person
+    crop (the shared evaluator cut one such query where a view's edge cut a PETS person, and it was
+    refused as "no person found in the photo")."""
+    frame, box = sorted(load_gt(pets())[3].items())[50]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    crop = frame_of(pets().video, frame)[y1:y2, x1:x2]
+    sliver = crop[:, -round(crop.shape[1] * 0.4) :]
+    assert sliver.shape[0] / sliver.shape[1] > 7
+    path = tmp_path / "sliver.png"
+    cv2.imwrite(str(path), sliver)
+    q = prepare_query(path, models.detector)
+    assert q.whole_photo and "weaker" in q.note
+
+
 @pytest.mark.parametrize("size", [(1, 1), (2, 2), (6, 30)])
 def test_too_small_photos_are_refused(tmp_path: Path, models, size: tuple[int, int]) -> None:
     path = tmp_path / "tiny.png"
