@@ -41,12 +41,13 @@ class LinkConfig:
     min_similarity: least cosine similarity of the two tracks' appearance embeddings.
     long_gap_s: a longer occlusion, up to this, is bridged only by a near-certain likeness
         (``long_gap_similarity``): the longer a person is hidden, the more others may have come by.
-        In crowds people are hidden for 2-4 s more often than for less (in 17 derived libraries of
-        the dev sequences, 24 of one person's fragments 2-4 s apart against 16 under 2 s, with 89
-        pairs of two different people that fit in place and size); past 4 s look-alikes of different
-        people fit as often as the person (10 pairs of two people at 0.9 or more, none of one).
-    long_gap_similarity: least cosine similarity across a gap longer than ``max_gap_s`` (of those
-        89 pairs of two people none reached 0.9; 9 of the 24 of one person did).
+        In crowds people are hidden for 2-4 s as often as for less (27 libraries of the dev
+        sequences at 1-30 fps, moved, cropped, enlarged: 40 pairs of one person's fragments 2-4 s
+        apart that fit in place and size, 36 under 2 s); past 4 s look-alikes of different people
+        fit far more often than the person (15 pairs of two people at 0.9 or more, 1 of one).
+    long_gap_similarity: least cosine similarity across a gap longer than ``max_gap_s``: of the
+        2-4 s pairs that fit, 13 of the 40 of one person reach 0.9, and 2 of the 156 of two people
+        (one pair of PETS09-S2L1 look-alikes at 1 fps, exactly 4 s apart).
     max_distance: how far (in box heights, per 0.5 s + the gap in seconds) the new track may start
         from where the old one's last velocity would have taken it, or from where it ended.
     max_height_ratio: largest ratio between the two tracks' heights (each the median of the boxes
