@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.types import PATH_Y1, PATH_Y2, TrackRecord
+from pipeline.types import PATH_Y1, PATH_Y2, TrackRecord, fmt_time
 
 HEIGHT_BIN_PX = 8  # resolution of the stored person-height histogram
 HEIGHT_BINS = 256  # bins of HEIGHT_BIN_PX; the last one holds everyone taller
@@ -42,12 +42,18 @@ class IndexReport:
     detections: int = 0
     embedded: int = 0  # detections embedded for appearance matching
     camera_moved: int = 0  # detector frames where the camera had moved since the previous one
+    gaps: int = 0  # gaps in the recording (timestamps jump): every track ended at each
+    longest_gap_s: float = 0.0
     heights: np.ndarray = field(default_factory=lambda: np.zeros(HEIGHT_BINS, np.int64))
 
     def add_tracks(self, records: list[TrackRecord]) -> None:
         for r in records:
             h = float(np.median(r.path[:, PATH_Y2] - r.path[:, PATH_Y1]))
             self.heights[min(int(h // HEIGHT_BIN_PX), HEIGHT_BINS - 1)] += 1
+
+    def add_gap(self, seconds: float) -> None:
+        self.gaps += 1
+        self.longest_gap_s = max(self.longest_gap_s, float(seconds))
 
     def height_quantile(self, q: float) -> float | None:
         n = int(self.heights.sum())
@@ -88,6 +94,7 @@ class IndexReport:
             "frames_sampled": self.frames_seen,
             "detector_frames": self.detector_frames,
             "camera_moved_frames": self.camera_moved,
+            "recording_gaps": {"count": self.gaps, "longest_s": round(self.longest_gap_s, 3)},
             "sampling": sampling,
             "detector": plan,
             "appearance": {"detections": self.detections, "embedded": self.embedded},
@@ -103,6 +110,8 @@ class IndexReport:
             "detections": self.detections,
             "embedded": self.embedded,
             "camera_moved": self.camera_moved,
+            "gaps": self.gaps,
+            "longest_gap_s": self.longest_gap_s,
             "heights": {str(int(k)): int(v) for k, v in enumerate(self.heights) if v},
         }
 
@@ -114,6 +123,8 @@ class IndexReport:
         self.detections = int(state["detections"])
         self.embedded = int(state["embedded"])
         self.camera_moved = int(state.get("camera_moved", 0))
+        self.gaps = int(state.get("gaps", 0))
+        self.longest_gap_s = float(state.get("longest_gap_s", 0.0))
         self.heights = np.zeros(HEIGHT_BINS, np.int64)
         for k, v in state["heights"].items():
             self.heights[int(k)] = int(v)
@@ -144,4 +155,9 @@ def summary(report: dict[str, Any]) -> str:
     moved = report.get("camera_moved_frames", 0)
     if ran and moved:
         parts.append(f"camera moving in {moved / ran:.0%} of them: tracks follow its motion")
+    gaps = report.get("recording_gaps", {})
+    if gaps.get("count"):
+        n, longest = gaps["count"], fmt_time(gaps["longest_s"])
+        gaps_said = f"{n} gap{'s' if n > 1 else ''} in the recording"
+        parts.append(f"{gaps_said} (longest {longest}): tracks end at each")
     return "; ".join(parts)

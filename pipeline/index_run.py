@@ -1,6 +1,13 @@
 """The state of one indexing run of one video: the tracker, the crop builder, the motion gate, the
 detection plan and the report, and what is finished but not yet committed. A checkpoint of it is
-what a resumed run starts from."""
+what a resumed run starts from.
+
+The tracker counts time in frames of the footage's rate. A recorder that records on motion or on a
+schedule writes one file with gaps in it (its timestamps jump by minutes or hours between two
+consecutive frames): across such a gap every track ends, as it would had the recorder kept
+recording an empty scene, and the report counts the gaps. A gap is time the frame numbers do not
+account for, longer than a lost track waits (``TrackerConfig.lost_buffer_s``).
+"""
 
 from __future__ import annotations
 
@@ -46,6 +53,7 @@ class IndexRun:
         self.pending: list[TrackRecord] = []
         self.stored = 0
         self.detector_runs = 0
+        self.last_seen: tuple[int, float] | None = None  # (index, time) of the tracker's last frame
 
     def admit(self, frame: Frame) -> bool:
         """Whether the detector should run on the frame (the motion gate decides); its small grey
@@ -124,10 +132,23 @@ class IndexRun:
         looks: np.ndarray | None = None,
         camera: np.ndarray | None = None,
     ) -> None:
+        gap = self._unaccounted_s(frame)
+        if gap > self.config.tracker.lost_buffer_s:  # the recorder stopped: nobody is followed across
+            self.report.add_gap(gap)
+            self.finish()
+        self.last_seen = (frame.index, frame.ts)
         step = self.tracker.update(dets, frame.index, looks, camera)
         self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
         if step.ended:
             self._store(self.builder.finish(step.ended, self.models.reid))
+
+    def _unaccounted_s(self, frame: Frame) -> float:
+        """Seconds between the tracker's last frame and this one that their frame numbers do not
+        account for (0 for footage at a steady rate, however many frames were skipped)."""
+        if self.last_seen is None:
+            return 0.0
+        index, ts = self.last_seen
+        return (frame.ts - ts) - (frame.index - index) / self.info.fps
 
     def _store(self, records: list[TrackRecord]) -> None:
         self.report.add_tracks(records)
@@ -145,6 +166,7 @@ class IndexRun:
             "camera": self.camera.state_dict(),
             "plan": self.plan.state_dict(),
             "report": self.report.state_dict(),
+            "last_seen": list(self.last_seen) if self.last_seen is not None else None,
         }
 
     def restore(self, state: dict) -> int:
@@ -154,6 +176,8 @@ class IndexRun:
         self.camera.load_state_dict(state.get("camera", {}))
         self.plan.load_state_dict(state.get("plan", {}))
         self.report.load_state_dict(state.get("report", {}))
+        seen = state.get("last_seen")
+        self.last_seen = (int(seen[0]), float(seen[1])) if seen else None
         return int(state["next_frame"])
 
 

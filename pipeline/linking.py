@@ -11,8 +11,9 @@ starts while they emerge, so its edge boxes are often of part of them (of 26 pai
 person's track ends and their next starts within 2 s, in 13 dev libraries, 7 were linked on edge
 boxes, 18 are now; of 188 such pairs of two people, 0 then, 2 now). A window in time, not in boxes:
 at 1 fps six boxes span six seconds, in which someone walking towards the camera doubles in size.
-Each track is linked to at most one successor, chosen by a minimum-cost assignment, so a person
-becomes a chain of tracks.
+Time is the recording's (a recorder that stopped for an hour between two frames leaves an hour
+between the tracks, whatever their frame numbers). Each track is linked to at most one successor,
+chosen by a minimum-cost assignment, so a person becomes a chain of tracks.
 Search then scores people: every fragment of a person takes the person's best score.
 """
 
@@ -97,9 +98,10 @@ def longest_gap_s(config: LinkConfig) -> float:
 def link_cost(a: TrackInfo, b: TrackInfo, similarity: float, fps: float, config: LinkConfig) -> float:
     """Cost of "b continues a" (lower is better), or ``NO_LINK`` when it cannot."""
     gap = b.first_frame - a.last_frame
-    if gap <= 0 or gap > longest_gap_s(config) * fps or similarity < config.min_similarity:
+    gap_s = max(b.start_s - a.end_s, gap / fps)  # a gap in the recording: longer than the frames say
+    if gap <= 0 or gap_s > longest_gap_s(config) or similarity < config.min_similarity:
         return NO_LINK
-    if gap > config.max_gap_s * fps and similarity < config.long_gap_similarity:
+    if gap_s > config.max_gap_s and similarity < config.long_gap_similarity:
         return NO_LINK  # hidden for long: only a near-certain likeness bridges it
     centre, velocity = _end_state(a.path, config.velocity_frames)
     first = b.path[0]
@@ -111,7 +113,7 @@ def link_cost(a: TrackInfo, b: TrackInfo, similarity: float, fps: float, config:
     moved_on = np.linalg.norm(centre + velocity * gap - _centre(first))
     stopped = np.linalg.norm(centre - _centre(first))  # or turned: either is a person walking
     distance = min(moved_on, stopped) / max(height, height_b)
-    if distance > config.max_distance * (0.5 + gap / fps):
+    if distance > config.max_distance * (0.5 + gap_s):
         return NO_LINK
     return (1.0 - similarity) + config.distance_weight * float(distance)
 

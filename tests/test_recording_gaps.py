@@ -1,0 +1,90 @@
+"""A recorder that records on motion or on a schedule writes one file with gaps: its timestamps jump
+by minutes or hours between two consecutive frames. Nobody is followed, or linked, across a gap."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from bench.sequences import frames_of
+from pipeline.indexer import IndexConfig, index_video
+from pipeline.storage import Library
+from pipeline.types import Stage
+from tests.conftest import pets
+from tests.test_cli import cli
+from tests.test_indexing import snapshot
+
+BEFORE = 60  # frames recorded before the recorder stopped
+GAP_S = 3600.0  # then an hour without a frame
+FRAMES = 120
+
+
+def write_with_gap(path: Path) -> Path:
+    """PETS09-S2L1's first 12 s at 10 fps, timestamps jumping by an hour after frame ``BEFORE``: the
+    same people in the same places on both sides, so only the time tells the gap."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=Fraction(10))
+        s.width, s.height, s.pix_fmt = 480, 360, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for k, img in zip(range(FRAMES), frames_of(pets().video)):
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = round((k * 0.1 + (GAP_S if k >= BEFORE else 0.0)) * 1000)
+            frame.time_base = Fraction(1, 1000)
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+@pytest.fixture(scope="module")
+def gapped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_with_gap(tmp_path_factory.mktemp("gap") / "motion_recording.mp4")
+
+
+def test_no_track_or_person_spans_a_gap_in_the_recording(gapped: Path, tmp_path: Path) -> None:
+    p = cli("index", str(gapped), "--db", str(tmp_path / "lib.db"))
+    assert p.returncode == 0, p.stderr
+    assert "1 gap in the recording (longest 1:00:00.0): tracks end at each" in p.stderr, p.stderr
+    library = Library(tmp_path / "lib.db")
+    (v,) = library.videos()
+    report = json.loads(v.report_json)
+    assert report["recording_gaps"]["count"] == 1
+    assert abs(report["recording_gaps"]["longest_s"] - GAP_S) < 1
+    tracks = library.video_tracks(v.video_id)
+    before = [t for t in tracks if t.last_frame < BEFORE]
+    after = [t for t in tracks if t.first_frame >= BEFORE]
+    assert len(before) >= 4 and len(after) >= 4 and len(before) + len(after) == len(tracks)
+    assert all(t.start_s >= GAP_S for t in after) and all(t.end_s < 6.0 for t in before)
+    # the same people stand in the same places on both sides: only the time keeps them apart
+    assert not {t.person for t in before} & {t.person for t in after}
+
+
+def test_steady_footage_has_no_gaps(indexed) -> None:
+    for v in indexed.videos():
+        assert json.loads(v.report_json)["recording_gaps"] == {"count": 0, "longest_s": 0.0}
+
+
+def test_an_interrupted_run_resumes_to_the_same_tracks_across_a_gap(
+    gapped: Path, models, tmp_path: Path
+) -> None:
+    """The time of the tracker's last frame is part of the checkpoint: a run stopped just before the
+    gap and resumed after it still ends every track there."""
+    chunks = IndexConfig(chunk_s=1.0)
+    reference = Library(tmp_path / "ref.db")
+    list(index_video(gapped, reference, models, chunks))
+    library = Library(tmp_path / "crash.db")
+    gen = index_video(gapped, library, models, chunks)
+    for ev in gen:
+        if ev.stage == Stage.INDEXING and ev.frames_done >= BEFORE - 5:
+            break
+    gen.close()
+    assert 0 < library.videos()[0].frames_done <= BEFORE
+    assert list(index_video(gapped, library, models, chunks))[-1].stage == Stage.DONE
+    assert snapshot(library, gapped) == snapshot(reference, gapped)
+    assert json.loads(library.videos()[0].report_json)["recording_gaps"]["count"] == 1
