@@ -4,8 +4,7 @@ A tracker loses people behind poles and each other and starts new tracks for the
 fragments are separate, and only the best-looking one clears the threshold. When a track ends and
 another starts soon after, where the first one's motion leads or near where it ended (the person
 stopped or turned while hidden), with a box of similar size and a similar appearance, the two are
-linked (offline tracklet association); a longer occlusion (up to ``long_gap_s``) only with a
-near-certain likeness. Sizes are compared over the last and first half second of
+linked (offline tracklet association). Sizes are compared over the last and first half second of
 boxes (their median), not the edge boxes alone: a track ends because its person is being hidden and
 starts while they emerge, so its edge boxes are often of part of them (of 26 pairs where one
 person's track ends and their next starts within 2 s, in 13 dev libraries, 7 were linked on edge
@@ -40,15 +39,6 @@ class LinkConfig:
     """max_gap_s: longest time between the end of one track and the start of the next that can
         still be the same person walking on (an occlusion). Longer links more, and more wrongly.
     min_similarity: least cosine similarity of the two tracks' appearance embeddings.
-    long_gap_s: a longer occlusion, up to this, is bridged only by a near-certain likeness
-        (``long_gap_similarity``): the longer a person is hidden, the more others may have come by.
-        In crowds people are hidden for 2-4 s as often as for less (27 libraries of the dev
-        sequences at 1-30 fps, moved, cropped, enlarged: 40 pairs of one person's fragments 2-4 s
-        apart that fit in place and size, 36 under 2 s); past 4 s look-alikes of different people
-        fit far more often than the person (15 pairs of two people at 0.9 or more, 1 of one).
-    long_gap_similarity: least cosine similarity across a gap longer than ``max_gap_s``: of the
-        2-4 s pairs that fit, 13 of the 40 of one person reach 0.9, and 2 of the 156 of two people
-        (one pair of PETS09-S2L1 look-alikes at 1 fps, exactly 4 s apart).
     max_distance: how far (in box heights, per 0.5 s + the gap in seconds) the new track may start
         from where the old one's last velocity would have taken it, or from where it ended.
     max_height_ratio: largest ratio between the two tracks' heights (each the median of the boxes
@@ -62,8 +52,6 @@ class LinkConfig:
 
     max_gap_s: float = 2.0
     min_similarity: float = 0.75
-    long_gap_s: float = 4.0
-    long_gap_similarity: float = 0.9
     max_distance: float = 0.7
     max_height_ratio: float = 1.5
     size_window_s: float = 0.5
@@ -90,19 +78,14 @@ def _end_state(path: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return _centre(last), velocity
 
 
-def longest_gap_s(config: LinkConfig) -> float:
-    """The longest time between two fragments that any rule may bridge."""
-    return max(config.max_gap_s, config.long_gap_s)
-
-
 def link_cost(a: TrackInfo, b: TrackInfo, similarity: float, fps: float, config: LinkConfig) -> float:
     """Cost of "b continues a" (lower is better), or ``NO_LINK`` when it cannot."""
     gap = b.first_frame - a.last_frame
-    gap_s = max(b.start_s - a.end_s, gap / fps)  # a gap in the recording: longer than the frames say
-    if gap <= 0 or gap_s > longest_gap_s(config) or similarity < config.min_similarity:
+    gap_s = gap / fps
+    if b.start_s - a.end_s > gap_s + 0.5 / fps:  # a gap in the recording: longer than the frames say
+        gap_s = b.start_s - a.end_s
+    if gap <= 0 or gap_s > config.max_gap_s or similarity < config.min_similarity:
         return NO_LINK
-    if gap_s > config.max_gap_s and similarity < config.long_gap_similarity:
-        return NO_LINK  # hidden for long: only a near-certain likeness bridges it
     centre, velocity = _end_state(a.path, config.velocity_frames)
     first = b.path[0]
     k, window = config.velocity_frames + 1, config.size_window_s * fps
@@ -147,7 +130,7 @@ def link_tracks(
         return person
     fps = tracks[0].fps or 25.0
     edges: dict[tuple[int, int], float] = {}
-    for i, j in candidate_pairs(tracks, math.floor(longest_gap_s(config) * fps)):
+    for i, j in candidate_pairs(tracks, math.floor(config.max_gap_s * fps)):
         sim = float(embeddings[tracks[i].pk] @ embeddings[tracks[j].pk])
         cost = link_cost(tracks[i], tracks[j], sim, fps, config)
         if cost < NO_LINK:
