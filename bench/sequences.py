@@ -25,6 +25,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
   back (a PTZ camera on patrol), jumping between two presets (a PTZ tour), drifting with a hand's
   tremor (a phone, a body-worn camera); ``-crop``: the same view held still at the centre
   (:mod:`bench.moving_views`).
+- ``-vfr``: the frame rate lowered to a fifth in the middle third (:mod:`bench.variable_rate`).
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
   until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
 """
@@ -32,6 +33,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import os
 import sys
@@ -134,8 +136,11 @@ def frames_of(video: Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
-def write_video(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20) -> int:
-    """H.264 MP4 (yuv420p, no B-frames, as CCTV recorders write) via PyAV; returns the frame count."""
+def write_video(
+    path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20, times: list[float] | None = None
+) -> int:
+    """H.264 MP4 (yuv420p, no B-frames, as CCTV recorders write) via PyAV; returns the frame count.
+    With ``times`` (seconds, one per frame) the frames carry them (a variable frame rate)."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +153,11 @@ def write_video(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int =
                 s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
                 s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
                 s.options = {"preset": "veryfast", "crf": str(crf), "bf": "0", "g": str(round(2 * fps) or 1)}
-            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+            if times is not None:
+                frame.pts, frame.time_base = round(times[n] * 1000), Fraction(1, 1000)
+                s.codec_context.time_base = Fraction(1, 1000)
+            for p in s.encode(frame):
                 c.mux(p)
             n += 1
         if s is not None:
@@ -336,8 +345,9 @@ def _register() -> None:
         for fps in (1, 2):
             BUILDERS[f"{key}@{fps}fps-images"] = lambda out, s=base[key], f=fps: snapshot_folder(s, f, out)
         BUILDERS[f"{key}-night"] = lambda out, s=base[key]: at_night(s, out)
-        for kind in ("pan", "ptz", "shake", "crop"):
-            BUILDERS[f"{key}-{kind}"] = lambda out, s=base[key], k=kind: _moving_view(s, out, k)
+        for k in ("pan", "ptz", "shake", "crop"):
+            BUILDERS[f"{key}-{k}"] = lambda out, s=base[key], k=k: _built_in(MOVING, s, out, k)
+        BUILDERS[f"{key}-vfr"] = lambda out, s=base[key]: _built_in(VARIABLE_RATE, s, out)
     BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
     BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
     BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")
@@ -349,10 +359,13 @@ def _register() -> None:
     BUILDERS["loop-1h"] = lambda out: hour_loop(out)
 
 
-def _moving_view(seq: Sequence, out: Path, kind: str) -> Sequence:
-    from bench.moving_views import in_window  # (that module builds on this one)
+MOVING, VARIABLE_RATE = "moving_views.in_window", "variable_rate.variable_rate"  # bench.<module>.<builder>
 
-    return in_window(seq, out, kind)
+
+def _built_in(where: str, *args: object) -> Sequence:
+    """A derivation made by ``bench.<module>.<builder>`` (a module building on this one)."""
+    module, builder = where.rsplit(".", 1)
+    return getattr(importlib.import_module(f"bench.{module}"), builder)(*args)
 
 
 _register()

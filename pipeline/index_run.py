@@ -2,11 +2,14 @@
 detection plan and the report, and what is finished but not yet committed. A checkpoint of it is
 what a resumed run starts from.
 
-The tracker counts time in frames of the footage's rate. A recorder that records on motion or on a
-schedule writes one file with gaps in it (its timestamps jump by minutes or hours between two
-consecutive frames): across such a gap every track ends, as it would had the recorder kept
-recording an empty scene, and the report counts the gaps. A gap is time the frame numbers do not
-account for, longer than a lost track waits (``TrackerConfig.lost_buffer_s``).
+Time is the recording's, not the frame numbers'. The tracker counts time in frames of the footage's
+rate, so it is given each frame's *time* in those frames: a recorder that lowers its rate while the
+scene is quiet (a "smart" codec, a recorder short of disk) writes frames five or ten times further
+apart than the first frames say, and the tracker's gates, velocities and lost buffer must see that.
+A recorder that records on motion or on a schedule writes one file with gaps in it (its timestamps
+jump by minutes or hours between two consecutive frames): across such a gap every track ends, as it
+would had the recorder kept recording an empty scene, and the report counts the gaps. A gap is time
+the frame numbers do not account for, longer than a lost track waits (``TrackerConfig.lost_buffer_s``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class IndexRun:
         self.stored = 0
         self.detector_runs = 0
         self.last_seen: tuple[int, float] | None = None  # (index, time) of the tracker's last frame
+        self.clock: dict[int, int] = {}  # frame index -> its time in frames, for the batch at hand
+        self.last_tick = -1  # the tracker's last frame, in its time
 
     def admit(self, frame: Frame) -> bool:
         """Whether the detector should run on the frame (the motion gate decides); its small grey
@@ -69,8 +74,9 @@ class IndexRun:
         if not frames:
             return
         images, times = [f.image for f in frames], [f.ts for f in frames]
+        self.set_clock(frames)
         moves, since = self._camera_motion(frames)
-        followed = _Followed(self.tracker, {f.index: m for f, m in zip(frames, since)})
+        followed = _Followed(self.tracker, {f.index: m for f, m in zip(frames, since)}, self.clock)
         dets = self.plan.detect(images, times, [f.index for f in frames], followed)
         self.detector_runs += len(frames)
         looks = self._appearances(frames, dets, since)
@@ -89,7 +95,7 @@ class IndexRun:
             small = self._thumbnails.pop(f.index, None)
             if small is None:  # a frame given to process() without admit()
                 small = gray_thumbnail(f.image, self.config.motion.width)
-            people = self.tracker.predicted_boxes(frames[k - 1].index, total) if k else None
+            people = self.tracker.predicted_boxes(self.clock[frames[k - 1].index], total) if k else None
             move = self.camera.step(small, people)
             total = then(total, move)
             moves.append(move)
@@ -106,7 +112,9 @@ class IndexRun:
         later frames of the batch is as good as it gets without their detections."""
         if not self.config.appearance_matching:
             return [None] * len(frames)
-        wanted = [self.tracker.wants_appearance(d, f.index, c) for f, d, c in zip(frames, dets, cameras)]
+        wanted = [
+            self.tracker.wants_appearance(d, self.clock[f.index], c) for f, d, c in zip(frames, dets, cameras)
+        ]
         crops = []
         for f, d, w in zip(frames, dets, wanted):
             for box in d.xyxy[w]:
@@ -137,10 +145,23 @@ class IndexRun:
             self.report.add_gap(gap)
             self.finish()
         self.last_seen = (frame.index, frame.ts)
-        step = self.tracker.update(dets, frame.index, looks, camera)
+        tick = self.clock.get(frame.index)
+        if tick is None:  # a frame given to step() alone
+            self.set_clock([frame])
+            tick = self.clock[frame.index]
+        self.last_tick = tick
+        step = self.tracker.update(dets, tick, looks, camera)
         self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
         if step.ended:
             self._store(self.builder.finish(step.ended, self.models.reid))
+
+    def set_clock(self, frames: list[Frame]) -> None:
+        """Each frame's time in frames of the footage's rate (what the tracker counts in), always
+        after the tracker's last frame: the frame's own number wherever the rate holds."""
+        tick, self.clock = self.last_tick, {}
+        for f in frames:
+            tick = max(tick + 1, round(f.ts * self.info.fps))
+            self.clock[f.index] = tick
 
     def _unaccounted_s(self, frame: Frame) -> float:
         """Seconds between the tracker's last frame and this one that their frame numbers do not
@@ -167,6 +188,7 @@ class IndexRun:
             "plan": self.plan.state_dict(),
             "report": self.report.state_dict(),
             "last_seen": list(self.last_seen) if self.last_seen is not None else None,
+            "last_tick": self.last_tick,
         }
 
     def restore(self, state: dict) -> int:
@@ -178,6 +200,8 @@ class IndexRun:
         self.report.load_state_dict(state.get("report", {}))
         seen = state.get("last_seen")
         self.last_seen = (int(seen[0]), float(seen[1])) if seen else None
+        tick = state.get("last_tick", state["tracker"].get("last_frame"))  # older checkpoints: its frame
+        self.last_tick = -1 if tick is None else int(tick)
         return int(state["next_frame"])
 
 
@@ -185,8 +209,8 @@ class _Followed:
     """Where the tracker's people should be in each frame of a batch, the camera's motion since the
     tracker's last frame included (what the detection plan asks; see ``detection_plan.Tracked``)."""
 
-    def __init__(self, tracker: ByteTracker, cameras: dict[int, np.ndarray | None]):
-        self.tracker, self.cameras = tracker, cameras
+    def __init__(self, tracker: ByteTracker, cameras: dict[int, np.ndarray | None], clock: dict[int, int]):
+        self.tracker, self.cameras, self.clock = tracker, cameras, clock
 
     def predicted_boxes(self, frame_index: int) -> np.ndarray:
-        return self.tracker.predicted_boxes(frame_index, self.cameras.get(frame_index))
+        return self.tracker.predicted_boxes(self.clock[frame_index], self.cameras.get(frame_index))
