@@ -80,32 +80,15 @@ SAME_SCENE = {"adl": "MOT17-09"}
 
 def base_sequences() -> dict[str, Sequence]:
     """The shared sequences as they are."""
+    mot15, hd = ASSETS / "mot15", ASSETS / "hd"
     return {
-        "pets": Sequence(
-            "PETS09-S2L1",
-            ASSETS / "video/vtest_pets09_s2l1_480x360.mp4",
-            ASSETS / "mot15/PETS09-S2L1/gt/gt.txt",
-            10.0,
-            0.625,
-            "pets",
-        ),
-        "tud": Sequence(
-            "TUD-Campus",
-            ASSETS / "mot15/TUD-Campus/TUD-Campus.mp4",
-            ASSETS / "mot15/TUD-Campus/gt/gt.txt",
-            25.0,
-            1.0,
-            "tud",
-        ),
-        "adl": Sequence(
-            "ADL-Rundle-6",
-            ASSETS / "hd/ADL-Rundle-6/ADL-Rundle-6.mp4",
-            ASSETS / "hd/ADL-Rundle-6/gt/gt.txt",
-            30.0,
-            1.0,
-            "adl",
-        ),
-    }
+        "pets": Sequence("PETS09-S2L1", ASSETS / "video/vtest_pets09_s2l1_480x360.mp4",
+                         mot15 / "PETS09-S2L1/gt/gt.txt", 10.0, 0.625, "pets"),
+        "tud": Sequence("TUD-Campus", mot15 / "TUD-Campus/TUD-Campus.mp4", mot15 / "TUD-Campus/gt/gt.txt",
+                        25.0, 1.0, "tud"),
+        "adl": Sequence("ADL-Rundle-6", hd / "ADL-Rundle-6/ADL-Rundle-6.mp4", hd / "ADL-Rundle-6/gt/gt.txt",
+                        30.0, 1.0, "adl"),
+    }  # fmt: skip
 
 
 def read_gt(seq: Sequence) -> np.ndarray:
@@ -189,11 +172,11 @@ def subsampled(seq: Sequence, fps: float, out: Path, phase: int = 0) -> Sequence
         images = list(frames_of(seq.video))
         keep = _picked(seq.fps, fps, len(images), phase)
         write_video(video, (images[f] for f in keep), fps)
-        _renumber_gt(seq, keep, gt)
+        renumber_gt(seq, keep, gt)
     return Sequence(name, video, gt, fps, 1.0, seq.source)
 
 
-def _renumber_gt(seq: Sequence, keep: list[int], gt: Path) -> None:
+def renumber_gt(seq: Sequence, keep: list[int], gt: Path) -> None:
     new_index = {f: k for k, f in enumerate(keep)}
     rows = read_gt(seq)
     rows = rows[np.isin(rows[:, 0], keep)]
@@ -214,7 +197,7 @@ def snapshot_folder(seq: Sequence, fps: float, out: Path, camera: str = "cam1") 
             when = SNAPSHOT_START + timedelta(seconds=f / seq.fps)
             stamp = when.strftime("%Y%m%d_%H%M%S") + f"_{when.microsecond // 1000:03d}"
             cv2.imwrite(str(images_dir / f"{camera}_{stamp}.jpg"), images[f], [cv2.IMWRITE_JPEG_QUALITY, 92])
-        _renumber_gt(seq, keep, gt)
+        renumber_gt(seq, keep, gt)
     return Sequence(name, images_dir, gt, fps, 1.0, seq.source)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.sequences import Sequence, _renumber_gt, frames_of, write_video
+from bench.sequences import Sequence, frames_of, renumber_gt, write_video
 
 SLOWER = 5  # the middle third keeps every SLOWER-th frame
 
@@ -30,5 +30,5 @@ def variable_rate(seq: Sequence, out: Path) -> Sequence:
         images = list(frames_of(seq.video))
         keep = kept_frames(len(images))
         write_video(video, (images[f] for f in keep), seq.fps, times=[f / seq.fps for f in keep])
-        _renumber_gt(seq, keep, gt)
+        renumber_gt(seq, keep, gt)
     return Sequence(name, video, gt, seq.fps, 1.0, seq.source)
