@@ -8,8 +8,10 @@ scene is quiet (a "smart" codec, a recorder short of disk) writes frames five or
 apart than the first frames say, and the tracker's gates, velocities and lost buffer must see that.
 A recorder that records on motion or on a schedule writes one file with gaps in it (its timestamps
 jump by minutes or hours between two consecutive frames): across such a gap every track ends, as it
-would had the recorder kept recording an empty scene, and the report counts the gaps. A gap is time
-the frame numbers do not account for, longer than a lost track waits (``TrackerConfig.lost_buffer_s``).
+would had the recorder kept recording an empty scene, and the report counts the gaps. A gap is a wait
+between two consecutive frames, beyond the footage's frame interval, longer than a lost track waits
+(``TrackerConfig.lost_buffer_s``, or one frame of snapshots further apart than that); a recorder that
+merely lowers its rate (frames a second apart in 10 fps footage) leaves none.
 """
 
 from __future__ import annotations
@@ -59,12 +61,18 @@ class IndexRun:
         self.last_seen: tuple[int, float] | None = None  # (index, time) of the tracker's last frame
         self.clock: dict[int, int] = {}  # frame index -> its time in frames, for the batch at hand
         self.last_tick = -1  # the tracker's last frame, in its time
+        self._late: float | None = 0.0  # the recorder's longest wait since the last frame admitted
+        self._lateness: dict[int, float | None] = {}  # ... up to each frame admitted (None: unknown)
 
     def admit(self, frame: Frame) -> bool:
         """Whether the detector should run on the frame (the motion gate decides); its small grey
         copy is kept for the camera motion estimate when it does."""
+        late, self._late = self._late, None
+        if late is not None and frame.late_s is not None:
+            self._late = max(late, frame.late_s)
         if not self.motion.should_detect(frame.index, frame.image):
             return False
+        self._lateness[frame.index], self._late = self._late, 0.0
         if self.motion.last_thumbnail is not None:
             self._thumbnails[frame.index] = self.motion.last_thumbnail
         return True
@@ -140,8 +148,10 @@ class IndexRun:
         looks: np.ndarray | None = None,
         camera: np.ndarray | None = None,
     ) -> None:
-        gap = self._unaccounted_s(frame)
-        if gap > self.config.tracker.lost_buffer_s:  # the recorder stopped: nobody is followed across
+        late = self._lateness.pop(frame.index, None)
+        gap = late if late is not None else self._unaccounted_s(frame)
+        waits_s = self.tracker.buffer_frames / self.info.fps  # as a lost track waits, or a frame
+        if gap > waits_s:  # the recorder stopped: nobody is followed across
             self.report.add_gap(gap)
             self.finish()
         self.last_seen = (frame.index, frame.ts)
@@ -165,7 +175,8 @@ class IndexRun:
 
     def _unaccounted_s(self, frame: Frame) -> float:
         """Seconds between the tracker's last frame and this one that their frame numbers do not
-        account for (0 for footage at a steady rate, however many frames were skipped)."""
+        account for (0 for footage at a steady rate, however many frames were skipped): the gap, where
+        the reader did not see every frame in between (just after a seek, and in a folder of images)."""
         if self.last_seen is None:
             return 0.0
         index, ts = self.last_seen

@@ -92,6 +92,9 @@ class Frame:
     index: int  # 0-based position in the decoded stream
     ts: float  # presentation time in seconds
     image: np.ndarray  # BGR
+    # the longest wait between two consecutive frames up to this one (since the frame yielded before
+    # it) beyond the footage's frame interval: a recorder that stopped; None where not all were seen
+    late_s: float | None = None
 
 
 def fingerprint(path: Path, size: int | None = None) -> str:
@@ -268,10 +271,13 @@ class VideoReader:
             rate=info.fps if info.timed_by_rate else None,
         )
         index, wanted, size = -1, self.start_frame, (info.width, info.height)
+        step, before, late = 1.0 / info.fps, None, None  # late: None until the first frame yielded
         for d in decoder:
             if self.decoded_from == 0 and index < 0:
                 self.decoded_from = d.index
-            index = d.index
+            if late is not None and before is not None and d.index == before.index + 1:
+                late = max(late, d.ts - before.ts - step)
+            index, before = d.index, d
             if d.key and d.pts is not None:
                 self._remember_key(index, d.pts)
             if upright_size(d.frame) != size:
@@ -283,7 +289,8 @@ class VideoReader:
             except Exception as e:  # a frame the converter cannot take: stop there, keep what came
                 log.warning("%s: frame %d does not convert (%s); stopping there", info.path, index, e)
                 break
-            yield Frame(index, d.ts, image)
+            yield Frame(index, d.ts, image, late)
+            late = 0.0  # every frame up to this one was seen
             wanted = index + max(int(self.stride), 1)  # read after the consumer had its say
         self.frames_read = index + 1
         self.damaged_packets = decoder.damage[0]

@@ -3,6 +3,7 @@ by minutes or hours between two consecutive frames. Nobody is followed, or linke
 
 from __future__ import annotations
 
+import itertools
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -88,3 +89,20 @@ def test_an_interrupted_run_resumes_to_the_same_tracks_across_a_gap(
     assert list(index_video(gapped, library, models, chunks))[-1].stage == Stage.DONE
     assert snapshot(library, gapped) == snapshot(reference, gapped)
     assert json.loads(library.videos()[0].report_json)["recording_gaps"]["count"] == 1
+
+
+def test_a_rate_that_drops_is_not_a_gap(tmp_path: Path, models) -> None:
+    """A recorder that drops from 10 fps to 1 fps leaves a second between frames: more than the frame
+    numbers say (and, with the detector every third frame, 2.7 s more between two looks), but no
+    gap: nobody's track is ended for it (the first rule counted 7 gaps here)."""
+    from bench.sequences import write_video
+    from bench.variable_rate import kept_frames
+
+    keep = kept_frames(300, slower=10)
+    images = list(itertools.islice(frames_of(pets().video), 300))
+    video = tmp_path / "slower.mp4"
+    write_video(video, (images[f] for f in keep), 10.0, times=[f / 10.0 for f in keep])
+    library = Library(tmp_path / "lib.db")
+    list(index_video(video, library, models))
+    (v,) = library.videos()
+    assert json.loads(v.report_json)["recording_gaps"]["count"] == 0
