@@ -155,11 +155,7 @@ class IndexRun:
             self.report.add_gap(gap)
             self.finish()
         self.last_seen = (frame.index, frame.ts)
-        tick = self.clock.get(frame.index)
-        if tick is None:  # a frame given to step() alone
-            self.set_clock([frame])
-            tick = self.clock[frame.index]
-        self.last_tick = tick
+        tick = self.last_tick = self.clock[frame.index]  # process() set the batch's clock
         step = self.tracker.update(dets, tick, looks, camera)
         self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
         if step.ended:

@@ -271,13 +271,13 @@ class VideoReader:
             rate=info.fps if info.timed_by_rate else None,
         )
         index, wanted, size = -1, self.start_frame, (info.width, info.height)
-        step, before, late = 1.0 / info.fps, None, None  # late: None until the first frame yielded
+        step, prev_ts, late = 1.0 / info.fps, 0.0, None  # late: None until the first frame yielded
         for d in decoder:
             if self.decoded_from == 0 and index < 0:
                 self.decoded_from = d.index
-            if late is not None and before is not None and d.index == before.index + 1:
-                late = max(late, d.ts - before.ts - step)
-            index, before = d.index, d
+            if late is not None:  # decoded frames come one after another: prev_ts is the one before
+                late = max(late, d.ts - prev_ts - step)
+            index, prev_ts = d.index, d.ts
             if d.key and d.pts is not None:
                 self._remember_key(index, d.pts)
             if upright_size(d.frame) != size:
