@@ -1,6 +1,7 @@
 """A picture scaled to fit a widget, with boxes in the picture's pixels: the geometry the query photo
 and the player's frame share (where the picture is drawn, where a box lands, which box is under the
-mouse)."""
+mouse). A picture whose pixels are not square (a DVR's D1 footage: ``pixel_aspect`` 12/11) is drawn
+stretched as players show it; boxes stay in its stored pixels."""
 
 from __future__ import annotations
 
@@ -31,27 +32,36 @@ class ImageView(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
+        self.pixel_aspect = 1.0  # a picture pixel's width over its height
 
     def image_rect(self) -> QRectF:
         if self._image is None:
             return QRectF()
         m = self.margin
-        return fit_rect(self._image.width(), self._image.height(), QRectF(self.rect()).adjusted(m, m, -m, -m))
+        wide = self._image.width() * self.pixel_aspect
+        return fit_rect(round(wide), self._image.height(), QRectF(self.rect()).adjusted(m, m, -m, -m))
+
+    def _scales(self) -> tuple[QRectF, float, float]:
+        """Where the picture is drawn, and widget pixels per picture pixel across and down."""
+        r = self.image_rect()
+        if self._image is None or not self._image.width() or not self._image.height():
+            return r, 1.0, 1.0
+        return r, r.width() / self._image.width(), r.height() / self._image.height()
 
     def to_widget(self, box: Box) -> QRectF:
         """A box in picture pixels, in widget coordinates."""
-        r = self.image_rect()
-        s = r.width() / self._image.width() if self._image is not None and self._image.width() else 1.0
-        return QRectF(r.x() + box[0] * s, r.y() + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s)
+        r, sx, sy = self._scales()
+        return QRectF(
+            r.x() + box[0] * sx, r.y() + box[1] * sy, (box[2] - box[0]) * sx, (box[3] - box[1]) * sy
+        )
 
     def to_image(self, pos: QPointF) -> tuple[float, float]:
         """A widget position in picture pixels, clamped to the picture."""
-        r = self.image_rect()
-        if self._image is None or r.width() <= 0:
+        r, sx, sy = self._scales()
+        if self._image is None or r.width() <= 0 or r.height() <= 0:
             return 0.0, 0.0
-        s = self._image.width() / r.width()
-        x = min(max((pos.x() - r.x()) * s, 0.0), float(self._image.width()))
-        y = min(max((pos.y() - r.y()) * s, 0.0), float(self._image.height()))
+        x = min(max((pos.x() - r.x()) / sx, 0.0), float(self._image.width()))
+        y = min(max((pos.y() - r.y()) / sy, 0.0), float(self._image.height()))
         return x, y
 
     def smallest_box_at(self, boxes: Sequence[Box], pos: QPointF) -> int:

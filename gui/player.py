@@ -157,6 +157,7 @@ class PlayerWidget(QWidget):
         if self.source is not None:
             self.source.close()
         self.source, self.video_path, self.frame_index = source, path, -1
+        self.view.pixel_aspect = source.info.pixel_aspect  # D1 footage shows at 4:3, as players show it
         self.reload_tracks()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(source.frame_count - 1, 0))

@@ -17,6 +17,11 @@
 - A video has one picture size, its first frame's: a recorder whose camera changed resolution part-way
   (reconfigured, or dropped to its sub-stream) stores frames of another size in the same stream, and
   those are scaled to it, so that every box of the video is in the same pixels (players do the same).
+- Pixels need not be square: an analogue camera's DVR stores a 4:3 picture as 704x576 (D1) or 352x288
+  (CIF), each pixel 12:11 as wide as it is high (PAL; 10:11 NTSC), and says so in the stream (its
+  sample aspect ratio). Frames and boxes stay in stored pixels (what the detector, the tracker and the
+  JSON boxes use); what shows a picture to a person (player, clips, thumbnails) stretches it by
+  ``pixel_aspect``, as players do.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ MIN_FRAMES = 2  # fewer decodable frames than this is a still image, not a video
 PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against the timestamps
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
 QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
+PIXEL_ASPECT_RANGE = (0.25, 4.0)  # sample aspect ratios outside this are damage, not a camera: square
 MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
 SEEK_SPACING_S = 4.0  # the seek table keeps a key frame at most every this many seconds
 
@@ -57,6 +63,7 @@ class StreamInfo:
     note: str  # what had to be assumed about the stream ("" when nothing)
     origin_pts: int | None  # presentation timestamp of frame 0 (times count from it)
     timed_by_rate: bool = False  # timestamps unusable: a frame's time is its index / fps
+    pixel_aspect: float = 1.0  # a pixel's width over its height, upright (the stream's sample aspect ratio)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,22 @@ def upright_size(frame: av.VideoFrame) -> tuple[int, int]:
     """(width, height) of a decoded frame once shown upright (a sideways recording's are swapped)."""
     w, h = frame.width, frame.height
     return (h, w) if quarter_turns(frame) % 2 else (w, h)
+
+
+def pixel_aspect(stream: av.video.stream.VideoStream, frame: av.VideoFrame) -> float:
+    """A pixel's width over its height in the upright picture: the sample aspect ratio the stream (or
+    its codec) declares; 1 where it declares none (0:1, the usual "unknown") or a nonsensical one."""
+    for value in (
+        getattr(stream, "sample_aspect_ratio", None),
+        getattr(stream.codec_context, "sample_aspect_ratio", None),
+    ):
+        try:
+            ratio = float(value) if value else 0.0
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            ratio = 0.0
+        if PIXEL_ASPECT_RANGE[0] <= ratio <= PIXEL_ASPECT_RANGE[1]:
+            return 1.0 / ratio if quarter_turns(frame) % 2 else ratio
+    return 1.0
 
 
 def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -158,11 +181,11 @@ def probe_stream(path: Path) -> StreamInfo:
     timestamps of its first frames, and what had to be assumed is said in ``note``."""
     container, stream = open_video(path)
     try:
-        pts, size, decoded, origin = [], None, 0, None
+        pts, size, decoded, origin, aspect = [], None, 0, None, 1.0
         try:
             for d in _frames(container, stream):
                 if size is None:  # the picture size of the whole video (later frames are scaled to it)
-                    size = upright_size(d.frame)
+                    size, aspect = upright_size(d.frame), pixel_aspect(stream, d.frame)
                 origin = d.pts if origin is None else origin
                 decoded += 1
                 if d.pts is not None:
@@ -188,7 +211,9 @@ def probe_stream(path: Path) -> StreamInfo:
         if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
             count = _count_packets(path)
         timed_by_rate = not measured and len(pts) >= MIN_FRAMES
-        return StreamInfo(fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate)
+        return StreamInfo(
+            fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate, aspect
+        )
     finally:
         container.close()
 

@@ -1,9 +1,13 @@
 """Evidence export: cut a hit to an H.264 MP4 that common players open, plus a JPEG thumbnail.
 
-Frames are decoded with OpenCV (frame-exact) and encoded with FFmpeg's libx264 through PyAV
-(yuv420p, fast start). A clip is written to a temporary file in the target folder and moved into
-place only when complete, without ever replacing an existing file: a failure (disk full, cancel)
-leaves no half-written clip behind.
+A clip keeps the source's stored pixels and its sample aspect ratio (a DVR's 704x576 D1 plays at 4:3,
+as the original does); the thumbnail, a picture with no player to stretch it, is drawn in square
+pixels.
+
+Frames are decoded by the indexer's reader (PyAV, frame-exact, from the key frame before the clip)
+and encoded with FFmpeg's libx264 through PyAV (yuv420p, fast start). A clip is written to a
+temporary file in the target folder and moved into place only when complete, without ever replacing
+an existing file: a failure (disk full, cancel) leaves no half-written clip behind.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import box_at
-from pipeline.video import VideoReader, content_sha256, probe
+from pipeline.video import VideoReader, content_sha256, display_width, probe
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +203,8 @@ def iter_export_clip(
             stream = container.add_stream("libx264", rate=Fraction(info.fps).limit_denominator(1001))
             stream.width, stream.height = info.width - info.width % 2, info.height - info.height % 2
             stream.pix_fmt = "yuv420p"
+            if info.pixel_aspect != 1.0:  # stored pixels are not square: players stretch them as the source's
+                stream.codec_context.sample_aspect_ratio = Fraction(info.pixel_aspect).limit_denominator(1000)
             stream.options = {"crf": str(config.crf), "preset": config.preset}
             seek = scan_keyframes(info.path) if seek_table is None else seek_table
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
@@ -242,6 +248,9 @@ def iter_export_clip(
         draw_box(image, thumb[1], config, label)
     if image is None:
         image = np.zeros((info.height, info.width, 3), np.uint8)
+    if info.pixel_aspect != 1.0:  # a picture for people: square pixels
+        wide = display_width(image.shape[1], info.pixel_aspect)
+        image = cv2.resize(image, (wide, image.shape[0]), interpolation=cv2.INTER_AREA)
     _, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
     write_new(thumb_target, jpg.tobytes())
     return ExportedClip(

@@ -47,7 +47,7 @@ class IndexRun:
         appearance = config.appearance
         if self.low_rate:  # frames too far apart to see everyone thrice: one sighting is a track
             appearance = dataclasses.replace(appearance, min_observations=1)
-        self.builder = TrackBuilder(appearance, info.fps)
+        self.builder = TrackBuilder(appearance, info.fps, info.pixel_aspect)
         self.motion = MotionGate(config.motion, info.fps)
         self.camera = CameraMotion(config.camera_motion, info.width, info.height)
         self._thumbnails: dict[int, np.ndarray] = {}  # small grey copies of the frames admitted

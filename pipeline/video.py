@@ -81,10 +81,21 @@ class VideoInfo:
     origin_pts: int | None = None  # presentation timestamp of frame 0
     images: ImageSequence | None = None  # set when the "video" is a folder of images
     timed_by_rate: bool = False  # the file's timestamps are unusable: times are index / fps
+    pixel_aspect: float = 1.0  # a pixel's width over its height (see pipeline.decoding): 12/11 on PAL D1
 
     @property
     def duration_s(self) -> float:
         return self.frame_count / self.fps if self.fps else 0.0
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) the picture is shown at: stored pixels made square (players do this)."""
+        return display_width(self.width, self.pixel_aspect), self.height
+
+
+def display_width(width: float, pixel_aspect: float) -> int:
+    """The width, in square pixels, of a picture ``width`` stored pixels wide (at least 1)."""
+    return max(1, round(width * pixel_aspect))
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ def probe(path: str | Path) -> VideoInfo:
         s.note,
         s.origin_pts,
         timed_by_rate=s.timed_by_rate,
+        pixel_aspect=s.pixel_aspect,
     )
 
 

@@ -217,6 +217,35 @@ def test_player_keys_step_play_and_jump(make_window, qtbot) -> None:
     assert "#33" in player.time_label.text()
 
 
+def test_player_shows_non_square_pixels_as_players_do(make_window, qtbot, tmp_path: Path) -> None:
+    """D1 footage (704x576, pixels 12:11) is shown at 4:3; boxes (stored pixels) land on the person
+    and a right-click inside the drawn box finds them."""
+    from tests.test_image_sequence import tud_frames
+    from tests.test_pixel_aspect import write_d1
+
+    video = str(write_d1(tmp_path / "dvr.mp4", tud_frames(every=1)[:30]))
+    window = make_window()
+    hit = make_hit(video, 1, 0.9, 5, 25)
+    window.player.set_hits([hit])
+    window.show_hit(hit)
+    view = window.player.view
+    assert view.pixel_aspect == pytest.approx(12 / 11)
+    r = view.image_rect()
+    assert r.width() / r.height() == pytest.approx(4 / 3, abs=0.01)  # not 704/576 = 1.22
+    box = box_at(hit.path_array(), 5)
+    drawn = view.to_widget(box)
+    sx, sy = r.width() / 704, r.height() / 576
+    assert drawn.width() == pytest.approx((box[2] - box[0]) * sx) and drawn.height() == pytest.approx(
+        (box[3] - box[1]) * sy
+    )
+    assert sx / sy == pytest.approx(12 / 11, abs=0.01)
+    assert view.to_image(drawn.center()) == pytest.approx(
+        ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), abs=0.5
+    )
+    edge = QPointF(drawn.right() - 1, drawn.center().y())  # inside the stretched box only
+    assert view.box_at(edge) is not None and view.box_at(edge).track_pk == 1
+
+
 def test_ctrl_e_opens_a_non_modal_export_dialog(make_window, qtbot) -> None:
     window = make_window()
     window.activateWindow()
