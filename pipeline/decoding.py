@@ -17,11 +17,11 @@
 - A video has one picture size, its first frame's: a recorder whose camera changed resolution part-way
   (reconfigured, or dropped to its sub-stream) stores frames of another size in the same stream, and
   those are scaled to it, so that every box of the video is in the same pixels (players do the same).
-- Pixels need not be square: an analogue camera's DVR stores a 4:3 picture as 704x576 (D1) or 352x288
-  (CIF), each pixel 12:11 as wide as it is high (PAL; 10:11 NTSC), and says so in the stream (its
-  sample aspect ratio). Frames and boxes stay in stored pixels (what the detector, the tracker and the
-  JSON boxes use); what shows a picture to a person (player, clips, thumbnails) stretches it by
-  ``pixel_aspect``, as players do.
+- Interlaced frames (two fields woven together) are deinterlaced as they are decoded
+  (:mod:`pipeline.deinterlace`).
+- Pixels need not be square (a DVR's D1: 704x576 for a 4:3 picture): frames and boxes stay in
+  stored pixels, and a video's ``pixel_aspect`` says how what shows them stretches them
+  (:mod:`pipeline.upright`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from pipeline.deinterlace import deinterlaced
 from pipeline.errors import VideoError
-from pipeline.upright import quarter_turns, turned
+from pipeline.upright import pixel_aspect, quarter_turns, turned
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ MIN_FRAMES = 2  # fewer decodable frames than this is a still image, not a video
 PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against the timestamps
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
 QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
-PIXEL_ASPECT_RANGE = (0.25, 4.0)  # sample aspect ratios outside this are damage, not a camera: square
 MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
 SEEK_SPACING_S = 4.0  # the seek table keeps a key frame at most every this many seconds
 
@@ -90,22 +90,6 @@ def upright_size(frame: av.VideoFrame) -> tuple[int, int]:
     """(width, height) of a decoded frame once shown upright (a sideways recording's are swapped)."""
     w, h = frame.width, frame.height
     return (h, w) if quarter_turns(frame) % 2 else (w, h)
-
-
-def pixel_aspect(stream: av.video.stream.VideoStream, frame: av.VideoFrame) -> float:
-    """A pixel's width over its height in the upright picture: the sample aspect ratio the stream (or
-    its codec) declares; 1 where it declares none (0:1, the usual "unknown") or a nonsensical one."""
-    for value in (
-        getattr(stream, "sample_aspect_ratio", None),
-        getattr(stream.codec_context, "sample_aspect_ratio", None),
-    ):
-        try:
-            ratio = float(value) if value else 0.0
-        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
-            ratio = 0.0
-        if PIXEL_ASPECT_RANGE[0] <= ratio <= PIXEL_ASPECT_RANGE[1]:
-            return 1.0 / ratio if quarter_turns(frame) % 2 else ratio
-    return 1.0
 
 
 def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -326,6 +310,7 @@ class ThreadedDecoder:
         self.depth = max(2, min(64, QUEUE_BYTES // max(frame_bytes, 1)))
         self.seeked_to: int | None = None  # frame index decoding started at after a seek
         self.damage = [0]  # packets that did not decode
+        self.deinterlaced = [0]  # interlaced frames deinterlaced (pipeline.deinterlace)
 
     def _seek_point(self) -> tuple[int, int] | None:
         i = bisect.bisect_right(self.seek_table, (self.start_frame, math.inf)) - 1
@@ -342,13 +327,14 @@ class ThreadedDecoder:
                 first = next(frames, None)
                 if first is not None and first.pts == pts:
                     self.seeked_to = index
-                    return container, _chain(first, frames)
+                    return container, deinterlaced(_chain(first, frames), self.deinterlaced)
                 log.info("%s: seek to frame %d landed elsewhere; decoding from the start", self.path, index)
             except av.error.FFmpegError as e:
                 log.info("%s: cannot seek (%s); decoding from the start", self.path, _why(e))
             container.close()
             container, stream = open_video(self.path)
-        return container, _frames(container, stream, 0, self.origin_pts, self.damage, self.rate)
+        frames = _frames(container, stream, 0, self.origin_pts, self.damage, self.rate)
+        return container, deinterlaced(frames, self.deinterlaced)
 
     def __iter__(self) -> Iterator[Decoded]:
         container, frames = self._open()

@@ -291,6 +291,8 @@ def _index(
                 f"picture size changed part-way: {reader.rescaled_frames} frames scaled to "
                 f"{info.width}x{info.height}"
             )
+        if reader.deinterlaced_frames:  # an analogue camera's fields, woven: made whole pictures
+            notes.append(f"interlaced: {reader.deinterlaced_frames} frames deinterlaced")
         note = "; ".join(notes)
         sampling = {
             "fps": round(info.fps, 3),

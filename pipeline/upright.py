@@ -6,6 +6,12 @@ turn them, and so does Spotter, before anything looks at the pixels: the detecto
 people, and boxes, crops, clips and frame sizes are those of the picture the operator sees.
 OpenCV's own image decoding turns a photo by its EXIF tag (``IMREAD_COLOR``) but not when it keeps a
 16-bit or transparent image as it is (``IMREAD_UNCHANGED``), and never tells the size it will have.
+
+Pixels need not be square: an analogue camera's DVR stores its 4:3 picture as 704x576 (PAL D1) or
+352x288 (CIF), each pixel 12:11 as wide as high (10:11 NTSC), and says so in the stream (its sample
+aspect ratio). Here the pixels stay as stored: the detector, the tracker and the JSON boxes work in
+them (as the shared evaluator and OpenCV read a video); what shows a picture to a person (the player,
+clips, thumbnails) stretches it by the video's ``pixel_aspect``, as players do.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import cv2
 import numpy as np
 
 ORIENTATION_TAG = 0x0112  # EXIF Orientation: 1 upright, 2-8 mirrored and/or turned
+PIXEL_ASPECT_RANGE = (0.25, 4.0)  # sample aspect ratios outside this are damage, not a camera
 _TURNS = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
 
 
@@ -66,3 +73,19 @@ def oriented(image: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return turned(image, 1)
     return image
+
+
+def pixel_aspect(stream: Any, frame: Any) -> float:
+    """A pixel's width over its height in the upright picture: the sample aspect ratio the stream (or
+    its codec) declares; 1 where it declares none (0:1, the usual "unknown") or a nonsensical one."""
+    for value in (
+        getattr(stream, "sample_aspect_ratio", None),
+        getattr(stream.codec_context, "sample_aspect_ratio", None),
+    ):
+        try:
+            ratio = float(value) if value else 0.0
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            ratio = 0.0
+        if PIXEL_ASPECT_RANGE[0] <= ratio <= PIXEL_ASPECT_RANGE[1]:
+            return 1.0 / ratio if quarter_turns(frame) % 2 else ratio
+    return 1.0

@@ -247,6 +247,7 @@ class VideoReader:
         self.seek_table: list[tuple[int, int]] = sorted((int(i), int(p)) for i, p in seek_table)
         self.decoded_from = 0  # first frame decoded (> 0 after a seek)
         self.rescaled_frames = 0  # frames of another size than the video's, scaled to it
+        self.deinterlaced_frames = 0  # interlaced frames made whole (pipeline.deinterlace)
 
     def _remember_key(self, index: int, pts: int) -> None:
         table = self.seek_table
@@ -306,6 +307,7 @@ class VideoReader:
             wanted = index + max(int(self.stride), 1)  # read after the consumer had its say
         self.frames_read = index + 1
         self.damaged_packets = decoder.damage[0]
+        self.deinterlaced_frames = decoder.deinterlaced[0]
         self.truncated = self.frames_read < TRUNCATION_TOLERANCE * info.frame_count
         if self.truncated:
             log.warning(
