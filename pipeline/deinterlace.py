@@ -7,13 +7,20 @@ Measured with a one-off script (fields woven from consecutive frames of the dev 
 interlaced, the same query photos): retrieval F1 on ADL-Rundle-6 0.644 progressive, 0.462 woven,
 0.666 deinterlaced; TUD-Campus 0.828, 0.561, 0.802.
 
-Frames the stream flags as interlaced go through FFmpeg's ``bwdif`` (through PyAV's filter graph):
-motion adaptive, still parts keep every line and moving parts are filled from their own field; one
-picture out per frame in (``send_frame``), so a frame keeps its index, time and key-frame flag. It
-looks at each frame's neighbours, so every decoded frame passes through it in order, skipped ones
-included (in the decoding thread); progressive frames pass untouched, and a stream that flags none
-never builds a filter. A filter FFmpeg cannot build (a pixel format ``bwdif`` does not take) leaves
-the frames as decoded, with a warning.
+Many DVRs do not say so: they encode the woven picture as if it were progressive. So every frame
+passes through FFmpeg's ``idet`` first, which looks for combing (a line that matches its field's
+neighbours better than the other field's) and, from several frames in a row, flags the frame
+interlaced or progressive (a frame it cannot tell keeps the stream's own flag); then the flagged
+frames go through ``bwdif``: motion adaptive, still parts keep every line and moving parts are filled
+from their own field; one picture out per frame in (``send_frame``), so a frame keeps its index, time
+and key-frame flag. Both look at neighbouring frames, so every decoded frame passes through them in
+order, skipped ones included (in the decoding thread). A progressive frame comes out as decoded.
+Costs, measured on ADL-Rundle-6 (1080p): ``idet`` too little to tell from decoding's own spread;
+``bwdif`` about 1 ms per deinterlaced frame. ``idet`` flagged no frame of PETS09-S2L1, TUD-Campus or
+ADL-Rundle-6 (nor of their moved, cropped and enlarged variants), and every frame of the same woven
+with or without the flag. After a seek it needs a few frames to decide: the first frames of a clip
+or a player's jump into unflagged woven footage may still show combing. A graph FFmpeg cannot build
+(a pixel format these filters do not take) leaves the frames as decoded.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DETECT = "idet"  # FFmpeg's interlacing detector: sets each frame's interlaced flag from its content
 FILTER = "bwdif"
 FILTER_ARGS = "mode=send_frame:parity=auto:deint=interlaced"  # one picture per frame; flagged frames only
+WOVEN = ("tff", "bff")  # idet's decisions that a frame is interlaced (top or bottom field first)
 
 
 class _Deinterlacer:
@@ -50,13 +59,14 @@ class _Deinterlacer:
             format=frame.format,
             time_base=frame.time_base or Fraction(1, 90000),
         )
-        node = graph.add(FILTER, FILTER_ARGS)
-        sink = graph.add("buffersink")
-        source.link_to(node)
+        detect, node, sink = graph.add(DETECT), graph.add(FILTER, FILTER_ARGS), graph.add("buffersink")
+        source.link_to(detect)
+        detect.link_to(node)
         node.link_to(sink)
         graph.configure()
         self.graph = graph
         self.waiting: deque[Decoded] = deque()  # frames pushed whose picture has not come out yet
+        self.made_whole = 0  # frames that came out deinterlaced
 
     def push(self, d: Decoded | None) -> list[Decoded]:
         """Feed one frame (None: the end); the frames whose pictures are ready, in order. On an
@@ -75,7 +85,9 @@ class _Deinterlacer:
                 break
             except av.error.FFmpegError as e:
                 raise FilterFailedError([*ready, *self.waiting]) from e
-            ready.append(dataclasses.replace(self.waiting.popleft(), frame=picture))
+            d_in = self.waiting.popleft()
+            self.made_whole += _woven(picture, d_in.frame)
+            ready.append(dataclasses.replace(d_in, frame=picture))
         if d is None:  # whatever the filter kept back comes as decoded
             ready.extend(self.waiting)
             self.waiting.clear()
@@ -90,6 +102,13 @@ class FilterFailedError(Exception):
         self.frames = frames
 
 
+def _woven(picture: av.VideoFrame, decoded: av.VideoFrame) -> bool:
+    """Whether ``picture`` was deinterlaced: idet found the frame woven, or could not tell and the
+    stream flagged it so."""
+    found = picture.metadata.get(f"lavfi.{DETECT}.multiple.current_frame", "undetermined")
+    return found in WOVEN or (found == "undetermined" and bool(decoded.interlaced_frame))
+
+
 def _shape(frame: av.VideoFrame) -> tuple[int, int, str]:
     return frame.width, frame.height, frame.format.name
 
@@ -98,33 +117,38 @@ def deinterlaced(frames: Iterator[Decoded], counter: list[int] | None = None) ->
     """``frames`` with the interlaced ones deinterlaced (see the module); ``counter[0]`` counts them."""
     filt: _Deinterlacer | None = None
     broken = False
+    counter = counter if counter is not None else [0]
     for d in frames:
-        interlaced = bool(getattr(d.frame, "interlaced_frame", False))
         try:
             if filt is not None and _shape(d.frame) != filt.shape:  # the picture changed size part-way
-                yield from filt.push(None)
+                yield from _count(filt, filt.push(None), counter)
                 filt = None
-            if filt is None and (not interlaced or broken):
+            if broken:
                 yield d
                 continue
             if filt is None:
                 filt = _Deinterlacer(d.frame)
             ready = filt.push(d)
         except (FilterFailedError, av.error.FFmpegError, ValueError) as e:
-            log.warning("cannot deinterlace (%s); frames kept as decoded", _why(e))
+            level = logging.WARNING if d.frame.interlaced_frame or counter[0] else logging.INFO
+            log.log(level, "cannot check for interlacing (%s); frames kept as decoded", _why(e))
             held = e.frames if isinstance(e, FilterFailedError) else [d]
             broken, filt = True, None
             yield from held if any(h is d for h in held) else [*held, d]
             continue
-        if counter is not None and interlaced:
-            counter[0] += 1
-        yield from ready
+        yield from _count(filt, ready, counter)
     if filt is not None:
         try:
-            yield from filt.push(None)
+            yield from _count(filt, filt.push(None), counter)
         except FilterFailedError as e:
             log.warning("cannot deinterlace (%s); frames kept as decoded", _why(e))
             yield from e.frames
+
+
+def _count(filt: _Deinterlacer, ready: list[Decoded], counter: list[int]) -> list[Decoded]:
+    counter[0] += filt.made_whole
+    filt.made_whole = 0
+    return ready
 
 
 def _why(e: BaseException) -> str:
