@@ -1,11 +1,12 @@
-"""Interlaced footage seen as whole pictures: FFmpeg's ``bwdif`` deinterlacer over the decoded frames.
+"""Interlaced footage seen as whole pictures: FFmpeg's ``idet`` and ``bwdif`` over the decoded frames.
 
 An analogue camera behind a DVR (D1, 960H) and some HD cameras (1080i) record two half-pictures per
 frame, its even and its odd lines, 1/50 or 1/60 s apart, and store them woven together: whatever
 moves is drawn twice, its edges combed. The detector and the ReID model never saw such pictures.
-Measured with a one-off script (fields woven from consecutive frames of the dev sequences, flagged
-interlaced, the same query photos): retrieval F1 on ADL-Rundle-6 0.644 progressive, 0.462 woven,
-0.666 deinterlaced; TUD-Campus 0.828, 0.561, 0.802.
+Measured with a one-off script (fields woven from consecutive frames of the dev sequences, the same
+query photos), retrieval F1 progressive / woven before / woven now: ADL-Rundle-6 0.644 / 0.462 /
+0.655 (the stream flagged interlaced), 0.521 / 0.634 (not flagged); TUD-Campus 0.828 / 0.561 /
+0.791, 0.683 / 0.794.
 
 Many DVRs do not say so: they encode the woven picture as if it were progressive. So every frame
 passes through FFmpeg's ``idet`` first, which looks for combing (a line that matches its field's
