@@ -168,7 +168,9 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         tl.seek_requested.connect(pl.seek_time)
         pl.position_changed.connect(tl.set_cursor)
         pl.hit_changed.connect(self._on_player_hit)
-        pl.search_person.connect(lambda image, box, where: self.set_query_image(image, where, box))
+        pl.search_person.connect(
+            lambda image, box, where, aspect: self.set_query_image(image, where, box, aspect)
+        )
         pl.error.connect(self.messages.error)
         self.exporter.failed.connect(self.messages.error)
         self.exporter.finished.connect(self._on_export_finished)
@@ -264,9 +266,12 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.messages.info(f"Searching with {n} photos of the person ({Path(path).name} added)")
         return True
 
-    def set_query_image(self, image: np.ndarray, source: str, box: Box | None = None) -> int:
-        """Show the photo and search for the person in it (or in ``box``); returns the request id."""
-        self.query_panel.set_photo(image, source, box)
+    def set_query_image(
+        self, image: np.ndarray, source: str, box: Box | None = None, pixel_aspect: float = 1.0
+    ) -> int:
+        """Show the photo and search for the person in it (or in ``box``); returns the request id.
+        ``pixel_aspect``: a video frame's pixel shape (the photo is shown as the player shows it)."""
+        self.query_panel.set_photo(image, source, box, pixel_aspect)
         self.review.new_query()
         self.results.summary.setText("Searching…")
         return self.search.submit(image, box=box, source=source)

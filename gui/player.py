@@ -40,7 +40,7 @@ def neighbour_hit(hits: list[Hit], video: str, frame: int, direction: int) -> Hi
 class PlayerWidget(QWidget):
     position_changed = Signal(str, float)  # video path, seconds
     hit_changed = Signal(object)  # Hit now selected (by next/previous)
-    search_person = Signal(object, object, str)  # frame BGR image, box, description
+    search_person = Signal(object, object, str, float)  # frame BGR image, box, description, pixel aspect
     error = Signal(str)
     region_drawn = Signal(object)  # Box in frame pixels: limit the search to people who enter it
 
@@ -337,4 +337,4 @@ class PlayerWidget(QWidget):
         if self.image is None:
             return
         where = f"{Path(self.video_path).name} at {fmt_time(self.frame_index / (self.fps or 25.0))}"
-        self.search_person.emit(self.image.copy(), box, where)
+        self.search_person.emit(self.image.copy(), box, where, self.view.pixel_aspect)

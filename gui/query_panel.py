@@ -109,11 +109,15 @@ class QueryPanel(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
 
-    def set_photo(self, image: np.ndarray, source: str, box: Box | None = None) -> None:
-        """Show a new photo (searching starts elsewhere); ``box`` is the operator's region, if any."""
+    def set_photo(
+        self, image: np.ndarray, source: str, box: Box | None = None, pixel_aspect: float = 1.0
+    ) -> None:
+        """Show a new photo (searching starts elsewhere); ``box`` is the operator's region, if any;
+        ``pixel_aspect`` the shape of its pixels (a frame of D1 footage: 12/11)."""
         self.image, self.source = image, source
         self.title.setText(source)
         self.title.setToolTip(source)
+        self.view.pixel_aspect = pixel_aspect
         self.view.set_image(bgr_to_qimage(image))
         if box is not None:
             self.view.set_people((), -1, box)

@@ -244,6 +244,13 @@ def test_player_shows_non_square_pixels_as_players_do(make_window, qtbot, tmp_pa
     )
     edge = QPointF(drawn.right() - 1, drawn.center().y())  # inside the stretched box only
     assert view.box_at(edge) is not None and view.box_at(edge).track_pk == 1
+    # "search for this person" shows the frame in the query panel as the player shows it
+    with qtbot.waitSignal(window.player.search_person) as sent:
+        window.player._on_search_box(box)
+    assert sent.args[3] == pytest.approx(12 / 11)
+    assert window.query_panel.view.pixel_aspect == pytest.approx(12 / 11)
+    photo = window.query_panel.view.image_rect()
+    assert photo.width() / photo.height() == pytest.approx(4 / 3, abs=0.01)
 
 
 def test_ctrl_e_opens_a_non_modal_export_dialog(make_window, qtbot) -> None:
