@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +292,10 @@ def _index(
                 f"picture size changed part-way: {reader.rescaled_frames} frames scaled to "
                 f"{info.width}x{info.height}"
             )
+        if info.pixel_aspect != 1.0:  # a DVR's D1: what shows the picture stretches it
+            shape = Fraction(info.pixel_aspect).limit_denominator(100)
+            w, h = info.display_size
+            notes.append(f"pixels {shape.numerator}:{shape.denominator}, not square: shown at {w}x{h}")
         if reader.deinterlaced_frames:  # an analogue camera's fields, woven: made whole pictures
             notes.append(f"interlaced: {reader.deinterlaced_frames} frames deinterlaced")
         note = "; ".join(notes)

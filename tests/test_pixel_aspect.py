@@ -58,8 +58,8 @@ def d1_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def d1_library(tmp_path_factory: pytest.TempPathFactory, d1_video: Path, models) -> Library:
     library = Library(tmp_path_factory.mktemp("d1lib") / "library.db")
-    for _ in index_video(d1_video, library, models):
-        pass
+    events = list(index_video(d1_video, library, models))
+    assert "pixels 12:11, not square: shown at 768x576" in events[-1].message
     return library
 
 
