@@ -21,7 +21,6 @@ from models.detections import Detections
 from pipeline.clothing import track_colours
 from pipeline.tracking import EndedTrack, TrackerStep
 from pipeline.types import PATH_COLUMNS, TrackRecord
-from pipeline.video import display_width
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +133,9 @@ def select_crops(
 class TrackBuilder:
     """Accumulates, per live track of one video, its box path and best crops; emits finished tracks."""
 
-    def __init__(self, config: AppearanceConfig, fps: float, pixel_aspect: float = 1.0):
+    def __init__(self, config: AppearanceConfig, fps: float):
         self.config = config
         self.fps = fps
-        self.pixel_aspect = pixel_aspect  # the video's (thumbnails are drawn in square pixels)
         self._tracks: dict[int, _Building] = {}
 
     def __len__(self) -> int:
@@ -191,7 +189,7 @@ class TrackBuilder:
                     embedding=mean.astype(np.float32),
                     crop_embeddings=e.astype(np.float32),
                     crop_frames=tuple(int(c[1]) for c in chosen),
-                    thumbnail_jpeg=thumbnail(best[2], self.config.thumbnail_height, self.pixel_aspect),
+                    thumbnail_jpeg=thumbnail(best[2], self.config.thumbnail_height),
                     quality=float(best[0]),
                     colours=track_colours([c[2] for c in chosen]),
                 )
@@ -221,13 +219,10 @@ class TrackBuilder:
             self._tracks[int(tid)] = _Building([list(map(float, row)) for row in d["path"]], cands)
 
 
-def thumbnail(crop: np.ndarray, height: int, pixel_aspect: float = 1.0) -> bytes:
-    """JPEG bytes of a crop scaled to ``height`` pixels high, in square pixels (a crop of a video whose
-    pixels are ``pixel_aspect`` as wide as high is stretched as a player shows it)."""
+def thumbnail(crop: np.ndarray, height: int) -> bytes:
+    """JPEG bytes of a crop scaled to ``height`` pixels high."""
     scale = height / max(crop.shape[0], 1)
-    img = cv2.resize(
-        crop, (display_width(crop.shape[1] * scale, pixel_aspect), height), interpolation=cv2.INTER_AREA
-    )
+    img = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise ValueError("JPEG encoding failed")

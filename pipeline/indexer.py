@@ -35,6 +35,7 @@ from pipeline.motion import MotionConfig
 from pipeline.storage import Library
 from pipeline.tracking import TrackerConfig
 from pipeline.types import ProgressEvent, Stage
+from pipeline.upright import square_scale
 from pipeline.video import Frame, VideoInfo, VideoReader, content_sha256, probe
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ def _never() -> bool:
 
 def settings_for(config: IndexConfig, models: ModelSet, info: VideoInfo) -> dict:
     """Everything that changes what indexing produces; a resume needs the same."""
-    return {
+    square = square_scale(info.pixel_aspect)  # only where pixels are not square (older keys stay)
+    return ({"square_pixels": list(square)} if square != (1.0, 1.0) else {}) | {
         "strides": config.strides(info.fps),
         "detector": dataclasses.asdict(models.config.detector),
         "tracker": dataclasses.asdict(config.tracker),
@@ -255,8 +257,9 @@ def _index(
             run.report.frames_seen += 1
             if not batch and batch_from is None:
                 batch_from, motion_before = frame.index, run.motion.state_dict()
-            if run.admit(frame):
-                batch.append(frame)
+            admitted = run.admit(frame)  # in square pixels
+            if admitted is not None:
+                batch.append(admitted)
             last_ts, next_frame = frame.ts, frame.index + reader.stride
             if cancel():  # before the next detector batch: stop where the unprocessed frames begin
                 yield stop(batch_from, motion_before)

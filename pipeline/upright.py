@@ -11,7 +11,10 @@ Pixels need not be square: an analogue camera's DVR stores its 4:3 picture as 70
 352x288 (CIF), each pixel 12:11 as wide as high (10:11 NTSC), and says so in the stream (its sample
 aspect ratio). Here the pixels stay as stored: the detector, the tracker and the JSON boxes work in
 them (as the shared evaluator and OpenCV read a video); what shows a picture to a person (the player,
-clips, thumbnails) stretches it by the video's ``pixel_aspect``, as players do.
+clips, thumbnails) stretches it by the video's ``pixel_aspect``, as players do, and so does indexing
+(:func:`square_scale`, ``pipeline.index_run``): the detector and the ReID model learnt people's shape
+from square pixels, and an old DVR's Half D1 (352x576, pixels 24:11) or 2CIF (704x288, 6:11) halves
+one of their sides.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 ORIENTATION_TAG = 0x0112  # EXIF Orientation: 1 upright, 2-8 mirrored and/or turned
 PIXEL_ASPECT_RANGE = (0.25, 4.0)  # sample aspect ratios outside this are damage, not a camera
+SQUARE_TOLERANCE = 0.02  # pixels within this of square are square: frames are not resampled for it
 _TURNS = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
 
 
@@ -89,3 +93,11 @@ def pixel_aspect(stream: Any, frame: Any) -> float:
         if PIXEL_ASPECT_RANGE[0] <= ratio <= PIXEL_ASPECT_RANGE[1]:
             return 1.0 / ratio if quarter_turns(frame) % 2 else ratio
     return 1.0
+
+
+def square_scale(pixel_aspect: float) -> tuple[float, float]:
+    """(across, down) factors that make pixels of this shape square without losing any: the picture
+    is stretched along its narrower axis (D1's 12:11: 12/11 across; 2CIF's 6:11: 11/6 down)."""
+    if abs(pixel_aspect - 1.0) <= SQUARE_TOLERANCE:
+        return 1.0, 1.0
+    return (pixel_aspect, 1.0) if pixel_aspect > 1.0 else (1.0, 1.0 / pixel_aspect)
