@@ -81,7 +81,7 @@ class VideoInfo:
     origin_pts: int | None = None  # presentation timestamp of frame 0
     images: ImageSequence | None = None  # set when the "video" is a folder of images
     timed_by_rate: bool = False  # the file's timestamps are unusable: times are index / fps
-    pixel_aspect: float = 1.0  # a pixel's width over its height (see pipeline.decoding): 12/11 on PAL D1
+    pixel_aspect: float = 1.0  # a pixel's width over its height (see pipeline.upright): 12/11 on PAL D1
 
     @property
     def duration_s(self) -> float:
