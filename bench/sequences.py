@@ -26,6 +26,8 @@ Derivations, each a property any camera can have, none tuned to a clip:
   tremor (a phone, a body-worn camera); ``-crop``: the same view held still at the centre
   (:mod:`bench.moving_views`).
 - ``-vfr``: the frame rate lowered to a fifth in the middle third (:mod:`bench.variable_rate`).
+- ``-halfd1``, ``-2cif``, ``-d1``, ``-woven``, ``-woven-flagged``: as a DVR records an analogue camera:
+  non-square pixels, interlaced fields (:mod:`bench.dvr_footage`).
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
   until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
 """
@@ -120,10 +122,17 @@ def frames_of(video: Path) -> Iterator[np.ndarray]:
 
 
 def write_video(
-    path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20, times: list[float] | None = None
+    path: Path,
+    frames: Iterator[np.ndarray],
+    fps: float,
+    crf: int = 20,
+    times: list[float] | None = None,
+    sar: Fraction | None = None,
+    interlaced: bool = False,
 ) -> int:
     """H.264 MP4 (yuv420p, no B-frames, as CCTV recorders write) via PyAV; returns the frame count.
-    With ``times`` (seconds, one per frame) the frames carry them (a variable frame rate)."""
+    With ``times`` (seconds, one per frame) the frames carry them (a variable frame rate); ``sar``
+    marks the pixels' shape; ``interlaced`` codes and flags the frames as interlaced."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +145,9 @@ def write_video(
                 s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
                 s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
                 s.options = {"preset": "veryfast", "crf": str(crf), "bf": "0", "g": str(round(2 * fps) or 1)}
+                s.options |= {"x264-params": "interlaced=1"} if interlaced else {}
+                if sar:
+                    s.codec_context.sample_aspect_ratio = sar
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
             if times is not None:
                 frame.pts, frame.time_base = round(times[n] * 1000), Fraction(1, 1000)
@@ -331,6 +343,10 @@ def _register() -> None:
         for k in ("pan", "ptz", "shake", "crop"):
             BUILDERS[f"{key}-{k}"] = lambda out, s=base[key], k=k: _built_in(MOVING, s, out, k)
         BUILDERS[f"{key}-vfr"] = lambda out, s=base[key]: _built_in(VARIABLE_RATE, s, out)
+        for kind in ("halfd1", "2cif", "d1"):
+            BUILDERS[f"{key}-{kind}"] = lambda out, s=base[key], k=kind: _built_in(SQUEEZED, s, out, k)
+        for tag, flagged in (("woven", False), ("woven-flagged", True)):
+            BUILDERS[f"{key}-{tag}"] = lambda out, s=base[key], f=flagged: _built_in(WOVEN, s, out, f)
     BUILDERS["pets-in1080p@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out)
     BUILDERS["tud-in1080p@0.5"] = lambda out: in_hd_frame(base["tud"], 0.5, out, (0.3, 0.7))
     BUILDERS["adl-in1080p@0.33"] = lambda out: in_hd_frame(base["adl"], 1 / 3, out, (0.7, 0.55), "0.33")
@@ -343,6 +359,7 @@ def _register() -> None:
 
 
 MOVING, VARIABLE_RATE = "moving_views.in_window", "variable_rate.variable_rate"  # bench.<module>.<builder>
+SQUEEZED, WOVEN = "dvr_footage.squeezed", "dvr_footage.woven"
 
 
 def _built_in(where: str, *args: object) -> Sequence:
