@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.sequences import Sequence, frames_of, read_gt, renumber_gt, write_gt, write_video
+from bench.sequences import Sequence, derived_files, frames_of, read_gt, renumber_gt, write_gt, write_video
 
 SHAPES = {  # (across, down, sample aspect ratio of the stored pixels)
     "halfd1": (0.5, 1.0, Fraction(2)),
@@ -31,9 +31,8 @@ SHAPES = {  # (across, down, sample aspect ratio of the stored pixels)
 def squeezed(seq: Sequence, out: Path, kind: str) -> Sequence:
     fx, fy, sar = SHAPES[kind]
     name = f"{seq.name}-{kind}"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
         h, w = images[0].shape[:2]
         size = (round(w * fx) // 2 * 2, round(h * fy) // 2 * 2)
@@ -49,9 +48,8 @@ def squeezed(seq: Sequence, out: Path, kind: str) -> Sequence:
 
 def woven(seq: Sequence, out: Path, flagged: bool) -> Sequence:
     name = f"{seq.name}-woven" + ("-flagged" if flagged else "")
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
         keep = list(range(0, len(images) - 1, 2))
         write_video(video, (_weave(images[k], images[k + 1]) for k in keep), seq.fps / 2, interlaced=flagged)

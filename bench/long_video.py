@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bench.sequences import ROOT, hour_loop
+from bench.hour_loop import hour_loop
+from bench.sequences import ROOT
 from pipeline.storage import Library, TrackInfo
 
 OUT = ROOT / "out" / "long_video"

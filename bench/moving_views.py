@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.sequences import Sequence, frames_of, read_gt, write_gt, write_video
+from bench.sequences import Sequence, derived_files, frames_of, read_gt, write_gt, write_video
 
 PAN_WINDOW = 2 / 3  # a moving view's width and height, as a fraction of the source's
 MIN_VISIBLE = 0.5  # a person less than half inside the view is not in its ground truth
@@ -45,9 +45,8 @@ def in_window(seq: Sequence, out: Path, kind: str) -> Sequence:
     (``-pan``, ``-ptz``, ``-shake``), or held still at the centre (``-crop``: the same view without
     the camera's motion, to compare with)."""
     name = f"{seq.name}-{kind}"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
         h, w = images[0].shape[:2]
         ww, wh = round(w * PAN_WINDOW) // 2 * 2, round(h * PAN_WINDOW) // 2 * 2

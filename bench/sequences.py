@@ -29,7 +29,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
 - ``-halfd1``, ``-2cif``, ``-d1``, ``-woven``, ``-woven-flagged``: as a DVR records an analogue camera:
   non-square pixels, interlaced fields (:mod:`bench.dvr_footage`).
 - ``loop-1h``: PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (scaled to 480x360) one after the other
-  until an hour is filled, 10 fps; identities of loop k are offset by k * 1000.
+  until an hour is filled, 10 fps; identities of loop k are offset by k * 1000 (:mod:`bench.hour_loop`).
 """
 
 from __future__ import annotations
@@ -171,29 +171,40 @@ def cut(source: Path, out: Path, first: int, frames: int) -> Path:
     return out
 
 
-def _picked(src_fps: float, fps: float, n: int, phase: int = 0) -> list[int]:
+def derived_files(out: Path, name: str) -> tuple[Path, Path, bool]:
+    """A derived sequence's video and ground truth under ``out``, and whether they are still to be
+    built (each is built once, then reused)."""
+    folder = out / name
+    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
+    return video, gt, not (video.exists() and gt.exists())
+
+
+def picked(src_fps: float, fps: float, n: int, phase: int = 0) -> list[int]:
     step = src_fps / fps
     return sorted({phase + round(k * step) for k in range(n) if phase + round(k * step) < n})
 
 
 def subsampled(seq: Sequence, fps: float, out: Path, phase: int = 0) -> Sequence:
     name = f"{seq.name}@{fps:g}fps" + (f"+{phase}" if phase else "")
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
-        keep = _picked(seq.fps, fps, len(images), phase)
+        keep = picked(seq.fps, fps, len(images), phase)
         write_video(video, (images[f] for f in keep), fps)
         renumber_gt(seq, keep, gt)
     return Sequence(name, video, gt, fps, 1.0, seq.source)
 
 
-def renumber_gt(seq: Sequence, keep: list[int], gt: Path) -> None:
+def renumbered(rows: np.ndarray, keep: list[int]) -> np.ndarray:
+    """Ground-truth rows of the ``keep`` frames only, numbered by their place in ``keep``."""
     new_index = {f: k for k, f in enumerate(keep)}
-    rows = read_gt(seq)
     rows = rows[np.isin(rows[:, 0], keep)]
     rows[:, 0] = [new_index[int(f)] for f in rows[:, 0]]
-    write_gt(rows, gt)
+    return rows
+
+
+def renumber_gt(seq: Sequence, keep: list[int], gt: Path) -> None:
+    write_gt(renumbered(read_gt(seq), keep), gt)
 
 
 def snapshot_folder(seq: Sequence, fps: float, out: Path, camera: str = "cam1") -> Sequence:
@@ -204,7 +215,7 @@ def snapshot_folder(seq: Sequence, fps: float, out: Path, camera: str = "cam1") 
     if not (images_dir.is_dir() and gt.exists()):
         images_dir.mkdir(parents=True, exist_ok=True)
         images = list(frames_of(seq.video))
-        keep = _picked(seq.fps, fps, len(images))
+        keep = picked(seq.fps, fps, len(images))
         for f in keep:
             when = SNAPSHOT_START + timedelta(seconds=f / seq.fps)
             stamp = when.strftime("%Y%m%d_%H%M%S") + f"_{when.microsecond // 1000:03d}"
@@ -231,9 +242,8 @@ def in_hd_frame(
     own empty background (enlarged to fill the frame): the people keep ``scale`` times their size in a
     much wider view."""
     name = f"{seq.name}-in{'4k' if size == UHD else '1080p'}@{label or f'{scale:g}'}"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
         h, w = images[0].shape[:2]
         sw, sh = round(w * scale), round(h * scale)
@@ -261,66 +271,11 @@ def in_hd_frame(
 def at_night(seq: Sequence, out: Path) -> Sequence:
     """``seq`` without colour (grey in all three channels), as an infrared camera records it."""
     name = f"{seq.name}-night"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
-        folder.mkdir(parents=True, exist_ok=True)
+    video, gt, missing = derived_files(out, name)
+    if missing:
         write_video(video, (grey(f) for f in frames_of(seq.video)), seq.fps)
         write_gt(read_gt(seq), gt)
     return Sequence(name, video, gt, seq.fps, 1.0, seq.source)  # gt written in video pixels
-
-
-def hour_loop(
-    out: Path, minutes: float = 60.0, fps: float = 10.0, size: tuple[int, int] = (480, 360)
-) -> Sequence:
-    """PETS09-S2L1, TUD-Campus and ADL-Rundle-6 one after the other (each resampled to ``fps`` and
-    letterboxed to ``size``) until ``minutes`` are filled; identities of loop k are offset by k * 1000."""
-    name = f"loop-{minutes:g}min"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if video.exists() and gt.exists():
-        return Sequence(name, video, gt, fps, 1.0, "loop")
-    parts = []
-    for seq in base_sequences().values():
-        images = list(frames_of(seq.video))
-        keep = _picked(seq.fps, fps, len(images))
-        h, w = images[0].shape[:2]
-        s = min(size[0] / w, size[1] / h)
-        sw, sh = round(w * s), round(h * s)
-        x0, y0 = (size[0] - sw) // 2, (size[1] - sh) // 2
-        boxed = []
-        for f in keep:
-            canvas = np.zeros((size[1], size[0], 3), np.uint8)
-            canvas[y0 : y0 + sh, x0 : x0 + sw] = cv2.resize(images[f], (sw, sh), interpolation=cv2.INTER_AREA)
-            boxed.append(canvas)
-        rows = read_gt(seq)
-        index = {f: k for k, f in enumerate(keep)}
-        rows = rows[np.isin(rows[:, 0], keep)]
-        rows[:, 0] = [index[int(f)] for f in rows[:, 0]]
-        rows[:, 2:6] = rows[:, 2:6] * s + np.array([x0, y0, x0, y0])
-        rows[:, 1] += {"pets": 0, "tud": 100, "adl": 200}[seq.source]
-        parts.append((boxed, rows))
-    total = round(minutes * 60 * fps)
-    gt_rows: list[np.ndarray] = []
-
-    def frames() -> Iterator[np.ndarray]:
-        n, loop = 0, 0
-        while n < total:
-            for boxed, rows in parts:
-                r = rows.copy()
-                r[:, 0] += n
-                r[:, 1] += loop * 1000
-                gt_rows.append(r[r[:, 0] < total])
-                for img in boxed:
-                    if n >= total:
-                        return
-                    yield img
-                    n += 1
-            loop += 1
-
-    write_video(video, frames(), fps, crf=23)
-    write_gt(np.concatenate(gt_rows), gt)
-    return Sequence(name, video, gt, fps, 1.0, "loop")
 
 
 BUILDERS: dict[str, Callable[[Path], Sequence]] = {}
@@ -355,11 +310,12 @@ def _register() -> None:
     BUILDERS["pets-in4k@1"] = lambda out: in_hd_frame(base["pets"], 1.0, out, (0.4, 0.6), size=UHD)
     BUILDERS["pets-in4k@1.5"] = lambda out: in_hd_frame(base["pets"], 1.5, out, (0.7, 0.3), size=UHD)
     BUILDERS["adl-in4k@1"] = lambda out: in_hd_frame(base["adl"], 1.0, out, (0.5, 0.5), size=UHD)
-    BUILDERS["loop-1h"] = lambda out: hour_loop(out)
+    BUILDERS["loop-1h"] = lambda out: _built_in(HOUR_LOOP, out)
 
 
 MOVING, VARIABLE_RATE = "moving_views.in_window", "variable_rate.variable_rate"  # bench.<module>.<builder>
 SQUEEZED, WOVEN = "dvr_footage.squeezed", "dvr_footage.woven"
+HOUR_LOOP = "hour_loop.hour_loop"
 
 
 def _built_in(where: str, *args: object) -> Sequence:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.sequences import Sequence, frames_of, renumber_gt, write_video
+from bench.sequences import Sequence, derived_files, frames_of, renumber_gt, write_video
 
 SLOWER = 5  # the middle third keeps every SLOWER-th frame
 
@@ -24,9 +24,8 @@ def kept_frames(n: int, slower: int = SLOWER) -> list[int]:
 
 def variable_rate(seq: Sequence, out: Path) -> Sequence:
     name = f"{seq.name}-vfr"
-    folder = out / name
-    video, gt = folder / f"{name}.mp4", folder / "gt" / "gt.txt"
-    if not (video.exists() and gt.exists()):
+    video, gt, missing = derived_files(out, name)
+    if missing:
         images = list(frames_of(seq.video))
         keep = kept_frames(len(images))
         write_video(video, (images[f] for f in keep), seq.fps, times=[f / seq.fps for f in keep])
