@@ -11,6 +11,8 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from pipeline.video import display_width
+
 Box = tuple[float, float, float, float]
 
 
@@ -38,8 +40,8 @@ class ImageView(QWidget):
         if self._image is None:
             return QRectF()
         m = self.margin
-        wide = self._image.width() * self.pixel_aspect
-        return fit_rect(round(wide), self._image.height(), QRectF(self.rect()).adjusted(m, m, -m, -m))
+        wide = display_width(self._image.width(), self.pixel_aspect)
+        return fit_rect(wide, self._image.height(), QRectF(self.rect()).adjusted(m, m, -m, -m))
 
     def _scales(self) -> tuple[QRectF, float, float]:
         """Where the picture is drawn, and widget pixels per picture pixel across and down."""
