@@ -23,6 +23,14 @@ CUDA_EP = "CUDAExecutionProvider"
 CPU_EP = "CPUExecutionProvider"
 DEVICES = ("auto", "cpu", "cuda")
 
+# How ONNX Runtime's CUDA provider picks each convolution's cuDNN algorithm. Its default, EXHAUSTIVE,
+# benchmarks every algorithm the first time a convolution meets a new input shape; Spotter's detector
+# meets a new shape with every frame size, close-look tile size and batch size, so each video paid
+# that search over and over (measured on an H200: ADL-Rundle-6 did not finish indexing in 240 s, the
+# GPU idle at 0-2 % throughout). HEURISTIC asks cuDNN's heuristics instead: no benchmarking, at
+# most a little slower per call (ONNX Runtime issues 10746 and 19838).
+CUDA_CONV_ALGO_SEARCH = "HEURISTIC"
+
 
 @dataclass(frozen=True)
 class DeviceChoice:
@@ -128,6 +136,12 @@ def limit_cpu_threads(threads: int) -> None:
 
     _cpu_threads = max(0, int(threads))
     cv2.setNumThreads(_cpu_threads or -1)
+
+
+def provider_list(providers: tuple[str, ...] | list[str]) -> list[str | tuple[str, dict[str, str]]]:
+    """``providers`` as ONNX Runtime's ``InferenceSession`` takes them, with Spotter's options for the
+    CUDA provider (:data:`CUDA_CONV_ALGO_SEARCH`)."""
+    return [(p, {"cudnn_conv_algo_search": CUDA_CONV_ALGO_SEARCH}) if p == CUDA_EP else p for p in providers]
 
 
 def session_options(providers: tuple[str, ...] | list[str]) -> ort.SessionOptions:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.errors import ModelError, first_line
-from models.providers import CPU_EP, session_options
+from models.providers import CPU_EP, provider_list, session_options
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ReidEmbedder:
         self.weights = Path(weights)
         try:
             self._session = ort.InferenceSession(
-                str(self.weights), session_options(tuple(providers)), providers=list(providers)
+                str(self.weights), session_options(tuple(providers)), providers=provider_list(providers)
             )
         except Exception as e:
             raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e

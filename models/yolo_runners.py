@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import ModelError, first_line
-from models.providers import CPU_EP, session_options
+from models.providers import CPU_EP, provider_list, session_options
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class OnnxYolo:
 
         try:
             self.session = ort.InferenceSession(
-                str(weights), session_options(tuple(providers)), providers=list(providers)
+                str(weights), session_options(tuple(providers)), providers=provider_list(providers)
             )
         except Exception as e:
             raise ModelError(f"cannot load detector {weights}: {first_line(e)}") from e

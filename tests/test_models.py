@@ -11,7 +11,7 @@ import pytest
 
 from models.detector import DetectorConfig, PersonDetector, input_side
 from models.errors import ModelError, WeightsError
-from models.providers import choose_device
+from models.providers import CPU_EP, CUDA_EP, choose_device, provider_list
 from models.reid import ReidConfig, ReidEmbedder
 from models.weights import WeightStore, load_manifest, sha256_of
 from tests.conftest import ASSETS, asset, load_gt, pets, tud
@@ -178,6 +178,20 @@ def test_device_choice() -> None:
             choose_device("cuda")
     with pytest.raises(ModelError, match="unknown device"):
         choose_device("tpu")
+
+
+def test_cuda_sessions_ask_cudnn_heuristics_not_a_benchmark_per_shape(models, frame_of) -> None:
+    """The CUDA provider's default benchmarks every convolution again for each new input shape (the
+    detector meets many); both models ask for the heuristic choice. Where ONNX Runtime has no CUDA
+    provider the same lists load and run on the CPU."""
+    assert provider_list((CUDA_EP, CPU_EP)) == [(CUDA_EP, {"cudnn_conv_algo_search": "HEURISTIC"}), CPU_EP]
+    assert provider_list((CPU_EP,)) == [CPU_EP]
+    image = frame_of(pets().video, 100)
+    detector = PersonDetector(models.detector.weights, models.detector.config, providers=(CUDA_EP, CPU_EP))
+    assert len(detector.detect([image])[0]) == len(models.detector.detect([image])[0])
+    reid = ReidEmbedder(models.reid.weights, providers=(CUDA_EP, CPU_EP))
+    crop = np.ascontiguousarray(image[100:300, 200:280])
+    assert np.allclose(reid.embed([crop]), models.reid.embed([crop]), atol=1e-4)
 
 
 def test_export_pt_to_onnx(tmp_path: Path, frame_of) -> None:
