@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.errors import ModelError
@@ -160,3 +161,14 @@ def session_options(providers: tuple[str, ...] | list[str]) -> ort.SessionOption
             options.intra_op_num_threads = _cpu_threads
             options.inter_op_num_threads = 1
     return options
+
+
+def inference_session(model: str | Path, providers: tuple[str, ...] | list[str]) -> ort.InferenceSession:
+    """An ONNX Runtime session of one of Spotter's models on ``providers``, with Spotter's session
+    options (:func:`session_options`) and provider options (:func:`provider_list`). Raises what ONNX
+    Runtime raises; the caller names the model in its error."""
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(
+        str(model), session_options(providers), providers=provider_list(providers)
+    )

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.errors import ModelError, first_line
-from models.providers import CPU_EP, provider_list, session_options
+from models.providers import CPU_EP, inference_session
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,11 @@ class ReidEmbedder:
     def __init__(
         self, weights: Path, config: ReidConfig = ReidConfig(), providers: Sequence[str] = (CPU_EP,)
     ):
-        import onnxruntime as ort
 
         self.config = config
         self.weights = Path(weights)
         try:
-            self._session = ort.InferenceSession(
-                str(self.weights), session_options(tuple(providers)), providers=provider_list(providers)
-            )
+            self._session = inference_session(self.weights, tuple(providers))
         except Exception as e:
             raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e
         inp = self._session.get_inputs()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import ModelError, first_line
-from models.providers import CPU_EP, provider_list, session_options
+from models.providers import CPU_EP, inference_session
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,9 @@ class OnnxYolo:
     """A YOLO ONNX export on ONNX Runtime (CUDA where the providers include it)."""
 
     def __init__(self, weights: Path, providers: Sequence[str] = (CPU_EP,)):
-        import onnxruntime as ort
 
         try:
-            self.session = ort.InferenceSession(
-                str(weights), session_options(tuple(providers)), providers=provider_list(providers)
-            )
+            self.session = inference_session(weights, tuple(providers))
         except Exception as e:
             raise ModelError(f"cannot load detector {weights}: {first_line(e)}") from e
         inputs = self.session.get_inputs()
