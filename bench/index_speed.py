@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.children import run_child
 from bench.sequences import ROOT, TOOLS
 
 PEER = TOOLS / "baseline_ultralytics.py"
@@ -40,7 +40,7 @@ def decode_all(video: str) -> None:
 
 def timed(cmd: list[str], cwd: Path = ROOT) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = run_child(cmd, cwd)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-1000:]}")

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from bench.children import child
 from bench.hour_loop import hour_loop
 from bench.sequences import ROOT
 from pipeline.storage import Library, TrackInfo
@@ -47,31 +48,31 @@ def run_index(video: Path, db: Path, kill_at: float | None = None) -> dict:
     """Index in a fresh process; returns wall time, peak RSS, RSS and time at each tenth, and whether
     it was killed."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
+    with child(
         [sys.executable, "main.py", "index", str(video), "--db", str(db), "--quiet"],
-        cwd=ROOT,
+        ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-    )
-    ps = psutil.Process(proc.pid)
-    peak, deciles, killed = 0.0, {}, False
-    while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss / 2**20
-        except psutil.Error:
-            break
-        peak = max(peak, rss)
-        done, total = progress(db)
-        frac = done / total if total else 0.0
-        for k in range(1, 11):
-            if frac >= k / 10 and k not in deciles:
-                deciles[k] = (time.perf_counter() - t0, rss, done)
-        if kill_at is not None and frac >= kill_at:
-            proc.send_signal(signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.5)
-    proc.wait()
+    ) as proc:
+        ps = psutil.Process(proc.pid)
+        peak, deciles, killed = 0.0, {}, False
+        while proc.poll() is None:
+            try:
+                rss = ps.memory_info().rss / 2**20
+            except psutil.Error:
+                break
+            peak = max(peak, rss)
+            done, total = progress(db)
+            frac = done / total if total else 0.0
+            for k in range(1, 11):
+                if frac >= k / 10 and k not in deciles:
+                    deciles[k] = (time.perf_counter() - t0, rss, done)
+            if kill_at is not None and frac >= kill_at:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.5)
+        proc.wait()
     if not killed and proc.returncode != 0:
         raise RuntimeError(proc.stderr.read().decode()[-2000:])
     return {"wall_s": time.perf_counter() - t0, "peak_mib": peak, "deciles": deciles, "killed": killed}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.children import child
 from bench.sequences import ASSETS
 from pipeline.video import VideoReader, probe
 
@@ -48,20 +49,20 @@ def looped_video(out: Path, minutes: float) -> Path:
 def peak_rss(video: Path, db: Path) -> tuple[float, list[tuple[float, float]], float]:
     """(peak RSS MiB, [(seconds, RSS MiB)] samples, wall seconds) of one `main.py index` run."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
+    with child(
         [sys.executable, "main.py", "index", str(video), "--db", str(db), "--quiet"],
-        cwd=ROOT,
+        ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-    )
-    ps = psutil.Process(proc.pid)
-    samples = []
-    while proc.poll() is None:
-        try:
-            samples.append((time.perf_counter() - t0, ps.memory_info().rss / 2**20))
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.2)
+    ) as proc:
+        ps = psutil.Process(proc.pid)
+        samples = []
+        while proc.poll() is None:
+            try:
+                samples.append((time.perf_counter() - t0, ps.memory_info().rss / 2**20))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.2)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.read().decode()[-1000:])
     return max(r for _, r in samples), samples, time.perf_counter() - t0

@@ -11,9 +11,9 @@ included). Any sequence of bench/sequences.py can be named (derived ones are bui
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
+from bench.children import run_child
 from bench.sequences import ROOT, TOOLS, Sequence, sequence
 
 EVALUATOR = TOOLS / "evaluate_search.py"
@@ -42,7 +42,7 @@ def evaluate(seq: Sequence, peer: bool) -> str:
             "--search-cmd",
             f"{{python}} {PEER} search --db {{db}} --query {{query}} --json",
         ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = run_child(cmd, ROOT)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     return proc.stdout.strip().splitlines()[-1]

@@ -22,11 +22,11 @@ def scratch_dir(prefix: str) -> Path:
     """A new empty folder under the system's temporary folder, deleted with everything in it at exit."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
-    _exit_on_sigterm()
+    exit_on_sigterm()
     return path
 
 
-def _exit_on_sigterm() -> None:
+def exit_on_sigterm() -> None:
     """SIGTERM ends the process as an exception would, so that ``atexit`` hooks run (Python's default
     is to die at once); a handler the benchmark set itself is left alone."""
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (

@@ -1,0 +1,46 @@
+"""Child processes of benchmarks end when the benchmark ends.
+
+Benchmarks time ``main.py index`` (and the peer, and the decoder) in fresh processes. A benchmark
+stopped by a timeout, Ctrl-C or an error used to die alone: its child ran on, holding the CPU (and a
+GPU: on a lent GPU machine the orphaned index of a timed-out run spoiled the next figure) until it
+finished on its own. Children here start in their own process group and the whole group is killed
+when the benchmark leaves the block that started it for any reason other than the child's end; SIGTERM
+to the benchmark is turned into an exit so that this happens then too (``bench.scratch``). Only
+SIGKILL to the benchmark itself leaves the group running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from bench.scratch import exit_on_sigterm
+
+
+@contextmanager
+def child(cmd: Sequence[str], cwd: Path | None = None, **popen: Any) -> Iterator[subprocess.Popen]:
+    """``subprocess.Popen(cmd, ...)`` in a process group of its own, killed with everything it started
+    when the block ends while it still runs (an exception, Ctrl-C, SIGTERM, or a block that does not
+    wait for it)."""
+    exit_on_sigterm()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, start_new_session=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with suppress(ProcessLookupError):  # it ended between the poll and the kill
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run_child(cmd: Sequence[str], cwd: Path | None = None, **popen: Any) -> subprocess.CompletedProcess:
+    """``subprocess.run(cmd, capture_output=True, text=True)`` whose process group dies with the
+    benchmark (see :func:`child`)."""
+    with child(cmd, cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen) as proc:
+        out, err = proc.communicate()
+    return subprocess.CompletedProcess(list(cmd), proc.returncode, out, err)
