@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 
+from bench.scratch import exit_on_sigterm
 from bench.sequences import ROOT, base_sequences
 
 
@@ -51,6 +52,7 @@ def main() -> int:
         "PYTHONDONTWRITEBYTECODE as set in the environment (every module compiled at every start)",
     )
     a = ap.parse_args()
+    exit_on_sigterm()  # a timeout's SIGTERM still stops the search service (the finally below)
     env = dict(os.environ)
     if a.pyc:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
