@@ -27,7 +27,9 @@ import re
 import sqlite3
 import sys
 import time
+from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -133,6 +135,18 @@ def evaluate_absent(searcher: Searcher, photos: list[Path]) -> dict[str, float]:
     }
 
 
+def with_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """A frozen config dataclass with some fields changed; a dict value changes fields of a nested
+    config (``{"plan": {"budget": 0.5}}``). An unknown field is an error, not ignored."""
+    changes = {}
+    for name, value in overrides.items():
+        if not any(f.name == name for f in fields(config)):
+            raise ValueError(f"{type(config).__name__} has no field {name!r}")
+        current = getattr(config, name)
+        changes[name] = with_overrides(current, value) if isinstance(value, dict) else value
+    return replace(config, **changes)
+
+
 def rate_summary(report: dict[str, dict]) -> list[str]:
     """F1 at each lower frame rate averaged over the samples run (``pets@1fps``, ``pets@1fps+3``, ...:
     the same recorder rate starting at another frame), beside the full-rate F1 when it was run too.
@@ -174,12 +188,20 @@ def main() -> int:
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument(
+        "--index-config",
+        type=json.loads,
+        default={},
+        help='IndexConfig fields to change, as JSON (e.g. \'{"min_gap_s": 0.2, "plan": {"budget": 0.5}}\'); '
+        "use a --work folder of its own, libraries there are reused",
+    )
+    ap.add_argument(
         "--no-camera-motion",
         action="store_true",
         help="index without camera motion compensation (to compare)",
     )
     a = ap.parse_args()
     indexing = IndexConfig(camera_motion=CameraMotionConfig(enabled=not a.no_camera_motion))
+    indexing = with_overrides(indexing, a.index_config)
     a.work.mkdir(parents=True, exist_ok=True)
     ev = load_evaluator()
     models = ModelSet()
