@@ -16,17 +16,14 @@ a 4 s clip at the start and at the end of the file. Linking is timed on syntheti
 from __future__ import annotations
 
 import argparse
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
-from bench.children import child
+from bench.children import watch_index
 from bench.hour_loop import hour_loop
 from bench.sequences import ROOT
 from pipeline.storage import Library, TrackInfo
@@ -46,35 +43,21 @@ def progress(db: Path) -> tuple[int, int]:
 
 def run_index(video: Path, db: Path, kill_at: float | None = None) -> dict:
     """Index in a fresh process; returns wall time, peak RSS, RSS and time at each tenth, and whether
-    it was killed."""
+    it was killed (SIGKILL once ``kill_at`` of the video is done)."""
+    peak, deciles = 0.0, {}
+
+    def sample(seconds: float, rss: float) -> bool:
+        nonlocal peak
+        peak = max(peak, rss)
+        done, total = progress(db)
+        frac = done / total if total else 0.0
+        for k in range(1, 11):
+            if frac >= k / 10 and k not in deciles:
+                deciles[k] = (seconds, rss, done)
+        return kill_at is None or frac < kill_at
+
     t0 = time.perf_counter()
-    with child(
-        [sys.executable, "main.py", "index", str(video), "--db", str(db), "--quiet"],
-        ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    ) as proc:
-        ps = psutil.Process(proc.pid)
-        peak, deciles, killed = 0.0, {}, False
-        while proc.poll() is None:
-            try:
-                rss = ps.memory_info().rss / 2**20
-            except psutil.Error:
-                break
-            peak = max(peak, rss)
-            done, total = progress(db)
-            frac = done / total if total else 0.0
-            for k in range(1, 11):
-                if frac >= k / 10 and k not in deciles:
-                    deciles[k] = (time.perf_counter() - t0, rss, done)
-            if kill_at is not None and frac >= kill_at:
-                proc.send_signal(signal.SIGKILL)
-                killed = True
-                break
-            time.sleep(0.5)
-        proc.wait()
-    if not killed and proc.returncode != 0:
-        raise RuntimeError(proc.stderr.read().decode()[-2000:])
+    killed = not watch_index(video, db, 0.5, sample)
     return {"wall_s": time.perf_counter() - t0, "peak_mib": peak, "deciles": deciles, "killed": killed}
 
 

@@ -10,20 +10,16 @@ not grow with the length of the video.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
-import psutil
-
-from bench.children import child
+from bench.children import watch_index
 from bench.sequences import ASSETS
 from pipeline.video import VideoReader, probe
 
-ROOT = Path(__file__).resolve().parents[1]
 PETS = ASSETS / "video" / "vtest_pets09_s2l1_480x360.mp4"
 
 
@@ -49,22 +45,13 @@ def looped_video(out: Path, minutes: float) -> Path:
 def peak_rss(video: Path, db: Path) -> tuple[float, list[tuple[float, float]], float]:
     """(peak RSS MiB, [(seconds, RSS MiB)] samples, wall seconds) of one `main.py index` run."""
     t0 = time.perf_counter()
-    with child(
-        [sys.executable, "main.py", "index", str(video), "--db", str(db), "--quiet"],
-        ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    ) as proc:
-        ps = psutil.Process(proc.pid)
-        samples = []
-        while proc.poll() is None:
-            try:
-                samples.append((time.perf_counter() - t0, ps.memory_info().rss / 2**20))
-            except psutil.NoSuchProcess:
-                break
-            time.sleep(0.2)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.read().decode()[-1000:])
+    samples: list[tuple[float, float]] = []
+
+    def sample(seconds: float, rss: float) -> bool:
+        samples.append((seconds, rss))
+        return True  # to its end
+
+    watch_index(video, db, 0.2, sample)
     return max(r for _, r in samples), samples, time.perf_counter() - t0
 
 
