@@ -3,13 +3,13 @@ memory, and to kill it part way as a crash would (the hour-long bench's resume t
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import psutil
 import pytest
 
 from bench.children import watch_index
+from bench.long_video import progress
 from bench.sequences import ASSETS
 
 TUD = ASSETS / "mot15" / "TUD-Campus" / "TUD-Campus.mp4"
@@ -25,12 +25,6 @@ def _indexing(db: Path) -> list[psutil.Process]:
     return out
 
 
-def _frames_done(db: Path) -> tuple[int, int]:
-    with sqlite3.connect(db) as c:
-        row = c.execute("select frames_done, frame_count from videos").fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
 def test_a_watched_run_reports_its_memory_to_the_end(tmp_path: Path) -> None:
     samples: list[tuple[float, float]] = []
 
@@ -43,7 +37,7 @@ def test_a_watched_run_reports_its_memory_to_the_end(tmp_path: Path) -> None:
     assert samples, "no memory reading while it ran"
     assert max(rss for _, rss in samples) > 100  # Python with numpy, ONNX Runtime and the models loaded
     assert [s for s, _ in samples] == sorted(s for s, _ in samples)
-    done, total = _frames_done(db)
+    done, total = progress(db)
     assert total > 0 and done == total
 
 
@@ -52,7 +46,7 @@ def test_a_killed_run_leaves_no_process_and_the_next_run_completes(tmp_path: Pat
     assert watch_index(TUD, db, 0.1, lambda seconds, rss: False) is False
     assert not _indexing(db), "the killed index process is still running"
     assert watch_index(TUD, db, 0.1, lambda seconds, rss: True) is True
-    done, total = _frames_done(db)
+    done, total = progress(db)
     assert total > 0 and done == total
 
 
