@@ -3,7 +3,9 @@
 Runs ../shared/tools/evaluate_search.py (its docstring defines top-1, interval recall and precision,
 F1, mAP) for both implementations on PETS09-S2L1, TUD-Campus and ADL-Rundle-6 (1080p) and prints each
 summary line; the index step is timed by the evaluator too (x_realtime, command line start-up
-included). Any sequence of bench/sequences.py can be named (derived ones are built first).
+included). Any sequence of bench/sequences.py can be named (derived ones are built first); a
+subsampled one is judged on the people seen for as long as the full rate's (the evaluator's 20 frames
+scaled by the rate), each queried, as the evaluator does, with a crop from its own frames.
 
     python -m bench.retrieval [--sequences pets tud adl pets@2fps ...] [--no-peer]
 """
@@ -14,10 +16,20 @@ import argparse
 import sys
 
 from bench.children import run_child
-from bench.sequences import ROOT, TOOLS, Sequence, sequence
+from bench.sequences import ROOT, TOOLS, Sequence, base_sequences, sequence
 
 EVALUATOR = TOOLS / "evaluate_search.py"
+EVALUATOR_MIN_FRAMES = 20  # the evaluator's default --min-frames
 PEER = TOOLS / "baseline_ultralytics.py"
+
+
+def min_frames(seq: Sequence) -> int:
+    """The evaluator's ``--min-frames`` for a sequence: its default of 20 at the source's own rate, the
+    same time on screen at a lower one (a subsampled copy is judged on the same people)."""
+    source = base_sequences().get(seq.source)
+    if source is None or seq.fps >= source.fps:
+        return EVALUATOR_MIN_FRAMES
+    return max(1, round(EVALUATOR_MIN_FRAMES * seq.fps / source.fps))
 
 
 def evaluate(seq: Sequence, peer: bool) -> str:
@@ -34,6 +46,8 @@ def evaluate(seq: Sequence, peer: bool) -> str:
         str(seq.gt),
         "--scale",
         str(seq.scale),
+        "--min-frames",
+        str(min_frames(seq)),
     ]
     if peer:
         cmd += [

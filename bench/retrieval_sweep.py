@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -39,15 +40,19 @@ def load_evaluator() -> ModuleType:
 SEQUENCES = {k: base_sequences()[k] for k in ("pets", "tud", "adl")}
 
 
-def queries(ev: ModuleType, seq: Sequence, outdir: Path) -> dict[int, Path]:
-    """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir."""
+def queries(
+    ev: ModuleType, seq: Sequence, outdir: Path, only: Collection[int] | None = None
+) -> dict[int, Path]:
+    """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir.
+    Identities seen in 20 frames or more (the evaluator's ``--min-frames``), or those in ``only``
+    whatever their number of frames (the people of a full-rate sequence, in a subsampled copy)."""
     gt = ev.load_gt(seq.gt, seq.scale, 1, False)
     cap = cv2.VideoCapture(str(seq.video))
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     cap.release()
     picks = {}
     for i, boxes in gt.items():
-        if len(boxes) < 20:
+        if (len(boxes) < 20) if only is None else (i not in only):
             continue
         ok = [
             (max(ev.occlusion(gt, i, f) - 0.3, 0), -(b[3] - b[1]), f)

@@ -9,7 +9,9 @@ beside the full rate's.
 
 For each sequence its own library is indexed (reused when present) and every ground-truth person is
 searched with the evaluator's query crop (the tallest clear view; for a derived sequence at a lower
-frame rate, the same photo as at full rate, so only the footage differs). Then one library holds the
+frame rate, the same photo as at full rate, so only the footage differs; with ``--photos own``, the
+evaluator's pick among its own frames, as the evaluator run on that video would query, for the same
+people as at full rate). Then one library holds the
 three base sequences (PETS09-S2L1, TUD-Campus, ADL-Rundle-6) and:
 - present: each person is searched in that library; hits in other videos count as wrong footage;
 - absent: each person is searched in a copy of it without their own video, and every identity of the
@@ -199,6 +201,14 @@ def main() -> int:
         action="store_true",
         help="index without camera motion compensation (to compare)",
     )
+    ap.add_argument(
+        "--photos",
+        choices=("full-rate", "own"),
+        default="full-rate",
+        help="query photos of a subsampled sequence: the full rate's (only the footage differs), or "
+        "chosen by the evaluator's rule from its own frames (as the evaluator run on it would), for "
+        "the same people",
+    )
     a = ap.parse_args()
     indexing = IndexConfig(camera_motion=CameraMotionConfig(enabled=not a.no_camera_motion))
     indexing = with_overrides(indexing, a.index_config)
@@ -220,6 +230,8 @@ def main() -> int:
             continue
         if seq.source in photos and key not in BASE and "in1080p" not in key:
             qs = photos[seq.source]  # the same photos as at full rate: only the footage differs
+            if a.photos == "own" and not seq.is_folder:  # the same people, photos from this footage
+                qs = queries(ev, seq, tmp, only=qs.keys())
         else:
             qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]
         m = evaluate_present(Searcher(library, models, config), ev, seq, qs, seq.video)

@@ -13,7 +13,7 @@ Derivations, each a property any camera can have, none tuned to a clip:
   ground-truth frames renumbered.
 - ``@Nfps+K``: the same, the recorder's first kept frame K source frames later (another sample of the
   same footage: at 2 fps the frames of ``@2fps+5`` are none of ``@2fps``'s), to tell a change's
-  effect from the luck of which frames were kept.
+  effect from the luck of which frames were kept; every K from 1 to (source rate / N) - 1.
 - ``@Nfps-images``: the same frames as JPEG snapshots named with their capture time
   (``<camera>_YYYYmmdd_HHMMSS_mmm.jpg``), as NVRs export them.
 - ``-in1080p@S``: the source scaled by S and placed in a 1920x1080 frame whose rest is the scene's own
@@ -288,7 +288,7 @@ def _register() -> None:
             if fps < base[key].fps:
                 BUILDERS[f"{key}@{fps}fps"] = lambda out, s=base[key], f=fps: subsampled(s, f, out)
                 step = base[key].fps / fps
-                for phase in (round(step / 3), round(2 * step / 3)):  # two more samples of the footage
+                for phase in range(1, round(step)):  # every other sample of the footage
                     BUILDERS[f"{key}@{fps}fps+{phase}"] = lambda out, s=base[key], f=fps, p=phase: subsampled(
                         s, f, out, p
                     )

@@ -1,12 +1,19 @@
 """The retrieval bench averages the samples of one lower frame rate and sets them beside the full rate
-(one sample of 1-2 fps footage moves by up to 0.18 F1 with the frame it starts at), and indexes with
-the IndexConfig changes it is given."""
+(one sample of 1-2 fps footage moves by up to 0.18 F1 with the frame it starts at), indexes with
+the IndexConfig changes it is given, and judges a subsampled copy on the full rate's people."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
+from bench.retrieval import EVALUATOR_MIN_FRAMES, min_frames
+from bench.retrieval_sweep import load_evaluator, queries
 from bench.search_quality import rate_summary
+from bench.sequences import Sequence, base_sequences, write_gt, write_video
 
 
 def test_samples_of_one_rate_are_averaged_beside_the_full_rate() -> None:
@@ -42,3 +49,40 @@ def test_index_config_overrides_reach_nested_configs_and_refuse_unknown_fields()
         with_overrides(base, {"plan": {"budgt": 0.5}})
     with pytest.raises(ValueError):  # the config's own range check still applies
         with_overrides(base, {"min_gap_s": -1.0})
+
+
+def test_a_subsampled_copy_needs_the_same_time_on_screen_as_the_full_rate() -> None:
+    pets = base_sequences()["pets"]  # 10 fps
+    assert min_frames(pets) == EVALUATOR_MIN_FRAMES == 20
+    at = {fps: Sequence(f"p@{fps}", pets.video, pets.gt, fps, 1.0, "pets") for fps in (1, 2, 5, 10)}
+    assert [min_frames(at[f]) for f in (1, 2, 5, 10)] == [2, 4, 10, 20]
+    adl_1fps = Sequence("a@1", pets.video, pets.gt, 1.0, 1.0, "adl")  # 30 fps source: 0.67 frames
+    assert min_frames(adl_1fps) == 1
+    night = Sequence("p-night", pets.video, pets.gt, 10.0, 1.0, "pets")  # same rate, not subsampled
+    assert min_frames(night) == 20
+
+
+def test_query_photos_of_named_people_are_cut_from_the_footage_whatever_their_frame_count(
+    tmp_path: Path,
+) -> None:
+    """``only`` (the full rate's people) queries a person seen in 3 frames of a subsampled copy, from
+    that copy's own frames; without it the evaluator's 20-frame minimum applies."""
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (120, 160, 3), np.uint8) for _ in range(25)]
+    for f in frames:
+        f[20:100, 10:40] = (0, 0, 255)  # person 1, seen in every frame
+    for f in frames[:3]:
+        f[10:110, 100:140] = (255, 0, 0)  # person 2, seen in 3 frames, tallest in frame 1
+    video = tmp_path / "clip.mp4"
+    write_video(video, iter(frames), 2.0, crf=10)
+    rows = [[k, 1, 10, 20, 40, 100] for k in range(25)]
+    rows += [[k, 2, 100, 10 + k, 140, 110 - k] for k in (1, 0, 2)]  # frame 0-based; x1 y1 x2 y2
+    write_gt(np.array(rows, float), tmp_path / "gt.txt")
+    seq = Sequence("clip", video, tmp_path / "gt.txt", 2.0, 1.0, "pets")
+    ev = load_evaluator()
+    assert set(queries(ev, seq, tmp_path)) == {1}
+    photos = queries(ev, seq, tmp_path, only={1, 2})
+    assert set(photos) == {1, 2}
+    crop = cv2.imread(str(photos[2]))
+    assert crop.shape[:2] == (100, 40)  # frame 0's box: the tallest of the three
+    assert np.abs(crop.astype(int) - (255, 0, 0)).mean() < 20  # cut from the footage's own frame
