@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -62,18 +63,21 @@ def watch_index(video: Path, db: Path, every_s: float, on_sample: Callable[[floa
     RuntimeError with the end of its error output."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "main.py", "index", str(video), "--db", str(db), "--quiet"]
-    with child(cmd, ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
-        ps = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                rss = ps.memory_info().rss / 2**20
-            except psutil.Error:  # it ended between the poll and the reading
-                break
-            if not on_sample(time.perf_counter() - t0, rss):
-                return False  # leaving the block kills its process group
-            time.sleep(every_s)
-        err = proc.stderr.read()
-        proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(err.decode(errors="replace")[-2000:])
+    # error output goes to a file, not a pipe: a child writing more than a pipe holds (64 KiB of
+    # warnings) while nobody reads would stall until it is killed
+    with tempfile.TemporaryFile() as errors:
+        with child(cmd, ROOT, stdout=subprocess.DEVNULL, stderr=errors) as proc:
+            ps = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                try:
+                    rss = ps.memory_info().rss / 2**20
+                except psutil.Error:  # it ended between the poll and the reading
+                    break
+                if not on_sample(time.perf_counter() - t0, rss):
+                    return False  # leaving the block kills its process group
+                time.sleep(every_s)
+            proc.wait()
+        if proc.returncode != 0:
+            errors.seek(max(errors.tell() - 8000, 0))
+            raise RuntimeError(errors.read().decode(errors="replace")[-2000:])
     return True

@@ -56,3 +56,22 @@ def test_a_failed_run_raises_with_its_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError) as e:
         watch_index(not_a_video, tmp_path / "lib.db", 0.1, lambda seconds, rss: True)
     assert "notes.mp4" in str(e.value)
+
+
+def test_a_run_that_writes_more_errors_than_a_pipe_holds_ends_and_raises(tmp_path: Path) -> None:
+    """500 unreadable files give about 120 KB of error lines: more than a pipe holds (64 KiB). Read
+    only at the end, they would stall the child until the watcher gave up (here: after 120 s)."""
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    for k in range(500):
+        (folder / f"camera_export_with_a_long_file_name_{k:04d}.mp4").write_text("not a video")
+    waited: list[float] = []
+
+    def patient(seconds: float, rss: float) -> bool:
+        waited.append(seconds)
+        return seconds < 120
+
+    with pytest.raises(RuntimeError) as e:
+        watch_index(folder, tmp_path / "lib.db", 0.2, patient)
+    assert "not a video FFmpeg can read" in str(e.value)
+    assert "camera_export_with_a_long_file_name_0499.mp4" in str(e.value)  # the end of the output
