@@ -202,6 +202,12 @@ def main() -> int:
         help="index without camera motion compensation (to compare)",
     )
     ap.add_argument(
+        "--search-config",
+        type=json.loads,
+        default={},
+        help='SearchConfig fields to change, as JSON (e.g. \'{"score_by": "blend"}\'); libraries are reused',
+    )
+    ap.add_argument(
         "--photos",
         choices=("full-rate", "own"),
         default="full-rate",
@@ -217,7 +223,7 @@ def main() -> int:
     models = ModelSet()
     tmp = scratch_dir("quality-")
     photos = {k: queries(ev, base_sequences()[k], tmp) for k in BASE}
-    config = SearchConfig(like_with_like=not a.colour_photo_only)
+    config = with_overrides(SearchConfig(like_with_like=not a.colour_photo_only), a.search_config)
     report: dict[str, dict] = {}
     for key in a.sequences:
         seq = sequence(key)
