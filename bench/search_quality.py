@@ -236,7 +236,8 @@ def main() -> int:
             continue
         if seq.source in photos and key not in BASE and "in1080p" not in key:
             qs = photos[seq.source]  # the same photos as at full rate: only the footage differs
-            if a.photos == "own" and not seq.is_folder:  # the same people, photos from this footage
+            subsampled = re.search(r"@\d+fps(\+\d+)?$", key) is not None
+            if a.photos == "own" and subsampled:  # the same people, photos from this footage
                 qs = queries(ev, seq, tmp, only=qs.keys())
         else:
             qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]
