@@ -16,20 +16,19 @@ import argparse
 import sys
 
 from bench.children import run_child
-from bench.sequences import ROOT, TOOLS, Sequence, base_sequences, sequence
+from bench.retrieval_sweep import EVALUATOR_MIN_FRAMES
+from bench.sequences import ROOT, TOOLS, Sequence, base_sequences, is_subsampled, sequence
 
 EVALUATOR = TOOLS / "evaluate_search.py"
-EVALUATOR_MIN_FRAMES = 20  # the evaluator's default --min-frames
 PEER = TOOLS / "baseline_ultralytics.py"
 
 
 def min_frames(seq: Sequence) -> int:
     """The evaluator's ``--min-frames`` for a sequence: its default of 20 at the source's own rate, the
     same time on screen at a lower one (a subsampled copy is judged on the same people)."""
-    source = base_sequences().get(seq.source)
-    if source is None or seq.fps >= source.fps:
+    if not is_subsampled(seq):
         return EVALUATOR_MIN_FRAMES
-    return max(1, round(EVALUATOR_MIN_FRAMES * seq.fps / source.fps))
+    return max(1, round(EVALUATOR_MIN_FRAMES * seq.fps / base_sequences()[seq.source].fps))
 
 
 def evaluate(seq: Sequence, peer: bool) -> str:

@@ -38,13 +38,14 @@ def load_evaluator() -> ModuleType:
 
 
 SEQUENCES = {k: base_sequences()[k] for k in ("pets", "tud", "adl")}
+EVALUATOR_MIN_FRAMES = 20  # the evaluator's default --min-frames: identities seen less are not queried
 
 
 def queries(
     ev: ModuleType, seq: Sequence, outdir: Path, only: Collection[int] | None = None
 ) -> dict[int, Path]:
     """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir.
-    Identities seen in 20 frames or more (the evaluator's ``--min-frames``), or those in ``only``
+    Identities seen in ``EVALUATOR_MIN_FRAMES`` frames or more, or those in ``only``
     whatever their number of frames (the people of a full-rate sequence, in a subsampled copy)."""
     gt = ev.load_gt(seq.gt, seq.scale, 1, False)
     cap = cv2.VideoCapture(str(seq.video))
@@ -52,7 +53,7 @@ def queries(
     cap.release()
     picks = {}
     for i, boxes in gt.items():
-        if (len(boxes) < 20) if only is None else (i not in only):
+        if (len(boxes) < EVALUATOR_MIN_FRAMES) if only is None else (i not in only):
             continue
         ok = [
             (max(ev.occlusion(gt, i, f) - 0.3, 0), -(b[3] - b[1]), f)

@@ -38,7 +38,7 @@ import numpy as np
 
 from bench.retrieval_sweep import load_evaluator, queries
 from bench.scratch import scratch_dir
-from bench.sequences import ASSETS, ROOT, SAME_SCENE, Sequence, base_sequences, sequence
+from bench.sequences import ASSETS, ROOT, SAME_SCENE, Sequence, base_sequences, is_subsampled, sequence
 from models.loader import ModelSet
 from pipeline.camera_motion import CameraMotionConfig
 from pipeline.indexer import IndexConfig, index_video
@@ -211,7 +211,7 @@ def main() -> int:
         "--photos",
         choices=("full-rate", "own"),
         default="full-rate",
-        help="query photos of a subsampled sequence: the full rate's (only the footage differs), or "
+        help="query photos of a video at a lower frame rate: the full rate's (only the footage differs), or "
         "chosen by the evaluator's rule from its own frames (as the evaluator run on it would), for "
         "the same people",
     )
@@ -236,8 +236,7 @@ def main() -> int:
             continue
         if seq.source in photos and key not in BASE and "in1080p" not in key:
             qs = photos[seq.source]  # the same photos as at full rate: only the footage differs
-            subsampled = re.search(r"@\d+fps(\+\d+)?$", key) is not None
-            if a.photos == "own" and subsampled:  # the same people, photos from this footage
+            if a.photos == "own" and is_subsampled(seq):  # the same people, photos from this footage
                 qs = queries(ev, seq, tmp, only=qs.keys())
         else:
             qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]

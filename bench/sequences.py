@@ -93,6 +93,13 @@ def base_sequences() -> dict[str, Sequence]:
     }  # fmt: skip
 
 
+def is_subsampled(seq: Sequence) -> bool:
+    """A video of a base sequence with fewer frames per second than it: ``@Nfps``, ``@Nfps+K``, and the
+    interlaced DVR copies (``-woven``: two fields to a frame). Snapshot folders are not videos."""
+    source = base_sequences().get(seq.source)
+    return source is not None and seq.fps < source.fps and not seq.is_folder
+
+
 def read_gt(seq: Sequence) -> np.ndarray:
     """Rows (frame 0-based, id, x1, y1, x2, y2) in video pixels."""
     raw = np.loadtxt(seq.gt, delimiter=",", ndmin=2)

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.retrieval import EVALUATOR_MIN_FRAMES, min_frames
-from bench.retrieval_sweep import load_evaluator, queries
+from bench.retrieval import min_frames
+from bench.retrieval_sweep import EVALUATOR_MIN_FRAMES, load_evaluator, queries
 from bench.search_quality import rate_summary
-from bench.sequences import Sequence, base_sequences, write_gt, write_video
+from bench.sequences import Sequence, base_sequences, is_subsampled, write_gt, write_video
 
 
 def test_samples_of_one_rate_are_averaged_beside_the_full_rate() -> None:
@@ -60,6 +60,12 @@ def test_a_subsampled_copy_needs_the_same_time_on_screen_as_the_full_rate() -> N
     assert min_frames(adl_1fps) == 1
     night = Sequence("p-night", pets.video, pets.gt, 10.0, 1.0, "pets")  # same rate, not subsampled
     assert min_frames(night) == 20
+    assert is_subsampled(at[1]) and not is_subsampled(night) and not is_subsampled(pets)
+
+
+def test_snapshots_are_not_a_subsampled_video(tmp_path: Path) -> None:
+    pets = base_sequences()["pets"]
+    assert not is_subsampled(Sequence("p@2fps-images", tmp_path, pets.gt, 2.0, 1.0, "pets"))
 
 
 def test_query_photos_of_named_people_are_cut_from_the_footage_whatever_their_frame_count(
