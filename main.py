@@ -24,6 +24,7 @@ import os
 import sys
 
 from pipeline.cli import LOG_FORMAT
+from pipeline.cli.console import err
 
 log = logging.getLogger("spotter")
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         answered = forward_search(argv)  # a search that a running `main.py serve` answers (no engine here)
     except SpotterError as e:  # the service took the search and failed to answer
-        print(f"error: {e}", file=sys.stderr)
+        err(f"error: {e}")
         return 2
     if answered is not None:
         try:
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return code
     except SpotterError as e:
-        print(f"error: {e}", file=sys.stderr)
+        err(f"error: {e}")
         return 2
     except BrokenPipeError:  # `main.py search --json | head`: the reader left; exit quietly as Unix tools do
         _quiet_stdout()
@@ -93,10 +94,9 @@ def open_app(db: str | None = None, cluster: str | None = None) -> int:
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
-        print(
+        err(
             "error: the desktop app needs a display (none found: DISPLAY and WAYLAND_DISPLAY are unset); "
-            "the command line works without one: python main.py --help",
-            file=sys.stderr,
+            "the command line works without one: python main.py --help"
         )
         return 2
     from gui.app import run_app

@@ -177,3 +177,17 @@ def test_videos_and_doctor(indexed) -> None:
     d = cli("doctor", "--db", str(indexed.db_path))
     assert d.returncode == 0 and ("device: CPU" in d.stdout or "device: GPU" in d.stdout)
     assert f"{ReidConfig().weights}: ok" in d.stdout
+
+
+def test_results_go_to_standard_output_and_notes_to_standard_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The one place the commands write through: a script reading `--json` output sees results only."""
+    from pipeline.cli.console import err, out
+
+    out(json.dumps({"hits": []}))
+    err("note: a note")
+    out()
+    captured = capsys.readouterr()
+    assert captured.out == '{"hits": []}\n\n'
+    assert captured.err == "note: a note\n"

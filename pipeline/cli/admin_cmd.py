@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cli.common import model_set, open_library, video_of
+from pipeline.cli.console import err, out
 from pipeline.types import fmt_time, iso_time
 
 if TYPE_CHECKING:
@@ -23,12 +24,12 @@ def cmd_videos(args: argparse.Namespace) -> int:
         return set_clock(library, args)
     rows = library.videos()
     if args.json:
-        print(json.dumps({"videos": [video_json(v) for v in rows]}))
+        out(json.dumps({"videos": [video_json(v) for v in rows]}))
         return 0
     if not rows:
-        print(f"no videos indexed in {library.where}")
+        out(f"no videos indexed in {library.where}")
         return 0
-    print(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
+    out(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
     for v in rows:
         start = v.start_time.strftime("%Y-%m-%d %H:%M:%S") if v.start_time else "-"
         note = f"  ({v.message})" if v.message else ""
@@ -37,7 +38,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
         if v.aliases:
             note += f"  (same content also at: {', '.join(v.aliases)})"
         status = v.status if v.status != "indexing" else "interrupted"
-        print(
+        out(
             f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.camera or '-':<16} "
             f"{start:<19}  {v.path}{note}"
         )
@@ -68,7 +69,7 @@ def set_clock(library: Library, args: argparse.Namespace) -> int:
     for video_id in dict.fromkeys(touched):
         c = clocks[video_id]
         start = c.start.isoformat(sep=" ") if c.start else "unknown"
-        print(f"video {video_id}: camera {c.camera!r}, start {start}")
+        out(f"video {video_id}: camera {c.camera!r}, start {start}")
     return 0
 
 
@@ -102,11 +103,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from models.weights import WeightStore, default_dirs
 
     ok = True
-    print(f"python {platform.python_version()}, onnxruntime {ort.__version__}")
-    print(f"onnxruntime providers: {', '.join(ort_available_providers())}")
-    print(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
+    out(f"python {platform.python_version()}, onnxruntime {ort.__version__}")
+    out(f"onnxruntime providers: {', '.join(ort_available_providers())}")
+    out(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
     for name, state in WeightStore().status():
-        print(f"  {name}: {state}")
+        out(f"  {name}: {state}")
     from pipeline.storage.location import locate
 
     db = args.db or _default_db()
@@ -116,15 +117,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         library = open_library(args) if exists else None
         active = library.active_reid() if library is not None else None
         if active:
-            print(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")
+            out(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")
         models = model_set(args, library=library)
-        print(f"device: {models.device.label}")
-        print(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
-        print(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
+        out(f"device: {models.device.label}")
+        out(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
+        out(f"reid: {models.reid.weights} on {models.reid.providers[0]} ({models.reid.dim}-d)")
     except SpotterError as e:
         ok = False
-        print(f"error: {e}", file=sys.stderr)
-    print("database:", db)
+        err(f"error: {e}")
+    out(f"database: {db}")
     return 0 if ok else 2
 
 
@@ -141,21 +142,21 @@ def cmd_install_weights(args: argparse.Namespace) -> int:
 
     results = install_weights(args.source)
     for name, state in results:
-        print(f"  {name}: {state}")
+        out(f"  {name}: {state}")
     needed = (DetectorConfig().weights, ReidConfig().weights)
     bad = [n for n, s in results if n in needed and s not in ("installed", "present")]
     if bad:
-        print(f"error: the default models are missing from {args.source}: {', '.join(bad)}", file=sys.stderr)
+        err(f"error: the default models are missing from {args.source}: {', '.join(bad)}")
         return 1
-    print(f"weights ready in {PROJECT_WEIGHTS_DIR}")
+    out(f"weights ready in {PROJECT_WEIGHTS_DIR}")
     return 0
 
 
 def cmd_export_detector(args: argparse.Namespace) -> int:
     from models.export import export_onnx
 
-    out = export_onnx(args.checkpoint, args.out, args.imgsz, trust=args.trust_model)
-    print(f"wrote {out}")
+    written = export_onnx(args.checkpoint, args.out, args.imgsz, trust=args.trust_model)
+    out(f"wrote {written}")
     return 0
 
 
@@ -180,5 +181,5 @@ def cmd_eval_reid(args: argparse.Namespace) -> int:
     report = evaluate_reid(args.dataset, embedder, rerank=args.rerank, progress=progress)
     if bar is not None:
         bar.close()
-    print(json.dumps(report.to_json()) if args.json else report.summary())
+    out(json.dumps(report.to_json()) if args.json else report.summary())
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime, timezone
 
 from pipeline.cli.common import model_set, open_library, video_of
+from pipeline.cli.console import err, out
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -34,11 +34,11 @@ def case_new(args: argparse.Namespace) -> int:
         for photo in args.query:
             query, vec = searcher.prepare(photo)
             if query.note:
-                print(f"note: {photo}: {query.note}", file=sys.stderr)
+                err(f"note: {photo}: {query.note}")
             photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
             greys.append(searcher.grey_vector(query))
     case_id = library.create_case(args.name, photos, args.note or "", greys=greys)
-    print(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
+    out(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
     return 0
 
 
@@ -53,7 +53,7 @@ def case_add(args: argparse.Namespace) -> int:
         raise SpotterError(f"video {video} has no track {args.track} (search shows each hit's track)")
     verdict = "confirmed" if args.confirm else "rejected"
     library.mark(args.name, pk, verdict)
-    print(f"case {args.name!r}: track {args.track} of {video} {verdict}")
+    out(f"case {args.name!r}: track {args.track} of {video} {verdict}")
     return 0
 
 
@@ -76,15 +76,17 @@ def case_refine(args: argparse.Namespace) -> int:
     review = Review(photos, case.marked("confirmed"), case.marked("rejected"), greys)
     m = refine(searcher, review, where, max_hits=args.top)
     if args.json:
-        print(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))
+        out(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))
         return 0
     from pipeline.cameras import clock_label
 
-    print(f"case {case.name!r}: {len(m.hits)} hits (examples: {len(photos)} photo(s), "
-          f"{len(case.marked('confirmed'))} confirmed; {len(case.marked('rejected'))} rejected)")  # fmt: skip
+    out(
+        f"case {case.name!r}: {len(m.hits)} hits (examples: {len(photos)} photo(s), "
+        f"{len(case.marked('confirmed'))} confirmed; {len(case.marked('rejected'))} rejected)"
+    )
     for h in m.hits:
         seen = clock_label(h.video_start, h.start_s, h.camera)
-        print(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 
@@ -111,17 +113,17 @@ def case_show(args: argparse.Namespace) -> int:
                 for m in case.marks
             ],
         }
-        print(json.dumps(doc))
+        out(json.dumps(doc))
         return 0
     opened = f"{local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
-    print(f"case {case.case_id} {case.name!r}, opened {opened}")
+    out(f"case {case.case_id} {case.name!r}, opened {opened}")
     if case.notes:
-        print(f"  notes: {case.notes}")
+        out(f"  notes: {case.notes}")
     for path, model, _ in case.photos:
-        print(f"  photo {path} ({model})")
+        out(f"  photo {path} ({model})")
     for m in case.marks:
         when = f"{m.marked_by or '?'}, {local(m.marked_at):%Y-%m-%d %H:%M %Z}"
-        print(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
+        out(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
     return 0
 
 
@@ -133,9 +135,9 @@ def case_report(args: argparse.Namespace) -> int:
     library = open_library(args)
     for step in write_case_report(library, model_set(args, library=library), args.name, args.out):
         if isinstance(step, ReportFiles):
-            print(f"wrote {step.pdf} and {len(step.files) - 1} other files in {step.folder}")
+            out(f"wrote {step.pdf} and {len(step.files) - 1} other files in {step.folder}")
         elif not args.quiet and step.current and not step.clip_frames_total:
-            print(f"clip {step.clips_done + 1} of {step.clips_total}: {step.current}", file=sys.stderr)
+            err(f"clip {step.clips_done + 1} of {step.clips_total}: {step.current}")
     return 0
 
 
@@ -147,8 +149,8 @@ def local(stored: datetime) -> datetime:
 def case_export(args: argparse.Namespace) -> int:
     from pipeline.case_file import write_case_file
 
-    out = write_case_file(open_library(args), args.name, args.out)
-    print(f"wrote {out}")
+    written = write_case_file(open_library(args), args.name, args.out)
+    out(f"wrote {written}")
     return 0
 
 
@@ -157,7 +159,5 @@ def case_import(args: argparse.Namespace) -> int:
 
     done = import_case(open_library(args), args.file, args.as_name)
     left = f"; {done.marks_left_out} marks left out (their videos or tracks are not in this library)"
-    print(
-        f"case {done.name!r}: {done.photos} photos, {done.marks} marks{left if done.marks_left_out else ''}"
-    )
+    out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{left if done.marks_left_out else ''}")
     return 0

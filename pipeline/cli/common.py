@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipeline.cli.console import err
 
 if TYPE_CHECKING:
     from models.loader import ModelConfig, ModelSet
@@ -96,7 +97,7 @@ def ctrl_c_cancels(what: str) -> Iterator[threading.Event]:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
-        print(f"\n{what} (Ctrl-C again to abort at once)", file=sys.stderr)
+        err(f"\n{what} (Ctrl-C again to abort at once)")
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:

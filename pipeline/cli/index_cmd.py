@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cli.common import ctrl_c_cancels, expand_videos, model_set, open_library
+from pipeline.cli.console import err
 
 if TYPE_CHECKING:
     from models.loader import ModelConfig
@@ -26,11 +27,11 @@ def print_report(report_json: str) -> None:
     report = json.loads(report_json)
     line = summary(report)
     if line:
-        print(f"  {line}", file=sys.stderr)
+        err(f"  {line}")
     for note in report.get("notes", []):
-        print(f"  note: {note}", file=sys.stderr)
+        err(f"  note: {note}")
     for warning in report.get("warnings", []):
-        print(f"  warning: {warning}", file=sys.stderr)
+        err(f"  warning: {warning}")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -59,19 +60,19 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     failures = 0
     unusable = unusable_paths(args.videos)  # argument errors: said first, the rest still indexed
     for given, why in unusable.items():
-        print(f"error: {given}: {why}", file=sys.stderr)
+        err(f"error: {given}: {why}")
     given_ok = [g for g in args.videos if g not in unusable]
     try:
         for given in given_ok:
             if given.is_dir() and not expand_videos([given]):
                 failures += 1
-                print(f"error: {given}: no videos and no folders of images in it", file=sys.stderr)
+                err(f"error: {given}: no videos and no folders of images in it")
         for video in expand_videos(given_ok):
             bar = None
             try:
                 for ev in index_video(video, library, models, config, cancel.is_set, args.force):
                     if ev.stage == Stage.PROBING and ev.reason:
-                        print(f"{ev.video_path}: {ev.reason}", file=sys.stderr)
+                        err(f"{ev.video_path}: {ev.reason}")
                     if ev.stage == Stage.INDEXING and show_bar:
                         if bar is None:
                             from tqdm import tqdm
@@ -86,21 +87,18 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
                             bar.close()
                         speed = f", {ev.x_realtime:.1f}x real time" if ev.stage == Stage.DONE else ""
                         note = f" ({ev.message})" if ev.message else ""
-                        print(
-                            f"{ev.stage.value}: {ev.video_path}: {ev.tracks} tracks{speed}{note}",
-                            file=sys.stderr,
-                        )
+                        err(f"{ev.stage.value}: {ev.video_path}: {ev.tracks} tracks{speed}{note}")
                         print_report(ev.report_json)
             except (ModelError, WeightsError) as e:  # the same for every video: say it once and stop
                 if bar is not None:
                     bar.close()
-                print(f"error: {e}", file=sys.stderr)
+                err(f"error: {e}")
                 return 2
             except SpotterError as e:
                 failures += 1
                 if bar is not None:
                     bar.close()
-                print(f"error: {e}", file=sys.stderr)
+                err(f"error: {e}")
             if cancel.is_set():
                 return 130
     finally:
@@ -135,7 +133,7 @@ def _index_on_ray(
 
     unusable = unusable_paths(args.videos)
     for given, why in unusable.items():
-        print(f"error: {given}: {why}", file=sys.stderr)
+        err(f"error: {given}: {why}")
     videos = expand_videos([g for g in args.videos if g not in unusable])
     if not videos:
         return 2 if unusable else 1
@@ -144,7 +142,7 @@ def _index_on_ray(
     job = RayIndexJob(videos, library, models, config, args.workers, args.force, segment_s)
     show_bar = not args.quiet and sys.stderr.isatty()
     bar, failures, cancelled = None, 0, False
-    print(f"indexing {len(videos)} videos on Ray ({args.ray}) with {job.n_workers} workers", file=sys.stderr)
+    err(f"indexing {len(videos)} videos on Ray ({args.ray}) with {job.n_workers} workers")
     for p in job.run():
         if cancel.is_set() and not cancelled:
             cancelled = True
@@ -158,13 +156,13 @@ def _index_on_ray(
             bar.n = p.frames_done
             bar.set_postfix_str(f"{p.videos_done}/{p.videos_total} videos, {p.workers} workers")
         if p.retried:
-            print(f"note: {p.retried}: its worker died; indexing it again on another", file=sys.stderr)
+            err(f"note: {p.retried}: its worker died; indexing it again on another")
         if p.finished is not None:
             o = p.finished
             failures += o.stage == "failed"
             note = f" ({o.message})" if o.message else ""
             line = f"{o.stage}: {o.stored_path or o.video}: {o.tracks} tracks{note}"
-            print(f"error: {o.video}: {o.message}" if o.stage == "failed" else line, file=sys.stderr)
+            err(f"error: {o.video}: {o.message}" if o.stage == "failed" else line)
     if bar is not None:
         bar.close()
     if cancelled:

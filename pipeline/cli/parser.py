@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from models.validation import ConfigError, Range, parse
+from pipeline.cli.console import err
 
 USAGE_ERROR = 2
 
@@ -19,7 +19,7 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (the usage is in ``--help``)."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        err(f"{self.prog}: error: {message} (see {self.prog} --help)")
         raise SystemExit(USAGE_ERROR)
 
 

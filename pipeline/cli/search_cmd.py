@@ -8,11 +8,11 @@ import json
 import logging
 import os
 import signal
-import sys
 from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
 from pipeline.cli.common import model_set, open_library
+from pipeline.cli.console import err, out
 from pipeline.types import fmt_time
 
 if TYPE_CHECKING:
@@ -59,12 +59,11 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         where=where,
     )
     if result.query.note:
-        print(f"note: {result.query.note}", file=sys.stderr)
+        err(f"note: {result.query.note}")
     if result.videos_without_start:
-        print(
+        err(
             f"note: {result.videos_without_start} video(s) left out by --from/--to: their start time is "
-            "unknown (set it with: videos --set-start VIDEO ISO_TIME)",
-            file=sys.stderr,
+            "unknown (set it with: videos --set-start VIDEO ISO_TIME)"
         )
     hits = result.hits
     if args.upper or args.lower:  # a photo narrowed by colour
@@ -72,17 +71,17 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))
     if args.json:
-        print(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
+        out(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
         return 0
     if not hits:
         best = "no track indexed" if result.best_score is None else f"best score {result.best_score:.3f}"
-        print(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
+        out(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
-    print(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
-    print(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
+    out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
+    out(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
     for h in hits:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
-        print(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 
@@ -102,11 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def ready() -> None:  # the library is this service's: load the models, build the index
         service.warm.searcher(service.warm.models(plain), SearchConfig()).warm_up()
-        print(
+        err(
             f"serving searches of {service.warm.library.where} (process {os.getpid()}): `main.py search` "
-            "on this library is answered here; Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
+            "on this library is answered here; Ctrl-C stops"
         )
 
     def stop(_sig: int, _frame: object) -> None:
@@ -119,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(f"stopped after {service.served} searches", file=sys.stderr)
+    err(f"stopped after {service.served} searches")
     return 0
 
 
@@ -130,13 +127,13 @@ def print_description_hits(searcher: object, args: argparse.Namespace, where: ob
     hits = describe(searcher, args.upper, args.lower, where, max_hits=args.top or 20)  # type: ignore[arg-type]
     if args.json:
         doc = {"query": "", "description": {"upper": args.upper, "lower": args.lower}}
-        print(json.dumps(doc | {"hits": [h.to_json() for h in hits]}))
+        out(json.dumps(doc | {"hits": [h.to_json() for h in hits]}))
         return 0
     said = ", ".join(f"{k} {v}" for k, v in (("upper", args.upper), ("lower", args.lower)) if v)
-    print(f"{len(hits)} people matching {said}, best first:")
+    out(f"{len(hits)} people matching {said}, best first:")
     for h in hits:
         seen = clock_label(h.video_start, h.start_s, h.camera)
-        print(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 
@@ -146,7 +143,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     library = open_library(args)
     config = ExportConfig() if args.margin is None else ExportConfig(margin_s=args.margin)
     clip = export_hit(library, args.hit, args.out, annotate=args.annotate, config=config)
-    print(
+    out(
         f"wrote {clip.path} ({clip.frames} frames, {fmt_time(clip.start_s)}-{fmt_time(clip.end_s)}) "
         f"and {clip.thumbnail}"
     )

@@ -25,7 +25,6 @@ import logging
 import os
 import secrets
 import socket
-import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout, suppress
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.errors import SpotterError, first_line
 from pipeline.cli import LOG_FORMAT
+from pipeline.cli.console import err
 from pipeline.cli.service_channel import (
     MAX_REPLY_BYTES,
     MAX_REQUEST_BYTES,
@@ -329,17 +329,17 @@ class SearchService:
             os.chdir(cwd)  # relative paths are the caller's
         except OSError as e:
             return {"refused": f"cannot work in {cwd} ({first_line(e)})"}
-        out, err = io.StringIO(), io.StringIO()
+        stdout, stderr = io.StringIO(), io.StringIO()  # what the search writes, for the caller
         root = logging.getLogger()
-        handler, level = logging.StreamHandler(err), root.level
+        handler, level = logging.StreamHandler(stderr), root.level
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         try:
-            with redirect_stdout(out), redirect_stderr(err):
+            with redirect_stdout(stdout), redirect_stderr(stderr):
                 try:
                     args = self.parse(argv)
                 except SystemExit as e:  # a usage error or --help: as the parser printed it
                     code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-                    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+                    return {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
                 try:
                     if args.command != "search" or args.no_service or library_url(args.db) != self.url:
                         return {"refused": "not a search of this service's library"}
@@ -353,11 +353,11 @@ class SearchService:
                     self.warm.fresh()
                     code = cmd_search(args, self.warm)
                 except SpotterError as e:
-                    print(f"error: {e}", file=sys.stderr)
+                    err(f"error: {e}")
                     code = 2
                 except Exception as e:  # a fault of this service must not end it: say so, keep serving
                     log.exception("a search failed")
-                    print(f"error: the search service failed: {first_line(e)} (see its log)", file=sys.stderr)
+                    err(f"error: the search service failed: {first_line(e)} (see its log)")
                     code = 1
         finally:
             root.removeHandler(handler)
@@ -366,4 +366,4 @@ class SearchService:
                 with suppress(OSError):
                     os.chdir(here)
         self.served += 1
-        return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+        return {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}

@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 
 from pipeline.cli.common import ctrl_c_cancels, open_library, reid_model_path
+from pipeline.cli.console import err, out
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def run_job(job: object, quiet: bool) -> dict:
         if bar is not None:
             bar.close()
     if job.stopped_early:  # type: ignore[attr-defined]
-        print("stopped: writing the best epoch so far", file=sys.stderr)
+        err("stopped: writing the best epoch so far")
     return job.finish()  # type: ignore[attr-defined]
 
 
@@ -52,7 +53,7 @@ def show(job: object, ev: object, bar: object, quiet: bool) -> object:
     from pipeline.reid_training.job import StageEvent
 
     if isinstance(ev, StageEvent):
-        print(ev.message, file=sys.stderr)
+        err(ev.message)
     elif isinstance(ev, StepEvent) and not quiet and sys.stderr.isatty():
         if bar is None:
             from tqdm import tqdm
@@ -67,7 +68,7 @@ def show(job: object, ev: object, bar: object, quiet: bool) -> object:
         if ev.epoch:
             spent = sum(e.seconds for e in job.trainer.history if e.epoch)  # type: ignore[attr-defined]
             eta = f", {ev.seconds:.0f} s, about {spent / ev.epoch * (ev.epochs - ev.epoch):.0f} s left"
-        print(job.epoch_line(ev) + eta, file=sys.stderr)  # type: ignore[attr-defined]
+        err(job.epoch_line(ev) + eta)  # type: ignore[attr-defined]
     return bar
 
 
@@ -86,16 +87,16 @@ def cmd_train_reid(args: argparse.Namespace) -> int:
         eval_set = args.dataset
     job = TrainingJob(data, init, args.out, config, eval_set)  # type: ignore[arg-type]
     card = run_job(job, args.quiet)
-    print(f"wrote {args.out} and {card_path(args.out)} (best epoch {card['best_epoch']})")
+    out(f"wrote {args.out} and {card_path(args.out)} (best epoch {card['best_epoch']})")
     if card.get("evaluation"):
         for name in ("before", "after"):
             e = card["evaluation"][name]
-            print(
+            out(
                 f"{name:>6}: Rank-1 {e['rank1']:.3f}  mAP {e['map']:.3f}  mINP {e['minp']:.3f}"
                 f"  ({e['model']})"
             )
     if args.json:
-        print(json.dumps(card))
+        out(json.dumps(card))
     return 0
 
 
@@ -118,7 +119,7 @@ def cmd_adapt_reid(args: argparse.Namespace) -> int:
         )  # type: ignore[arg-type]
         for ev in steps:
             if ev.message and (ev.stage == "done" or not args.quiet):
-                print(ev.message, file=sys.stderr if ev.stage != "done" else sys.stdout)
+                (out if ev.stage == "done" else err)(ev.message)
         if cancel.is_set():
             return 130
     return 0
