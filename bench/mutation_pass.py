@@ -59,7 +59,7 @@ MUTANTS = (
            "k = int(np.argmin(np.abs(below - above)))", "k = int(np.argmin(np.abs(below)))",
            ("tests/test_calibration.py",)),
     Mutant("touching pairs counted as different people", "pipeline/calibration.py",
-           "if a.person == t.person or _touch(a, t):", "if a.person == t.person:", ("tests/test_calibration.py",)),
+           "if a.person == t.person or boxes_touch(a, t):", "if a.person == t.person:", ("tests/test_calibration.py",)),
     Mutant("close looks never run", "pipeline/detection_plan.py",
            "self.active = detector.dynamic and self.close_scale > self.base_scale * 1.05", "self.active = False",
            ("tests/test_detection_plan.py",)),

@@ -6,9 +6,9 @@ whose truth is certain without any labels:
 - *same person*: two crops of one track (the tracker followed one person between them); each crop is
   scored against the best other crop of its track;
 - *different people*: two tracks of one video that overlap in time (one person is not in two places
-  at once; tracks the linker joined into one person are left out, and so are pairs whose boxes ever
-  touch, whose crops may show both people); one crop of one is scored against the best crop of the
-  other, both ways, as a search scores a track.
+  at once, :mod:`pipeline.cooccurrence`; tracks the linker joined into one person are left out, and
+  so are pairs whose boxes ever touch, whose crops may show both people); one crop of one is scored
+  against the best crop of the other, both ways, as a search scores a track.
 Their histograms are kept per video and ReID model and added up over the library. The floor is their
 equal-error point: the score at which the share of same-person pairs below it equals the share of
 different-people pairs above it. Measured on PETS09-S2L1, TUD-Campus and ADL-Rundle-6 and every
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.cooccurrence import boxes_touch
 from pipeline.storage import Library, TrackInfo
-from pipeline.types import PATH_FRAME, PATH_X1, PATH_X2, PATH_Y1, PATH_Y2
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def score_histograms(
                 genuine += np.bincount(_bin(sims.max(axis=1)), minlength=BINS)
             active = [(a, v) for a, v in active if a.last_frame >= t.first_frame]
             for a, v in active[-rivals:]:
-                if a.person == t.person or _touch(a, t):
+                if a.person == t.person or boxes_touch(a, t):
                     continue
                 sims = v @ own.T
                 both_ways = np.concatenate([sims.max(axis=1), sims.max(axis=0)])
@@ -101,17 +101,6 @@ def _pages(items: Iterable[TrackInfo], size: int) -> Iterator[list[TrackInfo]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _touch(a: TrackInfo, b: TrackInfo) -> bool:
-    """Whether the two tracks' boxes overlap in any frame where both were observed."""
-    common, ia, ib = np.intersect1d(a.path[:, PATH_FRAME], b.path[:, PATH_FRAME], return_indices=True)
-    if not len(common):
-        return False
-    pa, pb = a.path[ia], b.path[ib]
-    w = np.minimum(pa[:, PATH_X2], pb[:, PATH_X2]) - np.maximum(pa[:, PATH_X1], pb[:, PATH_X1])
-    h = np.minimum(pa[:, PATH_Y2], pb[:, PATH_Y2]) - np.maximum(pa[:, PATH_Y1], pb[:, PATH_Y1])
-    return bool(((w > 0) & (h > 0)).any())
 
 
 def equal_error_floor(

@@ -27,6 +27,7 @@ import numpy as np
 from models.loader import ModelSet
 from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig, library_floor
+from pipeline.cooccurrence import seen_with_better
 from pipeline.monochrome import MonochromeConfig, grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryConfig, QueryPerson, prepare_query
 from pipeline.rerank import RerankConfig
@@ -60,6 +61,10 @@ class SearchConfig:
     calibrate: take the floor from the library's own same-person and different-people scores.
     margin_per_video: judge the relative margin within each video (False: against the best person of
         the whole library, Spotter's rule before calibration; kept to measure against).
+    one_place: a person seen in the same video at the same time as a better-scoring hit, apart from
+        them (:mod:`pipeline.cooccurrence`), is someone else, however alike: left out of the hits
+        (still a candidate for a lower threshold). False keeps such look-alikes within the margin
+        (the rule before 2026-12-01, kept to measure against).
     relative_margin: hits must score within this of the best person of their video. Smaller is
         stricter.
     score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
@@ -93,6 +98,7 @@ class SearchConfig:
     display_floor: float = 0.3
     calibrate: bool = True
     margin_per_video: bool = True
+    one_place: bool = True
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     like_with_like: bool = True
     monochrome: MonochromeConfig = field(default_factory=MonochromeConfig)
@@ -353,8 +359,14 @@ class Searcher:
             if (inside is None or _among(inside, t.pk))
             and (where.region is None or enters(t.path, where.region))
         )
-        scope = {h.video_id: h.video_id if cfg.margin_per_video else -1 for h in candidates}
-        hits = tuple(h for h in candidates if h.score >= max(floor, video_best[scope[h.video_id]] - margin))
+
+        def cut(video_id: int) -> float:
+            return max(floor, video_best[video_id if cfg.margin_per_video else -1] - margin)
+
+        elsewhere = seen_with_better(people, cut) if cfg.one_place else set()
+        hits = tuple(
+            h for h in candidates if h.score >= cut(h.video_id) and (h.video_id, h.person) not in elsewhere
+        )
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)
         left_out = allowed.videos_without_start if allowed is not None else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -350,3 +351,42 @@ def test_reranked_hits_follow_the_reranked_scores(indexed, models, tmp_path: Pat
         assert order == sorted(order, reverse=True)
         checked += 1
     assert checked >= 1 and rerank_scores is not None
+
+
+def _track(k: int, frames: range, x: float, v: np.ndarray, fps: float = 10.0) -> TrackRecord:
+    f = np.asarray(frames, float)
+    boxes = np.tile([x, 20, x + 30, 100, 0.9], (len(f), 1))
+    return TrackRecord(
+        k, np.column_stack([f, f / fps, boxes]), unit(v), unit(v)[None], (int(f[0]),), b"\xff\xd8", 0.5
+    )
+
+
+def test_a_look_alike_seen_beside_the_best_hit_is_not_a_hit(library: Library) -> None:
+    """One person is not in two places at once: a look-alike within the margin who was in view at
+    the same time as the better hit, apart from them, is someone else; one seen at another time, one
+    whose box touches the hit's (it may be the same person boxed twice) and one in another video stay."""
+    rng = np.random.default_rng(7)
+    q = unit(rng.normal(size=DIM))
+
+    def at(score: float) -> np.ndarray:
+        n = unit(rng.normal(size=DIM))
+        return score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+
+    records = [
+        _track(1, range(0, 40), 10, at(0.95)),  # the person
+        _track(2, range(10, 30), 200, at(0.93)),  # beside them, apart: someone else
+        _track(3, range(60, 80), 200, at(0.92)),  # later, alone: may be them again
+        _track(4, range(20, 35), 25, at(0.91)),  # box touching theirs
+    ]
+    for name, recs in (("cam1", records), ("cam2", [_track(1, range(10, 30), 200, at(0.93))])):
+        info = VideoInfo(Path(f"/videos/{name}.mp4"), 1, 0.0, name.ljust(64, "0"), 10.0, 1000, 320, 240)
+        d = library.start_video(info, "det", "test-reid", {})
+        library.commit_chunk(d.video_id, recs, 1000, None, "test-reid")
+        library.finish_video(d.video_id, "done", 1000)
+    config = SearchConfig(min_score=0.65, calibrate=False)
+    m = searcher(library, config).match(q)
+    found = sorted((h.video_path.split("/")[-1], h.track_id) for h in m.hits)
+    assert found == [("cam1.mp4", 1), ("cam1.mp4", 3), ("cam1.mp4", 4), ("cam2.mp4", 1)]
+    assert ("cam1.mp4", 2) in {(h.video_path.split("/")[-1], h.track_id) for h in m.candidates}
+    before = searcher(library, replace(config, one_place=False)).match(q)
+    assert len(before.hits) == 5

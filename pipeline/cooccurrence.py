@@ -1,0 +1,64 @@
+"""One person is not in two places at once: tracks of one video seen at the same time, apart, are two
+people. Calibration (:mod:`pipeline.calibration`) takes its certainly-different pairs from this rule,
+and search (:mod:`pipeline.search`) keeps a look-alike of its best hit out of the hits by it.
+
+Two tracks are *seen apart* when they belong to one video, their time spans overlap (both people were
+in view at once), they are not linked into one person, and their boxes never touch in a frame where
+both were observed. Touching boxes are left out because a crop of one may show the other, and
+because a tracker that briefly follows one person twice (a duplicate box) gives two touching tracks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pipeline.storage import TrackInfo
+from pipeline.types import PATH_FRAME, PATH_X1, PATH_X2, PATH_Y1, PATH_Y2
+
+
+def boxes_touch(a: TrackInfo, b: TrackInfo) -> bool:
+    """Whether the two tracks' boxes overlap in any frame where both were observed."""
+    common, ia, ib = np.intersect1d(a.path[:, PATH_FRAME], b.path[:, PATH_FRAME], return_indices=True)
+    if not len(common):
+        return False
+    pa, pb = a.path[ia], b.path[ib]
+    w = np.minimum(pa[:, PATH_X2], pb[:, PATH_X2]) - np.maximum(pa[:, PATH_X1], pb[:, PATH_X1])
+    h = np.minimum(pa[:, PATH_Y2], pb[:, PATH_Y2]) - np.maximum(pa[:, PATH_Y1], pb[:, PATH_Y1])
+    return bool(((w > 0) & (h > 0)).any())
+
+
+def seen_apart(a: TrackInfo, b: TrackInfo) -> bool:
+    """Whether two tracks are certainly two different people (see the module docstring)."""
+    return (
+        a.video_id == b.video_id
+        and a.person != b.person
+        and a.first_frame <= b.last_frame
+        and b.first_frame <= a.last_frame
+        and not boxes_touch(a, b)
+    )
+
+
+def people_apart(one: Sequence[TrackInfo], other: Sequence[TrackInfo]) -> bool:
+    """Whether two people (each a chain of linked tracks) were seen apart in any of their tracks."""
+    return any(seen_apart(a, b) for a in one for b in other)
+
+
+def seen_with_better(
+    people: Sequence[tuple[float, Sequence[TrackInfo]]], cut: Callable[[int], float]
+) -> set[tuple[int, int]]:
+    """(video, person) of the people of a search, best first, who reach their video's ``cut`` but
+    were seen apart from a better-scoring person who is kept in the same video: whoever the query
+    shows, it cannot be both."""
+    kept: dict[int, list[Sequence[TrackInfo]]] = {}
+    out: set[tuple[int, int]] = set()
+    for score, members in people:
+        if not members or score < cut(members[0].video_id):
+            continue
+        video = members[0].video_id
+        if any(people_apart(members, better) for better in kept.get(video, ())):
+            out.add((video, members[0].person))
+        else:
+            kept.setdefault(video, []).append(members)
+    return out
