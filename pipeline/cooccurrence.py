@@ -42,6 +42,10 @@ def seen_apart(a: TrackInfo, b: TrackInfo) -> bool:
 
 def people_apart(one: Sequence[TrackInfo], other: Sequence[TrackInfo]) -> bool:
     """Whether two people (each a chain of linked tracks) were seen apart in any of their tracks."""
+    if min(t.first_frame for t in one) > max(t.last_frame for t in other) or min(
+        t.first_frame for t in other
+    ) > max(t.last_frame for t in one):
+        return False  # never in view at once: no pair of their tracks needs a look
     return any(seen_apart(a, b) for a in one for b in other)
 
 
