@@ -2,10 +2,12 @@
 people. Calibration (:mod:`pipeline.calibration`) takes its certainly-different pairs from this rule,
 and search (:mod:`pipeline.search`) keeps a look-alike of its best hit out of the hits by it.
 
-Two tracks are *seen apart* when they belong to one video, their time spans overlap (both people were
-in view at once), they are not linked into one person, and their boxes never touch in a frame where
-both were observed. Touching boxes are left out because a crop of one may show the other, and
-because a tracker that briefly follows one person twice (a duplicate box) gives two touching tracks.
+Two tracks are *seen apart* when they belong to one video, both were observed in the same frames
+(both people were in view at once), they are not linked into one person, and their boxes never touch
+in those frames. Touching boxes are left out because a crop of one may show the other, and because a
+tracker that briefly follows one person twice (a duplicate box) gives two touching tracks.
+Calibration's pairs are sampled more loosely (spans that overlap, boxes never touching): a wrong pair
+there moves a histogram by one count, where search would lose the person.
 """
 
 from __future__ import annotations
@@ -18,26 +20,33 @@ from pipeline.storage import TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_X2, PATH_Y1, PATH_Y2
 
 
-def boxes_touch(a: TrackInfo, b: TrackInfo) -> bool:
-    """Whether the two tracks' boxes overlap in any frame where both were observed."""
+def _together(a: TrackInfo, b: TrackInfo) -> tuple[int, bool]:
+    """(frames where both tracks were observed, whether their boxes overlap in any of them)."""
     common, ia, ib = np.intersect1d(a.path[:, PATH_FRAME], b.path[:, PATH_FRAME], return_indices=True)
     if not len(common):
-        return False
+        return 0, False
     pa, pb = a.path[ia], b.path[ib]
     w = np.minimum(pa[:, PATH_X2], pb[:, PATH_X2]) - np.maximum(pa[:, PATH_X1], pb[:, PATH_X1])
     h = np.minimum(pa[:, PATH_Y2], pb[:, PATH_Y2]) - np.maximum(pa[:, PATH_Y1], pb[:, PATH_Y1])
-    return bool(((w > 0) & (h > 0)).any())
+    return len(common), bool(((w > 0) & (h > 0)).any())
+
+
+def boxes_touch(a: TrackInfo, b: TrackInfo) -> bool:
+    """Whether the two tracks' boxes overlap in any frame where both were observed."""
+    return _together(a, b)[1]
 
 
 def seen_apart(a: TrackInfo, b: TrackInfo) -> bool:
-    """Whether two tracks are certainly two different people (see the module docstring)."""
-    return (
-        a.video_id == b.video_id
-        and a.person != b.person
-        and a.first_frame <= b.last_frame
-        and b.first_frame <= a.last_frame
-        and not boxes_touch(a, b)
-    )
+    """Whether two tracks are certainly two different people: observed in the same frames of one
+    video, never touching there, and not linked into one person. (Spans that overlap without a frame
+    in common are not enough: a track that loses its person and one that finds them again overlap
+    so, and so do a track and the one that took over its person.)"""
+    if a.video_id != b.video_id or a.person == b.person:
+        return False
+    if a.first_frame > b.last_frame or b.first_frame > a.last_frame:
+        return False
+    common, touching = _together(a, b)
+    return common > 0 and not touching
 
 
 def people_apart(one: Sequence[TrackInfo], other: Sequence[TrackInfo]) -> bool:
