@@ -364,6 +364,8 @@ class Searcher:
             return max(floor, video_best[video_id if cfg.margin_per_video else -1] - margin)
 
         elsewhere = seen_with_better(people, cut) if cfg.one_place else set()
+        if elsewhere:
+            log.info("%d look-alike(s) left out: seen beside a better match in their video", len(elsewhere))
         hits = tuple(
             h for h in candidates if h.score >= cut(h.video_id) and (h.video_id, h.person) not in elsewhere
         )
