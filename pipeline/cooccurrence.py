@@ -12,12 +12,15 @@ there moves a histogram by one count, where search would lose the person.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from pipeline.storage import TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_X2, PATH_Y1, PATH_Y2
+
+log = logging.getLogger(__name__)
 
 
 def _together(a: TrackInfo, b: TrackInfo) -> tuple[int, bool]:
@@ -74,4 +77,6 @@ def seen_with_better(
             out.add((video, members[0].person))
         else:
             kept.setdefault(video, []).append(members)
+    if out:
+        log.info("%d look-alike(s) left out: seen beside a better match in their video", len(out))
     return out

@@ -16,7 +16,6 @@ person *of the same video*:
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -36,8 +35,6 @@ from pipeline.search_index import VectorIndex, VectorIndexConfig
 from pipeline.storage import Library, TrackInfo
 from pipeline.storage.clock import VideoClock
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit, enters
-
-log = logging.getLogger(__name__)
 
 SCORE_RULES = ("track", "crops", "blend")
 
@@ -61,10 +58,9 @@ class SearchConfig:
     calibrate: take the floor from the library's own same-person and different-people scores.
     margin_per_video: judge the relative margin within each video (False: against the best person of
         the whole library, Spotter's rule before calibration; kept to measure against).
-    one_place: a person seen in the same video at the same time as a better-scoring hit, apart from
-        them (:mod:`pipeline.cooccurrence`), is someone else, however alike: left out of the hits
-        (still a candidate for a lower threshold). False keeps such look-alikes within the margin
-        (the rule before 2026-12-01, kept to measure against).
+    one_place: a person seen in the same frames as a better-scoring hit of their video, apart from them
+        (:mod:`pipeline.cooccurrence`), is someone else: not a hit, still a candidate. False keeps
+        such look-alikes within the margin (the rule before 2026-12-01, kept to measure against).
     relative_margin: hits must score within this of the best person of their video. Smaller is
         stricter.
     score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
@@ -364,8 +360,6 @@ class Searcher:
             return max(floor, video_best[video_id if cfg.margin_per_video else -1] - margin)
 
         elsewhere = seen_with_better(people, cut) if cfg.one_place else set()
-        if elsewhere:
-            log.info("%d look-alike(s) left out: seen beside a better match in their video", len(elsewhere))
         hits = tuple(
             h for h in candidates if h.score >= cut(h.video_id) and (h.video_id, h.person) not in elsewhere
         )
