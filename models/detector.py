@@ -116,9 +116,10 @@ class PersonDetector:
         if self.fixed_shape is not None:
             return self.fixed_shape
         r = input_size / max(height, width)
+        # at least one stride each way: a sliver (10x10000 px) would otherwise get a side of 0
         return (
-            math.ceil(round(height * r) / self.stride) * self.stride,
-            math.ceil(round(width * r) / self.stride) * self.stride,
+            max(math.ceil(round(height * r) / self.stride), 1) * self.stride,
+            max(math.ceil(round(width * r) / self.stride), 1) * self.stride,
         )
 
     def detect(self, frames: Sequence[np.ndarray], input_size: int | None = None) -> list[Detections]:

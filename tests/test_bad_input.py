@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -303,6 +304,13 @@ def test_a_pickle_model_file_never_runs_its_code(tmp_path: Path, name: str) -> N
     q = cli("export-detector", str(evil), "--out", str(tmp_path / "out.onnx"))
     assert q.returncode == 2 and "Traceback" not in q.stderr
     assert not marker.exists(), "the model file's code ran"
+
+
+def test_a_photo_a_thousand_times_taller_than_wide_is_one_line(tmp_path: Path) -> None:
+    """A 10x10000 px query photo crashed inside OpenCV (its network input came out 0 px wide)."""
+    photo = tmp_path / "tall.png"
+    cv2.imwrite(str(photo), np.random.default_rng(1).integers(0, 255, (10000, 10, 3), dtype=np.uint8))
+    one_line_error(cli("search", "--query", str(photo), "--db", str(tmp_path / "lib.db"), "--no-service"))
 
 
 def test_a_folder_with_nothing_to_index_says_so(tmp_path: Path) -> None:

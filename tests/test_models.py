@@ -61,6 +61,17 @@ def test_input_size_matches_footage() -> None:
     assert input_side(500, cfg) % 32 == 0
 
 
+@pytest.mark.parametrize(("h", "w"), [(10000, 10), (10, 10000), (3000, 7)])
+def test_a_sliver_of_an_image_gets_a_network_input_not_a_crash(models, h: int, w: int) -> None:
+    """An image a thousand times taller than wide (a mistaken file, a strip cut from a panorama)
+    scaled to the network's input would be 0 px wide: each side is at least one stride."""
+    noise = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    for size in (320, 640):
+        shape = models.detector.network_shape(h, w, size)
+        assert min(shape) >= models.detector.stride
+        assert models.detector.detect([noise], size)[0] is not None
+
+
 @pytest.mark.parametrize("name", ["detector/yolov8n_dequant_fp32.onnx", "detector/yolov8n_rebuilt.pt"])
 def test_other_detector_formats_agree(name: str, models, frame_of) -> None:
     """A fixed 640x640 ONNX and a .pt checkpoint load too and find the same people."""
