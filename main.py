@@ -30,7 +30,14 @@ log = logging.getLogger("spotter")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:  # Ctrl-C twice (the first asks the work to stop at its next step)
+        err("aborted: what was committed before is kept (an interrupted index resumes from it)")
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     from models.errors import SpotterError
     from pipeline.cli.search_service import forward_search
 

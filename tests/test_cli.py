@@ -171,6 +171,32 @@ def test_ctrl_c_cancels_cleanly_and_resumes(tmp_path: Path) -> None:
     assert video.status == "partial" and video.frames_done > 0
 
 
+def test_a_second_ctrl_c_aborts_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first Ctrl-C asks the work to stop at its next step; a second (a real SIGINT to this
+    process) aborts at once, and the command line says so in one line (exit 130), no traceback."""
+    import main
+    from pipeline.cli import admin_cmd
+    from pipeline.cli.common import ctrl_c_cancels
+
+    def videos_pressed_twice(_args: object) -> int:
+        with ctrl_c_cancels("stopping") as cancel:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert cancel.wait(5)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises in this thread before the sleep ends
+        raise AssertionError("the second Ctrl-C did not abort")
+
+    monkeypatch.setattr(admin_cmd, "cmd_videos", videos_pressed_twice)
+    lines: list[str] = []
+    monkeypatch.setattr(main, "err", lines.append)
+    try:
+        code = main.main(["videos", "--db", str(tmp_path / "lib.db")])
+    except KeyboardInterrupt:
+        pytest.fail("the second Ctrl-C came out of main() as a traceback")
+    assert code == 130
+    assert len(lines) == 1 and lines[0].startswith("aborted:"), lines
+
+
 def test_videos_and_doctor(indexed) -> None:
     v = cli("videos", "--db", str(indexed.db_path))
     assert v.returncode == 0 and "vtest_pets09_s2l1_480x360.mp4" in v.stdout and "TUD-Campus.mp4" in v.stdout

@@ -109,6 +109,15 @@ def test_interrupted_run_resumes_from_its_checkpoint(library: Library) -> None:
     # other settings cannot resume that checkpoint: redo from scratch
     redo = library.start_video(video_info(), "det", "reid", {"k": 2})
     assert redo.action == "fresh" and count(library, "tracks") == 0
+    assert redo.reason == "models or settings changed"
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_so(library: Library) -> None:
+    """Killed (or aborted by a second Ctrl-C) before anything was committed: the next run starts
+    again, and says why; not "models or settings changed", which they did not."""
+    library.start_video(video_info(), "det", "reid", {"k": 1})  # then killed: no chunk, no finish
+    again = library.start_video(video_info(), "det", "reid", {"k": 1})
+    assert again.action == "fresh" and again.reason.startswith("the last run was interrupted before"), again
 
 
 def test_chunk_is_atomic(library: Library) -> None:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_ENDED = {"indexing": "was interrupted", "failed": "failed"}  # a video row's status, said of its last run
+
 class Library(
     EmbeddingReads,
     ScoreHistograms,
@@ -117,6 +119,9 @@ class Library(
                     else "file changed: its content differs from what was indexed"
                     if not same_file
                     else "models or settings changed"
+                    if not (same_models and row.settings_key == key)
+                    else f"the last run {_ENDED.get(row.status, 'stopped')} before anything could be kept: "
+                    "indexing from the start"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
                     s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
