@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 _ENDED = {"indexing": "was interrupted", "failed": "failed"}  # a video row's status, said of its last run
 
+
 class Library(
     EmbeddingReads,
     ScoreHistograms,
