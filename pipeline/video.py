@@ -65,6 +65,17 @@ def media_in(folder: Path) -> list[Path]:
     return sorted([*videos_in(folder), *sequences])
 
 
+def nothing_in(folder: Path) -> str:
+    """Why a folder in which :func:`media_in` finds nothing holds nothing to index (for the error)."""
+    lone = next((d for d in (folder, *folder.rglob("*")) if d.is_dir() and images_in(d)), None)
+    if lone is None:
+        return "no videos and no folders of images in it"
+    return (
+        f"no videos, and no folder of at least {MIN_IMAGES} images in it ({lone} holds one; "
+        "one image is a photo to search with: main.py search --query IMAGE)"
+    )
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What Spotter knows about a video file before indexing it."""

@@ -33,6 +33,7 @@ def test_adaptation_needs_usable_tracks(indexed, tmp_path: Path) -> None:
             lib, "osnet_x0_25_msmt17.onnx", config=replace(AdaptConfig(), min_observations=10**6)
         )
     lib.close()
+    Library(tmp_path / "empty.db").close()  # a library with nothing indexed
     p = cli("adapt-reid", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "a.onnx"))
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "has no indexed video to adapt on" in p.stderr
     assert not (tmp_path / "a.onnx").exists()

@@ -123,6 +123,11 @@ def test_another_applications_server_database_is_refused_untouched(postgres) -> 
     with pytest.raises(StorageError, match=r"another application's database .*customers"):
         Library(url)
     assert inspect(engine).get_table_names() == ["customers"]
+    with engine.begin() as c:  # one with a "meta" table of its own (other columns than ours)
+        c.execute(text("CREATE TABLE meta (k TEXT, v TEXT)"))
+    with pytest.raises(StorageError, match=r"another application's database .*customers, meta"):
+        Library(url)
+    assert sorted(inspect(engine).get_table_names()) == ["customers", "meta"]
     engine.dispose()
 
 

@@ -27,7 +27,7 @@ def cmd_case(args: argparse.Namespace) -> int:
 def case_new(args: argparse.Namespace) -> int:
     from pipeline.search import Searcher
 
-    library = open_library(args)
+    library = open_library(args, create=True)
     photos, greys = [], []
     if args.query:
         searcher = Searcher(library, model_set(args, library=library))
@@ -157,7 +157,7 @@ def case_export(args: argparse.Namespace) -> int:
 def case_import(args: argparse.Namespace) -> int:
     from pipeline.case_file import import_case
 
-    done = import_case(open_library(args), args.file, args.as_name)
+    done = import_case(open_library(args, create=True), args.file, args.as_name)
     left = f"; {done.marks_left_out} marks left out (their videos or tracks are not in this library)"
     out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{left if done.marks_left_out else ''}")
     return 0

@@ -17,10 +17,22 @@ if TYPE_CHECKING:
     from pipeline.storage import Library
 
 
-def open_library(args: argparse.Namespace) -> Library:
+def open_library(args: argparse.Namespace, create: bool = False) -> Library:
+    """The library ``--db`` names (the user's default without it). Only a command that adds to a
+    library (``create``: index, a new case, a case import) makes a new SQLite file; the others refuse
+    a file that is not there, so that a mistyped ``--db`` is not answered from an empty library
+    ("the person was not found")."""
+    from pipeline.errors import StorageError
     from pipeline.storage import Library, default_db_path
+    from pipeline.storage.location import locate
 
-    return Library(args.db or default_db_path())
+    db = args.db or default_db_path()
+    where = locate(db)
+    if not create and where.path is not None and not where.path.exists():
+        if args.db:
+            raise StorageError(f"no library at {where}: `main.py index VIDEO --db {args.db}` makes one")
+        raise StorageError(f"no library yet ({where}): index a video first (main.py index VIDEO)")
+    return Library(db)
 
 
 def model_set(args: argparse.Namespace, flip: bool | None = None, library: Library | None = None) -> ModelSet:

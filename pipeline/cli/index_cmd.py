@@ -46,7 +46,7 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     from pipeline.indexer import IndexConfig, index_video
     from pipeline.types import Stage
 
-    library = open_library(args)
+    library = open_library(args, create=True)
     models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
     if args.ray:
@@ -66,7 +66,9 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
         for given in given_ok:
             if given.is_dir() and not expand_videos([given]):
                 failures += 1
-                err(f"error: {given}: no videos and no folders of images in it")
+                from pipeline.video import nothing_in
+
+                err(f"error: {given}: {nothing_in(given)}")
         for video in expand_videos(given_ok):
             bar = None
             try:

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["GEN_ADDED", "GEN_REMOVED", "LibraryBase", "check_is_library"]
 
+NOTHING_WRITTEN = "nothing was written"  # what a refusal before the library is open says of it
+
 
 def check_is_library(path: Path) -> None:
     """Refuse, before writing a byte, a file that is neither empty nor a Spotter library: another
@@ -52,11 +54,14 @@ def check_is_library(path: Path) -> None:
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as c:
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            ours = (
-                "meta" in tables and c.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone()
-            )
-    except sqlite3.Error as e:
-        raise StorageError(f"{path} cannot be read as a library ({e}); nothing was written") from e
+            meta = {r[1] for r in c.execute("PRAGMA table_info(meta)")}  # another app's "meta" differs
+            ours = {"key", "value"} <= meta and c.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+    except sqlite3.Error as e:  # damaged, or a library in a folder this user cannot write (WAL)
+        raise StorageError(
+            storage_message(f"{path} cannot be opened as a library", e, NOTHING_WRITTEN)
+        ) from e
     tables.discard("sqlite_sequence")
     if tables and not ours:
         shown = ", ".join(sorted(tables)[:5])
@@ -92,10 +97,13 @@ class LibraryBase:
                 raise StorageError(storage_message(f"cannot open the library {self.where}", e)) from e
             return
         path = self.location.path
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise StorageError(f"{path}: {blocking} is a file, not a folder; nothing was written")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StorageError(storage_message(f"cannot create {path.parent}", e)) from e
+            raise StorageError(storage_message(f"cannot create {path.parent}", e, NOTHING_WRITTEN)) from e
         with OpeningLock(path):  # another process may be creating this very library
             check_is_library(path)  # before anything is written to it
             self.engine = make_engine(self.location.url)

@@ -78,7 +78,7 @@ def prepare_schema(conn: Connection, shown: str) -> None:
 
 def _schema_version(conn: Connection, tables: set[str], shown: str) -> int:
     row = None
-    if "meta" in tables:
+    if "meta" in tables and {"key", "value"} <= {c["name"] for c in inspect(conn).get_columns("meta")}:
         row = conn.execute(select(MetaRow.value).where(MetaRow.key == "schema_version")).first()
     if row is None:
         shown_tables = ", ".join(sorted(tables)[:5])

@@ -41,7 +41,13 @@ def f32_bytes(v: np.ndarray) -> bytes:
     return np.ascontiguousarray(v, dtype=np.float32).tobytes()
 
 
-def storage_message(action: str, e: BaseException) -> str:
+def storage_message(
+    action: str,
+    e: BaseException,
+    otherwise: str = "the transaction was rolled back: what was committed before is kept",
+) -> str:
+    """One line for a storage failure: what was being done, the database's words, and what to do
+    (``otherwise`` where the failure is none of the known kinds)."""
     text = str(getattr(e, "orig", None) or e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     low = text.lower()
     if "full" in low or "no space" in low:
@@ -59,7 +65,7 @@ def storage_message(action: str, e: BaseException) -> str:
     elif "locked" in low or "busy" in low:
         hint = "another program holds the library; try again when it is done"
     else:
-        hint = "the transaction was rolled back: what was committed before is kept"
+        hint = otherwise
     return f"{action}: {text} ({hint})"
 
 
