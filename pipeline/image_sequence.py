@@ -91,7 +91,17 @@ def read_sequence(folder: Path) -> Sequence:
         else ""
     )
     stamps = {f: exif_time(f) or time_in_name(f.name) for f in files}
-    if all(stamps.values()):
+    broken_note = ""
+    if any(stamps.values()) and not all(stamps.values()):
+        # an image without a time that is no image at all (a recorder's zero-byte file) must not
+        # cost the others their capture times: it is left out, and said
+        broken = {f for f in files if stamps[f] is None and read_image(f) is None}
+        if broken:
+            files = [f for f in files if f not in broken]
+            shown = ", ".join(sorted(f.name for f in broken)[:3]) + (", ..." if len(broken) > 3 else "")
+            broken_note = f"{len(broken)} file(s) that do not decode left out ({shown})"
+    mixed_note = "; ".join(n for n in (mixed_note, broken_note) if n)
+    if all(stamps[f] for f in files):
         files.sort(key=lambda f: (stamps[f], f.name))
         first = stamps[files[0]]
         times = [(stamps[f] - first).total_seconds() for f in files]
@@ -100,7 +110,7 @@ def read_sequence(folder: Path) -> Sequence:
                 times[k] = times[k - 1] + 1e-3
         return Sequence(tuple(files), tuple(times), first, mixed_note)
     files.sort(key=lambda f: f.name)
-    missing = sum(1 for v in stamps.values() if v is None)
+    missing = sum(1 for f in files if stamps[f] is None)
     note = (
         f"{missing} of {len(files)} images carry no capture time (EXIF or file name): ordered by name, "
         f"assumed {ASSUMED_INTERVAL_S:g} s apart"

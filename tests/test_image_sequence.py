@@ -73,6 +73,23 @@ def test_exif_time_orders_photos_whose_names_do_not(tmp_path: Path) -> None:
     assert info.images.start == START and info.fps == pytest.approx(1.0)
 
 
+def test_a_file_that_is_no_image_does_not_cost_the_others_their_times(tmp_path: Path) -> None:
+    """A recorder that crashed mid-write leaves a zero-byte snapshot beside its EXIF-timed ones: it has
+    no time, and the folder fell back to name order, one assumed second apart. It is left out, said."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, (img, name) in enumerate(zip(tud_frames(10)[:4], ["d.jpg", "b.jpg", "c.jpg", "a.jpg"])):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (START + timedelta(seconds=3 * k)).strftime("%Y:%m:%d %H:%M:%S")
+        Image.fromarray(img[:, :, ::-1]).save(folder / name, exif=exif)
+    (folder / "e.jpg").write_bytes(b"")
+    (folder / "f.jpg").write_text("not an image")
+    info = probe(folder)
+    assert [p.name for p in info.images.files] == ["d.jpg", "b.jpg", "c.jpg", "a.jpg"]
+    assert info.images.start == START and list(info.images.times) == [0.0, 3.0, 6.0, 9.0]
+    assert "2 file(s) that do not decode left out (e.jpg, f.jpg)" in info.note
+
+
 def test_unknown_times_are_ordered_by_name_and_said(tmp_path: Path) -> None:
     folder = tmp_path / "exported"
     folder.mkdir()
