@@ -203,6 +203,12 @@ def test_videos_and_doctor(indexed) -> None:
     d = cli("doctor", "--db", str(indexed.db_path))
     assert d.returncode == 0 and ("device: CPU" in d.stdout or "device: GPU" in d.stdout)
     assert f"{ReidConfig().weights}: ok" in d.stdout
+    wrong = subprocess.run(  # a mistyped SPOTTER_MODELS is pointed out, not passed over in silence
+        [sys.executable, "main.py", "doctor", "--db", str(indexed.db_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=os.environ | {"SPOTTER_MODELS": "/nonexistent/weights"},
+    )  # fmt: skip
+    assert "/nonexistent/weights (no such folder)" in wrong.stdout, wrong.stdout
 
 
 def test_results_go_to_standard_output_and_notes_to_standard_error(

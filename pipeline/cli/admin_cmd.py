@@ -105,7 +105,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     ok = True
     out(f"python {platform.python_version()}, onnxruntime {ort.__version__}")
     out(f"onnxruntime providers: {', '.join(ort_available_providers())}")
-    out(f"weight folders: {', '.join(str(d) for d in default_dirs())}")
+    shown = [str(d) if d.is_dir() else f"{d} (no such folder)" for d in default_dirs()]
+    out(f"weight folders: {', '.join(shown)}")
     for name, state in WeightStore().status():
         out(f"  {name}: {state}")
     from pipeline.storage.location import locate
