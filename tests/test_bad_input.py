@@ -152,6 +152,7 @@ def test_a_mistyped_library_is_not_answered_from_an_empty_one(tmp_path: Path) ->
         ["videos"],
         ["export", "--hit", "1", "--out", str(tmp_path / "c.mp4")],
         ["case", "show", "x"],
+        ["serve"],
     ):
         one_line_error(cli(*args, "--db", str(typo)), f"no library at {typo}", "main.py index")
     assert not typo.exists() and not any(tmp_path.glob("libary.db*"))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.storage import Library
 from tests.conftest import ROOT, copy_library, tud
 from tests.test_cli import gt_crop
 
@@ -271,5 +272,6 @@ def test_a_runtime_folder_others_can_open_is_not_trusted(tmp_path: Path, runtime
     (runtime / "spotter").symlink_to(tmp_path / "elsewhere")  # a link planted where the folder goes
     with pytest.raises(ServiceError, match="not private"):
         endpoint(str(tmp_path / "lib.db"))
+    Library(tmp_path / "lib.db").close()  # serve refuses a library that is not there before this
     served = spotter("serve", "--db", str(tmp_path / "lib.db"))
     assert served.returncode == 2 and served.stderr.strip().endswith("no search service is used")

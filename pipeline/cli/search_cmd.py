@@ -96,6 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         h.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     parse = build_parser("").parse_args
+    open_library(args).close()  # a library that is there: a mistyped --db is refused, not served empty
     service = SearchService(args.db, parse)
     plain = parse(["search", "--db", service.url])  # what a search with no options asks for
 
