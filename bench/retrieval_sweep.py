@@ -41,12 +41,8 @@ SEQUENCES = {k: base_sequences()[k] for k in ("pets", "tud", "adl")}
 EVALUATOR_MIN_FRAMES = 20  # the evaluator's default --min-frames: identities seen less are not queried
 
 
-def queries(
-    ev: ModuleType, seq: Sequence, outdir: Path, only: Collection[int] | None = None
-) -> dict[int, Path]:
-    """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir.
-    Identities seen in ``EVALUATOR_MIN_FRAMES`` frames or more, or those in ``only``
-    whatever their number of frames (the people of a full-rate sequence, in a subsampled copy)."""
+def query_frames(ev: ModuleType, seq: Sequence, only: Collection[int] | None = None) -> dict[int, int]:
+    """The frame of each identity's query crop, by the evaluator's rule (see :func:`queries`)."""
     gt = ev.load_gt(seq.gt, seq.scale, 1, False)
     cap = cv2.VideoCapture(str(seq.video))
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -62,7 +58,19 @@ def queries(
         ]
         if ok:
             picks[i] = min(ok)[2]
+    return picks
+
+
+def queries(
+    ev: ModuleType, seq: Sequence, outdir: Path, only: Collection[int] | None = None
+) -> dict[int, Path]:
+    """The evaluator's query crop per identity (same rule: tallest clear box), written to outdir.
+    Identities seen in ``EVALUATOR_MIN_FRAMES`` frames or more, or those in ``only``
+    whatever their number of frames (the people of a full-rate sequence, in a subsampled copy)."""
+    gt = ev.load_gt(seq.gt, seq.scale, 1, False)
+    picks = query_frames(ev, seq, only)
     _, _, images = ev.read_video(seq.video, set(picks.values()))
+    w, h = next(iter(images.values())).shape[1::-1] if images else (0, 0)
     out = {}
     for i, f in picks.items():
         x1, y1, x2, y2 = (round(v) for v in gt[i][f])
