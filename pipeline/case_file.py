@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,12 +26,14 @@ import numpy as np
 
 from pipeline.errors import SpotterError
 from pipeline.storage import Library
-from pipeline.storage.cases import ImportedCase
+from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
+from pipeline.storage.records import clean_name
 from pipeline.version import version as spotter_version
 
 CASE_FORMAT = "spotter-case"
 CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
 CASE_SUFFIX = ".spotter-case"
+MAX_CASE_FILE_BYTES = 1 << 30  # a larger file is refused unread (a case's photos take a few MB)
 MIN_SPAN_OVERLAP = 0.5
 """A mark is attached to a track of this library only when their frame spans overlap by at least this
 share of the longer one (the same track, not another person with the same number)."""
@@ -50,7 +53,11 @@ class CaseImport:
 
 def write_case_file(library: Library, name: str, out: Path) -> Path:
     """Write the case to ``out`` (never over an existing file); returns the path."""
+    if not str(out).strip():
+        raise CaseFileError(f"--out is empty: give a file name (NAME{CASE_SUFFIX})")
     out = Path(out)
+    if out.is_dir() or (out.exists() and not out.is_file()):  # a folder, /dev/null
+        raise CaseFileError(f"{out} is not a file name: give one such as {out / ('case' + CASE_SUFFIX)}")
     if out.suffix != CASE_SUFFIX:
         out = out.with_name(out.name + CASE_SUFFIX)
     case = library.case(name)
@@ -91,19 +98,28 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         "photos": photos,
         "marks": marks,
     }
+    text, made = json.dumps(doc), False
     try:
         with open(out, "x", encoding="utf-8") as f:  # "x": an existing file is never overwritten
-            json.dump(doc, f)
+            made = True
+            f.write(text)
     except FileExistsError:
         raise CaseFileError(f"{out} exists already: choose another name (nothing is overwritten)") from None
     except OSError as e:
-        raise CaseFileError(f"cannot write {out}: {e.strerror or e}") from e
+        if made:  # a full disk: no half a case file left behind (this call made it)
+            out.unlink(missing_ok=True)
+        raise CaseFileError(f"cannot write {out}: {e.strerror or e}; nothing was kept") from e
     return out
 
 
 def read_case_file(path: Path) -> dict:
     """The case file's content, checked; CaseFileError (one line) when it cannot be taken up."""
     try:
+        if not Path(path).is_file():  # a folder, or a device that never ends (/dev/zero)
+            raise CaseFileError(f"{path} is not a file: give a {CASE_SUFFIX} file")
+        size = Path(path).stat().st_size
+        if size > MAX_CASE_FILE_BYTES:
+            raise CaseFileError(f"{path} is {size / 2**20:.0f} MiB: not a Spotter case file (too large)")
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise CaseFileError(f"cannot read {path}: {e.strerror or e}") from e
@@ -122,14 +138,24 @@ def read_case_file(path: Path) -> dict:
     try:
         case = doc["case"]
         str(case["name"])
+        if not isinstance(case.get("filter") or {}, dict):
+            raise ValueError("the case's filter is not an object")
+        _time(case.get("created_at"))
         for p in doc["photos"]:
-            size = np.asarray(p["vector"], np.float32).reshape(-1).size
+            vector = np.asarray(p["vector"], np.float32).reshape(-1)
             str(p["model"])
-            if p.get("grey_vector") is not None and np.asarray(p["grey_vector"], np.float32).size != size:
+            if not vector.size or not np.isfinite(vector).all():
+                raise ValueError("a photo's vector is empty or not finite")
+            if (
+                p.get("grey_vector") is not None
+                and np.asarray(p["grey_vector"], np.float32).size != vector.size
+            ):
                 raise ValueError("a photo's grey vector differs in length from its vector")
         for m in doc["marks"]:
-            int(m["track_id"]), int(m["first_frame"]), int(m["last_frame"]), str(m["verdict"])
-    except (KeyError, TypeError, ValueError) as e:
+            int(m["track_id"]), int(m["first_frame"]), int(m["last_frame"]), _time(m.get("at"))
+            if m["verdict"] not in VERDICTS:
+                raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({e})") from None
     return doc
 
@@ -146,27 +172,19 @@ def import_case(
     written under ``photo_dir`` (default: ``case photos/NAME`` beside the library)."""
     doc = read_case_file(path)
     case = doc["case"]
-    name = " ".join(str(name or case["name"]).split())
+    name = clean_name(str(case["name"] if name is None else name), MAX_CASE_NAME, "case")  # before any write
     taken = {n for n, _, _ in library.cases()}
     if name in taken and rename_if_taken:
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
     if name in taken:
         raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
-    folder = Path(photo_dir or library.location.side_dir / "case photos" / _safe(name))
-    photos, greys = [], []
+    images = []
     for k, p in enumerate(doc["photos"]):
-        target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"
-        if p.get("image"):
-            try:
-                data = base64.b64decode(p["image"], validate=True)
-            except (binascii.Error, TypeError):
-                raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
-            folder.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        photos.append((str(target), str(p["model"]), np.asarray(p["vector"], np.float32)))
-        grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
-        greys.append(None if grey is None else np.asarray(grey, np.float32))
-    marks, left_out = [], 0
+        try:
+            images.append(base64.b64decode(p["image"], validate=True) if p.get("image") else None)
+        except (binascii.Error, TypeError):
+            raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
+    marks, left_out = {}, 0
     for m in doc["marks"]:
         found = library.find_track(
             str(m.get("video_sha256") or ""), str(m.get("video") or ""), int(m["track_id"])
@@ -174,15 +192,48 @@ def import_case(
         if found is None or not _same_span(found[1:], (int(m["first_frame"]), int(m["last_frame"]))):
             left_out += 1
             continue
-        marks.append((found[0], str(m["verdict"]), str(m.get("by") or ""), _when(m.get("at"))))
+        marks[found[0]] = (
+            found[0],
+            str(m["verdict"]),
+            str(m.get("by") or ""),
+            _when(m.get("at")),
+        )  # one per track
     imported = ImportedCase(
         str(case.get("created_by") or ""),
         _when(case.get("created_at")),
-        json.dumps(case.get("filter") or {}),
-        tuple(marks),
+        json.dumps(case.get("filter") or {}),  # an object (read_case_file checked); read leniently
+        tuple(marks.values()),
     )
-    library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)
+    folder = _new_folder(Path(photo_dir or library.location.side_dir / "case photos") / _safe(name))
+    try:
+        photos, greys = [], []
+        for k, (p, data) in enumerate(zip(doc["photos"], images)):
+            target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"
+            if data is not None:
+                with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
+                    f.write(data)
+            photos.append((str(target), str(p["model"]), np.asarray(p["vector"], np.float32)))
+            grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
+            greys.append(None if grey is None else np.asarray(grey, np.float32))
+        library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
+        raise
     return CaseImport(name, len(photos), len(marks), left_out)
+
+
+def _new_folder(base: Path) -> Path:
+    """A folder that did not exist: ``base``, else ``base (2)``, ``base (3)``... (made now)."""
+    for k in range(1, 10_000):
+        folder = base if k == 1 else base.with_name(f"{base.name} ({k})")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise CaseFileError(f"cannot create {folder}: {e.strerror or e}") from e
+    raise CaseFileError(f"cannot find a free folder name beside {base}")
 
 
 def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -194,11 +245,14 @@ def _iso(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
 
 
+def _time(text: object) -> datetime | None:
+    """A recorded time (ISO 8601), None where none is recorded; ValueError for one that is not a time."""
+    return None if text is None or text == "" else datetime.fromisoformat(str(text))
+
+
 def _when(text: object) -> datetime:
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return datetime.now(timezone.utc)
+    """A recorded time, or now where the file records none (read_case_file refused a wrong one)."""
+    return _time(text) or datetime.now(timezone.utc)
 
 
 def _safe(name: str) -> str:

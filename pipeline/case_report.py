@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,8 @@ def write_case_report(
     library: Library, models: ModelSet, case_name: str, out: str | Path, where: SearchFilter | None = None
 ) -> Iterator[EvidenceProgress | ReportFiles]:
     """Refine the case, export its confirmed hits and write the PDF; progress, then the files."""
+    if not str(out).strip():  # "" would be the current folder, which nobody chose
+        raise ExportError("--out is empty: give the folder the report goes in")
     case = library.case(case_name)
     if where is None:  # the filter the case's work used
         where = filter_from_json(json.loads(case.filter_json or "{}"))
@@ -74,6 +77,15 @@ def write_case_report(
     result = refine(searcher, review, where)
     sure = [h for h in result.hits if h.track_pk in set(confirmed)]
     folder = report_folder(Path(out).expanduser().resolve(), case.name)
+    try:
+        yield from _fill(library, models, case, sure, result, confirmed, where, folder)
+    except BaseException:  # failed or cancelled: a report is whole or not there
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _fill(library, models, case, sure, result, confirmed, where, folder) -> Iterator:  # noqa: ANN001
+    """The report's files in its new folder: the clips, the PDF, their checksums."""
     summary_json = ""
     for step in export_hits(library, sure, folder, annotate=True):
         yield step

@@ -74,10 +74,12 @@ def filter_from_json(doc: dict) -> SearchFilter:
     """The filter :func:`filter_json` wrote (an empty or unreadable one is no filter)."""
     from pipeline.cameras import parse_clock
 
+    if not isinstance(doc, dict):
+        return SearchFilter()
     try:
         region = doc.get("region")
         return SearchFilter(
-            cameras=tuple(doc.get("cameras") or ()),
+            cameras=tuple(str(c) for c in doc.get("cameras") or ()),
             start=parse_clock(doc["from"]) if doc.get("from") else None,
             end=parse_clock(doc["to"]) if doc.get("to") else None,
             videos=tuple(int(v) for v in doc.get("videos") or ()),

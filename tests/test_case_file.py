@@ -116,3 +116,107 @@ def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_fi
     lib = Library(db)
     assert [n for n, _, _ in lib.cases()] == ["gate 3"]  # none of the refused files left a case behind
     lib.close()
+
+
+def test_crafted_case_files_are_refused_before_anything_is_written(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """Fields a hand-made file can get wrong, which took a case in and failed later (a filter that is
+    not an object broke refine and report; a verdict 'maybe' and NaN vectors were kept), a device
+    given as a file (/dev/zero was read until memory ran out), and a name refused only after the
+    photos were written: each is refused first, and no photo folder is left."""
+    from pipeline.case_file import CaseFileError, import_case
+    from pipeline.errors import StorageError
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    photo, mark = doc["photos"][0], doc["marks"][0]
+    crafted = {
+        "filter": doc | {"case": doc["case"] | {"filter": "notadict"}},
+        "verdict": doc | {"marks": [mark | {"verdict": "maybe"}]},
+        "nan": doc | {"photos": [photo | {"vector": [float("nan")] * 512}]},
+        "when": doc | {"marks": [mark | {"at": "yesterday"}]},
+    }
+    lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
+    for name, bad in crafted.items():
+        (tmp_path / f"{name}.spotter-case").write_text(json.dumps(bad))
+        with pytest.raises(CaseFileError, match="is damaged"):
+            import_case(lib, tmp_path / f"{name}.spotter-case")
+    with pytest.raises(CaseFileError, match="is not a file"):
+        import_case(lib, Path("/dev/zero"))
+    with pytest.raises(StorageError, match="1 to 100 characters"):
+        import_case(lib, out, "x" * 300)
+    with pytest.raises(StorageError, match="1 to 100 characters"):
+        import_case(lib, out, "")  # an empty --as is refused, not taken for the file's own name
+    assert lib.cases() == [] and not (tmp_path / "case photos").exists()
+    lib.close()
+
+
+def test_an_import_never_replaces_another_cases_photo(tmp_path: Path, indexed, case_file) -> None:
+    """Two names that make one folder name ('suspect' and 'suspect.'), or one case name in two
+    libraries of one folder: each import's photos go to a folder of its own."""
+    from pipeline.case_file import import_case
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    other = tmp_path / "other.spotter-case"
+    other.write_text(json.dumps(doc | {"photos": [doc["photos"][0] | {"image": "b3RoZXI="}]}))  # b"other"
+    first = Library(copy_library(indexed.db_path, tmp_path / "a.db"))
+    second = Library(copy_library(indexed.db_path, tmp_path / "b.db"))
+    import_case(first, out, "suspect")
+    kept = Path(first.case("suspect").photos[0][0])
+    before = kept.read_bytes()
+    import_case(first, other, "suspect.")
+    import_case(second, other, "suspect")
+    assert kept.read_bytes() == before
+    paths = {Path(lib.case(n).photos[0][0]) for lib, n in ((first, "suspect."), (second, "suspect"))}
+    assert kept not in paths and len(paths) == 2 and all(p.read_bytes() == b"other" for p in paths)
+    first.close()
+    second.close()
+
+
+def test_a_mark_twice_in_a_file_is_one_mark(tmp_path: Path, indexed, case_file) -> None:
+    from pipeline.case_file import import_case
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    twice = tmp_path / "twice.spotter-case"
+    twice.write_text(json.dumps(doc | {"marks": doc["marks"] + doc["marks"][:1]}))
+    lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
+    assert import_case(lib, twice).marks == 2  # was "UNIQUE constraint failed"
+    lib.close()
+
+
+def test_case_export_needs_a_file_name_and_leaves_no_half_file(tmp_path: Path, indexed, case_file) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from pipeline.case_file import CaseFileError, write_case_file
+    from tests.conftest import ROOT
+
+    made = tmp_path / "made.db"
+    lib = Library(made)
+    for out in ("", tmp_path, "/dev/null"):
+        with pytest.raises(CaseFileError, match=r"empty|not a file name"):
+            write_case_file(lib, "gate 3", out)
+    lib.close()
+    assert not Path("/dev/null.spotter-case").exists()
+    target = tmp_path / "full" / "case.spotter-case"
+    target.parent.mkdir()
+    script = textwrap.dedent(f"""
+        import resource, signal
+        from pipeline.case_file import CaseFileError, write_case_file
+        from pipeline.storage import Library
+        lib = Library({str(made)!r})
+        lib.case("gate 3")
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))  # a disk that fills after 2 KiB
+        try:
+            write_case_file(lib, "gate 3", {str(target)!r})
+        except CaseFileError as e:
+            print("refused:", e)
+    """)
+    p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "refused:" in p.stdout and "nothing was kept" in p.stdout, (p.stdout, p.stderr)
+    assert list(target.parent.iterdir()) == []

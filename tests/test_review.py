@@ -170,3 +170,12 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     denied = cli("case", "report", "gate", "--db", str(db), "--out", str(blocked / "sub"))
     assert denied.returncode == 2 and "choose another --out" in denied.stderr
     assert len(denied.stderr.strip().splitlines()) == 1, denied.stderr
+    nowhere = cli("case", "report", "gate", "--db", str(db), "--out", "")  # not the current folder
+    assert nowhere.returncode == 2 and "--out: empty" in nowhere.stderr
+    from models.loader import ModelSet
+    from pipeline.case_report import write_case_report
+
+    steps = write_case_report(Library(db), ModelSet(), "gate", tmp_path / "stopped")
+    next(steps)  # the first clip is being written: then the report is cancelled
+    steps.close()
+    assert list((tmp_path / "stopped").iterdir()) == []  # a report is whole or not there

@@ -87,6 +87,14 @@ def clock_time(option: str) -> Callable[[str], Any]:
     return convert
 
 
+def out_path(text: str) -> Path:
+    """An argparse ``type`` for ``--out``: a path, never the empty text (Path("") is the current
+    folder, which nobody chose: an unset shell variable)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: give a path")
+    return Path(text)
+
+
 DB_HELP = (
     "library: an SQLite file (default: spotter.db in the user data dir) or a PostgreSQL URL "
     "(postgresql+psycopg://user@host/database) shared by several operators"
@@ -198,7 +206,7 @@ def build_parser(doc: str) -> Parser:
     p = with_db(p, detector=False)
     p.add_argument("--hit", type=number("--hit", Range(1, 2**62, integer=True)), required=True,
                    help="hit id (shown by search)")  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, help="output .mp4 path (never overwritten)")
+    p.add_argument("--out", type=out_path, required=True, help="output .mp4 path (never overwritten)")
     p.add_argument("--annotate", action="store_true", help="draw the person's box")
     p.add_argument("--margin", type=number("--margin", "pipeline.export:EXPORT_RULES.margin_s"), default=None,
                    help="seconds added before and after, 0-3600")  # fmt: skip
@@ -235,7 +243,7 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
     p = with_db(cases.add_parser("report", help="write the case's PDF report and clips into a new folder"))
     p.add_argument("name", help="the case's name")
-    p.add_argument("--out", type=Path, required=True, help="folder to write the report folder in")
+    p.add_argument("--out", type=out_path, required=True, help="folder to write the report folder in")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p = with_db(cases.add_parser("show", help="a case's photos and review"), detector=False)
     p.add_argument("name", help="the case's name")
@@ -243,7 +251,9 @@ def build_parser(doc: str) -> Parser:
 
     p = with_db(cases.add_parser("export", help="write the case to one file (photos, filter, review)"), False)
     p.add_argument("name", help="the case's name")
-    p.add_argument("--out", type=Path, required=True, help="the case file (.spotter-case); never overwritten")
+    p.add_argument(
+        "--out", type=out_path, required=True, help="the case file (.spotter-case); never overwritten"
+    )
     p = with_db(cases.add_parser("import", help="take up a case file in this library"), False)
     p.add_argument("file", type=Path, help="a .spotter-case file")
     p.add_argument("--as", dest="as_name", default=None, help="the case's name here (default: its own)")
@@ -254,13 +264,13 @@ def build_parser(doc: str) -> Parser:
     p = sub.add_parser("export-detector", help="convert a YOLO .pt checkpoint to ONNX (dynamic shapes)")
     p.add_argument("checkpoint", type=Path, help="YOLO .pt file")
     p.add_argument("--trust-model", action="store_true", help="load it although it is not a known model")
-    p.add_argument("--out", type=Path, default=None, help="output .onnx (default: beside the .pt)")
+    p.add_argument("--out", type=out_path, default=None, help="output .onnx (default: beside the .pt)")
     p.add_argument("--imgsz", type=number("--imgsz", Range(32, 8192, integer=True)), default=640,
                    help="nominal input size recorded in the model")  # fmt: skip
 
     def training_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--out", type=Path, required=True, help="the new ONNX model (its card: the same name, .json)"
+            "--out", type=out_path, required=True, help="the new ONNX model (its card: the same name, .json)"
         )
         p.add_argument(
             "--loss",
