@@ -96,6 +96,9 @@ def container_creation_time(path: Path) -> datetime | None:
     return when
 
 
+RECORDING_YEARS = (1900, 2999)  # a time outside these years is a typing error (and would overflow a clock)
+
+
 def parse_clock(text: str, utc_if_naive: bool = False) -> datetime:
     """An ISO 8601 date and time (``2026-11-21T14:30:00``, ``2026-11-21 14:30``, with ``Z`` or an
     offset) as naive local time; a date alone is its midnight. ValueError names what is wrong."""
@@ -108,6 +111,8 @@ def parse_clock(text: str, utc_if_naive: bool = False) -> datetime:
         raise ValueError(
             f"{text!r} is not a date and time (ISO 8601, e.g. 2026-11-21T14:30:00 or '2026-11-21 14:30')"
         ) from None
+    if not RECORDING_YEARS[0] <= when.year <= RECORDING_YEARS[1]:
+        raise ValueError(f"{text!r} is outside the years {RECORDING_YEARS[0]}-{RECORDING_YEARS[1]}")
     if when.tzinfo is None and utc_if_naive:
         when = when.replace(tzinfo=timezone.utc)
     if when.tzinfo is not None:

@@ -74,8 +74,12 @@ def enters(path: np.ndarray, region: tuple[float, float, float, float]) -> bool:
 
 
 def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
-    """The wall-clock time ``offset_s`` seconds into a video that started at ``start``."""
-    return None if start is None else start + timedelta(seconds=float(offset_s))
+    """The wall-clock time ``offset_s`` seconds into a video that started at ``start`` (None where
+    unknown, or beyond the calendar: a start typed as year 9999 before such times were refused)."""
+    try:
+        return None if start is None else start + timedelta(seconds=float(offset_s))
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True)

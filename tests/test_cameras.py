@@ -248,7 +248,10 @@ def test_cameras_and_clock_times_on_the_command_line(tmp_path: Path, indexed, fr
     for args, words in (
         (("--set-camera", "/no/such.mp4", "X"), "is not a video of the library"),
         (("--set-start", str(tud_v["id"]), "soon"), "not a date and time"),
+        (("--set-start", str(tud_v["id"]), ""), "no time given"),  # an unset shell variable
+        (("--set-start", str(tud_v["id"]), "9999-12-31T23:59:59"), "outside the years"),
         (("--set-camera", str(tud_v["id"]), " "), "camera name"),
+        (("--set-camera", str(tud_v["id"]), "esc\x1b[31mred"), "control characters"),
     ):
         p = cli("videos", "--db", str(db), *args)
         assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr

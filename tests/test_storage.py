@@ -162,6 +162,36 @@ def test_unusable_database_locations(tmp_path: Path) -> None:
         Library(tmp_path / "dir.db")
 
 
+def test_indexing_a_video_again_says_which_review_marks_it_drops(library: Library) -> None:
+    """`index --force` (or a changed file) makes the video's tracks anew, and the cases' marks on the
+    old ones go with them: said in the reason, not done in silence."""
+    d = library.start_video(video_info(), "det", "reid", {})
+    library.commit_chunk(d.video_id, [record(1), record(2, seed=1)], 100, None, "reid")
+    library.finish_video(d.video_id, "done", 100)
+    pks = sorted(t.pk for t in library.video_tracks(d.video_id))
+    library.create_case("gate 3", [])
+    library.mark("gate 3", pks[0], "confirmed")
+    library.mark("gate 3", pks[1], "rejected")
+    redo = library.start_video(video_info(), "det", "reid", {}, force=True)
+    assert redo.reason == "forced; the 2 review mark(s) on its tracks in case(s) 'gate 3' are dropped"
+    assert library.case("gate 3").marks == ()
+
+
+def test_names_with_control_characters_are_refused(library: Library) -> None:
+    with pytest.raises(StorageError, match="control characters"):
+        library.create_case("esc\x1b[31mred", [])
+    with pytest.raises(StorageError, match=r"1 to 100 characters, not 'xxxx.*\(300 characters\)"):
+        library.create_case("x" * 300, [])
+
+
+def test_a_database_url_with_a_port_that_is_no_number_is_one_line() -> None:
+    for url in ("postgresql://u@h:abc/x", "postgresql://:@:/"):
+        with pytest.raises(StorageError, match="is not a database URL"):
+            Library(url)
+    with pytest.raises(StorageError, match="name does not resolve"):  # not "rolled back"
+        Library("postgresql://nobody@no-such-host.invalid/x")
+
+
 def test_searches_and_hits_persist(library_db: str) -> None:
     library = Library(library_db)
     d = library.start_video(video_info(), "det", "reid", {})

@@ -60,7 +60,9 @@ def set_clock(library: Library, args: argparse.Namespace) -> int:
             library.set_camera(video_id, text)
         else:
             try:
-                when = None if text.strip().lower() in ("none", "") else parse_clock(text)
+                if not text.strip():  # an unset shell variable must not erase a known start
+                    raise ValueError("no time given (give one, or none to forget the start)")
+                when = None if text.strip().lower() == "none" else parse_clock(text)
             except ValueError as e:
                 raise SpotterError(f"{option}: {e}") from None
             library.set_start(video_id, when)

@@ -26,7 +26,10 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def case_new(args: argparse.Namespace) -> int:
     from pipeline.search import Searcher
+    from pipeline.storage.cases import MAX_CASE_NAME
+    from pipeline.storage.records import clean_name
 
+    name = clean_name(args.name, MAX_CASE_NAME, "case")  # as stored, and refused before the models load
     library = open_library(args, create=True)
     photos, greys = [], []
     if args.query:
@@ -37,8 +40,8 @@ def case_new(args: argparse.Namespace) -> int:
                 err(f"note: {photo}: {query.note}")
             photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
             greys.append(searcher.grey_vector(query))
-    case_id = library.create_case(args.name, photos, args.note or "", greys=greys)
-    out(f"case {case_id} {args.name!r}: {len(photos)} query photo(s)")
+    case_id = library.create_case(name, photos, args.note or "", greys=greys)
+    out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")
     return 0
 
 

@@ -83,6 +83,22 @@ def operator() -> str:
 class CaseStore(LibraryBase):
     """Create cases, record the review, read a case back."""
 
+    @staticmethod
+    def _marks_dropped(s: Session, video_id: int) -> str:
+        """What indexing a video again takes from the cases: the review marks on its tracks (the
+        tracks are made anew; said, so that an operator knows what to review again)."""
+        rows = s.execute(
+            select(CaseRow.name, func.count())
+            .join(CaseMarkRow, CaseMarkRow.case_id == CaseRow.id)
+            .join(TrackRow, TrackRow.id == CaseMarkRow.track_pk)
+            .where(TrackRow.video_id == video_id)
+            .group_by(CaseRow.name)
+        ).all()
+        if not rows:
+            return ""
+        cases = ", ".join(f"{name!r}" for name, _ in rows)
+        return f"; the {sum(n for _, n in rows)} review mark(s) on its tracks in case(s) {cases} are dropped"
+
     def create_case(
         self,
         name: str,

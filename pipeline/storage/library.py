@@ -125,6 +125,7 @@ class Library(
                     "indexing from the start"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
+                    reason += self._marks_dropped(s, row.id)
                     s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
                     self._bump(s, GEN_REMOVED)
             row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint

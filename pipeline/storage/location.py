@@ -63,7 +63,7 @@ def locate(db: str | Path) -> LibraryLocation:
 
     try:
         url = make_url(text)
-    except ArgumentError as e:
+    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
         raise StorageError(f"{text!r} is not a database URL ({e})") from e
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,8 @@ def storage_message(
         hint = "the database or its folder is not writable; choose a writable --db location"
     elif "malformed" in low or "not a database" in low or "corrupt" in low:
         hint = "the library file is damaged; restore it from a backup or start a new library"
+    elif any(w in low for w in ("resolve host", "translate host name", "name or service", "name resolution")):
+        hint = "the server's name does not resolve: is the host in the URL right?"
     elif "connection" in low and any(w in low for w in ("refused", "failed", "timeout", "timed out")):
         hint = "cannot reach the database server: is it running, and is the URL right?"
     elif "does not exist" in low and "database" in low:
@@ -75,5 +78,8 @@ def clean_name(text: str, limit: int, what: str) -> str:
 
     name = " ".join(str(text).split())
     if not name or len(name) > limit:
-        raise StorageError(f"a {what} name must have 1 to {limit} characters, not {name!r}")
+        shown = name if len(name) <= limit else f"{name[:40]}... ({len(name)} characters)"
+        raise StorageError(f"a {what} name must have 1 to {limit} characters, not {shown!r}")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):  # ESC would drive the terminal
+        raise StorageError(f"a {what} name cannot hold control characters: {name!r}")
     return name
