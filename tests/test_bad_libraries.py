@@ -1,0 +1,129 @@
+"""Bad library files and places, given as ``--db``: another application's database, a folder this
+user cannot write, a path under a file, a mistyped name, a library another process is creating.
+Each is one clear line (exit 2 at the command line), and the file stays exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.errors import StorageError
+from pipeline.storage import Library
+from tests.conftest import ROOT, tud
+from tests.test_bad_input import digest, one_line_error
+from tests.test_cli import cli
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as c:
+        c.execute("create table customers (id integer primary key, name text)")
+        c.execute("insert into customers (name) values ('Ada')")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:  # even one with a table named like ours
+        c.execute("create table videos (id integer primary key, title text)")
+    settings = tmp_path / "settings.db"
+    with sqlite3.connect(settings) as c:  # and one whose "meta" table is not ours: it was "no such column"
+        c.execute("create table videos (id integer primary key, title text)")
+        c.execute("create table meta (k text, v text)")
+    notes = tmp_path / "notes.db"
+    notes.write_text("my notes, not a database\n")
+    for path in (shop, other, settings, notes):
+        before = digest(path)
+        with pytest.raises(StorageError, match="not a Spotter library"):
+            Library(path)
+        p = cli("videos", "--db", str(path))
+        one_line_error(p, "not a Spotter library")
+        assert digest(path) == before, f"{path.name} was changed"
+        assert not Path(str(path) + "-wal").exists()
+
+
+def test_a_library_this_user_cannot_write_says_so(tmp_path: Path) -> None:
+    """A library in a folder the operator may read but not write (another user's, a read-only share):
+    one line that says it is not writable, not that it "cannot be read"; the file stays as it was."""
+    folder = Path(tempfile.mkdtemp(prefix="spotter-ro-"))  # outside pytest's private (0700) folders
+    try:
+        db = folder / "lib.db"
+        Library(db).close()
+        before = digest(db)
+        folder.chmod(0o555)
+        as_other: list[str] = []
+        if os.geteuid() == 0:  # root writes anywhere: run the command as an unprivileged user
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv (util-linux) is needed to run as another user"
+            as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = os.environ | {"HOME": str(folder)}
+        p = subprocess.run(
+            [*as_other, sys.executable, "main.py", "videos", "--db", str(db)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        one_line_error(p, str(db), "not writable")
+        assert digest(db) == before
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_library_path_under_a_file_says_which_is_the_file(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not a folder")
+    p = cli("index", str(tud().video), "--db", str(video / "lib.db"))
+    one_line_error(p, f"{video} is a file, not a folder")
+
+
+def test_a_mistyped_library_is_not_answered_from_an_empty_one(tmp_path: Path) -> None:
+    """`search --db typo.db` answered "the person was not found" from a new, empty library it made; the
+    commands that only read refuse a library file that is not there, and create nothing."""
+    typo = tmp_path / "libary.db"
+    photo = tmp_path / "q.jpg"
+    cv2.imwrite(str(photo), np.full((160, 64, 3), 100, np.uint8))
+    for args in (
+        ["search", "--query", str(photo), "--no-service"],
+        ["videos"],
+        ["export", "--hit", "1", "--out", str(tmp_path / "c.mp4")],
+        ["case", "show", "x"],
+        ["serve"],
+    ):
+        one_line_error(cli(*args, "--db", str(typo)), f"no library at {typo}", "main.py index")
+    assert not typo.exists() and not any(tmp_path.glob("libary.db*"))
+
+
+def test_an_empty_file_becomes_a_library(tmp_path: Path) -> None:
+    empty = tmp_path / "new.db"
+    empty.touch()
+    Library(empty).close()
+    assert Library(empty).videos() == []
+
+
+def test_a_library_being_created_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    """SQLite commits each CREATE TABLE on its own: a process opening a library that another is
+    creating must wait for it (the opening lock), not take the half-made file for a foreign one."""
+    db = tmp_path / "lib.db"
+    script = textwrap.dedent(f"""
+        import sqlite3, sys, time
+        from pathlib import Path
+        from pipeline.storage.video_lock import OpeningLock
+        with OpeningLock(Path({str(db)!r})):
+            with sqlite3.connect({str(db)!r}) as c:  # half of Spotter's tables, no meta yet
+                c.execute("create table videos (id integer primary key)")
+            print("holding", flush=True)
+            time.sleep(1.0)
+            Path({str(db)!r}).unlink()  # the creator gives up: the file is empty again
+            Path({str(db)!r}).touch()
+    """)
+    creator = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert creator.stdout.readline().strip() == "holding"
+        assert Library(db).videos() == []  # waited, then found an empty file and made it a library
+    finally:
+        creator.wait(timeout=60)
