@@ -20,19 +20,29 @@ if TYPE_CHECKING:
 def open_library(args: argparse.Namespace, create: bool = False) -> Library:
     """The library ``--db`` names (the user's default without it). Only a command that adds to a
     library (``create``: index, a new case, a case import) makes a new SQLite file; the others refuse
-    a file that is not there, so that a mistyped ``--db`` is not answered from an empty library
-    ("the person was not found")."""
-    from pipeline.errors import StorageError
+    a file that is not there (:func:`existing_library`)."""
     from pipeline.storage import Library, default_db_path
+
+    if create:
+        return Library(args.db or default_db_path())
+    return Library(existing_library(args))
+
+
+def existing_library(args: argparse.Namespace) -> str | Path:
+    """The library ``--db`` names (the user's default without it), refused when it is an SQLite file
+    that is not there, so that a mistyped ``--db`` is not answered from an empty library ("the
+    person was not found"). Checks the name only: nothing is opened."""
+    from pipeline.errors import StorageError
+    from pipeline.storage import default_db_path
     from pipeline.storage.location import locate
 
     db = args.db or default_db_path()
     where = locate(db)
-    if not create and where.path is not None and not where.path.exists():
+    if where.path is not None and not where.path.exists():
         if args.db:
             raise StorageError(f"no library at {where}: `main.py index VIDEO --db {args.db}` makes one")
         raise StorageError(f"no library yet ({where}): index a video first (main.py index VIDEO)")
-    return Library(db)
+    return db
 
 
 def model_set(args: argparse.Namespace, flip: bool | None = None, library: Library | None = None) -> ModelSet:

@@ -11,7 +11,7 @@ import signal
 from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
-from pipeline.cli.common import model_set, open_library
+from pipeline.cli.common import existing_library, model_set, open_library
 from pipeline.cli.console import err, out
 from pipeline.types import fmt_time
 
@@ -96,7 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         h.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     parse = build_parser("").parse_args
-    open_library(args).close()  # a library that is there: a mistyped --db is refused, not served empty
+    existing_library(args)  # a mistyped --db is refused, not served empty (checked, not opened)
     service = SearchService(args.db, parse)
     plain = parse(["search", "--db", service.url])  # what a search with no options asks for
 
