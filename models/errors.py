@@ -5,11 +5,18 @@ Each message is one line an operator can act on: what failed, which file, what t
 
 from __future__ import annotations
 
+import re
 
-def first_line(e: BaseException) -> str:
-    """The first line of an exception's message (its type name when it has none), for one-line errors."""
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def first_line(e: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line errors:
+    at most ``limit`` characters (when given), without the ``[Errno N]`` that OSError and FFmpeg's
+    errors put first (a number that means nothing to an operator; FFmpeg's are four-letter codes)."""
     text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    line = _ERRNO.sub("", text[0]) if text else type(e).__name__
+    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
 
 
 class SpotterError(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import shutil
 from collections.abc import Iterator
@@ -31,6 +32,13 @@ from pipeline.storage import Library
 from pipeline.storage.cases import operator
 from pipeline.types import Hit, clock_at, fmt_time
 from pipeline.version import version
+
+log = logging.getLogger(__name__)
+
+PHOTO_GONE = (
+    "(this photo is no longer at that path, or is no longer an image: shown by name only; the search "
+    "used the vector the case keeps of it)"
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,11 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
         Paragraph("none (from hits only)", body)
     ]
     for p, path in zip(photos, [p for p, _, _ in case.photos] or [None]):
-        if path and Path(path).is_file():
+        if path and _readable_image(path):
             story.append(Image(path, width=20 * mm, height=40 * mm, kind="proportional"))
+        elif path:
+            p = Paragraph(f"{_esc(path)}<br/>{PHOTO_GONE}", small)
+            log.warning("case %r: query photo %s %s", case.name, path, PHOTO_GONE)
         story.append(p)
     story.append(Paragraph(f"Confirmed hits ({len(sure)})", styles["Heading2"]))
     head = ["", "Camera and time", "Score", "Clip and SHA-256"]
@@ -161,6 +172,18 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
     SimpleDocTemplate(str(pdf), pagesize=A4, title=f"Spotter case {case.name}", author=operator()).build(
         story
     )
+
+
+def _readable_image(path: str) -> bool:
+    """Whether ReportLab can draw the file at ``path`` (a photo deleted or replaced since the case was
+    opened would otherwise fail the whole report when the PDF is built)."""
+    from reportlab.lib.utils import ImageReader
+
+    try:
+        ImageReader(path).getSize()
+    except Exception:  # any reason it cannot be drawn is the same to the report
+        return False
+    return True
 
 
 def _when(hit: Hit, end_s: float | None = None) -> str:

@@ -39,7 +39,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipeline.deinterlace import deinterlaced
+from pipeline.deinterlace import deinterlaced, ffmpeg_reason
 from pipeline.errors import VideoError
 from pipeline.upright import pixel_aspect, quarter_turns, turned
 
@@ -96,7 +96,7 @@ def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise VideoError(f"{path}: not a video FFmpeg can read ({_why(e)})") from e
+        raise VideoError(f"{path}: not a video FFmpeg can read ({ffmpeg_reason(e)})") from e
     stream = main_video_stream(container)
     if stream is None:
         container.close()
@@ -125,11 +125,6 @@ def _pixels(stream: av.video.stream.VideoStream) -> int:
     """Width x height a stream declares (0 where a damaged file declares none)."""
     ctx = getattr(stream, "codec_context", None)
     return int(getattr(ctx, "width", 0) or 0) * int(getattr(ctx, "height", 0) or 0)
-
-
-def _why(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:160] if text else type(e).__name__
 
 
 def _rate(value: Fraction | None) -> float:
@@ -177,7 +172,7 @@ def probe_stream(path: Path) -> StreamInfo:
                 if decoded >= PROBE_FRAMES:
                     break
         except av.error.FFmpegError as e:
-            raise VideoError(f"{path}: frames do not decode ({_why(e)})") from e
+            raise VideoError(f"{path}: frames do not decode ({ffmpeg_reason(e)})") from e
         if size is None:
             raise VideoError(f"{path}: no decodable frame (not a video, or damaged)")
         if decoded < MIN_FRAMES:
@@ -330,7 +325,7 @@ class ThreadedDecoder:
                     return container, deinterlaced(_chain(first, frames), self.deinterlaced)
                 log.info("%s: seek to frame %d landed elsewhere; decoding from the start", self.path, index)
             except av.error.FFmpegError as e:
-                log.info("%s: cannot seek (%s); decoding from the start", self.path, _why(e))
+                log.info("%s: cannot seek (%s); decoding from the start", self.path, ffmpeg_reason(e))
             container.close()
             container, stream = open_video(self.path)
         frames = _frames(container, stream, 0, self.origin_pts, self.damage, self.rate)
@@ -373,7 +368,7 @@ class ThreadedDecoder:
                 if item is None:
                     return
                 if isinstance(item, av.error.FFmpegError):
-                    log.warning("%s: decoding stopped: %s", self.path, _why(item))
+                    log.warning("%s: decoding stopped: %s", self.path, ffmpeg_reason(item))
                     return
                 if isinstance(item, Exception):
                     raise item

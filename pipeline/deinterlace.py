@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DETECT = "idet"  # FFmpeg's interlacing detector: sets each frame's interlaced flag from its content
 FILTER = "bwdif"
 FILTER_ARGS = "mode=send_frame:parity=auto:deint=interlaced"  # one picture per frame; flagged frames only
+REASON_CHARS = 160  # the most of FFmpeg's own message quoted in ours
 WOVEN = ("tff", "bff")  # idet's decisions that a frame is interlaced (top or bottom field first)
 
 
@@ -132,7 +133,7 @@ def deinterlaced(frames: Iterator[Decoded], counter: list[int] | None = None) ->
             ready = filt.push(d)
         except (FilterFailedError, av.error.FFmpegError, ValueError) as e:
             level = logging.WARNING if d.frame.interlaced_frame or counter[0] else logging.INFO
-            log.log(level, "cannot check for interlacing (%s); frames kept as decoded", _why(e))
+            log.log(level, "cannot check for interlacing (%s); frames kept as decoded", ffmpeg_reason(e))
             held = e.frames if isinstance(e, FilterFailedError) else [d]
             broken, filt = True, None
             yield from held if any(h is d for h in held) else [*held, d]
@@ -142,7 +143,7 @@ def deinterlaced(frames: Iterator[Decoded], counter: list[int] | None = None) ->
         try:
             yield from _count(filt, filt.push(None), counter)
         except FilterFailedError as e:
-            log.warning("cannot deinterlace (%s); frames kept as decoded", _why(e))
+            log.warning("cannot deinterlace (%s); frames kept as decoded", ffmpeg_reason(e))
             yield from e.frames
 
 
@@ -152,5 +153,6 @@ def _count(filt: _Deinterlacer, ready: list[Decoded], counter: list[int]) -> lis
     return ready
 
 
-def _why(e: BaseException) -> str:
-    return first_line(e.__cause__ if isinstance(e, FilterFailedError) and e.__cause__ else e)[:160]
+def ffmpeg_reason(e: BaseException) -> str:
+    """One short line of why FFmpeg (or a filter made of it) failed, for our own messages."""
+    return first_line(e.__cause__ if isinstance(e, FilterFailedError) and e.__cause__ else e, REASON_CHARS)

@@ -22,6 +22,7 @@ def one_line_error(p: subprocess.CompletedProcess, *words: str) -> None:
     assert p.returncode == 2, (p.returncode, p.stderr)
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "[Errno" not in lines[0], lines[0]  # an OS or FFmpeg error number means nothing to an operator
     for w in words:
         assert w in lines[0], lines[0]
 

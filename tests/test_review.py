@@ -106,6 +106,7 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     assert (first["video"], first["track_id"]) in tracks and (video, stranger) not in tracks
     for args, words in (
         (("case", "show", "nobody"), "no case named 'nobody'"),
+        (("case", "show", ""), "must have 1 to 100 characters"),  # not "create it with: case new ''"
         (("case", "new", "lost child"), "already exists"),
         (
             ("case", "add", "lost child", "--video", video, "--track", "99999", "--confirm"),
@@ -165,6 +166,12 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     again = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and (tmp_path / "out" / "spotter_report_gate_2" / "report.pdf").exists()
     assert hashlib.sha256((folder / clips[0]).read_bytes()).hexdigest() == clip_sha  # the first is untouched
+    photo.unlink()  # moved or deleted since the case was opened: said in the PDF, not left out in silence
+    gone = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert gone.returncode == 0, gone.stderr
+    third = PdfReader(tmp_path / "out" / "spotter_report_gate_3" / "report.pdf")
+    text = " ".join(page.extract_text() for page in third.pages)
+    assert "no longer at that path" in " ".join(text.split()) and "no longer at that path" in gone.stderr
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     denied = cli("case", "report", "gate", "--db", str(db), "--out", str(blocked / "sub"))

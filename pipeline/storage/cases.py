@@ -253,7 +253,8 @@ class CaseStore(LibraryBase):
 
     @staticmethod
     def _case_id(s: Session, name: str) -> int:
-        found = s.scalar(select(CaseRow.id).where(CaseRow.name == " ".join(str(name).split())))
+        name = clean_name(name, MAX_CASE_NAME, "case")  # an empty name is refused, not suggested to case new
+        found = s.scalar(select(CaseRow.id).where(CaseRow.name == name))
         if found is None:
             raise StorageError(f"no case named {name!r} (create it with: case new {name!r} --query PHOTO)")
         return int(found)
