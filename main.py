@@ -98,13 +98,11 @@ def _quiet_stdout() -> None:
 
 def open_app(db: str | None = None, cluster: str | None = None) -> int:
     """The desktop app, or one clear line where there is no display to show it on."""
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    ):
-        err(
-            "error: the desktop app needs a display (none found: DISPLAY and WAYLAND_DISPLAY are unset); "
-            "the command line works without one: python main.py --help"
-        )
+    from gui.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        err(f"error: {problem}")
         return 2
     from gui.app import run_app
 
