@@ -98,7 +98,7 @@ def _quiet_stdout() -> None:
 
 def open_app(db: str | None = None, cluster: str | None = None) -> int:
     """The desktop app, or one clear line where there is no display to show it on."""
-    from gui.display import display_problem
+    from pipeline.cli.display_check import display_problem
 
     problem = display_problem()
     if problem:

@@ -84,14 +84,16 @@ class ResultsPanel(QWidget):
         self.sort = QComboBox()
         self.sort.addItems(["Sort by score", "Sort by time"])
         self.sort.currentIndexChanged.connect(lambda i: self.sort_by("time" if i else "score"))
-        review = QHBoxLayout()
+        # two rows: the verdicts and refining, then the case (six buttons in one row were cut off at a
+        # 1300 px window: "Confirm (C" on X11)
+        review, case_row = QHBoxLayout(), QHBoxLayout()
 
-        def button(text: str, tip: str, slot: object) -> QPushButton:
+        def button(text: str, tip: str, slot: object, row: QHBoxLayout = review) -> QPushButton:
             b = QPushButton(text)
             b.setAutoDefault(False)
             b.setToolTip(tip)
             b.clicked.connect(slot)
-            review.addWidget(b)
+            row.addWidget(b)
             return b
 
         for label, key, verdict in (("Confirm (C)", "C", "confirmed"), ("Reject (X)", "X", "rejected")):
@@ -108,15 +110,25 @@ class ResultsPanel(QWidget):
             self.refine_requested,
         )
         self.route_button = button(
-            "Route", "Where the person was seen, in clock order across cameras", self.route_requested
+            "Route",
+            "Where the person was seen, in clock order across cameras",
+            self.route_requested,
+            case_row,
         )
         self.notes_button = button(
-            "Notes…", "The case's notes, kept with it and printed in its report", self.notes_requested
+            "Notes…",
+            "The case's notes, kept with it and printed in its report",
+            self.notes_requested,
+            case_row,
         )
         self.report_button = button(
-            "Report…", "Write the case's PDF report with the confirmed hits' clips", self.report_requested
+            "Report…",
+            "Write the case's PDF report with the confirmed hits' clips",
+            self.report_requested,
+            case_row,
         )
         review.addStretch(1)
+        case_row.addStretch(1)
         self.summary = QLabel("Search results appear here.")
         self.summary.setWordWrap(True)
 
@@ -135,6 +147,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(review)
+        layout.addLayout(case_row)
         self._update_label()
 
     @property

@@ -1,8 +1,9 @@
 """The desktop app where it cannot open a window: one line of Spotter's, never Qt's abort.
 
-With ``QT_QPA_PLATFORM`` naming no plugin, or ``DISPLAY`` naming an X server that is gone, Qt aborts
-the process (SIGABRT) after its own lines; :mod:`gui.display` finds both before Qt is loaded. The X
-cases run against a real X server (Xvfb, installed by ``.ci/run``)."""
+With ``QT_QPA_PLATFORM`` naming no plugin, ``DISPLAY`` naming an X server that is gone, or the X11
+plugin's system libraries missing, Qt aborts the process (SIGABRT) after its own lines;
+:mod:`pipeline.cli.display_check` finds each before Qt is loaded. The X cases run against a real X
+server (Xvfb, installed by ``.ci/run``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from gui.display import display_problem, platform_plugins
+from pipeline.cli.display_check import (
+    debian_package,
+    display_problem,
+    platform_plugins,
+    xcb_missing_libraries,
+)
 from tests.conftest import ROOT
 from tests.test_bad_input import one_line_error
 
@@ -51,7 +57,7 @@ def xvfb() -> Iterator[tuple[str, subprocess.Popen]]:
     display = f":{free_display()}"
     server = subprocess.Popen([XVFB, display, "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while display_problem({"DISPLAY": display}) and time.monotonic() < deadline:
+    while "does not answer" in (display_problem({"DISPLAY": display}) or "") and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
         yield display, server
@@ -68,8 +74,9 @@ def test_a_platform_plugin_that_does_not_exist_is_one_line() -> None:
 
 def test_an_x_server_that_is_gone_is_one_line_and_a_live_one_passes(xvfb) -> None:
     display, server = xvfb
-    assert display_problem({"DISPLAY": display}) is None  # a real X server answers
-    assert display_problem({"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}) is None
+    for env in ({"DISPLAY": display}, {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}):
+        problem = display_problem(env)  # a real X server answers (the plugin's libraries: next test)
+        assert problem is None or "X11 plugin needs system libraries" in problem, problem
     server.terminate()
     server.wait(timeout=20)
     p = app(DISPLAY=display)  # the session it named is gone: Qt would abort after its own lines
@@ -88,3 +95,47 @@ def test_every_display_setting_missing_or_dead() -> None:
     ):
         problem = display_problem(env)
         assert problem is not None and words in problem and "--help" in problem, (env, problem)
+
+
+def test_the_x11_plugin_libraries_are_checked_before_qt_would_abort(xvfb, tmp_path: Path) -> None:
+    """Qt's X11 plugin on a system without its libraries (a minimal Linux lacks libxcb-cursor0,
+    libxcb-icccm4, ...) aborts the process; the app says which are missing and how to install them,
+    or, where none is, opens its window."""
+    display, _ = xvfb
+    missing = xcb_missing_libraries()
+    if missing:
+        p = app(DISPLAY=display)
+        one_line_error(p, "X11 plugin needs system libraries", *missing, "apt-get install")
+        assert all(debian_package(m) in p.stderr for m in missing)
+        return
+    with subprocess.Popen([sys.executable, "main.py", "--db", str(tmp_path / "lib.db")], cwd=ROOT, env={
+        **{k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")},
+        "DISPLAY": display,
+    }, stderr=subprocess.PIPE, text=True) as running:  # fmt: skip
+        try:
+            assert running.wait(timeout=10) is None, running.stderr.read()  # exited: it should still run
+        except subprocess.TimeoutExpired:
+            pass  # the window is open
+        finally:
+            running.terminate()
+
+
+def test_debian_package_names_follow_debians_rule() -> None:
+    assert debian_package("libxcb-cursor.so.0") == "libxcb-cursor0"
+    assert debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"  # a name ending in a digit
+    assert debian_package("libxcb-icccm.so.4.0.0") == "libxcb-icccm4"
+
+
+def test_doctor_says_whether_the_desktop_app_can_open_here(tmp_path: Path) -> None:
+    """An IT team checking a machine sees it from ``doctor`` (the command line works either way)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    for env, words in (
+        ({"QT_QPA_PLATFORM": "bogus"}, "desktop app: QT_QPA_PLATFORM=bogus names no Qt platform plugin"),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "desktop app: can open its window here"),
+    ):
+        p = subprocess.run(
+            [sys.executable, "main.py", "doctor", "--db", str(tmp_path / "none.db")],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env={**base, **env},
+        )  # fmt: skip
+        assert p.returncode == 0 and words in p.stdout, (p.stdout, p.stderr)
+    assert not (tmp_path / "none.db").exists()

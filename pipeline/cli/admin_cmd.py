@@ -129,6 +129,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         ok = False
         err(f"error: {e}")
     out(f"database: {db}")
+    from pipeline.cli.display_check import display_problem
+
+    # the command line needs no display, so this is said, not failed
+    out(f"desktop app: {display_problem() or 'can open its window here'}")
     return 0 if ok else 2
 
 

@@ -1,25 +1,31 @@
 """Is there a screen for the desktop app? Asked before Qt is loaded, because Qt cannot be asked.
 
-When Qt's platform plugin cannot start (``QT_QPA_PLATFORM`` names a plugin that does not exist, or
-``DISPLAY`` names an X server that is gone: an SSH session's stale variable, a closed Xvfb), Qt
-prints its own lines and aborts the process (SIGABRT, after seconds of retrying), which no Python
-code can catch. So the likely causes are checked first, without Qt: the plugin's file, and a
-connection to the X server's or Wayland compositor's socket. A check that passes proves nothing
-more (an X server may still refuse us); one that fails is always a start that Qt would abort.
+When Qt's platform plugin cannot start (``QT_QPA_PLATFORM`` names a plugin that does not exist,
+``DISPLAY`` names an X server that is gone: an SSH session's stale variable, a closed Xvfb; or the
+X11 plugin's system libraries are not installed: Qt 6.5+ needs ``libxcb-cursor0``, which a minimal
+Linux lacks), Qt prints its own lines and aborts the process (SIGABRT, after seconds of retrying),
+which no Python code can catch. So the likely causes are checked first, without loading Qt: the
+plugin's file, a connection to the X server's or Wayland compositor's socket, and the X11 plugin's
+libraries (``ldd``). A check that passes proves nothing more (an X server may still refuse us); one
+that fails is always a start that Qt would abort. Qt-free, so that ``doctor`` can say it too.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 CONNECT_TIMEOUT_S = 2.0  # how long an X server over TCP may take to accept a connection
 WITHOUT_ONE = "the command line works without one: python main.py --help"
 X_TCP_BASE = 6000  # the X11 protocol's TCP port for display 0
+XCB_RUNTIME_LIBS = ("libxcb-cursor.so.0",)  # opened by Qt 6.5+'s X11 plugin itself, so ldd does not list it
 
 
 def display_problem(env: dict[str, str] | None = None) -> str | None:
@@ -42,6 +48,12 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
     if not forced and wayland and _wayland_answers(wayland, env):
         return None
     if display and _x_answers(display):
+        missing = xcb_missing_libraries()
+        if missing:
+            return (
+                f"the desktop app's X11 plugin needs system libraries that are missing: {', '.join(missing)} "
+                f"(Debian, Ubuntu: sudo apt-get install {' '.join(debian_package(m) for m in missing)})"
+            )
         return None
     if display or forced:
         why = (
@@ -54,19 +66,48 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
     return f"the desktop app needs a display, and {why}; {WITHOUT_ONE}"
 
 
+def xcb_missing_libraries() -> list[str]:
+    """The shared libraries (sonames) that Qt's X11 platform plugin needs and this system lacks;
+    empty where that cannot be told (no ``ldd``, no plugin file)."""
+    plugin = next((f for f in _plugin_files() if f.name == "libqxcb.so"), None)
+    ldd = shutil.which("ldd")
+    if plugin is None or ldd is None:
+        return []
+    try:
+        listed = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    missing = dict.fromkeys(m.group(1) for m in re.finditer(r"^\s*(\S+) => not found", listed, re.M))
+    for name in XCB_RUNTIME_LIBS:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            missing[name] = None
+    return list(missing)
+
+
+def debian_package(soname: str) -> str:
+    """The Debian package that by Debian's naming rule ships a library: ``libfoo.so.N`` is in
+    ``libfooN``, ``libfoo2.so.N`` in ``libfoo2-N`` (``libxcb-cursor.so.0``: ``libxcb-cursor0``)."""
+    m = re.fullmatch(r"(lib.+?)\.so\.(\d+)(?:\..*)?", soname)
+    if m is None:
+        return soname
+    stem, major = m.group(1), m.group(2)
+    return f"{stem}-{major}" if stem[-1].isdigit() else f"{stem}{major}"
+
+
 def platform_plugins() -> set[str]:
     """The names of the Qt platform plugins PySide6 ships (``xcb``, ``offscreen``, ...); empty when
     they cannot be listed (then nothing is refused for it)."""
+    names = (re.match(r"^(?:lib)?q(\w+?)\.(?:so|dll|dylib)$", f.name) for f in _plugin_files())
+    return {m.group(1) for m in names if m}
+
+
+def _plugin_files() -> list[Path]:
     spec = importlib.util.find_spec("PySide6")
     folders = list(spec.submodule_search_locations or []) if spec else []
-    names = set()
-    for folder in folders:
-        for sub in ("Qt/plugins/platforms", "plugins/platforms"):
-            for f in Path(folder, sub).glob("*"):
-                m = re.match(r"^(?:lib)?q(\w+?)(?:\.so|\.dll|\.dylib)$", f.name)
-                if m:
-                    names.add(m.group(1))
-    return names
+    subs = ("Qt/plugins/platforms", "plugins/platforms")
+    return [f for folder in folders for sub in subs for f in sorted(Path(folder, sub).glob("*"))]
 
 
 def _x_answers(display: str) -> bool:
