@@ -45,6 +45,9 @@ class IndexReport:
     gaps: int = 0  # gaps in the recording (timestamps jump): every track ended at each
     longest_gap_s: float = 0.0
     heights: np.ndarray = field(default_factory=lambda: np.zeros(HEIGHT_BINS, np.int64))
+    appearance_gate: float | None = None  # least similarity of a match between people seen in detail
+    appearance_floor: float | None = None  # the gate's floor (where nothing raised it)
+    distinct_pairs: int = 0  # pairs of people seen together that the gate was judged from
 
     def add_tracks(self, records: list[TrackRecord]) -> None:
         for r in records:
@@ -97,7 +100,16 @@ class IndexReport:
             "recording_gaps": {"count": self.gaps, "longest_s": round(self.longest_gap_s, 3)},
             "sampling": sampling,
             "detector": plan,
-            "appearance": {"detections": self.detections, "embedded": self.embedded},
+            "appearance": {"detections": self.detections, "embedded": self.embedded}
+            | (
+                {
+                    "gate": round(self.appearance_gate, 3),
+                    "floor": round(self.appearance_floor or 0.0, 3),
+                    "pairs_seen_together": self.distinct_pairs,
+                }
+                if self.appearance_gate is not None
+                else {}
+            ),
             "people": people,
             "notes": [n for n in notes if n],
             "warnings": self.warnings(),

@@ -197,6 +197,9 @@ class IndexRun:
 
     def finish(self) -> None:
         self._store(self.builder.finish(self.tracker.finish(), self.models.reid))
+        self.report.appearance_gate = self.tracker.appearance_gate()
+        self.report.appearance_floor = self.tracker.config.min_appearance
+        self.report.distinct_pairs = self.tracker.distinct.pairs
 
     def checkpoint(self, next_frame: int) -> dict:
         return {

@@ -20,6 +20,8 @@ def test_the_report_is_kept_with_each_video(indexed) -> None:
         assert report["people"]["tracks"] == v.tracks and report["people"]["height_median_px"] > 40
         assert report["sampling"]["low_rate"] is False and report["warnings"] == []
         assert report["camera_moved_frames"] == 0  # fixed cameras
+        looks = report["appearance"]  # the tracker's appearance gate, and what it was judged from
+        assert looks["floor"] <= looks["gate"] <= 0.8 and looks["pairs_seen_together"] > 0
 
 
 def test_a_moving_camera_is_said(tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ and frame rate), has a similar height, and resembles the track's remembered appe
 blends the two. Box overlap fails where people cross (identities swap) and where frames are far
 apart (a walker leaves their own box between two frames of a 1-6 fps recorder or a snapshot
 folder); measured on PETS09-S2L1, TUD-Campus and ADL-Rundle-6 and on them subsampled to 1-5 fps,
-it finds each person's whole walk more often at every rate (README, "Measured"). Without vectors
-the tracker is ByteTrack as it is.
+it finds each person's whole walk more often at every rate (README, "Measured"). Where motion
+cannot vouch for a match (the track unseen for over ``low_rate_gap_s``) between people the ReID
+model sees in detail, the appearance must beat how alike different people seen together in this
+video look (:mod:`pipeline.tracking.distinct`). Without vectors the tracker is ByteTrack as it is.
 
 Low frame rates. When the time between processed frames exceeds ``low_rate_gap_s`` a person may be
 seen once or twice only, so a single confident sighting starts a confirmed track.
@@ -39,6 +41,7 @@ import numpy as np
 
 from models.detections import Detections
 from pipeline.tracking.config import TrackerConfig
+from pipeline.tracking.distinct import DistinctPeople
 from pipeline.tracking.kalman import KalmanFilter, warp, xyah_to_xyxy, xyxy_to_xyah
 from pipeline.tracking.matching import assign, expand_boxes, iou_matrix
 from pipeline.tracking.track import Track, TrackState
@@ -76,6 +79,7 @@ class ByteTracker:
         self.frames_seen = 0
         self.last_frame: int | None = None  # the previous processed frame
         self.camera_moved = False  # the view moved into the previous processed frame
+        self.distinct = DistinctPeople()  # how alike different people look here (the appearance gate)
 
     @property
     def buffer_frames(self) -> int:
@@ -152,9 +156,20 @@ class ByteTracker:
         cos = np.where(np.isfinite(cos), cos, cfg.unknown_appearance)
         w = cfg.appearance_weight
         cost = (1 - w) * cost + w * (1.0 - cos)
-        bad |= cos < cfg.min_appearance
+        # where the track was unseen for longer than motion can vouch for, people the ReID model sees in
+        # full detail must look more alike than different people here do
+        detailed = np.minimum(t_xyah[:, None, 3], d_xyah[None, :, 3]) >= cfg.detail_height
+        detailed &= (unseen_s > cfg.low_rate_gap_s)[:, None]
+        bad |= cos < np.where(detailed, self.appearance_gate(), cfg.min_appearance)
         cost[bad] = np.inf
         return cost
+
+    def appearance_gate(self) -> float:
+        """The least appearance similarity for a match between people seen in full detail here."""
+        cfg = self.config
+        return self.distinct.gate(
+            cfg.min_appearance, cfg.distinct_quantile, cfg.distinct_min_pairs, cfg.max_appearance
+        )
 
     def _update_track(
         self, t: Track, dets: Detections, d: int, frame_index: int, emb: np.ndarray | None
@@ -192,6 +207,8 @@ class ByteTracker:
             for t, m, c in zip(self.tracks, mean, cov):
                 t.mean, t.cov = m, c
         self._predict(frame_index)
+        if emb is not None:
+            self.distinct.observe(emb, dets.score >= cfg.high_score)
         high = [i for i in range(len(dets)) if dets.score[i] >= cfg.high_score]
         weak = [i for i in range(len(dets)) if cfg.low_score <= dets.score[i] < cfg.high_score]
         pairs: list[tuple[Track, int]] = []
@@ -349,6 +366,7 @@ class ByteTracker:
             "last_frame": self.last_frame,
             "camera_moved": self.camera_moved,
             "tracks": [t.state_dict() for t in self.tracks],
+            "distinct": self.distinct.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -357,3 +375,4 @@ class ByteTracker:
         self.last_frame = None if state.get("last_frame") is None else int(state["last_frame"])
         self.camera_moved = bool(state.get("camera_moved", False))
         self.tracks = [Track.from_state_dict(d) for d in state["tracks"]]
+        self.distinct.load_state_dict(state.get("distinct"))  # absent in a checkpoint from before it

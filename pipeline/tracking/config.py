@@ -41,6 +41,15 @@ class TrackerConfig:
     max_height_ratio: with appearance, largest ratio between a track's height and a detection's.
     min_appearance: least cosine similarity between a track's appearance and a detection's for a
         match. Higher: fewer swapped identities, more broken tracks.
+    detail_height: between a track unseen for over ``low_rate_gap_s`` and a detection, both at least
+        this tall (pixels; the ReID model's input is 256 high, and smaller crops carry less of a
+        person's look), the gate rises to what ``distinct_quantile`` of the pairs of people seen
+        together in this video stay below (:mod:`.distinct`), never below ``min_appearance`` nor
+        above ``max_appearance``.
+    distinct_quantile: that share (0: no rise).
+    distinct_min_pairs: pairs of people seen together needed before the video's own figure is used.
+    max_appearance: the most the gate rises to (a video of identical uniforms would otherwise cut
+        every walk into single sightings).
     appearance_weight: share of the appearance distance in the matching cost (the rest is the walk
         distance as a fraction of its gate).
     appearance_momentum: weight of a track's remembered appearance against each new sighting.
@@ -69,6 +78,10 @@ class TrackerConfig:
     predicted_walk: float = 0.5
     max_height_ratio: float = 1.5
     min_appearance: float = 0.65
+    detail_height: float = 128.0
+    distinct_quantile: float = 0.99
+    distinct_min_pairs: int = 200
+    max_appearance: float = 0.8
     appearance_weight: float = 0.5
     appearance_momentum: float = 0.8
     unknown_appearance: float = 0.8
