@@ -18,12 +18,19 @@ class DropRouting:
     def handle_paths(self, paths: Sequence[str | Path]) -> bool:
         """Route dropped or pasted files: videos and folders to indexing, the first photo to search."""
         found = classify_paths(paths)
+        for line in found.unusable:
+            self.messages.warning(line)
         for p in found.other:
-            self.messages.warning(f"{p.name}: not a video or a photo Spotter can use")
+            self.messages.warning(f"{p.name}: not a video, a folder of images or a photo Spotter can use")
         if found.videos:
             self.indexing.add(found.videos)
         if found.photos:
             self.open_photo(found.photos[0])
+            if len(found.photos) > 1:  # one query at a time: the others are not searched in silence
+                self.messages.warning(
+                    f"{len(found.photos)} photos given: searching with {found.photos[0].name}; "
+                    "drop the others one at a time"
+                )
         return bool(found.videos or found.photos)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -40,7 +47,14 @@ class DropRouting:
         if paths:
             self.handle_paths(paths)
         elif mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.set_query_image(qimage_to_bgr(image), "dropped image")
+            self.use_image_data(mime.imageData(), "dropped image")
         event.acceptProposedAction()
+
+    def use_image_data(self, data: object, where: str) -> bool:
+        """Search with image data dropped or pasted (Qt gives a QImage; anything else is refused)."""
+        image = data if isinstance(data, QImage) else QImage()
+        if image.isNull():
+            self.messages.warning(f"The {where} is not a picture Spotter can read")
+            return False
+        self.set_query_image(qimage_to_bgr(image), where)
+        return True

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gui.actions import build_menus
@@ -32,7 +32,7 @@ from gui.results_panel import ResultsPanel
 from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
-from gui.util import classify_paths, qimage_to_bgr
+from gui.util import classify_paths
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_image
@@ -180,8 +180,12 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
     def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
         """Queue video files (folders expanded) for indexing; others are reported, not indexed."""
         found = classify_paths(paths)
+        for line in found.unusable:
+            self.messages.warning(line)
         for p in (*found.photos, *found.other):
-            self.messages.warning(f"{p.name}: not a video file; only videos can be added to the library")
+            self.messages.warning(
+                f"{p.name}: not a video file or a folder of images; only those can be added to the library"
+            )
         if found.videos and self.adaptation.running:  # its new model would miss them
             self.messages.error("The model is being adapted: add videos when it has finished or is cancelled")
             return []
@@ -294,12 +298,15 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         """Use the clipboard's image (or copied photo file) as the query."""
         mime = QGuiApplication.clipboard().mimeData()
         if mime is not None and mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.set_query_image(qimage_to_bgr(image), "pasted image")
-                return True
+            return self.use_image_data(mime.imageData(), "pasted image")
         if mime is not None and mime.hasUrls():
-            return self.handle_paths([u.toLocalFile() for u in mime.urls() if u.isLocalFile()])
+            local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if local:
+                return self.handle_paths(local)
+            self.messages.warning(
+                "The clipboard holds a web address, not a file: save the photo first, then open or paste it"
+            )
+            return False
         self.messages.warning("The clipboard holds no image to search for")
         return False
 

@@ -16,7 +16,7 @@ from pipeline.cameras import clock_label
 from pipeline.image_files import IMAGE_EXTENSIONS
 from pipeline.types import Hit
 from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
-from pipeline.video import VIDEO_EXTENSIONS, videos_in
+from pipeline.video import VIDEO_EXTENSIONS, media_in
 
 SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
 BOX_COLOR = QColor(255, 165, 0)  # the export's box colour (ExportConfig.box_color is BGR 0,165,255)
@@ -64,19 +64,33 @@ def score_color(score: float) -> QColor:
 class DroppedPaths:
     """Paths an operator dropped or chose, sorted by what Spotter does with them."""
 
-    videos: tuple[Path, ...]
+    videos: tuple[Path, ...]  # video files, and folders of images (each one camera's snapshots)
     photos: tuple[Path, ...]
     other: tuple[Path, ...]
+    unusable: tuple[str, ...] = ()  # one line for each path that cannot be read at all, and why
 
 
 def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
-    """Videos (folders expanded recursively), photos, and files that are neither."""
+    """Videos (folders expanded recursively to their videos and their folders of images, as
+    ``main.py index`` does), photos, files that are neither, and paths that cannot be read (a link
+    to itself or to nothing: named as given, not by where the link points)."""
     videos: list[Path] = []
     photos: list[Path] = []
     other: list[Path] = []
-    for p in (Path(p).expanduser().resolve() for p in paths):
-        if p.is_dir():
-            found = videos_in(p)
+    unusable: list[str] = []
+    for given in (Path(p).expanduser() for p in paths):
+        try:
+            p = given.resolve()
+            exists = p.exists()
+        except (RuntimeError, OSError) as e:  # Python 3.11 raises RuntimeError on a symlink loop
+            unusable.append(
+                f"{given.name}: cannot be read ({'a link that loops' if isinstance(e, RuntimeError) else e})"
+            )
+            continue
+        if given.is_symlink() and not exists:
+            unusable.append(f"{given.name}: a link to a file that is not there ({p})")
+        elif p.is_dir():
+            found = media_in(p)
             if found:
                 videos += found
             else:
@@ -87,7 +101,7 @@ def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
             photos.append(p)
         else:
             other.append(p)
-    return DroppedPaths(tuple(dict.fromkeys(videos)), tuple(photos), tuple(other))
+    return DroppedPaths(tuple(dict.fromkeys(videos)), tuple(photos), tuple(other), tuple(unusable))
 
 
 def video_file_filter() -> str:

@@ -26,6 +26,7 @@ from pipeline.image_files import HEIF_EXTENSIONS, HEIF_READABLE, decode_with_pil
 from pipeline.upright import exif_orientation, oriented
 
 MAX_QUERY_PIXELS = 50_000_000  # larger images are refused (decompression bombs, mistaken files)
+MAX_QUERY_BYTES = 200 << 20  # larger files are refused unread (a video or a disk image named .jpg)
 MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
 MIN_DETAIL = 8.0  # grey-level standard deviation below which a photo is blank (one colour, fog)
 
@@ -76,6 +77,10 @@ def load_image(path: str | Path) -> np.ndarray:
     """Decode an image file (any path, unicode included) to BGR; :class:`QueryError` if it is not one."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():  # a pipe or a device would block the caller for good
+            raise QueryError(f"{path}: not a file")
+        if path.stat().st_size > MAX_QUERY_BYTES:
+            raise QueryError(f"{path}: too large for a photo ({path.stat().st_size / 2**20:.0f} MB)")
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError) as e:
         raise QueryError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from e

@@ -44,3 +44,35 @@ def test_a_folder_of_heic_snapshots_is_a_sequence(tmp_path: Path) -> None:
     assert info.frame_count == 4 and (info.width, info.height) == (640, 480)
     got = [f.image for f in VideoReader(info)]
     assert len(got) == 4 and np.abs(got[2].astype(int) - frames[2].astype(int)).mean() < 8
+
+
+def test_files_that_are_no_photo_are_refused_without_reading_them(tmp_path: Path, monkeypatch) -> None:
+    """A pipe named .jpg would block the reader (the app's GUI thread) for good; a PNG of 30000x30000
+    px (2.6 MB) was decoded whole by Pillow's EXIF lookup before its size was refused (11 s, 3.5 GB);
+    a PNG's orientation is still read from its eXIf chunk."""
+    import os
+
+    import pytest
+    from PIL import PngImagePlugin
+
+    from pipeline.errors import QueryError
+
+    pipe = tmp_path / "camera.jpg"
+    os.mkfifo(pipe)
+    with pytest.raises(QueryError, match="not a file"):
+        load_image(pipe)
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (30000, 30000)).save(bomb)
+
+    def no_decoding(self):
+        raise AssertionError("the PNG's pixels were decoded")
+
+    with monkeypatch.context() as m:
+        m.setattr(PngImagePlugin.PngImageFile, "load", no_decoding)
+        with pytest.raises(QueryError, match="image too large"):
+            load_image(bomb)  # refused from its header
+    sideways = tmp_path / "sideways.png"
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = 6  # stored turned a quarter: shown upright, taller than wide
+    Image.new("RGB", (120, 60)).save(sideways, exif=exif.tobytes())
+    assert load_image(sideways).shape[:2] == (120, 60)

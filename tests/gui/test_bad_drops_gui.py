@@ -1,0 +1,74 @@
+"""Drops and pastes from a hostile sweep of the window (2026-12-01): each was a traceback, a frozen
+window or silence; each is now one message, and what can be used in the same drop still is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QGuiApplication
+
+from tests.gui.conftest import INDEX_TIMEOUT_MS, SEARCH_TIMEOUT_MS, drag_and_drop
+from tests.test_image_sequence import tud_frames
+
+
+def texts(window: object) -> str:
+    return " | ".join(m.text for m in window.messages.history)  # type: ignore[attr-defined]
+
+
+def test_a_link_that_loops_or_leads_nowhere_is_named_and_the_photo_beside_it_searched(
+    make_window, qtbot, tmp_path: Path, tud_query: Path
+) -> None:
+    """A link to itself made Path.resolve() raise RuntimeError inside dropEvent: a traceback, and the
+    good photo in the same drop was not searched. A dangling link was named by its target."""
+    window = make_window()
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    dangling = tmp_path / "suspect.jpg"
+    dangling.symlink_to(tmp_path / "gone.jpg")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        drag_and_drop(window, [loop, dangling, tud_query])
+    said = texts(window)
+    assert "loop.mp4: cannot be read (a link that loops)" in said, said
+    assert "suspect.jpg: a link to a file that is not there" in said, said
+    assert window.query_panel.image is not None and not window.indexing.running
+
+
+def test_a_pipe_named_like_a_photo_does_not_freeze_the_window(make_window, tmp_path: Path) -> None:
+    """It was read on the GUI thread, which then waited for a writer for ever."""
+    window = make_window()
+    pipe = tmp_path / "camera.jpg"
+    os.mkfifo(pipe)
+    assert not window.open_photo(pipe)
+    assert "camera.jpg: not a file" in window.messages.text
+
+
+def test_a_web_address_or_odd_image_data_on_the_clipboard_is_said(make_window) -> None:
+    window = make_window()
+    clipboard = QGuiApplication.clipboard()
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/suspect.jpg")])
+    clipboard.setMimeData(mime)
+    assert not window.paste_photo()
+    assert "web address, not a file" in window.messages.text
+    odd = QMimeData()
+    odd.setData("application/x-qt-image", b"\x00\x01 not a picture")  # image data that is no QImage
+    clipboard.setMimeData(odd)
+    assert not window.paste_photo()  # was: TypeError from QImage(QByteArray)
+    assert "not a picture Spotter can read" in window.messages.text
+
+
+def test_a_folder_of_snapshots_is_indexed_as_one_camera(make_window, qtbot, tmp_path: Path) -> None:
+    """The command line indexed a folder of images as a sequence; the window refused it."""
+    window = make_window()
+    folder = tmp_path / "gate camera"
+    folder.mkdir()
+    for k, frame in enumerate(tud_frames(every=10)):
+        cv2.imwrite(str(folder / f"snap_{k:03d}.jpg"), frame)
+    with qtbot.waitSignal(window.indexing.finished, timeout=INDEX_TIMEOUT_MS):
+        drag_and_drop(window, [folder])
+    (video,) = window.library.videos()
+    assert Path(video.path) == folder and video.status == "done" and video.tracks > 0, video
+    assert "not a video" not in texts(window)
