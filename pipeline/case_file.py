@@ -18,13 +18,14 @@ import base64
 import binascii
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import SpotterError
+from pipeline.errors import SpotterError, StorageError
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import clean_name
@@ -220,6 +221,32 @@ def import_case(
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
     return CaseImport(name, len(photos), len(marks), left_out)
+
+
+def keep_query_photos(
+    library: Library, case_name: str, photos: Sequence[tuple[str, np.ndarray]]
+) -> list[Path]:
+    """Copies of a case's query photos ((name, BGR picture) each: a file opened, an image pasted, a
+    frame of a video) in a new folder ``case photos/NAME`` beside the library, PNG (lossless); their
+    paths, for the case to keep. The case then has its photos whatever happens to the originals (a
+    pasted image or a video frame has no file at all), and its report shows them."""
+    import cv2
+
+    folder = _new_folder(library.location.side_dir / "case photos" / _safe(case_name))
+    out = []
+    try:
+        for k, (name, image) in enumerate(photos, 1):
+            target = folder / f"{k:02d}_{_safe(Path(name).stem)}.png"
+            ok, data = cv2.imencode(".png", image)
+            if not ok:
+                raise StorageError(f"cannot encode the query photo {name}")
+            with open(target, "xb") as f:
+                f.write(data.tobytes())
+            out.append(target)
+    except OSError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise StorageError(f"cannot keep the query photos in {folder}: {e.strerror or e}") from e
+    return out
 
 
 def _new_folder(base: Path) -> Path:

@@ -103,7 +103,13 @@ def test_the_report_is_written_off_the_gui_thread(
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF") and (pdf.parent / "SHA256SUMS").is_file()
     from pypdf import PdfReader
 
-    assert "red jacket" in " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "red jacket" in text
+    # the case keeps a copy of the photo (it kept only the file's name, and the report then said the
+    # photo was no longer there); the report shows it
+    (kept, _, _), *_ = window.library.case(window.review.case_name).photos
+    assert Path(kept).is_absolute() and Path(kept).is_file() and "case photos" in kept
+    assert "no longer at that path" not in text
     qtbot.waitUntil(lambda: not window.review.reports.running)
     assert "Report written" in window.messages.text
 
@@ -129,7 +135,7 @@ def test_a_case_is_taken_up_again_with_its_photo_filter_and_marks(
         assert window.review.open_case(name)
     assert window.review.case_name == name and window.results.model.verdicts == verdicts
     assert window.filter_bar.camera.currentText() == camera and window.search.where.cameras == (camera,)
-    assert window.query_panel.source == pets_query.name
+    assert window.query_panel.source == f"01_{pets_query.stem}.png"  # the copy kept with the case
     assert "1 confirmed" in window.messages.text
 
 
