@@ -209,10 +209,16 @@ class LibraryPanel(QWidget):
     def show_finished(self, ev: ProgressEvent, summary: VideoSummary | None) -> None:
         """A video's run ended (done, skipped, cancelled); ``summary`` is its database entry."""
         row = self._row(ev.video_path)
-        if summary is not None:
+        if summary is not None and summary.path != ev.video_path:  # the same footage at another path
+            row.set_state(
+                "done", f"same content as {Path(summary.path).name}: indexed once · {summary.tracks} people"
+            )
+        elif summary is not None:
             row.show_summary(summary)
             if ev.stage == Stage.SKIPPED:
                 row.set_state(row.state, f"already indexed · {summary.tracks} people")
+        elif ev.stage == Stage.SKIPPED:
+            row.set_state("done", f"skipped: {ev.message}" if ev.message else "skipped")
         else:
             row.set_state("cancelled", "cancelled before it started")
         self._refresh_size(ev.video_path)

@@ -219,7 +219,8 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
             self._show_device(ev.device)
 
     def _on_video_finished(self, ev: ProgressEvent) -> None:
-        summary = next((v for v in self.refresh_library() if v.path == ev.video_path), None)
+        videos = self.refresh_library()  # a copy of an indexed video is an alias of it, not a new row
+        summary = next((v for v in videos if ev.video_path in (v.path, *v.aliases)), None)
         self.library_panel.show_finished(ev, summary)
         if ev.video_path == self.player.video_path:
             self.player.reload_tracks()

@@ -72,3 +72,23 @@ def test_a_folder_of_snapshots_is_indexed_as_one_camera(make_window, qtbot, tmp_
     (video,) = window.library.videos()
     assert Path(video.path) == folder and video.status == "done" and video.tracks > 0, video
     assert "not a video" not in texts(window)
+
+
+def test_a_copy_of_an_indexed_video_is_said_to_be_one(
+    make_window, qtbot, indexed_copy: Path, tmp_path: Path
+) -> None:
+    """The same footage at another path (copied from a second USB stick) is indexed once; its row
+    said 'cancelled before it started' (nobody cancelled) because the window looked it up by path."""
+    import shutil
+
+    from tests.conftest import tud
+
+    window = make_window(indexed_copy)
+    copy = tmp_path / "from the second stick.mp4"
+    shutil.copy(tud().video, copy)
+    with qtbot.waitSignal(window.indexing.finished, timeout=INDEX_TIMEOUT_MS):
+        drag_and_drop(window, [copy])
+    row = window.library_panel.row(str(copy.resolve()))
+    assert row is not None and row.state == "done", row and row.status.text()
+    assert f"same content as {tud().video.name}: indexed once" in row.status.text()
+    assert len(window.library.videos()) == 2  # PETS and TUD-Campus, nothing new
