@@ -59,11 +59,11 @@ def report_folder(out: Path, case_name: str) -> Path:
             return folder
         except FileExistsError:
             if not out.is_dir():
-                raise ExportError(f"{out}: not a folder; choose another --out") from None
+                raise ExportError(f"{out}: not a folder; choose a folder for the report") from None
             continue
         except OSError as e:
             raise ExportError(
-                f"{out}: cannot create the report folder ({e.strerror}); choose another --out"
+                f"{out}: cannot create the report folder ({e.strerror}); choose another folder"
             ) from e
     raise ExportError(f"{out}: no free report folder name")
 

@@ -175,7 +175,7 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     denied = cli("case", "report", "gate", "--db", str(db), "--out", str(blocked / "sub"))
-    assert denied.returncode == 2 and "choose another --out" in denied.stderr
+    assert denied.returncode == 2 and "choose another folder" in denied.stderr
     assert len(denied.stderr.strip().splitlines()) == 1, denied.stderr
     nowhere = cli("case", "report", "gate", "--db", str(db), "--out", "")  # not the current folder
     assert nowhere.returncode == 2 and "--out: empty" in nowhere.stderr
