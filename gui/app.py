@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from gui.gui_thread_gc import collect_on_gui_thread
 from gui.main_window import MainWindow
 from gui.window_layout import APPLICATION, ORGANIZATION, app_settings
 from pipeline.engine import SpotterError
@@ -47,6 +48,7 @@ def run_app(db_path: str | Path | None = None, cluster: str | None = None) -> in
     default); the exit code."""
     clean_qt_environment()
     app = QApplication.instance() or QApplication(sys.argv)
+    collect_on_gui_thread(app)  # never on a worker thread, where it can deadlock with Qt
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     try:

@@ -21,6 +21,18 @@ INDEX_TIMEOUT_MS = 300_000  # PETS takes 30-60 s on two shared CPU cores; leave 
 SEARCH_TIMEOUT_MS = 60_000  # the first search loads the models
 
 
+@pytest.fixture(autouse=True, scope="package")
+def gui_thread_gc(qapp: QApplication) -> Iterator[None]:
+    """As the app does (gui/app.py): a garbage collection on a worker thread can deadlock with Qt.
+    Automatic collection comes back after the GUI tests (no event loop runs the timer in the others)."""
+    from gui.gui_thread_gc import collect_on_gui_thread
+
+    collector = collect_on_gui_thread(qapp)
+    yield
+    collector.stop()
+    collector.deleteLater()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(qapp: QApplication, tmp_path: Path) -> Iterator[Path]:
     """QSettings read and write only under tmp_path, never the user's configuration."""

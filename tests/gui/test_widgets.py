@@ -298,3 +298,33 @@ def test_opencv_qt_environment_is_undone(monkeypatch) -> None:
     clean_qt_environment()
     assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"  # not OpenCV's: left alone
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, qapp) -> None:
+    """Automatic collection is off (a worker thread would run it); the GUI thread's timer collects
+    cycles once the collector's own threshold is passed."""
+    import gc
+    import threading
+    import weakref
+
+    from gui.gui_thread_gc import INTERVAL_MS, collect_on_gui_thread
+
+    collector = collect_on_gui_thread(qapp)
+    assert collect_on_gui_thread(qapp) is collector and not gc.isenabled()
+
+    class Node:
+        pass
+
+    collected_on: list[str] = []
+
+    def cycle_on_worker() -> weakref.ref:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        weakref.finalize(a, lambda: collected_on.append(threading.current_thread().name))
+        return weakref.ref(a)
+
+    worker = threading.Thread(target=lambda: [cycle_on_worker() for _ in range(3000)], name="worker")
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(collected_on) >= 3000, timeout=10 * INTERVAL_MS)
+    assert set(collected_on) == {threading.main_thread().name}
