@@ -104,6 +104,19 @@ def open_app(db: str | None = None, cluster: str | None = None) -> int:
     if problem:
         err(f"error: {problem}")
         return 2
+    if db:  # a new library file, yes; a mistyped folder made on the way (/nonexistent/x.db), no
+        from models.errors import SpotterError
+        from pipeline.storage.location import locate
+
+        try:
+            where = locate(db)
+        except SpotterError as e:
+            err(f"error: {e}")
+            return 2
+        if where.path is not None and not where.path.parent.is_dir():
+            folder = where.path.parent
+            err(f"error: --db {db}: there is no folder {folder} (the app makes a library file, not folders)")
+            return 2
     from gui.app import run_app
 
     return run_app(db, cluster)

@@ -30,17 +30,13 @@ XVFB = shutil.which("Xvfb")
 REQUIRE_XVFB = os.environ.get("SPOTTER_REQUIRE_XVFB") == "1"  # .ci/run installs it: never skip there
 
 
-def app(**env: str) -> subprocess.CompletedProcess:
-    """``python main.py`` (the desktop app) with only ``env`` as its display settings."""
+def app(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python main.py [args]`` (the desktop app) with only ``env`` as its display settings."""
     base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     return subprocess.run(
-        [sys.executable, "main.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**base, **env},
+        [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, env={**base, **env},
         timeout=120,
-    )
+    )  # fmt: skip
 
 
 def free_display() -> int:
@@ -139,3 +135,10 @@ def test_doctor_says_whether_the_desktop_app_can_open_here(tmp_path: Path) -> No
         )  # fmt: skip
         assert p.returncode == 0 and words in p.stdout, (p.stdout, p.stderr)
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_app_does_not_make_a_mistyped_library_folder(tmp_path: Path) -> None:
+    """`main.py --db /nonexistent/x.db` made the folder and an empty library in it, in silence."""
+    missing = tmp_path / "no such folder" / "lib.db"
+    one_line_error(app("--db", str(missing), QT_QPA_PLATFORM="offscreen"), "there is no folder")
+    assert not missing.parent.exists()
