@@ -158,7 +158,10 @@ class SearchWorker(QObject):
         except Exception as e:  # the thread must keep serving: report every failure
             if not isinstance(e, SpotterError):
                 log.exception("search %d failed", request.request_id)
-            self.failed.emit(request.request_id, error_text(e))
+            text = error_text(e)
+            if text.startswith("photo: ") and request.source not in ("", "photo"):
+                text = f"{request.source}: {text[len('photo: '):]}"  # the file the operator knows
+            self.failed.emit(request.request_id, text)
 
     def _describe(self, searcher: Searcher, request: SearchRequest) -> None:
         t0 = time.perf_counter()

@@ -42,7 +42,7 @@ def test_a_photo_with_no_person_shows_a_message(make_window, qtbot, empty_photo:
     window = make_window()
     with qtbot.waitSignal(window.search.failed, timeout=SEARCH_TIMEOUT_MS):
         drag_and_drop(window, [empty_photo])
-    assert "no person" in window.messages.text
+    assert f"{empty_photo.name}: no person" in window.messages.text  # named by its file, not "photo"
     assert "no person" in window.query_panel.status.text()
     assert window.results.visible_hits() == []
     assert window.isVisible()
