@@ -160,7 +160,7 @@ class SearchWorker(QObject):
                 log.exception("search %d failed", request.request_id)
             text = error_text(e)
             if text.startswith("photo: ") and request.source not in ("", "photo"):
-                text = f"{request.source}: {text[len('photo: '):]}"  # the file the operator knows
+                text = f"{request.source}: {text[len('photo: ') :]}"  # the file the operator knows
             self.failed.emit(request.request_id, text)
 
     def _describe(self, searcher: Searcher, request: SearchRequest) -> None:
