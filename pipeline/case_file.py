@@ -243,9 +243,11 @@ def keep_query_photos(
             with open(target, "xb") as f:
                 f.write(data.tobytes())
             out.append(target)
-    except OSError as e:
+    except BaseException as e:  # a photo that does not encode, a full disk: no half-kept folder
         shutil.rmtree(folder, ignore_errors=True)
-        raise StorageError(f"cannot keep the query photos in {folder}: {e.strerror or e}") from e
+        if isinstance(e, OSError):
+            raise StorageError(f"cannot keep the query photos in {folder}: {e.strerror or e}") from e
+        raise
     return out
 
 
