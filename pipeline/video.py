@@ -27,8 +27,6 @@ from pipeline.decoding import (
 from pipeline.errors import VideoError
 from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
-    MIN_IMAGES,
-    images_in,
     iter_images,
     read_sequence,
     sequence_fingerprint,
@@ -43,37 +41,6 @@ log = logging.getLogger(__name__)
 FINGERPRINT_BYTES = 1 << 20  # bytes hashed at each end of the file
 SAMPLED_BLOCKS, SAMPLED_BLOCK_BYTES = 64, 4096  # blocks hashed between the ends
 TRUNCATION_TOLERANCE = 0.98  # ending before this fraction of the reported frame count is "truncated"
-# containers FFmpeg reads, and what recorders export: Dahua .dav, raw H.264/H.265 streams (.264,
-# .h265...), MPEG-TS from camcorders (.mts, .m2ts), ASF from older DVRs, Motion JPEG, DV
-VIDEO_EXTENSIONS = (
-    ".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm", ".wmv", ".flv",
-    ".dav", ".264", ".h264", ".265", ".h265", ".hevc", ".mts", ".m2ts", ".asf", ".3gp", ".vob",
-    ".mjpeg", ".mjpg", ".dv", ".mxf", ".ogv",
-)  # fmt: skip
-
-
-def videos_in(folder: Path) -> list[Path]:
-    """The video files (by extension) anywhere below a folder, sorted."""
-    return sorted(f for f in folder.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
-
-
-def media_in(folder: Path) -> list[Path]:
-    """What indexing a folder means: every video file anywhere below it, and every folder below it
-    (itself included) that directly holds a sequence of images (snapshots of one camera), sorted."""
-    folders = [d for d in (folder, *(p for p in folder.rglob("*") if p.is_dir()))]
-    sequences = [d for d in folders if len(images_in(d)) >= MIN_IMAGES]
-    return sorted([*videos_in(folder), *sequences])
-
-
-def nothing_in(folder: Path) -> str:
-    """Why a folder in which :func:`media_in` finds nothing holds nothing to index (for the error)."""
-    lone = next((d for d in (folder, *folder.rglob("*")) if d.is_dir() and images_in(d)), None)
-    if lone is None:
-        return "no videos and no folders of images in it"
-    return (
-        f"no videos, and no folder of at least {MIN_IMAGES} images in it ({lone} holds one; "
-        "one image is a photo to search with: main.py search --query IMAGE)"
-    )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from PIL import Image
 from pipeline.errors import VideoError
 from pipeline.frames import FrameSource
 from pipeline.indexer import index_video
+from pipeline.media_scan import media_in
 from pipeline.storage import Library
-from pipeline.video import VideoReader, media_in, probe
+from pipeline.video import VideoReader, probe
 from tests.conftest import tud
 
 START = datetime(2026, 11, 21, 14, 30, 0)

@@ -156,7 +156,7 @@ def test_what_recorders_export_is_found_and_read_to_the_end(
     duration), MPEG-TS, ASF. A folder finds them, and every frame is counted and read."""
     import av
 
-    from pipeline.video import videos_in
+    from pipeline.media_scan import media_in
 
     cap, frames = cv2.VideoCapture(str(pets().video)), []
     while len(frames) < 30 and (got := cap.read())[0]:
@@ -170,7 +170,7 @@ def test_what_recorders_export_is_found_and_read_to_the_end(
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
-    assert videos_in(tmp_path) == [tmp_path / name]
+    assert media_in(tmp_path) == [tmp_path / name]
     info = probe(tmp_path / name)
     assert info.frame_count == 30 and info.fps == pytest.approx(6.0)
     assert sum(1 for _ in VideoReader(info)) == 30

@@ -86,7 +86,7 @@ def reid_model_path(name: str | None) -> Path:
 def expand_videos(paths: list[Path]) -> list[Path]:
     """Files as given; folders expanded to the videos below them and the folders of images in them
     (each indexed as one sequence), sorted."""
-    from pipeline.video import media_in
+    from pipeline.media_scan import media_in
 
     out: list[Path] = []
     for p in paths:

@@ -63,13 +63,18 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
         err(f"error: {given}: {why}")
     given_ok = [g for g in args.videos if g not in unusable]
     try:
-        for given in given_ok:
-            if given.is_dir() and not expand_videos([given]):
-                failures += 1
-                from pipeline.video import nothing_in
+        from pipeline.media_scan import nothing_in, scan_media
 
-                err(f"error: {given}: {nothing_in(given)}")
-        for video in expand_videos(given_ok):
+        to_index: list[Path] = []
+        for given in given_ok:
+            if not given.is_dir():
+                to_index.append(given)
+            elif (scan := scan_media(given)).media:
+                to_index += scan.media
+            else:
+                failures += 1
+                err(f"error: {given}: {nothing_in(scan)}")
+        for video in to_index:
             bar = None
             try:
                 for ev in index_video(video, library, models, config, cancel.is_set, args.force):
