@@ -8,16 +8,25 @@ from pathlib import Path
 
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 
-from gui.util import classify_paths, qimage_to_bgr
+from gui.folder_scan import holds_folder
+from gui.util import DroppedPaths, classify_paths, qimage_to_bgr
 
 
 class DropRouting:
-    """Mixin for the main window (which provides ``messages``, ``indexing``, ``open_photo`` and
-    ``set_query_image``); Qt calls the event handlers on the window itself."""
+    """Mixin for the main window (which provides ``messages``, ``indexing``, ``folders``,
+    ``open_photo`` and ``set_query_image``); Qt calls the event handlers on the window itself."""
 
     def handle_paths(self, paths: Sequence[str | Path]) -> bool:
-        """Route dropped or pasted files: videos and folders to indexing, the first photo to search."""
-        found = classify_paths(paths)
+        """Route dropped or pasted files: videos and folders to indexing, the first photo to search.
+        Folders are walked on a worker and routed when it is done (:mod:`gui.folder_scan`); True
+        when something usable was found, or a folder is being looked through."""
+        if holds_folder(paths):
+            self.folders.sort(paths, self.route_found)
+            return True
+        return self.route_found(classify_paths(paths))
+
+    def route_found(self, found: DroppedPaths) -> bool:
+        """Route sorted paths: videos and folders of images to indexing, the first photo to search."""
         for line in found.unusable:
             self.messages.warning(line)
         for p in found.other:

@@ -23,6 +23,7 @@ from gui.clock_editor import ClockEditor
 from gui.drop_routing import DropRouting
 from gui.export_dialog import ExportDialog, ExportRunner
 from gui.filter_bar import FilterBar
+from gui.folder_scan import FolderScanner
 from gui.indexing import IndexingController
 from gui.library_panel import LibraryPanel
 from gui.messages import MessageBar
@@ -32,7 +33,7 @@ from gui.results_panel import ResultsPanel
 from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
-from gui.util import classify_paths
+from gui.util import DroppedPaths
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_image
@@ -68,6 +69,9 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.search = SearchService(self.library, library_models, parent=self)
         self.adaptation = AdaptController(self.library, library_models, self, lambda: self.indexing.running)
         self.exporter = ExportRunner(self.library, self)
+        self.folders = FolderScanner(self)  # dropped and chosen folders are walked off the GUI thread
+        self.folders.looking.connect(self.messages.info)
+        self.folders.failed.connect(self.messages.error)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
         self.review = ReviewController(self.library, self.results, self.search, library_models, self)
@@ -178,8 +182,14 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
     # ----- videos ---------------------------------------------------------------------------------
 
     def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
-        """Queue video files (folders expanded) for indexing; others are reported, not indexed."""
-        found = classify_paths(paths)
+        """Queue video files (folders expanded) for indexing; others are reported, not indexed.
+        Paths holding a folder are walked on a worker (:mod:`gui.folder_scan`) and queued when it is
+        done; the paths queued at once are returned."""
+        queued: list[str] = []
+        self.folders.sort(paths, lambda found: queued.extend(self._add_found_videos(found)))
+        return queued
+
+    def _add_found_videos(self, found: DroppedPaths) -> list[str]:
         for line in found.unusable:
             self.messages.warning(line)
         for p in (*found.photos, *found.other):
@@ -383,6 +393,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
             self._closed = True
             self.save_settings()
             self.player.close_video()
+            self.folders.shutdown()
             self.indexing.shutdown()
             self.exporter.shutdown()
             self.review.reports.shutdown()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from pipeline.cameras import clock_label
 from pipeline.image_files import IMAGE_EXTENSIONS
+from pipeline.media_scan import VIDEO_EXTENSIONS, content_kind, scan_media
 from pipeline.types import Hit
 from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
-from pipeline.video import VIDEO_EXTENSIONS, media_in
 
 SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
 BOX_COLOR = QColor(255, 165, 0)  # the export's box colour (ExportConfig.box_color is BGR 0,165,255)
@@ -70,10 +70,11 @@ class DroppedPaths:
     unusable: tuple[str, ...] = ()  # one line for each path that cannot be read at all, and why
 
 
-def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
+def classify_paths(paths: Iterable[str | Path], cancelled: Callable[[], bool] | None = None) -> DroppedPaths:
     """Videos (folders expanded recursively to their videos and their folders of images, as
     ``main.py index`` does), photos, files that are neither, and paths that cannot be read (a link
-    to itself or to nothing: named as given, not by where the link points)."""
+    to itself or to nothing: named as given, not by where the link points). ``cancelled`` stops
+    the walk of a folder part-way (see :mod:`gui.folder_scan`)."""
     videos: list[Path] = []
     photos: list[Path] = []
     other: list[Path] = []
@@ -90,15 +91,18 @@ def classify_paths(paths: Iterable[str | Path]) -> DroppedPaths:
         if given.is_symlink() and not exists:
             unusable.append(f"{given.name}: a link to a file that is not there ({p})")
         elif p.is_dir():
-            found = media_in(p)
-            if found:
-                videos += found
+            scan = scan_media(p, cancelled)
+            unusable += [f"{d.name or d}: a folder that cannot be read (skipped)" for d in scan.unreadable]
+            if scan.media:
+                videos += scan.media
             else:
                 other.append(p)
         elif p.suffix.lower() in VIDEO_EXTENSIONS:
             videos.append(p)
-        elif p.suffix.lower() in IMAGE_EXTENSIONS:
+        elif p.suffix.lower() in IMAGE_EXTENSIONS or (kind := content_kind(p)) == "image":
             photos.append(p)
+        elif kind == "video":  # a file without a known extension, told by its first bytes
+            videos.append(p)
         else:
             other.append(p)
     return DroppedPaths(tuple(dict.fromkeys(videos)), tuple(photos), tuple(other), tuple(unusable))

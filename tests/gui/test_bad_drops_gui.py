@@ -92,3 +92,79 @@ def test_a_copy_of_an_indexed_video_is_said_to_be_one(
     assert row is not None and row.state == "done", row and row.status.text()
     assert f"same content as {tud().video.name}: indexed once" in row.status.text()
     assert len(window.library.videos()) == 2  # PETS and TUD-Campus, nothing new
+
+
+def test_a_big_folder_is_walked_off_the_gui_thread(make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Dropping /usr (117,000 files) froze the window for 7.5 s: the walk ran on the GUI thread. It
+    now runs on a worker while the window says so; here the walk is made slow and the window must
+    keep answering (a timer fires) before the folder's snapshots are queued for indexing."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    import gui.util
+
+    folder = tmp_path / "nvr export" / "cam 3"
+    folder.mkdir(parents=True)
+    for k, frame in enumerate(tud_frames(every=10)):
+        cv2.imwrite(str(folder / f"snap_{k:03d}.jpg"), frame)
+    real, walked_on = gui.util.scan_media, []
+
+    def slow_walk(path, cancelled=None):
+        walked_on.append(threading.current_thread() is threading.main_thread())
+        time.sleep(1.0)
+        return real(path, cancelled)
+
+    monkeypatch.setattr(gui.util, "scan_media", slow_walk)
+    window = make_window()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(50)
+    with qtbot.waitSignal(window.indexing.finished, timeout=INDEX_TIMEOUT_MS):
+        drag_and_drop(window, [tmp_path / "nvr export"])
+        assert "Looking through nvr export" in window.messages.text
+    timer.stop()
+    assert walked_on == [False]
+    assert len(ticks) >= 10  # the event loop ran while the folder was walked
+    (video,) = window.library.videos()
+    assert Path(video.path) == folder and video.status == "done", video
+
+
+def test_closing_the_window_while_a_folder_is_walked(make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    """The walk is cancelled and its thread ended; nothing is queued after the window is gone."""
+    import time
+
+    import gui.util
+
+    (tmp_path / "f").mkdir()
+    real = gui.util.scan_media
+
+    def slow_walk(path, cancelled=None):
+        while not cancelled():
+            time.sleep(0.01)
+        return real(path, cancelled)
+
+    monkeypatch.setattr(gui.util, "scan_media", slow_walk)
+    window = make_window()
+    window.add_videos([tmp_path / "f"])
+    assert window.folders.running
+    window.close()
+    assert not window.folders.running and not window.indexing.running
+
+
+def test_a_photo_without_its_extension_is_searched(
+    make_window, qtbot, tmp_path: Path, tud_query: Path
+) -> None:
+    """'suspect' (a JPEG saved without its extension) was refused by its name: 'not a video, a
+    folder of images or a photo'. Its first bytes say it is a photo."""
+    import shutil
+
+    window = make_window()
+    photo = tmp_path / "suspect"
+    shutil.copy(tud_query, photo)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        drag_and_drop(window, [photo])
+    assert window.query_panel.image is not None
+    assert "not a video" not in texts(window), texts(window)
