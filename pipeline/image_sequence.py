@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from pipeline.errors import VideoError
 from pipeline.image_files import IMAGE_EXTENSIONS, decode_with_pillow
 from pipeline.timestamps import time_in_name
+from pipeline.upright import exif_orientation, oriented_size
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,29 @@ def images_in(folder: Path) -> list[Path]:
         raise VideoError(f"{folder}: cannot list the folder ({e.strerror or e})") from e
 
 
-def exif_time(path: Path) -> datetime | None:
-    """EXIF DateTimeOriginal (+ sub-seconds) of an image, or None."""
+class ImageFacts(NamedTuple):
+    """What one look at an image file's header says (one Pillow open per image: a day of 1 fps
+    snapshots is 86,400 of them)."""
+
+    time: datetime | None  # EXIF DateTimeOriginal (+ sub-seconds), None when absent or unreadable
+    size: tuple[int, int] | None  # (width, height) upright by its EXIF orientation; None: unreadable
+
+
+def image_facts(path: Path) -> ImageFacts:
+    """The capture time and upright size of an image file, from its header (pixels not decoded)."""
     from PIL import Image
 
     try:
         with Image.open(path) as img:
-            exif = img.getexif().get_ifd(EXIF_IFD)
+            exif = img.getexif()
+            size = oriented_size(img.size, exif_orientation(img))
+            sub_ifd = exif.get_ifd(EXIF_IFD)
     except (OSError, ValueError, SyntaxError):
-        return None
+        return ImageFacts(None, None)
+    return ImageFacts(_exif_time(sub_ifd), (int(size[0]), int(size[1])))
+
+
+def _exif_time(exif: Mapping[int, object]) -> datetime | None:
     raw = exif.get(DATETIME_ORIGINAL)
     if not raw:
         return None
@@ -72,6 +88,7 @@ class Sequence:
     times: tuple[float, ...]
     start: datetime | None  # capture time of the first image, when known
     note: str
+    sizes: tuple[tuple[int, int] | None, ...] = ()  # upright size of each file (None: unreadable)
 
 
 def read_sequence(folder: Path) -> Sequence:
@@ -90,7 +107,8 @@ def read_sequence(folder: Path) -> Sequence:
         if mixed
         else ""
     )
-    stamps = {f: exif_time(f) or time_in_name(f.name) for f in files}
+    facts = {f: image_facts(f) for f in files}
+    stamps = {f: facts[f].time or time_in_name(f.name) for f in files}
     broken_note = ""
     if any(stamps.values()) and not all(stamps.values()):
         # an image without a time that is no image at all (a recorder's zero-byte file) must not
@@ -108,7 +126,7 @@ def read_sequence(folder: Path) -> Sequence:
         for k in range(1, len(times)):  # same second (no fractions written): keep their order
             if times[k] <= times[k - 1]:
                 times[k] = times[k - 1] + 1e-3
-        return Sequence(tuple(files), tuple(times), first, mixed_note)
+        return Sequence(tuple(files), tuple(times), first, mixed_note, tuple(facts[f].size for f in files))
     files.sort(key=lambda f: f.name)
     missing = sum(1 for f in files if stamps[f] is None)
     note = (
@@ -116,7 +134,8 @@ def read_sequence(folder: Path) -> Sequence:
         f"assumed {ASSUMED_INTERVAL_S:g} s apart"
     )
     note = "; ".join(n for n in (note, mixed_note) if n)
-    return Sequence(tuple(files), tuple(k * ASSUMED_INTERVAL_S for k in range(len(files))), None, note)
+    times = tuple(k * ASSUMED_INTERVAL_S for k in range(len(files)))
+    return Sequence(tuple(files), times, None, note, tuple(facts[f].size for f in files))
 
 
 def cameras_named(files: list[Path]) -> list[str]:

@@ -34,7 +34,6 @@ from pipeline.image_sequence import (
 from pipeline.image_sequence import (
     Sequence as ImageSequence,
 )
-from pipeline.upright import exif_orientation, oriented_size
 
 log = logging.getLogger(__name__)
 
@@ -159,15 +158,10 @@ def probe(path: str | Path) -> VideoInfo:
 def probe_folder(path: Path) -> VideoInfo:
     """A folder of images as a video (see :mod:`pipeline.image_sequence`); :class:`VideoError` if it
     holds too few images or none decodes."""
-    from PIL import Image
-
     seq = read_sequence(path)
     size, odd = None, 0
-    for f in seq.files:
-        try:
-            with Image.open(f) as img:  # (decoding turns a photo by its EXIF orientation)
-                wh = oriented_size(img.size, exif_orientation(img))
-        except (OSError, ValueError, SyntaxError):
+    for wh in seq.sizes:  # upright: decoding turns a photo by its EXIF orientation
+        if wh is None:
             continue
         size = size or wh
         odd += wh != size
