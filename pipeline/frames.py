@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline.decoding import Decoded, ThreadedDecoder, scan_keyframes
 from pipeline.errors import VideoError
-from pipeline.image_sequence import iter_images
+from pipeline.image_sequence import image_at
 from pipeline.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,10 @@ class FrameSource:
         if index < 0 or (self.info.frame_count and index >= self.info.frame_count):
             raise VideoError(f"{self.info.path}: frame {index} is outside 0..{self.info.frame_count - 1}")
         if self.info.images is not None:  # a folder of images: each frame is a file
-            for _, _, image in iter_images(self.info.images, (self.info.width, self.info.height), index):
-                if image is None:
-                    break
-                return image
-            raise VideoError(f"{self.info.images.files[index]}: image does not decode")
+            image = image_at(self.info.images, index, (self.info.width, self.info.height))
+            if image is None:
+                raise VideoError(f"{self.info.images.files[index]}: image does not decode")
+            return image
         if self._frames is None or index < self._next or index - self._next > SEEK_AHEAD:
             self._open_at(index)
         assert self._frames is not None

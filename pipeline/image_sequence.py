@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -181,13 +181,9 @@ def read_image(path: Path) -> np.ndarray | None:
     return image if image is not None else decode_with_pillow(data)  # HEIC, and what OpenCV lacks
 
 
-def iter_images(
-    seq: Sequence, size: tuple[int, int], start: int = 0
-) -> Iterator[tuple[int, float, np.ndarray | None]]:
-    """(index, time, BGR image scaled to ``size`` (w, h), or None where it does not decode) from
-    image ``start`` on."""
-    for k in range(start, len(seq.files)):
-        img = read_image(seq.files[k])
-        if img is not None and (img.shape[1], img.shape[0]) != size:
-            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        yield k, seq.times[k], img
+def image_at(seq: Sequence, index: int, size: tuple[int, int]) -> np.ndarray | None:
+    """BGR image ``index`` of the sequence scaled to ``size`` (w, h), or None where it does not decode."""
+    img = read_image(seq.files[index])
+    if img is not None and (img.shape[1], img.shape[0]) != size:
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return img

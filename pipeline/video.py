@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from pipeline.decoding import (
 from pipeline.errors import VideoError
 from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
-    iter_images,
+    image_at,
     read_sequence,
     sequence_fingerprint,
 )
@@ -228,19 +229,28 @@ class VideoReader:
             table.append((index, pts))
 
     def _iter_images(self, seq: ImageSequence) -> Iterator[Frame]:
-        info = self.info
-        wanted, index = self.start_frame, self.start_frame - 1
-        self.decoded_from = self.start_frame
-        for index, ts, image in iter_images(seq, (info.width, info.height), self.start_frame):
-            if index < wanted:
-                continue
-            if image is None:  # an unreadable image is skipped, the sequence goes on
-                log.warning("%s: image %s does not decode; skipped", info.path, seq.files[index].name)
-                self.damaged_packets += 1
-                continue
-            yield Frame(index, ts, image)
-            wanted = index + max(int(self.stride), 1)
-        self.frames_read = max(index + 1, 0)
+        """Only the images wanted are read (a skipped image costs nothing, unlike a skipped video
+        frame), the next one on a second thread while the caller works on this one (decoding a
+        JPEG releases the GIL); a change of ``stride`` in between makes that read wasted, not wrong."""
+        info, size, count = self.info, (self.info.width, self.info.height), len(seq.files)
+        self.decoded_from = index = self.start_frame
+        with ThreadPoolExecutor(1, thread_name_prefix="spotter-images") as reader:
+            ahead: tuple[int, Future] | None = None  # (image index, its read under way)
+            while index < count:
+                if ahead is not None and ahead[0] == index:
+                    image = ahead[1].result()
+                else:
+                    image = image_at(seq, index, size)
+                guess = index + max(int(self.stride), 1)
+                ahead = (guess, reader.submit(image_at, seq, guess, size)) if guess < count else None
+                if image is None:  # an unreadable image is skipped, the sequence goes on
+                    log.warning("%s: image %s does not decode; skipped", info.path, seq.files[index].name)
+                    self.damaged_packets += 1
+                    index += 1
+                    continue
+                yield Frame(index, seq.times[index], image)
+                index += max(int(self.stride), 1)
+        self.frames_read = max(count, self.start_frame)
 
     def __iter__(self) -> Iterator[Frame]:
         info = self.info

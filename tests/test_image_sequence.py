@@ -175,3 +175,28 @@ def test_probing_a_folder_opens_each_image_header_once(tmp_path: Path, monkeypat
     info = probe(tmp_path / "cam1")
     assert info.frame_count == len(paths) and (info.width, info.height) == (640, 480)
     assert sorted(opened) == sorted(str(p) for p in paths)
+
+
+def test_a_sequence_read_with_strides_reads_only_the_images_it_yields(tmp_path: Path, monkeypatch) -> None:
+    """Images skipped by the stride were decoded and thrown away (a video's skipped frames must be
+    decoded; a folder's need not be). The stride changes part-way, as adaptive sampling does; the
+    image read ahead for the old stride is then not used, and the frames are still the right ones."""
+    import pipeline.image_sequence as image_sequence
+
+    paths = write_named(tmp_path / "cam1", tud_frames(every=2))  # 36 images, 0.2 s apart
+    read: list[str] = []
+    real_read = image_sequence.read_image
+    monkeypatch.setattr(image_sequence, "read_image", lambda p: read.append(p.name) or real_read(p))
+    reader = VideoReader(probe(tmp_path / "cam1"), start_frame=1, stride=3)
+    got = []
+    for frame in reader:
+        got.append(frame.index)
+        if frame.index == 13:
+            reader.stride = 5
+    assert got == [1, 4, 7, 10, 13, 18, 23, 28, 33]
+    assert {paths[k].name for k in got} <= set(read)
+    assert len(read) <= len(got) + 1  # the one read ahead for stride 3 after frame 13 (frame 16)
+    assert reader.frames_read == len(paths)
+    direct = [cv2.imread(str(paths[k])) for k in (1, 33)]
+    assert np.array_equal(direct[0], FrameSource(tmp_path / "cam1").frame(1))
+    assert np.array_equal(direct[1], FrameSource(tmp_path / "cam1").frame(33))
