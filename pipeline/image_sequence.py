@@ -110,10 +110,11 @@ def read_sequence(folder: Path) -> Sequence:
     facts = {f: image_facts(f) for f in files}
     stamps = {f: facts[f].time or time_in_name(f.name) for f in files}
     broken_note = ""
-    if any(stamps.values()) and not all(stamps.values()):
-        # an image without a time that is no image at all (a recorder's zero-byte file) must not
-        # cost the others their capture times: it is left out, and said
-        broken = {f for f in files if stamps[f] is None and read_image(f) is None}
+    if not all(stamps.values()):
+        # a file without a time that is no image at all (a recorder's zero-byte file) must neither
+        # cost the others their capture times nor be counted as an image without one: it is left
+        # out, and said. Only files whose header does not even open are decoded to make sure.
+        broken = {f for f in files if stamps[f] is None and facts[f].size is None and read_image(f) is None}
         if broken:
             files = [f for f in files if f not in broken]
             shown = ", ".join(sorted(f.name for f in broken)[:3]) + (", ..." if len(broken) > 3 else "")

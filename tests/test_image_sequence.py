@@ -91,6 +91,20 @@ def test_a_file_that_is_no_image_does_not_cost_the_others_their_times(tmp_path: 
     assert "2 file(s) that do not decode left out (e.jpg, f.jpg)" in info.note
 
 
+def test_files_that_are_no_images_are_not_counted_as_images_without_a_time(tmp_path: Path) -> None:
+    """In a folder where no image carries a time, 'N of M images carry no capture time' counted the
+    zero-byte and non-image files among the images."""
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    for k, img in enumerate(tud_frames(10)[:3]):
+        cv2.imwrite(str(folder / f"img{k}.jpg"), img)
+    (folder / "img3.jpg").write_bytes(b"")
+    info = probe(folder)
+    assert info.frame_count == 3
+    assert "3 of 3 images carry no capture time" in info.note, info.note
+    assert "1 file(s) that do not decode left out (img3.jpg)" in info.note, info.note
+
+
 def test_unknown_times_are_ordered_by_name_and_said(tmp_path: Path) -> None:
     folder = tmp_path / "exported"
     folder.mkdir()
