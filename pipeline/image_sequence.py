@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.errors import VideoError
 from pipeline.image_files import IMAGE_EXTENSIONS, decode_with_pillow
 from pipeline.timestamps import time_in_name
-from pipeline.upright import exif_orientation, oriented_size
+from pipeline.upright import orientation_in, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ def image_facts(path: Path) -> ImageFacts:
 
     try:
         with Image.open(path) as img:
-            exif = img.getexif()
-            size = oriented_size(img.size, exif_orientation(img))
+            exif = read_exif(img)  # a PNG's pixels are not decoded for it
+            size = oriented_size(img.size, orientation_in(exif))
             sub_ifd = exif.get_ifd(EXIF_IFD)
     except (OSError, ValueError, SyntaxError):
         return ImageFacts(None, None)

@@ -46,25 +46,38 @@ def turned(image: np.ndarray, turns: int) -> np.ndarray:
     return image if not turns % 4 else cv2.rotate(image, _TURNS[turns % 4])
 
 
-def exif_orientation(img: Any) -> int:
-    """The EXIF orientation (1-8) of an open Pillow image; 1 when it has none or a bad one. Never
-    decodes the pixels: Pillow's ``getexif()`` on a PNG without an eXIf chunk before its pixels loads
-    the whole image (a 30000x30000 PNG of 2.6 MB: 11 s and 3.5 GB before its size could be refused),
-    so a PNG's EXIF is read only from the chunk its header brought."""
+def read_exif(img: Any) -> Any:
+    """The EXIF of an open Pillow image (a ``PIL.Image.Exif``, empty when it has none or a bad one).
+    Never decodes the pixels: Pillow's ``getexif()`` on a PNG without an eXIf chunk before its pixels
+    loads the whole image (a 30000x30000 PNG of 2.6 MB: 11 s and 3.5 GB before its size could be
+    refused), so a PNG's EXIF is read only from the chunk its header brought."""
+    from PIL import Image
+
     try:
         if getattr(img, "format", None) == "PNG":
-            from PIL import Image
-
-            raw = img.info.get("exif")
             exif = Image.Exif()
+            raw = img.info.get("exif")
             if raw:
                 exif.load(raw)
-        else:
-            exif = img.getexif()
-        value = int(exif.get(ORIENTATION_TAG, 1))
+            return exif
+        return img.getexif()
     except (AttributeError, TypeError, ValueError, OSError, SyntaxError):
+        return Image.Exif()
+
+
+def orientation_in(exif: Any) -> int:
+    """The orientation (1-8) an EXIF block (:func:`read_exif`) gives; 1 when none or a bad one."""
+    try:
+        value = int(exif.get(ORIENTATION_TAG, 1))
+    except (AttributeError, TypeError, ValueError):
         return 1
     return value if 1 <= value <= 8 else 1
+
+
+def exif_orientation(img: Any) -> int:
+    """The EXIF orientation (1-8) of an open Pillow image; 1 when it has none or a bad one (pixels
+    never decoded, see :func:`read_exif`)."""
+    return orientation_in(read_exif(img))
 
 
 def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

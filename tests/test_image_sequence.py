@@ -214,3 +214,26 @@ def test_a_sequence_read_with_strides_reads_only_the_images_it_yields(tmp_path: 
     direct = [cv2.imread(str(paths[k])) for k in (1, 33)]
     assert np.array_equal(direct[0], FrameSource(tmp_path / "cam1").frame(1))
     assert np.array_equal(direct[1], FrameSource(tmp_path / "cam1").frame(33))
+
+
+def test_png_snapshots_are_probed_from_their_headers(tmp_path: Path, monkeypatch) -> None:
+    """Looking for a PNG's capture time with Pillow's getexif() decoded its pixels when it has no
+    eXIf chunk (an 8000x8000 PNG: 1 s; a decompression bomb: gigabytes) while probing the folder.
+    Here PNG snapshots named by time, one with an eXIf chunk whose time wins over its name."""
+    from PIL import PngImagePlugin
+
+    frames = tud_frames(10)[:3]
+    paths = write_named(tmp_path / "png", frames, step_s=2.0)
+    for p, img in zip(paths, frames):
+        p.unlink()
+        cv2.imwrite(str(p.with_suffix(".png")), img)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = (START + timedelta(seconds=5)).strftime("%Y:%m:%d %H:%M:%S")
+    Image.fromarray(frames[0][:, :, ::-1]).save(paths[0].with_suffix(".png"), exif=exif.tobytes())
+    loads: list[int] = []
+    real_load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda im: loads.append(1) or real_load(im))
+    info = probe(tmp_path / "png")
+    assert [p.stem for p in info.images.files] == [paths[1].stem, paths[2].stem, paths[0].stem]
+    assert list(info.images.times) == [0.0, 2.0, 3.0] and (info.width, info.height) == (640, 480)
+    assert loads == []
