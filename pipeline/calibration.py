@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.cooccurrence import boxes_touch
+from pipeline.cosine_histogram import bin_upper_edge, cosine_bins
 from pipeline.storage import Library, TrackInfo
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,6 @@ class CalibrationConfig:
 
     min_samples: int = 100
     bounds: tuple[float, float] = (0.55, 0.85)
-
-
-def _bin(scores: np.ndarray) -> np.ndarray:
-    return np.clip(((np.asarray(scores) + 1.0) / 2.0 * BINS).astype(np.int64), 0, BINS - 1)
 
 
 def score_histograms(
@@ -80,14 +77,14 @@ def score_histograms(
             if len(own) > 1:
                 sims = own @ own.T
                 np.fill_diagonal(sims, -np.inf)
-                genuine += np.bincount(_bin(sims.max(axis=1)), minlength=BINS)
+                genuine += np.bincount(cosine_bins(sims.max(axis=1), BINS), minlength=BINS)
             active = [(a, v) for a, v in active if a.last_frame >= t.first_frame]
             for a, v in active[-rivals:]:
                 if a.person == t.person or boxes_touch(a, t):
                     continue
                 sims = v @ own.T
                 both_ways = np.concatenate([sims.max(axis=1), sims.max(axis=0)])
-                impostor += np.bincount(_bin(both_ways), minlength=BINS)
+                impostor += np.bincount(cosine_bins(both_ways, BINS), minlength=BINS)
             active.append((t, own))
     return genuine, impostor
 
@@ -113,7 +110,7 @@ def equal_error_floor(
     below = np.cumsum(genuine) / genuine.sum()  # same-person pairs at or below each bin
     above = 1.0 - np.cumsum(impostor) / impostor.sum()  # different-people pairs above each bin
     k = int(np.argmin(np.abs(below - above)))
-    floor = -1.0 + 2.0 * (k + 1) / BINS
+    floor = bin_upper_edge(k, BINS)
     lo, hi = config.bounds
     return float(min(max(floor, lo), hi)), True
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.cosine_histogram import bin_upper_edge, cosine_bins
+
 BINS = 200  # histogram bins over cosine -1..1 (0.01 wide)
 
 
@@ -44,8 +46,7 @@ class DistinctPeople:
             return
         cos = rows @ rows.T
         upper = cos[np.triu_indices(len(rows), k=1)]
-        bins = np.clip(((upper + 1.0) / 2.0 * BINS).astype(np.int64), 0, BINS - 1)
-        self.counts += np.bincount(bins, minlength=BINS)
+        self.counts += np.bincount(cosine_bins(upper, BINS), minlength=BINS)
 
     def gate(self, floor: float, quantile: float, min_pairs: int, cap: float) -> float:
         """The least appearance similarity for a match: ``floor`` until ``min_pairs`` pairs are seen,
@@ -55,7 +56,7 @@ class DistinctPeople:
         if n < min_pairs or quantile <= 0:
             return floor
         k = int(np.searchsorted(np.cumsum(self.counts), quantile * n))
-        edge = (k + 1) / BINS * 2.0 - 1.0
+        edge = bin_upper_edge(k, BINS)
         return float(min(max(edge, floor), max(cap, floor)))
 
     def state_dict(self) -> dict[str, Any]:
