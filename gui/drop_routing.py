@@ -1,4 +1,4 @@
-"""What the main window does with files and images dropped or pasted on it: videos and folders go to
+"""What the main window does with files and images dropped, pasted or chosen: videos and folders go to
 indexing, the first photo becomes the query, anything else is named in a warning."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from gui.util import DroppedPaths, classify_paths, qimage_to_bgr
 
 class DropRouting:
     """Mixin for the main window (which provides ``messages``, ``indexing``, ``folders``,
-    ``open_photo`` and ``set_query_image``); Qt calls the event handlers on the window itself."""
+    ``adaptation``, ``open_photo`` and ``set_query_image``); Qt calls the event handlers on the
+    window itself."""
 
     def handle_paths(self, paths: Sequence[str | Path]) -> bool:
         """Route dropped or pasted files: videos and folders to indexing, the first photo to search.
@@ -32,7 +33,7 @@ class DropRouting:
         for p in found.other:
             self.messages.warning(f"{p.name}: not a video, a folder of images or a photo Spotter can use")
         if found.videos:
-            self.indexing.add(found.videos)
+            self.queue_videos(found.videos)
         if found.photos:
             self.open_photo(found.photos[0])
             if len(found.photos) > 1:  # one query at a time: the others are not searched in silence
@@ -41,6 +42,30 @@ class DropRouting:
                     "drop the others one at a time"
                 )
         return bool(found.videos or found.photos)
+
+    def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
+        """Queue video files (folders expanded) for indexing; others are reported, not indexed.
+        Paths holding a folder are walked on a worker (:mod:`gui.folder_scan`) and queued when it is
+        done; the paths queued at once are returned."""
+        queued: list[str] = []
+        self.folders.sort(paths, lambda found: queued.extend(self._add_found_videos(found)))
+        return queued
+
+    def _add_found_videos(self, found: DroppedPaths) -> list[str]:
+        for line in found.unusable:
+            self.messages.warning(line)
+        for p in (*found.photos, *found.other):
+            self.messages.warning(
+                f"{p.name}: not a video file or a folder of images; only those can be added to the library"
+            )
+        return self.queue_videos(found.videos)
+
+    def queue_videos(self, videos: Sequence[Path]) -> list[str]:
+        """Videos to indexing, unless the ReID model is being adapted (its new model would miss them)."""
+        if videos and self.adaptation.running:
+            self.messages.error("The model is being adapted: add videos when it has finished or is cancelled")
+            return []
+        return self.indexing.add(videos)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         mime = event.mimeData()

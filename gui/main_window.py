@@ -33,7 +33,6 @@ from gui.results_panel import ResultsPanel
 from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
-from gui.util import DroppedPaths
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_image
@@ -180,26 +179,6 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.exporter.finished.connect(self._on_export_finished)
 
     # ----- videos ---------------------------------------------------------------------------------
-
-    def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
-        """Queue video files (folders expanded) for indexing; others are reported, not indexed.
-        Paths holding a folder are walked on a worker (:mod:`gui.folder_scan`) and queued when it is
-        done; the paths queued at once are returned."""
-        queued: list[str] = []
-        self.folders.sort(paths, lambda found: queued.extend(self._add_found_videos(found)))
-        return queued
-
-    def _add_found_videos(self, found: DroppedPaths) -> list[str]:
-        for line in found.unusable:
-            self.messages.warning(line)
-        for p in (*found.photos, *found.other):
-            self.messages.warning(
-                f"{p.name}: not a video file or a folder of images; only those can be added to the library"
-            )
-        if found.videos and self.adaptation.running:  # its new model would miss them
-            self.messages.error("The model is being adapted: add videos when it has finished or is cancelled")
-            return []
-        return self.indexing.add(found.videos)
 
     def refresh_library(self) -> list[VideoSummary]:
         """Re-read the library: video rows and timeline lanes; returns the library's videos."""

@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from tests.conftest import copy_library, pets
-from tests.gui.conftest import SEARCH_TIMEOUT_MS
+from tests.conftest import copy_library, pets, tud
+from tests.gui.conftest import SEARCH_TIMEOUT_MS, drag_and_drop
 
 ADAPT_TIMEOUT_MS = 600_000  # two epochs and re-embedding two videos on two shared cores
 
@@ -22,6 +22,10 @@ def test_cancel_leaves_the_library_unchanged(make_window, qtbot, indexed, tmp_pa
     window.actions_by_name["adapt_model"].trigger()
     assert window.adaptation.running and window.adaptation.dialog.isVisible()
     qtbot.waitUntil(lambda: "Training" in window.adaptation.dialog.labelText(), timeout=ADAPT_TIMEOUT_MS)
+    drag_and_drop(
+        window, [tud().video]
+    )  # a drop was queued for indexing with the old model; the menu refused
+    assert "The model is being adapted" in window.messages.text and not window.indexing.running
     button = window.adaptation.dialog.findChild(QPushButton)
     assert button.text() == "Cancel"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
