@@ -67,11 +67,11 @@ class ReviewController(QObject):
                 source = request.source if request else "photo"
                 name = f"{source[:CASE_SOURCE_CHARS]} {datetime.now():%Y-%m-%d %H:%M:%S}"
                 outcome = self.results.outcome
-                photos, greys = [], ()
+                photos, greys, kept = [], (), []  # kept: the copies of the photos (None: not kept)
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     vectors = [outcome.vector, *outcome.more_vectors]  # and the other photos'
                     images = [request.image, *request.more_photos] if request is not None else []
-                    kept: list = [None] * len(vectors)
+                    kept = [None] * len(vectors)
                     if len(images) == len(vectors) and all(i is not None for i in images):
                         # a copy of each photo goes with the case (a pasted image or a video frame
                         # has no file; a file may move): the case and its report show the person
@@ -83,8 +83,8 @@ class ReviewController(QObject):
                 try:
                     self.library.create_case(name, photos, greys=greys)
                 except BaseException:
-                    for path in {Path(p).parent for p, _, _ in photos if Path(p).is_absolute()}:
-                        shutil.rmtree(path, ignore_errors=True)  # a case not made keeps no photos
+                    if kept and kept[0] is not None:  # a case not made keeps no photos
+                        shutil.rmtree(kept[0].parent, ignore_errors=True)
                     raise
                 self.case_name = name
             self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))

@@ -199,3 +199,25 @@ def test_a_second_photo_of_the_person_joins_the_query(
     broken = tmp_path / "not_a_photo.png"
     broken.write_bytes(b"nope")
     assert not window.add_query_photo(broken)
+
+
+def test_a_case_that_cannot_be_made_keeps_no_photos(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path, monkeypatch
+) -> None:
+    """The copies of the query photos are removed when the case is not made, and nothing else is."""
+    from pipeline.engine import SpotterError
+
+    window = make_window(indexed_copy)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+
+    def refuse(*args, **kwargs):
+        raise SpotterError("the library is read-only")
+
+    monkeypatch.setattr(window.library, "create_case", refuse)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    assert "read-only" in window.messages.text and window.review.case_name is None
+    kept = window.library.location.side_dir / "case photos"
+    assert not kept.exists() or not any(kept.iterdir())
+    assert pets_query.is_file()  # the operator's own photo, beside which nothing is touched
