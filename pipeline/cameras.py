@@ -39,11 +39,13 @@ FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
 _WORD_EDGES = " _-.,()[]"
 
 
-def guess_camera(path: str | Path) -> tuple[str, str]:
+def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, str]:
     """(camera name, where it came from) for a video file or a folder of snapshots (a path that
-    cannot be looked at, an unmounted share, is taken as a file)."""
+    cannot be looked at, an unmounted share, is taken as a file). ``is_folder`` says which it is
+    when the caller knows (a snapshot of a listed folder), so that no file is looked at."""
     path = Path(path)
-    folder_itself = os.path.isdir(path)  # False, not an error, for a path that cannot be looked at
+    # isdir is False, not an error, for a path that cannot be looked at
+    folder_itself = os.path.isdir(path) if is_folder is None else is_folder
     stem = path.name if folder_itself else path.stem
     if time_in_name(stem) is not None:
         rest = re.sub(r"\s{2,}", " ", without_times(stem)).strip(_WORD_EDGES)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,9 +37,15 @@ DATETIME_ORIGINAL, SUBSEC_ORIGINAL = 36867, 37521
 
 
 def images_in(folder: Path) -> list[Path]:
-    """The image files directly inside a folder (by extension)."""
+    """The image files directly inside a folder (by extension; the listing says which entries are
+    files, so a folder of 100,000 snapshots is not looked at file by file)."""
     try:
-        return [f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+        with os.scandir(folder) as entries:
+            return [
+                folder / e.name
+                for e in entries
+                if os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file()
+            ]
     except OSError as e:
         raise VideoError(f"{folder}: cannot list the folder ({e.strerror or e})") from e
 
@@ -147,7 +154,7 @@ def cameras_named(files: list[Path]) -> list[str]:
 
     named: dict[str, int] = {}
     for f in files:
-        name, source = guess_camera(f)
+        name, source = guess_camera(f, is_folder=False)  # images_in lists files
         if source == FROM_NAME:
             named[name] = named.get(name, 0) + 1
     several = sorted(n for n, count in named.items() if count >= MIN_IMAGES)

@@ -191,6 +191,29 @@ def test_probing_a_folder_opens_each_image_header_once(tmp_path: Path, monkeypat
     assert sorted(opened) == sorted(str(p) for p in paths)
 
 
+def test_listing_a_snapshot_folder_does_not_look_at_each_file(tmp_path: Path, monkeypatch) -> None:
+    """On a share every look at a file is a round trip: listing the folder says which entries are
+    files, and a snapshot's camera is guessed from its name without asking whether it is a folder."""
+    import os
+
+    from pipeline.image_sequence import cameras_named, images_in
+
+    paths = write_named(tmp_path / "cam1", tud_frames(every=10))
+    (tmp_path / "cam1" / "sub.jpg").mkdir()  # a folder with an image's name is not an image
+    looked: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path, *args, **kwargs):
+        looked.append(str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    files = images_in(tmp_path / "cam1")
+    assert cameras_named(files) == []
+    assert sorted(files) == sorted(paths)
+    assert not [p for p in looked if p.endswith(".jpg")]
+
+
 def test_a_sequence_read_with_strides_reads_only_the_images_it_yields(tmp_path: Path, monkeypatch) -> None:
     """Images skipped by the stride were decoded and thrown away (a video's skipped frames must be
     decoded; a folder's need not be). The stride changes part-way, as adaptive sampling does; the
