@@ -64,15 +64,18 @@ class FolderScanWorker(QObject):
 
 class FolderScanner(QObject):
     """Sorts paths holding folders on worker threads; each result goes to the route it was asked
-    for, on the GUI thread. ``looking(text)`` says what is being looked through."""
+    for, on the GUI thread. ``looking(text)`` says what is being looked through, ``looked(text)``
+    (the same text) that the walk is over, before its result is routed."""
 
     looking = Signal(str)
+    looked = Signal(str)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._tokens = itertools.count()
         self._routes: dict[int, Route] = {}
+        self._texts: dict[int, str] = {}
         self._runners: dict[int, WorkerThread] = {}
 
     @property
@@ -91,24 +94,33 @@ class FolderScanner(QObject):
         self._routes[token] = route
         self._runners[token] = run_in_thread(worker, "spotter-folder-scan", self._reap)
         names = ", ".join(Path(p).name or str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
-        self.looking.emit(f"Looking through {names}…")
+        self._texts[token] = f"Looking through {names}…"
+        self.looking.emit(self._texts[token])
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         for runner in list(self._runners.values()):
             runner.stop(timeout_ms)
         self._runners.clear()
         self._routes.clear()
+        self._texts.clear()
 
     @Slot(int, object)
     def _on_scanned(self, token: int, found: DroppedPaths) -> None:
+        self._done(token)
         route = self._routes.pop(token, None)
         if route is not None:
             route(found)
 
     @Slot(int, str)
     def _on_failed(self, token: int, message: str) -> None:
+        self._done(token)
         self._routes.pop(token, None)
         self.failed.emit(f"Could not look through the folder: {message}")
+
+    def _done(self, token: int) -> None:
+        text = self._texts.pop(token, None)
+        if text is not None:
+            self.looked.emit(text)
 
     @Slot()
     def _reap(self) -> None:

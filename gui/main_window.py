@@ -69,7 +69,8 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.adaptation = AdaptController(self.library, library_models, self, lambda: self.indexing.running)
         self.exporter = ExportRunner(self.library, self)
         self.folders = FolderScanner(self)  # dropped and chosen folders are walked off the GUI thread
-        self.folders.looking.connect(self.messages.info)
+        self.folders.looking.connect(self.messages.ongoing)
+        self.folders.looked.connect(self.messages.settle)
         self.folders.failed.connect(self.messages.error)
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)

@@ -72,7 +72,18 @@ class MessageBar(QFrame):
     def error(self, text: str) -> None:
         self.show_message(Level.ERROR, text)
 
-    def show_message(self, level: Level, text: str) -> None:
+    def ongoing(self, text: str) -> None:
+        """A notice of work under way (a folder being walked): it stays until :meth:`settle` or a
+        newer message replaces it, however long the work takes."""
+        self.show_message(Level.INFO, text, stays=True)
+
+    def settle(self, text: str) -> None:
+        """The work ``text`` announced is over: its notice goes, unless a newer message is on show."""
+        if self.history and self.history[-1] == Message(Level.INFO, text) and self.text:
+            self.dismiss()
+
+    def show_message(self, level: Level, text: str, stays: bool = False) -> None:
+        """Show ``text``; an INFO notice hides itself after ``INFO_HIDE_MS`` unless it ``stays``."""
         self.history.append(Message(level, text))
         (log.warning if level == Level.ERROR else log.info)("%s: %s", level.value, text)
         self._unread += 1
@@ -80,7 +91,7 @@ class MessageBar(QFrame):
         self._label.setText(text + more)
         self.setStyleSheet(f"#messageBar {{{_STYLE[level]} border-radius:4px;}}")
         self.show()
-        if level == Level.INFO:
+        if level == Level.INFO and not stays:
             self._timer.start(INFO_HIDE_MS)
         else:
             self._timer.stop()

@@ -97,12 +97,15 @@ def test_a_copy_of_an_indexed_video_is_said_to_be_one(
 def test_a_big_folder_is_walked_off_the_gui_thread(make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
     """Dropping /usr (117,000 files) froze the window for 7.5 s: the walk ran on the GUI thread. It
     now runs on a worker while the window says so; here the walk is made slow and the window must
-    keep answering (a timer fires) before the folder's snapshots are queued for indexing."""
+    keep answering (a timer fires) before the folder's snapshots are queued for indexing. The window
+    says it is looking for as long as the walk takes (a notice hid itself after 8 s, while a share
+    can take minutes), and stops saying so when it is done."""
     import threading
     import time
 
     from PySide6.QtCore import QTimer
 
+    import gui.messages
     import gui.util
 
     folder = tmp_path / "nvr export" / "cam 3"
@@ -117,6 +120,7 @@ def test_a_big_folder_is_walked_off_the_gui_thread(make_window, qtbot, tmp_path:
         return real(path, cancelled)
 
     monkeypatch.setattr(gui.util, "scan_media", slow_walk)
+    monkeypatch.setattr(gui.messages, "INFO_HIDE_MS", 100)  # notices hide long before the walk ends
     window = make_window()
     ticks: list[float] = []
     timer = QTimer()
@@ -125,6 +129,9 @@ def test_a_big_folder_is_walked_off_the_gui_thread(make_window, qtbot, tmp_path:
     with qtbot.waitSignal(window.indexing.finished, timeout=INDEX_TIMEOUT_MS):
         drag_and_drop(window, [tmp_path / "nvr export"])
         assert "Looking through nvr export" in window.messages.text
+        qtbot.wait(500)
+        assert "Looking through nvr export" in window.messages.text
+        qtbot.waitUntil(lambda: "Looking through" not in window.messages.text, timeout=5000)
     timer.stop()
     assert walked_on == [False]
     assert len(ticks) >= 10  # the event loop ran while the folder was walked
