@@ -113,7 +113,7 @@ class SearchWorker(QObject):
                 self._describe(searcher, request)
                 return
             result = searcher.search(
-                request.image, box=request.box, person=request.person, where=request.where
+                request.image, request.box, request.person, where=request.where, name=request.source or None
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
             more = [searcher.prepare(image) for image in request.more_photos]
@@ -158,10 +158,7 @@ class SearchWorker(QObject):
         except Exception as e:  # the thread must keep serving: report every failure
             if not isinstance(e, SpotterError):
                 log.exception("search %d failed", request.request_id)
-            text = error_text(e)
-            if text.startswith("photo: ") and request.source not in ("", "photo"):
-                text = f"{request.source}: {text[len('photo: ') :]}"  # the file the operator knows
-            self.failed.emit(request.request_id, text)
+            self.failed.emit(request.request_id, error_text(e))
 
     def _describe(self, searcher: Searcher, request: SearchRequest) -> None:
         t0 = time.perf_counter()

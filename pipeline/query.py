@@ -223,14 +223,16 @@ def prepare_query(
     config: QueryConfig = QueryConfig(),
     box: Sequence[float] | None = None,
     index: int | None = None,
+    name: str | None = None,
 ) -> QueryPerson:
-    """Load a photo (or take an image array) and choose the person to search for."""
+    """Load a photo (or take an image array) and choose the person to search for. ``name`` is what
+    errors call the photo (the file the operator dropped); by default its path, or "photo"."""
     if isinstance(path_or_image, np.ndarray):
-        image, source = path_or_image, "photo"
+        image, source = path_or_image, name or "photo"
         if image.ndim != 3 or image.shape[2] != 3:
-            raise QueryError("photo: not a colour image")
+            raise QueryError(f"{source}: not a colour image")
     else:
-        image, source = load_image(path_or_image), str(path_or_image)
+        image, source = load_image(path_or_image), name or str(path_or_image)
     h, w = image.shape[:2]
     if w < MIN_QUERY_SIDE[0] or h < MIN_QUERY_SIDE[1]:
         raise QueryError(

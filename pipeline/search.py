@@ -18,91 +18,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from models.loader import ModelSet
-from models.validation import Range, check_fields
-from pipeline.calibration import CalibrationConfig, library_floor
+from pipeline.calibration import library_floor
 from pipeline.cooccurrence import seen_with_better
-from pipeline.monochrome import MonochromeConfig, grey, jpeg_without_colour, without_colour
-from pipeline.query import QueryConfig, QueryPerson, prepare_query
-from pipeline.rerank import RerankConfig
+from pipeline.monochrome import grey, jpeg_without_colour, without_colour
+from pipeline.query import QueryPerson, prepare_query
+from pipeline.search_config import SCORE_RULES, SearchConfig
 from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
-from pipeline.search_index import VectorIndex, VectorIndexConfig
+from pipeline.search_index import VectorIndex
 from pipeline.storage import Library, TrackInfo
 from pipeline.storage.clock import VideoClock
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit, enters
-
-SCORE_RULES = ("track", "crops", "blend")
-
-
-SEARCH_RULES = {
-    "min_score": Range(0.0, 1.0),
-    "relative_margin": Range(0.0, 2.0),
-    "rerank_candidates": Range(3, 100_000, integer=True),
-    "max_hits": Range(0, 1_000_000, integer=True),
-    "candidates": Range(1, 1_000_000, integer=True),
-    "rescore_window": Range(0.0, 2.0),
-    "rescore_max": Range(0, 1_000_000, integer=True),
-    "display_floor": Range(0.0, 1.0),
-}
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """min_score: the floor (least similarity of a hit) until the library can calibrate its own
-        (``calibrate``); an explicit threshold (``--threshold``) replaces both.
-    calibrate: take the floor from the library's own same-person and different-people scores.
-    margin_per_video: judge the relative margin within each video (False: against the best person of
-        the whole library, Spotter's rule before calibration; kept to measure against).
-    one_place: a person seen in the same frames as a better-scoring hit of their video, apart from them
-        (:mod:`pipeline.cooccurrence`), is someone else: not a hit, still a candidate. False keeps
-        such look-alikes within the margin (the rule before 2026-12-01, kept to measure against).
-    relative_margin: hits must score within this of the best person of their video. Smaller is
-        stricter.
-    score_by: how a candidate track is scored against the query: 'track' (cosine to the track's mean
-        embedding), 'crops' (best cosine over its stored crops: one clear view is enough), or 'blend'
-        (the average of the two).
-    rerank: order the hits by k-reciprocal re-ranking (Zhong et al. 2017) over the
-        ``rerank_candidates`` best tracks. Which tracks are hits is still decided by the calibrated
-        cosine rule: re-ranked distances have no calibrated floor, and deciding by them let people
-        who are not in the footage through (26 of 26 cross-video searches got hits).
-    max_hits: at most this many hits (0: no limit).
-    candidates: nearest tracks fetched from the vector index before re-scoring and thresholds.
-    rescore_window: tracks whose mean score is within this of the expected cut are re-scored by
-        ``score_by`` (a track's best crop rarely beats its mean by more); the rest keep the mean.
-    rescore_max: at most this many tracks are re-scored per search (bounds the time at any size).
-    display_floor: lowest score kept as a candidate for interactive threshold changes (GUI slider).
-    like_with_like: compare the tracks recorded without colour (night, infrared) with the query photo
-        turned grey (:mod:`pipeline.monochrome`; False: with the colour photo, as before, kept to
-        measure against). ``monochrome`` says which tracks those are.
-    """
-
-    min_score: float = 0.65
-    relative_margin: float = 0.05
-    score_by: str = "crops"
-    rerank: bool = False
-    rerank_candidates: int = 200
-    rerank_config: RerankConfig = field(default_factory=RerankConfig)
-    max_hits: int = 0
-    candidates: int = 500
-    rescore_window: float = 0.15
-    rescore_max: int = 200
-    display_floor: float = 0.3
-    calibrate: bool = True
-    margin_per_video: bool = True
-    one_place: bool = True
-    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
-    like_with_like: bool = True
-    monochrome: MonochromeConfig = field(default_factory=MonochromeConfig)
-    query: QueryConfig = field(default_factory=QueryConfig)
-    index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
-
-    def __post_init__(self) -> None:
-        check_fields(self, SEARCH_RULES)
 
 
 @dataclass(frozen=True)
@@ -178,10 +109,14 @@ class Searcher:
         _ = self.models.reid, self.models.detector, self.index
 
     def prepare(
-        self, photo: str | Path | np.ndarray, box: Sequence[float] | None = None, person: int | None = None
+        self,
+        photo: str | Path | np.ndarray,
+        box: Sequence[float] | None = None,
+        person: int | None = None,
+        name: str | None = None,
     ) -> tuple[QueryPerson, np.ndarray]:
-        """Choose the person in the photo and embed them."""
-        query = prepare_query(photo, self.models.detector, self.config.query, box, person)
+        """Choose the person in the photo and embed them (``name``: what errors call the photo)."""
+        query = prepare_query(photo, self.models.detector, self.config.query, box, person, name)
         return query, self.models.reid.embed([query.crop])[0]
 
     def search(
@@ -194,11 +129,12 @@ class Searcher:
         max_hits: int | None = None,
         save: bool = True,
         where: SearchFilter | None = None,
+        name: str | None = None,
     ) -> SearchResult:
         """Search every indexed video (or only ``video``, or the tracks inside ``where``) for the
-        person in ``photo``."""
+        person in ``photo`` (``name``: what errors call the photo)."""
         t0 = time.perf_counter()
-        query, vec = self.prepare(photo, box, person)
+        query, vec = self.prepare(photo, box, person, name)
         grey_vec = self.grey_vector(query)
         m = self.match(vec, video, min_score, max_hits, where, grey_vec)
         hits, search_id = m.hits, None

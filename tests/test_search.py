@@ -123,6 +123,11 @@ def test_photo_without_a_person_is_a_clear_error(tmp_path: Path, models, frame_o
     cv2.imwrite(str(gray), np.full((300, 200, 3), 127, np.uint8))
     with pytest.raises(QueryError, match="no person found"):
         prepare_query(gray, models.detector)
+    # a photo handed over as pixels (the window's drop) is named as the caller says, not "photo"
+    with pytest.raises(QueryError, match=r"^lawn\.png: no person found"):
+        prepare_query(lawn, models.detector, name="lawn.png")
+    with pytest.raises(QueryError, match=r"^photo: no person found"):
+        prepare_query(lawn, models.detector)
 
 
 def test_scene_photo_picks_the_largest_person_or_the_chosen_one(models, frame_of) -> None:

@@ -167,7 +167,7 @@ def build_parser(doc: str) -> Parser:
     p.add_argument("--video", type=Path, default=None, help="search only this indexed video")
     p.add_argument(
         "--threshold",
-        type=number("--threshold", "pipeline.search:SEARCH_RULES.min_score"),
+        type=number("--threshold", "pipeline.search_config:SEARCH_RULES.min_score"),
         default=None,
         help="least similarity of a hit, 0..1 (default: the library's calibrated floor)",
     )
