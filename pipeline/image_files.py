@@ -5,6 +5,10 @@ in (a witness's photo of the person arrives as ``IMG_1234.HEIC``). Pillow reads 
 ``pillow-heif`` plugin (libheif), registered here; where the plugin is missing such a file is refused
 with a line that names it. Pillow turns a photo upright by its EXIF orientation here (libheif
 applies a HEIF file's own rotation itself and clears the tag).
+
+A file is only an image Spotter reads (a query photo, a snapshot) within ``MAX_IMAGE_BYTES`` and
+``MAX_IMAGE_PIXELS``: a video or a disk image named ``.jpg`` is refused unread, and a decompression
+bomb (a small PNG whose header claims 20000x20000 pixels) by its header, before any pixel is decoded.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import logging
 
 import numpy as np
 
+from pipeline.upright import exif_orientation
+
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif")
 HEIF_EXTENSIONS = (".heic", ".heif")
+MAX_IMAGE_BYTES = 200 << 20  # a larger file is no photo or snapshot: refused unread
+MAX_IMAGE_PIXELS = 50_000_000  # a larger image is refused by its header (8K is 33 M pixels)
 
 
 def _register_heif() -> bool:
@@ -45,3 +53,22 @@ def decode_with_pillow(data: bytes | np.ndarray) -> np.ndarray | None:
             return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     except Exception:  # any failure of any of Pillow's decoders means: not an image it reads
         return None
+
+
+def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]:
+    """((width, height) as stored, or None where Pillow does not know the format, EXIF orientation)
+    from an image file's bytes, without decoding its pixels."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # the caller decides what is too large (MAX_IMAGE_PIXELS)
+    raw = data.tobytes() if isinstance(data, np.ndarray) else data
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            return (int(img.size[0]), int(img.size[1])), exif_orientation(img)
+    except Exception:  # not a format Pillow knows: OpenCV may still decode it
+        return None, 1
+
+
+def too_many_pixels(size: tuple[int, int] | None) -> bool:
+    """Whether an image of this size (None: unknown) is beyond ``MAX_IMAGE_PIXELS``."""
+    return size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS

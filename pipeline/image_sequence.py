@@ -24,7 +24,13 @@ import cv2
 import numpy as np
 
 from pipeline.errors import VideoError
-from pipeline.image_files import IMAGE_EXTENSIONS, decode_with_pillow
+from pipeline.image_files import (
+    IMAGE_EXTENSIONS,
+    MAX_IMAGE_BYTES,
+    decode_with_pillow,
+    image_header,
+    too_many_pixels,
+)
 from pipeline.timestamps import time_in_name
 from pipeline.upright import orientation_in, oriented_size, read_exif
 
@@ -55,7 +61,8 @@ class ImageFacts(NamedTuple):
     snapshots is 86,400 of them)."""
 
     time: datetime | None  # EXIF DateTimeOriginal (+ sub-seconds), None when absent or unreadable
-    size: tuple[int, int] | None  # (width, height) upright by its EXIF orientation; None: unreadable
+    size: tuple[int, int] | None  # (width, height) upright by its EXIF orientation; None: unreadable, or
+    # beyond MAX_IMAGE_PIXELS (a decompression bomb must not set the sequence's size)
 
 
 def image_facts(path: Path) -> ImageFacts:
@@ -67,9 +74,10 @@ def image_facts(path: Path) -> ImageFacts:
             exif = read_exif(img)  # a PNG's pixels are not decoded for it
             size = oriented_size(img.size, orientation_in(exif))
             sub_ifd = exif.get_ifd(EXIF_IFD)
-    except (OSError, ValueError, SyntaxError):
+    except Exception:  # any failure of Pillow's header parsers: the header does not open
         return ImageFacts(None, None)
-    return ImageFacts(_exif_time(sub_ifd), (int(size[0]), int(size[1])))
+    size = (int(size[0]), int(size[1]))
+    return ImageFacts(_exif_time(sub_ifd), None if too_many_pixels(size) else size)
 
 
 def _exif_time(exif: Mapping[int, object]) -> datetime | None:
@@ -178,14 +186,28 @@ def sequence_fingerprint(seq: Sequence) -> str:
 
 def read_image(path: Path) -> np.ndarray | None:
     """BGR pixels of an image file (any path, unicode included; HEIC too, see
-    :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode."""
+    :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode or
+    is beyond the limits of an image (a video named .jpg is not read, a decompression bomb not
+    decoded; the reason is logged)."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_IMAGE_BYTES:
+                log.warning("%s: %d MB, too large for an image: not read", path.name, size >> 20)
+                return None
+            data = fh.read()
     except (OSError, ValueError):
         return None
-    if not data.size:
+    if not data:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    wh, _ = image_header(data)
+    if too_many_pixels(wh):
+        log.warning("%s: %dx%d px, too large for an image: not decoded", path.name, *wh)
+        return None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV refuses some damaged data by raising instead of returning None
+        image = None
     return image if image is not None else decode_with_pillow(data)  # HEIC, and what OpenCV lacks
 
 

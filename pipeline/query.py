@@ -22,11 +22,16 @@ import numpy as np
 from models.detections import Detections
 from models.detector import PersonDetector, input_side
 from pipeline.errors import QueryError
-from pipeline.image_files import HEIF_EXTENSIONS, HEIF_READABLE, decode_with_pillow
-from pipeline.upright import exif_orientation, oriented
+from pipeline.image_files import (
+    HEIF_EXTENSIONS,
+    HEIF_READABLE,
+    MAX_IMAGE_BYTES,
+    decode_with_pillow,
+    image_header,
+    too_many_pixels,
+)
+from pipeline.upright import oriented
 
-MAX_QUERY_PIXELS = 50_000_000  # larger images are refused (decompression bombs, mistaken files)
-MAX_QUERY_BYTES = 200 << 20  # larger files are refused unread (a video or a disk image named .jpg)
 MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
 MIN_DETAIL = 8.0  # grey-level standard deviation below which a photo is blank (one colour, fog)
 
@@ -79,15 +84,15 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         if path.exists() and not path.is_file():  # a pipe or a device would block the caller for good
             raise QueryError(f"{path}: not a file")
-        if path.stat().st_size > MAX_QUERY_BYTES:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
             raise QueryError(f"{path}: too large for a photo ({path.stat().st_size / 2**20:.0f} MB)")
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError) as e:
         raise QueryError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from e
     if data.size == 0:
         raise QueryError(f"{path}: empty file, not an image")
-    size, orientation = _header(data)  # read before decoding: refuse decompression bombs unopened
-    if size is not None and size[0] * size[1] > MAX_QUERY_PIXELS:
+    size, orientation = image_header(data)  # read before decoding: refuse decompression bombs unopened
+    if too_many_pixels(size):
         raise QueryError(f"{path}: image too large ({size[0]}x{size[1]} px)")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
@@ -101,21 +106,6 @@ def load_image(path: str | Path) -> np.ndarray:
             raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
     return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
-
-
-def _header(data: np.ndarray) -> tuple[tuple[int, int] | None, int]:
-    """((width, height) or None if unknown, EXIF orientation) from an image file's header, without
-    decoding its pixels."""
-    import io
-
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = None  # the caller decides what is too large
-    try:
-        with Image.open(io.BytesIO(data.tobytes())) as img:
-            return (int(img.size[0]), int(img.size[1])), exif_orientation(img)
-    except Exception:  # not a format Pillow knows: OpenCV may still decode it
-        return None, 1
 
 
 def to_bgr(image: np.ndarray, source: str) -> np.ndarray:

@@ -128,6 +128,29 @@ def test_odd_sizes_are_scaled_and_broken_images_skipped(tmp_path: Path) -> None:
     assert reader.damaged_packets == 1 and reader.frames_read == 6
 
 
+def test_a_video_named_jpg_and_a_decompression_bomb_among_snapshots(tmp_path: Path, caplog) -> None:
+    """A 3 GB file named as a snapshot was read whole into memory (3.6 GB peak) and then OpenCV
+    raised on it: a traceback, the folder not indexed. A PNG whose header claims 20000x20000 pixels
+    made Pillow raise DecompressionBombError while the folder was probed. Both are now skipped and
+    named, unread and undecoded; the other snapshots index as before."""
+    from PIL import Image
+
+    frames = tud_frames()[:6]
+    paths = write_named(tmp_path / "cam", frames)
+    with open(paths[1], "r+b") as fh:  # sparse: no disk is used for it
+        fh.truncate(3 << 30)
+    Image.new("L", (20000, 20000)).save(paths[3].with_suffix(".png"))
+    paths[3].unlink()
+    info = probe(tmp_path / "cam")
+    assert (info.width, info.height) == (640, 480) and info.frame_count == 6
+    reader = VideoReader(info)
+    got = [f.index for f in reader]
+    assert got == [0, 2, 4, 5] and reader.damaged_packets == 2
+    said = caplog.text
+    assert f"{paths[1].name}: 3072 MB, too large for an image: not read" in said
+    assert "20000x20000 px, too large for an image: not decoded" in said
+
+
 def test_several_cameras_in_one_folder_are_said(tmp_path: Path) -> None:
     """An NVR export of two channels into one folder would be tracked as one camera whose people
     jump between two scenes: the probe says so (and names them); one camera's numbered snapshots do
