@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from pipeline.errors import VideoError
+from pipeline.file_names import shown
 from pipeline.image_files import (
     IMAGE_EXTENSIONS,
     MAX_IMAGE_BYTES,
@@ -115,7 +116,7 @@ def read_sequence(folder: Path) -> Sequence:
             "(give a video file, or a folder of at least two snapshots)"
         )
     mixed = cameras_named(files)
-    named = ", ".join(mixed[:4]) + (", ..." if len(mixed) > 4 else "")
+    named = ", ".join(shown(c) for c in mixed[:4]) + (", ..." if len(mixed) > 4 else "")
     mixed_note = (
         f"the file names name {len(mixed)} cameras ({named}): indexed as one camera their people are "
         "mixed up; give each camera's images a folder of its own"
@@ -132,8 +133,10 @@ def read_sequence(folder: Path) -> Sequence:
         broken = {f for f in files if stamps[f] is None and facts[f].size is None and read_image(f) is None}
         if broken:
             files = [f for f in files if f not in broken]
-            shown = ", ".join(sorted(f.name for f in broken)[:3]) + (", ..." if len(broken) > 3 else "")
-            broken_note = f"{len(broken)} file(s) that do not decode left out ({shown})"
+            names = ", ".join(sorted(shown(f.name) for f in broken)[:3]) + (
+                ", ..." if len(broken) > 3 else ""
+            )
+            broken_note = f"{len(broken)} file(s) that do not decode left out ({names})"
     mixed_note = "; ".join(n for n in (mixed_note, broken_note) if n)
     if all(stamps[f] for f in files):
         files.sort(key=lambda f: (stamps[f], f.name))
@@ -175,7 +178,7 @@ def sequence_fingerprint(seq: Sequence) -> str:
     digest = hashlib.sha256()
     for f in seq.files:
         st = f.stat()
-        digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         with open(f, "rb") as fh:
             digest.update(fh.read(4096))
             if st.st_size > 8192:

@@ -26,6 +26,7 @@ import numpy as np
 from models.loader import ModelSet
 from pipeline.calibration import library_floor
 from pipeline.cooccurrence import seen_with_better
+from pipeline.file_names import shown
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -144,7 +145,7 @@ class Searcher:
             params |= {"video": str(video or "")}
             if where is not None and where.active:
                 params |= {"filter": filter_json(where)}
-            source = "<image>" if isinstance(photo, np.ndarray) else str(Path(photo).resolve())
+            source = "<image>" if isinstance(photo, np.ndarray) else shown(Path(photo).resolve())
             search_id, ids = self.library.save_search(
                 source, query.box, self.models.reid_id, params, vec, [(h.track_pk, h.score) for h in hits]
             )

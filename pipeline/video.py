@@ -26,6 +26,7 @@ from pipeline.decoding import (
     upright_size,
 )
 from pipeline.errors import VideoError
+from pipeline.file_names import is_text, shown
 from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
     image_at,
@@ -124,6 +125,10 @@ def probe(path: str | Path) -> VideoInfo:
         path = path.resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
         raise VideoError(f"{path}: cannot resolve the path ({e})") from e
+    if not is_text(str(path)):  # it could never be stored in the library
+        raise VideoError(
+            f"{shown(path)}: the name is not valid UTF-8 (written by another system): rename it to index it"
+        )
     if not path.exists():
         raise VideoError(f"{path}: no such file")
     if path.is_dir():

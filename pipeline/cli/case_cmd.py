@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from pipeline.cli.common import model_set, open_library, video_of
 from pipeline.cli.console import err, out
+from pipeline.file_names import shown
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -38,7 +39,7 @@ def case_new(args: argparse.Namespace) -> int:
             query, vec = searcher.prepare(photo)
             if query.note:
                 err(f"note: {photo}: {query.note}")
-            photos.append((str(photo.resolve()), searcher.models.reid_id, vec))
+            photos.append((shown(photo.resolve()), searcher.models.reid_id, vec))
             greys.append(searcher.grey_vector(query))
     case_id = library.create_case(name, photos, args.note or "", greys=greys)
     out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline.cameras import clock_label
 from pipeline.cli.common import existing_library, model_set, open_library
 from pipeline.cli.console import err, out
+from pipeline.file_names import shown
 from pipeline.types import fmt_time
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))
     if args.json:
-        out(json.dumps({"query": str(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
+        out(json.dumps({"query": shown(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
         return 0
     if not hits:
         best = "no track indexed" if result.best_score is None else f"best score {result.best_score:.3f}"

@@ -82,4 +82,6 @@ def clean_name(text: str, limit: int, what: str) -> str:
         raise StorageError(f"a {what} name must have 1 to {limit} characters, not {shown!r}")
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):  # ESC would drive the terminal
         raise StorageError(f"a {what} name cannot hold control characters: {name!r}")
+    if any(unicodedata.category(c) == "Cs" for c in name):  # bytes of another encoding, not text
+        raise StorageError(f"a {what} name must be text (UTF-8): {name!r} holds bytes of another encoding")
     return name

@@ -28,7 +28,7 @@ class VideoLock:
 
     def __init__(self, db_path: Path, video: Path):
         self.path = db_path.with_name(f".{db_path.name}.indexing.lock")
-        self.offset = int(hashlib.sha256(str(video).encode()).hexdigest()[:15], 16) % SLOTS
+        self.offset = int(hashlib.sha256(os.fsencode(video)).hexdigest()[:15], 16) % SLOTS
         self._fd: int | None = None
         self.acquired = False
 
