@@ -143,20 +143,15 @@ def read_case_file(path: Path) -> dict:
             raise ValueError("the case's filter is not an object")
         _time(case.get("created_at"))
         for p in doc["photos"]:
-            vector = np.asarray(p["vector"], np.float32).reshape(-1)
+            vector = unit_vector(p["vector"])
             str(p["model"])
-            if not vector.size or not np.isfinite(vector).all():
-                raise ValueError("a photo's vector is empty or not finite")
-            if (
-                p.get("grey_vector") is not None
-                and np.asarray(p["grey_vector"], np.float32).size != vector.size
-            ):
+            if p.get("grey_vector") is not None and unit_vector(p["grey_vector"]).size != vector.size:
                 raise ValueError("a photo's grey vector differs in length from its vector")
         for m in doc["marks"]:
-            int(m["track_id"]), int(m["first_frame"]), int(m["last_frame"]), _time(m.get("at"))
+            _count(m["track_id"]), _count(m["first_frame"]), _count(m["last_frame"]), _time(m.get("at"))
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({e})") from None
     return doc
 
@@ -188,9 +183,9 @@ def import_case(
     marks, left_out = {}, 0
     for m in doc["marks"]:
         found = library.find_track(
-            str(m.get("video_sha256") or ""), str(m.get("video") or ""), int(m["track_id"])
+            str(m.get("video_sha256") or ""), str(m.get("video") or ""), _count(m["track_id"])
         )
-        if found is None or not _same_span(found[1:], (int(m["first_frame"]), int(m["last_frame"]))):
+        if found is None or not _same_span(found[1:], (_count(m["first_frame"]), _count(m["last_frame"]))):
             left_out += 1
             continue
         marks[found[0]] = (
@@ -213,9 +208,9 @@ def import_case(
             if data is not None:
                 with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
                     f.write(data)
-            photos.append((str(target), str(p["model"]), np.asarray(p["vector"], np.float32)))
+            photos.append((str(target), str(p["model"]), unit_vector(p["vector"])))
             grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
-            greys.append(None if grey is None else np.asarray(grey, np.float32))
+            greys.append(None if grey is None else unit_vector(grey))
         library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
@@ -274,9 +269,37 @@ def _iso(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
 
 
+def unit_vector(values: object) -> np.ndarray:
+    """A photo's appearance vector from a case file, at unit length as the ReID model gives it (a file
+    written by another tool or by hand may scale it: scores are cosines, never above 1); ValueError
+    for one that is not a flat, finite, non-zero list of numbers."""
+    vector = np.asarray(values, np.float64)
+    if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
+        raise ValueError("a photo's vector is not a flat list of finite numbers")
+    norm = float(np.linalg.norm(vector))
+    if not norm > 0 or not np.isfinite(norm):
+        raise ValueError("a photo's vector has no direction (all zero)")
+    return (vector / norm).astype(np.float32)
+
+
+def _count(value: object) -> int:
+    """A track number or frame index from a case file; ValueError outside what a library can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a whole number")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{number} is out of range")
+    return number
+
+
 def _time(text: object) -> datetime | None:
-    """A recorded time (ISO 8601), None where none is recorded; ValueError for one that is not a time."""
-    return None if text is None or text == "" else datetime.fromisoformat(str(text))
+    """A recorded time (ISO 8601) in UTC, None where none is recorded; ValueError for one that is not a
+    time. A time with an offset is turned into UTC; one without is UTC already (Spotter writes every
+    time with +00:00, another tool may leave it out)."""
+    if text is None or text == "":
+        return None
+    when = datetime.fromisoformat(str(text))
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _when(text: object) -> datetime:

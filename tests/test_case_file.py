@@ -14,6 +14,9 @@ from pipeline.storage import Library
 from tests.conftest import copy_library, pets, tud
 from tests.test_cli import cli, gt_crop
 
+COLOUR = np.full(512, 512**-0.5, np.float32)  # appearance vectors are at unit length, as ReID gives them
+GREY = np.tile(np.float32([1, -1]), 256) * np.float32(512**-0.5)
+
 
 @pytest.fixture
 def case_file(tmp_path: Path, indexed, frame_of) -> tuple[Path, Path, dict]:
@@ -23,9 +26,9 @@ def case_file(tmp_path: Path, indexed, frame_of) -> tuple[Path, Path, dict]:
     lib = Library(db)
     lib.create_case(
         "gate 3",
-        [(str(photo), "osnet_x0_25_msmt17.onnx", np.full(512, 0.04, np.float32))],
+        [(str(photo), "osnet_x0_25_msmt17.onnx", COLOUR)],
         "red coat",
-        greys=[np.full(512, 0.03, np.float32)],  # the photo turned grey, for night footage
+        greys=[GREY],  # the photo turned grey, for night footage
     )
     tud_tracks = lib.video_tracks(lib.video_id(tud().video))
     pets_tracks = lib.video_tracks(lib.video_id(pets().video))
@@ -58,7 +61,7 @@ def test_a_case_file_is_taken_up_whole_in_another_library(tmp_path: Path, indexe
     assert copied.read_bytes() == photo.read_bytes() and copied.parent.parent.name == "case photos"
     lib = Library(other)
     case = lib.case("gate 3 (from day shift)")
-    assert np.allclose(case.photos[0][2], 0.04) and np.allclose(case.greys[0], 0.03)
+    assert np.allclose(case.photos[0][2], COLOUR) and np.allclose(case.greys[0], GREY)
     lib.close()
 
 
@@ -136,12 +139,20 @@ def test_crafted_case_files_are_refused_before_anything_is_written(
         "verdict": doc | {"marks": [mark | {"verdict": "maybe"}]},
         "nan": doc | {"photos": [photo | {"vector": [float("nan")] * 512}]},
         "when": doc | {"marks": [mark | {"at": "yesterday"}]},
+        "huge track": doc | {"marks": [mark | {"track_id": 10**30}]},  # SQLite's OverflowError
+        "negative frame": doc | {"marks": [mark | {"first_frame": -5}]},
+        "no direction": doc | {"photos": [photo | {"vector": [0.0] * 512}]},
+        "not flat": doc | {"photos": [photo | {"vector": [[0.1] * 256] * 2}]},
     }
     lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
     for name, bad in crafted.items():
         (tmp_path / f"{name}.spotter-case").write_text(json.dumps(bad))
         with pytest.raises(CaseFileError, match="is damaged"):
             import_case(lib, tmp_path / f"{name}.spotter-case")
+    infinite = json.dumps(doc | {"marks": [mark | {"track_id": 12345}]}).replace("12345", "1e400")
+    (tmp_path / "infinite.spotter-case").write_text(infinite)  # json reads 1e400 as infinity
+    with pytest.raises(CaseFileError, match="is damaged"):
+        import_case(lib, tmp_path / "infinite.spotter-case")
     with pytest.raises(CaseFileError, match="is not a file"):
         import_case(lib, Path("/dev/zero"))
     with pytest.raises(StorageError, match="1 to 100 characters"):
@@ -220,3 +231,34 @@ def test_case_export_needs_a_file_name_and_leaves_no_half_file(tmp_path: Path, i
     p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "refused:" in p.stdout and "nothing was kept" in p.stdout, (p.stdout, p.stderr)
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_case_file_from_another_tool_is_read_as_spotter_means_it(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """A file written by another tool or edited by hand: a vector not at unit length scored every
+    track 'Infinity' (3e38 per value) or above 1 in refine, and times with an offset (+05:00) were
+    kept as if they were UTC (hours off in the case's record of who did what when)."""
+    from pipeline.case_file import import_case
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    photo, mark = doc["photos"][0], doc["marks"][0]
+    doc["photos"] = [photo | {"vector": [3e38] * 512, "grey_vector": [x * 7 for x in GREY.tolist()]}]
+    doc["case"]["created_at"] = "2026-06-01T10:00:00+05:00"
+    doc["marks"] = [mark | {"at": "2026-06-01T10:30:00-04:00"}]
+    (tmp_path / "other tool.spotter-case").write_text(json.dumps(doc))
+    lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
+    import_case(lib, tmp_path / "other tool.spotter-case", "handed over")
+    lib.close()
+    shown = json.loads(cli("case", "show", "handed over", "--db", str(tmp_path / "lib.db"), "--json").stdout)
+    assert shown["created_at"].startswith("2026-06-01T05:00:00"), shown["created_at"]
+    assert shown["marks"][0]["at"].startswith("2026-06-01T14:30:00"), shown["marks"]
+    lib = Library(tmp_path / "lib.db")
+    case = lib.case("handed over")
+    assert np.allclose(case.photos[0][2], COLOUR) and np.allclose(case.greys[0], GREY)
+    lib.close()
+    p = cli("case", "refine", "handed over", "--db", str(tmp_path / "lib.db"), "--json")
+    assert p.returncode == 0 and "Traceback" not in p.stderr and "Infinity" not in p.stdout, p.stderr
+    scores = [h["score"] for h in json.loads(p.stdout)["hits"]]
+    assert all(-1.0 <= s <= 1.0 for s in scores), scores
