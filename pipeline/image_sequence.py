@@ -5,8 +5,8 @@ The capture time of an image is its EXIF ``DateTimeOriginal`` (with ``SubSecTime
 date and time in its file name (:mod:`pipeline.timestamps`); a folder where some images have neither
 is ordered by name, and times are then only the order (``ASSUMED_INTERVAL_S`` apart), which the
 probe's note says. Frame ``k`` is the ``k``-th image in that order; its time is its capture time
-relative to the first image's. Images of another size than the first are scaled to it (one camera's
-frames share a size; the note says when they did not).
+relative to the first image's. Images of another size than most are scaled to that size (one
+camera's frames share a size; the note says when they did not).
 """
 
 from __future__ import annotations

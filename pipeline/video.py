@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -165,20 +166,19 @@ def probe_folder(path: Path) -> VideoInfo:
     """A folder of images as a video (see :mod:`pipeline.image_sequence`); :class:`VideoError` if it
     holds too few images or none decodes."""
     seq = read_sequence(path)
-    size, odd = None, 0
-    for wh in seq.sizes:  # upright: decoding turns a photo by its EXIF orientation
-        if wh is None:
-            continue
-        size = size or wh
-        odd += wh != size
-    if size is None:
+    sizes = Counter(wh for wh in seq.sizes if wh is not None)  # upright, as decoding turns a photo
+    if not sizes:
         raise VideoError(f"{path}: none of its {len(seq.files)} images can be read")
+    # the camera's size is the one most of its images have (a thumbnail or a stray photo first in the
+    # folder must not shrink all the others); between equally common sizes, the larger
+    size = max(sizes, key=lambda wh: (sizes[wh], wh[0] * wh[1]))
+    odd = sum(sizes.values()) - sizes[size]
     steps = np.diff(seq.times)
     steps = steps[steps > 1e-2]
     fps = 1.0 / float(np.median(steps)) if len(steps) else 1.0 / ASSUMED_INTERVAL_S
     notes = [seq.note] if seq.note else []
     if odd:
-        notes.append(f"{odd} images differ in size from the first ({size[0]}x{size[1]}): scaled to it")
+        notes.append(f"{odd} images differ in size from the others ({size[0]}x{size[1]}): scaled to it")
     st = [f.stat() for f in seq.files]
     return VideoInfo(
         path,

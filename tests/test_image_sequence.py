@@ -128,6 +128,20 @@ def test_odd_sizes_are_scaled_and_broken_images_skipped(tmp_path: Path) -> None:
     assert reader.damaged_packets == 1 and reader.frames_read == 6
 
 
+def test_a_small_first_image_does_not_shrink_the_others(tmp_path: Path) -> None:
+    """The first image set the folder's size: a 64x48 thumbnail first in a camera's snapshots scaled
+    the other 640x480 ones down to it (people 20 px tall, best score 0.95 -> 0.71; after a 2x2 one
+    nobody at all). The size most of the images have is the camera's."""
+    frames = tud_frames()[:6]
+    paths = write_named(tmp_path / "cam", frames)
+    cv2.imwrite(str(paths[0]), cv2.resize(frames[0], (64, 48)))
+    info = probe(tmp_path / "cam")
+    assert (info.width, info.height) == (640, 480)
+    assert "1 images differ in size from the others (640x480)" in info.note
+    got = list(VideoReader(info))
+    assert [f.index for f in got] == list(range(6)) and {f.image.shape for f in got} == {(480, 640, 3)}
+
+
 def test_a_video_named_jpg_and_a_decompression_bomb_among_snapshots(tmp_path: Path, caplog) -> None:
     """A 3 GB file named as a snapshot was read whole into memory (3.6 GB peak) and then OpenCV
     raised on it: a traceback, the folder not indexed. A PNG whose header claims 20000x20000 pixels
