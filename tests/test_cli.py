@@ -223,3 +223,22 @@ def test_results_go_to_standard_output_and_notes_to_standard_error(
     captured = capsys.readouterr()
     assert captured.out == '{"hits": []}\n\n'
     assert captured.err == "note: a note\n"
+
+
+def test_a_search_says_which_videos_another_model_indexed(tmp_path: Path, frame_of) -> None:
+    """A library indexed partly with another ReID model (--reid-model on one index run): a search
+    compares one model's embeddings, so the other videos were left out without a word."""
+    from tests.conftest import asset
+
+    db = str(tmp_path / "library.db")
+    assert cli("index", str(tud().video), "--db", db, "--quiet").returncode == 0
+    snaps = asset("mot17_mini/MOT17-05-FRCNN/img1")
+    p = cli("index", str(snaps), "--db", db, "--quiet", "--reid-model", "osnet_x0_5_msmt17.onnx")
+    assert p.returncode == 0, p.stderr
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli("search", "--no-service", "--db", db, "--query", str(query))
+    assert p.returncode == 0 and "TUD-Campus" in p.stdout, p.stderr
+    assert (
+        "note: 1 video(s) indexed with the ReID model osnet_x0_5_msmt17.onnx are not searched with "
+        "osnet_x0_25_msmt17.onnx"
+    ) in p.stderr, p.stderr

@@ -37,12 +37,21 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     models = warm.models(args) if warm else model_set(args, library=library)
     if args.video is not None and library.video_id(args.video) is None:
         raise SpotterError(f"{args.video} is not in the library {library.where} (index it first)")
-    indexed_with = {v.models[1] for v in library.videos() if v.status == "done"}
+    done = [v for v in library.videos() if v.status == "done"]
+    indexed_with = {v.models[1] for v in done}
     if indexed_with and models.reid_id not in indexed_with:
         raise SpotterError(
             f"the library was indexed with the ReID model {', '.join(sorted(indexed_with))}, not "
             f"{models.reid_id}: a search compares only embeddings of one model (use --reid-model "
             "with that model, or index again with this one)"
+        )
+    others = sorted(indexed_with - {models.reid_id})
+    if others:  # a search compares one model's embeddings: say which footage it cannot see
+        count = sum(v.models[1] != models.reid_id for v in done)
+        err(
+            f"note: {count} video(s) indexed with the ReID model {', '.join(others)} are not searched "
+            f"with {models.reid_id} (search them with --reid-model, or index them again with "
+            f"--force --reid-model {models.reid_id})"
         )
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = warm.searcher(models, config) if warm else Searcher(library, models, config)
