@@ -32,7 +32,7 @@ from pipeline.image_files import (
     image_header,
     too_many_pixels,
 )
-from pipeline.timestamps import time_in_name
+from pipeline.timestamps import MAX_YEAR, MIN_YEAR, time_in_name
 from pipeline.upright import orientation_in, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ def _exif_time(exif: Mapping[int, object]) -> datetime | None:
     try:
         when = datetime.strptime(str(raw).strip()[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
+        return None
+    if not MIN_YEAR <= when.year <= MAX_YEAR:  # a camera whose clock was never set: no time at all
         return None
     sub = str(exif.get(SUBSEC_ORIGINAL) or "").strip()
     if sub.isdigit():

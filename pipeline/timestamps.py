@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-MIN_YEAR, MAX_YEAR = 1990, 2100
+MIN_YEAR, MAX_YEAR = 1990, 2100  # a recorded time outside these years is a clock never set (0000, 1970)
 
 _SEP = r"[-_.: ]?"
 _PATTERNS = (

@@ -74,6 +74,23 @@ def test_exif_time_orders_photos_whose_names_do_not(tmp_path: Path) -> None:
     assert info.images.start == START and info.fps == pytest.approx(1.0)
 
 
+def test_an_exif_clock_never_set_is_no_capture_time(tmp_path: Path) -> None:
+    """EXIF years 0001 and 9999 (a camera whose clock was never set, or garbage) were taken as capture
+    times: mixed with real ones, a 6 s folder showed a gap of 69,916,165 hours. Such a time is no
+    time (as in file names and containers): the file name's time is used instead."""
+    frames = tud_frames(10)[:4]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, img in enumerate(frames):
+        when = START + timedelta(seconds=k)
+        exif = Image.Exif()
+        taken = {1: "0001:01:01 00:00:00", 2: "9999:12:31 23:59:59"}.get(k, f"{when:%Y:%m:%d %H:%M:%S}")
+        exif.get_ifd(0x8769)[36867] = taken
+        Image.fromarray(img[:, :, ::-1]).save(folder / f"cam_{when:%Y%m%d_%H%M%S}.jpg", exif=exif)
+    info = probe(folder)
+    assert info.images.start == START and info.images.times == pytest.approx((0.0, 1.0, 2.0, 3.0))
+
+
 def test_a_file_that_is_no_image_does_not_cost_the_others_their_times(tmp_path: Path) -> None:
     """A recorder that crashed mid-write leaves a zero-byte snapshot beside its EXIF-timed ones: it has
     no time, and the folder fell back to name order, one assumed second apart. It is left out, said."""
