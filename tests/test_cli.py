@@ -242,3 +242,13 @@ def test_a_search_says_which_videos_another_model_indexed(tmp_path: Path, frame_
         "note: 1 video(s) indexed with the ReID model osnet_x0_5_msmt17.onnx are not searched with "
         "osnet_x0_25_msmt17.onnx"
     ) in p.stderr, p.stderr
+
+
+def test_a_search_with_nothing_in_its_region_says_so(tmp_path: Path, indexed, frame_of) -> None:
+    """It said 'no track indexed' of a library that holds tracks, none of them in the region asked."""
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli(
+        "search", "--no-service", "--db", str(indexed.db_path), "--query", str(query), "--region", "0,0,1,1"
+    )
+    assert p.returncode == 0, p.stderr
+    assert "(no track within the cameras, times or region asked)" in p.stdout, p.stdout

@@ -84,7 +84,8 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         out(json.dumps({"query": shown(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
         return 0
     if not hits:
-        best = "no track indexed" if result.best_score is None else f"best score {result.best_score:.3f}"
+        nothing = "no track within the cameras, times or region asked" if where.active else "no track indexed"
+        best = nothing if result.best_score is None else f"best score {result.best_score:.3f}"
         out(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
     out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
