@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -96,7 +97,18 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     )
     mark(video, stranger, "--reject")
     shown = json.loads(cli("case", "show", "lost child", "--db", str(db), "--json").stdout)
-    assert shown["name"] == "lost child" and shown["photos"][0]["path"] == str(photo.resolve())
+    assert shown["name"] == "lost child"
+    # the case keeps a copy of the photo as searched: the file named may be replaced after, and the
+    # report showed whatever was at that path by then (a whole crowd scene instead of the crop)
+    kept = Path(shown["photos"][0]["path"])
+    assert kept.parent.parent.name == "case photos" and kept.suffix == ".png"
+    searched = cv2.imread(str(photo))
+    assert np.array_equal(cv2.imread(str(kept)), searched)
+    photo.write_bytes(b"replaced")
+    assert np.array_equal(cv2.imread(str(kept)), searched)  # the copy is the photo as searched
+    assert json.loads(cli("case", "show", "lost child", "--db", str(db), "--json").stdout)["photos"][0][
+        "path"
+    ] == str(kept)
     assert shown["notes"] == "seen near gate 3" and shown["filter"] == {}
     verdicts = {(m["track_id"], m["verdict"]) for m in shown["marks"]}
     assert verdicts == {(first["track_id"], "confirmed"), (stranger, "rejected")}
@@ -166,7 +178,13 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     again = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and (tmp_path / "out" / "spotter_report_gate_2" / "report.pdf").exists()
     assert hashlib.sha256((folder / clips[0]).read_bytes()).hexdigest() == clip_sha  # the first is untouched
-    photo.unlink()  # moved or deleted since the case was opened: said in the PDF, not left out in silence
+    photo.unlink()  # the operator's file: the case keeps its own copy, the report is whole
+    whole = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0 and "no longer at that path" not in whole.stderr, whole.stderr
+    kept = json.loads(cli("case", "show", "gate", "--db", str(db), "--json").stdout)["photos"][0]["path"]
+    Path(
+        kept
+    ).unlink()  # the copy deleted since the case was opened: said in the PDF, not left out in silence
     gone = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
     assert gone.returncode == 0, gone.stderr
     third = PdfReader(tmp_path / "out" / "spotter_report_gate_3" / "report.pdf")
