@@ -40,8 +40,13 @@ MIN_DETAIL = 8.0  # grey-level standard deviation below which a photo is blank (
 class QueryConfig:
     """min_score: least detector confidence for a person in a query photo (stricter than indexing:
         the operator expects the person they meant, not clutter).
-    crop_fill: if the largest person's box is at least this fraction of the photo's height, the
-        photo is taken to be a person crop and used whole (the framing the operator chose).
+    crop_fill: if the largest person's box is at least this fraction of the photo's height, and
+        ``crop_fill_width`` of its width, the photo is taken to be a person crop and used whole (the
+        framing the operator chose: a box may clip a foot or the head).
+    crop_fill_width: ... and the box at least this fraction of its width: a photo more than twice
+        as wide as the person holds more than the person (people behind them, the street), so the
+        box is used; whole, the others are embedded too (a loose crop of a suspect in front of three
+        others scored 0.631 whole, 0.969 by the box).
     retry_sides: network input sizes tried, in order, when the size matched to the photo finds no one
         (tiny crops need small inputs, wide scenes large ones).
     pad: when nobody is found, the photo is tried again inside a plain border this wide (a fraction of
@@ -57,6 +62,7 @@ class QueryConfig:
 
     min_score: float = 0.3
     crop_fill: float = 0.75
+    crop_fill_width: float = 0.5
     retry_sides: tuple[int, ...] = (320, 640)
     pad: float = 0.25
     pad_height: int = 192
@@ -188,7 +194,11 @@ def choose_person(
     if not 0 <= chosen < len(people):
         raise QueryError(f"{source}: person {chosen} does not exist (found {len(people)})")
     bx = people.xyxy[chosen]
-    if index is None and (bx[3] - bx[1]) >= config.crop_fill * h:
+    if (
+        index is None
+        and (bx[3] - bx[1]) >= config.crop_fill * h
+        and (bx[2] - bx[0]) >= config.crop_fill_width * w
+    ):
         return QueryPerson(image, people, chosen, (0.0, 0.0, float(w), float(h)), image, True)
     x1, y1 = int(max(bx[0], 0)), int(max(bx[1], 0))
     x2, y2 = int(min(np.ceil(bx[2]), w)), int(min(np.ceil(bx[3]), h))

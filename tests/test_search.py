@@ -130,6 +130,19 @@ def test_photo_without_a_person_is_a_clear_error(tmp_path: Path, models, frame_o
         prepare_query(lawn, models.detector)
 
 
+def test_a_loose_crop_is_searched_by_the_person_not_the_whole_photo(models, frame_of) -> None:
+    """A photo cut loosely around a suspect in front of others (the person 76 % of its height, a
+    quarter of its width) was taken for a tight person crop and embedded whole, the others with
+    them: 'not found' (best 0.631, the person's own box 0.969). A tight crop is still used whole."""
+    frame = frame_of(tud().video, 0)
+    loose = prepare_query(np.ascontiguousarray(frame[100:480, 0:300]), models.detector)
+    assert not loose.whole_photo and loose.chosen == 0
+    x1, y1, x2, y2 = loose.box
+    assert (x2 - x1) < 0.5 * 300 and (y2 - y1) > 0.75 * 380
+    tight = prepare_query(np.ascontiguousarray(frame[153:441, 63:145]), models.detector)
+    assert tight.whole_photo
+
+
 def test_scene_photo_picks_the_largest_person_or_the_chosen_one(models, frame_of) -> None:
     seq = tud()
     gt = load_gt(seq)
