@@ -252,3 +252,16 @@ def test_a_search_with_nothing_in_its_region_says_so(tmp_path: Path, indexed, fr
     )
     assert p.returncode == 0, p.stderr
     assert "(no track within the cameras, times or region asked)" in p.stdout, p.stdout
+
+
+def test_a_scene_photo_says_which_of_its_people_was_searched(tmp_path: Path, indexed, frame_of) -> None:
+    """A photo of several people was searched for the largest without a word: the operator who meant
+    another got that one's hits."""
+    scene = tmp_path / "scene.jpg"
+    cv2.imwrite(str(scene), frame_of(tud().video, 20))
+    p = cli("search", "--no-service", "--db", str(indexed.db_path), "--query", str(scene))
+    assert p.returncode == 0 and "people in the photo: searched the largest (--person K" in p.stderr, p.stderr
+    chosen = cli(
+        "search", "--no-service", "--db", str(indexed.db_path), "--query", str(scene), "--person", "1"
+    )
+    assert chosen.returncode == 0 and "people in the photo" not in chosen.stderr, chosen.stderr

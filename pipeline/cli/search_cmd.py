@@ -70,6 +70,11 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     )
     if result.query.note:
         err(f"note: {result.query.note}")
+    found = len(result.query.people)
+    if args.person is None and args.box is None and found > 1 and not result.query.whole_photo:
+        err(
+            f"note: {found} people in the photo: searched the largest (--person K picks another, 0 = largest)"
+        )
     if result.videos_without_start:
         err(
             f"note: {result.videos_without_start} video(s) left out by --from/--to: their start time is "
