@@ -39,6 +39,10 @@ PHOTO_GONE = (
     "(this photo is no longer at that path, or is no longer an image: shown by name only; the search "
     "used the vector the case keeps of it)"
 )
+SCORE_MEANING = (  # what the Score column measures: a reader must not take it for likeness to the photo alone
+    "Score: the appearance similarity (0 to 1) of the sighting to the closest of the case's examples: its "
+    "query photos and its other confirmed sightings (case refine), not to the query photo alone."
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
         source = io.BytesIO(crop) if crop else str(pdf.parent / row["thumbnail"])
         image = Image(source, width=14 * mm, height=24 * mm, kind="proportional")
         table.append([image, Paragraph(when, small), f"{hit.score:.2f}", clip])
-    story += [_table(table, [18 * mm, 55 * mm, 14 * mm, 83 * mm], colors, header=True), Spacer(1, 4 * mm)]
+    story += [_table(table, [18 * mm, 55 * mm, 14 * mm, 83 * mm], colors, header=True)]
+    story += [Paragraph(SCORE_MEANING, small), Spacer(1, 4 * mm)]
     story.append(Paragraph("Route", styles["Heading2"]))
     for entry in route(hits, confirmed):
         if isinstance(entry, RouteGap):

@@ -175,6 +175,8 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     ):
         assert words in text, words
     assert clip_sha[:40] in text.replace("\n", "")
+    # what the score is: the closest of the case's examples, confirmed sightings included
+    assert "not to the query photo alone" in " ".join(text.split())
     again = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
     assert again.returncode == 0 and (tmp_path / "out" / "spotter_report_gate_2" / "report.pdf").exists()
     assert hashlib.sha256((folder / clips[0]).read_bytes()).hexdigest() == clip_sha  # the first is untouched
