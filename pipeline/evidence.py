@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -99,8 +99,10 @@ def export_hits(
     if not folder.is_dir():
         raise ExportError(f"{folder}: no such folder")
     tracks = library.tracks([h.track_pk for h in hits])
-    for video_id in sorted({t.video_id for t in tracks.values()}):
-        verify_source(library, video_id)
+    sources = {
+        video_id: verify_source(library, video_id)
+        for video_id in sorted({t.video_id for t in tracks.values()})
+    }
     rows: list[SummaryRow] = []
     total = len(hits)
     for k, hit in enumerate(hits):
@@ -113,6 +115,7 @@ def export_hits(
         target = base.with_name(base.name + ".mp4")
         yield EvidenceProgress(k, total, 0, 0, target.name)
         seek = library.seek_table(track.video_id)
+        track = replace(track, video_path=sources[track.video_id])  # a copy where the file moved
         steps = iter_export_track(track, target, annotate, hit.score, config, cancel, seek)
         try:
             while True:
@@ -131,7 +134,7 @@ def export_hits(
                 hit.search_id,
                 clip.path.name,
                 clip.thumbnail.name,
-                hit.video_path,
+                track.video_path,  # the file the clip was cut from
                 hit.track_id,
                 round(hit.score, 4),
                 round(hit.start_s, 3),

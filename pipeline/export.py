@@ -17,7 +17,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -317,27 +317,42 @@ def export_hit(
     track = library.tracks([track_pk]).get(track_pk)
     if track is None:
         raise ExportError(f"hit {hit_id}: its track is gone (the video was re-indexed)")
-    verify_source(library, track.video_id)
-    return export_track(track, out, annotate, score, config, library.seek_table(track.video_id))
+    source = verify_source(library, track.video_id)
+    return export_track(
+        replace(track, video_path=source), out, annotate, score, config, library.seek_table(track.video_id)
+    )
 
 
-def verify_source(library: Library, video_id: int) -> None:
-    """Refuse to cut evidence from a file that is no longer the one indexed (replaced, edited):
-    its clips would not show what its hits say. Cheap when nothing changed (size, time, sampled
-    fingerprint); the whole content's hash decides otherwise."""
+def verify_source(library: Library, video_id: int) -> str:
+    """The file to cut a video's evidence from: the one indexed, unchanged; else a copy found with
+    the same content when it was indexed (an alias: the indexed file moved or replaced, its copy
+    still there), checked by its whole content. Refused when neither is left: a changed file's clips
+    would not show what its hits say. Cheap when nothing changed (size, time, sampled fingerprint);
+    the whole content's hash decides otherwise."""
     found = library.video_identity(video_id)
     if found is None:
         raise ExportError(f"video {video_id} is no longer in the library")
-    path, size, mtime, fp, content = found
+    path, size, mtime, fp, content, aliases = found
     try:
         info = probe(path)
     except SpotterError as e:
-        raise ExportError(f"{path}: the indexed video cannot be read now ({e})") from e
-    if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
-        return
-    if content and content_sha256(info) == content:
-        return
-    raise ExportError(
-        f"{path} has changed since it was indexed (its content differs): its clips would not show "
-        "its hits; index it again before exporting evidence from it"
-    )
+        problem = f"{path}: the indexed video cannot be read now ({e})"
+    else:
+        if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
+            return path
+        if content and content_sha256(info) == content:
+            return path
+        problem = (
+            f"{path} has changed since it was indexed (its content differs): its clips would not show "
+            "its hits; index it again before exporting evidence from it"
+        )
+    for alias in aliases:
+        try:
+            copy = probe(alias)
+            same = content and copy.size == size and content_sha256(copy) == content
+        except SpotterError:
+            continue
+        if same:
+            log.warning("%s; its copy %s (the same content) is used", problem.split(";")[0], alias)
+            return str(copy.path)
+    raise ExportError(problem)

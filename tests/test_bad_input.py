@@ -246,6 +246,38 @@ def test_export_refuses_a_source_replaced_after_indexing(indexed_copy, tmp_path:
     assert not (tmp_path / "clip.mp4").exists()
 
 
+def test_export_cuts_from_a_copy_when_the_indexed_file_moved(indexed_copy, tmp_path: Path, frame_of) -> None:
+    """The file indexed was moved (or replaced) and the library knew a copy with the same content
+    (indexed once, listed as an alias), yet export and case report were refused: 'cannot be read
+    now'. The copy is used (its whole content checked); the summary names it. Without a copy left,
+    still refused."""
+    import json
+    import shutil
+
+    import cv2
+
+    from tests.conftest import load_gt, pets
+
+    video, db = indexed_copy
+    twin = tmp_path / "elsewhere" / "same.mp4"
+    twin.parent.mkdir()
+    shutil.copy(video, twin)
+    assert "indexed once" in cli("index", str(twin), "--db", str(db)).stderr
+    x1, y1, x2, y2 = (round(v) for v in load_gt(tud())[3][53])
+    query = tmp_path / "q.jpg"
+    cv2.imwrite(str(query), frame_of(tud().video, 53)[y1:y2, x1:x2])
+    hit = json.loads(cli("search", "--query", str(query), "--db", str(db), "--json").stdout)["hits"][0]
+    hit_id = cli("search", "--query", str(query), "--db", str(db)).stdout.splitlines()[2].split()[0]
+    video.rename(video.with_name("moved.mp4"))
+    p = cli("export", "--hit", hit_id, "--out", str(tmp_path / "clip.mp4"), "--db", str(db))
+    assert p.returncode == 0 and "its copy" in p.stderr and str(twin.resolve()) in p.stderr, p.stderr
+    clip = cv2.VideoCapture(str(tmp_path / "clip.mp4"))
+    assert clip.get(cv2.CAP_PROP_FRAME_COUNT) >= hit["end_frame"] - hit["start_frame"] + 1
+    shutil.copy(pets().video, twin)  # the copy changed too: nothing left to cut from
+    p = cli("export", "--hit", hit_id, "--out", str(tmp_path / "clip2.mp4"), "--db", str(db))
+    one_line_error(p, "cannot be read now")
+
+
 # ----- model files that carry code ----------------------------------------------------------------
 
 

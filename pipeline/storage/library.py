@@ -243,13 +243,15 @@ class Library(
                 for v in rows
             ]
 
-    def video_identity(self, video_id: int) -> tuple[str, int, float, str, str] | None:
-        """(path, size, mtime, fingerprint, content SHA-256) recorded when the video was indexed."""
+    def video_identity(self, video_id: int) -> tuple[str, int, float, str, str, tuple[str, ...]] | None:
+        """(path, size, mtime, fingerprint, content SHA-256, other paths found with the same content)
+        recorded when the video was indexed."""
         with self._read() as s:
             row = s.get(VideoRow, video_id)
             if row is None:
                 return None
-            return row.path, row.size, row.mtime, row.fingerprint, row.content_sha256
+            aliases = tuple(json.loads(row.aliases_json or "[]"))
+            return row.path, row.size, row.mtime, row.fingerprint, row.content_sha256, aliases
 
     def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
         """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""
