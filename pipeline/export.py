@@ -28,6 +28,7 @@ from models.validation import Range, check_fields
 from models.weights import sha256_of
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
+from pipeline.image_sequence import indexed_prefix
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import box_at
 from pipeline.video import VideoReader, content_sha256, display_width, probe
@@ -206,7 +207,9 @@ def iter_export_clip(
             if info.pixel_aspect != 1.0:  # stored pixels are not square: players stretch them as the source's
                 stream.codec_context.sample_aspect_ratio = Fraction(info.pixel_aspect).limit_denominator(1000)
             stream.options = {"crf": str(config.crf), "preset": config.preset}
-            seek = scan_keyframes(info.path) if seek_table is None else seek_table
+            seek = seek_table
+            if seek is None:  # a folder of images has no key frames: any image is one
+                seek = scan_keyframes(info.path) if info.images is None else []
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
                     break
@@ -327,12 +330,13 @@ def verify_source(library: Library, video_id: int) -> str:
     """The file to cut a video's evidence from: the one indexed, unchanged; else a copy found with
     the same content when it was indexed (an alias: the indexed file moved or replaced, its copy
     still there), checked by its whole content. Refused when neither is left: a changed file's clips
-    would not show what its hits say. Cheap when nothing changed (size, time, sampled fingerprint);
-    the whole content's hash decides otherwise."""
+    would not show what its hits say; a folder of snapshots that has only gained images since is
+    not changed for what was indexed of it. Cheap when nothing changed (size, time, sampled
+    fingerprint); the whole content's hash decides otherwise."""
     found = library.video_identity(video_id)
     if found is None:
         raise ExportError(f"video {video_id} is no longer in the library")
-    path, size, mtime, fp, content, aliases = found
+    path, size, mtime, fp, content, aliases, frame_size = found
     try:
         info = probe(path)
     except SpotterError as e:
@@ -341,6 +345,12 @@ def verify_source(library: Library, video_id: int) -> str:
         if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
             return path
         if content and content_sha256(info) == content:
+            return path
+        if (  # a folder that only gained images: the frames indexed are there as they were
+            info.images is not None
+            and (info.width, info.height) == tuple(frame_size)
+            and indexed_prefix(info.images, fp)
+        ):
             return path
         problem = (
             f"{path} has changed since it was indexed (its content differs): its clips would not show "

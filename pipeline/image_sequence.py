@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,6 +177,25 @@ def cameras_named(files: list[Path]) -> list[str]:
 def sequence_fingerprint(seq: Sequence) -> str:
     """Identity of a folder's content: names, sizes and modification times of its images, plus the
     bytes at the start and end of each."""
+    final = hashlib.sha256()
+    for final in _running_digests(seq):  # noqa: B007 - the last is the whole folder's
+        pass
+    return final.hexdigest()
+
+
+def indexed_prefix(seq: Sequence, fingerprint: str) -> int:
+    """How many of the sequence's first images are, unchanged and in the same order, the images
+    whose :func:`sequence_fingerprint` is ``fingerprint`` (0: none). A camera's upload folder
+    that gained images after it was indexed keeps its first images; an image added in between,
+    changed or removed leaves 0."""
+    for n, digest in enumerate(_running_digests(seq), 1):
+        if digest.hexdigest() == fingerprint:
+            return n
+    return 0
+
+
+def _running_digests(seq: Sequence) -> Iterator[hashlib._Hash]:
+    """The fingerprint's hash after each image in turn (the same object, updated)."""
     digest = hashlib.sha256()
     for f in seq.files:
         st = f.stat()
@@ -186,7 +205,7 @@ def sequence_fingerprint(seq: Sequence) -> str:
             if st.st_size > 8192:
                 fh.seek(st.st_size - 4096)
                 digest.update(fh.read(4096))
-    return digest.hexdigest()
+        yield digest
 
 
 def read_image(path: Path) -> np.ndarray | None:

@@ -35,6 +35,7 @@ from models.loader import ModelSet
 from pipeline.appearance import TrackBuilder, cut_crop
 from pipeline.camera_motion import CameraMotion, then
 from pipeline.detection_plan import DetectionPlan
+from pipeline.image_sequence import indexed_prefix
 from pipeline.index_report import IndexReport
 from pipeline.motion import MotionGate, gray_thumbnail
 from pipeline.tracking import ByteTracker
@@ -212,7 +213,7 @@ class IndexRun:
             "report": self.report.state_dict(),
             "last_seen": list(self.last_seen) if self.last_seen is not None else None,
             "last_tick": self.last_tick,
-        }
+        } | ({"timed": self.info.images.start is not None} if self.info.images is not None else {})
 
     def restore(self, state: dict) -> int:
         self.tracker.load_state_dict(state["tracker"])
@@ -226,6 +227,19 @@ class IndexRun:
         tick = state.get("last_tick", state["tracker"].get("last_frame"))  # older checkpoints: its frame
         self.last_tick = -1 if tick is None else int(tick)
         return int(state["next_frame"])
+
+
+def continues_folder(info: VideoInfo, fingerprint: str, state: dict) -> bool:
+    """Whether ``info`` is a folder of images that a run with checkpoint ``state`` indexed (or began
+    to) when the folder's fingerprint was ``fingerprint``, and that has only gained images since,
+    later in time than those: its indexed frames keep their numbers and times, and indexing goes on
+    from the checkpoint. An image's time is its own (EXIF or name) unless some image has none, when
+    all are ordered by name a second apart, so the checkpoint says which rule timed the frames."""
+    seq = info.images
+    if seq is None or state.get("timed") != (seq.start is not None):
+        return False
+    kept = indexed_prefix(seq, fingerprint)
+    return 0 < kept < len(seq.files) and int(state["next_frame"]) <= kept
 
 
 class _Followed:

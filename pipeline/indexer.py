@@ -29,7 +29,7 @@ from pipeline.cameras import guess_camera, guess_start
 from pipeline.detection_plan import DetectionPlanConfig
 from pipeline.errors import SpotterError
 from pipeline.index_report import ReportConfig
-from pipeline.index_run import IndexRun
+from pipeline.index_run import IndexRun, continues_folder
 from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig
 from pipeline.storage import Library
@@ -169,7 +169,13 @@ def _index(
     if segment is not None:
         settings["segment"] = [int(segment[0]), int(segment[1])]
     decision = library.start_video(
-        info, models.detector_id, models.reid_id, settings, force, lambda: content_sha256(info)
+        info,
+        models.detector_id,
+        models.reid_id,
+        settings,
+        force,
+        lambda: content_sha256(info),
+        lambda fp, state: continues_folder(info, fp, state),
     )
     library.record_clock_guess(
         decision.video_id,
@@ -218,9 +224,13 @@ def _index(
     seek = decision.checkpoint.get("seek", []) if decision.checkpoint else []
     reader = VideoReader(info, start_frame=start, stride=stride, seek_table=seek)
 
+    # a folder of images keeps its last state when done: images added to it later are indexed on
+    # from there (see Library.start_video), as a resumed run would
+    keeps_state = info.images is not None and segment is None
+
     def commit(next_at: int, final: bool = False, motion: dict | None = None) -> None:
         state = None
-        if not final:
+        if not final or keeps_state:
             state = run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}
             if motion is not None:
                 state["motion"] = motion
@@ -311,7 +321,7 @@ def _index(
         plan = run.plan.describe() | asdict(run.plan.stats)
         report = run.report.to_json(frames_read, plan, sampling, [info.note, note])
         library.finish_video(
-            decision.video_id, "done", frames_read, note, frames_read, reader.seek_table, report
+            decision.video_id, "done", frames_read, note, frames_read, reader.seek_table, report, keeps_state
         )
         log.info("%s: %d tracks; %s", vpath, run.stored, report)
         yield event(Stage.DONE, frames_read, note, json.dumps(report))

@@ -12,7 +12,6 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,7 +34,8 @@ from pipeline.storage.schema import (
 from pipeline.storage.score_histograms import ScoreHistograms
 from pipeline.storage.searches import SearchRecords
 from pipeline.storage.transfer import VideoTransfer
-from pipeline.types import PATH_COLUMNS, TrackRecord, VideoSummary, union_box
+from pipeline.storage.video_reads import VideoReads
+from pipeline.types import PATH_COLUMNS, TrackRecord, union_box
 
 if TYPE_CHECKING:
     from pipeline.video import VideoInfo
@@ -47,6 +47,7 @@ _ENDED = {"indexing": "was interrupted", "failed": "failed"}  # a video row's st
 
 
 class Library(
+    VideoReads,
     EmbeddingReads,
     ScoreHistograms,
     SearchRecords,
@@ -68,6 +69,7 @@ class Library(
         settings: dict[str, Any],
         force: bool = False,
         content_hash: Callable[[], str] | None = None,
+        grown: Callable[[str, dict[str, Any]], bool] | None = None,
     ) -> StartDecision:
         """Register a video for indexing and decide whether to skip, resume or start it afresh.
 
@@ -76,7 +78,10 @@ class Library(
         SHA-256, computed only then) decides: a touched or restored copy of the same content is
         the same file, anything else is a changed file and is indexed again, which the reason
         says. A new path whose content is already indexed under another path is not indexed
-        again: it is listed with that video (``aliases``).
+        again: it is listed with that video (``aliases``). A changed file that ``grown`` (given the
+        fingerprint and checkpoint kept) says only gained frames after those indexed (a folder of
+        snapshots that a camera keeps adding to) is indexed on from its checkpoint, what was
+        indexed kept, its review marks with it.
         """
         key = json.dumps(settings, sort_keys=True)
         with self._write(f"cannot register {info.path}") as s:
@@ -109,6 +114,25 @@ class Library(
                 row.status = "indexing"
                 state = json.loads(zlib.decompress(row.checkpoint))
                 return StartDecision(row.id, "resume", row.frames_done, state, "resuming an interrupted run")
+            if (
+                not same_file
+                and not force
+                and grown is not None
+                and row is not None
+                and row.checkpoint
+                and (row.detector_id, row.reid_id, row.settings_key) == (detector_id, reid_id, key)
+                and (row.width, row.height) == (info.width, info.height)
+            ):
+                state = json.loads(zlib.decompress(row.checkpoint))
+                if grown(row.fingerprint, state):
+                    added = max(0, info.frame_count - row.frame_count)
+                    row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+                    row.content_sha256 = digest or row.content_sha256
+                    row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
+                    row.status = "indexing"
+                    reason = f"{added} frame(s) added since it was indexed: indexing on from frame "
+                    reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
+                    return StartDecision(row.id, "resume", row.frames_done, state, reason)
             reason = ""
             if row is None:
                 row = VideoRow(path=str(info.path))
@@ -187,10 +211,12 @@ class Library(
         true_count: int = 0,
         seek_table: Sequence[tuple[int, int]] | None = None,
         report: dict[str, Any] | None = None,
+        keep_checkpoint: bool = False,
     ) -> None:
-        """Close an indexing run: ``done`` (checkpoint dropped), ``partial`` (cancelled) or ``failed``
-        (checkpoint kept, so the next run resumes from the last committed chunk). ``seek_table`` and
-        ``report`` (what indexing did) are kept with the video."""
+        """Close an indexing run: ``done`` (checkpoint dropped unless ``keep_checkpoint``: the last
+        state of a folder that may gain images), ``partial`` (cancelled) or ``failed`` (checkpoint
+        kept, so the next run resumes from the last committed chunk). ``seek_table`` and ``report``
+        (what indexing did) are kept with the video."""
         values: dict[str, Any] = {"status": status, "message": message}
         if seek_table is not None:
             values["seek_json"] = json.dumps([[int(i), int(p)] for i, p in seek_table])
@@ -199,7 +225,7 @@ class Library(
         if frames_done is not None:
             values["frames_done"] = frames_done
         if status == "done":
-            values |= {"checkpoint": None, "indexed_at": utcnow()}
+            values |= {"indexed_at": utcnow()} | ({} if keep_checkpoint else {"checkpoint": None})
             if true_count:
                 values["frame_count"] = true_count
         with self._write("cannot update video status") as s:
@@ -214,58 +240,6 @@ class Library(
             self._bump(s, GEN_REMOVED)
 
     # ----- reading --------------------------------------------------------------------------------
-
-    def videos(self) -> list[VideoSummary]:
-        with self._read() as s:
-            counts = dict(
-                s.execute(select(TrackRow.video_id, func.count()).group_by(TrackRow.video_id)).all()
-            )
-            rows = s.scalars(select(VideoRow).order_by(VideoRow.id)).all()
-            return [
-                VideoSummary(
-                    v.id,
-                    v.path,
-                    v.status,
-                    v.fps,
-                    v.frame_count,
-                    v.frames_done,
-                    v.duration_s,
-                    v.width,
-                    v.height,
-                    counts.get(v.id, 0),
-                    v.message,
-                    (v.detector_id, v.reid_id),
-                    v.report_json or "{}",
-                    tuple(json.loads(v.aliases_json or "[]")),
-                    v.camera,
-                    v.start_time,
-                )
-                for v in rows
-            ]
-
-    def video_identity(self, video_id: int) -> tuple[str, int, float, str, str, tuple[str, ...]] | None:
-        """(path, size, mtime, fingerprint, content SHA-256, other paths found with the same content)
-        recorded when the video was indexed."""
-        with self._read() as s:
-            row = s.get(VideoRow, video_id)
-            if row is None:
-                return None
-            aliases = tuple(json.loads(row.aliases_json or "[]"))
-            return row.path, row.size, row.mtime, row.fingerprint, row.content_sha256, aliases
-
-    def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
-        """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""
-        with self._read() as s:
-            raw = s.scalar(select(VideoRow.seek_json).where(VideoRow.id == video_id))
-        if not raw:
-            return None
-        return [(int(i), int(p)) for i, p in json.loads(raw)]
-
-    def video_id(self, path: str | Path) -> int | None:
-        with self._read() as s:
-            return s.scalar(
-                select(VideoRow.id).where(VideoRow.path == str(Path(path).expanduser().resolve()))
-            )
 
     def embeddings_of(self, model: str, kind: str, track_pks: Sequence[int]) -> dict[int, np.ndarray]:
         """Embeddings (K, D) of one kind ('track' or 'crop') of the given tracks, for re-scoring or

@@ -1,0 +1,89 @@
+"""Reading what the library knows of its videos: the list, a video's identity when it was indexed,
+its key frames, its id by path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+
+from pipeline.storage.base import LibraryBase
+from pipeline.storage.schema import TrackRow, VideoRow
+from pipeline.types import VideoSummary
+
+
+class VideoIdentity(NamedTuple):
+    """What identified a video's content when it was indexed."""
+
+    path: str
+    size: int
+    mtime: float
+    fingerprint: str  # cheap: size, ends and sampled blocks (a folder's: see image_sequence)
+    content_sha256: str
+    aliases: tuple[str, ...]  # other paths found with the same content
+    frame_size: tuple[int, int]  # (width, height) the frames were indexed at
+
+
+class VideoReads(LibraryBase):
+    """The library's reads of its video rows."""
+
+    def videos(self) -> list[VideoSummary]:
+        with self._read() as s:
+            counts = dict(
+                s.execute(select(TrackRow.video_id, func.count()).group_by(TrackRow.video_id)).all()
+            )
+            rows = s.scalars(select(VideoRow).order_by(VideoRow.id)).all()
+            return [
+                VideoSummary(
+                    v.id,
+                    v.path,
+                    v.status,
+                    v.fps,
+                    v.frame_count,
+                    v.frames_done,
+                    v.duration_s,
+                    v.width,
+                    v.height,
+                    counts.get(v.id, 0),
+                    v.message,
+                    (v.detector_id, v.reid_id),
+                    v.report_json or "{}",
+                    tuple(json.loads(v.aliases_json or "[]")),
+                    v.camera,
+                    v.start_time,
+                )
+                for v in rows
+            ]
+
+    def video_identity(self, video_id: int) -> VideoIdentity | None:
+        """What identified the video's content when it was indexed (see :class:`VideoIdentity`)."""
+        with self._read() as s:
+            row = s.get(VideoRow, video_id)
+            if row is None:
+                return None
+            aliases = tuple(json.loads(row.aliases_json or "[]"))
+            return VideoIdentity(
+                row.path,
+                row.size,
+                row.mtime,
+                row.fingerprint,
+                row.content_sha256,
+                aliases,
+                (row.width, row.height),
+            )
+
+    def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
+        """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""
+        with self._read() as s:
+            raw = s.scalar(select(VideoRow.seek_json).where(VideoRow.id == video_id))
+        if not raw:
+            return None
+        return [(int(i), int(p)) for i, p in json.loads(raw)]
+
+    def video_id(self, path: str | Path) -> int | None:
+        with self._read() as s:
+            return s.scalar(
+                select(VideoRow.id).where(VideoRow.path == str(Path(path).expanduser().resolve()))
+            )

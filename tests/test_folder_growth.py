@@ -1,0 +1,123 @@
+"""A camera's upload folder keeps gaining snapshots: indexing it again indexes only what was added,
+keeping its tracks and the cases' review marks on them; its evidence exports in between."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.errors import ExportError
+from pipeline.export import export_track, verify_source
+from pipeline.image_sequence import indexed_prefix
+from pipeline.index_run import continues_folder
+from pipeline.indexer import index_video
+from pipeline.storage import Library
+from pipeline.video import probe
+from tests.test_image_sequence import START, tud_frames, write_named
+
+
+def uploads(tmp_path: Path, frames: list[np.ndarray]) -> Callable[[int, int], list[Path]]:
+    """A camera's uploads into ``tmp_path / "cam"``: ``upload(a, b)`` adds its snapshots a..b-1."""
+    shots = write_named(tmp_path / "camera", frames)
+    (tmp_path / "cam").mkdir()
+    return lambda a, b: [Path(shutil.copy2(p, tmp_path / "cam")) for p in shots[a:b]]
+
+
+def test_a_folder_that_gained_images_keeps_the_first_ones(tmp_path: Path) -> None:
+    frames = tud_frames(10)  # 8 snapshots
+    upload = uploads(tmp_path, frames)
+    upload(0, 5)
+    fp = probe(tmp_path / "cam").fingerprint
+    later = upload(5, 8)
+    assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 5
+
+    for p in later:
+        p.unlink()
+    early = tmp_path / "cam" / f"cam1_{START:%Y%m%d_%H%M%S}_100.jpg"  # between the first two
+    cv2.imwrite(str(early), frames[7])
+    assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 0
+    early.unlink()
+    assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 5  # as it was
+
+    first = sorted((tmp_path / "cam").iterdir())[0]
+    st = first.stat()
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten by the camera
+    assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 0
+
+
+def _marked_case(library: Library, track_pk: int) -> None:
+    library.create_case("gate", [("/p/a.jpg", "test-reid", np.ones(8, np.float32) / np.sqrt(8))])
+    library.mark("gate", track_pk, "confirmed")
+
+
+def test_indexing_a_grown_folder_indexes_the_new_images_and_keeps_the_marks(tmp_path: Path, models) -> None:
+    upload = uploads(tmp_path, tud_frames(5))  # TUD-Campus at 5 fps: 15 snapshots
+    upload(0, 9)
+    library = Library(tmp_path / "lib.db")
+    assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "done"
+    (video,) = library.videos()
+    before = {t.pk: t for t in library.video_tracks(video.video_id)}
+    assert before and max(t.last_frame for t in before.values()) < 9
+    first = min(before)
+    _marked_case(library, first)
+
+    upload(9, 15)
+    assert verify_source(library, video.video_id) == str((tmp_path / "cam").resolve())  # still exports
+    clip = export_track(before[first], tmp_path / "clip.mp4")
+    assert clip.frames > 0
+
+    events = list(index_video(tmp_path / "cam", library, models))
+    assert "6 frame(s) added since it was indexed: indexing on from frame 10" in events[1].reason
+    assert events[-1].stage.value == "done"
+    (video,) = library.videos()
+    assert video.status == "done" and video.frame_count == 15 and video.frames_done == 15
+    after = {t.pk: t for t in library.video_tracks(video.video_id)}
+    assert set(before) < set(after)  # nothing indexed before was dropped
+    added = [t for pk, t in after.items() if pk not in before]
+    assert all(t.first_frame >= 9 for t in added) and max(t.last_frame for t in added) == 14
+    assert len({t.track_id for t in after.values()}) == len(after)
+    assert library.case("gate").marked("confirmed") == (first,)
+    report = json.loads(video.report_json)
+    assert report["frames"] == 15 and report["people"]["tracks"] == len(after)
+
+    again = list(index_video(tmp_path / "cam", library, models))  # nothing new: nothing to do
+    assert again[-1].stage.value == "skipped"
+
+
+def test_images_without_a_time_retime_the_folder_so_it_is_not_indexed_on(tmp_path: Path) -> None:
+    frames = tud_frames(10)
+    upload = uploads(tmp_path, frames)
+    upload(0, 6)
+    fp = probe(tmp_path / "cam").fingerprint
+    done = {"timed": True, "next_frame": 6}  # the last state of a run over the six
+    upload(6, 8)
+    assert continues_folder(probe(tmp_path / "cam"), fp, done)
+    assert not continues_folder(probe(tmp_path / "cam"), fp, {"next_frame": 6})  # a run before it was said
+    (tmp_path / "cam" / "zz.jpg").write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())
+    grown = probe(tmp_path / "cam")  # one image without a time: all are ordered by name, 1 s apart
+    assert indexed_prefix(grown.images, fp) == 6 and not continues_folder(grown, fp, done)
+
+
+def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: Path, models) -> None:
+    frames = tud_frames(10)
+    upload = uploads(tmp_path, frames)
+    paths = upload(0, 6)
+    library = Library(tmp_path / "lib.db")
+    list(index_video(tmp_path / "cam", library, models))
+    (video,) = library.videos()
+    _marked_case(library, library.video_tracks(video.video_id)[0].pk)
+    upload(6, 8)
+    cv2.imwrite(str(paths[2]), frames[7])  # and one indexed image is not what it was
+
+    with pytest.raises(ExportError, match="changed since it was indexed"):
+        verify_source(library, video.video_id)
+    events = list(index_video(tmp_path / "cam", library, models))
+    assert events[1].reason.startswith("file changed") and "gate" in events[1].reason
+    assert library.case("gate").marks == ()
