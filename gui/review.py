@@ -4,7 +4,6 @@ and when), and refine the search with them (``pipeline.refine``)."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
-from pipeline.case_file import CASE_SUFFIX, import_case, keep_query_photos, write_case_file
+from pipeline.case_file import CASE_SUFFIX, CasePhoto, import_case, open_case, write_case_file
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.search_filter import filter_from_json, filter_json
 from pipeline.storage import Library
@@ -67,25 +66,19 @@ class ReviewController(QObject):
                 source = request.source if request else "photo"
                 name = f"{source[:CASE_SOURCE_CHARS]} {datetime.now():%Y-%m-%d %H:%M:%S}"
                 outcome = self.results.outcome
-                photos, greys, kept = [], (), []  # kept: the copies of the photos (None: not kept)
+                photos, greys = [], ()
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     vectors = [outcome.vector, *outcome.more_vectors]  # and the other photos'
                     images = [request.image, *request.more_photos] if request is not None else []
-                    kept = [None] * len(vectors)
-                    if len(images) == len(vectors) and all(i is not None for i in images):
-                        # a copy of each photo goes with the case (a pasted image or a video frame
-                        # has no file; a file may move): the case and its report show the person
-                        kept = keep_query_photos(self.library, name, [(source, i) for i in images])
-                    for k, (vector, path) in enumerate(zip(vectors, kept), 1):
+                    if len(images) != len(vectors):
+                        images = [None] * len(vectors)
+                    # a copy of each photo goes with the case (a pasted image or a video frame has
+                    # no file; a file may move): the case and its report show the person
+                    for k, (vector, image) in enumerate(zip(vectors, images), 1):
                         label = source if k == 1 else f"{source} (photo {k})"
-                        photos.append((str(path) if path else label, outcome.model, vector))
+                        photos.append(CasePhoto(label, outcome.model, vector, image))
                     greys = outcome.greys
-                try:
-                    self.library.create_case(name, photos, greys=greys)
-                except BaseException:
-                    if kept and kept[0] is not None:  # a case not made keeps no photos
-                        shutil.rmtree(kept[0].parent, ignore_errors=True)
-                    raise
+                open_case(self.library, name, photos, greys=greys)
                 self.case_name = name
             self.library.update_case(self.case_name, filter_json=json.dumps(filter_json(self.search.where)))
             self.library.mark(self.case_name, hit.track_pk, verdict)

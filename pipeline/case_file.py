@@ -218,6 +218,38 @@ def import_case(
     return CaseImport(name, len(photos), len(marks), left_out)
 
 
+@dataclass(frozen=True)
+class CasePhoto:
+    """A query photo as a new case takes it."""
+
+    label: str  # what the case calls it where no copy is kept (the file's name, "photo")
+    model: str  # the ReID model its vector is from
+    vector: np.ndarray
+    image: np.ndarray | None = None  # BGR, as searched (None: not at hand)
+
+
+def open_case(
+    library: Library,
+    name: str,
+    photos: Sequence[CasePhoto],
+    notes: str = "",
+    greys: Sequence[np.ndarray | None] = (),
+) -> int:
+    """A new case with its query photos; its id. Where every photo's picture is at hand, the case
+    keeps a copy of each (:func:`keep_query_photos`) and names the copies; a case that is not made
+    (a name taken, a full disk) keeps none."""
+    kept = []
+    if photos and all(p.image is not None for p in photos):
+        kept = keep_query_photos(library, name, [(p.label, p.image) for p in photos])
+    entries = [(str(kept[k]) if kept else p.label, p.model, p.vector) for k, p in enumerate(photos)]
+    try:
+        return library.create_case(name, entries, notes, greys=greys)
+    except BaseException:
+        if kept:
+            shutil.rmtree(kept[0].parent, ignore_errors=True)
+        raise
+
+
 def keep_query_photos(
     library: Library, case_name: str, photos: Sequence[tuple[str, np.ndarray]]
 ) -> list[Path]:

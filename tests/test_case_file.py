@@ -262,3 +262,22 @@ def test_a_case_file_from_another_tool_is_read_as_spotter_means_it(
     assert p.returncode == 0 and "Traceback" not in p.stderr and "Infinity" not in p.stdout, p.stderr
     scores = [h["score"] for h in json.loads(p.stdout)["hits"]]
     assert all(-1.0 <= s <= 1.0 for s in scores), scores
+
+
+def test_a_new_case_keeps_copies_of_its_photos_and_a_case_not_made_keeps_none(tmp_path: Path) -> None:
+    from pipeline.case_file import CasePhoto, open_case
+    from pipeline.errors import StorageError
+
+    lib = Library(tmp_path / "lib.db")
+    picture = np.zeros((64, 32, 3), np.uint8)
+    picture[10:50, 8:24] = (0, 0, 200)
+    photos = [CasePhoto("a.jpg", "m.onnx", COLOUR, picture), CasePhoto("b.jpg", "m.onnx", COLOUR, picture)]
+    open_case(lib, "gate", photos, "seen at 3")
+    kept = [Path(p) for p, *_ in lib.case("gate").photos]
+    assert [p.name for p in kept] == ["01_a.png", "02_b.png"] and all(p.is_file() for p in kept)
+    folder = kept[0].parent.parent
+    with pytest.raises(StorageError, match="already exists"):
+        open_case(lib, "gate", photos)
+    assert sorted(p.name for p in folder.iterdir()) == ["gate"]  # no "gate (2)" left behind
+    open_case(lib, "pasted", [CasePhoto("photo", "m.onnx", COLOUR)])  # no picture at hand: no copy
+    assert [p for p, *_ in lib.case("pasted").photos] == ["photo"]

@@ -26,37 +26,26 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 
 def case_new(args: argparse.Namespace) -> int:
-    """A case keeps a copy of each query photo, upright, as searched (``keep_query_photos``, as the
-    app does): the file the operator named may be edited, replaced or moved after, and the case and
+    """A case keeps a copy of each query photo, upright, as searched (``open_case``, as the app
+    does): the file the operator named may be edited, replaced or moved after, and the case and
     its report must show the photo its vectors came from."""
-    import shutil
-
-    from pipeline.case_file import keep_query_photos
+    from pipeline.case_file import CasePhoto, open_case
     from pipeline.search import Searcher
     from pipeline.storage.cases import MAX_CASE_NAME
     from pipeline.storage.records import clean_name
 
     name = clean_name(args.name, MAX_CASE_NAME, "case")  # as stored, and refused before the models load
     library = open_library(args, create=True)
-    photos, greys, kept = [], [], []
+    photos, greys = [], []
     if args.query:
         searcher = Searcher(library, model_set(args, library=library))
-        images = []
         for photo in args.query:
             query, vec = searcher.prepare(photo)
             if query.note:
                 err(f"note: {photo}: {query.note}")
-            images.append((shown(photo.name), query.image))
-            photos.append((searcher.models.reid_id, vec))
+            photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image))
             greys.append(searcher.grey_vector(query))
-        kept = keep_query_photos(library, name, images)
-        photos = [(str(path), model, vec) for path, (model, vec) in zip(kept, photos)]
-    try:
-        case_id = library.create_case(name, photos, args.note or "", greys=greys)
-    except BaseException:
-        if kept:  # a case not made keeps no photos
-            shutil.rmtree(kept[0].parent, ignore_errors=True)
-        raise
+    case_id = open_case(library, name, photos, args.note or "", greys)
     out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")
     return 0
 
