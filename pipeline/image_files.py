@@ -41,6 +41,18 @@ def _register_heif() -> bool:
 HEIF_READABLE = _register_heif()
 
 
+def _lift_pillow_limit() -> None:
+    """Pillow refuses images over its own pixel limit by raising (and warns well below it); Spotter
+    decides what is too large (``MAX_IMAGE_PIXELS``, from the header) before any pixel is decoded,
+    so Pillow's limit is lifted once, here, where Spotter's readers of image files live."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+
+
+_lift_pillow_limit()
+
+
 def decode_with_pillow(data: bytes | np.ndarray) -> np.ndarray | None:
     """8-bit BGR pixels of an image file's bytes decoded by Pillow, upright by its EXIF orientation;
     None if Pillow cannot read it."""
@@ -60,7 +72,6 @@ def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]
     from an image file's bytes, without decoding its pixels."""
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = None  # the caller decides what is too large (MAX_IMAGE_PIXELS)
     raw = data.tobytes() if isinstance(data, np.ndarray) else data
     try:
         with Image.open(io.BytesIO(raw)) as img:
