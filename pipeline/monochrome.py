@@ -21,16 +21,25 @@ import numpy as np
 @dataclass(frozen=True)
 class MonochromeConfig:
     """spread / share: a crop has no colour when at most ``share`` of its pixels have channels
-    further apart than ``spread`` (0-255; the largest minus the smallest channel). Measured on the
-    stored best crops (JPEG, decoded at half size): footage turned grey, 0 % of pixels beyond 4;
-    the 2,717 tracks of 97 colour libraries (PETS09-S2L1, TUD-Campus and ADL-Rundle-6 at 1-30 fps,
-    as snapshots, in 1080p and 4K), 17 % at the least (a small person in dark clothes), 91 % the
-    median. A codec's rounding in real infrared footage moves a few pixels by a level or two: the
-    share allows for it.
+    further apart than ``spread`` (0-255; the largest minus the smallest channel), once the crop's
+    colour cast is taken out. Measured on the stored best crops (JPEG, decoded at half size): footage
+    turned grey, 0 % of pixels beyond 4; the 2,717 tracks of 97 colour libraries (PETS09-S2L1,
+    TUD-Campus and ADL-Rundle-6 at 1-30 fps, as snapshots, in 1080p and 4K), 17 % at the least (a
+    small person in dark clothes), 91 % the median. A codec's rounding in real infrared footage moves
+    a few pixels by a level or two: the share allows for it.
+
+    cast_offset: a camera without colour may still tint its picture (a white balance left as it was
+        by day, a recorder's colour settings): each channel then lies a fixed number of levels from
+        green in every pixel. The crop's own offsets (the median over its pixels, held within
+        +-``cast_offset`` levels) are taken out before the spread is measured; colour has no such
+        offset, as skin, clothes and background each lie elsewhere. ``bench/monochrome_rule.py``
+        measures it (colour crops of every shared sequence, and the same crops without colour,
+        tinted and not); 0 measures the spread as recorded.
     """
 
     spread: int = 4
     share: float = 0.05
+    cast_offset: float = 16.0
 
 
 def without_colour(image: np.ndarray, config: MonochromeConfig = MonochromeConfig()) -> bool:
@@ -38,8 +47,14 @@ def without_colour(image: np.ndarray, config: MonochromeConfig = MonochromeConfi
     if image is None or image.ndim != 3 or image.shape[2] < 3 or not image.size:
         return False
     b, g, r = (image[:, :, k].astype(np.int16) for k in range(3))
+    b, r = (c - _cast(c - g, config.cast_offset) for c in (b, r))
     spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
     return np.count_nonzero(spread > config.spread) <= config.share * spread.size
+
+
+def _cast(difference: np.ndarray, limit: float) -> np.int16:
+    """A channel's tint against green: the median difference, held within +-``limit`` levels."""
+    return np.int16(np.clip(np.rint(np.median(difference)), -limit, limit))
 
 
 def jpeg_without_colour(jpeg: bytes, config: MonochromeConfig = MonochromeConfig()) -> bool:

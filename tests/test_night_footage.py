@@ -64,6 +64,18 @@ def test_colour_is_told_from_its_absence(tmp_path: Path) -> None:
     assert jpeg_without_colour(jpeg.tobytes()) and not jpeg_without_colour(b"not a jpeg")
 
 
+def test_a_tinted_picture_without_colour_is_told_from_colour(tmp_path: Path) -> None:
+    """A night camera whose white balance tints its grey picture (each channel a few levels off)."""
+    crop = cv2.imread(str(photo_of(1, tmp_path)))
+    tinted = np.clip(grey(crop).astype(np.int16) + np.int16([6, -2, 5]), 0, 255).astype(np.uint8)
+    _, jpeg = cv2.imencode(".jpg", tinted, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert without_colour(tinted) and jpeg_without_colour(jpeg.tobytes())
+    for k in range(3):  # a colour crop with every channel moved is colour still
+        moved = crop.astype(np.int16)
+        moved[:, :, k] += 12
+        assert not without_colour(np.clip(moved, 0, 255).astype(np.uint8))
+
+
 def test_colour_photos_find_the_people_in_night_footage(night: Library, models, tmp_path: Path) -> None:
     """Every TUD-Campus person seen long enough to be searched for (7): their colour photo's best hit
     in the colourless footage is them for at least 5 (a colour photo compared as it is: 2)."""
