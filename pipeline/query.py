@@ -194,11 +194,7 @@ def choose_person(
     if not 0 <= chosen < len(people):
         raise QueryError(f"{source}: person {chosen} does not exist (found {len(people)})")
     bx = people.xyxy[chosen]
-    if (
-        index is None
-        and (bx[3] - bx[1]) >= config.crop_fill * h
-        and (bx[2] - bx[0]) >= config.crop_fill_width * w
-    ):
+    if index is None and _fills(bx, w, h, config):
         return QueryPerson(image, people, chosen, (0.0, 0.0, float(w), float(h)), image, True)
     x1, y1 = int(max(bx[0], 0)), int(max(bx[1], 0))
     x2, y2 = int(min(np.ceil(bx[2]), w)), int(min(np.ceil(bx[3]), h))
@@ -240,4 +236,60 @@ def prepare_query(
             f"(at least {MIN_QUERY_SIDE[0]}x{MIN_QUERY_SIDE[1]} px)"
         )
     people = find_people(image, detector, config)
-    return with_size_note(choose_person(image, people, config, box, index, source), config)
+    turn = sideways(image, people, detector, config) if box is None else None
+    if turn is None:
+        return with_size_note(choose_person(image, people, config, box, index, source), config)
+    code, upright_people = turn
+    q = choose_person(cv2.rotate(image, code), upright_people, config, None, index, source)
+    back = Detections(
+        np.array([_turned_back(b, code, w, h) for b in q.people.xyxy], np.float32).reshape(-1, 4),
+        q.people.score,
+    )
+    note = "the photo lies on its side (no orientation tag says so): the person was searched upright"
+    return with_size_note(
+        QueryPerson(image, back, q.chosen, _turned_back(q.box, code, w, h), q.crop, q.whole_photo, note),
+        config,
+    )
+
+
+def sideways(
+    image: np.ndarray, people: Detections, detector: PersonDetector, config: QueryConfig
+) -> tuple[int, Detections] | None:
+    """How to turn a photo that lies on its side (a phone's photo whose orientation tag a program
+    dropped, a screenshot of it), and the people in it so turned; None for a photo the right way up.
+    A photo lies on its side when it is wider than tall, nobody in it stands as tall as a person crop
+    (a box taller than wide, ``crop_fill`` of its height: the detector finds the person lying, in a
+    box wider than tall), and turned a quarter one way someone does: the turn whose standing person
+    the detector is surer of (it finds people upside down too, less sure). Looked at only where
+    those first two hold: two more detector runs."""
+    h, w = image.shape[:2]
+    if w <= h or _standing(people, h, config).any():
+        return None
+    best: tuple[float, int, Detections] | None = None
+    for code in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
+        turned = cv2.rotate(image, code)
+        found = detector.detect([turned], input_size=input_side(w, detector.config))[0]
+        found = found[found.score >= config.min_score]
+        found = found[np.argsort(-found.area, kind="stable")]
+        tall = _standing(found, w, config)  # the turned photo is w tall
+        if tall.any() and (best is None or float(found.score[tall].max()) > best[0]):
+            best = (float(found.score[tall].max()), code, found)
+    return None if best is None else (best[1], best[2])
+
+
+def _standing(people: Detections, h: int, config: QueryConfig) -> np.ndarray:
+    """Which people stand as tall as a person crop in a photo ``h`` tall (boxes taller than wide)."""
+    return (people.height >= config.crop_fill * h) & (people.height > people.width)
+
+
+def _fills(box: np.ndarray, w: int, h: int, config: QueryConfig) -> bool:
+    """Whether a person's box fills a ``w`` x ``h`` photo as a person crop's does."""
+    return (box[3] - box[1]) >= config.crop_fill * h and (box[2] - box[0]) >= config.crop_fill_width * w
+
+
+def _turned_back(box: Sequence[float], code: int, w: int, h: int) -> tuple[float, float, float, float]:
+    """A box in a ``w`` x ``h`` photo turned by ``code``, in the photo's own pixels."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if code == cv2.ROTATE_90_CLOCKWISE:  # (x, y) was at (h - y, x)
+        return y1, h - x2, y2, h - x1
+    return w - y2, x1, w - y1, x2  # counter-clockwise: (x, y) was at (y, w - x)
