@@ -346,8 +346,10 @@ def verify_source(library: Library, video_id: int) -> str:
             return path
         if content and content_sha256(info) == content:
             return path
-        if (  # a folder that only gained images: the frames indexed are there as they were
+        if (  # a folder that only gained images: the frames indexed are there as they were (and
+            # timed as they were: an image without a time orders and times all by name)
             info.images is not None
+            and info.images.start is not None
             and (info.width, info.height) == tuple(frame_size)
             and indexed_prefix(info.images, fp)
         ):

@@ -221,21 +221,28 @@ def _index(
     batch: list[Frame] = []
     batch_from, motion_before = start, run.motion.state_dict()  # where the unprocessed frames begin
     last_ts, next_frame = 0.0, start
+    first_ts: float | None = None  # the time of the first frame this run read (a folder's: its own)
     seek = decision.checkpoint.get("seek", []) if decision.checkpoint else []
     reader = VideoReader(info, start_frame=start, stride=stride, seek_table=seek)
 
-    # a folder of images keeps its last state when done: images added to it later are indexed on
-    # from there (see Library.start_video), as a resumed run would
+    # a folder of images keeps its last state when done, from before its last tracks were ended:
+    # images added to it later are indexed on from there (see Library.start_video), as a resumed
+    # run would, its last tracks continued (stored again in place) and its newest people, too
+    # briefly seen to be kept yet, kept in view
     keeps_state = info.images is not None and segment is None
 
-    def commit(next_at: int, final: bool = False, motion: dict | None = None) -> None:
-        state = None
-        if not final or keeps_state:
-            state = run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}
+    def checkpoint(next_at: int) -> dict:
+        return run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}
+
+    def commit(
+        next_at: int, final: bool = False, motion: dict | None = None, kept: dict | None = None
+    ) -> None:
+        state = kept
+        if not final:
+            state = checkpoint(next_at)
             if motion is not None:
                 state["motion"] = motion
-        library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
-        run.stored += len(run.pending)
+        run.stored += library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
         run.pending = []
 
     def event(stage: Stage, done: int, message: str = "", report: str = "") -> ProgressEvent:
@@ -245,7 +252,7 @@ def _index(
             done,
             info.frame_count,
             time.perf_counter() - t0,
-            last_ts - (start / info.fps),
+            last_ts - (start / info.fps if first_ts is None else first_ts),
             run.stored + len(run.pending) + len(run.builder),
             message,
             device,
@@ -271,6 +278,7 @@ def _index(
             if admitted is not None:
                 batch.append(admitted)
             last_ts, next_frame = frame.ts, frame.index + reader.stride
+            first_ts = frame.ts if first_ts is None else first_ts
             if cancel():  # before the next detector batch: stop where the unprocessed frames begin
                 yield stop(batch_from, motion_before)
                 return
@@ -291,9 +299,10 @@ def _index(
                 last_event = now
                 yield event(Stage.INDEXING, next_frame)
         run.process(batch)
-        run.finish()
         frames_read = end if end is not None else reader.frames_read
-        commit(frames_read, final=True)
+        kept = checkpoint(frames_read) if keeps_state else None
+        run.finish()
+        commit(frames_read, final=True, kept=kept)
         if segment is None:
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)

@@ -57,38 +57,60 @@ def _marked_case(library: Library, track_pk: int) -> None:
     library.mark("gate", track_pk, "confirmed")
 
 
+def _tracks(library: Library) -> list[tuple[int, int, int]]:
+    (video,) = library.videos()
+    return sorted((t.track_id, t.first_frame, t.last_frame) for t in library.video_tracks(video.video_id))
+
+
 def test_indexing_a_grown_folder_indexes_the_new_images_and_keeps_the_marks(tmp_path: Path, models) -> None:
+    """What indexing a folder as it grows makes is what indexing it whole makes: tracks that cross
+    from the images indexed to those added are continued (stored again in place, their marks with
+    them), and people in the last images, seen too briefly to be kept yet, are kept in view."""
     upload = uploads(tmp_path, tud_frames(5))  # TUD-Campus at 5 fps: 15 snapshots
+    whole = Library(tmp_path / "whole.db")
+    list(index_video(tmp_path / "camera", whole, models))
     upload(0, 9)
     library = Library(tmp_path / "lib.db")
     assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "done"
     (video,) = library.videos()
     before = {t.pk: t for t in library.video_tracks(video.video_id)}
-    assert before and max(t.last_frame for t in before.values()) < 9
-    first = min(before)
-    _marked_case(library, first)
+    crossing = max(before.values(), key=lambda t: (t.last_frame, -t.first_frame))
+    assert crossing.last_frame == 8
+    _marked_case(library, crossing.pk)
 
     upload(9, 15)
     assert verify_source(library, video.video_id) == str((tmp_path / "cam").resolve())  # still exports
-    clip = export_track(before[first], tmp_path / "clip.mp4")
+    clip = export_track(before[crossing.pk], tmp_path / "clip.mp4")
     assert clip.frames > 0
 
     events = list(index_video(tmp_path / "cam", library, models))
-    assert "6 frame(s) added since it was indexed: indexing on from frame 10" in events[1].reason
+    assert "6 frame(s) added to it: indexing on from frame 10" in events[1].reason
     assert events[-1].stage.value == "done"
     (video,) = library.videos()
     assert video.status == "done" and video.frame_count == 15 and video.frames_done == 15
     after = {t.pk: t for t in library.video_tracks(video.video_id)}
-    assert set(before) < set(after)  # nothing indexed before was dropped
-    added = [t for pk, t in after.items() if pk not in before]
-    assert all(t.first_frame >= 9 for t in added) and max(t.last_frame for t in added) == 14
-    assert len({t.track_id for t in after.values()}) == len(after)
-    assert library.case("gate").marked("confirmed") == (first,)
+    assert set(before) <= set(after) and _tracks(library) == _tracks(whole)
+    assert after[crossing.pk].last_frame > 8  # continued, in place
+    assert library.case("gate").marked("confirmed") == (crossing.pk,)
     report = json.loads(video.report_json)
     assert report["frames"] == 15 and report["people"]["tracks"] == len(after)
 
     again = list(index_video(tmp_path / "cam", library, models))  # nothing new: nothing to do
     assert again[-1].stage.value == "skipped"
+
+
+def test_a_folder_growing_an_image_at_a_time_is_indexed_as_a_whole(tmp_path: Path, models) -> None:
+    """One snapshot per run never made a track (each run ended its people after one sighting)."""
+    upload = uploads(tmp_path, tud_frames(5))
+    whole = Library(tmp_path / "whole.db")
+    list(index_video(tmp_path / "camera", whole, models))
+    library = Library(tmp_path / "lib.db")
+    upload(0, 9)
+    list(index_video(tmp_path / "cam", library, models))
+    for k in range(9, 15):
+        upload(k, k + 1)
+        assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "done"
+    assert _tracks(library) == _tracks(whole)
 
 
 def test_images_without_a_time_retime_the_folder_so_it_is_not_indexed_on(tmp_path: Path) -> None:
@@ -113,6 +135,11 @@ def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: P
     list(index_video(tmp_path / "cam", library, models))
     (video,) = library.videos()
     _marked_case(library, library.video_tracks(video.video_id)[0].pk)
+    untimed = tmp_path / "cam" / "zz.jpg"
+    untimed.write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())  # all now ordered by name, 1 s apart
+    with pytest.raises(ExportError, match="changed since it was indexed"):
+        verify_source(library, video.video_id)  # its clips would be timed otherwise
+    untimed.unlink()
     upload(6, 8)
     cv2.imwrite(str(paths[2]), frames[7])  # and one indexed image is not what it was
 

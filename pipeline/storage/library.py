@@ -21,7 +21,7 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
-from pipeline.storage.embedding_reads import EmbeddingReads
+from pipeline.storage.embedding_reads import IDS_PER_QUERY, EmbeddingReads
 from pipeline.storage.model_switch import ModelSwitch
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
 from pipeline.storage.schema import (
@@ -130,7 +130,7 @@ class Library(
                     row.content_sha256 = digest or row.content_sha256
                     row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
                     row.status = "indexing"
-                    reason = f"{added} frame(s) added since it was indexed: indexing on from frame "
+                    reason = f"{added} frame(s) added to it: indexing on from frame "
                     reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
                     return StartDecision(row.id, "resume", row.frames_done, state, reason)
             reason = ""
@@ -168,16 +168,21 @@ class Library(
         frames_done: int,
         checkpoint: dict[str, Any] | None,
         reid_id: str,
-    ) -> None:
-        """Store finished tracks with their embeddings, the resume checkpoint and progress, atomically."""
+    ) -> int:
+        """Store finished tracks with their embeddings, the resume checkpoint and progress, atomically;
+        how many tracks are new. A track already stored under its number (one a folder of images
+        ended with, continued when images were added to it) is replaced in place: its key, and the
+        cases' review marks on it, are kept."""
         with self._write("cannot save indexing progress") as s:
             if records:
                 self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
+            stored = self._stored_track_ids(s, video_id, [int(r.track_id) for r in records])
+            if stored:
+                s.execute(delete(EmbeddingRow).where(EmbeddingRow.track_pk.in_(list(stored.values()))))
+                self._bump(s, GEN_REMOVED)
             for r in records:
                 path = np.ascontiguousarray(r.path, dtype=np.float64)
-                t = TrackRow(
-                    video_id=video_id,
-                    track_id=r.track_id,
+                values = dict(
                     first_frame=r.first_frame,
                     last_frame=r.last_frame,
                     start_s=float(path[0, 1]),
@@ -190,17 +195,39 @@ class Library(
                     **dict(zip(BOX_COLUMNS, union_box(path))),
                     colours=b"" if r.colours is None else f32_bytes(r.colours),
                 )
-                s.add(t)
-                s.flush()
-                s.add(EmbeddingRow(track_pk=t.id, kind="track", model=reid_id, vector=f32_bytes(r.embedding)))
+                pk = stored.get(int(r.track_id))
+                if pk is None:
+                    t = TrackRow(video_id=video_id, track_id=r.track_id, **values)
+                    s.add(t)
+                    s.flush()
+                    pk = t.id
+                else:
+                    s.execute(update(TrackRow).where(TrackRow.id == pk).values(**values))
+                s.add(EmbeddingRow(track_pk=pk, kind="track", model=reid_id, vector=f32_bytes(r.embedding)))
                 for e in r.crop_embeddings:
-                    s.add(EmbeddingRow(track_pk=t.id, kind="crop", model=reid_id, vector=f32_bytes(e)))
+                    s.add(EmbeddingRow(track_pk=pk, kind="crop", model=reid_id, vector=f32_bytes(e)))
             blob = zlib.compress(json.dumps(checkpoint).encode()) if checkpoint is not None else None
             s.execute(
                 update(VideoRow)
                 .where(VideoRow.id == video_id)
                 .values(frames_done=frames_done, checkpoint=blob)
             )
+            return len(records) - len(stored)
+
+    @staticmethod
+    def _stored_track_ids(s: Any, video_id: int, track_ids: list[int]) -> dict[int, int]:
+        """{track number: key} of those of ``track_ids`` the video already has stored."""
+        out: dict[int, int] = {}
+        for k in range(0, len(track_ids), IDS_PER_QUERY):
+            page = track_ids[k : k + IDS_PER_QUERY]
+            out.update(
+                s.execute(
+                    select(TrackRow.track_id, TrackRow.id).where(
+                        TrackRow.video_id == video_id, TrackRow.track_id.in_(page)
+                    )
+                ).all()
+            )
+        return out
 
     def finish_video(
         self,
