@@ -351,7 +351,7 @@ def verify_source(library: Library, video_id: int) -> str:
             info.images is not None
             and info.images.start is not None
             and (info.width, info.height) == tuple(frame_size)
-            and indexed_prefix(info.images, fp)
+            and indexed_prefix(info.images, content)
         ):
             return path
         problem = (

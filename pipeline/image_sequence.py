@@ -183,23 +183,33 @@ def sequence_fingerprint(seq: Sequence) -> str:
     return final.hexdigest()
 
 
-def indexed_prefix(seq: Sequence, fingerprint: str) -> int:
-    """How many of the sequence's first images are, unchanged and in the same order, the images
-    whose :func:`sequence_fingerprint` is ``fingerprint`` (0: none). A camera's upload folder
-    that gained images after it was indexed keeps its first images; an image added in between,
-    changed or removed leaves 0."""
-    for n, digest in enumerate(_running_digests(seq), 1):
-        if digest.hexdigest() == fingerprint:
+def sequence_content(seq: Sequence) -> str:
+    """A folder's content as :func:`sequence_fingerprint` sees it, without modification times: a
+    folder whose images were only touched, or copied without their times, has the same content."""
+    final = hashlib.sha256()
+    for final in _running_digests(seq, mtimes=False):  # noqa: B007 - the last is the whole folder's
+        pass
+    return final.hexdigest()
+
+
+def indexed_prefix(seq: Sequence, content: str) -> int:
+    """How many of the sequence's first images are, in the same order and with the same content
+    (modification times aside), the images whose :func:`sequence_content` is ``content`` (0: none).
+    A camera's upload folder that gained images after it was indexed keeps its first images; an
+    image added in between, changed or removed leaves 0."""
+    for n, digest in enumerate(_running_digests(seq, mtimes=False), 1):
+        if digest.hexdigest() == content:
             return n
     return 0
 
 
-def _running_digests(seq: Sequence) -> Iterator[hashlib._Hash]:
+def _running_digests(seq: Sequence, mtimes: bool = True) -> Iterator[hashlib._Hash]:
     """The fingerprint's hash after each image in turn (the same object, updated)."""
     digest = hashlib.sha256()
     for f in seq.files:
         st = f.stat()
-        digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        when = f"{st.st_mtime_ns}\0" if mtimes else ""
+        digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{when}".encode())
         with open(f, "rb") as fh:
             digest.update(fh.read(4096))
             if st.st_size > 8192:

@@ -229,16 +229,17 @@ class IndexRun:
         return int(state["next_frame"])
 
 
-def continues_folder(info: VideoInfo, fingerprint: str, state: dict) -> bool:
+def continues_folder(info: VideoInfo, content: str, state: dict) -> bool:
     """Whether ``info`` is a folder of images that a run with checkpoint ``state`` indexed (or began
-    to) when the folder's fingerprint was ``fingerprint``, and that has only gained images since,
-    later in time than those: its indexed frames keep their numbers and times, and indexing goes on
-    from the checkpoint. An image's time is its own (EXIF or name) unless some image has none, when
-    all are ordered by name a second apart, so the checkpoint says which rule timed the frames."""
+    to) when the folder's content was ``content`` (``sequence_content``), and that has only gained
+    images since, later in time than those: its indexed frames keep their numbers and times, and
+    indexing goes on from the checkpoint. An image's time is its own (EXIF or name) unless some
+    image has none, when all are ordered by name a second apart, so the checkpoint says which rule
+    timed the frames."""
     seq = info.images
     if seq is None or state.get("timed") != (seq.start is not None):
         return False
-    kept = indexed_prefix(seq, fingerprint)
+    kept = indexed_prefix(seq, content)
     return 0 < kept < len(seq.files) and int(state["next_frame"]) <= kept
 
 

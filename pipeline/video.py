@@ -32,6 +32,7 @@ from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
     image_at,
     read_sequence,
+    sequence_content,
     sequence_fingerprint,
 )
 from pipeline.image_sequence import (
@@ -107,12 +108,15 @@ def fingerprint(path: Path, size: int | None = None) -> str:
 
 
 def content_sha256(info: VideoInfo) -> str:
-    """The whole content's SHA-256 (a folder of images: its fingerprint, which reads every image's
-    name, size, time and ends); read in 1 MiB blocks, a few seconds per GB."""
+    """The whole content's SHA-256 (a folder of images: every image's name, size and ends, as its
+    fingerprint without the modification times); read in 1 MiB blocks, a few seconds per GB."""
     from models.weights import sha256_of
 
     if info.images is not None:
-        return info.fingerprint
+        try:
+            return sequence_content(info.images)
+        except OSError as e:
+            raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
     try:
         return sha256_of(info.path)
     except OSError as e:

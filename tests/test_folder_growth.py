@@ -19,7 +19,7 @@ from pipeline.image_sequence import indexed_prefix
 from pipeline.index_run import continues_folder
 from pipeline.indexer import index_video
 from pipeline.storage import Library
-from pipeline.video import probe
+from pipeline.video import content_sha256, probe
 from tests.test_image_sequence import START, tud_frames, write_named
 
 
@@ -34,7 +34,7 @@ def test_a_folder_that_gained_images_keeps_the_first_ones(tmp_path: Path) -> Non
     frames = tud_frames(10)  # 8 snapshots
     upload = uploads(tmp_path, frames)
     upload(0, 5)
-    fp = probe(tmp_path / "cam").fingerprint
+    fp = content_sha256(probe(tmp_path / "cam"))
     later = upload(5, 8)
     assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 5
 
@@ -48,7 +48,9 @@ def test_a_folder_that_gained_images_keeps_the_first_ones(tmp_path: Path) -> Non
 
     first = sorted((tmp_path / "cam").iterdir())[0]
     st = first.stat()
-    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten by the camera
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched: the same image
+    assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 5
+    cv2.imwrite(str(first), frames[7])  # rewritten by the camera
     assert indexed_prefix(probe(tmp_path / "cam").images, fp) == 0
 
 
@@ -117,7 +119,7 @@ def test_images_without_a_time_retime_the_folder_so_it_is_not_indexed_on(tmp_pat
     frames = tud_frames(10)
     upload = uploads(tmp_path, frames)
     upload(0, 6)
-    fp = probe(tmp_path / "cam").fingerprint
+    fp = content_sha256(probe(tmp_path / "cam"))
     done = {"timed": True, "next_frame": 6}  # the last state of a run over the six
     upload(6, 8)
     assert continues_folder(probe(tmp_path / "cam"), fp, done)
@@ -135,6 +137,9 @@ def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: P
     list(index_video(tmp_path / "cam", library, models))
     (video,) = library.videos()
     _marked_case(library, library.video_tracks(video.video_id)[0].pk)
+    os.utime(paths[1])  # touched (a backup tool, a copy without its times): the same folder
+    assert verify_source(library, video.video_id)
+    assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "skipped"
     untimed = tmp_path / "cam" / "zz.jpg"
     untimed.write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())  # all now ordered by name, 1 s apart
     with pytest.raises(ExportError, match="changed since it was indexed"):

@@ -79,7 +79,7 @@ class Library(
         the same file, anything else is a changed file and is indexed again, which the reason
         says. A new path whose content is already indexed under another path is not indexed
         again: it is listed with that video (``aliases``). A changed file that ``grown`` (given the
-        fingerprint and checkpoint kept) says only gained frames after those indexed (a folder of
+        content hash and checkpoint kept) says only gained frames after those indexed (a folder of
         snapshots that a camera keeps adding to) is indexed on from its checkpoint, what was
         indexed kept, its review marks with it.
         """
@@ -124,7 +124,7 @@ class Library(
                 and (row.width, row.height) == (info.width, info.height)
             ):
                 state = json.loads(zlib.decompress(row.checkpoint))
-                if grown(row.fingerprint, state):
+                if grown(row.content_sha256, state):
                     added = max(0, info.frame_count - row.frame_count)
                     row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
                     row.content_sha256 = digest or row.content_sha256
