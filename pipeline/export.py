@@ -18,7 +18,6 @@ import os
 import tempfile
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -26,6 +25,7 @@ import numpy as np
 
 from models.validation import Range, check_fields
 from models.weights import sha256_of
+from pipeline.clip_writer import ClipWriter
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.image_sequence import indexed_prefix
@@ -47,7 +47,8 @@ EXPORT_RULES = {
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """margin_s: seconds of context added before and after the hit (clipped to the video).
+    """margin_s: seconds of context added before and after the hit (clipped to the video, and to a
+        gap in the recording: what a recorder wrote an hour earlier or later is not context).
     crf: x264 constant rate factor; lower is better quality and bigger files (18-23 is typical).
     preset: x264 speed/size trade-off.
     box_color: BGR colour of the drawn box; box_thickness in pixels.
@@ -174,7 +175,8 @@ def iter_export_clip(
     cancel: Callable[[], bool] | None = None,
     seek_table: Sequence[tuple[int, int]] | None = None,
 ) -> Generator[tuple[int, int], None, ExportedClip]:
-    """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``.
+    """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``
+    (the margin counted in time: a wait longer than it between two frames ends it).
 
     With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
     covers; a JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
@@ -198,22 +200,29 @@ def iter_export_clip(
     os.close(fd)
     tmp = Path(name)
     written, best = 0, (-1.0, None)
+    span = (first, 0.0, 0.0)  # the first frame written, its time, and the last frame's time
     try:
-        container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        clip = ClipWriter(tmp, info, config.crf, config.preset)
         try:
-            stream = container.add_stream("libx264", rate=Fraction(info.fps).limit_denominator(1001))
-            stream.width, stream.height = info.width - info.width % 2, info.height - info.height % 2
-            stream.pix_fmt = "yuv420p"
-            if info.pixel_aspect != 1.0:  # stored pixels are not square: players stretch them as the source's
-                stream.codec_context.sample_aspect_ratio = Fraction(info.pixel_aspect).limit_denominator(1000)
-            stream.options = {"crf": str(config.crf), "preset": config.preset}
             seek = seek_table
             if seek is None:  # a folder of images has no key frames: any image is one
                 seek = scan_keyframes(info.path) if info.images is None else []
+            prev_ts, end_ts = None, None
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
                     break
-                image = frame.image[: stream.height, : stream.width]
+                if end_ts is not None and frame.ts - end_ts > config.margin_s:
+                    break  # the margin is time: past a gap in the recording is not context
+                if (
+                    frame.index <= start_frame
+                    and prev_ts is not None
+                    and frame.ts - prev_ts > config.margin_s
+                ):
+                    clip.restart()  # what came before a gap in the recording is not context either
+                    written, best = 0, (-1.0, None)
+                prev_ts = frame.ts
+                end_ts = frame.ts if frame.index == end_frame else end_ts
+                image = frame.image[: clip.height, : clip.width]
                 box = box_at(path, frame.index, gap) if path is not None else None
                 if box is not None:
                     area = float((box[2] - box[0]) * (box[3] - box[1]))
@@ -222,16 +231,13 @@ def iter_export_clip(
                     if annotate:
                         image = np.ascontiguousarray(image)
                         draw_box(image, box, config, label)
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
-                vf.pts = written
-                for packet in stream.encode(vf):
-                    container.mux(packet)
+                clip.write(image)
+                span = (frame.index, frame.ts, frame.ts) if written == 0 else (span[0], span[1], frame.ts)
                 written += 1
                 yield written, last - first + 1
-            for packet in stream.encode():
-                container.mux(packet)
+            clip.finish()
         finally:
-            container.close()
+            clip.close()
         if cancel is not None and cancel():
             raise ExportCancelledError("export cancelled")
         if written == 0:
@@ -256,15 +262,9 @@ def iter_export_clip(
         image = cv2.resize(image, (wide, image.shape[0]), interpolation=cv2.INTER_AREA)
     _, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
     write_new(thumb_target, jpg.tobytes())
+    start = span[0]
     return ExportedClip(
-        target,
-        thumb_target,
-        first,
-        first + written - 1,
-        written,
-        first / info.fps,
-        (first + written - 1) / info.fps,
-        sha256_of(target),
+        target, thumb_target, start, start + written - 1, written, span[1], span[2], sha256_of(target)
     )
 
 

@@ -330,7 +330,15 @@ def _index(
         plan = run.plan.describe() | asdict(run.plan.stats)
         report = run.report.to_json(frames_read, plan, sampling, [info.note, note])
         library.finish_video(
-            decision.video_id, "done", frames_read, note, frames_read, reader.seek_table, report, keeps_state
+            decision.video_id,
+            "done",
+            frames_read,
+            note,
+            frames_read,
+            reader.seek_table,
+            report,
+            keeps_state,
+            reader.end_s if end is None else 0.0,
         )
         log.info("%s: %d tracks; %s", vpath, run.stored, report)
         yield event(Stage.DONE, frames_read, note, json.dumps(report))

@@ -66,7 +66,13 @@ class VideoInfo:
 
     @property
     def duration_s(self) -> float:
-        return self.frame_count / self.fps if self.fps else 0.0
+        """How long the footage lasts: frames / rate, or for a folder of images the span of their
+        capture times (snapshots taken on motion may be hours apart) and one image's time."""
+        if not self.fps:
+            return 0.0
+        if self.images is not None and self.images.times:
+            return max(self.images.times[-1] + 1.0 / self.fps, self.frame_count / self.fps)
+        return self.frame_count / self.fps
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -209,8 +215,10 @@ class VideoReader:
     Every frame has the video's size (``info.width`` x ``info.height``): those the stream holds at
     another size are scaled to it and counted in ``rescaled_frames``.
     After iteration ``frames_read`` is the number of frames the stream held (up to any damage),
-    ``truncated`` says whether it ended well before the container's frame count, and ``seek_table``
-    holds the key frames met (one about every ``SEEK_SPACING_S`` seconds).
+    ``end_s`` the time just after its last frame (its timestamp and one frame's time: a recording
+    with gaps lasts longer than its frames at its rate), ``truncated`` says whether it ended well
+    before the container's frame count, and ``seek_table`` holds the key frames met (one about
+    every ``SEEK_SPACING_S`` seconds).
     """
 
     def __init__(
@@ -230,6 +238,7 @@ class VideoReader:
         self.decoded_from = 0  # first frame decoded (> 0 after a seek)
         self.rescaled_frames = 0  # frames of another size than the video's, scaled to it
         self.deinterlaced_frames = 0  # interlaced frames made whole (pipeline.deinterlace)
+        self.end_s = 0.0
 
     def _remember_key(self, index: int, pts: int) -> None:
         table = self.seek_table
@@ -260,6 +269,7 @@ class VideoReader:
                 yield Frame(index, seq.times[index], image)
                 index += max(int(self.stride), 1)
         self.frames_read = max(count, self.start_frame)
+        self.end_s = info.duration_s
 
     def __iter__(self) -> Iterator[Frame]:
         info = self.info
@@ -297,6 +307,7 @@ class VideoReader:
             late = 0.0  # every frame up to this one was seen
             wanted = index + max(int(self.stride), 1)  # read after the consumer had its say
         self.frames_read = index + 1
+        self.end_s = prev_ts + step if index >= 0 else 0.0
         self.damaged_packets = decoder.damage[0]
         self.deinterlaced_frames = decoder.deinterlaced[0]
         self.truncated = self.frames_read < TRUNCATION_TOLERANCE * info.frame_count

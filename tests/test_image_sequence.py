@@ -60,6 +60,19 @@ def test_named_snapshots_are_a_sequence_in_capture_order(tmp_path: Path) -> None
     assert np.array_equal(FrameSource(tmp_path / "cam1").frame(3), got[3].image)
 
 
+def test_snapshots_hours_apart_last_the_hours(tmp_path: Path) -> None:
+    """Snapshots taken on motion: the folder lasts from its first to its last capture time, as its
+    tracks' times say (the timeline drew nothing past frames / rate)."""
+    frames = tud_frames(10)
+    write_named(tmp_path / "cam", frames[:4])
+    paths = write_named(tmp_path / "later", frames[4:])
+    for k, p in enumerate(paths):  # an hour later
+        when = START + timedelta(hours=1, seconds=k * 0.2)
+        p.rename(tmp_path / "cam" / f"cam1_{when:%Y%m%d_%H%M%S}_{when.microsecond // 1000:03d}.jpg")
+    info = probe(tmp_path / "cam")
+    assert info.fps == pytest.approx(5.0) and info.duration_s == pytest.approx(3600 + 3 * 0.2 + 0.2)
+
+
 def test_exif_time_orders_photos_whose_names_do_not(tmp_path: Path) -> None:
     frames = tud_frames(10)[:5]
     folder = tmp_path / "photos"

@@ -62,6 +62,7 @@ def test_no_track_or_person_spans_a_gap_in_the_recording(gapped: Path, tmp_path:
     after = [t for t in tracks if t.first_frame >= BEFORE]
     assert len(before) >= 4 and len(after) >= 4 and len(before) + len(after) == len(tracks)
     assert all(t.start_s >= GAP_S for t in after) and all(t.end_s < 6.0 for t in before)
+    assert v.duration_s == pytest.approx(GAP_S + FRAMES * 0.1)  # the span recorded (timeline, `videos`)
     # the same people stand in the same places on both sides: only the time keeps them apart
     assert not {t.person for t in before} & {t.person for t in after}
 
@@ -106,3 +107,16 @@ def test_a_rate_that_drops_is_not_a_gap(tmp_path: Path, models) -> None:
     list(index_video(video, library, models))
     (v,) = library.videos()
     assert json.loads(v.report_json)["recording_gaps"]["count"] == 0
+
+
+def test_an_exported_clip_stops_its_margins_at_a_gap_in_the_recording(gapped: Path, tmp_path: Path) -> None:
+    """The margin is time: a clip of someone seen just after the recorder started again did show,
+    as 'context', the frames written an hour before, played as if a moment before."""
+    from pipeline.export import drain, iter_export_clip
+
+    after = drain(iter_export_clip(gapped, BEFORE + 2, BEFORE + 10, tmp_path / "after.mp4"))
+    assert after.start_frame == BEFORE and after.end_frame == BEFORE + 30  # 2 s after, none before the gap
+    assert after.start_s == pytest.approx(GAP_S + BEFORE * 0.1) and after.frames == 31
+    before = drain(iter_export_clip(gapped, BEFORE - 10, BEFORE - 2, tmp_path / "before.mp4"))
+    assert (before.start_frame, before.end_frame) == (BEFORE - 30, BEFORE - 1)  # none after the gap
+    assert before.end_s == pytest.approx((BEFORE - 1) * 0.1)

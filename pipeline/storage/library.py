@@ -239,11 +239,13 @@ class Library(
         seek_table: Sequence[tuple[int, int]] | None = None,
         report: dict[str, Any] | None = None,
         keep_checkpoint: bool = False,
+        end_s: float = 0.0,
     ) -> None:
         """Close an indexing run: ``done`` (checkpoint dropped unless ``keep_checkpoint``: the last
         state of a folder that may gain images), ``partial`` (cancelled) or ``failed`` (checkpoint
         kept, so the next run resumes from the last committed chunk). ``seek_table`` and ``report``
-        (what indexing did) are kept with the video."""
+        (what indexing did) are kept with the video; a done video lasts its ``true_count`` frames at
+        its rate, or until ``end_s`` (its last frame's time) where that is later."""
         values: dict[str, Any] = {"status": status, "message": message}
         if seek_table is not None:
             values["seek_json"] = json.dumps([[int(i), int(p)] for i, p in seek_table])
@@ -258,7 +260,7 @@ class Library(
         with self._write("cannot update video status") as s:
             row = s.get(VideoRow, video_id)
             if row is not None and status == "done" and true_count and row.fps:
-                values["duration_s"] = true_count / row.fps
+                values["duration_s"] = max(true_count / row.fps, float(end_s))
             s.execute(update(VideoRow).where(VideoRow.id == video_id).values(**values))
 
     def remove_video(self, video_id: int) -> None:
