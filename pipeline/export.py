@@ -208,16 +208,13 @@ def iter_export_clip(
             if seek is None:  # a folder of images has no key frames: any image is one
                 seek = scan_keyframes(info.path) if info.images is None else []
             prev_ts, end_ts = None, None
+            reach = config.margin_s + 0.5 / info.fps  # the margin's last frame, whatever the rounding
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
                     break
-                if end_ts is not None and frame.ts - end_ts > config.margin_s:
+                if end_ts is not None and frame.ts - end_ts > reach:
                     break  # the margin is time: past a gap in the recording is not context
-                if (
-                    frame.index <= start_frame
-                    and prev_ts is not None
-                    and frame.ts - prev_ts > config.margin_s
-                ):
+                if frame.index <= start_frame and prev_ts is not None and frame.ts - prev_ts > reach:
                     clip.restart()  # what came before a gap in the recording is not context either
                     written, best = 0, (-1.0, None)
                 prev_ts = frame.ts
