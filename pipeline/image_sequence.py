@@ -177,19 +177,13 @@ def cameras_named(files: list[Path]) -> list[str]:
 def sequence_fingerprint(seq: Sequence) -> str:
     """Identity of a folder's content: names, sizes and modification times of its images, plus the
     bytes at the start and end of each."""
-    final = hashlib.sha256()
-    for final in _running_digests(seq):  # noqa: B007 - the last is the whole folder's
-        pass
-    return final.hexdigest()
+    return _whole_digest(seq, mtimes=True)
 
 
 def sequence_content(seq: Sequence) -> str:
     """A folder's content as :func:`sequence_fingerprint` sees it, without modification times: a
     folder whose images were only touched, or copied without their times, has the same content."""
-    final = hashlib.sha256()
-    for final in _running_digests(seq, mtimes=False):  # noqa: B007 - the last is the whole folder's
-        pass
-    return final.hexdigest()
+    return _whole_digest(seq, mtimes=False)
 
 
 def indexed_prefix(seq: Sequence, content: str) -> int:
@@ -201,6 +195,13 @@ def indexed_prefix(seq: Sequence, content: str) -> int:
         if digest.hexdigest() == content:
             return n
     return 0
+
+
+def _whole_digest(seq: Sequence, mtimes: bool) -> str:
+    final = hashlib.sha256()
+    for final in _running_digests(seq, mtimes):  # noqa: B007 - the last is the whole folder's
+        pass
+    return final.hexdigest()
 
 
 def _running_digests(seq: Sequence, mtimes: bool = True) -> Iterator[hashlib._Hash]:

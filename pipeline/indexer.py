@@ -175,7 +175,7 @@ def _index(
         settings,
         force,
         lambda: content_sha256(info),
-        lambda fp, state: continues_folder(info, fp, state),
+        lambda content, state: continues_folder(info, content, state),
     )
     library.record_clock_guess(
         decision.video_id,
