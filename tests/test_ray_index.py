@@ -357,3 +357,32 @@ def test_a_gpu_the_models_cannot_use_is_said_and_the_job_runs_on_cpus(clips, tmp
     assert auto["hardware"] == "Ray: 1 worker, on CPUs (the cluster's GPU cannot run the models)"
     cuda = job("cuda")
     assert "cannot use it" in cuda["error"] and "CUDA" in cuda["error"] and cuda["videos"] == 0, cuda
+
+
+def test_a_folder_that_gained_images_is_indexed_on_by_a_ray_job(
+    cluster, models, tmp_path: Path, library_db: str
+) -> None:
+    """A camera's upload folder indexed, a track marked, then six snapshots added and the folder given
+    to a Ray job (as a long one: ``segment_s`` below its length): the job goes on from what was indexed,
+    as one task, and the library holds the tracks of the whole folder with the mark on its track."""
+    from pipeline.distributed.ray_index import RayIndexJob
+    from tests.test_folder_growth import _marked_case, _tracks, uploads
+    from tests.test_image_sequence import tud_frames
+
+    upload = uploads(tmp_path, tud_frames(5))  # TUD-Campus at 5 fps: 15 snapshots, 3 s
+    whole = Library(tmp_path / "whole.db")
+    list(index_video(tmp_path / "camera", whole, models, CONFIG))
+    upload(0, 9)
+    library = Library(library_db)
+    list(index_video(tmp_path / "cam", library, models, CONFIG))
+    (video,) = library.videos()
+    crossing = max(library.video_tracks(video.video_id), key=lambda t: (t.last_frame, -t.first_frame))
+    _marked_case(library, crossing.pk)
+    upload(9, 15)
+    job = RayIndexJob([tmp_path / "cam"], library, ModelConfig(device="cpu"), CONFIG, 1, segment_s=1.0)
+    (outcome,) = [p.finished for p in job.run() if p.finished]
+    assert outcome.stage == "done" and outcome.frames == 15
+    (video,) = library.videos()
+    assert video.status == "done" and "segments" not in json.loads(video.report_json)
+    assert _tracks(library) == _tracks(whole)
+    assert library.case("gate").marked("confirmed") == (crossing.pk,)

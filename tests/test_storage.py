@@ -220,3 +220,28 @@ def test_embeddings_roundtrip_and_generation(library: Library) -> None:
     assert library.generation()[0] == 1
     info = library.tracks(pks.tolist())
     assert info[int(pks[0])].path.shape == (5, 7) and info[int(pks[0])].first_frame == 0
+
+
+def test_a_video_copied_in_again_keeps_the_keys_and_marks_of_the_tracks_it_continues(tmp_path: Path) -> None:
+    """A Ray worker's private library comes back whole; a track the library already had (a resumed
+    run, a folder that gained images) keeps its key and the review marks on it, its path and vectors
+    replaced; a stored number that now begins elsewhere is another person, and is replaced."""
+    library, worker = Library(tmp_path / "lib.db"), Library(tmp_path / "worker.db")
+    info = video_info()
+    v = library.start_video(info, "det", "reid", {}).video_id
+    library.commit_chunk(v, [record(1), record(2, first=3)], 10, None, "reid")
+    pks = {t.track_id: t.pk for t in library.video_tracks(v)}
+    library.create_case("gate", [("/p/a.jpg", "reid", np.ones(8, np.float32) / np.sqrt(8))])
+    library.mark("gate", pks[1], "confirmed")
+    library.mark("gate", pks[2], "rejected")
+
+    w = worker.start_video(info, "det", "reid", {}).video_id
+    worker.commit_chunk(w, [record(1, n=9, seed=5), record(2, first=6), record(3, first=8)], 20, None, "reid")
+    assert library.copy_video_from(worker, str(info.path)) == v
+
+    after = {t.track_id: t for t in library.video_tracks(v)}
+    assert after[1].pk == pks[1] and (after[1].first_frame, after[1].last_frame) == (0, 8)
+    assert after[2].first_frame == 6 and 3 in after
+    assert library.case("gate").marked("confirmed") == (pks[1],)
+    assert library.case("gate").marked("rejected") == ()
+    assert count(library, "embeddings") == count(worker, "embeddings") == 12

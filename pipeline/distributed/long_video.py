@@ -1,7 +1,9 @@
 """A long video indexed as time segments by several Ray workers, then stitched into one video.
 
 The driver decides first, as a local run would, whether the video needs indexing at all (an
-unchanged, finished video is skipped). Otherwise it registers the video afresh in the job's library
+unchanged, finished video is skipped), and whether a checkpoint leaves little enough to do (a run
+interrupted near its end, a folder of snapshots that gained images) to go on from it as one task.
+Otherwise it registers the video afresh in the job's library
 (any earlier partial run is dropped: segments always start clean), hands out the segments (each
 worker indexes its frames into a private library, ``index_video(segment=...)``), and when every
 segment is back joins the parts (:mod:`pipeline.distributed.stitch`), stores the whole tracks in one
@@ -13,6 +15,7 @@ next run indexes it again from the start.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +25,12 @@ from pipeline.calibration import calibrate_video
 from pipeline.distributed.stitch import StitchConfig, segments, stitch
 from pipeline.distributed.worker import VideoOutcome
 from pipeline.errors import SpotterError
+from pipeline.index_run import continues_folder
 from pipeline.indexer import IndexConfig, link_video, settings_for
 from pipeline.storage import Library
 from pipeline.video import VideoInfo, content_sha256, probe
+
+log = logging.getLogger(__name__)
 
 SEGMENT_S = 600.0  # a video longer than 1.5x this is split into parts of about this length
 
@@ -114,12 +120,24 @@ def plan_video(
     ms = ModelSet(models)  # identities and settings only: no model is loaded
     settings = settings_for(config, ms, info)
     ids = (ms.detector_id, ms.reid_id)
-    decision = library.start_video(info, *ids, settings, force, lambda: content_sha256(info))
+    decision = library.start_video(
+        info,
+        *ids,
+        settings,
+        force,
+        lambda: content_sha256(info),
+        lambda content, state: continues_folder(info, content, state),
+    )
     if decision.action == "skip":
         path, tracks = str(info.path), library.track_count(decision.video_id)
         return VideoOutcome(path, "skipped", decision.reason, tracks, decision.frames_done, 0, path)
+    if decision.reason:
+        log.info("%s: %s", info.path, decision.reason)
     if len(ranges) < 2:
         return None
-    if decision.action == "resume":  # a checkpoint of an unsplit run: segments start clean instead
-        decision = library.start_video(info, *ids, settings, True)
+    if decision.action == "resume":  # a checkpoint of an unsplit run (or of a folder that grew)
+        left = segments(max(info.frame_count - decision.frames_done, 0), info.fps, segment_s)
+        if len(left) < 2:  # what is left is one segment's work: go on from the checkpoint
+            return None
+        decision = library.start_video(info, *ids, settings, True)  # segments start clean instead
     return SegmentedVideo(info, decision.video_id, ms.reid_id, ranges)

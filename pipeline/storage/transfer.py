@@ -4,16 +4,21 @@ Distributed indexing into an SQLite library needs it: the file lives on the mach
 job, so a Ray worker indexes into a private library of its own and the driver copies the video in
 (``pipeline.distributed``). The copy is one transaction in the target: a video already there under
 the same path is replaced whole (keeping its id), never merged, and the change counters tell open
-searches.
+searches. A track the target already has, under the same number and beginning at the same frame in
+the same box, is the same person indexed on (a resumed run, a folder that gained images): it is
+replaced in place, so its key, and the cases' review marks and saved hits on it, are kept, as
+``Library.commit_chunk`` keeps them on one machine.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED, LibraryBase
+from pipeline.storage.embedding_reads import IDS_PER_QUERY
 from pipeline.storage.schema import CalibrationRow, EmbeddingRow, TrackRow, VideoRow
 from pipeline.types import PATH_COLUMNS, TrackRecord
 
@@ -22,6 +27,32 @@ VIDEO_SKIP = ("id",)  # columns of a video row that the target assigns itself
 
 def _values(row: object, table: object, skip: tuple[str, ...]) -> dict:
     return {c.key: getattr(row, c.key) for c in table.__table__.columns if c.key not in skip}
+
+
+def _same_tracks(
+    s: Session, video_id: int, incoming: list[tuple[int, dict]]
+) -> tuple[dict[int, int], list[int]]:
+    """Of a video's stored tracks, those the incoming tracks (key, values) continue -- the same
+    number, first frame and first observation -- as {incoming key: stored key}, and the keys of the
+    others."""
+    stored = {
+        number: (pk, first, path[: PATH_COLUMNS * 8])
+        for pk, number, first, path in s.execute(
+            select(TrackRow.id, TrackRow.track_id, TrackRow.first_frame, TrackRow.path).where(
+                TrackRow.video_id == video_id
+            )
+        )
+    }
+    same = {}
+    for pk, values in incoming:
+        old = stored.get(values["track_id"])
+        if old is not None and (old[1], old[2]) == (
+            values["first_frame"],
+            values["path"][: PATH_COLUMNS * 8],
+        ):
+            same[pk] = old[0]
+    kept = set(same.values())
+    return same, [pk for pk, _, _ in stored.values() if pk not in kept]
 
 
 class VideoTransfer(LibraryBase):
@@ -37,9 +68,11 @@ class VideoTransfer(LibraryBase):
                 select(TrackRow).where(TrackRow.video_id == video.id).order_by(TrackRow.id)
             ).all()
             track_values = [(t.id, _values(t, TrackRow, ("id", "video_id"))) for t in tracks]
-            old_pks = [pk for pk, _ in track_values]
             embeddings = s.scalars(
-                select(EmbeddingRow).where(EmbeddingRow.track_pk.in_(old_pks)).order_by(EmbeddingRow.id)
+                select(EmbeddingRow)
+                .join(TrackRow, EmbeddingRow.track_pk == TrackRow.id)
+                .where(TrackRow.video_id == video.id)
+                .order_by(EmbeddingRow.id)
             ).all()
             embedding_values = [_values(e, EmbeddingRow, ("id",)) for e in embeddings]
             calibration = [
@@ -50,18 +83,28 @@ class VideoTransfer(LibraryBase):
             if embedding_values:
                 self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
             row = s.scalar(select(VideoRow).where(VideoRow.path == path))
-            if row is None:
-                row = VideoRow(**video_values)
-                s.add(row)
-            else:  # the same video id as before (what it had is replaced whole)
+            kept: dict[int, int] = {}  # source key -> the target's key of the same track
+            if row is not None:  # the same video id as before; what it had is replaced
                 s.execute(delete(CalibrationRow).where(CalibrationRow.video_id == row.id))
-                if s.execute(delete(TrackRow).where(TrackRow.video_id == row.id)).rowcount:
+                kept, gone = _same_tracks(s, row.id, track_values)
+                for k in range(0, max(len(gone), len(kept)), IDS_PER_QUERY):
+                    s.execute(delete(TrackRow).where(TrackRow.id.in_(gone[k : k + IDS_PER_QUERY])))
+                    page = list(kept.values())[k : k + IDS_PER_QUERY]
+                    s.execute(delete(EmbeddingRow).where(EmbeddingRow.track_pk.in_(page)))
+                if gone or kept:
                     self._bump(s, GEN_REMOVED)
                 for key, value in video_values.items():
                     setattr(row, key, value)
+            else:
+                row = VideoRow(**video_values)
+                s.add(row)
             s.flush()
             new_pk = {}
             for pk, values in track_values:
+                if pk in kept:
+                    s.execute(update(TrackRow).where(TrackRow.id == kept[pk]).values(**values))
+                    new_pk[pk] = kept[pk]
+                    continue
                 t = TrackRow(video_id=row.id, **values)
                 s.add(t)
                 s.flush()
