@@ -66,7 +66,7 @@ class VideoRow(QWidget):
         self.bar.setValue(min(done, max(total, 1)))
         pct = f" ({100 * done / total:.0f}%)" if total else ""
         self.bar.setFormat(f"{done} / {total} frames{pct}" if total else "waiting")
-        self.bar.setVisible(state in ACTIVE or state in ("partial", "interrupted"))
+        self.bar.setVisible(state in ACTIVE or state in ("partial", "interrupted", "elsewhere"))
         label = BUTTON_FOR.get(state)
         self.button.setVisible(label is not None)
         self.button.setText(label or "")
@@ -80,7 +80,7 @@ class VideoRow(QWidget):
         self.set_state("indexing", text, ev.frames_done, ev.frames_total)
 
     def show_summary(self, v: VideoSummary) -> None:
-        status = "interrupted" if v.status == "indexing" else v.status
+        status = "elsewhere" if v.state == "indexing" else v.state  # (this app's runs show progress)
         report = json.loads(v.report_json or "{}")
         if status == "done":
             note = f" · {v.message}" if v.message else ""
@@ -90,6 +90,8 @@ class VideoRow(QWidget):
             text = f"cancelled at {fmt_time(v.frames_done / v.fps if v.fps else 0)} · resumable"
         elif status == "interrupted":
             text = "interrupted · resumable"
+        elif status == "elsewhere":
+            text = "being indexed by another Spotter process"
         else:
             text = f"failed: {v.message}" if v.message else "failed"
         self.set_state(status, text, v.frames_done, v.frame_count)
@@ -215,7 +217,7 @@ class LibraryPanel(QWidget):
             )
         elif summary is not None:
             row.show_summary(summary)
-            if ev.stage == Stage.SKIPPED:
+            if ev.stage == Stage.SKIPPED and summary.status == "done":
                 row.set_state(row.state, f"already indexed · {summary.tracks} people")
         elif ev.stage == Stage.SKIPPED:
             row.set_state("done", f"skipped: {ev.message}" if ev.message else "skipped")

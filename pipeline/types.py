@@ -208,6 +208,15 @@ class VideoSummary:
     aliases: tuple[str, ...] = ()  # other paths of the same content (indexed once)
     camera: str = ""
     start_time: datetime | None = None  # recording start, naive local time (pipeline.cameras)
+    running: bool = False  # an indexer holds the video now (its status is "indexing")
+
+    @property
+    def state(self) -> str:
+        """The status as people are told it: a run left "indexing" that no indexer holds now was
+        interrupted (it resumes when indexed again)."""
+        if self.status != "indexing":
+            return self.status
+        return "indexing" if self.running else "interrupted"
 
 
 def fmt_time(seconds: float) -> str:

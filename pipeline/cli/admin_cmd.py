@@ -37,7 +37,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
             note += "  [people small: weaker search]"
         if v.aliases:
             note += f"  (same content also at: {', '.join(v.aliases)})"
-        status = v.status if v.status != "indexing" else "interrupted"
+        status = v.state
         out(
             f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.camera or '-':<16} "
             f"{start:<19}  {v.path}{note}"
@@ -80,7 +80,7 @@ def video_json(v: VideoSummary) -> dict:
     return {
         "id": v.video_id,
         "path": v.path,
-        "status": "interrupted" if v.status == "indexing" else v.status,
+        "status": v.state,
         "duration_s": round(v.duration_s, 3),
         "tracks": v.tracks,
         "fps": round(v.fps, 3),

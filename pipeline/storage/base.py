@@ -23,8 +23,8 @@ from pipeline.storage.location import LibraryLocation, locate
 from pipeline.storage.migrate import GEN_ADDED, GEN_REMOVED, LIBRARY_ID, prepare_schema
 from pipeline.storage.records import storage_message
 from pipeline.storage.schema import MetaRow, make_engine
-from pipeline.storage.server_lock import AdvisoryLock
-from pipeline.storage.video_lock import OpeningLock, VideoLock
+from pipeline.storage.server_lock import AdvisoryLock, advisory_lock_held
+from pipeline.storage.video_lock import OpeningLock, VideoLock, held
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,14 @@ class LibraryBase:
     def video_lock(self, video: Path) -> VideoLock | AdvisoryLock:
         """The lock one indexer of ``video`` holds on this library (``acquired`` False: someone else's)."""
         if self.location.is_server:
-            return AdvisoryLock(self.engine, f"video:{video}", wait=False)
+            return AdvisoryLock(self.engine, _lock_name(video), wait=False)
         return VideoLock(self.location.path, video)
+
+    def being_indexed(self, video: Path) -> bool:
+        """Whether an indexer (another process, machine or thread) holds ``video``'s lock now."""
+        if self.location.is_server:
+            return advisory_lock_held(self.engine, _lock_name(video))
+        return held(self.location.path, video)
 
     def side_file(self, suffix: str) -> Path:
         """A file that belongs to this library outside its database (caches): beside an SQLite file,
@@ -186,3 +192,8 @@ class LibraryBase:
                 ).all()
             )
         return int(rows.get(GEN_ADDED, 0)), int(rows.get(GEN_REMOVED, 0))
+
+
+def _lock_name(video: Path) -> str:
+    """The name of a video's indexing lock on a server library."""
+    return f"video:{video}"

@@ -55,3 +55,16 @@ class AdvisoryLock:
         finally:
             self._conn.close()
             self._conn = None
+
+
+def advisory_lock_held(engine: Engine, name: str) -> bool:
+    """Whether some session on the server holds the advisory lock ``name`` (asked of ``pg_locks``,
+    without taking the lock: a probe that took it for an instant could turn away an indexer starting
+    just then). A bigint key is listed as its high and low 32 bits (``classid``, ``objid``)."""
+    key = lock_key(name) & 0xFFFF_FFFF_FFFF_FFFF
+    query = text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1)"
+    )
+    with engine.connect() as c:
+        return bool(c.execute(query, {"hi": key >> 32, "lo": key & 0xFFFF_FFFF}).scalar())

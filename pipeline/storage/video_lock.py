@@ -8,7 +8,8 @@ The lock is an operating-system byte-range lock (``fcntl.lockf`` on Linux and ma
 Windows) on one small file beside the library, at an offset derived from the video's path. The system
 releases it when the holder exits, however it exits (kill -9 included), so a crash never leaves a
 video locked, and the file is never deleted (deleting it while another process opens it would let
-two processes hold "the same" lock on different files).
+two processes hold "the same" lock on different files). ``held`` asks whether a video is being
+indexed now, so that a run left unfinished is told from one in progress elsewhere.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -24,30 +26,92 @@ OPENING = 0  # the byte of the opening lock's own file held while a library is o
 
 
 class VideoLock:
-    """Non-blocking lock on (library, video); ``acquired`` says whether this process holds it."""
+    """Non-blocking lock on (library, video); ``acquired`` says whether this process holds it (False:
+    another process, or another thread of this one, is indexing the video)."""
 
     def __init__(self, db_path: Path, video: Path):
-        self.path = db_path.with_name(f".{db_path.name}.indexing.lock")
-        self.offset = int(hashlib.sha256(os.fsencode(video)).hexdigest()[:15], 16) % SLOTS
-        self._fd: int | None = None
+        self.path, self.offset = _slot(db_path, video)
         self.acquired = False
+        self._opened = False
 
     def __enter__(self) -> VideoLock:
-        try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:  # an unwritable folder: the library's own writes will say so
-            self.acquired = True
-            return self
-        self.acquired = _try_lock(self._fd, self.offset)
+        with _GUARD:
+            if (self.path, self.offset) in _HELD:
+                return self
+            fd = _share(self.path)
+            if fd is None:  # an unwritable folder: the library's own writes will say so
+                self.acquired = True
+                return self
+            self._opened = True
+            self.acquired = _try_lock(fd, self.offset)
+            if self.acquired:
+                _HELD.add((self.path, self.offset))
         return self
 
     def __exit__(self, kind: type | None, err: BaseException | None, tb: TracebackType | None) -> None:
-        if self._fd is None:
-            return
-        if self.acquired:
-            _unlock(self._fd, self.offset)
-        os.close(self._fd)
-        self._fd = None
+        with _GUARD:
+            if not self._opened:
+                return
+            if self.acquired:
+                _unlock(_FILES[self.path][0], self.offset)
+                _HELD.discard((self.path, self.offset))
+            _unshare(self.path)
+            self._opened = False
+
+
+def held(db_path: Path, video: Path) -> bool:
+    """Whether some indexer (another process, or this one) holds ``video``'s lock on the library at
+    ``db_path`` now: a run left unfinished is being indexed, not interrupted. Asking takes the lock for
+    an instant where it is free, and never releases one this process holds."""
+    path, offset = _slot(db_path, video)
+    with _GUARD:
+        if (path, offset) in _HELD:
+            return True
+        fd = _share(path)
+        if fd is None:
+            return False
+        try:
+            free = _try_lock(fd, offset)
+            if free:
+                _unlock(fd, offset)
+            return not free
+        finally:
+            _unshare(path)
+
+
+def _slot(db_path: Path, video: Path) -> tuple[Path, int]:
+    """The lock file of the library at ``db_path`` and the byte of ``video`` in it."""
+    path = db_path.with_name(f".{db_path.name}.indexing.lock")
+    return path, int(hashlib.sha256(os.fsencode(video)).hexdigest()[:15], 16) % SLOTS
+
+
+# A process's locks on a file are all dropped when it closes any descriptor of that file (POSIX), so
+# each lock file has one descriptor per process, shared by its locks and probes and closed only when
+# the last of them is done; and since a process never conflicts with its own locks, the locks it holds
+# are listed here. _GUARD serialises both (threads of the app index and probe at once).
+_GUARD = threading.Lock()
+_FILES: dict[Path, list[int]] = {}  # lock file -> [descriptor, users]
+_HELD: set[tuple[Path, int]] = set()  # (lock file, offset) this process holds
+
+
+def _share(path: Path) -> int | None:
+    """This process's descriptor of the lock file (opened if it is not), one more user counted; None
+    where it cannot be opened."""
+    if path not in _FILES:
+        try:
+            _FILES[path] = [os.open(path, os.O_RDWR | os.O_CREAT, 0o644), 0]
+        except OSError:
+            return None
+    _FILES[path][1] += 1
+    return _FILES[path][0]
+
+
+def _unshare(path: Path) -> None:
+    entry = _FILES[path]
+    entry[1] -= 1
+    if entry[1] == 0:
+        os.close(entry[0])
+        del _FILES[path]
 
 
 class OpeningLock:

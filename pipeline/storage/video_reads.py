@@ -4,6 +4,7 @@ its key frames, its id by path."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,12 +31,13 @@ class VideoReads(LibraryBase):
     """The library's reads of its video rows."""
 
     def videos(self) -> list[VideoSummary]:
+        """Every video, in the order added; one left "indexing" says whether an indexer holds it now."""
         with self._read() as s:
             counts = dict(
                 s.execute(select(TrackRow.video_id, func.count()).group_by(TrackRow.video_id)).all()
             )
             rows = s.scalars(select(VideoRow).order_by(VideoRow.id)).all()
-            return [
+            found = [
                 VideoSummary(
                     v.id,
                     v.path,
@@ -56,6 +58,10 @@ class VideoReads(LibraryBase):
                 )
                 for v in rows
             ]
+        return [
+            replace(v, running=self.being_indexed(Path(v.path))) if v.status == "indexing" else v
+            for v in found
+        ]
 
     def video_identity(self, video_id: int) -> VideoIdentity | None:
         """What identified the video's content when it was indexed (see :class:`VideoIdentity`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QSettings
 
@@ -24,3 +26,29 @@ def test_the_app_opens_a_server_library_from_its_settings(postgres, make_window,
     assert [p.rsplit("/", 1)[-1] for p in window.library_panel.paths()] == ["gate_cam.mp4"]
     assert "postgresql+psycopg://spotter:***@127.0.0.1" in window.windowTitle()
     assert "secret" not in window.windowTitle()
+
+
+def test_a_video_another_operator_is_indexing_now_is_not_offered_to_resume(postgres, make_window) -> None:
+    """A run in progress on another machine is shown as such, without a Resume button; once that
+    indexer is gone (killed), its run is interrupted and resumable."""
+    from tests.test_storage import video_info
+    from tests.test_video_lock import hold
+
+    url = postgres.new_database()
+    info = video_info()
+    Library(url).start_video(info, "det", "reid", {})
+    holder, got = hold(url, info.path)
+    try:
+        assert got
+        window = make_window(db_path=url)
+        row = window.library_panel.row(str(info.path))
+        assert row.status.text() == "being indexed by another Spotter process"
+        assert row.button.isHidden()
+    finally:
+        holder.kill()
+        holder.wait()
+    deadline = time.monotonic() + 30  # (the server ends the dead client's session on its own)
+    while row.status.text() != "interrupted · resumable" and time.monotonic() < deadline:
+        window.refresh_library()
+        time.sleep(0.2)
+    assert row.status.text() == "interrupted · resumable" and row.button.text() == "Resume"
