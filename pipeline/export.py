@@ -228,7 +228,7 @@ def iter_export_clip(
                     if annotate:
                         image = np.ascontiguousarray(image)
                         draw_box(image, box, config, label)
-                clip.write(image)
+                clip.write(image, frame.ts)
                 span = (frame.index, frame.ts, frame.ts) if written == 0 else (span[0], span[1], frame.ts)
                 written += 1
                 yield written, last - first + 1

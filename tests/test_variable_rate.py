@@ -60,3 +60,22 @@ def test_people_keep_their_tracks_when_the_rate_drops(slowed, models, tmp_path: 
         pass
     m = mot_metrics(library, video, gt, 1.0)
     assert m["idf1"] > 0.8 and m["num_switches"] <= 8, m
+
+
+def test_an_exported_clip_plays_its_frames_at_their_recorded_times(slowed, tmp_path: Path) -> None:
+    """Two seconds each side of the drop to 2 fps: the clip's frames are as far apart as they were
+    recorded (0.1 s, then 0.5 s), not all at 10 fps (the slow half played five times too fast)."""
+    import av
+
+    from pipeline.export import ExportConfig, drain, iter_export_clip
+
+    video, _ = slowed
+    third = SOURCE_FRAMES // 3
+    clip = drain(iter_export_clip(video, third - 20, third + 4, tmp_path / "c.mp4", config=ExportConfig(0.0)))
+    recorded = [f / 10 for f in kept_frames(SOURCE_FRAMES)[third - 20 : third + 5]]
+    with av.open(str(clip.path)) as c:
+        stream = c.streams.video[0]
+        played = [float(f.pts * f.time_base) for f in c.decode(stream)]
+        length = float(stream.duration * stream.time_base)
+    assert played == pytest.approx([t - recorded[0] for t in recorded], abs=1e-3)
+    assert length == pytest.approx(recorded[-1] - recorded[0] + 0.1, abs=1e-3)
