@@ -12,11 +12,13 @@ camera's frames share a size; the note says when they did not).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,13 +34,14 @@ from pipeline.image_files import (
     image_header,
     too_many_pixels,
 )
-from pipeline.timestamps import MAX_YEAR, MIN_YEAR, time_in_name
+from pipeline.timestamps import plausible, time_in_name
 from pipeline.upright import orientation_in, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
 
 MIN_IMAGES = 2  # a folder with fewer images is not a sequence
 ASSUMED_INTERVAL_S = 1.0  # seconds between images whose capture times are unknown
+MIN_TIMED_SHARE = 0.5  # least share of timed images that confirms names follow the capture times
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL, SUBSEC_ORIGINAL = 36867, 37521
 
@@ -89,7 +92,7 @@ def _exif_time(exif: Mapping[int, object]) -> datetime | None:
         when = datetime.strptime(str(raw).strip()[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    if not MIN_YEAR <= when.year <= MAX_YEAR:  # a camera whose clock was never set: no time at all
+    if not plausible(when):  # a camera whose clock was never set (or set wrong): no time at all
         return None
     sub = str(exif.get(SUBSEC_ORIGINAL) or "").strip()
     if sub.isdigit():
@@ -140,16 +143,27 @@ def read_sequence(folder: Path) -> Sequence:
             )
             broken_note = f"{len(broken)} file(s) that do not decode left out ({names})"
     mixed_note = "; ".join(n for n in (mixed_note, broken_note) if n)
-    if all(stamps[f] for f in files):
-        files.sort(key=lambda f: (stamps[f], f.name))
-        first = stamps[files[0]]
-        times = [(stamps[f] - first).total_seconds() for f in files]
+    missing = sum(1 for f in files if stamps[f] is None)
+    files.sort(key=lambda f: name_order(f.name))
+    placed = _placed_by_name(files, stamps) if missing else stamps
+    if placed is not None:
+        files.sort(key=lambda f: (placed[f], name_order(f.name)))
+        first = placed[files[0]]
+        times = [(placed[f] - first).total_seconds() for f in files]
         for k in range(1, len(times)):  # same second (no fractions written): keep their order
             if times[k] <= times[k - 1]:
                 times[k] = times[k - 1] + 1e-3
+        if missing:
+            mixed_note = "; ".join(
+                n
+                for n in (
+                    f"{missing} of {len(files)} images carry no capture time (EXIF or file name): "
+                    "placed by name among the others, their times between their neighbours'",
+                    mixed_note,
+                )
+                if n
+            )
         return Sequence(tuple(files), tuple(times), first, mixed_note, tuple(facts[f].size for f in files))
-    files.sort(key=lambda f: f.name)
-    missing = sum(1 for f in files if stamps[f] is None)
     note = (
         f"{missing} of {len(files)} images carry no capture time (EXIF or file name): ordered by name, "
         f"assumed {ASSUMED_INTERVAL_S:g} s apart"
@@ -157,6 +171,37 @@ def read_sequence(folder: Path) -> Sequence:
     note = "; ".join(n for n in (note, mixed_note) if n)
     times = tuple(k * ASSUMED_INTERVAL_S for k in range(len(files)))
     return Sequence(tuple(files), times, None, note, tuple(facts[f].size for f in files))
+
+
+def _placed_by_name(files: list[Path], stamps: dict[Path, datetime | None]) -> dict[Path, datetime] | None:
+    """Times for images without one, where the names are confirmed to follow the capture times:
+    ``files`` in name order, at least ``MIN_TIMED_SHARE`` of them timed and their times never going
+    back in that order. An image without a time then lies between its named neighbours, its time
+    between theirs (before the first or after the last timed image: the timed images' typical step
+    away). None when the names are not confirmed (the folder is ordered by name alone)."""
+    timed = [(k, stamps[f]) for k, f in enumerate(files) if stamps[f] is not None]
+    if len(timed) < max(2, MIN_TIMED_SHARE * len(files)):
+        return None
+    pairs = list(itertools.pairwise(timed))
+    if any(tb < ta for (_, ta), (_, tb) in pairs):
+        return None
+    steps = [(tb - ta).total_seconds() / (kb - ka) for (ka, ta), (kb, tb) in pairs]
+    step = timedelta(seconds=float(np.median([s for s in steps if s > 0] or [ASSUMED_INTERVAL_S])))
+    (k0, t0), (k1, t1) = timed[0], timed[-1]
+    out = {files[k]: t0 - step * (k0 - k) for k in range(k0)}  # before the first timed image
+    for (ka, ta), (kb, tb) in pairs:
+        for k in range(ka, kb):
+            out[files[k]] = ta + (tb - ta) * ((k - ka) / (kb - ka))
+    out |= {files[k]: t1 + step * (k - k1) for k in range(k1, len(files))}  # the last and after it
+    return out
+
+
+def name_order(name: str) -> tuple[tuple[tuple[int, int | str], ...], str]:
+    """Sort key of a file name as people order names: numbers by their value (``shot_2`` before
+    ``shot_10``, a burst's counter), the rest by its characters (then the name itself: ``shot_01``
+    and ``shot_1`` keep one order)."""
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p)
+    return parts, name
 
 
 def cameras_named(files: list[Path]) -> list[str]:

@@ -10,21 +10,32 @@ be plausible and every field in range.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MIN_YEAR, MAX_YEAR = 1990, 2100  # a recorded time outside these years is a clock never set (0000, 1970)
+FUTURE_SLACK = timedelta(days=1)  # a capture time later than now by more than this is a wrong clock
 
-_SEP = r"[-_.: ]?"
+
+def plausible(when: datetime) -> bool:
+    """Whether a recorded (naive local) time can be a real capture time: not from a clock never set
+    (before ``MIN_YEAR``), nor later than now (by more than ``FUTURE_SLACK``: time zones, drift)."""
+    return MIN_YEAR <= when.year <= MAX_YEAR and when <= datetime.now() + FUTURE_SLACK
+
+
+# Fractions of a second: any digits after a decimal point or comma (ISO 8601); after "_" or "-", or
+# glued to the seconds (``20261121143000250``, as Hikvision names snapshots), only milliseconds or
+# microseconds: ``_1``, ``_2`` ... ``_12`` are a burst's counter, not tenths (read as fractions,
+# ``_10`` would come before ``_2``).
+_FRACTION = r"(?:[.,](?P<f>\d{1,6})|[_-]?(?P<g>\d{6}|\d{3}))?(?!\d)"
 _PATTERNS = (
     # 2026-11-21 14-30-00(.250)  2026-11-21T14:30:00  2026_11_21_14_30_00
     re.compile(
         r"(?<!\d)(?P<Y>\d{4})[-_.](?P<m>\d{2})[-_.](?P<d>\d{2})[ _T-]?(?P<H>\d{2})[-_.:h](?P<M>\d{2})"
-        r"[-_.:m](?P<S>\d{2})(?:[.,_](?P<f>\d{1,6}))?(?!\d)"
+        r"[-_.:m](?P<S>\d{2})" + _FRACTION
     ),
-    # 20261121_143000(_250)  20261121T143000  20261121143000
+    # 20261121_143000(_250)  20261121T143000  20261121143000  20261121143000250
     re.compile(
-        r"(?<!\d)(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})[ _T-]?(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})"
-        r"(?:[.,_-](?P<f>\d{1,6}))?(?!\d)"
+        r"(?<!\d)(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})[ _T-]?(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})" + _FRACTION
     ),
 )
 
@@ -53,10 +64,12 @@ def times_in_name(name: str) -> list[tuple[datetime, tuple[int, int]]]:
             h, mi, s = int(m["H"]), int(m["M"]), int(m["S"])
             if not MIN_YEAR <= y <= MAX_YEAR:
                 continue
-            frac = m["f"] or ""
+            frac = m["f"] or m["g"] or ""
             micro = int(frac.ljust(6, "0")[:6]) if frac else 0
             try:
-                out.append((datetime(y, mo, d, h, mi, s, micro), m.span()))
+                when = datetime(y, mo, d, h, mi, s, micro)
             except ValueError:  # month 13, 25 o'clock: not a time
                 continue
+            if plausible(when):
+                out.append((when, m.span()))
     return out

@@ -115,7 +115,7 @@ def test_a_folder_growing_an_image_at_a_time_is_indexed_as_a_whole(tmp_path: Pat
     assert _tracks(library) == _tracks(whole)
 
 
-def test_images_without_a_time_retime_the_folder_so_it_is_not_indexed_on(tmp_path: Path) -> None:
+def test_images_without_a_time_are_added_only_where_their_names_put_them(tmp_path: Path) -> None:
     frames = tud_frames(10)
     upload = uploads(tmp_path, frames)
     upload(0, 6)
@@ -124,9 +124,18 @@ def test_images_without_a_time_retime_the_folder_so_it_is_not_indexed_on(tmp_pat
     upload(6, 8)
     assert continues_folder(probe(tmp_path / "cam"), fp, done)
     assert not continues_folder(probe(tmp_path / "cam"), fp, {"next_frame": 6})  # a run before it was said
-    (tmp_path / "cam" / "zz.jpg").write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())
-    grown = probe(tmp_path / "cam")  # one image without a time: all are ordered by name, 1 s apart
-    assert indexed_prefix(grown.images, fp) == 6 and not continues_folder(grown, fp, done)
+    jpeg = cv2.imencode(".jpg", frames[7])[1].tobytes()
+    (tmp_path / "cam" / "zz.jpg").write_bytes(jpeg)  # no time; by its name, after the others
+    grown = probe(tmp_path / "cam")
+    assert grown.images.files[-1].name == "zz.jpg" and grown.images.start == START
+    assert continues_folder(grown, fp, done)
+    (tmp_path / "cam" / "aa.jpg").write_bytes(jpeg)  # by its name, before the first: not added after
+    grown = probe(tmp_path / "cam")
+    assert indexed_prefix(grown.images, fp) == 0 and not continues_folder(grown, fp, done)
+    for k in range(8):  # most without a time: the names are not confirmed, all ordered by name
+        (tmp_path / "cam" / f"zz{k}.jpg").write_bytes(jpeg)
+    grown = probe(tmp_path / "cam")
+    assert grown.images.start is None and not continues_folder(grown, fp, done)
 
 
 def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: Path, models) -> None:
@@ -140,10 +149,10 @@ def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: P
     os.utime(paths[1])  # touched (a backup tool, a copy without its times): the same folder
     assert verify_source(library, video.video_id)
     assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "skipped"
-    untimed = tmp_path / "cam" / "zz.jpg"
-    untimed.write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())  # all now ordered by name, 1 s apart
+    untimed = tmp_path / "cam" / "aa.jpg"
+    untimed.write_bytes(cv2.imencode(".jpg", frames[7])[1].tobytes())  # no time, by its name the first
     with pytest.raises(ExportError, match="changed since it was indexed"):
-        verify_source(library, video.video_id)  # its clips would be timed otherwise
+        verify_source(library, video.video_id)  # its clips would begin elsewhere
     untimed.unlink()
     upload(6, 8)
     cv2.imwrite(str(paths[2]), frames[7])  # and one indexed image is not what it was

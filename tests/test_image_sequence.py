@@ -104,6 +104,26 @@ def test_an_exif_clock_never_set_is_no_capture_time(tmp_path: Path) -> None:
     assert info.images.start == START and info.images.times == pytest.approx((0.0, 1.0, 2.0, 3.0))
 
 
+def test_a_photo_without_a_time_is_placed_by_name_among_the_timed_ones(tmp_path: Path) -> None:
+    """Photos named in the order they were taken, their EXIF times 3 s apart; one was saved without
+    EXIF, one carries a clock set to 2099. They cost the others their times (the folder was ordered by
+    name, one assumed second apart); each is now placed by its name, its time between its neighbours'."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, img in enumerate(tud_frames(10)[:6]):
+        exif = Image.Exif()
+        taken = {2: None, 4: "2099:01:01 00:00:00"}.get(
+            k, f"{START + timedelta(seconds=3 * k):%Y:%m:%d %H:%M:%S}"
+        )
+        if taken:
+            exif.get_ifd(0x8769)[36867] = taken
+        Image.fromarray(img[:, :, ::-1]).save(folder / f"IMG_{k + 8:d}.jpg", exif=exif)  # IMG_8 ... IMG_13
+    info = probe(folder)
+    assert [p.name for p in info.images.files] == [f"IMG_{k}.jpg" for k in range(8, 14)]
+    assert info.images.start == START and info.images.times == pytest.approx((0, 3, 6, 9, 12, 15))
+    assert "2 of 6 images carry no capture time (EXIF or file name): placed by name" in info.note
+
+
 def test_a_file_that_is_no_image_does_not_cost_the_others_their_times(tmp_path: Path) -> None:
     """A recorder that crashed mid-write leaves a zero-byte snapshot beside its EXIF-timed ones: it has
     no time, and the folder fell back to name order, one assumed second apart. It is left out, said."""

@@ -37,3 +37,35 @@ def test_times_recorders_write(name: str, expected: datetime) -> None:
 )
 def test_numbers_that_are_not_times(name: str) -> None:
     assert time_in_name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "192.168.1.64_01_20261121143000250_MOTION_DETECTION.jpg",
+            datetime(2026, 11, 21, 14, 30, 0, 250_000),
+        ),
+        ("cam_20261121_143000_250123.jpg", datetime(2026, 11, 21, 14, 30, 0, 250_123)),
+        ("cam_2026-11-21T14:30:00.5.jpg", datetime(2026, 11, 21, 14, 30, 0, 500_000)),
+        ("cam_20261121_143000_1.jpg", datetime(2026, 11, 21, 14, 30, 0)),  # a burst's counter
+        ("cam_20261121_143000_12.jpg", datetime(2026, 11, 21, 14, 30, 0)),
+        ("cam_20261121_143000_1234.jpg", datetime(2026, 11, 21, 14, 30, 0)),
+    ],
+)
+def test_fractions_of_a_second_and_counters_after_the_seconds(name: str, expected: datetime) -> None:
+    assert time_in_name(name) == expected
+
+
+def test_a_burst_within_one_second_keeps_its_counters_order(tmp_path) -> None:
+    """A camera's burst ``_1`` ... ``_12`` in one second: read as tenths, ``_10`` came before ``_2``."""
+    import cv2
+    import numpy as np
+
+    from pipeline.image_sequence import read_sequence
+
+    for k in range(1, 13):
+        cv2.imwrite(str(tmp_path / f"cam1_20261121_143000_{k}.jpg"), np.full((32, 32, 3), k, np.uint8))
+    seq = read_sequence(tmp_path)
+    assert [f.name.split("_")[-1] for f in seq.files] == [f"{k}.jpg" for k in range(1, 13)]
+    assert seq.start == datetime(2026, 11, 21, 14, 30) and list(seq.times) == sorted(seq.times)
