@@ -149,10 +149,7 @@ def read_sequence(folder: Path) -> Sequence:
     if placed is not None:
         files.sort(key=lambda f: (placed[f], name_order(f.name)))
         first = placed[files[0]]
-        times = [(placed[f] - first).total_seconds() for f in files]
-        for k in range(1, len(times)):  # same second (no fractions written): keep their order
-            if times[k] <= times[k - 1]:
-                times[k] = times[k - 1] + 1e-3
+        times = _spread([placed[f] for f in files])
         if missing:
             mixed_note = "; ".join(
                 n
@@ -171,6 +168,28 @@ def read_sequence(folder: Path) -> Sequence:
     note = "; ".join(n for n in (note, mixed_note) if n)
     times = tuple(k * ASSUMED_INTERVAL_S for k in range(len(files)))
     return Sequence(tuple(files), times, None, note, tuple(facts[f].size for f in files))
+
+
+def _spread(stamps: list[datetime]) -> list[float]:
+    """Capture times (in order) as seconds from the first, strictly increasing: images that share a
+    time written to the whole second (a camera taking several a second, its names without fractions)
+    share that second evenly, up to the next image's time; other equal times keep their order a
+    millisecond apart."""
+    times = [(t - stamps[0]).total_seconds() for t in stamps]
+    out = list(times)
+    k = 0
+    while k < len(out):
+        j = k
+        while j + 1 < len(out) and times[j + 1] == times[k]:
+            j += 1
+        if j > k:
+            span = min(1.0, times[j + 1] - times[k]) if j + 1 < len(times) else 1.0
+            step = span / (j - k + 1) if stamps[k].microsecond == 0 else 1e-3
+            out[k : j + 1] = [times[k] + n * step for n in range(j - k + 1)]
+        k = j + 1
+    for k in range(1, len(out)):  # (a millisecond apart may reach the next image's time)
+        out[k] = max(out[k], out[k - 1] + 1e-6)
+    return out
 
 
 def _placed_by_name(files: list[Path], stamps: dict[Path, datetime | None]) -> dict[Path, datetime] | None:
