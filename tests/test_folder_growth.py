@@ -160,5 +160,8 @@ def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: P
     with pytest.raises(ExportError, match="changed since it was indexed"):
         verify_source(library, video.video_id)
     events = list(index_video(tmp_path / "cam", library, models))
-    assert events[1].reason.startswith("file changed") and "gate" in events[1].reason
+    assert (
+        events[1].reason.startswith("folder changed: images were added before or among")
+        and "gate" in events[1].reason
+    )
     assert library.case("gate").marks == ()

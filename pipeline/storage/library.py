@@ -141,7 +141,7 @@ class Library(
                 reason = (
                     "forced"
                     if force
-                    else "file changed: its content differs from what was indexed"
+                    else _changed(info)
                     if not same_file
                     else "models or settings changed"
                     if not (same_models and row.settings_key == key)
@@ -386,3 +386,13 @@ class Library(
         """All tracks of one video, in order of appearance."""
         found = self._track_infos(TrackRow.video_id == video_id)
         return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))
+
+
+def _changed(info: VideoInfo) -> str:
+    """Why a file (or folder) whose content is not what was indexed is indexed afresh."""
+    if info.images is None:
+        return "file changed: its content differs from what was indexed"
+    return (
+        "folder changed: images were added before or among those indexed, or some of them changed, "
+        "went or were retimed"
+    )
