@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MIN_IMAGES = 2  # a folder with fewer images is not a sequence
 ASSUMED_INTERVAL_S = 1.0  # seconds between images whose capture times are unknown
 MIN_TIMED_SHARE = 0.5  # least share of timed images that confirms names follow the capture times
+CLOCKS_AGREE_S = 2.0  # an image's EXIF and file-name times further apart than this are two clocks
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL, SUBSEC_ORIGINAL = 36867, 37521
 
@@ -129,7 +130,7 @@ def read_sequence(folder: Path) -> Sequence:
         else ""
     )
     facts = {f: image_facts(f) for f in files}
-    stamps = {f: facts[f].time or time_in_name(f.name) for f in files}
+    stamps, clock_note = _one_clock(files, facts)
     broken_note = ""
     if not all(stamps.values()):
         # a file without a time that is no image at all (a recorder's zero-byte file) must neither
@@ -142,7 +143,7 @@ def read_sequence(folder: Path) -> Sequence:
                 ", ..." if len(broken) > 3 else ""
             )
             broken_note = f"{len(broken)} file(s) that do not decode left out ({names})"
-    mixed_note = "; ".join(n for n in (mixed_note, broken_note) if n)
+    mixed_note = "; ".join(n for n in (mixed_note, broken_note, clock_note) if n)
     missing = sum(1 for f in files if stamps[f] is None)
     files.sort(key=lambda f: name_order(f.name))
     placed = _placed_by_name(files, stamps) if missing else stamps
@@ -154,7 +155,7 @@ def read_sequence(folder: Path) -> Sequence:
             mixed_note = "; ".join(
                 n
                 for n in (
-                    f"{missing} of {len(files)} images carry no capture time (EXIF or file name): "
+                    f"{missing} of {len(files)} images carry no usable capture time (EXIF or file name): "
                     "placed by name among the others, their times between their neighbours'",
                     mixed_note,
                 )
@@ -162,12 +163,33 @@ def read_sequence(folder: Path) -> Sequence:
             )
         return Sequence(tuple(files), tuple(times), first, mixed_note, tuple(facts[f].size for f in files))
     note = (
-        f"{missing} of {len(files)} images carry no capture time (EXIF or file name): ordered by name, "
-        f"assumed {ASSUMED_INTERVAL_S:g} s apart"
+        f"{missing} of {len(files)} images carry no usable capture time (EXIF or file name): ordered by "
+        f"name, assumed {ASSUMED_INTERVAL_S:g} s apart"
     )
     note = "; ".join(n for n in (note, mixed_note) if n)
     times = tuple(k * ASSUMED_INTERVAL_S for k in range(len(files)))
     return Sequence(tuple(files), times, None, note, tuple(facts[f].size for f in files))
+
+
+def _one_clock(files: list[Path], facts: dict[Path, ImageFacts]) -> tuple[dict[Path, datetime | None], str]:
+    """Each image's capture time, from one clock for the whole folder where it can be: EXIF (the
+    camera's), else the file name (the recorder's) -- but the names' where every name has a time and
+    EXIF does not (a folder timed half by one clock, half by another, is put out of order where the
+    clocks differ); and a note where the two disagree."""
+    exif = {f: facts[f].time for f in files}
+    named = {f: time_in_name(f.name) for f in files}
+    names_only = all(named.values()) and not all(exif.values())
+    stamps = {f: named[f] if names_only else exif[f] or named[f] for f in files}
+    apart = [abs((exif[f] - named[f]).total_seconds()) for f in files if exif[f] and named[f]]
+    differ = [a for a in apart if a > CLOCKS_AGREE_S]
+    if not differ:
+        return stamps, ""
+    used = "the file names'" if names_only else "EXIF's where there is one"
+    note = (
+        f"{len(differ)} images' EXIF times differ from the times in their names (by up to "
+        f"{max(differ) / 3600:.1f} h): {used} used"
+    )
+    return stamps, note
 
 
 def _spread(stamps: list[datetime]) -> list[float]:

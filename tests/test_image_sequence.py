@@ -121,7 +121,35 @@ def test_a_photo_without_a_time_is_placed_by_name_among_the_timed_ones(tmp_path:
     info = probe(folder)
     assert [p.name for p in info.images.files] == [f"IMG_{k}.jpg" for k in range(8, 14)]
     assert info.images.start == START and info.images.times == pytest.approx((0, 3, 6, 9, 12, 15))
-    assert "2 of 6 images carry no capture time (EXIF or file name): placed by name" in info.note
+    assert "2 of 6 images carry no usable capture time (EXIF or file name): placed by name" in info.note
+
+
+def test_a_folder_timed_by_two_clocks_takes_the_one_that_times_every_image(tmp_path: Path) -> None:
+    """Names from the recorder's clock; EXIF from the camera's, an hour behind, in half the images
+    only: mixing them put the folder out of order with a false hour's gap. The names time every
+    image, so theirs is the clock; where every image has both, the camera's. Both are said."""
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    for k, img in enumerate(tud_frames(10)[:6]):
+        when = START + timedelta(seconds=2 * k)
+        exif = Image.Exif()
+        if k % 2 == 0:
+            exif.get_ifd(0x8769)[36867] = f"{when - timedelta(hours=1):%Y:%m:%d %H:%M:%S}"
+        Image.fromarray(img[:, :, ::-1]).save(folder / f"cam1_{when:%Y%m%d_%H%M%S}.jpg", exif=exif)
+    info = probe(folder)
+    assert info.images.start == START and info.images.times == pytest.approx((0, 2, 4, 6, 8, 10))
+    assert (
+        "3 images' EXIF times differ from the times in their names (by up to 1.0 h): the file names'"
+        in info.note
+    )
+    for k, path in enumerate(sorted(folder.iterdir())):  # now every image has both
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (
+            f"{START - timedelta(hours=1) + timedelta(seconds=2 * k):%Y:%m:%d %H:%M:%S}"
+        )
+        Image.open(path).save(path, exif=exif)
+    info = probe(folder)
+    assert info.images.start == START - timedelta(hours=1) and "6 images' EXIF times differ" in info.note
 
 
 def test_a_file_that_is_no_image_does_not_cost_the_others_their_times(tmp_path: Path) -> None:
@@ -151,7 +179,7 @@ def test_files_that_are_no_images_are_not_counted_as_images_without_a_time(tmp_p
     (folder / "img3.jpg").write_bytes(b"")
     info = probe(folder)
     assert info.frame_count == 3
-    assert "3 of 3 images carry no capture time" in info.note, info.note
+    assert "3 of 3 images carry no usable capture time" in info.note, info.note
     assert "1 file(s) that do not decode left out (img3.jpg)" in info.note, info.note
 
 
@@ -161,7 +189,7 @@ def test_unknown_times_are_ordered_by_name_and_said(tmp_path: Path) -> None:
     for k, img in enumerate(tud_frames(10)[:4]):
         cv2.imwrite(str(folder / f"shot_{k:03d}.png"), img)
     info = probe(folder)
-    assert "no capture time" in info.note and info.fps == pytest.approx(1.0)
+    assert "no usable capture time" in info.note and info.fps == pytest.approx(1.0)
     assert [p.name for p in info.images.files] == [f"shot_{k:03d}.png" for k in range(4)]
 
 
@@ -329,17 +357,17 @@ def test_a_sequence_read_with_strides_reads_only_the_images_it_yields(tmp_path: 
 def test_png_snapshots_are_probed_from_their_headers(tmp_path: Path, monkeypatch) -> None:
     """Looking for a PNG's capture time with Pillow's getexif() decoded its pixels when it has no
     eXIf chunk (an 8000x8000 PNG: 1 s; a decompression bomb: gigabytes) while probing the folder.
-    Here PNG snapshots named by time, one with an eXIf chunk whose time wins over its name."""
+    Here PNG snapshots named by time, each with an eXIf chunk (the camera's clock, which wins over the
+    names' where every image has one): the first image's says it was taken last."""
     from PIL import PngImagePlugin
 
     frames = tud_frames(10)[:3]
     paths = write_named(tmp_path / "png", frames, step_s=2.0)
-    for p, img in zip(paths, frames):
+    for k, (p, img) in enumerate(zip(paths, frames)):
         p.unlink()
-        cv2.imwrite(str(p.with_suffix(".png")), img)
-    exif = Image.Exif()
-    exif.get_ifd(0x8769)[36867] = (START + timedelta(seconds=5)).strftime("%Y:%m:%d %H:%M:%S")
-    Image.fromarray(frames[0][:, :, ::-1]).save(paths[0].with_suffix(".png"), exif=exif.tobytes())
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (START + timedelta(seconds=2 * k or 5)).strftime("%Y:%m:%d %H:%M:%S")
+        Image.fromarray(img[:, :, ::-1]).save(p.with_suffix(".png"), exif=exif.tobytes())
     loads: list[int] = []
     real_load = PngImagePlugin.PngImageFile.load
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda im: loads.append(1) or real_load(im))
