@@ -245,7 +245,9 @@ def _index(
         run.stored += library.commit_chunk(decision.video_id, run.pending, next_at, state, models.reid_id)
         run.pending = []
 
-    def event(stage: Stage, done: int, message: str = "", report: str = "") -> ProgressEvent:
+    def event(
+        stage: Stage, done: int, message: str = "", report: str = "", tracks: int | None = None
+    ) -> ProgressEvent:
         return ProgressEvent(
             vpath,
             stage,
@@ -253,7 +255,7 @@ def _index(
             info.frame_count,
             time.perf_counter() - t0,
             last_ts - (start / info.fps if first_ts is None else first_ts),
-            run.stored + len(run.pending) + len(run.builder),
+            run.stored + len(run.pending) + len(run.builder) if tracks is None else tracks,
             message,
             device,
             decision.video_id,
@@ -263,7 +265,7 @@ def _index(
     def stop(next_at: int, motion: dict | None = None) -> ProgressEvent:
         commit(next_at, motion=motion)
         library.finish_video(decision.video_id, "partial", next_at, "cancelled; index again to resume")
-        return event(Stage.CANCELLED, next_at, "cancelled")
+        return event(Stage.CANCELLED, next_at, "cancelled", tracks=run.stored)  # (those being built go)
 
     end = None  # the frame a segment stopped at
     try:

@@ -144,6 +144,7 @@ def test_cancel_keeps_finished_work_and_resumes(library_db: str, reference, mode
     assert seen[-1].stage == Stage.CANCELLED
     (video,) = library.videos()
     assert video.status == "partial" and 0 < video.frames_done < 71 and "resume" in video.message
+    assert seen[-1].tracks == video.tracks  # what is kept (people still being followed are not)
     events = run_all(tud().video, library, models)
     assert events[-1].stage == Stage.DONE
     assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
