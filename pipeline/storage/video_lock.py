@@ -81,7 +81,7 @@ def held(db_path: Path, video: Path) -> bool:
 
 def _slot(db_path: Path, video: Path) -> tuple[Path, int]:
     """The lock file of the library at ``db_path`` and the byte of ``video`` in it."""
-    path = db_path.with_name(f".{db_path.name}.indexing.lock")
+    path = Path(os.path.realpath(db_path.with_name(f".{db_path.name}.indexing.lock")))  # one name per file
     return path, int(hashlib.sha256(os.fsencode(video)).hexdigest()[:15], 16) % SLOTS
 
 
