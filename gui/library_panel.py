@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from pipeline.index_report import summary
 from pipeline.types import ProgressEvent, Stage, VideoSummary
 
 ACTIVE = ("queued", "probing", "indexing")
+ELSEWHERE_POLL_MS = 5000  # how often the library is read again while another process indexes a video
 BUTTON_FOR = {"queued": "Cancel", "probing": "Cancel", "indexing": "Cancel", "partial": "Resume",
               "interrupted": "Resume", "failed": "Retry", "cancelled": "Resume"}  # fmt: skip
 
@@ -122,6 +123,7 @@ class LibraryPanel(QWidget):
     cancel_requested = Signal(str)  # path
     resume_requested = Signal(str)  # path: index again (resume, retry)
     cancel_all_requested = Signal()
+    refresh_wanted = Signal()  # a video another process indexes may have finished: read the library
     add_requested = Signal()
     open_requested = Signal(str)  # path: show in the player
     camera_edit_requested = Signal(str)  # path: the operator names the video's camera
@@ -140,6 +142,10 @@ class LibraryPanel(QWidget):
         self.cancel_all.setAutoDefault(False)
         self.cancel_all.clicked.connect(self.cancel_all_requested)
         self.cancel_all.setEnabled(False)
+        self._poll = QTimer(self)  # rows indexed elsewhere change without a signal of this app's
+        self._poll.setInterval(ELSEWHERE_POLL_MS)
+        self._poll.timeout.connect(self._check_elsewhere)
+        self._poll.start()
         head = QHBoxLayout()
         head.addWidget(title)
         head.addStretch(1)
@@ -162,6 +168,10 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.hint)
         layout.addLayout(buttons)
+
+    def _check_elsewhere(self) -> None:
+        if any(row.state == "elsewhere" for _, row in self._rows.values()):
+            self.refresh_wanted.emit()
 
     def row(self, path: str) -> VideoRow | None:
         found = self._rows.get(path)

@@ -138,6 +138,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         ix.running_changed.connect(self._on_indexing_running)
         lp.cancel_requested.connect(ix.cancel)
         lp.cancel_all_requested.connect(lambda: ix.cancel(None))
+        lp.refresh_wanted.connect(self.refresh_library)
         lp.resume_requested.connect(lambda p: ix.add([p]))
         lp.add_requested.connect(self.actions_by_name["add_videos"].trigger)
         lp.open_requested.connect(lambda p: pl.seek_time(p, 0.0))
