@@ -244,6 +244,24 @@ def test_a_search_says_which_videos_another_model_indexed(tmp_path: Path, frame_
     ) in p.stderr, p.stderr
 
 
+def test_refining_a_case_in_a_library_of_another_model_is_refused_like_a_search(
+    tmp_path: Path, frame_of
+) -> None:
+    """`case refine` in a library indexed only with another ReID model said '0 hits' (exit 0): an
+    operator reads that as 'not there'. It is refused as a search is, saying which model to use."""
+    from tests.conftest import asset
+
+    db = str(tmp_path / "library.db")
+    snaps = asset("mot17_mini/MOT17-05-FRCNN/img1")
+    p = cli("index", str(snaps), "--db", db, "--quiet", "--reid-model", "osnet_x0_5_msmt17.onnx")
+    assert p.returncode == 0, p.stderr
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    assert cli("case", "new", "gate", "--db", db, "--query", str(query)).returncode == 0
+    for args in (["search", "--no-service", "--query", str(query)], ["case", "refine", "gate"]):
+        p = cli(*args, "--db", db)
+        assert p.returncode == 2 and "indexed with the ReID model osnet_x0_5_msmt17.onnx" in p.stderr, p
+
+
 def test_a_search_with_nothing_in_its_region_says_so(tmp_path: Path, indexed, frame_of) -> None:
     """It said 'no track indexed' of a library that holds tracks, none of them in the region asked."""
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)

@@ -67,6 +67,7 @@ def case_add(args: argparse.Namespace) -> int:
 
 def case_refine(args: argparse.Namespace) -> int:
     from models.errors import SpotterError
+    from pipeline.cli.search_cmd import check_reid_model
     from pipeline.refine import Review, refine
     from pipeline.search import Searcher
     from pipeline.search_filter import filter_from_json
@@ -74,6 +75,7 @@ def case_refine(args: argparse.Namespace) -> int:
     library = open_library(args)
     case = library.case(args.name)
     searcher = Searcher(library, model_set(args, library=library))
+    check_reid_model(library, searcher.models.reid_id)
     photos, greys = case.vectors(searcher.models.reid_id), case.grey_vectors(searcher.models.reid_id)
     if not photos and not case.marked("confirmed"):
         raise SpotterError(

@@ -18,6 +18,7 @@ from pipeline.types import fmt_time
 
 if TYPE_CHECKING:
     from pipeline.cli.search_service import WarmSearch
+    from pipeline.storage import Library
 
 
 def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
@@ -37,22 +38,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     models = warm.models(args) if warm else model_set(args, library=library)
     if args.video is not None and library.video_id(args.video) is None:
         raise SpotterError(f"{args.video} is not in the library {library.where} (index it first)")
-    done = [v for v in library.videos() if v.status == "done"]
-    indexed_with = {v.models[1] for v in done}
-    if indexed_with and models.reid_id not in indexed_with:
-        raise SpotterError(
-            f"the library was indexed with the ReID model {', '.join(sorted(indexed_with))}, not "
-            f"{models.reid_id}: a search compares only embeddings of one model (use --reid-model "
-            "with that model, or index again with this one)"
-        )
-    others = sorted(indexed_with - {models.reid_id})
-    if others:  # a search compares one model's embeddings: say which footage it cannot see
-        count = sum(v.models[1] != models.reid_id for v in done)
-        err(
-            f"note: {count} video(s) indexed with the ReID model {', '.join(others)} are not searched "
-            f"with {models.reid_id} (search them with --reid-model, or index them again with "
-            f"--force --reid-model {models.reid_id})"
-        )
+    check_reid_model(library, models.reid_id)
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = warm.searcher(models, config) if warm else Searcher(library, models, config)
     if args.query is None:
@@ -99,6 +85,30 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
         out(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
+
+
+def check_reid_model(library: Library, reid_id: str) -> None:
+    """A search (or a case's refining) compares the embeddings of one ReID model: refused where the
+    library holds none of ``reid_id``'s (its "no hits" would read as "not there"), and the footage
+    indexed with another model said."""
+    from models.errors import SpotterError
+
+    done = [v for v in library.videos() if v.status == "done"]
+    indexed_with = {v.models[1] for v in done}
+    if indexed_with and reid_id not in indexed_with:
+        raise SpotterError(
+            f"the library was indexed with the ReID model {', '.join(sorted(indexed_with))}, not "
+            f"{reid_id}: a search compares only embeddings of one model (use --reid-model "
+            "with that model, or index again with this one)"
+        )
+    others = sorted(indexed_with - {reid_id})
+    if others:  # a search compares one model's embeddings: say which footage it cannot see
+        count = sum(v.models[1] != reid_id for v in done)
+        err(
+            f"note: {count} video(s) indexed with the ReID model {', '.join(others)} are not searched "
+            f"with {reid_id} (search them with --reid-model, or index them again with "
+            f"--force --reid-model {reid_id})"
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
