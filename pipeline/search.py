@@ -16,6 +16,7 @@ person *of the same video*:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -26,6 +27,7 @@ import numpy as np
 from models.loader import ModelSet
 from pipeline.calibration import library_floor
 from pipeline.cooccurrence import seen_with_better
+from pipeline.errors import StorageError
 from pipeline.file_names import shown
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
@@ -35,6 +37,8 @@ from pipeline.search_index import VectorIndex
 from pipeline.storage import Library, TrackInfo
 from pipeline.storage.clock import VideoClock
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, Hit, enters
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class SearchResult:
     elapsed_s: float
     videos_without_start: int = 0  # videos a time window left out: their start is unknown
     grey_vector: np.ndarray | None = None  # the query turned grey (footage without colour)
+    unsaved: str = ""  # why the search could not be saved (its hits have no ids), where it could not
 
 
 def hit_from_track(t: TrackInfo, score: float, clock: VideoClock | None = None) -> Hit:
@@ -138,7 +143,7 @@ class Searcher:
         query, vec = self.prepare(photo, box, person, name)
         grey_vec = self.grey_vector(query)
         m = self.match(vec, video, min_score, max_hits, where, grey_vec)
-        hits, search_id = m.hits, None
+        hits, search_id, unsaved = m.hits, None, ""
         if save:
             params = {k: v for k, v in asdict(self.config).items() if k not in ("query", "index")}
             params |= {"floor": m.cut, "calibrated": min_score is None and self.calibrated_floor()[1]}
@@ -146,10 +151,15 @@ class Searcher:
             if where is not None and where.active:
                 params |= {"filter": filter_json(where)}
             source = "<image>" if isinstance(photo, np.ndarray) else shown(Path(photo).resolve())
-            search_id, ids = self.library.save_search(
-                source, query.box, self.models.reid_id, params, vec, [(h.track_pk, h.score) for h in hits]
-            )
-            hits = tuple(replace(h, search_id=search_id, hit_id=i) for h, i in zip(hits, ids))
+            try:
+                search_id, ids = self.library.save_search(
+                    source, query.box, self.models.reid_id, params, vec, [(h.track_pk, h.score) for h in hits]
+                )
+            except StorageError as e:  # a library on a read-only share, a full disk: the hits still stand
+                log.info("%s", e)  # (the caller says it: SearchResult.unsaved)
+                unsaved = str(e)
+            else:
+                hits = tuple(replace(h, search_id=search_id, hit_id=i) for h, i in zip(hits, ids))
         return SearchResult(
             query,
             vec,
@@ -161,6 +171,7 @@ class Searcher:
             time.perf_counter() - t0,
             m.videos_without_start,
             grey_vec,
+            unsaved,
         )
 
     def grey_vector(self, query: QueryPerson) -> np.ndarray | None:

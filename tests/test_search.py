@@ -263,3 +263,34 @@ def test_a_look_alike_seen_beside_the_best_hit_is_not_a_hit(library: Library) ->
     assert ("cam1.mp4", 2) in {(h.video_path.split("/")[-1], h.track_id) for h in m.candidates}
     before = searcher(library, replace(config, one_place=False)).match(q)
     assert len(before.hits) == 5
+
+
+def test_a_library_that_cannot_be_written_is_still_searched(
+    indexed, models, frame_of, tmp_path: Path
+) -> None:
+    """A library on a read-only share (an archived copy): the search failed with 'cannot save search:
+    attempt to write a readonly database'. It answers, says it could not be saved, and its hits have
+    no ids (export --hit needs them); SQLite itself refuses the writes here (query_only)."""
+    import subprocess
+
+    from sqlalchemy import event
+
+    from tests.conftest import copy_library
+    from tests.test_cli import cli, gt_crop
+
+    library = Library(copy_library(indexed.db_path, tmp_path / "archive.db"))
+    library.engine.dispose()
+    event.listen(library.engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only = ON"))
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    result = Searcher(library, models).search(query)
+    assert result.hits and result.search_id is None and all(h.hit_id is None for h in result.hits)
+    assert "cannot save search" in result.unsaved
+    library.close()
+    if subprocess.run(["chattr", "+i", str(library.db_path)], capture_output=True).returncode != 0:
+        return  # (no immutable files here: the command line is checked where there are)
+    try:
+        p = cli("search", "--no-service", "--db", str(library.db_path), "--query", str(query))
+    finally:
+        subprocess.run(["chattr", "-i", str(library.db_path)], check=True)
+    assert p.returncode == 0 and "TUD-Campus" in p.stdout and "not saved" in p.stdout, p.stderr
+    assert "note: the search is not saved" in p.stderr and "Traceback" not in p.stderr

@@ -61,6 +61,8 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         err(
             f"note: {found} people in the photo: searched the largest (--person K picks another, 0 = largest)"
         )
+    if result.unsaved:
+        err(f"note: the search is not saved, so its hits have no ids for export --hit: {result.unsaved}")
     if result.videos_without_start:
         err(
             f"note: {result.videos_without_start} video(s) left out by --from/--to: their start time is "
@@ -79,11 +81,12 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         best = nothing if result.best_score is None else f"best score {result.best_score:.3f}"
         out(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
         return 0
-    out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms, search {result.search_id}):")
+    saved = f", search {result.search_id}" if result.search_id is not None else ", not saved"
+    out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms{saved}):")
     out(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
     for h in hits:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
-        out(f"{h.hit_id:>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(f"{h.hit_id or '-':>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
 
 
