@@ -35,6 +35,7 @@ from pipeline.version import version
 
 log = logging.getLogger(__name__)
 
+REPORT_FONT_FOLDERS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/Library/Fonts")
 PHOTO_GONE = (
     "(this photo is no longer at that path, or is no longer an image: shown by name only; the search "
     "used the vector the case keeps of it)"
@@ -54,7 +55,7 @@ class ReportFiles:
 
 def report_folder(out: Path, case_name: str) -> Path:
     """A new folder under ``out`` for this report (numbered when the name is taken)."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", case_name).strip("_")[:50] or "case"
+    slug = re.sub(r"[^\w.-]+", "_", case_name).strip("_")[:50] or "case"  # (letters of any script)
     for n in range(1, 10_000):
         folder = out / (f"spotter_report_{slug}" + (f"_{n}" if n > 1 else ""))
         try:
@@ -126,6 +127,9 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer
 
     styles = getSampleStyleSheet()
+    font = _unicode_font()
+    for name in ("Title", "Heading2", "BodyText"):
+        styles[name].fontName = font if name == "BodyText" else f"{font}-Bold"
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=7.5, leading=9)
     story: list = [Paragraph(f"Spotter case report: {_esc(case.name)}", styles["Title"])]
     made = datetime.now().astimezone()
@@ -179,6 +183,36 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
     )
 
 
+def _unicode_font() -> str:
+    """The report's font (and its ``-Bold``), registered with ReportLab once: DejaVu Sans, which has
+    the Latin, Greek, Cyrillic, Arabic and Hebrew letters that case names, notes and camera names are
+    written in (ReportLab's built-in Helvetica draws a black box for each of them). It comes with
+    matplotlib (installed with ultralytics), else with the system; Helvetica where neither is found."""
+    import importlib.util
+
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "DejaVuSans" in pdfmetrics.getRegisteredFontNames():
+        return "DejaVuSans"
+    spec = importlib.util.find_spec("matplotlib")
+    folders = (
+        [Path(p) / "mpl-data" / "fonts" / "ttf" for p in (spec.submodule_search_locations or [])]
+        if spec
+        else []
+    )
+    folders += [Path(p) for p in REPORT_FONT_FOLDERS]
+    for folder in folders:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
+            pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+            pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold")
+            return "DejaVuSans"
+    log.warning("no DejaVu Sans font found: the report is in Helvetica (Latin letters only)")
+    return "Helvetica"
+
+
 def _readable_image(path: str) -> bool:
     """Whether ReportLab can draw the file at ``path`` (a photo deleted or replaced since the case was
     opened would otherwise fail the whole report when the PDF is built)."""
@@ -204,7 +238,11 @@ def _table(rows: list, widths: list, colors, header: bool = False):  # noqa: ANN
     from reportlab.platypus import Table, TableStyle
 
     t = Table(rows, colWidths=widths)
-    style = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]
+    style = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("FONTNAME", (0, 0), (-1, -1), _unicode_font()),
+    ]
     if header:
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey))
     t.setStyle(TableStyle(style))

@@ -206,3 +206,22 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     next(steps)  # the first clip is being written: then the report is cancelled
     steps.close()
     assert list((tmp_path / "stopped").iterdir()) == []  # a report is whole or not there
+
+
+def test_a_case_report_in_cyrillic_is_legible(tmp_path: Path, indexed, frame_of) -> None:
+    """A case named and noted in Cyrillic: its PDF drew a black box for every letter (Helvetica has
+    none of them), and its folder was 'spotter_report_case'."""
+    from pypdf import PdfReader
+
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    name, note = "Иванов", "видели у ворот №3"
+    assert cli("case", "new", name, "--db", str(db), "--query", str(photo), "--note", note).returncode == 0
+    hit = json.loads(cli("search", "--db", str(db), "--query", str(photo), "--json").stdout)["hits"][0]
+    video = str(tud().video.resolve())
+    cli("case", "add", name, "--db", str(db), "--video", video, "--track", str(hit["track_id"]), "--confirm")
+    p = cli("case", "report", name, "--db", str(db), "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    pdf = tmp_path / "out" / f"spotter_report_{name}" / "report.pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert f"Spotter case report: {name}" in text and note in text and "■" not in text, text[:300]
