@@ -211,6 +211,20 @@ def test_videos_and_doctor(indexed) -> None:
     assert "/nonexistent/weights (no such folder)" in wrong.stdout, wrong.stdout
 
 
+def test_doctor_says_what_is_wrong_with_the_library_and_still_checks_the_models(tmp_path: Path) -> None:
+    """A folder given as --db passed as 'database: PATH' (exit 0), and a file that is not a library
+    stopped every check after it: the device and models went unsaid."""
+    (tmp_path / "text.db").write_text("not a library")
+    for db, said in (
+        (tmp_path, "is a folder, not a library file"),
+        (tmp_path / "text.db", "not a Spotter library"),
+    ):
+        d = cli("doctor", "--db", str(db))
+        assert d.returncode == 2 and said in d.stderr and "device: " in d.stdout, (d.stdout, d.stderr)
+    d = cli("doctor", "--db", str(tmp_path / "new.db"))
+    assert d.returncode == 0 and "no library there yet" in d.stdout and not (tmp_path / "new.db").exists()
+
+
 def test_results_go_to_standard_output_and_notes_to_standard_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

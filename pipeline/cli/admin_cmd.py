@@ -114,13 +114,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from pipeline.storage.location import locate
 
     db = args.db or _default_db()
-    try:
+    library = None
+    try:  # the library, then the models: a bad library does not hide what the models say
         where = locate(db)
-        exists = where.is_server or where.path.is_file()  # doctor never creates a library file
-        library = open_library(args) if exists else None
-        active = library.active_reid() if library is not None else None
-        if active:
-            out(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")
+        if where.is_server or where.path.is_file():  # doctor never creates a library file
+            library = open_library(args)
+            active = library.active_reid()
+            if active:
+                out(f"library ReID model: {active['id']} ({active['path']}; sha256 {active['sha256'][:12]})")
+            out(f"database: {db} ({len(library.videos())} videos){_read_only(where)}")
+        elif where.path.is_dir():
+            raise SpotterError(f"{db} is a folder, not a library file (give --db FOLDER/spotter.db)")
+        else:
+            out(f"database: {db} (no library there yet: `index VIDEO --db {db}` makes one)")
+    except SpotterError as e:
+        ok = False
+        err(f"error: {e}")
+    try:
         models = model_set(args, library=library)
         out(f"device: {models.device.label}")
         out(f"detector: {models.detector.weights} on {models.detector.providers[0]}")
@@ -128,12 +138,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except SpotterError as e:
         ok = False
         err(f"error: {e}")
-    out(f"database: {db}")
     from pipeline.cli.display_check import display_problem
 
     # the command line needs no display, so this is said, not failed
     out(f"desktop app: {display_problem() or 'can open its window here'}")
     return 0 if ok else 2
+
+
+def _read_only(where: object) -> str:
+    """`` (read-only: ...)`` for a library file this process cannot write, else ''."""
+    import os
+
+    path = getattr(where, "path", None)
+    if path is None or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return ""
+    return " (read-only here: it can be searched, not indexed into; its searches are not saved)"
 
 
 def _default_db() -> Path:
