@@ -98,6 +98,16 @@ def test_a_mistyped_library_is_not_answered_from_an_empty_one(tmp_path: Path) ->
     assert not typo.exists() and not any(tmp_path.glob("libary.db*"))
 
 
+def test_an_empty_file_is_not_read_as_an_empty_library(tmp_path: Path) -> None:
+    """`videos --db` on a 0-byte file (a copy cut short) said 'no videos' and made it a library; the
+    commands that only read refuse it, untouched. Indexing into it makes it one (below)."""
+    empty = tmp_path / "copy.db"
+    empty.touch()
+    for args in (["videos"], ["case", "show", "x"]):
+        one_line_error(cli(*args, "--db", str(empty)), f"{empty} is an empty file, not a library", "nothing")
+    assert empty.stat().st_size == 0
+
+
 def test_an_empty_file_becomes_a_library(tmp_path: Path) -> None:
     empty = tmp_path / "new.db"
     empty.touch()

@@ -30,8 +30,8 @@ def open_library(args: argparse.Namespace, create: bool = False) -> Library:
 
 def existing_library(args: argparse.Namespace) -> str | Path:
     """The library ``--db`` names (the user's default without it), refused when it is an SQLite file
-    that is not there, so that a mistyped ``--db`` is not answered from an empty library ("the
-    person was not found"). Checks the name only: nothing is opened."""
+    that is not there or an empty file, so that a mistyped ``--db`` (or a copy cut short) is not
+    answered from an empty library ("the person was not found"). Nothing is opened."""
     from pipeline.errors import StorageError
     from pipeline.storage import default_db_path
     from pipeline.storage.location import locate
@@ -42,6 +42,12 @@ def existing_library(args: argparse.Namespace) -> str | Path:
         if args.db:
             raise StorageError(f"no library at {where}: `main.py index VIDEO --db {args.db}` makes one")
         raise StorageError(f"no library yet ({where}): index a video first (main.py index VIDEO)")
+    if where.path is not None and where.path.is_file() and where.path.stat().st_size == 0:
+        # SQLite takes an empty file for a new database: a truncated copy of a library would be
+        # answered as an empty one ("the person was not found"), and made into a library
+        raise StorageError(
+            f"{where} is an empty file, not a library (a copy cut short?); nothing was written"
+        )
     return db
 
 
