@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -204,11 +205,14 @@ def import_case(
     try:
         photos, greys = [], []
         for k, (p, data) in enumerate(zip(doc["photos"], images)):
-            target = folder / f"{k + 1:02d}_{_safe(Path(str(p.get('name') or 'photo.jpg')).name)}"
+            label = Path(str(p.get("name") or "photo.jpg")).name
+            path = label  # without its image: the case keeps the vector, and names the photo
             if data is not None:
+                target = folder / f"{k + 1:02d}_{_safe(re.sub(r'^[0-9]{2}_', '', label))}"  # (numbered once)
                 with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
                     f.write(data)
-            photos.append((str(target), str(p["model"]), unit_vector(p["vector"])))
+                path = str(target)
+            photos.append((path, str(p["model"]), unit_vector(p["vector"])))
             grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
             greys.append(None if grey is None else unit_vector(grey))
         library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)

@@ -80,6 +80,30 @@ def test_a_case_file_without_grey_vectors_is_taken_up(tmp_path: Path, indexed, c
     lib.close()
 
 
+def test_a_photo_that_came_without_its_image_is_named_not_given_a_path(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """A case file whose photo has its vector but not its image: the case listed a path in its photo
+    folder where nothing was written. It names the photo, as one that is gone (its search is whole);
+    a photo with its image is kept once numbered (it was '01_01_query.png')."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    name = doc["photos"][0]["name"]
+    bare = tmp_path / "bare.spotter-case"
+    bare.write_text(
+        json.dumps(doc | {"photos": [{k: v for k, v in doc["photos"][0].items() if k != "image"}]})
+    )
+    other = copy_library(indexed.db_path, tmp_path / "other.db")
+    assert cli("case", "import", str(bare), "--db", str(other)).returncode == 0
+    assert cli("case", "import", str(out), "--db", str(other), "--as", "whole").returncode == 0
+    lib = Library(other)
+    assert lib.case("gate 3").photos[0][0] == Path(name).name
+    kept = Path(lib.case("whole").photos[0][0])
+    assert kept.is_file() and kept.name.count(Path(name).name.split("_", 1)[-1]) == 1
+    assert not kept.name.startswith("01_01_"), kept.name
+    lib.close()
+
+
 def test_marks_on_footage_the_library_lacks_are_left_out(tmp_path: Path, indexed, case_file) -> None:
     out, _, _ = case_file
     db = copy_library(indexed.db_path, tmp_path / "no_tud.db")
