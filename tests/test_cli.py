@@ -211,6 +211,14 @@ def test_videos_and_doctor(indexed) -> None:
     assert "/nonexistent/weights (no such folder)" in wrong.stdout, wrong.stdout
 
 
+def test_install_weights_from_a_folder_that_is_not_there_says_so(tmp_path: Path) -> None:
+    """It listed six files as 'missing', then 'the default models are missing from' the folder."""
+    (tmp_path / "a-file").write_text("x")
+    for source in (tmp_path / "nosuch", tmp_path / "a-file"):
+        p = cli("install-weights", str(source))
+        assert p.returncode == 2 and f"{source} is not a folder" in p.stderr and "missing" not in p.stdout, p
+
+
 def test_doctor_says_what_is_wrong_with_the_library_and_still_checks_the_models(tmp_path: Path) -> None:
     """A folder given as --db passed as 'database: PATH' (exit 0), and a file that is not a library
     stopped every check after it: the device and models went unsaid."""

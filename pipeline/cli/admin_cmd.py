@@ -163,16 +163,23 @@ def _default_db() -> Path:
 
 def cmd_install_weights(args: argparse.Namespace) -> int:
     from models.detector import DetectorConfig
+    from models.errors import SpotterError
     from models.reid import ReidConfig
     from models.weights import PROJECT_WEIGHTS_DIR, install_weights
 
+    is_url = args.source.startswith(("http://", "https://", "file://"))
+    if not is_url and not Path(args.source).is_dir():
+        raise SpotterError(
+            f"install-weights: {args.source} is not a folder (give the folder of the weights, or a URL)"
+        )
     results = install_weights(args.source)
     for name, state in results:
         out(f"  {name}: {state}")
     needed = (DetectorConfig().weights, ReidConfig().weights)
-    bad = [n for n, s in results if n in needed and s not in ("installed", "present")]
+    bad = {n: s for n, s in results if n in needed and s not in ("installed", "present")}
     if bad:
-        err(f"error: the default models are missing from {args.source}: {', '.join(bad)}")
+        what = "; ".join(f"{n}: {'not there' if s == 'missing' else s}" for n, s in bad.items())
+        err(f"error: the default models could not be installed from {args.source} ({what})")
         return 1
     out(f"weights ready in {PROJECT_WEIGHTS_DIR}")
     return 0
