@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    # OpenCV writes its own warnings to stderr ("[ WARN:0@0.4] global grfmt_png.cpp ..." for a truncated
+    # photo) beside Spotter's one-line error; what matters is said by Spotter
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     from models.errors import SpotterError
     from pipeline.cli.search_service import forward_search
 

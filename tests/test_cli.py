@@ -97,7 +97,13 @@ def test_search_text_and_export_by_hit_id(tmp_path: Path, indexed, frame_of) -> 
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(b"just text", "not an image"), (b"", "empty file")], ids=["text", "empty"]
+    ("content", "message"),
+    [
+        (b"just text", "not an image"),
+        (b"", "empty file"),
+        (cv2.imencode(".png", np.full((200, 100, 3), 120, np.uint8))[1].tobytes()[:300], "not an image"),
+    ],
+    ids=["text", "empty", "truncated-png"],  # (OpenCV added a warning line of its own to the last)
 )
 def test_search_with_a_non_image(tmp_path: Path, indexed, content: bytes, message: str) -> None:
     bad = tmp_path / "query.jpg"
