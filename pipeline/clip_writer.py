@@ -42,7 +42,6 @@ class ClipWriter:
         # no B-frames: MP4 keeps a frame's duration as the step to the next frame's decoding time,
         # which with reordered frames is not the step to the next picture's
         self.stream.options = {"crf": str(self.crf), "preset": self.preset, "bf": "0"}
-        self.frames = 0
         self._t0: float | None = None
         self._pending: av.VideoFrame | None = None
         self._durations: dict[int, int] = {}  # pts -> duration of the frames given to the encoder
@@ -61,7 +60,6 @@ class ClipWriter:
         )
         vf.pts, vf.time_base = pts, TIME_BASE
         self._pending = vf
-        self.frames += 1
 
     def _encode(self, frame: av.VideoFrame | None, duration: int = 0) -> None:
         if frame is not None:

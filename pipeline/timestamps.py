@@ -62,8 +62,6 @@ def times_in_name(name: str) -> list[tuple[datetime, tuple[int, int]]]:
                 continue
             y, mo, d = int(m["Y"]), int(m["m"]), int(m["d"])
             h, mi, s = int(m["H"]), int(m["M"]), int(m["S"])
-            if not MIN_YEAR <= y <= MAX_YEAR:
-                continue
             frac = m["f"] or m["g"] or ""
             micro = int(frac.ljust(6, "0")[:6]) if frac else 0
             try:
