@@ -305,10 +305,11 @@ def _index(
         kept = checkpoint(frames_read) if keeps_state else None
         run.finish()
         commit(frames_read, final=True, kept=kept)
-        if segment is None:
+        notes = []
+        if segment is None:  # what a run indexing the video again did not find again goes now
+            notes += filter(None, [library.drop_stale(decision.video_id)])
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)
-        notes = []
         if reader.truncated and end is None:
             notes.append(f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames")
         if reader.rescaled_frames:  # the camera changed resolution part-way: boxes stay in one size

@@ -20,7 +20,7 @@ from pipeline.motion import MotionConfig, MotionGate
 from pipeline.storage import Library
 from pipeline.types import Stage
 from pipeline.video import probe
-from tests.conftest import ROOT, pets, tud
+from tests.conftest import ROOT, copy_library, pets, tud
 
 SMALL_CHUNKS = IndexConfig(chunk_s=0.4)  # TUD-Campus (2.8 s) commits every 10 frames
 
@@ -148,6 +148,36 @@ def test_cancel_keeps_finished_work_and_resumes(library_db: str, reference, mode
     events = run_all(tud().video, library, models)
     assert events[-1].stage == Stage.DONE
     assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
+
+
+def test_indexing_again_cancelled_then_finished_loses_no_track_and_no_mark(
+    tmp_path: Path, reference, models
+) -> None:
+    """`index --force` on a video reviewed in a case, Ctrl-C part-way: every track stays searchable
+    and every mark stays; resumed to the end, the same people are found again under the same keys,
+    marks on them, and nothing from before is left over."""
+    ref_library, _ = reference
+    library = Library(copy_library(ref_library.db_path, tmp_path / "lib.db"))
+    video = library.video_id(tud().video)
+    before = {t.track_id: t.pk for t in library.video_tracks(video)}
+    library.create_case("gate", [])
+    for k, pk in enumerate(sorted(before.values())):
+        library.mark("gate", pk, "confirmed" if k % 2 else "rejected")
+    marks = library.case("gate").marks
+    seen: list = []
+    for ev in index_video(tud().video, library, models, SMALL_CHUNKS, lambda: len(seen) >= 3, True):
+        seen.append(ev)
+    assert seen[-1].stage == Stage.CANCELLED and any("stays searchable" in e.reason for e in seen)
+    assert {t.pk for t in library.video_tracks(video)} == set(before.values())
+    assert library.case("gate").marks == marks
+    assert len(library.load_embeddings(models.reid_id, "track")[0]) == len(before)
+
+    events = run_all(tud().video, library, models)
+    assert events[-1].stage == Stage.DONE and events[-1].message == ""
+    assert snapshot(library, tud().video) == snapshot(ref_library, tud().video)
+    assert {t.track_id: t.pk for t in library.video_tracks(video)} == before
+    assert library.case("gate").marks == marks
+    assert library.video_tracks(video)[0].person > 0
 
 
 def test_bad_videos_fail_clearly_and_lose_nothing(tmp_path: Path, reference, models) -> None:

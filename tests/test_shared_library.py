@@ -99,6 +99,21 @@ def test_cases_of_revision_3_upgrade_with_no_grey_vector(library_db: str) -> Non
     upgraded.close()
 
 
+def test_tracks_of_revision_4_upgrade_as_current(library_db: str) -> None:
+    """Revision 0005 adds tracks.stale (kept from before a run indexing the video again): tracks
+    stored before are current ones, counted and searched as before, on SQLite and PostgreSQL."""
+    library = Library(library_db)
+    video = add_video(library, "cam1", [unit(np.ones(DIM))])
+    with library.engine.begin() as c:
+        c.execute(text("ALTER TABLE tracks DROP COLUMN stale"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    library.close()
+    upgraded = Library(library_db)
+    assert revision_of(upgraded.location.url) == (HEAD, "5")
+    assert upgraded.track_count(video) == 1 and len(upgraded.load_embeddings("test-reid", "track")[0]) == 1
+    upgraded.close()
+
+
 @pytest.mark.parametrize("state", ["revision", "schema"])
 def test_a_library_of_a_newer_spotter_is_refused_untouched(tmp_path: Path, state: str) -> None:
     db = tmp_path / "new.db"

@@ -106,10 +106,12 @@ def test_interrupted_run_resumes_from_its_checkpoint(library: Library) -> None:
     resume = library.start_video(video_info(), "det", "reid", {"k": 1})
     assert resume.action == "resume" and resume.frames_done == 40
     assert resume.checkpoint == {"next_frame": 40, "tracker": {"x": [1.5]}}
-    # other settings cannot resume that checkpoint: redo from scratch
+    # other settings cannot resume that checkpoint: redo from scratch, the track kept until replaced
     redo = library.start_video(video_info(), "det", "reid", {"k": 2})
-    assert redo.action == "fresh" and count(library, "tracks") == 0
-    assert redo.reason == "models or settings changed"
+    assert redo.action == "fresh" and library.track_count(d.video_id) == 0 and count(library, "tracks") == 1
+    assert redo.reason == (
+        "models or settings changed; what was indexed stays searchable until this run replaces it"
+    )
 
 
 def test_a_run_stopped_before_its_first_checkpoint_says_so(library: Library) -> None:
@@ -162,9 +164,9 @@ def test_unusable_database_locations(tmp_path: Path) -> None:
         Library(tmp_path / "dir.db")
 
 
-def test_indexing_a_video_again_says_which_review_marks_it_drops(library: Library) -> None:
-    """`index --force` (or a changed file) makes the video's tracks anew, and the cases' marks on the
-    old ones go with them: said in the reason, not done in silence."""
+def test_a_changed_video_indexed_again_says_which_review_marks_it_drops(library: Library) -> None:
+    """A file whose content changed is another recording: its old tracks go when the new run starts,
+    and the cases' marks on them with them: said in the reason, not done in silence."""
     d = library.start_video(video_info(), "det", "reid", {})
     library.commit_chunk(d.video_id, [record(1), record(2, seed=1)], 100, None, "reid")
     library.finish_video(d.video_id, "done", 100)
@@ -172,9 +174,59 @@ def test_indexing_a_video_again_says_which_review_marks_it_drops(library: Librar
     library.create_case("gate 3", [])
     library.mark("gate 3", pks[0], "confirmed")
     library.mark("gate 3", pks[1], "rejected")
+    redo = library.start_video(video_info(fingerprint="b" * 64), "det", "reid", {})
+    assert redo.reason == (
+        "file changed: its content differs from what was indexed; "
+        "the 2 review mark(s) on its tracks in case(s) 'gate 3' are dropped"
+    )
+    assert library.case("gate 3").marks == () and count(library, "tracks") == 0
+
+
+def test_indexing_a_video_again_keeps_its_tracks_until_replaced_and_the_marks_on_those_found_again(
+    library: Library,
+) -> None:
+    """`index --force` (or other models or settings) on the same file: the old tracks stay searchable
+    while the new run goes (a Ctrl-C part-way loses none); a new track that begins as an old one did
+    takes its place, key and marks; one that begins elsewhere under an old number is another person;
+    the old tracks not found again go at the end, their marks named."""
+    d = library.start_video(video_info(), "det", "reid", {})
+    library.commit_chunk(d.video_id, [record(1), record(2), record(3, first=50)], 100, None, "reid")
+    library.finish_video(d.video_id, "done", 100)
+    pks = {t.track_id: t.pk for t in library.video_tracks(d.video_id)}
+    library.create_case("gate 3", [])
+    library.mark("gate 3", pks[1], "confirmed")
+    library.mark("gate 3", pks[2], "rejected")
+    library.mark("gate 3", pks[3], "confirmed")
+
     redo = library.start_video(video_info(), "det", "reid", {}, force=True)
-    assert redo.reason == "forced; the 2 review mark(s) on its tracks in case(s) 'gate 3' are dropped"
-    assert library.case("gate 3").marks == ()
+    assert redo.action == "fresh" and redo.reason == (
+        "forced; what was indexed stays searchable until this run replaces it, and the 3 review "
+        "mark(s) in case(s) 'gate 3' stay on the tracks it finds again"
+    )
+    assert library.track_count(d.video_id) == 0 and len(library.load_embeddings("reid", "track")[0]) == 3
+    again, other = record(1, n=9, seed=5), record(2, first=3)  # 1 found again; 2 is someone else
+    assert library.commit_chunk(d.video_id, [again, other], 40, {"next_frame": 40}, "reid") == 2
+    library.finish_video(d.video_id, "partial", 40, "cancelled; index again to resume")  # Ctrl-C
+
+    tracks = {t.track_id: t for t in library.video_tracks(d.video_id)}
+    assert tracks[1].pk == pks[1] and tracks[1].last_frame == 8 and tracks[2].first_frame == 3
+    assert tracks[3].pk == pks[3] and tracks[3].person < 0  # still searchable, kept off new chains
+    assert library.case("gate 3").marked("confirmed") == (pks[1], pks[3])
+    assert library.case("gate 3").marked("rejected") == ()
+    assert len(library.load_embeddings("reid", "track")[0]) == 3
+    _, keys, vectors = library.load_embeddings("reid", "track")
+    assert np.allclose(vectors[list(keys).index(pks[1])], again.embedding)
+
+    resume = library.start_video(video_info(), "det", "reid", {})
+    assert resume.action == "resume" and library.track_count(d.video_id) == 2
+    library.commit_chunk(d.video_id, [record(4, first=60)], 100, None, "reid")
+    assert library.drop_stale(d.video_id) == (
+        "1 review mark(s) in case(s) 'gate 3' dropped: their tracks were not found again"
+    )
+    assert sorted(library.video_tracks(d.video_id), key=lambda t: t.track_id)[0].pk == pks[1]
+    assert [t.track_id for t in library.video_tracks(d.video_id)] == [1, 2, 4]
+    assert library.case("gate 3").marked("confirmed") == (pks[1],)
+    assert library.drop_stale(d.video_id) == ""
 
 
 def test_names_with_control_characters_are_refused(library: Library) -> None:

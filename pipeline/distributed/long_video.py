@@ -76,14 +76,15 @@ class SegmentedVideo:
         records = stitch(pieces, [boundary for _, boundary, _ in self.ranges[1:]], fps, stitching)
         frames = self.parts[len(self.ranges) - 1].frames  # the last part ends where the video does
         library.commit_chunk(self.video_id, records, frames, None, self.reid_id)
+        dropped = library.drop_stale(self.video_id)
         link_video(library, self.video_id, self.reid_id, config.linking)
         calibrate_video(library, self.video_id, self.reid_id)
         report = merged_report(reports) | {
             "segments": len(self.ranges),
             "tracks_before_stitching": sum(map(len, pieces)),
         }
-        library.finish_video(self.video_id, "done", frames, "", frames, None, report)
-        return VideoOutcome(path, "done", "", len(records), frames, 0, path)
+        library.finish_video(self.video_id, "done", frames, dropped, frames, None, report)
+        return VideoOutcome(path, "done", dropped, len(records), frames, 0, path)
 
 
 def merged_report(reports: list[dict]) -> dict:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
 from pipeline.storage.records import clean_name, f32_bytes
+from pipeline.storage.replacing import marks_on
 from pipeline.storage.schema import CaseMarkRow, CasePhotoRow, CaseRow, TrackRow, VideoRow
 
 VERDICTS = ("confirmed", "rejected")
@@ -85,19 +86,10 @@ class CaseStore(LibraryBase):
 
     @staticmethod
     def _marks_dropped(s: Session, video_id: int) -> str:
-        """What indexing a video again takes from the cases: the review marks on its tracks (the
-        tracks are made anew; said, so that an operator knows what to review again)."""
-        rows = s.execute(
-            select(CaseRow.name, func.count())
-            .join(CaseMarkRow, CaseMarkRow.case_id == CaseRow.id)
-            .join(TrackRow, TrackRow.id == CaseMarkRow.track_pk)
-            .where(TrackRow.video_id == video_id)
-            .group_by(CaseRow.name)
-        ).all()
-        if not rows:
-            return ""
-        cases = ", ".join(f"{name!r}" for name, _ in rows)
-        return f"; the {sum(n for _, n in rows)} review mark(s) on its tracks in case(s) {cases} are dropped"
+        """What indexing a changed video again takes from the cases: the review marks on its tracks
+        (the tracks are made anew; said, so that an operator knows what to review again)."""
+        n, cases = marks_on(s, TrackRow.video_id == video_id)
+        return f"; the {n} review mark(s) on its tracks in case(s) {cases} are dropped" if n else ""
 
     def create_case(
         self,

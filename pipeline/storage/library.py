@@ -21,9 +21,10 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
-from pipeline.storage.embedding_reads import IDS_PER_QUERY, EmbeddingReads
+from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.model_switch import ModelSwitch
 from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
+from pipeline.storage.replacing import TrackReplacement
 from pipeline.storage.schema import (
     BOX_COLUMNS,
     EmbeddingRow,
@@ -56,6 +57,7 @@ class Library(
     TrackColours,
     ModelSwitch,
     VideoTransfer,
+    TrackReplacement,
 ):
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
@@ -149,9 +151,12 @@ class Library(
                     "indexing from the start"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
-                    reason += self._marks_dropped(s, row.id)
-                    s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
-                    self._bump(s, GEN_REMOVED)
+                    if same_file:  # the same recording: its tracks stay until this run replaces them
+                        reason += self._set_aside(s, row.id)
+                    else:
+                        reason += self._marks_dropped(s, row.id)
+                        s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
+                        self._bump(s, GEN_REMOVED)
             row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
             row.content_sha256 = digest or row.content_sha256 or ""
             row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
@@ -170,18 +175,19 @@ class Library(
         reid_id: str,
     ) -> int:
         """Store finished tracks with their embeddings, the resume checkpoint and progress, atomically;
-        how many tracks are new. A track already stored under its number (one a folder of images
-        ended with, continued when images were added to it) is replaced in place: its key, and the
-        cases' review marks on it, are kept."""
+        how many tracks this run adds. A track already stored under its number (one a folder of
+        images ended with, continued when images were added to it; or, in a run indexing the video
+        again, an old one it begins as, see :mod:`pipeline.storage.replacing`) is replaced in place:
+        its key, and the cases' review marks on it, are kept."""
         with self._write("cannot save indexing progress") as s:
             if records:
                 self._bump(s, GEN_ADDED)  # first: it orders concurrent writers (see _bump)
-            stored = self._stored_track_ids(s, video_id, [int(r.track_id) for r in records])
+            incoming = {int(r.track_id): (int(r.first_frame), _path_bytes(r)) for r in records}
+            stored, continued = self._kept_keys(s, video_id, incoming)
             if stored:
                 s.execute(delete(EmbeddingRow).where(EmbeddingRow.track_pk.in_(list(stored.values()))))
-                self._bump(s, GEN_REMOVED)
             for r in records:
-                path = np.ascontiguousarray(r.path, dtype=np.float64)
+                path = np.frombuffer(incoming[int(r.track_id)][1], np.float64).reshape(-1, PATH_COLUMNS)
                 values = dict(
                     first_frame=r.first_frame,
                     last_frame=r.last_frame,
@@ -192,6 +198,7 @@ class Library(
                     thumbnail=r.thumbnail_jpeg,
                     quality=r.quality,
                     person=r.track_id,
+                    stale=False,
                     **dict(zip(BOX_COLUMNS, union_box(path))),
                     colours=b"" if r.colours is None else f32_bytes(r.colours),
                 )
@@ -212,22 +219,7 @@ class Library(
                 .where(VideoRow.id == video_id)
                 .values(frames_done=frames_done, checkpoint=blob)
             )
-            return len(records) - len(stored)
-
-    @staticmethod
-    def _stored_track_ids(s: Any, video_id: int, track_ids: list[int]) -> dict[int, int]:
-        """{track number: key} of those of ``track_ids`` the video already has stored."""
-        out: dict[int, int] = {}
-        for k in range(0, len(track_ids), IDS_PER_QUERY):
-            page = track_ids[k : k + IDS_PER_QUERY]
-            out.update(
-                s.execute(
-                    select(TrackRow.track_id, TrackRow.id).where(
-                        TrackRow.video_id == video_id, TrackRow.track_id.in_(page)
-                    )
-                ).all()
-            )
-        return out
+            return len(records) - continued
 
     def finish_video(
         self,
@@ -364,7 +356,8 @@ class Library(
 
     def track_count(self, video_id: int) -> int:
         with self._read() as s:
-            return int(s.scalar(select(func.count()).where(TrackRow.video_id == video_id)) or 0)
+            q = select(func.count()).where(TrackRow.video_id == video_id, TrackRow.stale.is_(False))
+            return int(s.scalar(q) or 0)
 
     def iter_video_tracks(self, video_id: int, page: int = 500) -> Iterator[TrackInfo]:
         """The tracks of one video in order of appearance, read a page at a time (keyset paging), so
@@ -386,6 +379,10 @@ class Library(
         """All tracks of one video, in order of appearance."""
         found = self._track_infos(TrackRow.video_id == video_id)
         return sorted(found.values(), key=lambda t: (t.first_frame, t.pk))
+
+
+def _path_bytes(record: TrackRecord) -> bytes:
+    return np.ascontiguousarray(record.path, dtype=np.float64).tobytes()
 
 
 def _changed(info: VideoInfo) -> str:

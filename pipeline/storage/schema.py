@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -109,6 +110,8 @@ class TrackRow(Base):
     box_x2: Mapped[float] = mapped_column(default=0.0)
     box_y2: Mapped[float] = mapped_column(default=0.0)
     colours: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # float32 (2, 11); empty: not yet
+    # from before the run now indexing the video again, until it replaces it (pipeline.storage.replacing)
+    stale: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     video: Mapped[VideoRow] = relationship(back_populates="tracks")
 

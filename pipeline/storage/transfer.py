@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from pipeline.errors import StorageError
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED, LibraryBase
 from pipeline.storage.embedding_reads import IDS_PER_QUERY
+from pipeline.storage.replacing import same_start
 from pipeline.storage.schema import CalibrationRow, EmbeddingRow, TrackRow, VideoRow
 from pipeline.types import PATH_COLUMNS, TrackRecord
 
@@ -33,10 +34,11 @@ def _same_tracks(
     s: Session, video_id: int, incoming: list[tuple[int, dict]]
 ) -> tuple[dict[int, int], list[int]]:
     """Of a video's stored tracks, those the incoming tracks (key, values) continue -- the same
-    number, first frame and first observation -- as {incoming key: stored key}, and the keys of the
-    others."""
+    number, beginning alike (:func:`~pipeline.storage.replacing.same_start`) -- as {incoming key:
+    stored key}, and the keys of the others (stale ones, from before a run indexing the video
+    again, among them)."""
     stored = {
-        number: (pk, first, path[: PATH_COLUMNS * 8])
+        number: (pk, first, path)
         for pk, number, first, path in s.execute(
             select(TrackRow.id, TrackRow.track_id, TrackRow.first_frame, TrackRow.path).where(
                 TrackRow.video_id == video_id
@@ -46,10 +48,7 @@ def _same_tracks(
     same = {}
     for pk, values in incoming:
         old = stored.get(values["track_id"])
-        if old is not None and (old[1], old[2]) == (
-            values["first_frame"],
-            values["path"][: PATH_COLUMNS * 8],
-        ):
+        if old is not None and same_start(old[1:], (values["first_frame"], values["path"])):
             same[pk] = old[0]
     kept = set(same.values())
     return same, [pk for pk, _, _ in stored.values() if pk not in kept]
