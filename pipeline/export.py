@@ -311,6 +311,11 @@ def export_hit(
 ) -> ExportedClip:
     """Export a stored search hit by its id."""
     found = library.hit(hit_id)
+    if found is None and library.hit_was_given(hit_id):
+        raise ExportError(
+            f"hit {hit_id} is gone: the track it showed went when its video was indexed again or "
+            "removed (search again for a new id)"
+        )
     if found is None:
         raise ExportError(f"no hit {hit_id} in {library.where} (run a search first; its hits have ids)")
     _, track_pk, score = found

@@ -297,3 +297,21 @@ def test_a_video_copied_in_again_keeps_the_keys_and_marks_of_the_tracks_it_conti
     assert library.case("gate").marked("confirmed") == (pks[1],)
     assert library.case("gate").marked("rejected") == ()
     assert count(library, "embeddings") == count(worker, "embeddings") == 12
+
+
+def test_a_hit_whose_track_went_is_told_from_one_never_given(library: Library, tmp_path: Path) -> None:
+    """A script holding hit ids from before its video was indexed again (or removed) is told the hit
+    is gone, not to run a search it did run."""
+    from pipeline.errors import ExportError
+    from pipeline.export import export_hit
+
+    d = library.start_video(video_info(), "det", "reid", {})
+    library.commit_chunk(d.video_id, [record(1)], 100, None, "reid")
+    (pk,) = [t.pk for t in library.video_tracks(d.video_id)]
+    _, (hit,) = library.save_search("/q.jpg", None, "reid", {}, np.ones(8), [(pk, 0.9)])
+    library.remove_video(d.video_id)
+    with pytest.raises(ExportError, match=rf"^hit {hit} is gone: the track it showed went when its video"):
+        export_hit(library, hit, tmp_path / "clip.mp4")
+    with pytest.raises(ExportError, match=rf"^no hit {hit + 1} in .*run a search first"):
+        export_hit(library, hit + 1, tmp_path / "clip.mp4")
+    assert not (tmp_path / "clip.mp4").exists()

@@ -1,8 +1,9 @@
 """Searches as run and their ranked hits, kept so that a hit can be exported (and cited) by its id.
 
 Ids of searches and hits are never reused: a script or a case note that holds hit 12 must not find
-another person's hit under that id after a video is indexed again (which deletes its old tracks and
-their hits). The largest id ever given is kept in the meta table and new ids continue after it.
+another person's hit under that id after a video is indexed again (which deletes the old tracks
+it does not find again, and their hits). The largest id ever given is kept in the meta table and
+new ids continue after it.
 """
 
 from __future__ import annotations
@@ -73,3 +74,9 @@ class SearchRecords(LibraryBase):
         with self._read() as s:
             row = s.get(HitRow, hit_id)
             return None if row is None else (row.search_id, row.track_pk, row.score)
+
+    def hit_was_given(self, hit_id: int) -> bool:
+        """Whether ``hit_id`` was given to a hit (which may be gone since): ids are never reused."""
+        with self._read() as s:
+            mark = s.get(MetaRow, "last_hit_id")
+            return 0 < hit_id <= (int(mark.value) if mark else 0)
