@@ -1,8 +1,9 @@
 """A folder of still images (NVR snapshots, photos) read as one video: frames in capture order, each
 with its capture time.
 
-The capture time of an image is its EXIF ``DateTimeOriginal`` (with ``SubSecTimeOriginal``), else a
-date and time in its file name (:mod:`pipeline.timestamps`); a folder where some images have neither
+The capture time of an image is its EXIF ``DateTimeOriginal`` (with ``SubSecTimeOriginal``; moved to
+the folder's first offset from UTC where ``OffsetTimeOriginal`` changes in it), else a date and time
+in its file name (:mod:`pipeline.timestamps`); a folder where some images have neither
 is ordered by name, and times are then only the order (``ASSUMED_INTERVAL_S`` apart), which the
 probe's note says. Frame ``k`` is the ``k``-th image in that order; its time is its capture time
 relative to the first image's. Images of another size than most are scaled to that size (one
@@ -45,6 +46,7 @@ MIN_TIMED_SHARE = 0.5  # least share of timed images that confirms names follow 
 CLOCKS_AGREE_S = 2.0  # an image's EXIF and file-name times further apart than this are two clocks
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL, SUBSEC_ORIGINAL = 36867, 37521
+OFFSET_TIME, OFFSET_TIME_ORIGINAL = 0x9010, 0x9011  # the local time's offset from UTC ("+01:00")
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -68,6 +70,7 @@ class ImageFacts(NamedTuple):
     time: datetime | None  # EXIF DateTimeOriginal (+ sub-seconds), None when absent or unreadable
     size: tuple[int, int] | None  # (width, height) upright by its EXIF orientation; None: unreadable, or
     # beyond MAX_IMAGE_PIXELS (a decompression bomb must not set the sequence's size)
+    offset: timedelta | None = None  # EXIF's offset of ``time`` from UTC, where the camera wrote it
 
 
 def image_facts(path: Path) -> ImageFacts:
@@ -82,7 +85,17 @@ def image_facts(path: Path) -> ImageFacts:
     except Exception:  # any failure of Pillow's header parsers: the header does not open
         return ImageFacts(None, None)
     size = (int(size[0]), int(size[1]))
-    return ImageFacts(_exif_time(sub_ifd), None if too_many_pixels(size) else size)
+    offset = _exif_offset(sub_ifd.get(OFFSET_TIME_ORIGINAL) or sub_ifd.get(OFFSET_TIME))
+    return ImageFacts(_exif_time(sub_ifd), None if too_many_pixels(size) else size, offset)
+
+
+def _exif_offset(raw: object) -> timedelta | None:
+    """An EXIF offset from UTC ("+01:00", "-05:30"); None when absent or malformed."""
+    m = re.fullmatch(r"([+-])(\d\d):(\d\d)", str(raw or "").strip().rstrip("\x00"))
+    if m is None or int(m[2]) > 14 or int(m[3]) > 59:
+        return None
+    sign = 1 if m[1] == "+" else -1
+    return sign * timedelta(hours=int(m[2]), minutes=int(m[3]))
 
 
 def _exif_time(exif: Mapping[int, object]) -> datetime | None:
@@ -175,21 +188,48 @@ def _one_clock(files: list[Path], facts: dict[Path, ImageFacts]) -> tuple[dict[P
     """Each image's capture time, from one clock for the whole folder where it can be: EXIF (the
     camera's), else the file name (the recorder's) -- but the names' where every name has a time and
     EXIF does not (a folder timed half by one clock, half by another, is put out of order where the
-    clocks differ); and a note where the two disagree."""
+    clocks differ); and a note where the two disagree. EXIF times are put on one offset from UTC
+    where the camera wrote them with offsets that differ (:func:`_on_one_offset`)."""
     exif = {f: facts[f].time for f in files}
     named = {f: time_in_name(f.name) for f in files}
     names_only = all(named.values()) and not all(exif.values())
-    stamps = {f: named[f] if names_only else exif[f] or named[f] for f in files}
+    shifted, offset_note = _on_one_offset(files, facts)
+    stamps = {f: named[f] if names_only else shifted[f] or named[f] for f in files}
     apart = [abs((exif[f] - named[f]).total_seconds()) for f in files if exif[f] and named[f]]
     differ = [a for a in apart if a > CLOCKS_AGREE_S]
+    offset_note = "" if names_only else offset_note
     if not differ:
-        return stamps, ""
+        return stamps, offset_note
     used = "the file names'" if names_only else "EXIF's where there is one"
     note = (
         f"{len(differ)} images' EXIF times differ from the times in their names (by up to "
         f"{max(differ) / 3600:.1f} h): {used} used"
     )
-    return stamps, note
+    return stamps, "; ".join(n for n in (note, offset_note) if n)
+
+
+def _on_one_offset(
+    files: list[Path], facts: dict[Path, ImageFacts]
+) -> tuple[dict[Path, datetime | None], str]:
+    """The images' EXIF times on one offset from UTC, where the camera wrote each one's offset and
+    they differ (the clocks went back or forward in the folder: local times repeat or skip an hour,
+    and ordered as written, two passes through the repeated hour would interleave): each time is
+    moved to the offset of the earliest image, and a note says so."""
+    exif = {f: facts[f].time for f in files}
+    timed = [f for f in files if exif[f] is not None]
+    offsets = {facts[f].offset for f in timed}
+    if len(offsets) < 2 or None in offsets:
+        return exif, ""
+    first = min(timed, key=lambda f: exif[f] - facts[f].offset)
+    ref = facts[first].offset
+    moved = {f: exif[f] - (facts[f].offset - ref) if exif[f] else None for f in files}
+    shown_offsets = ", ".join(sorted(_offset_text(o) for o in offsets))
+    return moved, f"EXIF times with UTC offsets {shown_offsets} (daylight saving): put on {_offset_text(ref)}"
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = round(offset.total_seconds() / 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _spread(stamps: list[datetime]) -> list[float]:
