@@ -211,22 +211,26 @@ def test_indexing_a_video_again_keeps_its_tracks_until_replaced_and_the_marks_on
     tracks = {t.track_id: t for t in library.video_tracks(d.video_id)}
     assert tracks[1].pk == pks[1] and tracks[1].last_frame == 8 and tracks[2].first_frame == 3
     assert tracks[3].pk == pks[3] and tracks[3].person < 0  # still searchable, kept off new chains
+    assert tracks[-3].pk == pks[2]  # the old 2, out of the new 2's way until the run ends
     assert library.case("gate 3").marked("confirmed") == (pks[1], pks[3])
-    assert library.case("gate 3").marked("rejected") == ()
-    assert len(library.load_embeddings("reid", "track")[0]) == 3
+    assert library.case("gate 3").marked("rejected") == (pks[2],)
     _, keys, vectors = library.load_embeddings("reid", "track")
-    assert np.allclose(vectors[list(keys).index(pks[1])], again.embedding)
+    assert len(keys) == 4 and np.allclose(vectors[list(keys).index(pks[1])], again.embedding)
 
     resume = library.start_video(video_info(), "det", "reid", {})
     assert resume.action == "resume" and library.track_count(d.video_id) == 2
-    library.commit_chunk(d.video_id, [record(4, first=60)], 100, None, "reid")
+    # the old 3 found again under another number (an earlier track split otherwise this time)
+    assert (
+        library.commit_chunk(d.video_id, [record(5, first=50), record(4, first=60)], 100, None, "reid") == 2
+    )
     assert library.drop_stale(d.video_id) == (
         "1 review mark(s) in case(s) 'gate 3' dropped: their tracks were not found again"
     )
-    assert sorted(library.video_tracks(d.video_id), key=lambda t: t.track_id)[0].pk == pks[1]
-    assert [t.track_id for t in library.video_tracks(d.video_id)] == [1, 2, 4]
-    assert library.case("gate 3").marked("confirmed") == (pks[1],)
-    assert library.drop_stale(d.video_id) == ""
+    after = {t.track_id: t.pk for t in library.video_tracks(d.video_id)}
+    assert sorted(after) == [1, 2, 4, 5] and after[1] == pks[1] and after[5] == pks[3]
+    assert library.case("gate 3").marked("confirmed") == (pks[1], pks[3])
+    assert library.case("gate 3").marked("rejected") == ()
+    assert library.drop_stale(d.video_id) == "" and library.track_count(d.video_id) == 4
 
 
 def test_names_with_control_characters_are_refused(library: Library) -> None:
@@ -315,3 +319,29 @@ def test_a_hit_whose_track_went_is_told_from_one_never_given(library: Library, t
     with pytest.raises(ExportError, match=rf"^no hit {hit + 1} in .*run a search first"):
         export_hit(library, hit + 1, tmp_path / "clip.mp4")
     assert not (tmp_path / "clip.mp4").exists()
+
+
+def test_a_video_indexed_again_on_a_worker_keeps_the_keys_of_the_tracks_found_again(
+    library: Library, tmp_path: Path
+) -> None:
+    """Indexed again on Ray (a worker's private library, copied in): the old tracks the worker found
+    again keep their keys and marks, whatever numbers they have now (here 2 and 3 swap theirs)."""
+    info = video_info()
+    v = library.start_video(info, "det", "reid", {}).video_id
+    old = [record(1), record(2, first=3), record(3, first=6)]
+    library.commit_chunk(v, old, 10, None, "reid")
+    library.finish_video(v, "done", 10)
+    pks = {t.track_id: t.pk for t in library.video_tracks(v)}
+    library.create_case("gate", [])
+    library.mark("gate", pks[2], "confirmed")
+    library.start_video(info, "det", "reid", {}, force=True)  # the driver's decision: set aside
+
+    worker = Library(tmp_path / "worker.db")
+    w = worker.start_video(info, "det", "reid", {}).video_id
+    new = [record(1, first=9), record(2, first=6, seed=4), record(3, first=3, seed=4)]
+    worker.commit_chunk(w, new, 20, None, "reid")
+    worker.finish_video(w, "done", 20)
+    assert library.copy_video_from(worker, str(info.path)) == v
+    after = {t.track_id: t.pk for t in library.video_tracks(v)}
+    assert after[3] == pks[2] and after[2] == pks[3] and after[1] not in pks.values()
+    assert library.case("gate").marked("confirmed") == (pks[2],) and library.track_count(v) == 3

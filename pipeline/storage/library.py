@@ -189,6 +189,7 @@ class Library(
             for r in records:
                 path = np.frombuffer(incoming[int(r.track_id)][1], np.float64).reshape(-1, PATH_COLUMNS)
                 values = dict(
+                    track_id=r.track_id,
                     first_frame=r.first_frame,
                     last_frame=r.last_frame,
                     start_s=float(path[0, 1]),
@@ -204,7 +205,7 @@ class Library(
                 )
                 pk = stored.get(int(r.track_id))
                 if pk is None:
-                    t = TrackRow(video_id=video_id, track_id=r.track_id, **values)
+                    t = TrackRow(video_id=video_id, **values)
                     s.add(t)
                     s.flush()
                     pk = t.id

@@ -4,18 +4,22 @@
 tracks anew from the same file. Deleting the old ones when such a run starts left, until it ended, a
 library without them (a Ctrl-C part-way kept none), and took the cases' review marks with them even
 where the new run found exactly the same people. Instead, the old tracks are marked ``stale`` when
-the run starts and stay searchable; each new track that begins as an old one did (same number, same
-first frame, nearly the same first box: the tracker is deterministic, so a re-run finds most tracks
-again) takes its place (its key, and so the marks and saved hits on it, kept); an old track whose
-number a different new track takes is dropped then; the rest go when the run is done, and the marks
-on them are named. A stale track's person chain is moved out of the way of the new ones (negative),
-so that a search part-way never joins an old chain to a new one.
+the run starts and stay searchable; each new track that begins as an old one did (same first frame,
+nearly the same first box: the same person at the moment a track was born; the tracker is
+deterministic, so a re-run finds most tracks again, though under other numbers once one track
+split or joined otherwise) takes its place (its key, and so the marks and saved hits on it, kept);
+the rest go when the run is done, and the marks on them are named. A stale track whose number a new
+track takes is renumbered below zero meanwhile, and a stale track's person chain is moved out of
+the way of the new ones (negative), so that a search part-way never joins an old chain to a new one
+(it may show a person twice where the two runs cut tracks differently, until the run ends).
 
 A changed file is not handled so: its old tracks describe another recording and are deleted when
 the new run starts (``Library.start_video``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -41,6 +45,40 @@ def same_start(old: tuple[int, bytes], new: tuple[int, bytes]) -> bool:
     a = np.frombuffer(old[1][:FIRST_ROW_BYTES], np.float64)[2:6]
     b = np.frombuffer(new[1][:FIRST_ROW_BYTES], np.float64)[2:6]
     return bool(iou_matrix(a, b)[0, 0] >= SAME_START_MIN_IOU)
+
+
+def match_stored(
+    stored: Sequence[tuple[int, int, bool, int, bytes]], incoming: Mapping[int, tuple[int, bytes]]
+) -> dict[int, int]:
+    """Which stored tracks (key, number, stale, first frame, path bytes) the incoming ones ({number:
+    (first frame, path bytes)}) are, as {incoming number: stored key}: a current track under the
+    same number that begins alike (the same track, continued: a resumed run, a folder that gained
+    images); a stale one that begins alike under any number (found again by a run indexing the
+    video again: once one track of the first run split or joined differently, every later number
+    shifts), the same number preferred. Each stored track is taken once."""
+    current = {n: (pk, first, path) for pk, n, stale, first, path in stored if not stale}
+    stale_at: dict[int, list[tuple[int, int, bytes]]] = {}
+    for pk, n, stale, first, path in stored:
+        if stale:
+            stale_at.setdefault(first, []).append((pk, n, path))
+    out: dict[int, int] = {}
+    for number, (first, path) in incoming.items():
+        same = current.get(number)
+        if same is not None and same_start(same[1:], (first, path)):
+            out[number] = same[0]
+    taken = set(out.values())
+    for number, (first, path) in incoming.items():
+        if number in out:
+            continue
+        found = [
+            (n == number, pk)
+            for pk, n, old in stale_at.get(first, [])
+            if pk not in taken and same_start((first, old), (first, path))
+        ]
+        if found:
+            out[number] = max(found)[1]
+            taken.add(out[number])
+    return out
 
 
 def marks_on(s: Session, where: object) -> tuple[int, str]:
@@ -69,36 +107,37 @@ class TrackReplacement(LibraryBase):
             said += f", and the {n} review mark(s) in case(s) {cases} stay on the tracks it finds again"
         return said
 
-    @staticmethod
-    def _stored_tracks(s: Session, video_id: int, numbers: list[int]) -> dict[int, tuple]:
-        """{track number: (key, stale, first frame, path)} of those of ``numbers`` the video has."""
-        out: dict[int, tuple] = {}
-        for k in range(0, len(numbers), IDS_PER_QUERY):
-            page = numbers[k : k + IDS_PER_QUERY]
-            cols = (TrackRow.track_id, TrackRow.id, TrackRow.stale, TrackRow.first_frame, TrackRow.path)
-            q = select(*cols).where(TrackRow.video_id == video_id, TrackRow.track_id.in_(page))
-            out.update((row[0], tuple(row[1:])) for row in s.execute(q).all())
-        return out
-
     def _kept_keys(self, s: Session, video_id: int, incoming: dict[int, tuple[int, bytes]]) -> tuple:
         """Of the tracks about to be stored ({number: (first frame, path bytes)}), those that replace
-        a stored track in place, as {number: key}, and how many of them were stored by this run
-        (fresh, not stale: a track continued when a folder gained images). A stale track under a
-        number that begins otherwise now is another person: it is deleted here."""
-        stored = self._stored_tracks(s, video_id, list(incoming))
-        kept, continued, other = {}, 0, []
-        for number, (pk, stale, first, path) in stored.items():
-            if not stale:
-                kept[number], continued = pk, continued + 1
-            elif same_start((first, path), incoming[number]):
-                kept[number] = pk
-            else:
-                other.append(pk)
-        for k in range(0, len(other), IDS_PER_QUERY):
-            s.execute(delete(TrackRow).where(TrackRow.id.in_(other[k : k + IDS_PER_QUERY])))
-        if kept or other:
+        a stored track in place, as {number: key} (see :func:`match_stored`), and how many of them
+        were stored by this run (not stale: a track continued when a folder gained images). Stored
+        tracks that hold an incoming number are moved out of its way: a stale one is renumbered
+        (negative) until it is found again or dropped, a current one is deleted (another track
+        under its number replaces it)."""
+        numbers, firsts = list(incoming), sorted({first for first, _ in incoming.values()})
+        cols = (TrackRow.id, TrackRow.track_id, TrackRow.stale, TrackRow.first_frame, TrackRow.path)
+        rows: dict[int, tuple] = {}
+        for k in range(0, max(len(numbers), len(firsts)), IDS_PER_QUERY):
+            by_number = TrackRow.track_id.in_(numbers[k : k + IDS_PER_QUERY])
+            by_start = TrackRow.stale.is_(True) & TrackRow.first_frame.in_(firsts[k : k + IDS_PER_QUERY])
+            q = select(*cols).where(TrackRow.video_id == video_id, by_number | by_start)
+            rows.update((row[0], tuple(row)) for row in s.execute(q).all())
+        kept = match_stored(list(rows.values()), incoming)
+        keys = set(kept.values())
+        park = [
+            pk for pk, n, stale, _, _ in rows.values() if stale and n >= 0 and (pk in keys or n in incoming)
+        ]
+        gone = [pk for pk, n, stale, _, _ in rows.values() if not stale and n in incoming and pk not in keys]
+        low = 0  # parked below every number the video holds, so that no two parked tracks meet
+        if park:
+            low = min(0, s.scalar(select(func.min(TrackRow.track_id)).where(TrackRow.video_id == video_id)))
+        for k in range(0, max(len(park), len(gone)), IDS_PER_QUERY):
+            parked = TrackRow.id.in_(park[k : k + IDS_PER_QUERY])
+            s.execute(update(TrackRow).where(parked).values(track_id=low - 1 - TrackRow.track_id))
+            s.execute(delete(TrackRow).where(TrackRow.id.in_(gone[k : k + IDS_PER_QUERY])))
+        if kept or gone:
             self._bump(s, GEN_REMOVED)
-        return kept, continued
+        return kept, sum(1 for pk in keys if not rows[pk][2])
 
     def drop_stale(self, video_id: int) -> str:
         """Delete the tracks of a finished run's video that it did not find again; what that took

@@ -4,9 +4,10 @@ Distributed indexing into an SQLite library needs it: the file lives on the mach
 job, so a Ray worker indexes into a private library of its own and the driver copies the video in
 (``pipeline.distributed``). The copy is one transaction in the target: a video already there under
 the same path is replaced whole (keeping its id), never merged, and the change counters tell open
-searches. A track the target already has, under the same number and beginning at the same frame in
-the same box, is the same person indexed on (a resumed run, a folder that gained images): it is
-replaced in place, so its key, and the cases' review marks and saved hits on it, are kept, as
+searches. A track the target already has (under the same number and beginning at the same frame in
+the same box: the same person indexed on, as a resumed run or a folder that gained images; or a
+stale one, from before a run indexing the video again, that the run found again) is replaced in
+place, so its key, and the cases' review marks and saved hits on it, are kept, as
 ``Library.commit_chunk`` keeps them on one machine.
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from pipeline.errors import StorageError
 from pipeline.storage.base import GEN_ADDED, GEN_REMOVED, LibraryBase
 from pipeline.storage.embedding_reads import IDS_PER_QUERY
-from pipeline.storage.replacing import same_start
+from pipeline.storage.replacing import match_stored
 from pipeline.storage.schema import CalibrationRow, EmbeddingRow, TrackRow, VideoRow
 from pipeline.types import PATH_COLUMNS, TrackRecord
 
@@ -33,25 +34,19 @@ def _values(row: object, table: object, skip: tuple[str, ...]) -> dict:
 def _same_tracks(
     s: Session, video_id: int, incoming: list[tuple[int, dict]]
 ) -> tuple[dict[int, int], list[int]]:
-    """Of a video's stored tracks, those the incoming tracks (key, values) continue -- the same
-    number, beginning alike (:func:`~pipeline.storage.replacing.same_start`) -- as {incoming key:
-    stored key}, and the keys of the others (stale ones, from before a run indexing the video
-    again, among them)."""
-    stored = {
-        number: (pk, first, path)
-        for pk, number, first, path in s.execute(
-            select(TrackRow.id, TrackRow.track_id, TrackRow.first_frame, TrackRow.path).where(
-                TrackRow.video_id == video_id
-            )
-        )
-    }
-    same = {}
-    for pk, values in incoming:
-        old = stored.get(values["track_id"])
-        if old is not None and same_start(old[1:], (values["first_frame"], values["path"])):
-            same[pk] = old[0]
-    kept = set(same.values())
-    return same, [pk for pk, _, _ in stored.values() if pk not in kept]
+    """Of a video's stored tracks, those the incoming tracks (key, values) are
+    (:func:`~pipeline.storage.replacing.match_stored`), as {incoming key: stored key}, and the keys
+    of the others. The tracks kept are renumbered below every number either side holds, so that
+    each can take its incoming number in turn."""
+    cols = (TrackRow.id, TrackRow.track_id, TrackRow.stale, TrackRow.first_frame, TrackRow.path)
+    stored = [tuple(row) for row in s.execute(select(*cols).where(TrackRow.video_id == video_id))]
+    by_number = {v["track_id"]: (pk, v["first_frame"], v["path"]) for pk, v in incoming}
+    kept = match_stored(stored, {n: (first, path) for n, (_, first, path) in by_number.items()})
+    floor = min([0] + [row[1] for row in stored] + list(by_number))
+    for k, pk in enumerate(kept.values()):
+        s.execute(update(TrackRow).where(TrackRow.id == pk).values(track_id=floor - 1 - k))
+    same = {by_number[n][0]: pk for n, pk in kept.items()}
+    return same, [row[0] for row in stored if row[0] not in set(kept.values())]
 
 
 class VideoTransfer(LibraryBase):
