@@ -26,6 +26,11 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from pipeline.clock_changes import (
+    exif_offset,
+    exif_offsets_note,
+    on_one_offset,
+)
 from pipeline.errors import VideoError
 from pipeline.file_names import shown
 from pipeline.image_files import (
@@ -85,17 +90,8 @@ def image_facts(path: Path) -> ImageFacts:
     except Exception:  # any failure of Pillow's header parsers: the header does not open
         return ImageFacts(None, None)
     size = (int(size[0]), int(size[1]))
-    offset = _exif_offset(sub_ifd.get(OFFSET_TIME_ORIGINAL) or sub_ifd.get(OFFSET_TIME))
+    offset = exif_offset(sub_ifd.get(OFFSET_TIME_ORIGINAL) or sub_ifd.get(OFFSET_TIME))
     return ImageFacts(_exif_time(sub_ifd), None if too_many_pixels(size) else size, offset)
-
-
-def _exif_offset(raw: object) -> timedelta | None:
-    """An EXIF offset from UTC ("+01:00", "-05:30"); None when absent or malformed."""
-    m = re.fullmatch(r"([+-])(\d\d):(\d\d)", str(raw or "").strip().rstrip("\x00"))
-    if m is None or int(m[2]) > 14 or int(m[3]) > 59:
-        return None
-    sign = 1 if m[1] == "+" else -1
-    return sign * timedelta(hours=int(m[2]), minutes=int(m[3]))
 
 
 def _exif_time(exif: Mapping[int, object]) -> datetime | None:
@@ -189,47 +185,24 @@ def _one_clock(files: list[Path], facts: dict[Path, ImageFacts]) -> tuple[dict[P
     camera's), else the file name (the recorder's) -- but the names' where every name has a time and
     EXIF does not (a folder timed half by one clock, half by another, is put out of order where the
     clocks differ); and a note where the two disagree. EXIF times are put on one offset from UTC
-    where the camera wrote them with offsets that differ (:func:`_on_one_offset`)."""
+    where the camera's changed in the folder (:mod:`pipeline.clock_changes`)."""
     exif = {f: facts[f].time for f in files}
     named = {f: time_in_name(f.name) for f in files}
     names_only = all(named.values()) and not all(exif.values())
-    shifted, offset_note = _on_one_offset(files, facts)
-    stamps = {f: named[f] if names_only else shifted[f] or named[f] for f in files}
+    timed = {f: t for f, t in exif.items() if t is not None}
+    shifted, ref, seen = on_one_offset(timed, {f: facts[f].offset for f in timed})
+    stamps = {f: named[f] if names_only else shifted.get(f) or named[f] for f in files}
+    notes = [exif_offsets_note(ref, seen) if ref is not None and not names_only else ""]
     apart = [abs((exif[f] - named[f]).total_seconds()) for f in files if exif[f] and named[f]]
     differ = [a for a in apart if a > CLOCKS_AGREE_S]
-    offset_note = "" if names_only else offset_note
-    if not differ:
-        return stamps, offset_note
-    used = "the file names'" if names_only else "EXIF's where there is one"
-    note = (
-        f"{len(differ)} images' EXIF times differ from the times in their names (by up to "
-        f"{max(differ) / 3600:.1f} h): {used} used"
-    )
-    return stamps, "; ".join(n for n in (note, offset_note) if n)
-
-
-def _on_one_offset(
-    files: list[Path], facts: dict[Path, ImageFacts]
-) -> tuple[dict[Path, datetime | None], str]:
-    """The images' EXIF times on one offset from UTC, where the camera wrote each one's offset and
-    they differ (the clocks went back or forward in the folder: local times repeat or skip an hour,
-    and ordered as written, two passes through the repeated hour would interleave): each time is
-    moved to the offset of the earliest image, and a note says so."""
-    exif = {f: facts[f].time for f in files}
-    timed = [f for f in files if exif[f] is not None]
-    offsets = {facts[f].offset for f in timed}
-    if len(offsets) < 2 or None in offsets:
-        return exif, ""
-    first = min(timed, key=lambda f: exif[f] - facts[f].offset)
-    ref = facts[first].offset
-    moved = {f: exif[f] - (facts[f].offset - ref) if exif[f] else None for f in files}
-    shown_offsets = ", ".join(sorted(_offset_text(o) for o in offsets))
-    return moved, f"EXIF times with UTC offsets {shown_offsets} (daylight saving): put on {_offset_text(ref)}"
-
-
-def _offset_text(offset: timedelta) -> str:
-    minutes = round(offset.total_seconds() / 60)
-    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    if differ:
+        used = "the file names'" if names_only else "EXIF's where there is one"
+        notes.insert(
+            0,
+            f"{len(differ)} images' EXIF times differ from the times in their names (by up to "
+            f"{max(differ) / 3600:.1f} h): {used} used",
+        )
+    return stamps, "; ".join(n for n in notes if n)
 
 
 def _spread(stamps: list[datetime]) -> list[float]:
