@@ -311,3 +311,23 @@ def test_a_scene_photo_says_which_of_its_people_was_searched(tmp_path: Path, ind
         "search", "--no-service", "--db", str(indexed.db_path), "--query", str(scene), "--person", "1"
     )
     assert chosen.returncode == 0 and "people in the photo" not in chosen.stderr, chosen.stderr
+
+
+def test_db_and_ray_before_the_command_are_the_commands(tmp_path: Path, capsys) -> None:
+    """`main.py --db lib.db index ...` indexed into the default library (the option before the
+    command was the desktop app's, and the command's own was unset): it is now the command's, and
+    refused where the command does not take it or is given another."""
+    from pipeline.cli.parser import build_parser
+
+    parse = build_parser("").parse_args
+    args = parse(["--db", "lib.db", "--ray", "local", "index", "v.mp4"])
+    assert (args.db, args.ray) == ("lib.db", "local")
+    assert parse(["--db", "lib.db", "case", "show", "x", "--db", "lib.db"]).db == "lib.db"
+    assert parse(["--db", "lib.db"]).app_db == "lib.db" and parse(["--db", "lib.db"]).command is None
+    for argv, said in (
+        (["--db", "a.db", "videos", "--db", "b.db"], "two values of --db: 'a.db' before the command"),
+        (["--ray", "local", "videos"], "--ray does not apply to videos"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            parse(argv)
+        assert stop.value.code == 2 and said in capsys.readouterr().err

@@ -22,6 +22,30 @@ class Parser(argparse.ArgumentParser):
         err(f"{self.prog}: error: {message} (see {self.prog} --help)")
         raise SystemExit(USAGE_ERROR)
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "command", None) is not None and hasattr(parsed, "app_db"):
+            self._before_command(parsed)
+        return parsed
+
+    def _before_command(self, args: argparse.Namespace) -> None:
+        """``--db`` / ``--ray`` written before a command (``main.py --db lib.db index ...``) are the
+        command's, as operators write them: silently taken as the desktop app's, they sent an index
+        into the default library. Refused where the command does not take them or says otherwise."""
+        for option, mine, app in (("--db", "db", "app_db"), ("--ray", "ray", "app_ray")):
+            given = getattr(args, app)
+            if given is None:
+                continue
+            if not hasattr(args, mine):
+                self.error(
+                    f"{option} does not apply to {args.command} (give it after the command, where it does)"
+                )
+            if getattr(args, mine) not in (None, given):
+                self.error(
+                    f"two values of {option}: {given!r} before the command, {getattr(args, mine)!r} after it"
+                )
+            setattr(args, mine, given)
+
 
 def number(option: str, rule: Range | str) -> Callable[[str], Any]:
     """An argparse ``type`` that parses and checks one number. ``rule`` may name a config's rule as
