@@ -305,9 +305,9 @@ def _index(
         kept = checkpoint(frames_read) if keeps_state else None
         run.finish()
         commit(frames_read, final=True, kept=kept)
-        notes = []
+        notes, dropped = [], ""
         if segment is None:  # what a run indexing the video again did not find again goes now
-            notes += filter(None, [library.drop_stale(decision.video_id)])
+            dropped = library.drop_stale(decision.video_id)  # (the cases', not indexing's: no report note)
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)
         if reader.truncated and end is None:
@@ -324,6 +324,7 @@ def _index(
         if reader.deinterlaced_frames:  # an analogue camera's fields, woven: made whole pictures
             notes.append(f"interlaced: {reader.deinterlaced_frames} frames deinterlaced")
         note = "; ".join(notes)
+        message = "; ".join(n for n in (note, dropped) if n)
         sampling = {
             "fps": round(info.fps, 3),
             "dense_s": round(dense / info.fps, 3),
@@ -336,7 +337,7 @@ def _index(
             decision.video_id,
             "done",
             frames_read,
-            note,
+            message,
             frames_read,
             reader.seek_table,
             report,
@@ -344,7 +345,7 @@ def _index(
             reader.end_s if end is None else 0.0,
         )
         log.info("%s: %d tracks; %s", vpath, run.stored, report)
-        yield event(Stage.DONE, frames_read, note, json.dumps(report))
+        yield event(Stage.DONE, frames_read, message, json.dumps(report))
     except SpotterError as e:
         _mark_failed(library, decision.video_id, str(e))
         raise

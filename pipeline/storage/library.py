@@ -116,25 +116,28 @@ class Library(
                 row.status = "indexing"
                 state = json.loads(zlib.decompress(row.checkpoint))
                 return StartDecision(row.id, "resume", row.frames_done, state, "resuming an interrupted run")
-            if (
+            state = json.loads(zlib.decompress(row.checkpoint)) if row is not None and row.checkpoint else {}
+            only_grew = bool(  # a folder that gained images, those indexed unchanged
                 not same_file
-                and not force
                 and grown is not None
-                and row is not None
-                and row.checkpoint
-                and (row.detector_id, row.reid_id, row.settings_key) == (detector_id, reid_id, key)
+                and state
                 and (row.width, row.height) == (info.width, info.height)
-            ):
-                state = json.loads(zlib.decompress(row.checkpoint))
-                if grown(row.content_sha256, state):
-                    added = max(0, info.frame_count - row.frame_count)
-                    row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-                    row.content_sha256 = digest or row.content_sha256
-                    row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
-                    row.status = "indexing"
-                    reason = f"{added} frame(s) added to it: indexing on from frame "
-                    reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
-                    return StartDecision(row.id, "resume", row.frames_done, state, reason)
+                and grown(row.content_sha256, state)
+            )
+            same_run = row is not None and (row.detector_id, row.reid_id, row.settings_key) == (
+                detector_id,
+                reid_id,
+                key,
+            )
+            if only_grew and not force and same_run:
+                added = max(0, info.frame_count - row.frame_count)
+                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+                row.content_sha256 = digest or row.content_sha256
+                row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
+                row.status = "indexing"
+                reason = f"{added} frame(s) added to it: indexing on from frame "
+                reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
+                return StartDecision(row.id, "resume", row.frames_done, state, reason)
             reason = ""
             if row is None:
                 row = VideoRow(path=str(info.path))
@@ -144,14 +147,14 @@ class Library(
                     "forced"
                     if force
                     else _changed(info)
-                    if not same_file
+                    if not (same_file or only_grew)
                     else "models or settings changed"
                     if not (same_models and row.settings_key == key)
                     else f"the last run {_ENDED.get(row.status, 'stopped')} before anything could be kept: "
                     "indexing from the start"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
-                    if same_file:  # the same recording: its tracks stay until this run replaces them
+                    if same_file or only_grew:  # the same recording: its tracks stay until replaced
                         reason += self._set_aside(s, row.id)
                     else:
                         reason += self._marks_dropped(s, row.id)

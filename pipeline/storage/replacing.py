@@ -9,9 +9,11 @@ nearly the same first box: the same person at the moment a track was born; the t
 deterministic, so a re-run finds most tracks again, though under other numbers once one track
 split or joined otherwise) takes its place (its key, and so the marks and saved hits on it, kept);
 the rest go when the run is done, and the marks on them are named. A stale track whose number a new
-track takes is renumbered below zero meanwhile, and a stale track's person chain is moved out of
-the way of the new ones (negative), so that a search part-way never joins an old chain to a new one
-(it may show a person twice where the two runs cut tracks differently, until the run ends).
+track takes is renumbered above every number the video holds meanwhile, and a stale track's person
+chain is moved out of the way of the new ones and of any earlier stale ones (below zero), so that a
+search part-way never joins two runs' chains (it may show a person twice where the two runs cut
+tracks differently, until the run ends). Part-way, a track not yet replaced is searched with the
+model it was indexed with, one replaced with the run's.
 
 A changed file is not handled so: its old tracks describe another recording and are deleted when
 the new run starts (``Library.start_video``).
@@ -35,6 +37,11 @@ from pipeline.types import PATH_COLUMNS
 # for the new one to be the same person found again: a re-run on the same machine gives the same
 # box to the bit, one on other hardware or precision within a pixel or two
 SAME_START_MIN_IOU = 0.9
+# how alike in length (frames from first to last) an old track and a new one that begins as it did
+# must be to be the same track found again, the shorter over the longer: a run with another model
+# may end a track sooner (a piece of the old one) or carry it on (the old one and the next joined),
+# and the marks and saved hits on the old track then describe frames the new one does not show
+SAME_SPAN_MIN_SHARE = 0.8
 FIRST_ROW_BYTES = PATH_COLUMNS * 8  # a stored path's first observation (float64 row)
 
 
@@ -47,15 +54,24 @@ def same_start(old: tuple[int, bytes], new: tuple[int, bytes]) -> bool:
     return bool(iou_matrix(a, b)[0, 0] >= SAME_START_MIN_IOU)
 
 
+def lasts_alike(old: bytes, new: bytes) -> bool:
+    """Whether two tracks (path bytes) span about as many frames (``SAME_SPAN_MIN_SHARE``)."""
+    spans = []
+    for path in (old, new):
+        rows = np.frombuffer(path, np.float64).reshape(-1, PATH_COLUMNS)
+        spans.append(float(rows[-1, 0] - rows[0, 0]) + 1.0)
+    return min(spans) >= SAME_SPAN_MIN_SHARE * max(spans)
+
+
 def match_stored(
     stored: Sequence[tuple[int, int, bool, int, bytes]], incoming: Mapping[int, tuple[int, bytes]]
 ) -> dict[int, int]:
     """Which stored tracks (key, number, stale, first frame, path bytes) the incoming ones ({number:
     (first frame, path bytes)}) are, as {incoming number: stored key}: a current track under the
     same number that begins alike (the same track, continued: a resumed run, a folder that gained
-    images); a stale one that begins alike under any number (found again by a run indexing the
-    video again: once one track of the first run split or joined differently, every later number
-    shifts), the same number preferred. Each stored track is taken once."""
+    images); a stale one that begins alike under any number and lasts about as long (found again
+    by a run indexing the video again: once one track of the first run split or joined otherwise,
+    every later number shifts), the same number preferred. Each stored track is taken once."""
     current = {n: (pk, first, path) for pk, n, stale, first, path in stored if not stale}
     stale_at: dict[int, list[tuple[int, int, bytes]]] = {}
     for pk, n, stale, first, path in stored:
@@ -73,7 +89,7 @@ def match_stored(
         found = [
             (n == number, pk)
             for pk, n, old in stale_at.get(first, [])
-            if pk not in taken and same_start((first, old), (first, path))
+            if pk not in taken and same_start((first, old), (first, path)) and lasts_alike(old, path)
         ]
         if found:
             out[number] = max(found)[1]
@@ -99,7 +115,9 @@ class TrackReplacement(LibraryBase):
         """Mark a video's tracks stale at the start of a run that makes them anew; what the start
         reason adds."""
         fresh = (TrackRow.video_id == video_id) & TrackRow.stale.is_(False)
-        person = -1 - func.coalesce(TrackRow.person, TrackRow.track_id)
+        # below every chain the video holds (a stale one from an earlier run cancelled among them)
+        low = min(0, s.scalar(select(func.min(TrackRow.person)).where(TrackRow.video_id == video_id)) or 0)
+        person = low - 1 - func.coalesce(TrackRow.person, TrackRow.track_id)
         s.execute(update(TrackRow).where(fresh).values(stale=True, person=person))
         n, cases = marks_on(s, TrackRow.video_id == video_id)
         said = "; what was indexed stays searchable until this run replaces it"
@@ -112,8 +130,8 @@ class TrackReplacement(LibraryBase):
         a stored track in place, as {number: key} (see :func:`match_stored`), and how many of them
         were stored by this run (not stale: a track continued when a folder gained images). Stored
         tracks that hold an incoming number are moved out of its way: a stale one is renumbered
-        (negative) until it is found again or dropped, a current one is deleted (another track
-        under its number replaces it)."""
+        (above every number the video holds) until it is found again or dropped, a current one is
+        deleted (another track under its number replaces it)."""
         numbers, firsts = list(incoming), sorted({first for first, _ in incoming.values()})
         cols = (TrackRow.id, TrackRow.track_id, TrackRow.stale, TrackRow.first_frame, TrackRow.path)
         rows: dict[int, tuple] = {}
@@ -124,16 +142,14 @@ class TrackReplacement(LibraryBase):
             rows.update((row[0], tuple(row)) for row in s.execute(q).all())
         kept = match_stored(list(rows.values()), incoming)
         keys = set(kept.values())
-        park = [
-            pk for pk, n, stale, _, _ in rows.values() if stale and n >= 0 and (pk in keys or n in incoming)
-        ]
+        park = sorted(pk for pk, n, stale, _, _ in rows.values() if stale and (pk in keys or n in incoming))
         gone = [pk for pk, n, stale, _, _ in rows.values() if not stale and n in incoming and pk not in keys]
-        low = 0  # parked below every number the video holds, so that no two parked tracks meet
-        if park:
-            low = min(0, s.scalar(select(func.min(TrackRow.track_id)).where(TrackRow.video_id == video_id)))
-        for k in range(0, max(len(park), len(gone)), IDS_PER_QUERY):
-            parked = TrackRow.id.in_(park[k : k + IDS_PER_QUERY])
-            s.execute(update(TrackRow).where(parked).values(track_id=low - 1 - TrackRow.track_id))
+        if park:  # above every number the video holds or takes now, each parked track its own
+            high = s.scalar(select(func.max(TrackRow.track_id)).where(TrackRow.video_id == video_id))
+            high = max(high or 0, *incoming)
+            for k, pk in enumerate(park):
+                s.execute(update(TrackRow).where(TrackRow.id == pk).values(track_id=high + 1 + k))
+        for k in range(0, len(gone), IDS_PER_QUERY):
             s.execute(delete(TrackRow).where(TrackRow.id.in_(gone[k : k + IDS_PER_QUERY])))
         if kept or gone:
             self._bump(s, GEN_REMOVED)
