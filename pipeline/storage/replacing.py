@@ -1,19 +1,20 @@
 """Indexing a video again without losing what it had: old tracks are set aside, not deleted.
 
 ``index --force``, a switch of models or settings, or a run restarted after a failure makes a video's
-tracks anew from the same file. Deleting the old ones when such a run starts left, until it ended, a
-library without them (a Ctrl-C part-way kept none), and took the cases' review marks with them even
-where the new run found exactly the same people. Instead, the old tracks are marked ``stale`` when
-the run starts and stay searchable; each new track that begins as an old one did (same first frame,
-nearly the same first box: the same person at the moment a track was born; the tracker is
-deterministic, so a re-run finds most tracks again, though under other numbers once one track
-split or joined otherwise) takes its place (its key, and so the marks and saved hits on it, kept);
-the rest go when the run is done, and the marks on them are named. A stale track whose number a new
-track takes is renumbered above every number the video holds meanwhile, and a stale track's person
-chain is moved out of the way of the new ones and of any earlier stale ones (below zero), so that a
-search part-way never joins two runs' chains (it may show a person twice where the two runs cut
-tracks differently, until the run ends). Part-way, a track not yet replaced is searched with the
-model it was indexed with, one replaced with the run's.
+tracks anew from the same file (or from a folder of snapshots that has only gained images). Deleting
+the old ones when such a run starts left, until it ended, a library without them (a Ctrl-C part-way
+kept none), and took the cases' review marks with them even where the new run found exactly the
+same people. Instead, the old tracks are marked ``stale`` when the run starts and stay searchable;
+each new track that begins as an old one did (same first frame, nearly the same first box: the same
+person at the moment a track was born; the tracker is deterministic, so a re-run finds most tracks
+again, though under other numbers once one track split or joined otherwise), and lasts about as
+long, takes its place (its key, and so the marks and saved hits on it, kept); the rest go when the
+run is done, and the marks on them are named. A stale track whose number a new track takes is
+renumbered above every number the video holds meanwhile, and a stale track's person chain is moved
+out of the way of the new ones and of any earlier stale ones (below zero), so that a search part-way
+never joins two runs' chains (it may show a person twice where the two runs cut tracks differently,
+until the run ends). Part-way, a track not yet replaced is searched with the model it was indexed
+with, one replaced with the run's.
 
 A changed file is not handled so: its old tracks describe another recording and are deleted when
 the new run starts (``Library.start_video``).
