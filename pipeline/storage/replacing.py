@@ -34,7 +34,7 @@ from pipeline.storage.embedding_reads import IDS_PER_QUERY
 from pipeline.storage.schema import CaseMarkRow, CaseRow, TrackRow
 from pipeline.types import PATH_COLUMNS
 
-# how alike the first boxes of an old and a new track with the same number and first frame must be
+# how alike the first boxes of an old and a new track with the same first frame must be
 # for the new one to be the same person found again: a re-run on the same machine gives the same
 # box to the bit, one on other hardware or precision within a pixel or two
 SAME_START_MIN_IOU = 0.9
@@ -47,7 +47,7 @@ FIRST_ROW_BYTES = PATH_COLUMNS * 8  # a stored path's first observation (float64
 
 
 def same_start(old: tuple[int, bytes], new: tuple[int, bytes]) -> bool:
-    """Whether two tracks (first frame, path bytes) of one video with the same number begin alike."""
+    """Whether two tracks (first frame, path bytes) of one video begin alike: the same detection."""
     if old[0] != new[0] or len(old[1]) < FIRST_ROW_BYTES or len(new[1]) < FIRST_ROW_BYTES:
         return False
     a = np.frombuffer(old[1][:FIRST_ROW_BYTES], np.float64)[2:6]
