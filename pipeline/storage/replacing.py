@@ -137,10 +137,14 @@ class TrackReplacement(LibraryBase):
         cols = (TrackRow.id, TrackRow.track_id, TrackRow.stale, TrackRow.first_frame, TrackRow.path)
         rows: dict[int, tuple] = {}
         for k in range(0, max(len(numbers), len(firsts)), IDS_PER_QUERY):
-            by_number = TrackRow.track_id.in_(numbers[k : k + IDS_PER_QUERY])
-            by_start = TrackRow.stale.is_(True) & TrackRow.first_frame.in_(firsts[k : k + IDS_PER_QUERY])
-            q = select(*cols).where(TrackRow.video_id == video_id, by_number | by_start)
-            rows.update((row[0], tuple(row)) for row in s.execute(q).all())
+            # two lookups, each on an index of its own ((video, number) and (video, first frame)):
+            # joined by OR, SQLite read every track of the video at every chunk
+            for where in (
+                TrackRow.track_id.in_(numbers[k : k + IDS_PER_QUERY]),
+                TrackRow.first_frame.in_(firsts[k : k + IDS_PER_QUERY]) & TrackRow.stale.is_(True),
+            ):
+                q = select(*cols).where(TrackRow.video_id == video_id, where)
+                rows.update((row[0], tuple(row)) for row in s.execute(q).all())
         kept = match_stored(list(rows.values()), incoming)
         keys = set(kept.values())
         park = sorted(pk for pk, n, stale, _, _ in rows.values() if stale and (pk in keys or n in incoming))
