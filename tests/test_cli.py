@@ -331,3 +331,23 @@ def test_db_and_ray_before_the_command_are_the_commands(tmp_path: Path, capsys) 
         with pytest.raises(SystemExit) as stop:
             parse(argv)
         assert stop.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_a_search_says_which_videos_it_saw_only_in_part(tmp_path: Path, indexed, frame_of) -> None:
+    """A search while a video is being indexed, or after a run was cancelled or killed, saw only what
+    was indexed of it: its "not found" must not read as "not in this footage" (helper sweep)."""
+    from pipeline.video import VideoInfo
+    from tests.conftest import copy_library
+
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    library = Library(db)
+    for name, status in (("cancelled", "partial"), ("killed", None)):
+        info = VideoInfo(tmp_path / f"{name}.mp4", 1000, 0.0, name.ljust(64, "0"), 10.0, 100, 320, 240)
+        d = library.start_video(info, "det", "reid", {})
+        if status:
+            library.finish_video(d.video_id, status, 40, "cancelled; index again to resume")
+    library.close()
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli("search", "--db", str(db), "--query", str(query), "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["hits"], p.stderr
+    assert "note: 2 video(s) not fully indexed (1 interrupted, 1 partial): only what was indexed" in p.stderr

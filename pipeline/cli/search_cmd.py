@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
@@ -96,7 +97,15 @@ def check_reid_model(library: Library, reid_id: str) -> None:
     indexed with another model said."""
     from models.errors import SpotterError
 
-    done = [v for v in library.videos() if v.status == "done"]
+    videos = library.videos()
+    done = [v for v in videos if v.status == "done"]
+    unfinished = [v for v in videos if v.status != "done"]
+    if unfinished:  # its "no hits" must not read as "not in this footage"
+        states = ", ".join(f"{n} {s}" for s, n in sorted(Counter(v.state for v in unfinished).items()))
+        err(
+            f"note: {len(unfinished)} video(s) not fully indexed ({states}): only what was indexed of "
+            "them is searched (`videos` lists them; index them again to finish)"
+        )
     indexed_with = {v.models[1] for v in done}
     if indexed_with and reid_id not in indexed_with:
         raise SpotterError(
