@@ -18,7 +18,8 @@ three base sequences (PETS09-S2L1, TUD-Campus, ADL-Rundle-6) and:
   MOT17 sample frames (other cameras, other people; MOT17-09, ADL-Rundle-6's street and people, left
   out) in the whole library; a query is rejected when it gets no hits at all.
 With ``--night`` that library holds the three without colour (``-night``: an infrared camera at
-night), searched with the same colour photos.
+night), searched with the same colour photos. With ``--grey-photos`` every query photo is turned grey
+(a still from a black-and-white or night camera, a photocopy) and searched in the colour footage.
 """
 
 from __future__ import annotations
@@ -137,6 +138,17 @@ def evaluate_absent(searcher: Searcher, photos: list[Path]) -> dict[str, float]:
     }
 
 
+def greyed(photos: dict[Any, Path], outdir: Path) -> dict[Any, Path]:
+    """The same photos turned grey (written beside the others, named ``grey_*``)."""
+    out = {}
+    for key, path in photos.items():
+        target = outdir / f"grey_{path.name}"
+        if not target.exists():
+            cv2.imwrite(str(target), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY))
+        out[key] = target
+    return out
+
+
 def with_overrides(config: Any, overrides: dict[str, Any]) -> Any:
     """A frozen config dataclass with some fields changed; a dict value changes fields of a nested
     config (``{"plan": {"budget": 0.5}}``). An unknown field is an error, not ignored."""
@@ -188,6 +200,11 @@ def main() -> int:
         action="store_true",
         help="compare footage without colour with the colour photo",
     )
+    ap.add_argument(
+        "--grey-photos",
+        action="store_true",
+        help="query photos turned grey (a still from a night camera), searched in colour footage",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument(
         "--index-config",
@@ -223,6 +240,8 @@ def main() -> int:
     models = ModelSet()
     tmp = scratch_dir("quality-")
     photos = {k: queries(ev, base_sequences()[k], tmp) for k in BASE}
+    if a.grey_photos:
+        photos = {k: greyed(v, tmp) for k, v in photos.items()}
     config = with_overrides(SearchConfig(like_with_like=not a.colour_photo_only), a.search_config)
     report: dict[str, dict] = {}
     for key in a.sequences:
@@ -240,6 +259,7 @@ def main() -> int:
                 qs = queries(ev, seq, tmp, only=qs.keys())
         else:
             qs = queries(ev, seq, tmp) if not seq.is_folder else photos[seq.source]
+            qs = greyed(qs, tmp) if a.grey_photos and not seq.is_folder else qs
         m = evaluate_present(Searcher(library, models, config), ev, seq, qs, seq.video)
         m["index_s"] = seconds
         report[key] = m
@@ -273,6 +293,7 @@ def main() -> int:
             lib.close()
         same = tuple(SAME_SCENE[k] for k in BASE if k in SAME_SCENE)  # their people are in the library
         mot17 = [p for p in mot17_queries(tmp) if not p.name.startswith(same)]
+        mot17 = list(greyed(dict(enumerate(mot17)), tmp).values()) if a.grey_photos else mot17
         absent["mot17"] = evaluate_absent(searcher, mot17)
         print(f"{'absent:mot17':24s} {fmt(absent['mot17'])}", flush=True)
         n = sum(v["n"] for v in absent.values())

@@ -118,7 +118,7 @@ class SearchWorker(QObject):
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
             more = [searcher.prepare(image) for image in request.more_photos]
             vectors = tuple(frozen_image(v) for _, v in more)
-            greys = (result.grey_vector, *(searcher.grey_vector(q) for q, _ in more))
+            greys = (result.grey_vector, *(searcher.grey_vector(q, v) for q, v in more))
             if request.confirmed or request.rejected or more:  # several examples of the person
                 review = Review((result.vector, *vectors), request.confirmed, request.rejected, greys)
                 refined = refine(searcher, review, request.where)

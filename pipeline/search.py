@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from models.loader import ModelSet
-from pipeline.calibration import library_floor
+from pipeline.calibration import METHOD, library_floor
 from pipeline.cooccurrence import seen_with_better
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
+from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -101,6 +102,7 @@ class Searcher:
         self._calibrated = (config.min_score, False)
         self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
         self._colourless_gen = -1
+        self._grey_tracks: GreyTracks | None = None  # colour tracks turned grey, for a grey photo
 
     @property
     def index(self) -> VectorIndex:
@@ -141,7 +143,9 @@ class Searcher:
         person in ``photo`` (``name``: what errors call the photo)."""
         t0 = time.perf_counter()
         query, vec = self.prepare(photo, box, person, name)
-        grey_vec = self.grey_vector(query)
+        grey_vec = self.grey_vector(query, vec)
+        if is_grey_photo(vec, grey_vec):
+            query = replace(query, note=f"{query.note}; {GREY_PHOTO_NOTE}" if query.note else GREY_PHOTO_NOTE)
         m = self.match(vec, video, min_score, max_hits, where, grey_vec)
         hits, search_id, unsaved = m.hits, None, ""
         if save:
@@ -174,11 +178,15 @@ class Searcher:
             unsaved,
         )
 
-    def grey_vector(self, query: QueryPerson) -> np.ndarray | None:
-        """The query person turned grey, embedded (for footage without colour); None when the photo
-        has no colour itself (its own vector serves)."""
-        if not self.config.like_with_like or without_colour(query.crop, self.config.monochrome):
+    def grey_vector(self, query: QueryPerson, vec: np.ndarray | None = None) -> np.ndarray | None:
+        """The query person turned grey, embedded (for footage without colour); a photo without
+        colour is its own grey copy (``vec``, its vector, when given): then colour tracks are compared
+        turned grey (:func:`pipeline.grey_query.is_grey_photo`). None when like is not compared with
+        like."""
+        if not self.config.like_with_like:
             return None
+        if without_colour(query.crop, self.config.monochrome):
+            return vec if vec is not None else self.models.reid.embed([query.crop])[0]
         return self.models.reid.embed([grey(query.crop)])[0]
 
     def colourless(self, pks: np.ndarray) -> np.ndarray:
@@ -206,6 +214,37 @@ class Searcher:
         pks, scores, dark = pks[keep], scores[keep], by_grey[keep]
         order = np.argsort(-scores, kind="stable")
         return pks[order], scores[order], dark[order]
+
+    def _colour_in_grey(
+        self, vec: np.ndarray, least: float, inside: np.ndarray | None, found: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates of a query without colour, the colour tracks nearest to it scored by their
+        best crop turned grey (:mod:`pipeline.grey_query`), best first; and which were so scored."""
+        top_pks, top_scores = self.index.search(vec, -1.0, self.config.grey_photo.candidates, inside)
+        colour = ~self.colourless(top_pks)
+        rescored, in_grey = self.grey_tracks.scores(vec, top_pks[colour], top_scores[colour])
+        top_scores = top_scores.astype(np.float64)
+        top_scores[colour], flags = rescored, np.zeros(len(top_pks), bool)
+        flags[colour] = in_grey
+        rest = ~np.isin(found[0], top_pks)  # beyond the nearest: their own scores
+        pks = np.concatenate([top_pks, found[0][rest]])
+        scores = np.concatenate([top_scores, found[1][rest].astype(np.float64)])
+        flags = np.concatenate([flags, np.zeros(int(rest.sum()), bool)])
+        keep = np.flatnonzero(scores >= least)
+        order = keep[np.argsort(-scores[keep], kind="stable")]
+        return pks[order], scores[order], flags[order]
+
+    @property
+    def grey_tracks(self) -> GreyTracks:
+        if self._grey_tracks is None:
+            self._grey_tracks = GreyTracks(self.library, self.models.reid)
+        return self._grey_tracks
+
+    def _grey_floor(self, colour_floor: float) -> float:
+        """The floor of a photo without colour (:mod:`pipeline.grey_query`), from the colour one."""
+        found = self.library.score_histograms(self.models.reid_id, METHOD)
+        cfg = self.config
+        return self.grey_tracks.floor(found and found[1], colour_floor, cfg.grey_photo, cfg.calibration)[0]
 
     def calibrated_floor(self) -> tuple[float, bool]:
         """(floor, calibrated) of the library now (recomputed when its tracks change)."""
@@ -257,9 +296,13 @@ class Searcher:
     ) -> MatchResult:
         """Score the library (or the tracks inside ``where``, and of ``video``) against an embedded
         query; hits and candidates best first. With ``grey_vec`` (the query turned grey), tracks
-        recorded without colour are scored against it."""
+        recorded without colour are scored against it; when it is the query itself (a photo without
+        colour), colour tracks are scored turned grey."""
         cfg = self.config
         floor = self._floor(min_score)
+        grey_photo = is_grey_photo(vec, grey_vec)
+        if grey_photo and min_score is None and cfg.calibrate:
+            floor = self._grey_floor(floor)
         margin = cfg.relative_margin
         lowest = min(cfg.display_floor, floor)
         where = where or SearchFilter()
@@ -277,18 +320,23 @@ class Searcher:
         if grey_vec is not None:
             grey_found = self.index.search(grey_vec, least, cfg.candidates, inside)
             pks, scores, dark = self._like_with_like((pks, scores), grey_found)
+        in_grey = np.zeros(len(pks), bool)  # colour tracks scored turned grey (a photo without colour)
+        if grey_photo:
+            pks, scores, in_grey = self._colour_in_grey(vec, least, inside, (pks, scores))
+            dark = np.zeros(len(pks), bool)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
         if where.region is not None and keep:  # the union box chose them: their own boxes decide
             paths = self.library.tracks(pks[keep].tolist())
             keep = [i for i in keep if int(pks[i]) in paths and enters(paths[int(pks[i])].path, where.region)]
-        pks, scores, dark = pks[keep], scores[keep].astype(np.float64), dark[keep]
+        pks, scores, dark, in_grey = pks[keep], scores[keep].astype(np.float64), dark[keep], in_grey[keep]
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
             near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
             if dark.any():  # each track against the query of its kind
                 scores[near & dark] = self.score(grey_vec, pks[near & dark], scores[near & dark])
+            near &= ~in_grey  # scored by their grey best crop already
             scores[near & ~dark] = self.score(vec, pks[near & ~dark], scores[near & ~dark])
         people = self._people(pks, scores, owners, lowest)
         best = people[0][0] if people else None

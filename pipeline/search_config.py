@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from models.validation import Range, check_fields
 from pipeline.calibration import CalibrationConfig
+from pipeline.grey_query import GreyQueryConfig
 from pipeline.monochrome import MonochromeConfig
 from pipeline.query import QueryConfig
 from pipeline.rerank import RerankConfig
@@ -53,7 +54,9 @@ class SearchConfig:
     display_floor: lowest score kept as a candidate for interactive threshold changes (GUI slider).
     like_with_like: compare the tracks recorded without colour (night, infrared) with the query photo
         turned grey (:mod:`pipeline.monochrome`; False: with the colour photo, as before, kept to
-        measure against). ``monochrome`` says which tracks those are.
+        measure against). ``monochrome`` says which tracks those are. Likewise a query photo
+        without colour is compared with the colour tracks turned grey (:mod:`pipeline.grey_query`;
+        ``grey_photo`` says how many).
     """
 
     min_score: float = 0.65
@@ -73,6 +76,7 @@ class SearchConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     like_with_like: bool = True
     monochrome: MonochromeConfig = field(default_factory=MonochromeConfig)
+    grey_photo: GreyQueryConfig = field(default_factory=GreyQueryConfig)
     query: QueryConfig = field(default_factory=QueryConfig)
     index: VectorIndexConfig = field(default_factory=VectorIndexConfig)
 

@@ -44,7 +44,7 @@ def case_new(args: argparse.Namespace) -> int:
             if query.note:
                 err(f"note: {photo}: {query.note}")
             photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image))
-            greys.append(searcher.grey_vector(query))
+            greys.append(searcher.grey_vector(query, vec))
     case_id = open_case(library, name, photos, args.note or "", greys)
     out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")
     return 0

@@ -1,0 +1,111 @@
+"""A query photo without colour (a still from a night camera, a photocopy) searched in colour
+footage: the colour tracks are compared turned grey (:mod:`pipeline.grey_query`), so the person is
+found; compared in colour, the photo found mostly whoever wore the fewest colours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks
+from pipeline.monochrome import grey
+from pipeline.search import SearchConfig, Searcher
+from pipeline.storage import Library
+from tests.conftest import load_gt, tud
+from tests.test_night_footage import is_person, photo_of
+
+
+def grey_photo_of(person: int, tmp_path: Path) -> Path:
+    path = tmp_path / f"grey{person}.png"
+    cv2.imwrite(str(path), cv2.cvtColor(cv2.imread(str(photo_of(person, tmp_path))), cv2.COLOR_BGR2GRAY))
+    return path
+
+
+def test_grey_photos_find_the_people_in_colour_footage(indexed: Library, models, tmp_path: Path) -> None:
+    """Every TUD-Campus person seen long enough to be searched for (7), in the library of PETS09-S2L1
+    and TUD-Campus: their grey photo's best hit is them for at least 5 (measured 5 at the grey floor,
+    7 at the colour floor, which lets strangers through); compared with
+    the colour tracks as they are, 2."""
+    people = [p for p, boxes in load_gt(tud()).items() if len(boxes) >= 20]
+    found = {True: 0, False: 0}
+    for like_with_like in found:
+        searcher = Searcher(indexed, models, SearchConfig(like_with_like=like_with_like))
+        for person in people:
+            result = searcher.search(grey_photo_of(person, tmp_path), save=False)
+            found[like_with_like] += bool(result.hits) and is_person(result.hits[0], person)
+            assert (GREY_PHOTO_NOTE in result.query.note) == like_with_like
+    assert len(people) == 7 and found[True] >= 5 and found[False] <= 3
+
+
+def test_a_colour_photo_is_searched_as_it_is(indexed: Library, models, tmp_path: Path) -> None:
+    """The grey comparison is for photos without colour only: a colour photo's scores and note are
+    those of the colour vectors."""
+    searcher = Searcher(indexed, models)
+    result = searcher.search(photo_of(3, tmp_path), save=False)
+    assert GREY_PHOTO_NOTE not in result.query.note and result.hits
+    plain = Searcher(indexed, models, SearchConfig(like_with_like=False)).search(
+        photo_of(3, tmp_path), save=False
+    )
+    assert [(h.track_pk, round(h.score, 6)) for h in result.hits] == [
+        (h.track_pk, round(h.score, 6)) for h in plain.hits
+    ]
+
+
+def test_grey_vectors_are_made_once_and_forgotten_when_tracks_go(indexed: Library, models, tmp_path) -> None:
+    """A track's grey vector is its thumbnail turned grey, embedded once; removing tracks forgets them
+    all (a key may be given to a new track)."""
+    from tests.conftest import copy_library
+
+    library = Library(copy_library(indexed.db_path, tmp_path / "copy.db"))
+    grey_tracks = GreyTracks(library, models.reid)
+    first = [t.pk for t in library.video_tracks(library.video_id(tud().video))][:3]
+    vectors = grey_tracks.vectors(first)
+    thumb = cv2.imdecode(np.frombuffer(library.thumbnails(first[:1])[first[0]], np.uint8), cv2.IMREAD_COLOR)
+    assert np.allclose(vectors[first[0]], models.reid.embed([grey(thumb)])[0], atol=1e-5)
+    assert grey_tracks.vectors(first)[first[0]] is vectors[first[0]]  # remembered
+    library.remove_video(library.video_id(tud().video))
+    assert grey_tracks.vectors(first) == {}
+
+
+def test_the_grey_floor_lets_through_the_share_of_strangers_the_colour_floor_does(
+    indexed: Library, models
+) -> None:
+    """Quantile mapping: with grey different-people scores 0.1 higher than in colour, the grey floor
+    is the colour floor + 0.1; with too few pairs of either kind, the configured default applies."""
+    from pipeline.calibration import BINS, CalibrationConfig
+    from pipeline.cosine_histogram import cosine_bins
+    from pipeline.grey_query import GreyQueryConfig
+
+    rng = np.random.default_rng(0)
+    colour = np.bincount(cosine_bins(rng.normal(0.45, 0.08, 20_000), BINS), minlength=BINS)
+    grey_scores = np.bincount(cosine_bins(rng.normal(0.55, 0.08, 20_000), BINS), minlength=BINS)
+    tracks = GreyTracks(indexed, models.reid)
+    tracks.impostor_histogram = lambda sample: grey_scores  # type: ignore[method-assign]
+    config, calibration = GreyQueryConfig(), CalibrationConfig()
+    floor, calibrated = tracks.floor(colour, 0.69, config, calibration)
+    assert calibrated and abs(floor - 0.79) <= 0.011
+    few = np.zeros(BINS, np.int64)
+    few[300] = calibration.min_samples - 1
+    assert tracks.floor(few, 0.69, config, calibration) == (config.default_floor, False)
+
+
+def test_strangers_grey_photos_get_no_hits(indexed: Library, models, tmp_path: Path) -> None:
+    """The MOT17 sample people (other cameras) are not in the library of PETS09-S2L1 and TUD-Campus:
+    their grey photos get hits in at most 1 search in 10 at the grey floor (the colour floor let
+    through more)."""
+    from bench.search_quality import mot17_queries
+
+    photos = [grey_photo_path(p, tmp_path) for p in mot17_queries(tmp_path)]
+    searcher = Searcher(indexed, models)
+    colour_floor = searcher.calibrated_floor()[0]
+    found = [bool(searcher.search(p, save=False).hits) for p in photos]
+    at_colour_floor = [bool(searcher.search(p, save=False, min_score=colour_floor).hits) for p in photos]
+    assert len(photos) >= 50 and sum(found) <= len(photos) / 10 and sum(found) < sum(at_colour_floor)
+
+
+def grey_photo_path(path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / f"grey_{path.name}"
+    cv2.imwrite(str(target), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY))
+    return target
