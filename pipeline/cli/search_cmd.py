@@ -19,6 +19,8 @@ from pipeline.types import fmt_time
 
 if TYPE_CHECKING:
     from pipeline.cli.search_service import WarmSearch
+    from pipeline.search import Searcher, SearchResult
+    from pipeline.search_filter import SearchFilter
     from pipeline.storage import Library
 
 
@@ -74,13 +76,16 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         from pipeline.description import wearing
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))
+    left_out = filtered_out(searcher, result, args, where) if not hits else ""
     if args.json:
+        if left_out:  # the JSON stays as it is (a contract): the note goes with the other notes
+            err(f"note: no hits: {left_out}")
         out(json.dumps({"query": shown(args.query.resolve()), "hits": [h.to_json() for h in hits]}))
         return 0
     if not hits:
         nothing = "no track within the cameras, times or region asked" if where.active else "no track indexed"
         best = nothing if result.best_score is None else f"best score {result.best_score:.3f}"
-        out(f"no hits at threshold {result.cut:.2f} ({best}): the person was not found")
+        out(f"no hits at threshold {result.cut:.2f} ({best}): {left_out or 'the person was not found'}")
         return 0
     saved = f", search {result.search_id}" if result.search_id is not None else ", not saved"
     out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms{saved}):")
@@ -89,6 +94,35 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
         out(f"{h.hit_id or '-':>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
+
+
+def filtered_out(
+    searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter
+) -> str:
+    """What the filters (cameras, times, region, clothing colours) left out of a search that found
+    no one: the hits the same search has without them, said as such, so that "not found" is not
+    read as "not in the footage" when it is "not inside the filter" (a hostile review: a photo
+    narrowed by a colour the person does not wear said "not found (best score 0.966)"). "" when
+    no filter was given or none left out a hit."""
+    given = [f"--camera {c}" for c in dict.fromkeys(args.camera)]
+    given += [
+        o for o, v in (("--from", args.time_from), ("--to", args.time_to), ("--region", args.region)) if v
+    ]
+    given += [f"--{part} {v}" for part, v in (("upper", args.upper), ("lower", args.lower)) if v]
+    if not given:
+        return ""
+    if where.active:  # the filter chose the candidates: search again without it (the embedding is kept)
+        unfiltered = searcher.match(result.vector, args.video, args.threshold, None, None, result.grey_vector)
+        hits = unfiltered.hits
+    else:  # only a colour narrowed the hits
+        hits = result.hits
+    if not hits:
+        return ""
+    best = max(h.score for h in hits)
+    return (
+        f"the filter ({', '.join(given)}) left out {len(hits)} candidate track(s) scoring up to "
+        f"{best:.3f}; run without it to see them"
+    )
 
 
 def check_reid_model(library: Library, reid_id: str) -> None:

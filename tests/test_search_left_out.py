@@ -1,0 +1,49 @@
+"""A search whose filters (cameras, times, region, clothing colours) left out every hit says so, instead
+of "the person was not found" (a hostile review: `search --query PHOTO --upper white` said "no hits
+... (best score 0.966): the person was not found" of a person plainly in the footage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tud
+from tests.test_cli import cli, gt_crop
+
+
+@pytest.fixture(scope="module")
+def tud_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TUD-Campus alone, indexed through the command line (read-only use)."""
+    db = tmp_path_factory.mktemp("left_out") / "lib.db"
+    p = cli("index", str(tud().video), "--db", str(db), "--quiet")
+    assert p.returncode == 0, p.stderr
+    return db
+
+
+def test_a_filter_that_left_out_every_hit_says_so(tmp_path: Path, tud_library: Path, frame_of) -> None:
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)  # the person in dark clothes
+    search = ("search", "--no-service", "--db", str(tud_library), "--query", str(query))
+    plain = cli(*search)
+    assert plain.returncode == 0 and "hits (" in plain.stdout, (plain.stdout, plain.stderr)
+    for narrowed, said in (
+        (("--upper", "white"), "the filter (--upper white) left out "),
+        (("--region", "0,0,1,1"), "the filter (--region) left out "),
+        (("--region", "0,0,1,1", "--lower", "red"), "the filter (--region, --lower red) left out "),
+    ):
+        p = cli(*search, *narrowed)
+        assert p.returncode == 0, p.stderr
+        assert said in p.stdout and "run without it to see them" in p.stdout, p.stdout
+        assert "the person was not found" not in p.stdout, p.stdout
+    p = cli(*search, "--upper", "white", "--json")  # the JSON is a contract: unchanged, the note aside
+    assert p.returncode == 0 and json.loads(p.stdout) == {"query": str(query.resolve()), "hits": []}
+    assert "note: no hits: the filter (--upper white) left out " in p.stderr, p.stderr
+
+
+def test_a_search_with_no_filter_and_no_hits_still_says_not_found(
+    tmp_path: Path, tud_library: Path, frame_of
+) -> None:
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    p = cli("search", "--no-service", "--db", str(tud_library), "--query", str(query), "--threshold", "0.999")
+    assert p.returncode == 0 and "the person was not found" in p.stdout and "filter" not in p.stdout, p.stdout
