@@ -47,3 +47,20 @@ def test_a_search_with_no_filter_and_no_hits_still_says_not_found(
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     p = cli("search", "--no-service", "--db", str(tud_library), "--query", str(query), "--threshold", "0.999")
     assert p.returncode == 0 and "the person was not found" in p.stdout and "filter" not in p.stdout, p.stdout
+
+
+def test_search_help_says_the_margin_beside_the_threshold(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--threshold 0 --top 20` gave one hit, and neither option's help said why (hits must also lie
+    within the relative margin of their video's best person)."""
+    from pipeline.cli.parser import SEARCH_MARGIN, build_parser
+    from pipeline.search_config import SearchConfig
+
+    assert SearchConfig().relative_margin == SEARCH_MARGIN
+    with pytest.raises(SystemExit):
+        build_parser("").parse_args(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    threshold = text[text.index("--threshold THRESHOLD least") : text.index("--top TOP at most")]
+    top = text[text.index("--top TOP at most") : text.index("--person PERSON which")]
+    assert f"within {SEARCH_MARGIN} of the best person of its video" in threshold, threshold
+    assert "SearchConfig.relative_margin" in threshold, threshold
+    assert f"within {SEARCH_MARGIN} of their video's best" in top and "may still give one" in top, top

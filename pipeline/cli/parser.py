@@ -125,6 +125,17 @@ DB_HELP = (
 )
 
 
+SEARCH_MARGIN = 0.05
+"""``SearchConfig.relative_margin``, as ``search --help`` says it (written here so that ``--help`` does
+not import the engine; a test holds the two equal)."""
+MARGIN_HELP = (
+    f"A hit must also score within {SEARCH_MARGIN} of the best person of its video "
+    "(SearchConfig.relative_margin in pipeline/search_config.py; no option changes it), and a person "
+    "seen beside a better hit at the same moment is not one: a lower --threshold (even 0) or a larger "
+    "--top does not bring in look-alikes"
+)
+
+
 def build_parser(doc: str) -> Parser:
     parser = Parser(prog="spotter", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -193,10 +204,12 @@ def build_parser(doc: str) -> Parser:
         "--threshold",
         type=number("--threshold", "pipeline.search_config:SEARCH_RULES.min_score"),
         default=None,
-        help="least similarity of a hit, 0..1 (default: the library's calibrated floor)",
+        help="least similarity of a hit, 0..1 (default: the library's calibrated floor). " + MARGIN_HELP,
     )
     p.add_argument("--top", type=number("--top", Range(1, 1_000_000, integer=True)), default=None,
-                   help="at most this many hits (1 or more)")  # fmt: skip
+                   help="at most this many hits (1 or more); it shortens the list, never lengthens "
+                   f"it: which people are hits is decided as --threshold says (within {SEARCH_MARGIN} "
+                   "of their video's best), so --top 20 may still give one")  # fmt: skip
     person = p.add_mutually_exclusive_group()
     person.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), default=None,
                         help="which person in a scene photo (0 = largest)")  # fmt: skip
