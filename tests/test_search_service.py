@@ -275,3 +275,35 @@ def test_a_runtime_folder_others_can_open_is_not_trusted(tmp_path: Path, runtime
     Library(tmp_path / "lib.db").close()  # serve refuses a library that is not there before this
     served = spotter("serve", "--db", str(tmp_path / "lib.db"))
     assert served.returncode == 2 and served.stderr.strip().endswith("no search service is used")
+
+
+def test_a_second_service_through_a_hard_link_is_refused(tmp_path: Path, runtime: Path) -> None:
+    """The lock was keyed by the library's path: a hard link to the same file (or a spelling of its
+    path that resolving does not make the same) started a second service of it (hostile review)."""
+    Library(tmp_path / "lib.db").close()
+    (tmp_path / "other").mkdir()
+    link = tmp_path / "other" / "same.db"
+    link.hardlink_to(tmp_path / "lib.db")
+    assert link.stat().st_ino == (tmp_path / "lib.db").stat().st_ino
+    proc = start_service(tmp_path / "lib.db", tmp_path / "serve.log")
+    try:
+        try:  # refused at once, before any model is loaded
+            second = subprocess.run(
+                [sys.executable, str(ROOT / "main.py"), "serve", "--db", str(link)],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            pytest.fail("a second service of the library started through its hard link")
+        assert second.returncode == 2, second.stderr
+        assert f"a search service for this library is already running (process {proc.pid})" in second.stderr
+    finally:
+        stop_service(proc, tmp_path / "serve.log")
+    other = tmp_path / "other.db"  # another library is not held by it
+    Library(other).close()
+    from pipeline.cli.service_channel import endpoint
+
+    assert (
+        endpoint(str(other)).file_lock
+        != endpoint(str(link)).file_lock
+        == endpoint(str(tmp_path / "lib.db")).file_lock
+    )

@@ -27,7 +27,7 @@ import secrets
 import socket
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout, suppress
+from contextlib import ExitStack, redirect_stderr, redirect_stdout, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -243,7 +243,10 @@ class SearchService:
     def serve(self, listening: Callable[[], None]) -> None:
         """Answer searches until interrupted (KeyboardInterrupt); ``listening`` runs once the library
         is this service's (searches that arrive meanwhile wait for it)."""
-        with ServiceLock(self.endpoint.lock_file, self._holder):
+        with ExitStack() as held:
+            held.enter_context(ServiceLock(self.endpoint.lock_file, self._holder))
+            if self.endpoint.file_lock is not None:  # the same file by another name (a hard link)
+                held.enter_context(ServiceLock(self.endpoint.file_lock, self._holder))
             server = socket.create_server(("127.0.0.1", 0), backlog=BACKLOG)
             key = secrets.token_bytes(32)
             try:

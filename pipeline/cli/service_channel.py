@@ -22,6 +22,7 @@ import stat
 import struct
 import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +43,14 @@ class ServiceError(SpotterError):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where the service of one library says how to reach it, and the lock it holds while it runs."""
+    """Where the service of one library says how to reach it, and the locks it holds while it runs:
+    one by the library's name (its URL) and, for an SQLite file, one by the file itself (its device
+    and inode), so that a hard link to the file, or a spelling of its path that resolving does not
+    make the same (a case-insensitive disk, a bind mount), is the same library to the lock."""
 
     info_file: Path
     lock_file: Path
+    file_lock: Path | None = None
 
 
 def runtime_dir(create: bool = True) -> Path:
@@ -81,7 +86,26 @@ def endpoint(db: str | None, create: bool = True) -> Endpoint:
     if it is not there (a service does, a search does not)."""
     folder = runtime_dir(create)
     name = hashlib.sha256(library_url(db).encode()).hexdigest()[:20]
-    return Endpoint(folder / f"{name}.json", folder / f"{name}.lock")
+    same = file_identity(db)
+    file_lock = (
+        None if same is None else folder / f"file-{hashlib.sha256(same.encode()).hexdigest()[:20]}.lock"
+    )
+    return Endpoint(folder / f"{name}.json", folder / f"{name}.lock", file_lock)
+
+
+def file_identity(db: str | None) -> str | None:
+    """The SQLite file ``db`` names, as the system knows it (device and inode: the same through any
+    hard link or path); None for a server library, or a file that is not there."""
+    from pipeline.storage.location import default_db_path, locate
+
+    path = locate(db or default_db_path()).path
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +176,8 @@ def proof(key: bytes, role: bytes, challenge: bytes) -> bytes:
 
 class ServiceLock:
     """An exclusive lock on a file for as long as a service runs (released by the system if it is
-    killed); a second service of the library is refused with who holds it."""
+    killed); a second service of the library is refused with who holds it (the process number the
+    holder wrote into the file, else ``holder()``)."""
 
     def __init__(self, path: Path, holder: Callable[[], str]):
         self.path, self.holder = path, holder
@@ -173,10 +198,15 @@ class ServiceLock:
 
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
+            try:
+                held_by = f"process {int(os.read(fd, 32).decode())}"
+            except (OSError, ValueError):  # not written yet, or (Windows) the holder's locked byte
+                held_by = self.holder()
             os.close(fd)
-            raise ServiceError(
-                f"a search service for this library is already running ({self.holder()})"
-            ) from e
+            raise ServiceError(f"a search service for this library is already running ({held_by})") from e
+        with suppress(OSError):  # who holds it, for the next one refused (the lock stands without it)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
 
