@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,7 +25,7 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_ERROR)
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
-        parsed = super().parse_args(args, namespace)
+        parsed = super().parse_args(signed_values(sys.argv[1:] if args is None else list(args)), namespace)
         if getattr(parsed, "command", None) is not None and hasattr(parsed, "app_db"):
             self._before_command(parsed)
         return parsed
@@ -45,6 +47,30 @@ class Parser(argparse.ArgumentParser):
                     f"two values of {option}: {given!r} before the command, {getattr(args, mine)!r} after it"
                 )
             setattr(args, mine, given)
+
+
+SIGNED_VALUE_OPTIONS = ("--region",)
+"""Options whose one value may begin with a minus sign (``--region -100,0,50,50``: a region may begin
+left of the frame). argparse takes such a value for an option ("expected one argument"), as it takes
+every word that starts with "-" and is not a plain number."""
+SIGNED_VALUE = re.compile(r"^-\.?\d")
+
+
+def signed_values(argv: list[str]) -> list[str]:
+    """``argv`` with ``--region -100,...`` written as ``--region=-100,...``, which argparse reads."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = str(argv[i])
+        if word == "--":  # what follows is positional, as written
+            return out + [str(a) for a in argv[i:]]
+        if word in SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and SIGNED_VALUE.match(str(argv[i + 1])):
+            out.append(f"{word}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
 
 
 def number(option: str, rule: Range | str) -> Callable[[str], Any]:
