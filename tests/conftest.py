@@ -95,6 +95,21 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, models):
     return library
 
 
+@pytest.fixture(scope="session")
+def tud_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TUD-Campus alone, indexed through the command line (read-only use; a few seconds)."""
+    import subprocess
+    import sys
+
+    db = tmp_path_factory.mktemp("tud_cli") / "lib.db"
+    p = subprocess.run(
+        [sys.executable, "main.py", "index", str(tud().video), "--db", str(db), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    return db
+
+
 @pytest.fixture
 def frame_of():
     """Decode frame k of a video (BGR)."""

@@ -3,9 +3,14 @@ what a mistaken one leaves behind."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from pipeline.cli.parser import build_parser
+from tests.conftest import tud
+from tests.test_cli import cli, gt_crop
 
 
 def test_a_region_may_begin_left_of_the_frame(capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,3 +23,20 @@ def test_a_region_may_begin_left_of_the_frame(capsys: pytest.CaptureFixture[str]
         parse(["search", "--query", "x.jpg", "--region", "-100,0"])
     assert "must be X1,Y1,X2,Y2" in capsys.readouterr().err
     assert parse(["index", "--", "-100,0,50,50.mp4"]).videos[0].name == "-100,0,50,50.mp4"
+
+
+def test_search_takes_a_video_by_its_id(tmp_path: Path, tud_library: Path, frame_of) -> None:
+    """`search --video 1` said "1 is not in the library (index it first)" of the video `videos` lists
+    as 1 (`videos --set-camera`, `case add --video` take an id)."""
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    search = ("search", "--no-service", "--db", str(tud_library), "--query", str(query), "--json")
+    listed = json.loads(cli("videos", "--db", str(tud_library), "--json").stdout)["videos"]
+    by_path = cli(*search, "--video", listed[0]["path"])
+    by_id = cli(*search, "--video", str(listed[0]["id"]))
+    assert by_id.returncode == 0, by_id.stderr
+    hits = json.loads(by_id.stdout)["hits"]
+    assert hits and [h["track_id"] for h in hits] == [
+        h["track_id"] for h in json.loads(by_path.stdout)["hits"]
+    ]
+    missing = cli(*search, "--video", "99")
+    assert missing.returncode == 2 and "--video: 99 is not a video of the library" in missing.stderr

@@ -13,15 +13,6 @@ from tests.conftest import tud
 from tests.test_cli import cli, gt_crop
 
 
-@pytest.fixture(scope="module")
-def tud_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TUD-Campus alone, indexed through the command line (read-only use)."""
-    db = tmp_path_factory.mktemp("left_out") / "lib.db"
-    p = cli("index", str(tud().video), "--db", str(db), "--quiet")
-    assert p.returncode == 0, p.stderr
-    return db
-
-
 def test_a_filter_that_left_out_every_hit_says_so(tmp_path: Path, tud_library: Path, frame_of) -> None:
     query = gt_crop(tmp_path, frame_of, tud(), 3, 53)  # the person in dark clothes
     search = ("search", "--no-service", "--db", str(tud_library), "--query", str(query))

@@ -225,7 +225,12 @@ def build_parser(doc: str) -> Parser:
 
     p = with_db(sub.add_parser("search", help="find the person in a photo"))
     p.add_argument("--query", type=Path, default=None, help="photo of the person (a crop or a scene)")
-    p.add_argument("--video", type=Path, default=None, help="search only this indexed video")
+    p.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help="search only this indexed video (its path, or its id as `videos` lists it)",
+    )
     p.add_argument(
         "--threshold",
         type=number("--threshold", "pipeline.search_config:SEARCH_RULES.min_score"),

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
-from pipeline.cli.common import existing_library, model_set, open_library
+from pipeline.cli.common import existing_library, model_set, open_library, video_of
 from pipeline.cli.console import err, out
 from pipeline.file_names import shown
 from pipeline.types import fmt_time
@@ -39,20 +39,20 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     if args.rerank:
         config = replace(config, rerank=True)
     models = warm.models(args) if warm else model_set(args, library=library)
-    if args.video is not None and library.video_id(args.video) is None:
-        raise SpotterError(f"{args.video} is not in the library {library.where} (index it first)")
+    video_id = None if args.video is None else video_of(library, str(args.video), "--video")
+    video = None if video_id is None else next(v.path for v in library.videos() if v.video_id == video_id)
     check_reid_model(library, models.reid_id)
     where = SearchFilter(tuple(dict.fromkeys(args.camera)), args.time_from, args.time_to, region=args.region)
     searcher = warm.searcher(models, config) if warm else Searcher(library, models, config)
     if args.query is None:
-        if args.video is not None:
-            where = replace(where, videos=(library.video_id(args.video),))
+        if video_id is not None:
+            where = replace(where, videos=(video_id,))
         return print_description_hits(searcher, args, where)
     result = searcher.search(
         args.query,
         box=args.box,
         person=args.person,
-        video=args.video,
+        video=video,
         min_score=args.threshold,
         max_hits=args.top,
         where=where,
@@ -76,7 +76,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         from pipeline.description import wearing
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))
-    left_out = filtered_out(searcher, result, args, where) if not hits else ""
+    left_out = filtered_out(searcher, result, args, where, video) if not hits else ""
     if args.json:
         if left_out:  # the JSON stays as it is (a contract): the note goes with the other notes
             err(f"note: no hits: {left_out}")
@@ -97,7 +97,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
 
 def filtered_out(
-    searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter
+    searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter, video: str | None
 ) -> str:
     """What the filters (cameras, times, region, clothing colours) left out of a search that found
     no one: the hits the same search has without them, said as such, so that "not found" is not
@@ -112,7 +112,7 @@ def filtered_out(
     if not given:
         return ""
     if where.active:  # the filter chose the candidates: search again without it (the embedding is kept)
-        unfiltered = searcher.match(result.vector, args.video, args.threshold, None, None, result.grey_vector)
+        unfiltered = searcher.match(result.vector, video, args.threshold, None, None, result.grey_vector)
         hits = unfiltered.hits
     else:  # only a colour narrowed the hits
         hits = result.hits
