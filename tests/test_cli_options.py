@@ -40,3 +40,15 @@ def test_search_takes_a_video_by_its_id(tmp_path: Path, tud_library: Path, frame
     ]
     missing = cli(*search, "--video", "99")
     assert missing.returncode == 2 and "--video: 99 is not a video of the library" in missing.stderr
+
+
+def test_person_help_says_where_counting_starts_and_in_which_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--person` said "0 = largest" only: whether 1 is the first or the second person, and what
+    order the rest are in, was left to guess (pipeline.query.find_people: by box area, largest first)."""
+    with pytest.raises(SystemExit):
+        build_parser("").parse_args(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    person = text[text.index("--person PERSON which") : text.index("--box X1 Y1 X2 Y2 the")]
+    assert "counted from 0" in person and "0 = the largest" in person and "1 = the next largest" in person
