@@ -52,3 +52,11 @@ def test_person_help_says_where_counting_starts_and_in_which_order(
     text = " ".join(capsys.readouterr().out.split())
     person = text[text.index("--person PERSON which") : text.index("--box X1 Y1 X2 Y2 the")]
     assert "counted from 0" in person and "0 = the largest" in person and "1 = the next largest" in person
+
+
+def test_indexing_nothing_there_makes_no_library(tmp_path: Path) -> None:
+    """`index /no/such/path --db NEW.db` failed, but left NEW.db behind, an empty library that later
+    commands took for a real one."""
+    p = cli("index", str(tmp_path / "no" / "such.mp4"), "--db", str(tmp_path / "new.db"), "--quiet")
+    assert p.returncode == 2 and "no such file or folder" in p.stderr, p.stderr
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())

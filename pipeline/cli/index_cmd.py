@@ -46,6 +46,11 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     from pipeline.indexer import IndexConfig, index_video
     from pipeline.types import Stage
 
+    unusable = unusable_paths(args.videos)
+    if len(unusable) == len(args.videos):  # nothing to index: a new --db is not made, empty, for it
+        for given, why in unusable.items():
+            err(f"error: {given}: {why}")
+        return 2
     library = open_library(args, create=True)
     models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
@@ -58,7 +63,7 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
         raise SpotterError("--workers and --segment-s are for Ray: give --ray local (or a cluster address)")
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
-    unusable = unusable_paths(args.videos)  # argument errors: said first, the rest still indexed
+    # argument errors (unusable, found above): said first, the rest still indexed
     for given, why in unusable.items():
         err(f"error: {given}: {why}")
     given_ok = [g for g in args.videos if g not in unusable]
