@@ -60,3 +60,27 @@ def test_indexing_nothing_there_makes_no_library(tmp_path: Path) -> None:
     p = cli("index", str(tmp_path / "no" / "such.mp4"), "--db", str(tmp_path / "new.db"), "--quiet")
     assert p.returncode == 2 and "no such file or folder" in p.stderr, p.stderr
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+def test_the_videos_listing_keeps_its_columns_in_line(tmp_path: Path, tud_library: Path) -> None:
+    """The status column was 8 wide: "interrupted" pushed that row's duration, tracks and camera out
+    of line with the header and the other rows."""
+    from pipeline.storage import Library
+    from pipeline.video import VideoInfo
+    from tests.conftest import copy_library
+
+    db = copy_library(tud_library, tmp_path / "lib.db")
+    library = Library(db)
+    info = VideoInfo(tmp_path / "killed.mp4", 1000, 0.0, "killed".ljust(64, "0"), 10.0, 100, 320, 240)
+    library.start_video(info, "det", "reid", {})  # never finished, held by no one: interrupted
+    library.close()
+    p = cli("videos", "--db", str(db))
+    assert p.returncode == 0, p.stderr
+    header, *rows = p.stdout.splitlines()
+    assert any(" interrupted " in r for r in rows) and any(" done " in r for r in rows), p.stdout
+    for column in ("duration", "tracks"):  # right-aligned: each ends where its header ends
+        end = header.index(column) + len(column)
+        for row in rows:
+            assert row[end - 1] != " " and row[end] == " ", (column, header, row)
+    camera = header.index("camera")
+    assert all(row[camera - 1] == " " and row[camera] != " " for row in rows), p.stdout

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from pipeline.storage import Library
     from pipeline.types import VideoSummary
 
+STATUS_WIDTH = len("interrupted")
+"""The ``videos`` listing's status column: its longest word (done, partial, failed, indexing,
+interrupted), so that the columns after it stay in line."""
+
 
 def cmd_videos(args: argparse.Namespace) -> int:
     library = open_library(args)
@@ -29,7 +33,8 @@ def cmd_videos(args: argparse.Namespace) -> int:
     if not rows:
         out(f"no videos indexed in {library.where}")
         return 0
-    out(f"{'id':>4} {'status':<8} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
+    width = max(STATUS_WIDTH, *(len(v.state) for v in rows))
+    out(f"{'id':>4} {'status':<{width}} {'duration':>9} {'tracks':>6}  {'camera':<16} {'start':<19}  path")
     for v in rows:
         start = v.start_time.strftime("%Y-%m-%d %H:%M:%S") if v.start_time else "-"
         note = f"  ({v.message})" if v.message else ""
@@ -39,8 +44,8 @@ def cmd_videos(args: argparse.Namespace) -> int:
             note += f"  (same content also at: {', '.join(v.aliases)})"
         status = v.state
         out(
-            f"{v.video_id:>4} {status:<8} {fmt_time(v.duration_s):>9} {v.tracks:>6}  {v.camera or '-':<16} "
-            f"{start:<19}  {v.path}{note}"
+            f"{v.video_id:>4} {status:<{width}} {fmt_time(v.duration_s):>9} {v.tracks:>6}  "
+            f"{v.camera or '-':<16} {start:<19}  {v.path}{note}"
         )
     return 0
 
