@@ -93,7 +93,7 @@ def test_the_service_answers_searches_as_their_own_process_would(
         # errors and usage errors come back as the caller would have printed them, with their status
         unknown = search(library, query, "--video", "nowhere.mp4")
         assert unknown.returncode == 2
-        assert unknown.stderr.startswith("error: nowhere.mp4 is not in the library")
+        assert unknown.stderr.startswith("error: --video: nowhere.mp4 is not a video of the library")
         usage = search(library, query, "--threshold", "5")
         assert usage.returncode == 2 and "--threshold: must be a number from 0 to 1" in usage.stderr
         # the caller of a served search loads no engine (that is what makes it fast)
