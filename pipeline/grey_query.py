@@ -63,11 +63,11 @@ class GreyQueryConfig:
     """candidates: colour tracks embedded again in grey for a photo without colour, the nearest to it
         by their colour vectors (a person's own tracks rank high among them even in colour: grey
         takes away the clothes' hue, not their lightness or the build). More finds a person whose
-        colour vector ranks lower, at about 4 ms of appearance model per track on a laptop CPU, once
+        colour vector ranks lower, at about 6 ms of appearance model per track on 2 CPU cores, once
         per track (remembered).
     floor_tracks: the grey floor is calibrated on at most this many tracks (the first of each video,
-        shared evenly), embedded in grey once per library state: about 4 s at the first grey search
-        of a large library on a laptop CPU, then remembered while the library is open.
+        shared evenly), embedded in grey once per library state: about 6 s at the first grey search
+        of a large library on 2 CPU cores, then remembered while the library is open.
     default_floor: the floor of a grey photo until the library holds enough different-people pairs
         (``CalibrationConfig.min_samples``) to calibrate one. Calibrated on PETS09-S2L1,
         ADL-Rundle-6 and the three with TUD-Campus, the grey floor was 0.785-0.79 (colour 0.68-0.715).
