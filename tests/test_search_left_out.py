@@ -55,3 +55,20 @@ def test_search_help_says_the_margin_beside_the_threshold(capsys: pytest.Capture
     assert f"within {SEARCH_MARGIN} of the best person of its video" in threshold, threshold
     assert "SearchConfig.relative_margin" in threshold, threshold
     assert f"within {SEARCH_MARGIN} of their video's best" in top and "may still give one" in top, top
+
+
+def test_top_with_a_colour_gives_the_best_that_wear_it(tmp_path: Path, tud_library: Path) -> None:
+    """`--top K --upper C` cut the hits to K before the colour narrowed them, so it gave fewer than K
+    (here none) while more people wearing C were hits (a hostile review)."""
+    from tests.test_night_footage import photo_of
+
+    search = ("search", "--no-service", "--db", str(tud_library), "--query", str(photo_of(4, tmp_path)))
+
+    def hits(*more: str) -> list[tuple[str, int]]:
+        p = cli(*search, "--threshold", "0", "--json", *more)
+        assert p.returncode == 0, p.stderr
+        return [(h["video"], h["track_id"]) for h in json.loads(p.stdout)["hits"]]
+
+    plain, grey = hits(), hits("--upper", "grey")
+    assert grey and grey[0] != plain[0]  # the best hit does not wear grey; another does
+    assert hits("--upper", "grey", "--top", "1") == grey[:1]

@@ -54,7 +54,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         person=args.person,
         video=video,
         min_score=args.threshold,
-        max_hits=args.top,
+        max_hits=None if args.upper or args.lower else args.top,  # the best K that wear the colours
         where=where,
     )
     if result.query.note:
@@ -75,7 +75,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     if args.upper or args.lower:  # a photo narrowed by colour
         from pipeline.description import wearing
 
-        hits = tuple(wearing(library, hits, args.upper, args.lower))
+        hits = tuple(wearing(library, hits, args.upper, args.lower))[: args.top or None]
     left_out = filtered_out(searcher, result, args, where, video) if not hits else ""
     if args.json:
         if left_out:  # the JSON stays as it is (a contract): the note goes with the other notes
