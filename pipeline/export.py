@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -326,6 +326,18 @@ def export_hit(
     return export_track(
         replace(track, video_path=source), out, annotate, score, config, library.seek_table(track.video_id)
     )
+
+
+def missing_sources(library: Library, video_ids: Iterable[int]) -> list[str]:
+    """The indexed files, of these videos, that are gone from where they were indexed with no copy
+    known (an alias) in their place: their hits cannot be played or cut to evidence until they are
+    back. Cheap (one look at each path); :func:`verify_source` checks content when exporting."""
+    gone = []
+    for video_id in dict.fromkeys(video_ids):
+        found = library.video_identity(video_id)
+        if found is not None and not any(Path(p).exists() for p in (found.path, *found.aliases)):
+            gone.append(found.path)
+    return gone
 
 
 def verify_source(library: Library, video_id: int) -> str:

@@ -72,3 +72,32 @@ def test_top_with_a_colour_gives_the_best_that_wear_it(tmp_path: Path, tud_libra
     plain, grey = hits(), hits("--upper", "grey")
     assert grey and grey[0] != plain[0]  # the best hit does not wear grey; another does
     assert hits("--upper", "grey", "--top", "1") == grey[:1]
+
+
+def test_hits_of_a_video_that_moved_say_so(tmp_path: Path, frame_of) -> None:
+    """A video moved (or a share not mounted) after indexing: its hits are still listed, from the
+    library, with a note that they cannot be played or exported until the file is back."""
+    import shutil
+
+    video = tmp_path / "cam1.mp4"
+    shutil.copy(tud().video, video)
+    db = tmp_path / "lib.db"
+    assert cli("index", str(video), "--db", str(db), "--quiet").returncode == 0
+    search = (
+        "search",
+        "--no-service",
+        "--db",
+        str(db),
+        "--query",
+        str(gt_crop(tmp_path, frame_of, tud(), 3, 53)),
+    )
+    here = cli(*search, "--json")
+    assert here.returncode == 0 and json.loads(here.stdout)["hits"], here.stderr
+    assert "not where they were indexed" not in here.stderr
+    video.rename(tmp_path / "elsewhere.mp4")
+    for p in (cli(*search), cli(*search, "--json"), cli("search", "--db", str(db), "--upper", "black")):
+        assert p.returncode == 0, p.stderr
+        assert f"note: 1 video(s) of these hits are not where they were indexed ({video})" in p.stderr, (
+            p.stderr
+        )
+    assert cli(*search, "--json").stdout == here.stdout  # listed as before

@@ -18,10 +18,13 @@ from pipeline.file_names import shown
 from pipeline.types import fmt_time
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pipeline.cli.search_service import WarmSearch
     from pipeline.search import Searcher, SearchResult
     from pipeline.search_filter import SearchFilter
     from pipeline.storage import Library
+    from pipeline.types import Hit
 
 
 def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
@@ -77,6 +80,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))[: args.top or None]
     left_out = filtered_out(searcher, result, args, where, video) if not hits else ""
+    gone_away(library, hits)
     if args.json:
         if left_out:  # the JSON stays as it is (a contract): the note goes with the other notes
             err(f"note: no hits: {left_out}")
@@ -94,6 +98,20 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
         out(f"{h.hit_id or '-':>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
     return 0
+
+
+def gone_away(library: Library, hits: Sequence[Hit]) -> None:
+    """A note naming the hits' videos whose file is gone (moved, removed, a share not mounted): the
+    hits are listed from the library, but cannot be played or exported until the file is back."""
+    from pipeline.export import missing_sources
+
+    gone = missing_sources(library, (h.video_id for h in hits))
+    if gone:
+        where = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+        err(
+            f"note: {len(gone)} video(s) of these hits are not where they were indexed ({where}): their "
+            "hits cannot be played or exported until the file is back there (or indexed where it is now)"
+        )
 
 
 def filtered_out(
@@ -198,6 +216,7 @@ def print_description_hits(searcher: object, args: argparse.Namespace, where: ob
     from pipeline.description import describe
 
     hits = describe(searcher, args.upper, args.lower, where, max_hits=args.top or 20)  # type: ignore[arg-type]
+    gone_away(searcher.library, hits)  # type: ignore[attr-defined]
     if args.json:
         doc = {"query": "", "description": {"upper": args.upper, "lower": args.lower}}
         out(json.dumps(doc | {"hits": [h.to_json() for h in hits]}))
