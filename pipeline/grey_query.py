@@ -145,8 +145,10 @@ class GreyTracks:
         first = int(cosine_bins(np.array([colour_floor + 1e-9]), BINS)[0])  # the floor is its lower edge
         share = colour_impostor[first:].sum() / colour_impostor.sum()
         reaching = np.cumsum(grey_impostor[::-1])[::-1] / grey_impostor.sum()  # share in each bin or above
-        k = int(np.argmax(reaching <= share)) - 1  # grey pairs above bin k: no larger a share
         lo, hi = calibration.bounds
+        if not (reaching <= share).any():  # more grey pairs at the very top than the share: none lower
+            return hi, True
+        k = int(np.argmax(reaching <= share)) - 1  # grey pairs above bin k: no larger a share
         return float(min(max(bin_upper_edge(k, BINS), lo), hi)), True
 
     def scores(self, vec: np.ndarray, pks: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,9 @@ person, since a track is its own best match) let in look-alikes of the same came
 precision than they gained recall. Tracks the operator rejected are
 counter-examples: a candidate whose appearance is closer to a rejected track than to every example
 is dropped (it is that other person, or looks like them more than like ours). Confirmed tracks are
-always hits; rejected ones never, nor the tracks linked with them into one person.
+always hits; rejected ones never, nor the tracks linked with them into one person. Where a photo
+has no colour (or a hit was recorded without colour), that comparison is made in grey, like with
+like (:mod:`pipeline.grey_query`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.grey_query import is_grey_photo
 from pipeline.search import MatchResult, Searcher, hit_from_track
 from pipeline.search_filter import SearchFilter
 from pipeline.types import Hit
@@ -61,10 +64,15 @@ def refine(
     if len(negatives) and hits:
         vecs = searcher.library.embeddings_of(model, "track", [h.track_pk for h in hits])
         ex = np.stack(examples)
+        in_grey = _in_grey(searcher, review, hits)
         hits = [
             h
             for h in hits
-            if h.track_pk not in vecs or _nearer_to_examples(vecs[h.track_pk][0], ex, negatives)
+            if (
+                _nearer_to_examples(*in_grey[h.track_pk])
+                if h.track_pk in in_grey
+                else h.track_pk not in vecs or _nearer_to_examples(vecs[h.track_pk][0], ex, negatives)
+            )
         ]
     found = {h.track_pk for h in hits}
     missing = [p for p in review.confirmed if p not in found]
@@ -76,6 +84,31 @@ def refine(
     hits.sort(key=lambda h: (-h.score, h.video_id, h.start_frame))
     limited = tuple(hits[:max_hits] if max_hits else hits)
     return MatchResult(limited, tuple(hits), float(cut if cut is not None else 0.0), top)
+
+
+def _in_grey(
+    searcher: Searcher, review: Review, hits: list[Hit]
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The hits to judge against the counter-examples in grey, like with like: every hit when a
+    photo has no colour (a grey photo scores low against every colour vector, so any rejected
+    track would look nearer), else those recorded without colour. Each: (its grey vector, the
+    examples' and the rejected tracks' grey vectors): the photos turned grey, the confirmed and
+    rejected tracks' best crops turned grey (:class:`pipeline.grey_query.GreyTracks`)."""
+    photos = review.photos
+    grey_photo = any(is_grey_photo(np.asarray(v), g) for v, g in zip(photos, review.greys))
+    pks = np.array([h.track_pk for h in hits], np.int64)
+    which = pks if grey_photo else pks[searcher.colourless(pks)]
+    if not len(which):
+        return {}
+    tracks = searcher.grey_tracks
+    found = tracks.vectors([int(p) for p in which.tolist()])
+    negatives = list(tracks.vectors(list(review.rejected)).values())
+    examples = [g for g in review.greys[: len(photos)] if g is not None]
+    examples += list(tracks.vectors(list(review.confirmed)).values())
+    if not negatives or not examples:
+        return {}
+    ex, neg = np.stack(examples).astype(np.float32), np.stack(negatives)
+    return {p: (v, ex, neg) for p, v in found.items()}
 
 
 def _nearer_to_examples(vec: np.ndarray, examples: np.ndarray, negatives: np.ndarray) -> bool:

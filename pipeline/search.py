@@ -123,9 +123,12 @@ class Searcher:
         person: int | None = None,
         name: str | None = None,
     ) -> tuple[QueryPerson, np.ndarray]:
-        """Choose the person in the photo and embed them (``name``: what errors call the photo)."""
+        """Choose the person in the photo and embed them (``name``: what errors call the photo); a
+        photo without colour is embedded turned grey (a night camera's tint taken out), as the
+        colour tracks it is compared with are (:mod:`pipeline.grey_query`)."""
         query = prepare_query(photo, self.models.detector, self.config.query, box, person, name)
-        return query, self.models.reid.embed([query.crop])[0]
+        plain = self.config.like_with_like and without_colour(query.crop, self.config.monochrome)
+        return query, self.models.reid.embed([grey(query.crop) if plain else query.crop])[0]
 
     def search(
         self,
@@ -185,8 +188,8 @@ class Searcher:
         like."""
         if not self.config.like_with_like:
             return None
-        if without_colour(query.crop, self.config.monochrome):
-            return vec if vec is not None else self.models.reid.embed([query.crop])[0]
+        if without_colour(query.crop, self.config.monochrome) and vec is not None:
+            return vec  # embedded turned grey already (``prepare``)
         return self.models.reid.embed([grey(query.crop)])[0]
 
     def colourless(self, pks: np.ndarray) -> np.ndarray:

@@ -81,11 +81,17 @@ def test_the_grey_floor_lets_through_the_share_of_strangers_the_colour_floor_doe
     rng = np.random.default_rng(0)
     colour = np.bincount(cosine_bins(rng.normal(0.45, 0.08, 20_000), BINS), minlength=BINS)
     grey_scores = np.bincount(cosine_bins(rng.normal(0.55, 0.08, 20_000), BINS), minlength=BINS)
+    top = grey_scores.copy()
+    top[-1] += 1  # one pair of strangers as alike as one person (twins, a mannequin)
     tracks = GreyTracks(indexed, models.reid)
-    tracks.impostor_histogram = lambda sample: grey_scores  # type: ignore[method-assign]
+    tracks.impostor_histogram = lambda sample: top  # type: ignore[method-assign]
     config, calibration = GreyQueryConfig(), CalibrationConfig()
     floor, calibrated = tracks.floor(colour, 0.69, config, calibration)
     assert calibrated and abs(floor - 0.79) <= 0.011
+    none_above = colour.copy()
+    none_above[cosine_bins(np.array([0.69]), BINS)[0] :] = 0
+    # no pair of strangers reaches the colour floor, and one in grey is as alike as can be: the highest
+    assert tracks.floor(none_above, 0.69, config, calibration) == (calibration.bounds[1], True)
     few = np.zeros(BINS, np.int64)
     few[300] = calibration.min_samples - 1
     assert tracks.floor(few, 0.69, config, calibration) == (config.default_floor, False)
@@ -109,3 +115,54 @@ def grey_photo_path(path: Path, tmp_path: Path) -> Path:
     target = tmp_path / f"grey_{path.name}"
     cv2.imwrite(str(target), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY))
     return target
+
+
+def test_a_tinted_grey_photo_is_searched_as_the_grey_photo(indexed: Library, models, tmp_path: Path) -> None:
+    """A night camera's still keeps its white balance's tint (each channel a few levels off grey): it
+    is a photo without colour, embedded turned grey, so it finds what the grey photo finds (with
+    its tint it scored 0.15 lower against the colour tracks turned grey, and found no one)."""
+    plain = cv2.imread(str(grey_photo_of(3, tmp_path)))
+    tinted = np.clip(plain.astype(np.int16) + np.int16([6, -2, 5]), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "tinted.png"), tinted)
+    searcher = Searcher(indexed, models)
+    want = searcher.search(grey_photo_of(3, tmp_path), save=False)
+    got = searcher.search(tmp_path / "tinted.png", save=False)
+    assert want.hits and GREY_PHOTO_NOTE in got.query.note
+    assert [(h.track_pk, round(h.score, 2)) for h in got.hits] == [
+        (h.track_pk, round(h.score, 2)) for h in want.hits
+    ]
+
+
+def test_rejecting_a_look_alike_keeps_a_grey_photos_person(indexed: Library, models, tmp_path: Path) -> None:
+    """Refining a grey photo's search with a rejected look-alike compares in grey: the hits that are
+    the person stay (compared in colour, the grey photo was nearer to no colour track than the
+    rejected track was, and the person's hits went)."""
+    from pipeline.refine import Review, refine
+
+    searcher = Searcher(indexed, models)
+    kept = tried = 0
+    for person in (1, 2, 3, 4, 5, 7, 8):
+        result = searcher.search(grey_photo_of(person, tmp_path), save=False)
+        right = [h for h in result.hits if is_person(h, person)]
+        hit_pks = {h.track_pk for h in result.hits}
+        others = (
+            [c for c in result.candidates if c.track_pk not in hit_pks and c.video_id == right[0].video_id]
+            if right
+            else []
+        )
+        if not others:
+            continue
+        tried += 1
+        review = Review((result.vector,), rejected=(others[0].track_pk,), greys=(result.grey_vector,))
+        refined = {h.track_pk for h in refine(searcher, review).hits}
+        kept += all(h.track_pk in refined for h in right)
+    assert tried >= 4 and kept == tried  # measured 5 of 5 (3 of 5 compared in colour)
+
+
+def test_a_case_made_with_a_grey_photo_says_so(indexed: Library, tmp_path: Path) -> None:
+    from tests.conftest import copy_library
+    from tests.test_cli import cli
+
+    db = copy_library(indexed.db_path, tmp_path / "case.db")
+    p = cli("case", "new", "night still", "--db", str(db), "--query", str(grey_photo_of(3, tmp_path)))
+    assert p.returncode == 0 and GREY_PHOTO_NOTE in p.stderr, p.stderr

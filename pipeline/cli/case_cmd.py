@@ -30,6 +30,7 @@ def case_new(args: argparse.Namespace) -> int:
     does): the file the operator named may be edited, replaced or moved after, and the case and
     its report must show the photo its vectors came from."""
     from pipeline.case_file import CasePhoto, open_case
+    from pipeline.grey_query import GREY_PHOTO_NOTE, is_grey_photo
     from pipeline.search import Searcher
     from pipeline.storage.cases import MAX_CASE_NAME
     from pipeline.storage.records import clean_name
@@ -45,6 +46,8 @@ def case_new(args: argparse.Namespace) -> int:
                 err(f"note: {photo}: {query.note}")
             photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image))
             greys.append(searcher.grey_vector(query, vec))
+            if is_grey_photo(vec, greys[-1]):
+                err(f"note: {photo}: {GREY_PHOTO_NOTE}")
     case_id = open_case(library, name, photos, args.note or "", greys)
     out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")
     return 0
