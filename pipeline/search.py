@@ -29,7 +29,7 @@ from pipeline.calibration import METHOD, library_floor
 from pipeline.cooccurrence import seen_with_better
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
-from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
+from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, greyed_people, is_grey_photo
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -244,7 +244,7 @@ class Searcher:
         return self._grey_tracks
 
     def _grey_floor(self, colour_floor: float) -> float:
-        """The floor of a photo without colour (:mod:`pipeline.grey_query`), from the colour one."""
+        """The floor of a person compared in grey (:mod:`pipeline.grey_query`), from the colour one."""
         found = self.library.score_histograms(self.models.reid_id, METHOD)
         cfg = self.config
         return self.grey_tracks.floor(found and found[1], colour_floor, cfg.grey_photo, cfg.calibration)[0]
@@ -304,8 +304,6 @@ class Searcher:
         cfg = self.config
         floor = self._floor(min_score)
         grey_photo = is_grey_photo(vec, grey_vec)
-        if grey_photo and min_score is None and cfg.calibrate:
-            floor = self._grey_floor(floor)
         margin = cfg.relative_margin
         lowest = min(cfg.display_floor, floor)
         where = where or SearchFilter()
@@ -342,6 +340,9 @@ class Searcher:
             near &= ~in_grey  # scored by their grey best crop already
             scores[near & ~dark] = self.score(vec, pks[near & ~dark], scores[near & ~dark])
         people = self._people(pks, scores, owners, lowest)
+        greyed, grey_floor = set(), floor  # people whose colour track met a grey photo in grey
+        if in_grey.any() and min_score is None and cfg.calibrate:
+            greyed, grey_floor = greyed_people(pks, scores, in_grey, owners), self._grey_floor(floor)
         best = people[0][0] if people else None
         video_best: dict[int, float] = {}
         for score, members in people:  # best first: the first person seen of a video is its best
@@ -360,12 +361,17 @@ class Searcher:
 
         elsewhere = seen_with_better(people, cut) if cfg.one_place else set()
         hits = tuple(
-            h for h in candidates if h.score >= cut(h.video_id) and (h.video_id, h.person) not in elsewhere
+            h
+            for h in candidates
+            if h.score >= cut(h.video_id)
+            and (h.video_id, h.person) not in elsewhere
+            and (h.score >= grey_floor or (h.video_id, h.person) not in greyed)
         )
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)
         left_out = allowed.videos_without_start if allowed is not None else 0
-        return MatchResult(hits[:limit] if limit else hits, candidates, floor, best, left_out)
+        applied = grey_floor if grey_photo else floor  # the floor the photo's hits had to reach
+        return MatchResult(hits[:limit] if limit else hits, candidates, applied, best, left_out)
 
     def _reranked(self, vec: np.ndarray, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The hits, people ordered by their best k-reciprocal re-ranked track score (computed over
