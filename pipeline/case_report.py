@@ -24,6 +24,7 @@ from models.loader import ModelSet
 from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
+from pipeline.grey_query import case_greys
 from pipeline.refine import Review, refine
 from pipeline.route import RouteGap, route
 from pipeline.search import Searcher
@@ -86,7 +87,8 @@ def write_case_report(
     confirmed, rejected = case.marked("confirmed"), case.marked("rejected")
     if not confirmed:
         raise ExportError(f"case {case.name!r} has no confirmed hit to report (confirm hits first)")
-    review = Review(case.vectors(models.reid_id), confirmed, rejected, case.grey_vectors(models.reid_id))
+    greys = case_greys(case, models.reid_id, searcher.config.monochrome)
+    review = Review(case.vectors(models.reid_id), confirmed, rejected, greys)
     result = refine(searcher, review, where)
     sure = [h for h in result.hits if h.track_pk in set(confirmed)]
     folder = report_folder(Path(out).expanduser().resolve(), case.name)

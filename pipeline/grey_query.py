@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -43,8 +44,9 @@ import numpy as np
 from models.reid import ReidEmbedder
 from pipeline.calibration import BINS, CalibrationConfig, score_histograms
 from pipeline.cosine_histogram import bin_upper_edge, cosine_bins
-from pipeline.monochrome import grey
+from pipeline.monochrome import MonochromeConfig, grey, without_colour
 from pipeline.storage import Library
+from pipeline.storage.cases import CaseInfo
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,28 @@ def greyed_people(
         if key is not None and s > best.get(key, (-3.0, False))[0]:
             best[key] = (s, bool(g))
     return {key for key, (_, g) in best.items() if g}
+
+
+def case_greys(case: CaseInfo, model: str, config: MonochromeConfig) -> tuple[np.ndarray | None, ...]:
+    """The grey vectors of a case's photos of ``model`` (:meth:`CaseInfo.grey_vectors`). A case made
+    before photos without colour were compared in grey kept none for such a photo: it is its own
+    grey copy when the photo it keeps shows no colour (a photo that is gone keeps None: compared
+    as before)."""
+    out = []
+    for (path, m, vector), grey_vector in zip(case.photos, case.photo_greys):
+        if m == model:
+            plain = grey_vector is None and _file_without_colour(Path(path), config)
+            out.append(vector if plain else grey_vector)
+    return tuple(out)
+
+
+def _file_without_colour(path: Path, config: MonochromeConfig) -> bool:
+    try:
+        data = np.fromfile(path, np.uint8) if path.is_file() else np.zeros(0, np.uint8)
+    except OSError:
+        return False
+    image = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_2) if data.size else None
+    return image is not None and without_colour(image, config)
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,31 @@ def test_a_case_made_with_a_grey_photo_says_so(indexed: Library, tmp_path: Path)
     db = copy_library(indexed.db_path, tmp_path / "case.db")
     p = cli("case", "new", "night still", "--db", str(db), "--query", str(grey_photo_of(3, tmp_path)))
     assert p.returncode == 0 and GREY_PHOTO_NOTE in p.stderr, p.stderr
+
+
+def test_a_grey_photos_case_made_before_is_refined_in_grey(indexed: Library, tmp_path: Path) -> None:
+    """A case made before photos without colour were compared in grey kept no grey vector for one
+    (it was "its own"): `case refine` finds what a case made now finds, from the photo it keeps
+    (compared in colour, it found a look-alike, or no one)."""
+    import json
+    import sqlite3
+
+    from tests.conftest import copy_library
+    from tests.test_cli import cli
+
+    db = copy_library(indexed.db_path, tmp_path / "case.db")
+    for person in (1, 3, 4):
+        name = f"person {person}"
+        made = cli("case", "new", name, "--db", str(db), "--query", str(grey_photo_of(person, tmp_path)))
+        assert made.returncode == 0, made.stderr
+    refined = {}
+    for before in (False, True):
+        if before:
+            with sqlite3.connect(db) as con:
+                con.execute("UPDATE case_photos SET grey_vector = NULL")
+        for person in (1, 3, 4):
+            p = cli("case", "refine", f"person {person}", "--db", str(db), "--json")
+            assert p.returncode == 0, p.stderr
+            hits = [(h["video"], h["track_id"]) for h in json.loads(p.stdout)["hits"]]
+            refined.setdefault(person, hits)
+            assert hits == refined[person] and (hits or person != 3)

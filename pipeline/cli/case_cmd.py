@@ -71,6 +71,7 @@ def case_add(args: argparse.Namespace) -> int:
 def case_refine(args: argparse.Namespace) -> int:
     from models.errors import SpotterError
     from pipeline.cli.search_cmd import check_reid_model
+    from pipeline.grey_query import case_greys
     from pipeline.refine import Review, refine
     from pipeline.search import Searcher
     from pipeline.search_filter import filter_from_json
@@ -79,7 +80,8 @@ def case_refine(args: argparse.Namespace) -> int:
     case = library.case(args.name)
     searcher = Searcher(library, model_set(args, library=library))
     check_reid_model(library, searcher.models.reid_id)
-    photos, greys = case.vectors(searcher.models.reid_id), case.grey_vectors(searcher.models.reid_id)
+    photos = case.vectors(searcher.models.reid_id)
+    greys = case_greys(case, searcher.models.reid_id, searcher.config.monochrome)
     if not photos and not case.marked("confirmed"):
         raise SpotterError(
             f"case {case.name!r} has no query photo for the model {searcher.models.reid_id} and no confirmed "
