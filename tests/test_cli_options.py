@@ -60,6 +60,12 @@ def test_indexing_nothing_there_makes_no_library(tmp_path: Path) -> None:
     p = cli("index", str(tmp_path / "no" / "such.mp4"), "--db", str(tmp_path / "new.db"), "--quiet")
     assert p.returncode == 2 and "no such file or folder" in p.stderr, p.stderr
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+    folder = tmp_path / "notes"  # a folder with no footage in it: the same (exit 1, a bad input)
+    folder.mkdir()
+    (folder / "readme.txt").write_text("not footage")
+    p = cli("index", str(folder), "--db", str(tmp_path / "new.db"), "--quiet")
+    assert p.returncode == 1 and p.stderr.startswith(f"error: {folder}: "), p.stderr
+    assert sorted(tmp_path.iterdir()) == [folder], list(tmp_path.iterdir())
 
 
 def test_the_videos_listing_keeps_its_columns_in_line(tmp_path: Path, tud_library: Path) -> None:

@@ -47,10 +47,13 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     from pipeline.types import Stage
 
     unusable = unusable_paths(args.videos)
-    if len(unusable) == len(args.videos):  # nothing to index: a new --db is not made, empty, for it
-        for given, why in unusable.items():
+    given_ok = [g for g in args.videos if g not in unusable]
+    to_index, empty = ([], {}) if args.ray else media_to_index(given_ok)
+    if len(unusable) == len(args.videos) or not (args.ray or to_index):
+        # nothing to index: a new --db is not made, empty, for it
+        for given, why in (unusable | empty).items():
             err(f"error: {given}: {why}")
-        return 2
+        return 2 if unusable else 1
     library = open_library(args, create=True)
     models = model_set(args, library=library)
     config = IndexConfig() if args.stride is None else replace(IndexConfig(), stride=args.stride)
@@ -64,21 +67,10 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     show_bar = not args.quiet and sys.stderr.isatty()
     failures = 0
     # argument errors (unusable, found above): said first, the rest still indexed
-    for given, why in unusable.items():
+    for given, why in (unusable | empty).items():
         err(f"error: {given}: {why}")
-    given_ok = [g for g in args.videos if g not in unusable]
+    failures += len(empty)
     try:
-        from pipeline.media_scan import nothing_in, scan_media
-
-        to_index: list[Path] = []
-        for given in given_ok:
-            if not given.is_dir():
-                to_index.append(given)
-            elif (scan := scan_media(given)).media:
-                to_index += scan.media
-            else:
-                failures += 1
-                err(f"error: {given}: {nothing_in(scan)}")
         for video in to_index:
             bar = None
             try:
@@ -116,6 +108,23 @@ def _index(args: argparse.Namespace, cancel: threading.Event) -> int:
     finally:
         library.close()
     return 2 if unusable else 1 if failures else 0
+
+
+def media_to_index(given: list[Path]) -> tuple[list[Path], dict[Path, str]]:
+    """The files to index from the paths given (a folder: the media found in it), and the folders
+    in which none was found, with why."""
+    from pipeline.media_scan import nothing_in, scan_media
+
+    files: list[Path] = []
+    empty: dict[Path, str] = {}
+    for path in given:
+        if not path.is_dir():
+            files.append(path)
+        elif (scan := scan_media(path)).media:
+            files += scan.media
+        else:
+            empty[path] = nothing_in(scan)
+    return files, empty
 
 
 def unusable_paths(paths: list[Path]) -> dict[Path, str]:
