@@ -148,7 +148,7 @@ class GreyTracks:
                     keys.append(p)
             if crops:
                 self._vectors.update(zip(keys, self.reid.embed(crops)))
-                log.info("embedded %d colour tracks in grey for a photo without colour", len(crops))
+                log.info("embedded the best crops of %d tracks turned grey", len(crops))
         return {p: self._vectors[p] for p in pks if p in self._vectors}
 
     def impostor_histogram(self, sample: int) -> np.ndarray:
