@@ -30,7 +30,7 @@ from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
 from pipeline.image_sequence import indexed_prefix
 from pipeline.storage import Library, TrackInfo
-from pipeline.types import box_at
+from pipeline.types import PATH_FRAME, PATH_TS, box_at
 from pipeline.video import VideoReader, content_sha256, display_width, probe
 
 log = logging.getLogger(__name__)
@@ -209,11 +209,14 @@ def iter_export_clip(
                 seek = scan_keyframes(info.path) if info.images is None else []
             prev_ts, end_ts = None, None
             reach = config.margin_s + 0.5 / info.fps  # the margin's last frame, whatever the rounding
+            start_ts = _time_of(path, start_frame)
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
                     break
                 if end_ts is not None and frame.ts - end_ts > reach:
                     break  # the margin is time: past a gap in the recording is not context
+                if frame.index < start_frame and start_ts is not None and start_ts - frame.ts > reach:
+                    continue  # the margin is time: frames of a low-rate stretch reach further back
                 if frame.index <= start_frame and prev_ts is not None and frame.ts - prev_ts > reach:
                     clip.restart()  # what came before a gap in the recording is not context either
                     written, best = 0, (-1.0, None)
@@ -326,6 +329,14 @@ def export_hit(
     return export_track(
         replace(track, video_path=source), out, annotate, score, config, library.seek_table(track.video_id)
     )
+
+
+def _time_of(path: np.ndarray | None, frame: int) -> float | None:
+    """The time of ``frame`` in a track's path, if the path has it."""
+    if path is None or not len(path):
+        return None
+    rows = np.flatnonzero(path[:, PATH_FRAME] == frame)
+    return float(path[rows[0], PATH_TS]) if len(rows) else None
 
 
 def missing_sources(library: Library, video_ids: Iterable[int]) -> list[str]:

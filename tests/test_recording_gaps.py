@@ -120,3 +120,20 @@ def test_an_exported_clip_stops_its_margins_at_a_gap_in_the_recording(gapped: Pa
     before = drain(iter_export_clip(gapped, BEFORE - 10, BEFORE - 2, tmp_path / "before.mp4"))
     assert (before.start_frame, before.end_frame) == (BEFORE - 30, BEFORE - 1)  # none after the gap
     assert before.end_s == pytest.approx((BEFORE - 1) * 0.1)
+
+
+def test_the_margin_before_a_hit_is_time_where_the_rate_drops(tmp_path: Path) -> None:
+    """A recorder at 10 fps that drops to 2 fps: the margin before a hit in the slow part was counted
+    in frames (2 s at the nominal 10 fps = 20 frames = 10 s at 2 fps); it is 2 s of time."""
+    import numpy as np
+
+    from bench.sequences import write_video
+    from pipeline.export import drain, iter_export_clip
+
+    times = [k * 0.1 if k < 30 else 3.0 + (k - 30) * 0.5 for k in range(60)]
+    video = tmp_path / "slower.mp4"
+    write_video(video, itertools.islice(frames_of(pets().video), 60), 10.0, times=times)
+    path = np.array([[50, times[50], 100, 100, 140, 200, 0.9], [52, times[52], 100, 100, 140, 200, 0.9]])
+    clip = drain(iter_export_clip(video, 50, 52, tmp_path / "clip.mp4", path))
+    assert clip.start_frame == 46 and clip.start_s == pytest.approx(11.0)  # 13.0 - 2 s
+    assert clip.end_frame == 56 and clip.end_s == pytest.approx(16.0)  # 14.0 + 2 s, as before
