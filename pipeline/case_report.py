@@ -94,8 +94,10 @@ def write_case_report(
     folder = report_folder(Path(out).expanduser().resolve(), case.name)
     try:
         yield from _fill(library, models, case, sure, result, confirmed, where, folder)
-    except BaseException:  # failed or cancelled: a report is whole or not there
+    except BaseException as e:  # failed or cancelled: a report is whole or not there
         shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(e, OSError):  # the PDF or the checksums (a full disk, a share gone)
+            raise ExportError(f"cannot write the report in {folder}: {e.strerror or e}") from e
         raise
 
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.errors import StorageError
+from pipeline.errors import ExportError, StorageError
 from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig
 from pipeline.storage import Library
@@ -133,7 +133,9 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
         assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
-def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None:
+def test_a_case_report_from_the_command_line(
+    tmp_path: Path, indexed, frame_of, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One PDF, the clip and its summary in a new folder; SHA256SUMS verifies every file; a second
     report never overwrites the first; a case with nothing confirmed or an unwritable folder is one
     line, exit 2."""
@@ -206,6 +208,17 @@ def test_a_case_report_from_the_command_line(tmp_path: Path, indexed, frame_of) 
     next(steps)  # the first clip is being written: then the report is cancelled
     steps.close()
     assert list((tmp_path / "stopped").iterdir()) == []  # a report is whole or not there
+    import errno
+
+    import pipeline.case_report
+
+    def disk_full(*args: object) -> None:  # the clips fitted, the PDF does not
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline.case_report, "_write_pdf", disk_full)
+    with pytest.raises(ExportError, match=r"cannot write the report in .*: No space left on device"):
+        list(write_case_report(Library(db), ModelSet(), "gate", tmp_path / "full"))
+    assert list((tmp_path / "full").iterdir()) == []
 
 
 def test_a_case_report_in_cyrillic_is_legible(tmp_path: Path, indexed, frame_of) -> None:
