@@ -261,7 +261,12 @@ def iter_export_clip(
         wide = display_width(image.shape[1], info.pixel_aspect)
         image = cv2.resize(image, (wide, image.shape[0]), interpolation=cv2.INTER_AREA)
     _, jpg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.thumbnail_quality])
-    write_new(thumb_target, jpg.tobytes())
+    try:
+        write_new(thumb_target, jpg.tobytes())
+    except ExportError:  # a clip is exported with its thumbnail or not at all (a full disk)
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise
     start = span[0]
     return ExportedClip(
         target, thumb_target, start, start + written - 1, written, span[1], span[2], sha256_of(target)

@@ -135,6 +135,23 @@ def test_full_disk_leaves_no_partial_file(tmp_path: Path, indexed, track) -> Non
     assert list(out.iterdir()) == []  # no half-written clip, no temporary file
 
 
+def test_a_clip_whose_thumbnail_cannot_be_written_is_not_kept(
+    tmp_path: Path, track, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk filled between the clip and its thumbnail: the export failed but left the clip, and
+    the same export again was refused ("already exists") (helper's evidence sweep)."""
+    import pipeline.export
+    from pipeline.errors import ExportError
+
+    def full(target: Path, data: bytes) -> None:
+        raise ExportError(f"cannot write {target}: No space left on device")
+
+    monkeypatch.setattr(pipeline.export, "write_new", full)
+    with pytest.raises(ExportError, match="No space left"):
+        pipeline.export.export_track(track, tmp_path / "clip.mp4", annotate=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
     tracks = indexed.video_tracks(track.video_id)[:2]
     clock = VideoClock("Entrance", datetime(2026, 11, 21, 14, 30))
