@@ -13,10 +13,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
 from pipeline.grey_query import case_greys
-from pipeline.refine import Review, refine
+from pipeline.refine import Review, refine, sighting_scores
 from pipeline.route import RouteGap, route
 from pipeline.search import Searcher
 from pipeline.search_filter import SearchFilter, filter_from_json, filter_json
@@ -91,6 +92,8 @@ def write_case_report(
     review = Review(case.vectors(models.reid_id), confirmed, rejected, greys)
     result = refine(searcher, review, where)
     sure = [h for h in result.hits if h.track_pk in set(confirmed)]
+    likeness = sighting_scores(searcher, review, [h.track_pk for h in sure])  # not each against itself
+    sure = [replace(h, score=likeness.get(h.track_pk, float("nan"))) for h in sure]
     folder = report_folder(Path(out).expanduser().resolve(), case.name)
     try:
         yield from _fill(library, models, case, sure, result, confirmed, where, folder)
@@ -166,7 +169,8 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
         crop = crops.get(hit.track_pk)  # the track's best crop; else the clip's thumbnail frame
         source = io.BytesIO(crop) if crop else str(pdf.parent / row["thumbnail"])
         image = Image(source, width=14 * mm, height=24 * mm, kind="proportional")
-        table.append([image, Paragraph(when, small), f"{hit.score:.2f}", clip])
+        score = "-" if math.isnan(hit.score) else f"{hit.score:.2f}"  # no other example to compare with
+        table.append([image, Paragraph(when, small), score, clip])
     story += [_table(table, [18 * mm, 55 * mm, 14 * mm, 83 * mm], colors, header=True)]
     story += [Paragraph(SCORE_MEANING, small), Spacer(1, 4 * mm)]
     story.append(Paragraph("Route", styles["Heading2"]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -54,7 +55,7 @@ class SummaryRow:
     thumbnail: str
     video: str
     track_id: int
-    score: float
+    score: float | None  # None: no other example to compare the sighting with (a report)
     hit_start_s: float
     hit_end_s: float
     clip_start_s: float
@@ -136,7 +137,7 @@ def export_hits(
                 clip.thumbnail.name,
                 track.video_path,  # the file the clip was cut from
                 hit.track_id,
-                round(hit.score, 4),
+                None if math.isnan(hit.score) else round(hit.score, 4),  # a report's sole example
                 round(hit.start_s, 3),
                 round(hit.end_s, 3),
                 round(clip.start_s, 3),

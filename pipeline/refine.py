@@ -113,3 +113,31 @@ def _in_grey(
 
 def _nearer_to_examples(vec: np.ndarray, examples: np.ndarray, negatives: np.ndarray) -> bool:
     return float((examples @ vec).max()) >= float((negatives @ vec).max())
+
+
+def sighting_scores(searcher: Searcher, review: Review, pks: list[int]) -> dict[int, float]:
+    """Each confirmed sighting's score against the case's *other* examples: its query photos and its
+    other confirmed tracks, as a search scores a track (its best crop; in grey where the photo, or
+    the track, has no colour). Refining searches with every confirmed track as an example, so there
+    a confirmed track met itself and scored 1.0 (or 0.93-0.97 by a crop): a report must not show
+    that as its likeness. NaN where the case has no other example."""
+    model = searcher.models.reid_id
+    crops = searcher.library.embeddings_of(model, "crop", pks)
+    means = searcher.library.embeddings_of(model, "track", list(review.confirmed))
+    dark = dict(zip(pks, searcher.colourless(np.array(pks, np.int64)).tolist()))
+    greys = list(review.greys[: len(review.photos)]) + [None] * len(review.photos)
+    grey_photo = any(is_grey_photo(np.asarray(v), g) for v, g in zip(review.photos, greys))
+    in_grey = searcher.grey_tracks.vectors(pks) if grey_photo else {}
+    out = {}
+    for p in pks:
+        own, scores = crops.get(p), []
+        if own is None:
+            continue
+        for vec, grey_vec in zip(review.photos, greys):
+            if is_grey_photo(np.asarray(vec), grey_vec) and not dark[p] and p in in_grey:
+                scores.append(float(in_grey[p] @ vec))  # a colour track met in grey, as a search does
+            else:
+                scores.append(float((own @ (grey_vec if dark[p] and grey_vec is not None else vec)).max()))
+        scores += [float((own @ means[q][0]).max()) for q in review.confirmed if q != p and q in means]
+        out[p] = max(scores) if scores else float("nan")
+    return out

@@ -238,3 +238,27 @@ def test_a_case_report_in_cyrillic_is_legible(tmp_path: Path, indexed, frame_of)
     pdf = tmp_path / "out" / f"spotter_report_{name}" / "report.pdf"
     text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert f"Spotter case report: {name}" in text and note in text and "■" not in text, text[:300]
+
+
+def test_a_confirmed_sightings_score_is_not_against_itself(indexed, models, tmp_path: Path) -> None:
+    """The report's Score of a confirmed sighting was the track scored against itself (refine uses
+    every confirmed track as an example): 1.00 for a wrongly confirmed stranger. It is now the best
+    against the case's other examples, as its footnote says (helper's evidence sweep)."""
+    from pipeline.refine import sighting_scores
+    from pipeline.search import Searcher
+    from tests.conftest import pets
+    from tests.test_night_footage import photo_of
+
+    searcher = Searcher(indexed, models)
+    result = searcher.search(photo_of(3, tmp_path), save=False)
+    stranger = indexed.video_tracks(indexed.video_id(pets().video))[0].pk  # not in TUD-Campus
+    confirmed = (result.hits[0].track_pk, stranger)
+    review = Review((result.vector,), confirmed, (), (result.grey_vector,))
+    refined = {h.track_pk: h.score for h in refine(searcher, review).hits}
+    likeness = sighting_scores(searcher, review, list(confirmed))
+    assert refined[stranger] >= 0.9  # met itself
+    crops = indexed.embeddings_of(models.reid_id, "crop", [stranger])[stranger]
+    means = indexed.embeddings_of(models.reid_id, "track", [confirmed[0]])[confirmed[0]][0]
+    expected = max(float((crops @ result.vector).max()), float((crops @ means).max()))
+    assert likeness[stranger] == pytest.approx(expected) and likeness[stranger] < 0.8
+    assert likeness[confirmed[0]] == pytest.approx(result.hits[0].score, abs=0.02)  # as the search scored it
