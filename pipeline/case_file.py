@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import SpotterError, StorageError
+from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import clean_name
@@ -36,9 +37,6 @@ CASE_FORMAT = "spotter-case"
 CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
 CASE_SUFFIX = ".spotter-case"
 MAX_CASE_FILE_BYTES = 1 << 30  # a larger file is refused unread (a case's photos take a few MB)
-MIN_SPAN_OVERLAP = 0.5
-"""A mark is attached to a track of this library only when their frame spans overlap by at least this
-share of the longer one (the same track, not another person with the same number)."""
 
 
 class CaseFileError(SpotterError):
@@ -72,7 +70,9 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         photo = {"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image}
         photos.append(photo | {"grey_vector": None if grey is None else grey.tolist()})
     marks = []
+    tracks = library.tracks([m.track_pk for m in case.marks])
     for m, (path, sha, track, first, last) in zip(case.marks, library.mark_details(name)):
+        boxes = boxes_of(tracks[m.track_pk].path) if m.track_pk in tracks else []
         marks.append(
             {
                 "video": path,
@@ -83,6 +83,7 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
                 "verdict": m.verdict,
                 "by": m.marked_by,
                 "at": _iso(m.marked_at),
+                "boxes": boxes,  # the marked person, to find them again where numbers differ
             }
         )
     doc = {
@@ -150,6 +151,8 @@ def read_case_file(path: Path) -> dict:
                 raise ValueError("a photo's grey vector differs in length from its vector")
         for m in doc["marks"]:
             _count(m["track_id"]), _count(m["first_frame"]), _count(m["last_frame"]), _time(m.get("at"))
+            if m.get("boxes") is not None and not _boxes(m["boxes"]).size:
+                raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
@@ -181,16 +184,14 @@ def import_case(
             images.append(base64.b64decode(p["image"], validate=True) if p.get("image") else None)
         except (binascii.Error, TypeError):
             raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
-    marks, left_out = {}, 0
+    marks, left_out, videos = {}, 0, {}
     for m in doc["marks"]:
-        found = library.find_track(
-            str(m.get("video_sha256") or ""), str(m.get("video") or ""), _count(m["track_id"])
-        )
-        if found is None or not _same_span(found[1:], (_count(m["first_frame"]), _count(m["last_frame"]))):
+        found = _marked_track(library, m, videos)
+        if found is None:
             left_out += 1
             continue
-        marks[found[0]] = (
-            found[0],
+        marks[found] = (
+            found,
             str(m["verdict"]),
             str(m.get("by") or ""),
             _when(m.get("at")),
@@ -296,9 +297,31 @@ def _new_folder(base: Path) -> Path:
     raise CaseFileError(f"cannot find a free folder name beside {base}")
 
 
-def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    overlap = min(a[1], b[1]) - max(a[0], b[0]) + 1
-    return overlap >= MIN_SPAN_OVERLAP * max(a[1] - a[0] + 1, b[1] - b[0] + 1)
+def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:
+    """The key of the track of this library a mark is about (:mod:`pipeline.mark_matching`), or None;
+    ``videos`` keeps each video's tracks for the next mark."""
+    sha, path = str(mark.get("video_sha256") or ""), str(mark.get("video") or "")
+    span = (_count(mark["first_frame"]), _count(mark["last_frame"]))
+    if mark.get("boxes") is None:  # a file from before boxes were kept: by number and span
+        found = library.find_track(sha, path, _count(mark["track_id"]))
+        return found[0] if found is not None and same_span(found[1:], span) else None
+    video = library.find_video(sha, path)
+    if video is None:
+        return None
+    if video not in videos:
+        videos[video] = library.video_tracks(video)
+    track = same_person(_boxes(mark["boxes"]), span, videos[video])
+    return None if track is None else track.pk
+
+
+def _boxes(rows: object) -> np.ndarray:
+    """A mark's boxes as an (N, 5) array of finite numbers; empty when they are not that."""
+    try:
+        boxes = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.zeros((0, 5))
+    ok = boxes.ndim == 2 and boxes.shape[1] == 5 and len(boxes) and np.isfinite(boxes).all()
+    return boxes if ok else np.zeros((0, 5))
 
 
 def _iso(t: datetime) -> str:

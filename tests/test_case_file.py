@@ -305,3 +305,48 @@ def test_a_new_case_keeps_copies_of_its_photos_and_a_case_not_made_keeps_none(tm
     assert sorted(p.name for p in folder.iterdir()) == ["gate"]  # no "gate (2)" left behind
     open_case(lib, "pasted", [CasePhoto("photo", "m.onnx", COLOUR)])  # no picture at hand: no copy
     assert [p for p, *_ in lib.case("pasted").photos] == ["photo"]
+
+
+def test_marks_land_on_the_same_person_where_track_numbers_differ(tmp_path: Path, tud_library: Path) -> None:
+    """The same video indexed with other settings numbers its tracks otherwise: a mark taken up by its
+    track number landed on another person (a helper's sweep: 3 of 11 TUD-Campus numbers; a
+    confirmation fell on the person the case had rejected). Marks now carry their boxes and land on
+    the track whose boxes agree, or are left out: every one here on the same ground-truth person."""
+    from models.boxes import iou_matrix
+    from pipeline.types import box_at
+    from tests.conftest import load_gt
+
+    other = tmp_path / "other.db"
+    p = cli("index", str(tud().video), "--db", str(other), "--max-input", "640", "--stride", "2", "--quiet")
+    assert p.returncode == 0, p.stderr
+    gt = load_gt(tud())
+
+    def person(track) -> int:  # the ground-truth person a track follows most
+        votes = {
+            who: sum(
+                f in boxes and iou_matrix(box_at(track.path, f)[None], np.array([boxes[f]]))[0, 0] >= 0.5
+                for f in range(track.first_frame, track.last_frame + 1)
+                if box_at(track.path, f) is not None
+            )
+            for who, boxes in gt.items()
+        }
+        return max(votes, key=votes.get)
+
+    def verdict(who: int) -> str:  # each person one verdict, alternating
+        return ("confirmed", "rejected")[who % 2]
+
+    made = copy_library(tud_library, tmp_path / "made.db")
+    lib = Library(made)
+    lib.create_case("all", [], "")
+    marked = lib.video_tracks(lib.video_id(tud().video))
+    for t in marked:
+        lib.mark("all", t.pk, verdict(person(t)))
+    lib.close()
+    out = tmp_path / "all.spotter-case"
+    assert cli("case", "export", "all", "--db", str(made), "--out", str(out)).returncode == 0
+    assert cli("case", "import", str(out), "--db", str(other)).returncode == 0
+    theirs = Library(other)
+    tracks = {t.pk: t for t in theirs.video_tracks(theirs.video_id(tud().video))}
+    taken = theirs.case("all").marks
+    assert len(taken) >= len(marked) // 2
+    assert [m.verdict for m in taken] == [verdict(person(tracks[m.track_pk])) for m in taken]

@@ -129,19 +129,24 @@ class CaseStore(LibraryBase):
                 s.add(CaseMarkRow(case_id=case.id, track_pk=pk, verdict=verdict, marked_by=by, marked_at=at))
             return case.id
 
-    def find_track(self, content_sha256: str, path: str, track_id: int) -> tuple[int, int, int] | None:
-        """(track key, first frame, last frame) of a track by its video's content (else its path) and
-        its number in that video, for taking up a case made on another library."""
+    def find_video(self, content_sha256: str, path: str) -> int | None:
+        """The video's id by its content (else its path), for taking up a case made on another
+        library."""
         with self._read() as s:
             video = (
                 s.scalar(select(VideoRow.id).where(VideoRow.content_sha256 == content_sha256))
                 if content_sha256
                 else None
             )
-            if video is None:
-                video = s.scalar(select(VideoRow.id).where(VideoRow.path == path))
-            if video is None:
-                return None
+            return video if video is not None else s.scalar(select(VideoRow.id).where(VideoRow.path == path))
+
+    def find_track(self, content_sha256: str, path: str, track_id: int) -> tuple[int, int, int] | None:
+        """(track key, first frame, last frame) of a track by its video's content (else its path) and
+        its number in that video (a case file written before marks kept their boxes)."""
+        video = self.find_video(content_sha256, path)
+        if video is None:
+            return None
+        with self._read() as s:
             row = s.execute(
                 select(TrackRow.id, TrackRow.first_frame, TrackRow.last_frame).where(
                     TrackRow.video_id == video, TrackRow.track_id == track_id
