@@ -194,6 +194,29 @@ class GreyTracks:
         k = int(np.argmax(reaching <= share)) - 1  # grey pairs above bin k: no larger a share
         return float(min(max(bin_upper_edge(k, BINS), lo), hi)), True
 
+    def candidates(
+        self,
+        vec: np.ndarray,
+        nearest: tuple[np.ndarray, np.ndarray],
+        colour: np.ndarray,
+        found: tuple[np.ndarray, np.ndarray],
+        least: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A grey query's candidates: the ``nearest`` tracks (keys, scores by their colour vectors),
+        the ``colour`` ones among them scored turned grey, and the rest of ``found`` with their own
+        scores; those reaching ``least``, best first, and which were scored in grey."""
+        top_pks, top_scores = nearest[0], nearest[1].astype(np.float64)
+        rescored, in_grey = self.scores(vec, top_pks[colour], top_scores[colour])
+        top_scores[colour], flags = rescored, np.zeros(len(top_pks), bool)
+        flags[colour] = in_grey
+        rest = ~np.isin(found[0], top_pks)  # beyond the nearest: their own scores
+        pks = np.concatenate([top_pks, found[0][rest]])
+        scores = np.concatenate([top_scores, found[1][rest].astype(np.float64)])
+        flags = np.concatenate([flags, np.zeros(int(rest.sum()), bool)])
+        keep = np.flatnonzero(scores >= least)
+        order = keep[np.argsort(-scores[keep], kind="stable")]
+        return pks[order], scores[order], flags[order]
+
     def scores(self, vec: np.ndarray, pks: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The tracks' scores against a grey query vector, by their grey vectors where they have one;
         and which were so scored."""

@@ -36,6 +36,11 @@ class Review:
     rejected: tuple[int, ...] = ()
     greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey, for footage without colour
 
+    @property
+    def grey_photo(self) -> bool:
+        """Whether a photo has no colour (:func:`pipeline.grey_query.is_grey_photo`)."""
+        return any(is_grey_photo(np.asarray(v), g) for v, g in zip(self.photos, self.greys))
+
 
 def refine(
     searcher: Searcher, review: Review, where: SearchFilter | None = None, max_hits: int | None = None
@@ -95,9 +100,8 @@ def _in_grey(
     examples' and the rejected tracks' grey vectors): the photos turned grey, the confirmed and
     rejected tracks' best crops turned grey (:class:`pipeline.grey_query.GreyTracks`)."""
     photos = review.photos
-    grey_photo = any(is_grey_photo(np.asarray(v), g) for v, g in zip(photos, review.greys))
     pks = np.array([h.track_pk for h in hits], np.int64)
-    which = pks if grey_photo else pks[searcher.colourless(pks)]
+    which = pks if review.grey_photo else pks[searcher.colourless(pks)]
     if not len(which):
         return {}
     tracks = searcher.grey_tracks
@@ -126,8 +130,7 @@ def sighting_scores(searcher: Searcher, review: Review, pks: list[int]) -> dict[
     means = searcher.library.embeddings_of(model, "track", list(review.confirmed))
     dark = dict(zip(pks, searcher.colourless(np.array(pks, np.int64)).tolist()))
     greys = list(review.greys[: len(review.photos)]) + [None] * len(review.photos)
-    grey_photo = any(is_grey_photo(np.asarray(v), g) for v, g in zip(review.photos, greys))
-    in_grey = searcher.grey_tracks.vectors(pks) if grey_photo else {}
+    in_grey = searcher.grey_tracks.vectors(pks) if review.grey_photo else {}
     out = {}
     for p in pks:
         own, scores = crops.get(p), []

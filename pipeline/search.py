@@ -222,20 +222,9 @@ class Searcher:
         self, vec: np.ndarray, least: float, inside: np.ndarray | None, found: tuple[np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates of a query without colour, the colour tracks nearest to it scored by their
-        best crop turned grey (:mod:`pipeline.grey_query`), best first; and which were so scored."""
-        top_pks, top_scores = self.index.search(vec, -1.0, self.config.grey_photo.candidates, inside)
-        colour = ~self.colourless(top_pks)
-        rescored, in_grey = self.grey_tracks.scores(vec, top_pks[colour], top_scores[colour])
-        top_scores = top_scores.astype(np.float64)
-        top_scores[colour], flags = rescored, np.zeros(len(top_pks), bool)
-        flags[colour] = in_grey
-        rest = ~np.isin(found[0], top_pks)  # beyond the nearest: their own scores
-        pks = np.concatenate([top_pks, found[0][rest]])
-        scores = np.concatenate([top_scores, found[1][rest].astype(np.float64)])
-        flags = np.concatenate([flags, np.zeros(int(rest.sum()), bool)])
-        keep = np.flatnonzero(scores >= least)
-        order = keep[np.argsort(-scores[keep], kind="stable")]
-        return pks[order], scores[order], flags[order]
+        best crop turned grey (:meth:`GreyTracks.candidates`), best first; and which were so scored."""
+        top = self.index.search(vec, -1.0, self.config.grey_photo.candidates, inside)
+        return self.grey_tracks.candidates(vec, top, ~self.colourless(top[0]), found, least)
 
     @property
     def grey_tracks(self) -> GreyTracks:
