@@ -274,47 +274,63 @@ def cameras_named(files: list[Path]) -> list[str]:
 
 
 def sequence_fingerprint(seq: Sequence) -> str:
-    """Identity of a folder's content: names, sizes and modification times of its images, plus the
-    bytes at the start and end of each."""
-    return _whole_digest(seq, mtimes=True)
+    """Quick identity of a folder's content: names, sizes and modification times of its images, plus
+    the bytes at the start and end of each (the folder's counterpart of a video's sampled
+    fingerprint: a change is caught by a size or a time, and then :func:`sequence_content`)."""
+    return _digest_after(_running_digests(seq, mtimes=True))
 
 
 def sequence_content(seq: Sequence) -> str:
-    """A folder's content as :func:`sequence_fingerprint` sees it, without modification times: a
-    folder whose images were only touched, or copied without their times, has the same content."""
-    return _whole_digest(seq, mtimes=False)
+    """A folder's content: its images' names, sizes and whole bytes, in order, without modification
+    times (a folder whose images were only touched, or copied without their times, has the same
+    content). Whole images, as a video's content is its whole file: until 2026-12-02 only each
+    image's first and last 4 KiB were read (:data:`ENDS_ONLY`, still accepted from a library of
+    then), so an image altered in its middle was not told from the one indexed."""
+    return _digest_after(_running_digests(seq, mtimes=False, whole=True))
 
 
 def indexed_prefix(seq: Sequence, content: str) -> int:
     """How many of the sequence's first images are, in the same order and with the same content
     (modification times aside), the images whose :func:`sequence_content` is ``content`` (0: none).
     A camera's upload folder that gained images after it was indexed keeps its first images; an
-    image added in between, changed or removed leaves 0."""
-    for n, digest in enumerate(_running_digests(seq, mtimes=False), 1):
-        if digest.hexdigest() == content:
+    image added in between, changed or removed leaves 0. A content kept by a library of before
+    2026-12-02 (:data:`ENDS_ONLY`) is compared as it was computed."""
+    whole = _running_digests(seq, mtimes=False, whole=True)
+    ends = _running_digests(seq, mtimes=False)
+    for n, (a, b) in enumerate(zip(whole, ends), 1):
+        if content in (a.hexdigest(), b.hexdigest()):
             return n
     return 0
 
 
-def _whole_digest(seq: Sequence, mtimes: bool) -> str:
+ENDS_ONLY = 4096  # bytes read at each end of an image by the quick fingerprint (and older contents)
+BLOCK = 1 << 20  # bytes read at a time when an image is hashed whole
+
+
+def _digest_after(digests: Iterator[hashlib._Hash]) -> str:
     final = hashlib.sha256()
-    for final in _running_digests(seq, mtimes):  # noqa: B007 - the last is the whole folder's
+    for final in digests:  # noqa: B007 - the last is the whole folder's
         pass
     return final.hexdigest()
 
 
-def _running_digests(seq: Sequence, mtimes: bool = True) -> Iterator[hashlib._Hash]:
-    """The fingerprint's hash after each image in turn (the same object, updated)."""
+def _running_digests(seq: Sequence, mtimes: bool = True, whole: bool = False) -> Iterator[hashlib._Hash]:
+    """The hash after each image in turn (the same object, updated): each image's name, size (and
+    modification time), and its bytes, ``whole`` or its first and last :data:`ENDS_ONLY`."""
     digest = hashlib.sha256()
     for f in seq.files:
         st = f.stat()
         when = f"{st.st_mtime_ns}\0" if mtimes else ""
         digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{when}".encode())
         with open(f, "rb") as fh:
-            digest.update(fh.read(4096))
-            if st.st_size > 8192:
-                fh.seek(st.st_size - 4096)
-                digest.update(fh.read(4096))
+            if whole:
+                while block := fh.read(BLOCK):
+                    digest.update(block)
+            else:
+                digest.update(fh.read(ENDS_ONLY))
+                if st.st_size > 2 * ENDS_ONLY:
+                    fh.seek(st.st_size - ENDS_ONLY)
+                    digest.update(fh.read(ENDS_ONLY))
         yield digest
 
 

@@ -114,8 +114,8 @@ def fingerprint(path: Path, size: int | None = None) -> str:
 
 
 def content_sha256(info: VideoInfo) -> str:
-    """The whole content's SHA-256 (a folder of images: every image's name, size and ends, as its
-    fingerprint without the modification times); read in 1 MiB blocks, a few seconds per GB."""
+    """The whole content's SHA-256 (a folder of images: every image's name, size and bytes,
+    :func:`pipeline.image_sequence.sequence_content`); read in 1 MiB blocks, a few seconds per GB."""
     from models.weights import sha256_of
 
     if info.images is not None:

@@ -3,6 +3,7 @@ keeping its tracks and the cases' review marks on them; its evidence exports in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -165,3 +166,36 @@ def test_a_folder_changed_among_its_indexed_images_is_indexed_afresh(tmp_path: P
         and "gate" in events[1].reason
     )
     assert library.case("gate").marks == ()
+
+
+def test_an_image_altered_in_its_middle_is_a_changed_folder(tmp_path: Path, models) -> None:
+    """Evidence is cut only from the images indexed: one altered inside (its size and ends the same,
+    as a retouched JPEG's can be) is refused, as a changed video is. Before 2026-12-02 only each
+    image's first and last 4 KiB were compared, and such a folder still exported."""
+    frames = tud_frames(10)
+    paths = uploads(tmp_path, frames)(0, 6)
+    library = Library(tmp_path / "lib.db")
+    list(index_video(tmp_path / "cam", library, models))
+    (video,) = library.videos()
+    data = bytearray(paths[2].read_bytes())
+    assert len(data) > 3 * 4096
+    data[len(data) // 2] ^= 0xFF  # one byte inside, size and ends as they were
+    paths[2].write_bytes(bytes(data))
+    with pytest.raises(ExportError, match="changed since it was indexed"):
+        verify_source(library, video.video_id)
+
+
+def test_a_folder_content_kept_by_an_older_library_is_still_recognised(tmp_path: Path) -> None:
+    """A library of before 2026-12-02 kept a folder's content as each image's name, size and first
+    and last 4 KiB: the same images, touched, are still the folder it indexed."""
+    paths = uploads(tmp_path, tud_frames(10))(0, 5)
+    older = hashlib.sha256()
+    for p in sorted(paths):
+        data = p.read_bytes()
+        older.update(os.fsencode(p.name) + f"\0{len(data)}\0".encode())
+        older.update(data[:4096] + (data[-4096:] if len(data) > 8192 else b""))
+    images = probe(tmp_path / "cam").images
+    assert content_sha256(probe(tmp_path / "cam")) != older.hexdigest()  # whole images now
+    assert indexed_prefix(images, older.hexdigest()) == 5
+    paths[1].write_bytes(paths[0].read_bytes())  # one of them replaced
+    assert indexed_prefix(probe(tmp_path / "cam").images, older.hexdigest()) == 0
