@@ -18,7 +18,9 @@ three base sequences (PETS09-S2L1, TUD-Campus, ADL-Rundle-6) and:
   MOT17 sample frames (other cameras, other people; MOT17-09, ADL-Rundle-6's street and people, left
   out) in the whole library; a query is rejected when it gets no hits at all.
 With ``--night`` that library holds the three without colour (``-night``: an infrared camera at
-night), searched with the same colour photos. With ``--grey-photos`` every query photo is turned grey
+night), searched with the same colour photos; with ``--mixed`` it holds both, the three in colour and
+without (one camera's day and night), each person scored in each copy, absent without either.
+With ``--grey-photos`` every query photo is turned grey
 (a still from a black-and-white or night camera, a photocopy) and searched in the colour footage.
 """
 
@@ -87,9 +89,15 @@ def mot17_queries(outdir: Path, min_height: int = 50) -> list[Path]:
 
 
 def evaluate_present(
-    searcher: Searcher, ev: object, seq: Sequence, photos: dict[int, Path], video: Path
+    searcher: Searcher,
+    ev: object,
+    seq: Sequence,
+    photos: dict[int, Path],
+    video: Path,
+    same: tuple[Path, ...] = (),
 ) -> dict[str, float]:
-    """Mean evaluator metrics over identities; hits outside ``video`` count as wrong footage."""
+    """Mean evaluator metrics over identities; hits outside ``video`` count as wrong footage, except
+    in ``same`` (other copies of the footage, holding the same people: scored on their own)."""
     gt = ev.load_gt(seq.gt, seq.scale, 1, False)
     rows, foreign = [], 0
     for ident, photo in photos.items():
@@ -104,7 +112,12 @@ def evaluate_present(
         hits = [h.to_json() for h in result.hits]
         mine = [h for h in hits if Path(h["video"]) == video.resolve()]
         m = ev.score(mine, gt[ident], 0.5)
-        other = sum(h["end_frame"] - h["start_frame"] + 1 for h in hits if h not in mine)
+        copies = {v.resolve() for v in same}
+        other = sum(
+            h["end_frame"] - h["start_frame"] + 1
+            for h in hits
+            if h not in mine and Path(h["video"]) not in copies
+        )
         if other:  # footage of another video an operator would review for nothing
             total = sum(h["end_frame"] - h["start_frame"] + 1 for h in mine) + other
             good = m["precision"] * (total - other)
@@ -196,6 +209,11 @@ def main() -> int:
         "--night", action="store_true", help="the combined library of the three without colour (-night)"
     )
     ap.add_argument(
+        "--mixed",
+        action="store_true",
+        help="the combined library of the three in colour and without colour (day and night)",
+    )
+    ap.add_argument(
         "--colour-photo-only",
         action="store_true",
         help="compare footage without colour with the colour photo",
@@ -268,26 +286,33 @@ def main() -> int:
     for line in rate_summary(report):
         print(line, flush=True)
     if not a.no_absent:
-        footage = {k: sequence(f"{k}-night") if a.night else base_sequences()[k] for k in BASE}
-        combined = Library(a.work / ("combined-night.db" if a.night else "combined.db"))
+        night = {k: sequence(f"{k}-night") for k in BASE} if a.night or a.mixed else {}
+        day = {} if a.night else base_sequences()
+        footage = {k: [s[k] for s in (day, night) if s] for k in BASE}
+        name = "combined-mixed.db" if a.mixed else "combined-night.db" if a.night else "combined.db"
+        combined = Library(a.work / name)
         for key in BASE:
-            index_into(combined, footage[key], models, indexing)
+            for seq in footage[key]:
+                index_into(combined, seq, models, indexing)
         searcher = Searcher(combined, models, config)
+        print(f"{'floors':24s} {searcher.calibrated_floors()}", flush=True)
         for key in BASE:
-            seq = footage[key]
-            m = evaluate_present(searcher, ev, seq, photos[key], seq.video)
-            report[f"combined:{key}"] = m
-            print(f"{'combined:' + key:24s} {fmt(m)}", flush=True)
+            for seq in footage[key]:
+                copies = tuple(s.video for s in footage[key] if s is not seq)
+                m = evaluate_present(searcher, ev, seq, photos[key], seq.video, copies)
+                label = f"combined:{key}" + ("-night" if a.mixed and seq is not footage[key][0] else "")
+                report[label] = m
+                print(f"{label:24s} {fmt(m)}", flush=True)
         absent: dict[str, dict] = {}
         for key in BASE:
             copy = tmp / f"without_{key}.db"
-            name = "combined-night.db" if a.night else "combined.db"
             with sqlite3.connect(a.work / name) as src, sqlite3.connect(copy) as dst:
                 src.backup(dst)  # WAL-safe copy (a file copy would miss what is still in the log)
             lib = Library(copy)
-            vid = lib.video_id(footage[key].video)
-            if vid is not None:
-                lib.remove_video(vid)
+            for seq in footage[key]:
+                vid = lib.video_id(seq.video)
+                if vid is not None:
+                    lib.remove_video(vid)
             absent[key] = evaluate_absent(Searcher(lib, models, config), list(photos[key].values()))
             print(f"{'absent:' + key:24s} {fmt(absent[key])}", flush=True)
             lib.close()

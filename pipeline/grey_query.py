@@ -19,7 +19,7 @@ In grey, different people look more alike (without their clothes' colours), so t
 let through look-alikes of people who are not there: 36 % of 112 absent people's grey photos got
 hits. A colour track met in grey (one grey best crop against the grey photo) must reach a grey
 floor; tracks recorded without colour, scored by their best crop as any track is, keep the
-library's calibrated floor (in footage without colour, it is calibrated on grey crops already:
+library's calibrated floor for such tracks (calibrated on their grey crops already:
 0.75-0.78 on the night copies of the three sequences, where the rule below gives 0.72-0.735, as a
 single crop scores lower than the best of several).
 
@@ -64,19 +64,6 @@ def is_grey_photo(vec: np.ndarray, grey_vec: np.ndarray | None) -> bool:
     (``Searcher.grey_vector``), so the grey vector a search, a case or a review keeps with it is its
     own vector. (A colour photo's grey copy scores 0.6-0.95 against it: the colours are gone.)"""
     return grey_vec is not None and float(np.dot(vec, grey_vec)) >= SAME_VECTOR
-
-
-def greyed_people(
-    pks: np.ndarray, scores: np.ndarray, grey: np.ndarray, owners: dict[int, tuple[int, int]]
-) -> set[tuple[int, int]]:
-    """The people (video id, person) whose best-scoring track was scored in grey (``grey``): they
-    must reach the grey floor."""
-    best: dict[tuple[int, int], tuple[float, bool]] = {}
-    for p, s, g in zip(pks.tolist(), scores.tolist(), grey.tolist()):
-        key = owners.get(p)
-        if key is not None and s > best.get(key, (-3.0, False))[0]:
-            best[key] = (s, bool(g))
-    return {key for key, (_, g) in best.items() if g}
 
 
 def case_greys(case: CaseInfo, model: str, config: MonochromeConfig) -> tuple[np.ndarray | None, ...]:
@@ -163,7 +150,7 @@ class GreyTracks:
         impostor = np.zeros(BINS, np.int64)
         for video_id in videos:
             tracks = list(islice(self.library.iter_video_tracks(video_id), each))
-            impostor += score_histograms(tracks, self._as_crops)[1]
+            impostor += score_histograms(tracks, self._as_crops)[1].sum(axis=0)
         self._histogram = (changed, impostor)
         return impostor
 

@@ -3,8 +3,9 @@
 Scoring runs in two stages. FAISS finds the nearest track embeddings (each the mean of a track's best
 crops); that short list is then re-scored from the stored crop embeddings (``score_by``). Tracks are
 grouped into people (the linked fragments of one walk), each scored by its best track. A person is a
-hit when their score reaches the library's floor AND lies within ``relative_margin`` of the best
-person *of the same video*:
+hit when their score reaches the library's floor (for their kind of track: in colour, or recorded
+without colour) AND lies within ``relative_margin`` of the best person *of the same video*
+(:mod:`pipeline.hit_selection`):
 - the floor is calibrated from the library itself (:mod:`pipeline.calibration`: the equal-error point
   between same-person and certainly-different-people scores of its own footage), so that a person
   who is not in the footage gets no hits, whatever the cameras; ``min_score`` is the floor until the
@@ -25,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from models.loader import ModelSet
-from pipeline.calibration import METHOD, library_floor
-from pipeline.cooccurrence import seen_with_better
+from pipeline.calibration import COLOUR, Floors, library_floors, library_histograms
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
-from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, greyed_people, is_grey_photo
+from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
+from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -99,7 +100,7 @@ class Searcher:
         self._index: VectorIndex | None = None
         self.filter = TrackFilter(library)
         self._floor_gen: tuple[int, int] | None = None
-        self._calibrated = (config.min_score, False)
+        self._calibrated = Floors(config.min_score, config.min_score, False)
         self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
         self._colourless_gen = -1
         self._grey_tracks: GreyTracks | None = None  # colour tracks turned grey, for a grey photo
@@ -234,27 +235,36 @@ class Searcher:
 
     def _grey_floor(self, colour_floor: float) -> float:
         """The floor of a person compared in grey (:mod:`pipeline.grey_query`), from the colour one."""
-        found = self.library.score_histograms(self.models.reid_id, METHOD)
+        found = library_histograms(self.library, self.models.reid_id)
         cfg = self.config
-        return self.grey_tracks.floor(found and found[1], colour_floor, cfg.grey_photo, cfg.calibration)[0]
+        impostor = found[1][COLOUR] if found is not None else None
+        return self.grey_tracks.floor(impostor, colour_floor, cfg.grey_photo, cfg.calibration)[0]
 
-    def calibrated_floor(self) -> tuple[float, bool]:
-        """(floor, calibrated) of the library now (recomputed when its tracks change)."""
+    def calibrated_floors(self) -> Floors:
+        """The library's floors now, for tracks in colour and without (recomputed when its tracks
+        change; :mod:`pipeline.calibration`)."""
         cfg = self.config
         if not cfg.calibrate:
-            return cfg.min_score, False
+            return Floors(cfg.min_score, cfg.min_score, False)
         gen = self.library.generation()
         if gen != self._floor_gen:
-            self._calibrated = library_floor(
+            self._calibrated = library_floors(
                 self.library, self.models.reid_id, cfg.calibration, cfg.min_score
             )
             self._floor_gen = gen
         return self._calibrated
 
-    def _floor(self, min_score: float | None) -> float:
+    def calibrated_floor(self) -> tuple[float, bool]:
+        """(floor, calibrated) of the library's colour tracks now."""
+        floors = self.calibrated_floors()
+        return floors.colour, floors.calibrated
+
+    def _floors(self, min_score: float | None) -> tuple[float, float]:
+        """(colour, colourless) floors of a search: ``min_score`` for both when given."""
         if min_score is not None:
-            return float(min_score)
-        return self.calibrated_floor()[0]
+            return float(min_score), float(min_score)
+        floors = self.calibrated_floors()
+        return floors.colour, floors.colourless
 
     def rerank(self, vec: np.ndarray, pks: np.ndarray) -> np.ndarray:
         """k-reciprocal re-ranked scores of the candidate tracks (their mean embeddings as gallery)."""
@@ -291,10 +301,11 @@ class Searcher:
         recorded without colour are scored against it; when it is the query itself (a photo without
         colour), colour tracks are scored turned grey."""
         cfg = self.config
-        floor = self._floor(min_score)
+        floor, night_floor = self._floors(min_score)  # for tracks in colour, and without colour
+        low = min(floor, night_floor)
         grey_photo = is_grey_photo(vec, grey_vec)
         margin = cfg.relative_margin
-        lowest = min(cfg.display_floor, floor)
+        lowest = min(cfg.display_floor, low)
         where = where or SearchFilter()
         if video:
             video_id = self.library.video_id(video)
@@ -304,7 +315,7 @@ class Searcher:
         clocks = self.library.clocks()
         allowed = self.filter.allowed(where, clocks) if where.active else None
         inside = allowed.pks if allowed is not None else None
-        least = min(lowest, floor - cfg.rescore_window)
+        least = min(lowest, low - cfg.rescore_window)
         pks, scores = self.index.search(vec, least, cfg.candidates, inside)
         dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:
@@ -322,7 +333,7 @@ class Searcher:
         pks, scores, dark, in_grey = pks[keep], scores[keep].astype(np.float64), dark[keep], in_grey[keep]
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
-            near = scores >= max(floor, float(scores.max()) - margin) - cfg.rescore_window
+            near = scores >= max(low, float(scores.max()) - margin) - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
             if dark.any():  # each track against the query of its kind
                 scores[near & dark] = self.score(grey_vec, pks[near & dark], scores[near & dark])
@@ -331,11 +342,11 @@ class Searcher:
         people = self._people(pks, scores, owners, lowest)
         greyed, grey_floor = set(), floor  # people whose colour track met a grey photo in grey
         if in_grey.any() and min_score is None and cfg.calibrate:
-            greyed, grey_floor = greyed_people(pks, scores, in_grey, owners), self._grey_floor(floor)
+            greyed, grey_floor = best_track_flagged(pks, scores, in_grey, owners), self._grey_floor(floor)
+        night = dark if not grey_photo else ~in_grey & self.colourless(pks)  # tracks without colour
+        nighted = best_track_flagged(pks, scores, night, owners) if night_floor != floor else set()
+        floors = PersonFloors(floor, night_floor, grey_floor, frozenset(nighted), frozenset(greyed))
         best = people[0][0] if people else None
-        video_best: dict[int, float] = {}
-        for score, members in people:  # best first: the first person seen of a video is its best
-            video_best.setdefault(members[0].video_id if cfg.margin_per_video else -1, score)
         limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(
             hit_from_track(t, score, clocks.get(t.video_id))
@@ -344,18 +355,8 @@ class Searcher:
             if (inside is None or _among(inside, t.pk))
             and (where.region is None or enters(t.path, where.region))
         )
-
-        def cut(video_id: int) -> float:
-            return max(floor, video_best[video_id if cfg.margin_per_video else -1] - margin)
-
-        elsewhere = seen_with_better(people, cut) if cfg.one_place else set()
-        hits = tuple(
-            h
-            for h in candidates
-            if h.score >= cut(h.video_id)
-            and (h.video_id, h.person) not in elsewhere
-            and (h.score >= grey_floor or (h.video_id, h.person) not in greyed)
-        )
+        chosen = chosen_people(people, floors, margin, cfg.margin_per_video, cfg.one_place)
+        hits = tuple(h for h in candidates if (h.video_id, h.person) in chosen)
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)
         left_out = allowed.videos_without_start if allowed is not None else 0

@@ -11,10 +11,14 @@ import pytest
 
 from pipeline.calibration import (
     BINS,
+    COLOUR,
+    COLOURLESS,
+    KINDS,
+    METHOD,
     CalibrationConfig,
     calibrate_video,
     equal_error_floor,
-    library_floor,
+    library_floors,
     score_histograms,
 )
 from pipeline.storage import Library, TrackInfo
@@ -44,8 +48,8 @@ def test_which_pairs_count() -> None:
         track(5, 5, 200, 210, 300),  # alone in time: no pair
     ]
     genuine, impostor = score_histograms(tracks, lambda pks: {p: crops[p] for p in pks}, page=2)
-    assert genuine.sum() == 5 * 3  # every crop of every track against its best other crop
-    assert impostor.sum() == 1 * (3 + 3)  # one pair (1, 2), three samples each way
+    assert genuine.sum() == genuine[COLOUR].sum() == 5 * 3  # every crop against its best other crop
+    assert impostor.sum() == impostor[COLOUR].sum() == 1 * (3 + 3)  # one pair (1, 2), 3 samples each way
 
 
 def test_a_crowd_in_view_for_hours_costs_linear_pairs() -> None:
@@ -78,8 +82,59 @@ def test_old_libraries_are_calibrated_from_what_they_store(tmp_path: Path) -> No
     add_video(library, "cam1", list(unit(rng.normal(size=(6, 16)))))
     with sqlite3.connect(library.db_path) as c:  # as a library from before calibration existed
         c.execute("delete from calibration")
-    assert library.score_histograms("test-reid", "eer-2") is None
-    floor, _ = library_floor(library, "test-reid", CalibrationConfig(min_samples=1), 0.65)
-    assert library.score_histograms("test-reid", "eer-2") is not None
+    assert library.score_histograms("test-reid", METHOD) is None
+    floors = library_floors(library, "test-reid", CalibrationConfig(min_samples=1), 0.65)
+    assert library.score_histograms("test-reid", METHOD) is not None
     calibrate_video(library, library.videos()[0].video_id, "test-reid")  # idempotent
-    assert library_floor(library, "test-reid", CalibrationConfig(min_samples=1), 0.65)[0] == floor
+    assert library_floors(library, "test-reid", CalibrationConfig(min_samples=1), 0.65) == floors
+
+
+def test_tracks_without_colour_are_calibrated_apart() -> None:
+    """A camera's night (tracks recorded without colour) and its day are two kinds of pairs: each
+    kind's pairs in its own row, a pair of one of each (a dusk) in neither."""
+    rng = np.random.default_rng(4)
+    crops = {pk: unit(rng.normal(size=(2, 16))) for pk in range(1, 6)}
+    tracks = [
+        track(1, 1, 0, 50, 0),  # colour, beside 2: a colour pair
+        track(2, 2, 10, 60, 200),
+        track(3, 3, 100, 150, 0),  # without colour, beside 4: a colourless pair
+        track(4, 4, 110, 160, 200),
+        track(5, 5, 120, 170, 400),  # colour, beside 3 and 4: one of each kind, left out
+    ]
+    dark = {3: True, 4: True}
+    genuine, impostor = score_histograms(
+        tracks,
+        lambda pks: {p: crops[p] for p in pks},
+        colourless=lambda pks: {p: dark.get(p, False) for p in pks},
+    )
+    assert genuine.shape == impostor.shape == (KINDS, BINS)
+    assert genuine[COLOUR].sum() == 3 * 2 and genuine[COLOURLESS].sum() == 2 * 2
+    assert impostor[COLOUR].sum() == 2 * 2 and impostor[COLOURLESS].sum() == 2 * 2
+
+
+def test_each_kind_has_its_floor_and_a_kind_with_few_pairs_takes_both_together(tmp_path: Path) -> None:
+    library = Library(tmp_path / "lib.db")
+    rng = np.random.default_rng(5)
+    vid = add_video(library, "cam1", list(unit(rng.normal(size=(2, 16)))))
+    day_g, day_i = hist_of(rng.normal(0.85, 0.05, 5000)), hist_of(rng.normal(0.45, 0.1, 5000))
+    night_g, night_i = hist_of(rng.normal(0.9, 0.04, 5000)), hist_of(rng.normal(0.6, 0.1, 5000))
+    config = CalibrationConfig()
+
+    def stored(genuine: list[np.ndarray], impostor: list[np.ndarray]) -> None:
+        library.set_score_histograms(
+            vid, "test-reid", METHOD, np.concatenate(genuine), np.concatenate(impostor)
+        )
+
+    stored([day_g, night_g], [day_i, night_i])
+    floors = library_floors(library, "test-reid", config, 0.65)
+    assert floors.calibrated
+    assert floors.colour == equal_error_floor(day_g, day_i, config, 0.65)[0]
+    assert floors.colourless == equal_error_floor(night_g, night_i, config, 0.65)[0]
+    assert floors.colourless > floors.colour + 0.05  # strangers look more alike in grey
+    few = np.zeros(BINS, np.int64)
+    few[300] = 10  # ten pairs without colour: too few to trust on their own
+    stored([day_g, few], [day_i, few])
+    floors = library_floors(library, "test-reid", config, 0.65)
+    both = equal_error_floor(day_g + few, day_i + few, config, 0.65)[0]
+    assert floors.colour == equal_error_floor(day_g, day_i, config, 0.65)[0]
+    assert floors.colourless == both

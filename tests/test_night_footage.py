@@ -19,12 +19,10 @@ from tests.conftest import load_gt, tud
 from tests.test_image_sequence import tud_frames
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
-    """TUD-Campus as an infrared camera records it (no colour), indexed."""
+def night_video(video: Path) -> Path:
+    """TUD-Campus as an infrared camera records it (no colour), written to ``video``."""
     import av
 
-    video = tmp_path_factory.mktemp("night") / "tud_night.mp4"
     with av.open(str(video), "w") as c:
         s = c.add_stream("libx264", rate=Fraction(25))
         s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
@@ -33,6 +31,13 @@ def night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
+    return video
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
+    """TUD-Campus as an infrared camera records it (no colour), indexed."""
+    video = night_video(tmp_path_factory.mktemp("night") / "tud_night.mp4")
     library = Library(video.parent / "library.db")
     for _ in index_video(video, library, models):
         pass

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline.calibration import BINS, COLOUR, KINDS, METHOD
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 from pipeline.types import TrackRecord
@@ -167,11 +168,11 @@ def test_the_floor_is_the_library_calibrated_one(library: Library) -> None:
     rng = np.random.default_rng(6)
     add_video(library, "cam1", list(unit(rng.normal(size=(3, DIM)))))
     vid = library.videos()[0].video_id
-    genuine = np.zeros(400, np.int64)
-    impostor = np.zeros(400, np.int64)
-    genuine[int((0.9 + 1) / 2 * 400)] = 500  # same person ~0.9, different people ~0.5
-    impostor[int((0.5 + 1) / 2 * 400)] = 500
-    library.set_score_histograms(vid, "test-reid", "eer-2", genuine, impostor)
+    genuine = np.zeros((KINDS, BINS), np.int64)  # a row for tracks in colour, one for those without
+    impostor = np.zeros((KINDS, BINS), np.int64)
+    genuine[COLOUR, int((0.9 + 1) / 2 * BINS)] = 500  # same person ~0.9, different people ~0.5
+    impostor[COLOUR, int((0.5 + 1) / 2 * BINS)] = 500
+    library.set_score_histograms(vid, "test-reid", METHOD, genuine.ravel(), impostor.ravel())
     s = searcher(library)
     floor, calibrated = s.calibrated_floor()
     assert calibrated and 0.5 < floor <= 0.9

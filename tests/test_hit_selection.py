@@ -1,0 +1,37 @@
+"""Which people of a search are hits: each held to the floor of their kind of track, within the margin
+of the best person of their video who reaches their own floor."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
+from tests.test_calibration import track
+
+
+def person(video: int, person: int, first: int) -> list:
+    return [replace(track(person, person, first, first + 10, 0), video_id=video)]
+
+
+def test_a_person_below_their_own_floor_does_not_set_the_margin() -> None:
+    """A night look-alike at 0.74 (the night floor 0.765) is no hit, and does not push the day's
+    person at 0.68 (the day floor 0.65) out of the margin either: one camera's day and night."""
+    night, day = person(1, 1, 0), person(1, 2, 100)
+    floors = PersonFloors(colour=0.65, colourless=0.765, in_grey=0.79, night=frozenset({(1, 1)}))
+    assert chosen_people([(0.74, night), (0.68, day)], floors, margin=0.05) == {(1, 2)}
+    assert chosen_people([(0.80, night), (0.68, day)], floors, margin=0.05) == {(1, 1)}  # 0.68 < 0.75
+
+
+def test_each_video_has_its_own_margin_unless_asked_otherwise() -> None:
+    a, b = person(1, 1, 0), person(2, 1, 0)
+    floors = PersonFloors(0.6, 0.6, 0.6)
+    assert chosen_people([(0.95, a), (0.80, b)], floors, 0.05) == {(1, 1), (2, 1)}
+    assert chosen_people([(0.95, a), (0.80, b)], floors, 0.05, per_video=False) == {(1, 1)}
+
+
+def test_the_kind_of_a_person_is_that_of_their_best_track() -> None:
+    pks, scores = np.array([1, 2, 3]), np.array([0.9, 0.7, 0.8])
+    owners = {1: (1, 1), 2: (1, 1), 3: (1, 2)}
+    assert best_track_flagged(pks, scores, np.array([False, True, True]), owners) == {(1, 2)}
