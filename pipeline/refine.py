@@ -58,7 +58,7 @@ def refine(
     greys = list(review.greys[: len(review.photos)]) + [None] * len(examples)
     for vec, grey_vec in zip(examples, greys):
         m = searcher.match(vec, where=where, grey_vec=grey_vec)
-        cut = m.cut if cut is None else cut
+        cut = m.cut if cut is None else min(cut, m.cut)  # the lowest floor a hit had to reach
         top = m.best_score if top is None or (m.best_score is not None and m.best_score > top) else top
         for h in m.hits:
             if h.track_pk not in best or h.score > best[h.track_pk].score:

@@ -159,6 +159,22 @@ def test_rejecting_a_look_alike_keeps_a_grey_photos_person(indexed: Library, mod
     assert tried >= 4 and kept == tried  # measured 5 of 5 (3 of 5 compared in colour)
 
 
+def test_a_grey_and_a_colour_photo_together_report_the_lower_floor(
+    indexed: Library, models, tmp_path: Path
+) -> None:
+    """Refined with a grey photo and a colour one, in either order, the floor reported (the GUI's
+    slider starts there) is the lowest a hit had to reach: the colour floor, not the first photo's."""
+    from pipeline.refine import Review, refine
+
+    searcher = Searcher(indexed, models)
+    in_grey = searcher.search(grey_photo_of(3, tmp_path), save=False)
+    in_colour = searcher.search(photo_of(3, tmp_path), save=False)
+    assert in_grey.cut > in_colour.cut
+    for both in ((in_grey, in_colour), (in_colour, in_grey)):
+        review = Review(tuple(r.vector for r in both), greys=tuple(r.grey_vector for r in both))
+        assert refine(searcher, review).cut == in_colour.cut
+
+
 def test_a_case_made_with_a_grey_photo_says_so(indexed: Library, tmp_path: Path) -> None:
     from tests.conftest import copy_library
     from tests.test_cli import cli
