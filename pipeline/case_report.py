@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import math
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from models.loader import ModelSet
 from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
+from pipeline.file_names import slug
 from pipeline.grey_query import case_greys
 from pipeline.refine import Review, refine, sighting_scores
 from pipeline.route import RouteGap, route
@@ -57,9 +57,9 @@ class ReportFiles:
 
 def report_folder(out: Path, case_name: str) -> Path:
     """A new folder under ``out`` for this report (numbered when the name is taken)."""
-    slug = re.sub(r"[^\w.-]+", "_", case_name).strip("_")[:50] or "case"  # (letters of any script)
+    name = slug(case_name, 50, "case")
     for n in range(1, 10_000):
-        folder = out / (f"spotter_report_{slug}" + (f"_{n}" if n > 1 else ""))
+        folder = out / (f"spotter_report_{name}" + (f"_{n}" if n > 1 else ""))
         try:
             out.mkdir(parents=True, exist_ok=True)
             folder.mkdir()
@@ -237,9 +237,11 @@ def _when(hit: Hit, end_s: float | None = None) -> str:
     end_s = hit.end_s if end_s is None else end_s
     where = _esc(hit.camera or "unknown camera")
     end = clock_at(hit.video_start, end_s)
+    source = _esc(Path(hit.video_path).name)  # the recording it was cut from, always named
     if hit.start_time is not None and end is not None:
-        return f"{where}<br/>{hit.start_time:%Y-%m-%d %H:%M:%S} – {end:%H:%M:%S}"
-    return f"{where}<br/>{fmt_time(hit.start_s)} – {fmt_time(end_s)} into {_esc(Path(hit.video_path).name)}"
+        clock = f"{hit.start_time:%Y-%m-%d %H:%M:%S} – {end:%H:%M:%S}"
+        return f"{where}<br/>{clock}<br/>{fmt_time(hit.start_s)} into {source}"
+    return f"{where}<br/>{fmt_time(hit.start_s)} – {fmt_time(end_s)} into {source}"
 
 
 def _table(rows: list, widths: list, colors, header: bool = False):  # noqa: ANN001

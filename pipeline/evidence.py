@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from pipeline.export import (
     verify_source,
     write_new,
 )
+from pipeline.file_names import slug
 from pipeline.storage import Library
 from pipeline.types import Hit, iso_time
 
@@ -70,10 +70,6 @@ class SummaryRow:
     end_time: str | None = None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:60] or "video"
-
-
 def unique_base(folder: Path, stem: str, suffixes: Sequence[str]) -> Path:
     """``folder/stem`` (or ``stem_2``, ``stem_3``...) such that no ``stem + suffix`` file exists yet."""
     for k in range(1, 10_000):
@@ -84,7 +80,8 @@ def unique_base(folder: Path, stem: str, suffixes: Sequence[str]) -> Path:
 
 
 def clip_stem(hit: Hit) -> str:
-    return f"{_slug(Path(hit.video_path).stem)}_track{hit.track_id}_{hit.start_s:07.1f}s-{hit.end_s:07.1f}s"
+    name = slug(Path(hit.video_path).stem, 60, "video")
+    return f"{name}_track{hit.track_id}_{hit.start_s:07.1f}s-{hit.end_s:07.1f}s"
 
 
 def export_hits(

@@ -203,3 +203,18 @@ def test_evidence_files_are_readable_by_others(tmp_path: Path, indexed, track) -
         os.umask(old)
     for f in [*tmp_path.glob("*.mp4"), *tmp_path.glob("*.jpg"), Path(events[-1].summary_json)]:
         assert f.stat().st_mode & 0o777 == 0o644, f.name
+
+
+def test_clip_names_keep_letters_of_any_script() -> None:
+    """A camera named in Cyrillic or Chinese keeps its name in its clips' file names (they were all
+    'video_track...' before: only Latin letters were kept); what a file name cannot hold goes."""
+    from pipeline.evidence import clip_stem
+    from pipeline.types import Hit
+
+    def stem(video: str) -> str:
+        return clip_stem(Hit(None, None, 1, video, 1, 3, 0.9, 10, 20, 1.0, 2.0, 10.0, ()))
+
+    assert stem("/v/Камера 2 вход.mp4") == "Камера_2_вход_track3_00001.0s-00002.0s"
+    assert stem("/v/北门摄像头.mp4").startswith("北门摄像头_track3")
+    assert stem("/v/cam:1 <east>?.mp4").startswith("cam_1_east_track3")
+    assert stem("/v/***.mp4").startswith("video_track3")
