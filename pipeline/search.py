@@ -343,8 +343,9 @@ class Searcher:
         greyed, grey_floor = set(), floor  # people whose colour track met a grey photo in grey
         if in_grey.any() and min_score is None and cfg.calibrate:
             greyed, grey_floor = best_track_flagged(pks, scores, in_grey, owners), self._grey_floor(floor)
-        night = dark if not grey_photo else ~in_grey & self.colourless(pks)  # tracks without colour
-        nighted = best_track_flagged(pks, scores, night, owners) if night_floor != floor else set()
+        nighted = set()  # people recorded without colour, however met (a confirmed night track too)
+        if night_floor != floor and cfg.like_with_like:
+            nighted = best_track_flagged(pks, scores, self.colourless(pks), owners)
         floors = PersonFloors(floor, night_floor, grey_floor, frozenset(nighted), frozenset(greyed))
         best = people[0][0] if people else None
         limit = cfg.max_hits if max_hits is None else max_hits

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.calibration import BINS, COLOUR, KINDS, METHOD
+from pipeline.calibration import BINS, COLOUR, COLOURLESS, KINDS, METHOD
 from pipeline.search import SearchConfig, Searcher
 from pipeline.storage import Library
 from pipeline.types import TrackRecord
@@ -32,14 +32,16 @@ class FakeModels:
         self.query = query
 
 
-def add_video(library: Library, name: str, vectors: list[np.ndarray], fps: float = 10.0) -> int:
+def add_video(
+    library: Library, name: str, vectors: list[np.ndarray], fps: float = 10.0, thumbnail: bytes = b"\xff\xd8"
+) -> int:
     info = VideoInfo(Path(f"/videos/{name}.mp4"), 1, 0.0, name.ljust(64, "0"), fps, 1000, 320, 240)
     d = library.start_video(info, "det", "test-reid", {})
     records = []
     for k, v in enumerate(vectors):
         frames = np.arange(10 * k, 10 * k + 5)
         path = np.column_stack([frames, frames / fps, np.tile([10, 20, 40, 100, 0.9], (5, 1))])
-        records.append(TrackRecord(k + 1, path, unit(v), unit(v)[None], (10 * k,), b"\xff\xd8", 0.5))
+        records.append(TrackRecord(k + 1, path, unit(v), unit(v)[None], (10 * k,), thumbnail, 0.5))
     library.commit_chunk(d.video_id, records, 1000, None, "test-reid")
     library.finish_video(d.video_id, "done", 1000)
     return d.video_id
@@ -178,6 +180,33 @@ def test_the_floor_is_the_library_calibrated_one(library: Library) -> None:
     assert calibrated and 0.5 < floor <= 0.9
     assert s.match(unit(rng.normal(size=DIM))).cut == floor
     assert s.match(unit(rng.normal(size=DIM)), min_score=0.42).cut == 0.42  # --threshold wins
+
+
+def test_a_track_recorded_without_colour_is_held_to_the_nights_floor_however_it_is_met(
+    library: Library,
+) -> None:
+    """A night track at 0.70 to the query is no hit where the night's floor is 0.80 and the day's
+    0.50: neither met by the photo turned grey, nor by a vector given as it is (a confirmed night
+    sighting, as refine searches with it)."""
+    rng = np.random.default_rng(7)
+    q = unit(rng.normal(size=DIM))
+    n = unit(rng.normal(size=DIM))
+    night_track = 0.7 * q + np.sqrt(1 - 0.49) * unit(n - (n @ q) * q)
+    grey_jpeg = cv2.imencode(".jpg", np.full((64, 32, 3), 120, np.uint8))[1].tobytes()
+    vid = add_video(library, "night", [night_track], thumbnail=grey_jpeg)
+    genuine = np.zeros((KINDS, BINS), np.int64)
+    impostor = np.zeros((KINDS, BINS), np.int64)
+    for kind, same, other in ((COLOUR, 0.9, 0.5), (COLOURLESS, 0.95, 0.8)):
+        genuine[kind, int((same + 1) / 2 * BINS)] = 500
+        impostor[kind, int((other + 1) / 2 * BINS)] = 500
+    library.set_score_histograms(vid, "test-reid", METHOD, genuine.ravel(), impostor.ravel())
+    s = searcher(library)
+    floors = s.calibrated_floors()
+    assert floors.colour < 0.7 < floors.colourless
+    turned_grey = unit(q + 0.05 * unit(rng.normal(size=DIM)))  # the photo turned grey: near q, not q
+    assert s.match(q, grey_vec=turned_grey).hits == ()
+    assert s.match(q).hits == ()  # a vector as it is: was a hit at the day's floor
+    assert [h.track_id for h in s.match(q, min_score=0.6).hits] == [1]  # --threshold decides alone
 
 
 def test_reranking_orders_hits_but_keeps_not_here(indexed, models, tmp_path: Path, frame_of) -> None:
