@@ -66,3 +66,22 @@ def test_adding_the_night_changes_no_hit_of_the_day_or_of_the_night(
         assert tracks("both", night) == tracks("night", night), person
         found += bool(tracks("both", night))
     assert found >= 3  # of 7 (4 here, at the night floor calibrated with these few pairs)
+
+
+def test_the_command_line_names_both_floors_when_nobody_is_found(
+    libraries: dict[str, Library], models, tmp_path: Path, frame_of
+) -> None:
+    """'no hits at threshold X' named the colour floor alone, while a night look-alike scoring above
+    it had to reach the night's: both are named."""
+    from tests.conftest import pets
+    from tests.test_cli import cli, gt_crop
+
+    both = libraries["both"]
+    floors = Searcher(both, models).calibrated_floors()
+    colour, night = f"{floors.colour:.2f}", f"{floors.colourless:.2f}"
+    assert colour != night
+    (video,) = [v.path for v in both.videos() if Path(v.path).name == "tud_night.mp4"]
+    stranger = gt_crop(tmp_path, frame_of, pets(), 1, 554)  # in PETS09-S2L1, not in TUD-Campus
+    p = cli("search", "--db", str(both.db_path), "--query", str(stranger), "--video", video)
+    assert p.returncode == 0, p.stderr
+    assert f"no hits at threshold {colour}, {night} for footage without colour (best score" in p.stdout

@@ -89,7 +89,11 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     if not hits:
         nothing = "no track within the cameras, times or region asked" if where.active else "no track indexed"
         best = nothing if result.best_score is None else f"best score {result.best_score:.3f}"
-        out(f"no hits at threshold {result.cut:.2f} ({best}): {left_out or 'the person was not found'}")
+        cut = f"{result.cut:.2f}"
+        floors = searcher.calibrated_floors()
+        if args.threshold is None and f"{floors.colourless:.2f}" != cut:  # one camera's day and night
+            cut += f", {floors.colourless:.2f} for footage without colour"
+        out(f"no hits at threshold {cut} ({best}): {left_out or 'the person was not found'}")
         return 0
     saved = f", search {result.search_id}" if result.search_id is not None else ", not saved"
     out(f"{len(hits)} hits ({result.elapsed_s * 1000:.0f} ms{saved}):")
