@@ -45,6 +45,7 @@ import numpy as np
 
 from pipeline.cooccurrence import boxes_touch
 from pipeline.cosine_histogram import bin_upper_edge, cosine_bins
+from pipeline.errors import StorageError
 from pipeline.monochrome import jpeg_without_colour
 from pipeline.storage import Library, TrackInfo
 
@@ -146,17 +147,23 @@ class Floors:
     calibrated: bool
 
 
-def calibrate_video(library: Library, video_id: int, model: str) -> None:
-    """Compute and store one video's histograms (after its tracks are linked into people)."""
+def video_histograms(library: Library, video_id: int, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """One video's (same-person, different-people) histograms, each (KINDS, BINS), from its stored
+    tracks (after they are linked into people)."""
 
     def colourless(pks: list[int]) -> dict[int, bool]:
         return {pk: jpeg_without_colour(jpeg) for pk, jpeg in library.thumbnails(pks).items()}
 
-    genuine, impostor = score_histograms(
+    return score_histograms(
         library.iter_video_tracks(video_id),
         lambda pks: library.embeddings_of(model, "crop", pks),
         colourless=colourless,
     )
+
+
+def calibrate_video(library: Library, video_id: int, model: str) -> None:
+    """Compute and store one video's histograms."""
+    genuine, impostor = video_histograms(library, video_id, model)
     library.set_score_histograms(video_id, model, METHOD, genuine.ravel(), impostor.ravel())
 
 
@@ -164,13 +171,20 @@ def library_histograms(library: Library, model: str) -> tuple[np.ndarray, np.nda
     """The library's (same-person, different-people) histograms for a model, each (KINDS, BINS),
     first computing those of videos indexed before Spotter kept them (cheap: stored embeddings and
     best crops only); None while no video has any."""
+    unsaved = np.zeros((2, KINDS, BINS), np.int64)  # of a library that cannot be written (read-only)
     for video_id in library.videos_without_histograms(model, METHOD):
         log.info("calibrating video %d from its stored tracks", video_id)
-        calibrate_video(library, video_id, model)
+        genuine, impostor = video_histograms(library, video_id, model)
+        try:
+            library.set_score_histograms(video_id, model, METHOD, genuine.ravel(), impostor.ravel())
+        except StorageError as e:  # a library on a read-only share: calibrated all the same
+            log.info("calibration of video %d kept in memory only: %s", video_id, e)
+            unsaved += np.stack([genuine, impostor])
     found = library.score_histograms(model, METHOD)
-    if found is None:
+    if found is None and not unsaved.any():
         return None
-    genuine, impostor = (h.reshape(KINDS, BINS) for h in found)
+    stored = np.stack([h.reshape(KINDS, BINS) for h in found]) if found is not None else 0
+    genuine, impostor = stored + unsaved
     return genuine, impostor
 
 

@@ -324,3 +324,30 @@ def test_a_library_that_cannot_be_written_is_still_searched(
         subprocess.run(["chattr", "-i", str(library.db_path)], check=True)
     assert p.returncode == 0 and "TUD-Campus" in p.stdout and "not saved" in p.stdout, p.stderr
     assert "note: the search is not saved" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_an_older_library_that_cannot_be_written_is_calibrated_all_the_same(
+    indexed, models, frame_of, tmp_path: Path
+) -> None:
+    """A library of before the floors per kind of track (its histograms kept by another method) on a
+    read-only share: the search failed with 'cannot save the calibration scores'. Its histograms are
+    computed again from what it stores, kept in memory, and the search answers at the floor the same
+    library gets where it can be written."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from tests.conftest import copy_library
+    from tests.test_cli import gt_crop
+
+    db = copy_library(indexed.db_path, tmp_path / "older.db")
+    with sqlite3.connect(db) as c:
+        c.execute("update calibration set method = 'eer-2'")
+    writable = Searcher(Library(copy_library(db, tmp_path / "writable.db")), models).calibrated_floors()
+    library = Library(db)
+    library.engine.dispose()
+    event.listen(library.engine, "connect", lambda conn, _: conn.execute("PRAGMA query_only = ON"))
+    result = Searcher(library, models).search(gt_crop(tmp_path, frame_of, tud(), 3, 53))
+    assert writable.calibrated and result.hits and result.cut == writable.colour
+    assert "cannot save search" in result.unsaved
+    library.close()
