@@ -28,7 +28,7 @@ from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
-from pipeline.image_sequence import indexed_prefix
+from pipeline.image_sequence import ends_only_content, indexed_prefix
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
 from pipeline.video import VideoReader, content_sha256, display_width, probe
@@ -388,6 +388,12 @@ def verify_source(library: Library, video_id: int) -> str:
             f"{path} has changed since it was indexed (its content differs): its clips would not show "
             "its hits; index it again before exporting evidence from it"
         )
+        if info.images is not None and content and ends_only_content(info.images) == content:
+            problem = (
+                f"{path}: its images' times changed since it was indexed, and this library (indexed "
+                "before 2026-12-02) kept only each image's ends, which cannot show the rest unchanged; "
+                "index it again before exporting evidence from it"
+            )
     for alias in aliases:
         try:
             copy = probe(alias)

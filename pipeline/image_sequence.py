@@ -284,21 +284,25 @@ def sequence_content(seq: Sequence) -> str:
     """A folder's content: its images' names, sizes and whole bytes, in order, without modification
     times (a folder whose images were only touched, or copied without their times, has the same
     content). Whole images, as a video's content is its whole file: until 2026-12-02 only each
-    image's first and last 4 KiB were read (:data:`ENDS_ONLY`, still accepted from a library of
-    then), so an image altered in its middle was not told from the one indexed."""
+    image's first and last :data:`ENDS_ONLY` bytes were read (:func:`ends_only_content`), so an image
+    altered in its middle was not told from the one indexed."""
     return _digest_after(_running_digests(seq, mtimes=False, whole=True))
+
+
+def ends_only_content(seq: Sequence) -> str:
+    """The content a library of before 2026-12-02 kept of a folder (each image's name, size and
+    first and last :data:`ENDS_ONLY` bytes): it cannot prove the images unchanged, so it is never
+    taken for :func:`sequence_content`; it only tells why such a folder must be indexed again."""
+    return _digest_after(_running_digests(seq, mtimes=False))
 
 
 def indexed_prefix(seq: Sequence, content: str) -> int:
     """How many of the sequence's first images are, in the same order and with the same content
     (modification times aside), the images whose :func:`sequence_content` is ``content`` (0: none).
     A camera's upload folder that gained images after it was indexed keeps its first images; an
-    image added in between, changed or removed leaves 0. A content kept by a library of before
-    2026-12-02 (:data:`ENDS_ONLY`) is compared as it was computed."""
-    whole = _running_digests(seq, mtimes=False, whole=True)
-    ends = _running_digests(seq, mtimes=False)
-    for n, (a, b) in enumerate(zip(whole, ends), 1):
-        if content in (a.hexdigest(), b.hexdigest()):
+    image added in between, changed or removed leaves 0."""
+    for n, digest in enumerate(_running_digests(seq, mtimes=False, whole=True), 1):
+        if digest.hexdigest() == content:
             return n
     return 0
 

@@ -185,17 +185,29 @@ def test_an_image_altered_in_its_middle_is_a_changed_folder(tmp_path: Path, mode
         verify_source(library, video.video_id)
 
 
-def test_a_folder_content_kept_by_an_older_library_is_still_recognised(tmp_path: Path) -> None:
+def test_a_folder_content_kept_by_an_older_library_is_not_taken_for_its_images(
+    tmp_path: Path, models
+) -> None:
     """A library of before 2026-12-02 kept a folder's content as each image's name, size and first
-    and last 4 KiB: the same images, touched, are still the folder it indexed."""
+    and last 4 KiB. Taken for the images (as at first), it let an image altered inside export, and
+    made a grown folder's altered images its own. It is never taken: an untouched folder still
+    exports (nothing changed), a touched one is to be indexed again, and says why."""
+    import sqlite3
+
     paths = uploads(tmp_path, tud_frames(10))(0, 5)
     older = hashlib.sha256()
     for p in sorted(paths):
         data = p.read_bytes()
         older.update(os.fsencode(p.name) + f"\0{len(data)}\0".encode())
         older.update(data[:4096] + (data[-4096:] if len(data) > 8192 else b""))
-    images = probe(tmp_path / "cam").images
     assert content_sha256(probe(tmp_path / "cam")) != older.hexdigest()  # whole images now
-    assert indexed_prefix(images, older.hexdigest()) == 5
-    paths[1].write_bytes(paths[0].read_bytes())  # one of them replaced
     assert indexed_prefix(probe(tmp_path / "cam").images, older.hexdigest()) == 0
+    library = Library(tmp_path / "lib.db")
+    list(index_video(tmp_path / "cam", library, models))
+    (video,) = library.videos()
+    with sqlite3.connect(library.db_path) as c:  # as the older library kept it
+        c.execute("update videos set content_sha256 = ?", (older.hexdigest(),))
+    assert verify_source(library, video.video_id)  # nothing changed: size, times and ends agree
+    os.utime(paths[1])
+    with pytest.raises(ExportError, match="kept only each image's ends"):
+        verify_source(library, video.video_id)
