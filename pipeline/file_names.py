@@ -11,7 +11,7 @@ replaced.
 from __future__ import annotations
 
 import os
-import re
+import unicodedata
 
 
 def is_text(name: str) -> bool:
@@ -30,7 +30,16 @@ def shown(name: str | os.PathLike[str]) -> str:
 
 def slug(text: str, limit: int, default: str) -> str:
     """``text`` as part of a file name Spotter writes (a clip, a report's folder): letters of any
-    script, digits, ``.``, ``-`` and ``_`` kept, every other run of characters one ``_``, at most
-    ``limit`` characters; ``default`` when nothing is left. A camera named in Cyrillic or Chinese
-    keeps its name in its clips' names."""
-    return re.sub(r"[^\w.-]+", "_", text).strip("_")[:limit] or default
+    script with their combining marks (Thai, Devanagari, an accent macOS keeps apart), digits, ``.``,
+    ``-`` and ``_`` kept, every other run of characters one ``_``; no leading or trailing ``.``,
+    ``-`` or ``_`` (a hidden file, an option to a shell command, a name Windows trims); at most
+    ``limit`` bytes of UTF-8 (a file name holds 255, and a Chinese letter takes 3-4); ``default``
+    when nothing is left. A camera named in Cyrillic or Chinese keeps its name in its clips' names."""
+    out: list[str] = []
+    for c in unicodedata.normalize("NFC", text):
+        if unicodedata.category(c)[0] in "LMN" or c in "._-":
+            out.append(c)
+        elif not out or out[-1] != "_":
+            out.append("_")
+    name = "".join(out).strip("._-").encode("utf-8")[:limit].decode("utf-8", "ignore")
+    return name.strip("._-") or default

@@ -218,3 +218,8 @@ def test_clip_names_keep_letters_of_any_script() -> None:
     assert stem("/v/北门摄像头.mp4").startswith("北门摄像头_track3")
     assert stem("/v/cam:1 <east>?.mp4").startswith("cam_1_east_track3")
     assert stem("/v/***.mp4").startswith("video_track3")
+    assert stem("/v/....mp4").startswith("video_track3")  # not a hidden file
+    assert stem("/v/กล้องหน้าร้าน.mp4").startswith("กล้องหน้าร้าน_track3")  # combining marks kept
+    assert stem("/v/Cafe\u0301 cam.mp4").startswith("Café_cam_track3")  # an accent kept apart (macOS)
+    long = stem("/v/" + "𠮷" * 60 + ".mp4")  # four bytes a letter: the name fits a file system's 255
+    assert long.startswith("𠮷" * 15 + "_track3") and len((long + ".mp4").encode()) < 255
