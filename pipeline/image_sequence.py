@@ -323,18 +323,21 @@ def _running_digests(seq: Sequence, mtimes: bool = True, whole: bool = False) ->
     modification time), and its bytes, ``whole`` or its first and last :data:`ENDS_ONLY`."""
     digest = hashlib.sha256()
     for f in seq.files:
-        st = f.stat()
-        when = f"{st.st_mtime_ns}\0" if mtimes else ""
-        digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{when}".encode())
-        with open(f, "rb") as fh:
-            if whole:
-                while block := fh.read(BLOCK):
-                    digest.update(block)
-            else:
-                digest.update(fh.read(ENDS_ONLY))
-                if st.st_size > 2 * ENDS_ONLY:
-                    fh.seek(st.st_size - ENDS_ONLY)
+        try:
+            st = f.stat()
+            when = f"{st.st_mtime_ns}\0" if mtimes else ""
+            digest.update(os.fsencode(f.name) + f"\0{st.st_size}\0{when}".encode())
+            with open(f, "rb") as fh:
+                if whole:
+                    while block := fh.read(BLOCK):
+                        digest.update(block)
+                else:
                     digest.update(fh.read(ENDS_ONLY))
+                    if st.st_size > 2 * ENDS_ONLY:
+                        fh.seek(st.st_size - ENDS_ONLY)
+                        digest.update(fh.read(ENDS_ONLY))
+        except OSError as e:  # unreadable (permissions), gone since it was listed, a share gone
+            raise VideoError(f"{shown(f)}: cannot read this image ({e.strerror or e})") from e
         yield digest
 
 

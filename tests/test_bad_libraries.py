@@ -137,3 +137,38 @@ def test_a_library_being_created_by_another_process_is_waited_for(tmp_path: Path
         assert Library(db).videos() == []  # waited, then found an empty file and made it a library
     finally:
         creator.wait(timeout=60)
+
+
+def test_an_unreadable_snapshot_in_a_folder_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A folder of snapshots with one image this user may not read (another user's upload, a
+    permission a camera set) gave a PermissionError traceback from the folder's fingerprint; it is
+    one line naming the image, and nothing is indexed from a folder that cannot be read whole."""
+    from tests.test_image_sequence import tud_frames, write_named
+
+    folder = Path(tempfile.mkdtemp(prefix="spotter-unreadable-"))  # outside pytest's 0700 folders
+    try:
+        folder.chmod(0o777)  # the library is written by the user who runs it
+        shots = write_named(folder / "cam1", tud_frames(20))
+        (folder / "cam1").chmod(0o755)
+        shots[1].chmod(0o000)
+        as_other: list[str] = []
+        if os.geteuid() == 0:  # root reads anything: run the command as an unprivileged user
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv (util-linux) is needed to run as another user"
+            as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = os.environ | {"HOME": str(folder)}
+        index = ["main.py", "index", str(folder / "cam1"), "--db", str(folder / "lib.db")]
+        p = subprocess.run(
+            [*as_other, sys.executable, *index],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert "Traceback" not in p.stderr and "PermissionError" not in p.stderr, p.stderr
+        assert p.returncode != 0 and shots[1].name in p.stderr and "cannot read this image" in p.stderr, (
+            p.stderr
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
