@@ -237,7 +237,9 @@ def _when(hit: Hit, end_s: float | None = None) -> str:
     end_s = hit.end_s if end_s is None else end_s
     where = _esc(hit.camera or "unknown camera")
     end = clock_at(hit.video_start, end_s)
-    source = _esc(Path(hit.video_path).name)  # the recording it was cut from, always named
+    # the recording it was cut from, always named, with its folder (sites name their cameras alike)
+    video = Path(hit.video_path)
+    source = _esc(f"{video.parent.name}/{video.name}" if video.parent.name else video.name)
     if hit.start_time is not None and end is not None:
         clock = f"{hit.start_time:%Y-%m-%d %H:%M:%S} – {end:%H:%M:%S}"
         return f"{where}<br/>{clock}<br/>{fmt_time(hit.start_s)} into {source}"

@@ -180,7 +180,7 @@ def test_a_case_report_from_the_command_line(
         assert words in text, words
     assert clip_sha[:40] in text.replace("\n", "")
     # each sighting's clock time and the recording it was cut from (the file was not named with a clock)
-    assert "2026-11-21 14:30:0" in text and "into TUD-Campus.mp4" in " ".join(text.split())
+    assert "2026-11-21 14:30:0" in text and "into TUD-Campus/TUD-Campus.mp4" in " ".join(text.split())
     # what the score is: the closest of the case's examples, confirmed sightings included
     assert "not to the query photo alone" in " ".join(text.split())
     again = cli("case", "report", "gate", "--db", str(db), "--out", str(tmp_path / "out"))
