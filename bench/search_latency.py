@@ -40,7 +40,7 @@ import numpy as np
 from bench.scratch import scratch_dir
 from bench.sequences import ASSETS
 from models.loader import ModelSet
-from pipeline.calibration import BINS, METHOD
+from pipeline.calibration import BINS, KINDS, METHOD
 from pipeline.indexer import index_video
 from pipeline.search import Searcher
 from pipeline.search_filter import SearchFilter
@@ -156,7 +156,7 @@ def main() -> int:
             t0 = time.perf_counter()
             vid = add_synthetic(library.db_path, n - have, models.reid_id, qvec, seed=n)
             # indexing stores each video's calibration histograms; synthetic tracks give no pairs
-            empty = np.zeros(BINS, np.int64)
+            empty = np.zeros(KINDS * BINS, np.int64)  # a row per kind of track
             library.set_score_histograms(vid, models.reid_id, METHOD, empty, empty)
             have = n
             log.info("%d tracks written in %.0f s", n, time.perf_counter() - t0)
@@ -193,7 +193,7 @@ def main() -> int:
     if a.increment:  # a colleague's new videos: read and added incrementally, nothing rebuilt
         before = searcher.index.size
         vid = add_synthetic(library.db_path, a.increment, models.reid_id, qvec, seed=have + a.increment)
-        empty = np.zeros(BINS, np.int64)
+        empty = np.zeros(KINDS * BINS, np.int64)
         library.set_score_histograms(vid, models.reid_id, METHOD, empty, empty)
         t0 = time.perf_counter()
         index = searcher.index  # reads only the new rows and adds them
