@@ -48,6 +48,25 @@ def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> N
         assert not Path(str(path) + "-wal").exists()
 
 
+def as_another_user(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """``main.py ARGS`` as an unprivileged user when the tests run as root (root reads and writes
+    anything, so permissions would not be tried), with ``home`` as its home folder."""
+    as_other: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to run as another user"
+        as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = os.environ | {"HOME": str(home)}
+    return subprocess.run(
+        [*as_other, sys.executable, "main.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
 def test_a_library_this_user_cannot_write_says_so(tmp_path: Path) -> None:
     """A library in a folder the operator may read but not write (another user's, a read-only share):
     one line that says it is not writable, not that it "cannot be read"; the file stays as it was."""
@@ -57,16 +76,7 @@ def test_a_library_this_user_cannot_write_says_so(tmp_path: Path) -> None:
         Library(db).close()
         before = digest(db)
         folder.chmod(0o555)
-        as_other: list[str] = []
-        if os.geteuid() == 0:  # root writes anywhere: run the command as an unprivileged user
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "setpriv (util-linux) is needed to run as another user"
-            as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        env = os.environ | {"HOME": str(folder)}
-        p = subprocess.run(
-            [*as_other, sys.executable, "main.py", "videos", "--db", str(db)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
+        p = as_another_user(folder, "videos", "--db", str(db))
         one_line_error(p, str(db), "not writable")
         assert digest(db) == before
     finally:
@@ -151,21 +161,7 @@ def test_an_unreadable_snapshot_in_a_folder_is_one_line_naming_it(tmp_path: Path
         shots = write_named(folder / "cam1", tud_frames(20))
         (folder / "cam1").chmod(0o755)
         shots[1].chmod(0o000)
-        as_other: list[str] = []
-        if os.geteuid() == 0:  # root reads anything: run the command as an unprivileged user
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "setpriv (util-linux) is needed to run as another user"
-            as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        env = os.environ | {"HOME": str(folder)}
-        index = ["main.py", "index", str(folder / "cam1"), "--db", str(folder / "lib.db")]
-        p = subprocess.run(
-            [*as_other, sys.executable, *index],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-        )
+        p = as_another_user(folder, "index", str(folder / "cam1"), "--db", str(folder / "lib.db"))
         assert "Traceback" not in p.stderr and "PermissionError" not in p.stderr, p.stderr
         assert p.returncode != 0 and shots[1].name in p.stderr and "cannot read this image" in p.stderr, (
             p.stderr
