@@ -286,7 +286,15 @@ def sequence_content(seq: Sequence) -> str:
     content). Whole images, as a video's content is its whole file: until 2026-12-02 only each
     image's first and last :data:`ENDS_ONLY` bytes were read (:func:`ends_only_content`), so an image
     altered in its middle was not told from the one indexed."""
-    return _digest_after(_running_digests(seq, mtimes=False, whole=True))
+    prefixes = content_prefixes(seq)
+    return prefixes[-1] if prefixes else hashlib.sha256().hexdigest()
+
+
+def content_prefixes(seq: Sequence) -> list[str]:
+    """The :func:`sequence_content` of the folder's first 1, 2, ... n images (the last is the whole
+    folder's): one read of every image answers both whether the folder is unchanged and how many
+    of its first images are those indexed (:func:`indexed_prefix`)."""
+    return [d.hexdigest() for d in _running_digests(seq, mtimes=False, whole=True)]
 
 
 def ends_only_content(seq: Sequence) -> str:
@@ -296,15 +304,14 @@ def ends_only_content(seq: Sequence) -> str:
     return _digest_after(_running_digests(seq, mtimes=False))
 
 
-def indexed_prefix(seq: Sequence, content: str) -> int:
+def indexed_prefix(seq: Sequence, content: str, prefixes: list[str] | None = None) -> int:
     """How many of the sequence's first images are, in the same order and with the same content
-    (modification times aside), the images whose :func:`sequence_content` is ``content`` (0: none).
-    A camera's upload folder that gained images after it was indexed keeps its first images; an
-    image added in between, changed or removed leaves 0."""
-    for n, digest in enumerate(_running_digests(seq, mtimes=False, whole=True), 1):
-        if digest.hexdigest() == content:
-            return n
-    return 0
+    (modification times aside), the images whose :func:`sequence_content` is ``content`` (0: none;
+    all of them: the folder is unchanged). A camera's upload folder that gained images after it was
+    indexed keeps its first images; an image added in between, changed or removed leaves 0.
+    ``prefixes``: the folder's :func:`content_prefixes`, when already read."""
+    found = content_prefixes(seq) if prefixes is None else prefixes
+    return found.index(content) + 1 if content in found else 0
 
 
 ENDS_ONLY = 4096  # bytes read at each end of an image by the quick fingerprint (and older contents)

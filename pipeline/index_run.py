@@ -25,6 +25,7 @@ working in the stored pixels, 0.77 in square ones, on average over the eight (RE
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import cv2
@@ -35,13 +36,13 @@ from models.loader import ModelSet
 from pipeline.appearance import TrackBuilder, cut_crop
 from pipeline.camera_motion import CameraMotion, then
 from pipeline.detection_plan import DetectionPlan
-from pipeline.image_sequence import indexed_prefix
+from pipeline.image_sequence import content_prefixes, indexed_prefix
 from pipeline.index_report import IndexReport
 from pipeline.motion import MotionGate, gray_thumbnail
 from pipeline.tracking import ByteTracker
 from pipeline.types import PATH_X1, TrackRecord
 from pipeline.upright import square_scale
-from pipeline.video import Frame, VideoInfo
+from pipeline.video import Frame, VideoInfo, content_sha256
 
 if TYPE_CHECKING:
     from pipeline.indexer import IndexConfig
@@ -229,18 +230,36 @@ class IndexRun:
         return int(state["next_frame"])
 
 
-def continues_folder(info: VideoInfo, content: str, state: dict) -> bool:
+def continues_folder(info: VideoInfo, content: str, state: dict, prefixes: list[str] | None = None) -> bool:
     """Whether ``info`` is a folder of images that a run with checkpoint ``state`` indexed (or began
     to) when the folder's content was ``content`` (``sequence_content``), and that has only gained
     images since, later in time than those: its indexed frames keep their numbers and times, and
     indexing goes on from the checkpoint. An image's time is its own (EXIF or name) unless some
     image has none, when all are ordered by name a second apart, so the checkpoint says which rule
-    timed the frames."""
+    timed the frames. ``prefixes``: the folder's ``content_prefixes``, when already read."""
     seq = info.images
     if seq is None or state.get("timed") != (seq.start is not None):
         return False
-    kept = indexed_prefix(seq, content)
+    kept = indexed_prefix(seq, content, prefixes)
     return 0 < kept < len(seq.files) and int(state["next_frame"]) <= kept
+
+
+def content_checks(info: VideoInfo) -> tuple[Callable[[], str], Callable[[str, dict], bool]]:
+    """What ``Library.start_video`` asks of a video it cannot recognise by its quick fingerprint:
+    its whole content's hash, and whether it is a folder that only gained images since a run
+    (:func:`continues_folder`). A folder's images are read once for both."""
+    prefixes: list[list[str]] = []  # read on first use, once
+
+    def read() -> list[str] | None:
+        if info.images is not None and not prefixes:
+            prefixes.append(content_prefixes(info.images))
+        return prefixes[0] if prefixes else None
+
+    def content() -> str:
+        found = read()
+        return found[-1] if found else content_sha256(info)
+
+    return content, lambda indexed, state: continues_folder(info, indexed, state, read())
 
 
 class _Followed:

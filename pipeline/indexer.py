@@ -29,14 +29,14 @@ from pipeline.cameras import guess_camera, guess_start
 from pipeline.detection_plan import DetectionPlanConfig
 from pipeline.errors import SpotterError
 from pipeline.index_report import ReportConfig
-from pipeline.index_run import IndexRun, continues_folder
+from pipeline.index_run import IndexRun, content_checks
 from pipeline.linking import LinkConfig, link_tracks
 from pipeline.motion import MotionConfig
 from pipeline.storage import Library
 from pipeline.tracking import TrackerConfig
 from pipeline.types import ProgressEvent, Stage
 from pipeline.upright import square_scale
-from pipeline.video import Frame, VideoInfo, VideoReader, content_sha256, probe
+from pipeline.video import Frame, VideoInfo, VideoReader, probe
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,7 @@ def _index(
         models.reid_id,
         settings,
         force,
-        lambda: content_sha256(info),
-        lambda content, state: continues_folder(info, content, state),
+        *content_checks(info),
     )
     library.record_clock_guess(
         decision.video_id,

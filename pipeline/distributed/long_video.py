@@ -25,10 +25,10 @@ from pipeline.calibration import calibrate_video
 from pipeline.distributed.stitch import StitchConfig, segments, stitch
 from pipeline.distributed.worker import VideoOutcome
 from pipeline.errors import SpotterError
-from pipeline.index_run import continues_folder
+from pipeline.index_run import content_checks
 from pipeline.indexer import IndexConfig, link_video, settings_for
 from pipeline.storage import Library
-from pipeline.video import VideoInfo, content_sha256, probe
+from pipeline.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,7 @@ def plan_video(
         *ids,
         settings,
         force,
-        lambda: content_sha256(info),
-        lambda content, state: continues_folder(info, content, state),
+        *content_checks(info),
     )
     if decision.action == "skip":
         path, tracks = str(info.path), library.track_count(decision.video_id)
