@@ -22,10 +22,10 @@ from pipeline.export import (
     ExportConfig,
     ExportedClip,
     iter_export_track,
-    verify_source,
     write_new,
 )
 from pipeline.file_names import slug
+from pipeline.source_check import verify_source
 from pipeline.storage import Library
 from pipeline.types import Hit, iso_time
 

@@ -13,10 +13,9 @@ an existing file: a failure (disk full, cancel) leaves no half-written clip behi
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,13 +27,10 @@ from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
 from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
-from pipeline.image_sequence import ends_only_content, indexed_prefix
+from pipeline.source_check import verify_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
-from pipeline.video import VideoReader, content_sha256, display_width, probe
-
-log = logging.getLogger(__name__)
-
+from pipeline.video import VideoReader, display_width, probe
 
 EXPORT_RULES = {
     "margin_s": Range(0.0, 3600.0),
@@ -342,65 +338,3 @@ def _time_of(path: np.ndarray | None, frame: int) -> float | None:
         return None
     rows = np.flatnonzero(path[:, PATH_FRAME] == frame)
     return float(path[rows[0], PATH_TS]) if len(rows) else None
-
-
-def missing_sources(library: Library, video_ids: Iterable[int]) -> list[str]:
-    """The indexed files, of these videos, that are gone from where they were indexed with no copy
-    known (an alias) in their place: their hits cannot be played or cut to evidence until they are
-    back. Cheap (one look at each path); :func:`verify_source` checks content when exporting."""
-    gone = []
-    for video_id in dict.fromkeys(video_ids):
-        found = library.video_identity(video_id)
-        if found is not None and not any(Path(p).exists() for p in (found.path, *found.aliases)):
-            gone.append(found.path)
-    return gone
-
-
-def verify_source(library: Library, video_id: int) -> str:
-    """The file to cut a video's evidence from: the one indexed, unchanged; else a copy found with
-    the same content when it was indexed (an alias: the indexed file moved or replaced, its copy
-    still there), checked by its whole content. Refused when neither is left: a changed file's clips
-    would not show what its hits say; a folder of snapshots that has only gained images since is
-    not changed for what was indexed of it. Cheap when nothing changed (size, time, sampled
-    fingerprint); the whole content's hash decides otherwise."""
-    found = library.video_identity(video_id)
-    if found is None:
-        raise ExportError(f"video {video_id} is no longer in the library")
-    path, size, mtime, fp, content, aliases, frame_size = found
-    try:
-        info = probe(path)
-    except SpotterError as e:
-        problem = f"{path}: the indexed video cannot be read now ({e})"
-    else:
-        if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
-            return path
-        if content and content_sha256(info) == content:
-            return path
-        if (  # a folder that only gained images: the frames indexed are there as they were (and
-            # timed as they were: an image without a time orders and times all by name)
-            info.images is not None
-            and info.images.start is not None
-            and (info.width, info.height) == tuple(frame_size)
-            and indexed_prefix(info.images, content)
-        ):
-            return path
-        problem = (
-            f"{path} has changed since it was indexed (its content differs): its clips would not show "
-            "its hits; index it again before exporting evidence from it"
-        )
-        if info.images is not None and content and ends_only_content(info.images) == content:
-            problem = (
-                f"{path}: its images' times changed since it was indexed, and this library (indexed "
-                "before 2026-12-02) kept only each image's ends, which cannot show the rest unchanged; "
-                "index it again before exporting evidence from it"
-            )
-    for alias in aliases:
-        try:
-            copy = probe(alias)
-            same = content and copy.size == size and content_sha256(copy) == content
-        except SpotterError:
-            continue
-        if same:
-            log.warning("%s; its copy %s (the same content) is used", problem.split(";")[0], alias)
-            return str(copy.path)
-    raise ExportError(problem)

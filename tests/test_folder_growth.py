@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ExportError
-from pipeline.export import export_track, verify_source
+from pipeline.export import export_track
 from pipeline.image_sequence import indexed_prefix
 from pipeline.index_run import continues_folder
 from pipeline.indexer import index_video
+from pipeline.source_check import verify_source
 from pipeline.storage import Library
 from pipeline.video import content_sha256, probe
 from tests.test_image_sequence import START, tud_frames, write_named

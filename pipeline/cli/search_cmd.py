@@ -107,7 +107,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 def gone_away(library: Library, hits: Sequence[Hit]) -> None:
     """A note naming the hits' videos whose file is gone (moved, removed, a share not mounted): the
     hits are listed from the library, but cannot be played or exported until the file is back."""
-    from pipeline.export import missing_sources
+    from pipeline.source_check import missing_sources
 
     gone = missing_sources(library, (h.video_id for h in hits))
     if gone:

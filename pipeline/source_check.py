@@ -1,0 +1,77 @@
+"""Is an indexed video still what was indexed? Before evidence is cut from it (:func:`verify_source`:
+its content, from its quick fingerprint up to every byte) and when a search lists its hits
+(:func:`missing_sources`: is it still where it was)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from pipeline.errors import ExportError, SpotterError
+from pipeline.image_sequence import ends_only_content, indexed_prefix
+from pipeline.storage import Library
+from pipeline.video import content_sha256, probe
+
+log = logging.getLogger(__name__)
+
+
+def missing_sources(library: Library, video_ids: Iterable[int]) -> list[str]:
+    """The indexed files, of these videos, that are gone from where they were indexed with no copy
+    known (an alias) in their place: their hits cannot be played or cut to evidence until they are
+    back. Cheap (one look at each path); :func:`verify_source` checks content when exporting."""
+    gone = []
+    for video_id in dict.fromkeys(video_ids):
+        found = library.video_identity(video_id)
+        if found is not None and not any(Path(p).exists() for p in (found.path, *found.aliases)):
+            gone.append(found.path)
+    return gone
+
+
+def verify_source(library: Library, video_id: int) -> str:
+    """The file to cut a video's evidence from: the one indexed, unchanged; else a copy found with
+    the same content when it was indexed (an alias: the indexed file moved or replaced, its copy
+    still there), checked by its whole content. Refused when neither is left: a changed file's clips
+    would not show what its hits say; a folder of snapshots that has only gained images since is
+    not changed for what was indexed of it. Cheap when nothing changed (size, time, sampled
+    fingerprint); the whole content's hash decides otherwise."""
+    found = library.video_identity(video_id)
+    if found is None:
+        raise ExportError(f"video {video_id} is no longer in the library")
+    path, size, mtime, fp, content, aliases, frame_size = found
+    try:
+        info = probe(path)
+    except SpotterError as e:
+        problem = f"{path}: the indexed video cannot be read now ({e})"
+    else:
+        if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
+            return path
+        if info.images is None:
+            if content and content_sha256(info) == content:
+                return path
+        elif content and (kept := indexed_prefix(info.images, content)):  # one read of the images
+            if kept == len(info.images.files):  # all of them, as indexed
+                return path
+            if info.images.start is not None and (info.width, info.height) == tuple(frame_size):
+                return path  # it only gained images: those indexed are there as they were (and
+                # timed as they were: an image without a time orders and times all by name)
+        problem = (
+            f"{path} has changed since it was indexed (its content differs): its clips would not show "
+            "its hits; index it again before exporting evidence from it"
+        )
+        if info.images is not None and content and ends_only_content(info.images) == content:
+            problem = (
+                f"{path}: its images' times changed since it was indexed, and this library (indexed "
+                "before 2026-12-02) kept only each image's ends, which cannot show the rest unchanged; "
+                "index it again before exporting evidence from it"
+            )
+    for alias in aliases:
+        try:
+            copy = probe(alias)
+            same = content and copy.size == size and content_sha256(copy) == content
+        except SpotterError:
+            continue
+        if same:
+            log.warning("%s; its copy %s (the same content) is used", problem.split(";")[0], alias)
+            return str(copy.path)
+    raise ExportError(problem)
