@@ -14,20 +14,20 @@ kind of track: recorded in colour, and recorded without colour (a camera at nigh
 black and white; :mod:`pipeline.monochrome`, by the track's stored best crop), as a search compares
 each kind differently (the latter with the query turned grey). A pair of one kind of each is left
 out. The floor of each kind is their equal-error point: the score at which the share of same-person
-pairs below it equals the share of different-people pairs above it. Measured on PETS09-S2L1, TUD-
-Campus and ADL-Rundle-6 and every library made of them, this floor (0.68-0.70) rejected 97-100 % of
-searches for people from other footage, where the former fixed floor (0.65) rejected 87-98 %, and
+pairs below it equals the share of different-people pairs above it. Measured on PETS09-S2L1,
+TUD-Campus and ADL-Rundle-6 and every library made of them, this floor (0.68-0.70) rejected 97-100 %
+of searches for people from other footage, where the former fixed floor (0.65) rejected 87-98 %, and
 lost no present person's hit (``python -m bench.not_here``). Until the library has ``min_samples``
 pairs of both truths, the configured default floor applies; the floor is kept within ``bounds``.
 
 One floor per kind of track, because one camera's day and night differ by more than cameras do: in
-grey, strangers look more alike (the night copies of the three sequences calibrate at 0.75-0.78,
-the colour ones at 0.68-0.715), so a library holding one camera's day and night calibrated on both
-together had a floor too high for its day (present F1 PETS09-S2L1 0.858 -> 0.815, ADL-Rundle-6
-0.720 -> 0.646) and too low for its night: 17 % of absent people got hits, against 2-8 % in a
-library of either alone (``python -m bench.search_quality --mixed``; with a floor per kind, 0.848 /
-0.720 and 9 %, README "One camera's day and night"). A kind with too few pairs of
-its own (the few colourless tracks of a dusk) takes the floor of both kinds together.
+grey, strangers look more alike (the night copies of the three sequences calibrate at 0.75-0.78, the
+colour ones at 0.68-0.715), so a library holding one camera's day and night calibrated on both
+together had a floor too high for its day (present F1 PETS09-S2L1 0.858 -> 0.815, ADL-Rundle-6 0.720
+-> 0.646) and too low for its night: 17 % of absent people got hits, against 2-8 % in a library of
+either alone (``python -m bench.search_quality --mixed``; with a floor per kind, 0.848 / 0.720 and 9
+%, README "One camera's day and night"). A kind with too few pairs of its own (the few colourless
+tracks of a dusk) takes the floor of both kinds together.
 
 Pairs are found by sorting tracks by start and sweeping; each track is paired with at most
 ``RIVALS`` of the tracks alive when it starts (the latest to start), so a crowd that stays in view
