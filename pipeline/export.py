@@ -32,6 +32,8 @@ from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
 from pipeline.video import VideoReader, display_width, probe
 
+MAX_MARGIN_RATE = 240.0  # fps: a track's rate above this is a timestamp glitch, not a recording rate
+
 EXPORT_RULES = {
     "margin_s": Range(0.0, 3600.0),
     "crf": Range(0, 51, integer=True),
@@ -186,12 +188,13 @@ def iter_export_clip(
     target = check_target(Path(out))
     thumb_target = check_target(target.with_suffix(".jpg"), ".jpg")
     info = probe(video)
-    margin = round(config.margin_s * info.fps)
+    rate = rate_around(path, info.fps)
+    margin = round(config.margin_s * rate)
     first = max(0, int(start_frame) - margin)
     last = min(info.frame_count - 1, int(end_frame) + margin)
     if last < first:
         raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")
-    gap = round(config.max_box_gap_s * info.fps)
+    gap = round(config.max_box_gap_s * info.fps)  # the fewer frames: no box drawn where none was seen
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=".spotter-", suffix=".mp4")
     os.close(fd)
     tmp = Path(name)
@@ -204,7 +207,7 @@ def iter_export_clip(
             if seek is None:  # a folder of images has no key frames: any image is one
                 seek = scan_keyframes(info.path) if info.images is None else []
             prev_ts, end_ts = None, None
-            reach = config.margin_s + 0.5 / info.fps  # the margin's last frame, whatever the rounding
+            reach = config.margin_s + 0.5 / rate  # the margin's last frame, whatever the rounding
             start_ts = _time_of(path, start_frame)
             for frame in VideoReader(info, start_frame=first, seek_table=seek):
                 if frame.index > last or (cancel is not None and cancel()):
@@ -330,6 +333,23 @@ def export_hit(
     return export_track(
         replace(track, video_path=source), out, annotate, score, config, library.seek_table(track.video_id)
     )
+
+
+def rate_around(path: np.ndarray | None, fps: float) -> float:
+    """Frames per second to count the margins in: the video's rate (``fps``, from its first frames),
+    or the highest rate the track's own frames were recorded at, where that is higher. A recorder that
+    raises its rate while there is motion (an "event" rate) records the person faster than its quiet
+    first frames say; counted at ``fps``, the frames read for the margins would span a fraction of
+    them. Reading more frames than needed costs decoding only: the margins are cut by time."""
+    if path is None or len(path) < 2:
+        return fps
+    frames, times = path[:, PATH_FRAME], path[:, PATH_TS]
+    steps, waits = np.diff(frames), np.diff(times)
+    fast = (steps > 0) & (waits > 0)
+    if not fast.any():
+        return fps
+    highest = float((steps[fast] / waits[fast]).max())
+    return max(fps, min(highest, MAX_MARGIN_RATE))
 
 
 def _time_of(path: np.ndarray | None, frame: int) -> float | None:

@@ -79,3 +79,24 @@ def test_an_exported_clip_plays_its_frames_at_their_recorded_times(slowed, tmp_p
         length = float(stream.duration * stream.time_base)
     assert played == pytest.approx([t - recorded[0] for t in recorded], abs=1e-3)
     assert length == pytest.approx(recorded[-1] - recorded[0] + 0.1, abs=1e-3)
+
+
+def test_margins_count_the_rate_the_person_was_recorded_at(tmp_path: Path) -> None:
+    """A recorder at 2 fps while the scene is quiet and 10 fps on motion: a hit in the motion is
+    given its two seconds each side (the rate of its own frames), not the 0.4 s that the 2 fps of
+    the file's first frames would count (four frames)."""
+    from pipeline.export import ExportConfig, drain, iter_export_clip
+    from pipeline.types import PATH_COLUMNS, PATH_FRAME, PATH_TS
+
+    quiet, motion = list(range(0, 400, 5)), list(range(400, 600))  # PETS frames kept, 10 fps source
+    keep = quiet + motion
+    images = list(itertools.islice(frames_of(base_sequences()["pets"].video), 600))
+    video = tmp_path / "event_rate.mp4"
+    write_video(video, (images[f] for f in keep), 10.0, times=[f / 10 for f in keep])
+    assert probe(video).fps == pytest.approx(2.0, abs=0.01)
+    start, end = len(quiet) + 100, len(quiet) + 110  # source frames 500-510: 50.0-51.0 s
+    path = np.zeros((11, PATH_COLUMNS))
+    path[:, PATH_FRAME] = np.arange(start, end + 1)
+    path[:, PATH_TS] = [keep[f] / 10 for f in range(start, end + 1)]
+    clip = drain(iter_export_clip(video, start, end, tmp_path / "c.mp4", path, config=ExportConfig(2.0)))
+    assert (clip.start_frame, clip.end_frame) == (start - 20, end + 20)  # 48.0-53.0 s
