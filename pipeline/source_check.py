@@ -52,9 +52,13 @@ def verify_source(library: Library, video_id: int) -> str:
         elif content and (kept := indexed_prefix(info.images, content)):  # one read of the images
             if kept == len(info.images.files):  # all of them, as indexed
                 return path
-            if info.images.start is not None and (info.width, info.height) == tuple(frame_size):
-                return path  # it only gained images: those indexed are there as they were (and
-                # timed as they were: an image without a time orders and times all by name)
+            timed = info.images.start is not None  # else every image is timed by name (one had none)
+            as_indexed = library.folder_timing(video_id)
+            if timed == (True if as_indexed is None else as_indexed) and (
+                (info.width, info.height) == tuple(frame_size)
+            ):
+                return path  # it only gained images: those indexed are there as they were, and
+                # timed as they were (by their own times, or by name a second apart, as when indexed)
         problem = (
             f"{path} has changed since it was indexed (its content differs): its clips would not show "
             "its hits; index it again before exporting evidence from it"

@@ -212,3 +212,34 @@ def test_a_folder_content_kept_by_an_older_library_is_not_taken_for_its_images(
     os.utime(paths[1])
     with pytest.raises(ExportError, match="kept only each image's ends"):
         verify_source(library, video.video_id)
+
+
+def test_a_folder_without_capture_times_that_gained_images_still_exports(tmp_path: Path, models) -> None:
+    """Images with neither EXIF nor a time in their names are ordered by name a second apart: one
+    added after the others by name leaves those indexed where and when they were, as with times. It
+    was refused as changed. A folder indexed with its times, whose added images take them away (all
+    then timed by name), is still refused: its frames would no longer be when its hits say."""
+    frames = tud_frames(10)
+    (tmp_path / "cam").mkdir()
+    for k in range(6):
+        cv2.imwrite(str(tmp_path / "cam" / f"shot{k:03d}.jpg"), frames[k])
+    library = Library(tmp_path / "lib.db")
+    list(index_video(tmp_path / "cam", library, models))
+    (video,) = library.videos()
+    assert library.folder_timing(video.video_id) is False
+    cv2.imwrite(str(tmp_path / "cam" / "shot006.jpg"), frames[6])
+    assert verify_source(library, video.video_id) == str((tmp_path / "cam").resolve())
+    cv2.imwrite(str(tmp_path / "cam" / "aaa.jpg"), frames[7])  # by its name the first: all move on
+    with pytest.raises(ExportError, match="changed since it was indexed"):
+        verify_source(library, video.video_id)
+
+    upload = uploads(tmp_path / "timed", frames)
+    upload(0, 6)
+    list(index_video(tmp_path / "timed" / "cam", library, models))
+    timed = library.video_id(tmp_path / "timed" / "cam")
+    assert library.folder_timing(timed) is True
+    jpeg = cv2.imencode(".jpg", frames[7])[1].tobytes()
+    for k in range(8):  # most without a time: the names are not confirmed, all ordered by name
+        (tmp_path / "timed" / "cam" / f"zz{k}.jpg").write_bytes(jpeg)
+    with pytest.raises(ExportError, match="changed since it was indexed"):
+        verify_source(library, timed)

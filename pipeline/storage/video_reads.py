@@ -4,6 +4,7 @@ its key frames, its id by path."""
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -79,6 +80,17 @@ class VideoReads(LibraryBase):
                 aliases,
                 (row.width, row.height),
             )
+
+    def folder_timing(self, video_id: int) -> bool | None:
+        """How a folder of images was timed when it was indexed, as the checkpoint kept for it says:
+        by its images' own times (True), or all by name a second apart (False, some image had no
+        time); None when not known (a video, a run that has not said it)."""
+        with self._read() as s:
+            blob = s.scalar(select(VideoRow.checkpoint).where(VideoRow.id == video_id))
+        if not blob:
+            return None
+        timed = json.loads(zlib.decompress(blob)).get("timed")
+        return None if timed is None else bool(timed)
 
     def seek_table(self, video_id: int) -> list[tuple[int, int]] | None:
         """Key frames ``(frame index, pts)`` recorded when the video was indexed (None if unknown)."""
