@@ -18,7 +18,7 @@ import logging
 
 import numpy as np
 
-from pipeline.upright import exif_orientation
+from pipeline.upright import orientation_left
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,15 @@ def decode_with_pillow(data: bytes | np.ndarray) -> np.ndarray | None:
 
 
 def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]:
-    """((width, height) as stored, or None where Pillow does not know the format, EXIF orientation)
-    from an image file's bytes, without decoding its pixels."""
+    """((width, height) as decoded, or None where Pillow does not know the format; the EXIF orientation
+    still to apply, see :func:`pipeline.upright.orientation_left`) from an image file's bytes, without
+    decoding its pixels."""
     from PIL import Image
 
     raw = data.tobytes() if isinstance(data, np.ndarray) else data
     try:
         with Image.open(io.BytesIO(raw)) as img:
-            return (int(img.size[0]), int(img.size[1])), exif_orientation(img)
+            return (int(img.size[0]), int(img.size[1])), orientation_left(img)
     except Exception:  # not a format Pillow knows: OpenCV may still decode it
         return None, 1
 

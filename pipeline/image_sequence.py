@@ -41,7 +41,7 @@ from pipeline.image_files import (
     too_many_pixels,
 )
 from pipeline.timestamps import plausible, time_in_name
-from pipeline.upright import orientation_in, oriented_size, read_exif
+from pipeline.upright import orientation_left, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def image_facts(path: Path) -> ImageFacts:
     try:
         with Image.open(path) as img:
             exif = read_exif(img)  # a PNG's pixels are not decoded for it
-            size = oriented_size(img.size, orientation_in(exif))
+            size = oriented_size(img.size, orientation_left(img, exif))
             sub_ifd = exif.get_ifd(EXIF_IFD)
     except Exception:  # any failure of Pillow's header parsers: the header does not open
         return ImageFacts(None, None)

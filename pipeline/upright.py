@@ -74,10 +74,17 @@ def orientation_in(exif: Any) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def exif_orientation(img: Any) -> int:
-    """The EXIF orientation (1-8) of an open Pillow image; 1 when it has none or a bad one (pixels
-    never decoded, see :func:`read_exif`)."""
-    return orientation_in(read_exif(img))
+UPRIGHT_ON_DECODING = frozenset({"TIFF"})  # Pillow formats whose decoders apply the EXIF orientation:
+# libtiff reads a TIFF turned by its Orientation tag, under OpenCV and Pillow alike (Pillow's size too)
+
+
+def orientation_left(img: Any, exif: Any = None) -> int:
+    """The EXIF orientation that an open Pillow image's size, and OpenCV's decoding of its file, do
+    not show yet: its tag (``exif``: its :func:`read_exif`, when read already), or 1 for a format
+    its decoders turn on reading (turned again, a sideways TIFF came out upside down)."""
+    if getattr(img, "format", None) in UPRIGHT_ON_DECODING:
+        return 1
+    return orientation_in(read_exif(img) if exif is None else exif)
 
 
 def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

@@ -96,3 +96,34 @@ def test_portrait_snapshots_keep_their_shape(tmp_path: Path) -> None:
     assert (info.width, info.height) == (640, 480)  # not the stored 480x640, squeezed to fit
     got = [f.image for f in VideoReader(info)]
     assert np.abs(got[1].astype(int) - frames[1].astype(int)).mean() < 6
+
+
+def save_tiff(path: Path, bgr: np.ndarray, orientation: int) -> Path:
+    Image.fromarray(bgr[:, :, ::-1]).save(path, tiffinfo={ORIENTATION_TAG: orientation})
+    return path
+
+
+def stored_for(image: np.ndarray, orientation: int) -> np.ndarray:
+    """The pixels a camera stores for ``image`` with this EXIF orientation (3: upside down, 6 and 8:
+    on either side)."""
+    return {3: np.rot90(image, 2), 6: np.rot90(image, 1), 8: np.rot90(image, 3)}[orientation].copy()
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_tiff_photo_with_an_orientation_tag_is_turned_once(tmp_path: Path, orientation: int) -> None:
+    """libtiff (under OpenCV and Pillow) turns a TIFF by its tag as it reads it; turned again by the
+    tag, a sideways photo came out upside down and its person was not found."""
+    crop = person_crop()
+    image = load_image(save_tiff(tmp_path / "photo.tif", stored_for(crop, orientation), orientation))
+    assert np.array_equal(image, crop)  # lossless: exactly the person as they stood
+
+
+def test_tiff_snapshots_with_an_orientation_tag_keep_their_shape(tmp_path: Path) -> None:
+    frames = tud_frames(every=10)[:4]
+    folder = tmp_path / "cam1"
+    for path, img in zip(write_named(folder, frames), frames):
+        path.unlink()
+        save_tiff(path.with_suffix(".tif"), stored_sideways(img), orientation=6)
+    info = probe(folder)
+    assert (info.width, info.height) == (640, 480)  # not stretched to the stored 480x640
+    assert np.array_equal(next(iter(VideoReader(info))).image, frames[0])
