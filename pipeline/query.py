@@ -26,6 +26,8 @@ from pipeline.image_files import (
     HEIF_EXTENSIONS,
     HEIF_READABLE,
     MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    OPENCV_TOO_LARGE,
     decode_with_pillow,
     image_header,
     too_many_pixels,
@@ -103,6 +105,8 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as e:
+        if OPENCV_TOO_LARGE in str(e):  # a format whose size only OpenCV reads, beyond the limit
+            raise QueryError(f"{path}: image too large (over {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)") from e
         raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:
         image = decode_with_pillow(data)  # an iPhone's HEIC photo (upright already), or what OpenCV lacks

@@ -76,3 +76,40 @@ def test_files_that_are_no_photo_are_refused_without_reading_them(tmp_path: Path
     exif[ORIENTATION_TAG] = 6  # stored turned a quarter: shown upright, taller than wide
     Image.new("RGB", (120, 60)).save(sideways, exif=exif.tobytes())
     assert load_image(sideways).shape[:2] == (120, 60)
+
+
+def radiance_hdr(path: Path, width: int, height: int) -> Path:
+    """A Radiance HDR picture (run-length coded: a few MB for any size), a format OpenCV decodes and
+    Pillow cannot size."""
+    row = bytes([2, 2, width >> 8, width & 255])
+    for value in (128, 128, 128, 129):
+        left = width
+        while left:
+            n = min(127, left)
+            row += bytes([128 + n, value])
+            left -= n
+    path.write_bytes(
+        b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {height} +X {width}\n".encode() + row * height
+    )
+    return path
+
+
+def test_a_picture_only_opencv_can_size_is_held_to_the_pixel_limit(tmp_path: Path) -> None:
+    """A 4 MB Radiance file of 8000x8000 px (64 M, over the 50 M limit) was decoded whole: 0.8 GB of
+    floats, then "no person found". In a fresh process, as OpenCV reads its limit once."""
+    import subprocess
+    import sys
+
+    bomb = radiance_hdr(tmp_path / "photo.jpg", 8000, 8000)  # any name: OpenCV reads the content
+    small = radiance_hdr(tmp_path / "small.hdr", 64, 128)
+    code = (
+        "import sys; from pipeline.query import load_image; from pipeline.errors import QueryError\n"
+        "print(load_image(sys.argv[2]).shape)\n"
+        "try:\n    load_image(sys.argv[1])\nexcept QueryError as e:\n    print(e)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(bomb), str(small)], capture_output=True, text=True, cwd=root
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["(128, 64, 3)", f"{bomb}: image too large (over 50 megapixels)"]
