@@ -60,6 +60,19 @@ def test_a_loose_crop_is_searched_by_the_person_not_the_whole_photo(models, fram
     assert tight.whole_photo
 
 
+def test_a_crop_of_two_people_side_by_side_is_searched_by_one_of_them(models, frame_of) -> None:
+    """Two people side by side, the larger filling 52 % of the photo's width: it was taken for a
+    person crop and embedded whole, both people in one vector (the larger one's best track 0.817,
+    by its box 0.992); the CLI then said nothing of the second person either."""
+    frame = frame_of(tud().video, 0)
+    pair = prepare_query(np.ascontiguousarray(frame[170:420, 270:530]), models.detector)
+    assert not pair.whole_photo and pair.chosen == 0 and len(pair.people) >= 2
+    x1, _, x2, _ = pair.box
+    assert x2 - x1 < 0.6 * 260
+    other = pair.people.xyxy[1]
+    assert other[2] <= x1 + 10 or other[0] >= x2 - 10  # the one beside them is left out
+
+
 def test_scene_photo_picks_the_largest_person_or_the_chosen_one(models, frame_of) -> None:
     seq = tud()
     gt = load_gt(seq)
