@@ -145,6 +145,11 @@ def provider_list(providers: tuple[str, ...] | list[str]) -> list[str | tuple[st
     return [(p, {"cudnn_conv_algo_search": CUDA_CONV_ALGO_SEARCH}) if p == CUDA_EP else p for p in providers]
 
 
+def cpu_threads() -> int:
+    """Threads each model may use on the CPU (:func:`limit_cpu_threads`); 0: the runtime's default."""
+    return _cpu_threads
+
+
 def session_options(providers: tuple[str, ...] | list[str]) -> ort.SessionOptions:
     """ONNX Runtime session options for Spotter's models.
 

@@ -1,0 +1,65 @@
+"""ONNX models on the CPU through OpenVINO's CPU plugin, where OpenVINO is installed.
+
+Why a second runtime: the ReID network (OSNet) is built of depthwise and pointwise convolutions, which
+ONNX Runtime's CPU provider runs far slower than OpenVINO's CPU plugin does. Measured on this
+project's 2-core machine (``python -m bench.reid_runtime``: 384 crops of PETS09-S2L1 and ADL-Rundle-6 in
+batches of 32): OpenVINO 2.7x the crops per second, the same vectors (lowest cosine to ONNX Runtime's
+1.000000); indexing PETS09-S2L1 1.7x and ADL-Rundle-6 1.4x faster end to end. The arithmetic stays float32
+(``INFERENCE_PRECISION_HINT``): OpenVINO would otherwise compute in bfloat16 on CPUs that have it,
+and vectors a library already holds would no longer compare exactly with new ones.
+
+The detector stays on ONNX Runtime: its input size changes from call to call (frames, close looks)
+and OpenVINO gained nothing there (measured 0.9x end to end). A GPU is ONNX Runtime's too (CUDA).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import ModelError, first_line
+
+log = logging.getLogger(__name__)
+
+OPENVINO_CPU = "OpenVINO CPU"  # how the runtime is named where ONNX Runtime names its provider
+
+
+def openvino_installed() -> bool:
+    """Whether the ``openvino`` package can be imported here."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class OpenVinoSession:
+    """One ONNX model compiled for the CPU: ``run(x)`` gives its first output for one input array."""
+
+    def __init__(self, model: Path, threads: int = 0):
+        """``threads``: the most CPU threads it may use (0: OpenVINO's choice, every core)."""
+        import openvino
+
+        config: dict[str, object] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        core = openvino.Core()
+        network = core.read_model(str(model))
+        self.input_ranks = tuple(int(i.get_partial_shape().rank.get_length()) for i in network.inputs)
+        self._compiled = core.compile_model(network, "CPU", config)
+        self._output = self._compiled.output(0)
+        self._requests = threading.local()  # an infer request serves one call at a time: one per thread
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The model's first output for input ``x`` (a copy: the request reuses its buffers). Threads
+        may call it at once (the GUI's search beside its indexing): each has its own request."""
+        try:
+            request = getattr(self._requests, "request", None)
+            if request is None:
+                request = self._requests.request = self._compiled.create_infer_request()
+            return np.array(request.infer({0: x})[self._output], copy=True)
+        except Exception as e:  # OpenVINO raises RuntimeError with the plugin's message
+            raise ModelError(first_line(e)) from e
