@@ -266,3 +266,36 @@ def test_a_confirmed_sightings_score_is_not_against_itself(indexed, models, tmp_
     expected = max(float((crops @ result.vector).max()), float((crops @ means).max()))
     assert likeness[stranger] == pytest.approx(expected) and likeness[stranger] < 0.8
     assert likeness[confirmed[0]] == pytest.approx(result.hits[0].score, abs=0.02)  # as the search scored it
+
+
+def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told(
+    tmp_path: Path, indexed, frame_of, models
+) -> None:
+    """A photo of several people: ``case new`` took the largest and said nothing (search says it, and
+    takes --person / --box); now it says so, and takes --person or --box once per --query."""
+    from pipeline.search import Searcher
+
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    scene = tmp_path / "scene.jpg"
+    cv2.imwrite(str(scene), frame_of(tud().video, 20))
+    crop = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    taken = cli("case", "new", "group", "--db", str(db), "--query", str(scene))
+    assert taken.returncode == 0 and "people in the photo: took the largest (--person K" in taken.stderr
+    p = cli(
+        "case", "new", "second", "--db", str(db), "--query", str(crop), "--person", "0",
+        "--query", str(scene), "--person", "1",
+    )  # fmt: skip
+    assert p.returncode == 0 and "took the largest" not in p.stderr, p.stderr
+    library = Library(db)
+    searcher = Searcher(library, models)
+    (_, _, first), (_, _, second) = library.case("second").photos
+    assert np.allclose(second, searcher.prepare(scene, person=1)[1], atol=1e-5)
+    assert not np.allclose(second, searcher.prepare(scene)[1], atol=1e-3)
+    assert np.allclose(first, searcher.prepare(crop, person=0)[1], atol=1e-5)
+    wrong = cli(
+        "case", "new", "third", "--db", str(db), "--query", str(crop), "--query", str(scene), "--person", "1"
+    )
+    assert wrong.returncode == 2 and "--person is given 1 time(s) for 2 --query photo(s)" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    with pytest.raises(StorageError, match="no case named 'third'"):
+        library.case("third")  # refused before anything was made

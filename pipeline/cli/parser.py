@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from models.validation import ConfigError, Range, parse
+from pipeline.cli.case_parser import add_case_commands
 from pipeline.cli.console import err
 
 USAGE_ERROR = 2
@@ -290,42 +291,7 @@ def build_parser(doc: str) -> Parser:
                    help="when a video's recording started (ISO 8601, local; 'none' clears it)")  # fmt: skip
     with_db(sub.add_parser("doctor", help="check model files and execution providers"))
 
-    case = sub.add_parser("case", help="work a case: query photos, confirm or reject hits, refine")
-    cases = case.add_subparsers(dest="case_command", parser_class=Parser, required=True)
-    p = with_db(cases.add_parser("new", help="open a case with its query photos"))
-    p.add_argument("name", help="the case's name")
-    p.add_argument("--query", type=Path, action="append", default=[], metavar="PHOTO",
-                   help="a photo of the person (repeat for several)")  # fmt: skip
-    p.add_argument("--note", default=None, help="what the case is about (kept with it, in the report)")
-    p = with_db(cases.add_parser("add", help="confirm or reject a track (a hit) in a case"), detector=False)
-    p.add_argument("name", help="the case's name")
-    p.add_argument("--video", required=True, help="the video (its path or id)")
-    p.add_argument("--track", type=number("--track", Range(0, 2**62, integer=True)), required=True,
-                   help="the track number in the video (search shows it)")  # fmt: skip
-    verdict = p.add_mutually_exclusive_group(required=True)
-    verdict.add_argument("--confirm", action="store_true", help="this is the person")
-    verdict.add_argument("--reject", action="store_true", help="this is not the person")
-    p = with_db(cases.add_parser("refine", help="search with the case's photos and review"))
-    p.add_argument("name", help="the case's name")
-    p.add_argument("--top", type=number("--top", Range(1, 1_000_000, integer=True)), default=None,
-                   help="at most this many hits")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print the hits as JSON")
-    p = with_db(cases.add_parser("report", help="write the case's PDF report and clips into a new folder"))
-    p.add_argument("name", help="the case's name")
-    p.add_argument("--out", type=out_path, required=True, help="folder to write the report folder in")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p = with_db(cases.add_parser("show", help="a case's photos and review"), detector=False)
-    p.add_argument("name", help="the case's name")
-    p.add_argument("--json", action="store_true", help="print the case as JSON")
-
-    p = with_db(cases.add_parser("export", help="write the case to one file (photos, filter, review)"), False)
-    p.add_argument("name", help="the case's name")
-    p.add_argument(
-        "--out", type=out_path, required=True, help="the case file (.spotter-case); never overwritten"
-    )
-    p = with_db(cases.add_parser("import", help="take up a case file in this library"), False)
-    p.add_argument("file", type=Path, help="a .spotter-case file")
-    p.add_argument("--as", dest="as_name", default=None, help="the case's name here (default: its own)")
+    add_case_commands(sub, with_db)
 
     p = sub.add_parser("install-weights", help="copy or download the model weights into models/weights/")
     p.add_argument("source", help="folder holding the weight files, or a base URL")
