@@ -63,20 +63,23 @@ class ReidEmbedder:
             )
         on_cpu = tuple(providers)[:1] == (CPU_EP,)
         self._openvino: OpenVinoSession | None = None
-        try:
-            if on_cpu and config.cpu_runtime == "openvino" and openvino_installed():
+        ranks: tuple[int, ...] = ()
+        if on_cpu and config.cpu_runtime == "openvino" and openvino_installed():
+            try:
                 self._openvino = OpenVinoSession(self.weights, cpu_threads())
                 ranks, self.providers = self._openvino.input_ranks, (OPENVINO_CPU,)
-            else:
-                self._session = inference_session(self.weights, tuple(providers))
-                inputs = self._session.get_inputs()
-                self._input = inputs[0].name if inputs else ""
-                ranks, self.providers = (
-                    tuple(len(i.shape) for i in inputs),
-                    tuple(self._session.get_providers()),
+            except Exception as e:  # a model OpenVINO cannot take may still run on ONNX Runtime
+                log.info(
+                    "ReID %s: OpenVINO cannot load it (%s); ONNX Runtime runs it", self.weights, first_line(e)
                 )
-        except Exception as e:
-            raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e
+        if self._openvino is None:
+            try:
+                self._session = inference_session(self.weights, tuple(providers))
+            except Exception as e:
+                raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e
+            inputs = self._session.get_inputs()
+            self._input = inputs[0].name if inputs else ""
+            ranks, self.providers = tuple(len(i.shape) for i in inputs), tuple(self._session.get_providers())
         if ranks != (4,):
             raise ModelError(f"ReID model {self.weights} must take one NCHW image input")
         self.model_id = self.weights.name

@@ -81,3 +81,45 @@ def test_threads_embed_at_once_and_each_gets_its_own_vectors(models, frame_of) -
         together = list(pool.map(lambda k: [reid.embed(crops[k::4]) for _ in range(5)], range(4)))
     for k in range(4):
         assert all(np.allclose(v, alone[k], atol=1e-5) for v in together[k])
+
+
+def ort_only_model(path) -> None:
+    """A small ReID-shaped model (NCHW in, a vector out) with an operator ONNX Runtime has and
+    OpenVINO lacks (com.microsoft Inverse, in a branch that adds zero)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["x"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"]),
+        helper.make_node("Inverse", ["m"], ["inv"], domain="com.microsoft"),
+        helper.make_node("ReduceSum", ["inv"], ["total"], keepdims=0),
+        helper.make_node("Mul", ["total", "zero"], ["nothing"]),
+        helper.make_node("Add", ["flat", "nothing"], ["y"]),
+    ]
+    consts = [
+        helper.make_tensor("m", TensorProto.FLOAT, [2, 2], [2.0, 0.0, 0.0, 2.0]),
+        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "reid",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 256, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        consts,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_a_model_openvino_cannot_take_runs_on_onnx_runtime(tmp_path) -> None:
+    """A model trained or converted elsewhere may use an operator only ONNX Runtime has: it still
+    runs, on ONNX Runtime, rather than failing."""
+    model = tmp_path / "site_model.onnx"
+    ort_only_model(model)
+    reid = ReidEmbedder(model)
+    assert reid.providers == (CPU_EP,) and reid.dim == 3
+    assert np.allclose(np.linalg.norm(reid.embed([np.full((40, 20, 3), 90, np.uint8)]), axis=1), 1.0)
