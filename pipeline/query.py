@@ -120,6 +120,10 @@ def load_image(path: str | Path) -> np.ndarray:
             return image
         if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
             raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
+        if size is not None:  # an image file's header, and then no pixels: cut short or damaged
+            raise QueryError(
+                f"{path}: a damaged or truncated image ({size[0]}x{size[1]} px, its pixels do not decode)"
+            )
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
     return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
 

@@ -101,7 +101,10 @@ def test_search_text_and_export_by_hit_id(tmp_path: Path, indexed, frame_of) -> 
     [
         (b"just text", "not an image"),
         (b"", "empty file"),
-        (cv2.imencode(".png", np.full((200, 100, 3), 120, np.uint8))[1].tobytes()[:300], "not an image"),
+        (
+            cv2.imencode(".png", np.full((200, 100, 3), 120, np.uint8))[1].tobytes()[:300],
+            "damaged or truncated image",
+        ),
     ],
     ids=["text", "empty", "truncated-png"],  # (OpenCV added a warning line of its own to the last)
 )

@@ -28,6 +28,13 @@ def test_load_image_rejects_non_images(tmp_path: Path) -> None:
     video = pets().video
     with pytest.raises(QueryError, match="not an image"):
         load_image(video)
+    photo = cv2.imencode(".png", np.full((200, 80, 3), 90, np.uint8))[1].tobytes()
+    cut = tmp_path / "copied_off_a_failing_card.png"
+    cut.write_bytes(photo[:60])  # its header, and the start of its pixels
+    with pytest.raises(
+        QueryError, match=r"a damaged or truncated image \(80x200 px, its pixels do not decode\)"
+    ):
+        load_image(cut)
 
 
 def test_photo_without_a_person_is_a_clear_error(tmp_path: Path, models, frame_of) -> None:
