@@ -13,7 +13,7 @@ person, is a :class:`QueryError`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,7 @@ from pipeline.image_files import (
     image_header,
     too_many_pixels,
 )
+from pipeline.query_tiles import TileConfig, people_in_tiles, worth_tiles
 from pipeline.upright import oriented
 
 MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
@@ -65,6 +66,7 @@ class QueryConfig:
     crop_max_height: a photo of person shape at most this tall, in which still nobody is found, is
         used whole as the person crop (larger photos are scenes: a person in them would be found).
     small_height: a person crop shorter than this (pixels) gets a note that matches will be weaker.
+    tiles: how a large photo in which no one is found whole is looked at in tiles.
     """
 
     min_score: float = 0.3
@@ -77,6 +79,7 @@ class QueryConfig:
     crop_aspect: tuple[float, float] = (1.4, 10.0)
     crop_max_height: int = 400
     small_height: int = 96
+    tiles: TileConfig = field(default_factory=TileConfig)
 
 
 @dataclass(frozen=True)
@@ -145,12 +148,18 @@ def to_bgr(image: np.ndarray, source: str) -> np.ndarray:
 
 
 def find_people(image: np.ndarray, detector: PersonDetector, config: QueryConfig) -> Detections:
-    """People in a photo, largest first; tries a few input sizes, then the photo inside a border
-    (enlarged if small), until someone is found."""
+    """People in a photo, largest first; tries a few input sizes, then a large photo in tiles at its
+    own resolution (:mod:`pipeline.query_tiles`), then the photo inside a border (enlarged if
+    small), until someone is found."""
     first = input_side(max(image.shape[:2]), detector.config)
-    for side in dict.fromkeys((first, *config.retry_sides)):
+    sides = tuple(dict.fromkeys((first, *config.retry_sides)))
+    for side in sides:
         dets = detector.detect([image], input_size=side)[0]
         dets = dets[dets.score >= config.min_score]
+        if len(dets):
+            return dets[np.argsort(-dets.area, kind="stable")]
+    if worth_tiles(image.shape, max(sides), config.tiles):  # a small person in a large photo
+        dets = people_in_tiles(image, detector, config.min_score, config.tiles)
         if len(dets):
             return dets[np.argsort(-dets.area, kind="stable")]
     h, w = image.shape[:2]

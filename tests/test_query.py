@@ -197,3 +197,28 @@ def test_a_photo_lying_on_its_side_is_searched_upright(models, frame_of, code: i
         assert 0 <= bx[0] < bx[2] <= lying.shape[1] and 0 <= bx[1] < bx[3] <= lying.shape[0]
     scene = prepare_query(frame_of(tud().video, 20), models.detector)
     assert "side" not in scene.note and len(scene.people) >= 3
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (8000, 6000)])
+def test_a_small_person_in_a_large_photo_is_found(models, frame_of, size: tuple[int, int]) -> None:
+    """A whole frame of a 1080p or 4K camera, or a large still, with the person 120 px tall: shrunk
+    whole to the detector's input they were a few pixels tall, and the photo was refused ("no person
+    found in the photo"). The photo is now looked at in tiles; the person is found and embedded as
+    a crop of them is."""
+
+    seq = tud()
+    x1, y1, x2, y2 = (round(v) for v in load_gt(seq)[3][53])
+    person = frame_of(seq.video, 53)[max(y1, 0) : y2, max(x1, 0) : x2]
+    small = cv2.resize(
+        person, (round(person.shape[1] * 120 / person.shape[0]), 120), interpolation=cv2.INTER_AREA
+    )
+    w, h = size
+    rng = np.random.default_rng(0)  # a plain, textured wall (no people)
+    photo = cv2.GaussianBlur(rng.integers(60, 200, (h, w, 3), dtype=np.uint8), (0, 0), 3)
+    px, py = w // 2 + 77, h // 2 - 31
+    photo[py : py + 120, px : px + small.shape[1]] = small
+    query = prepare_query(photo, models.detector)
+    bx1, by1, _, by2 = query.box
+    assert not query.whole_photo and abs(bx1 - px) < 12 and abs(by1 - py) < 12 and abs(by2 - (py + 120)) < 12
+    vec = models.reid.embed([query.crop])[0]
+    assert float(vec @ models.reid.embed([small])[0]) > 0.9
