@@ -51,15 +51,23 @@ class OpenVinoSession:
         self.input_ranks = tuple(int(i.get_partial_shape().rank.get_length()) for i in network.inputs)
         self._compiled = core.compile_model(network, "CPU", config)
         self._output = self._compiled.output(0)
-        self._requests = threading.local()  # an infer request serves one call at a time: one per thread
+        self._idle: list[object] = []  # infer requests not in use: one serves one call at a time
+        self._lock = threading.Lock()
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """The model's first output for input ``x`` (a copy: the request reuses its buffers). Threads
-        may call it at once (the GUI's search beside its indexing): each has its own request."""
+        may call it at once (the GUI's search beside its indexing): each call takes a request no
+        other call is using. Requests are kept here, not per thread: one kept in a thread's locals
+        was destroyed with the thread's Python state, inside Qt's thread teardown, and crashed it."""
+        with self._lock:
+            request = self._idle.pop() if self._idle else None
         try:
-            request = getattr(self._requests, "request", None)
             if request is None:
-                request = self._requests.request = self._compiled.create_infer_request()
+                request = self._compiled.create_infer_request()
             return np.array(request.infer({0: x})[self._output], copy=True)
         except Exception as e:  # OpenVINO raises RuntimeError with the plugin's message
             raise ModelError(first_line(e)) from e
+        finally:
+            if request is not None:
+                with self._lock:
+                    self._idle.append(request)
