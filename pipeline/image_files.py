@@ -9,16 +9,16 @@ applies a HEIF file's own rotation itself and clears the tag).
 A file is only an image Spotter reads (a query photo, a snapshot) within ``MAX_IMAGE_BYTES`` and
 ``MAX_IMAGE_PIXELS``: a video or a disk image named ``.jpg`` is refused unread, and a decompression
 bomb (a small PNG whose header claims 20000x20000 pixels) by its header, before any pixel is decoded.
-A format Pillow cannot size (Radiance ``.hdr``, which OpenCV decodes: 4 MB of run-length pixels can
-hold 8000x8000 floats, 0.8 GB) is held to the same limit by OpenCV's own check
-(``OPENCV_IO_MAX_IMAGE_PIXELS``, set here before any image is decoded: OpenCV reads it once).
+An image whose size its header does not tell (a format Pillow does not know: Radiance ``.hdr``, PFM,
+PAM, which OpenCV would decode) is not decoded at all: 4 MB of run-length pixels can hold 8000x8000
+floats (0.8 GB). OpenCV's own limit (``OPENCV_IO_MAX_IMAGE_PIXELS``) cannot stand in for it: OpenCV
+reads it once, when it is imported, so it depends on which module imported ``cv2`` first.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
 
 import numpy as np
 
@@ -30,8 +30,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", "
 HEIF_EXTENSIONS = (".heic", ".heif")
 MAX_IMAGE_BYTES = 200 << 20  # a larger file is no photo or snapshot: refused unread
 MAX_IMAGE_PIXELS = 50_000_000  # a larger image is refused by its header (8K is 33 M pixels)
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
-OPENCV_TOO_LARGE = "CV_IO_MAX_IMAGE_PIXELS"  # in the error OpenCV raises for an image beyond it
 
 
 def _register_heif() -> bool:

@@ -351,8 +351,8 @@ def _running_digests(seq: Sequence, mtimes: bool = True, whole: bool = False) ->
 def read_image(path: Path) -> np.ndarray | None:
     """BGR pixels of an image file (any path, unicode included; HEIC too, see
     :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode or
-    is beyond the limits of an image (a video named .jpg is not read, a decompression bomb not
-    decoded; the reason is logged)."""
+    is beyond the limits of an image (a video named .jpg is not read, a decompression bomb or an
+    image whose header does not tell its size not decoded; the reason is logged)."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -365,6 +365,9 @@ def read_image(path: Path) -> np.ndarray | None:
     if not data:
         return None
     wh, _ = image_header(data)
+    if wh is None:  # no header that tells its size: not decoded (see pipeline.image_files)
+        log.warning("%s: not an image (or an unsupported image format): not decoded", path.name)
+        return None
     if too_many_pixels(wh):
         log.warning("%s: %dx%d px, too large for an image: not decoded", path.name, *wh)
         return None

@@ -26,8 +26,6 @@ from pipeline.image_files import (
     HEIF_EXTENSIONS,
     HEIF_READABLE,
     MAX_IMAGE_BYTES,
-    MAX_IMAGE_PIXELS,
-    OPENCV_TOO_LARGE,
     decode_with_pillow,
     image_header,
     too_many_pixels,
@@ -111,23 +109,21 @@ def load_image(path: str | Path) -> np.ndarray:
     size, orientation = image_header(data)  # read before decoding: refuse decompression bombs unopened
     if too_many_pixels(size):
         raise QueryError(f"{path}: image too large ({size[0]}x{size[1]} px)")
+    if size is None:  # no header Pillow reads: HEIC without its plugin, or no image Spotter may decode
+        if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
+            raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
+        raise QueryError(f"{path}: not an image (or an unsupported image format)")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as e:
-        if OPENCV_TOO_LARGE in str(e):  # a format whose size only OpenCV reads, beyond the limit
-            raise QueryError(f"{path}: image too large (over {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)") from e
         raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:
         image = decode_with_pillow(data)  # an iPhone's HEIC photo (upright already), or what OpenCV lacks
         if image is not None and image.size:
             return image
-        if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
-            raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
-        if size is not None:  # an image file's header, and then no pixels: cut short or damaged
-            raise QueryError(
-                f"{path}: a damaged or truncated image ({size[0]}x{size[1]} px, its pixels do not decode)"
-            )
-        raise QueryError(f"{path}: not an image (or an unsupported image format)")
+        raise QueryError(
+            f"{path}: a damaged or truncated image ({size[0]}x{size[1]} px, its pixels do not decode)"
+        )
     return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
 
 
