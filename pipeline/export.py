@@ -337,10 +337,11 @@ def export_hit(
 
 def rate_around(path: np.ndarray | None, fps: float) -> float:
     """Frames per second to count the margins in: the video's rate (``fps``, from its first frames),
-    or the highest rate the track's own frames were recorded at, where that is higher. A recorder that
-    raises its rate while there is motion (an "event" rate) records the person faster than its quiet
-    first frames say; counted at ``fps``, the frames read for the margins would span a fraction of
-    them. Reading more frames than needed costs decoding only: the margins are cut by time."""
+    or the rate the track's own frames were recorded at (the median over its steps), where higher. A
+    recorder that raises its rate while there is motion (an "event" rate) records the person faster
+    than its quiet first frames say; counted at ``fps``, the frames read for the margins would span a
+    fraction of them. Reading more frames than needed costs decoding only: the margins are cut by
+    time."""
     if path is None or len(path) < 2:
         return fps
     frames, times = path[:, PATH_FRAME], path[:, PATH_TS]
@@ -348,8 +349,8 @@ def rate_around(path: np.ndarray | None, fps: float) -> float:
     fast = (steps > 0) & (waits > 0)
     if not fast.any():
         return fps
-    highest = float((steps[fast] / waits[fast]).max())
-    return max(fps, min(highest, MAX_MARGIN_RATE))
+    recorded = float(np.median(steps[fast] / waits[fast]))  # one glitched timestamp does not set it
+    return max(fps, min(recorded, MAX_MARGIN_RATE))
 
 
 def _time_of(path: np.ndarray | None, frame: int) -> float | None:

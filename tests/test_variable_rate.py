@@ -100,3 +100,18 @@ def test_margins_count_the_rate_the_person_was_recorded_at(tmp_path: Path) -> No
     path[:, PATH_TS] = [keep[f] / 10 for f in range(start, end + 1)]
     clip = drain(iter_export_clip(video, start, end, tmp_path / "c.mp4", path, config=ExportConfig(2.0)))
     assert (clip.start_frame, clip.end_frame) == (start - 20, end + 20)  # 48.0-53.0 s
+
+
+def test_one_glitched_timestamp_does_not_set_the_margins_rate() -> None:
+    """A step of a nanosecond in a track's times (a recorder's clock glitch) made the margins 240 fps:
+    480 frames read each side of a 2 fps folder's hit, minutes of decoding for a clip cut by time."""
+    from pipeline.export import rate_around
+    from pipeline.types import PATH_COLUMNS, PATH_FRAME, PATH_TS
+
+    path = np.zeros((6, PATH_COLUMNS))
+    path[:, PATH_FRAME] = np.arange(6)
+    path[:, PATH_TS] = [0.0, 0.5, 1.0, 1.0 + 1e-9, 2.0, 2.5]  # 2 fps, one glitch
+    assert rate_around(path, 2.0) == 2.0
+    path[:, PATH_TS] = np.arange(6) / 10  # the person recorded at 10 fps in a "2 fps" file
+    assert rate_around(path, 2.0) == pytest.approx(10.0)
+    assert rate_around(path[:1], 2.0) == 2.0 and rate_around(None, 2.0) == 2.0
