@@ -33,6 +33,15 @@ log = logging.getLogger(__name__)
 OPENVINO_CPU = "OpenVINO CPU"  # how the runtime is named where ONNX Runtime names its provider
 
 
+def openvino_version() -> str | None:
+    """OpenVINO's version where it is installed (what runs the ReID model on the CPU), else None."""
+    try:
+        import openvino
+    except ImportError:
+        return None
+    return str(openvino.get_version()).split("-")[0]
+
+
 def openvino_installed() -> bool:
     """Whether the ``openvino`` package can be imported here."""
     try:

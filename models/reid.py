@@ -69,8 +69,10 @@ class ReidEmbedder:
                 self._openvino = OpenVinoSession(self.weights, cpu_threads())
                 ranks, self.providers = self._openvino.input_ranks, (OPENVINO_CPU,)
             except Exception as e:  # a model OpenVINO cannot take may still run on ONNX Runtime
-                log.info(
-                    "ReID %s: OpenVINO cannot load it (%s); ONNX Runtime runs it", self.weights, first_line(e)
+                log.warning(
+                    "ReID %s: OpenVINO cannot load it (%s); ONNX Runtime runs it, slower",
+                    self.weights,
+                    first_line(e),
                 )
         if self._openvino is None:
             try:

@@ -212,6 +212,11 @@ def test_videos_and_doctor(indexed) -> None:
     d = cli("doctor", "--db", str(indexed.db_path))
     assert d.returncode == 0 and ("device: CPU" in d.stdout or "device: GPU" in d.stdout)
     assert f"{ReidConfig().weights}: ok" in d.stdout
+    if "device: CPU" in d.stdout:  # what runs the ReID model, and its version, for a site's IT team
+        assert (
+            ", openvino 20" in d.stdout.splitlines()[0]
+            and "osnet_x0_25_msmt17.onnx on OpenVINO CPU" in d.stdout
+        )
     wrong = subprocess.run(  # a mistyped SPOTTER_MODELS is pointed out, not passed over in silence
         [sys.executable, "main.py", "doctor", "--db", str(indexed.db_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,

@@ -272,7 +272,7 @@ def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told
     tmp_path: Path, indexed, frame_of, models
 ) -> None:
     """A photo of several people: ``case new`` took the largest and said nothing (search says it, and
-    takes --person / --box); now it says so, and takes --person or --box once per --query."""
+    takes --person / --box); now it says so, and each --query takes the --person or --box after it."""
     from pipeline.search import Searcher
 
     db = copy_library(indexed.db_path, tmp_path / "lib.db")
@@ -281,21 +281,28 @@ def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told
     crop = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     taken = cli("case", "new", "group", "--db", str(db), "--query", str(scene))
     assert taken.returncode == 0 and "people in the photo: took the largest (--person K" in taken.stderr
+    box = ["10", "20", "60", "150"]
     p = cli(
-        "case", "new", "second", "--db", str(db), "--query", str(crop), "--person", "0",
-        "--query", str(scene), "--person", "1",
+        "case", "new", "each", "--db", str(db), "--query", str(crop), "--query", str(scene), "--person", "1",
+        "--query", str(scene), "--box", *box,
     )  # fmt: skip
     assert p.returncode == 0 and "took the largest" not in p.stderr, p.stderr
     library = Library(db)
     searcher = Searcher(library, models)
-    (_, _, first), (_, _, second) = library.case("second").photos
+    first, second, third = (v for _, _, v in library.case("each").photos)
+    assert np.allclose(first, searcher.prepare(crop)[1], atol=1e-5)
     assert np.allclose(second, searcher.prepare(scene, person=1)[1], atol=1e-5)
     assert not np.allclose(second, searcher.prepare(scene)[1], atol=1e-3)
-    assert np.allclose(first, searcher.prepare(crop, person=0)[1], atol=1e-5)
-    wrong = cli(
-        "case", "new", "third", "--db", str(db), "--query", str(crop), "--query", str(scene), "--person", "1"
-    )
-    assert wrong.returncode == 2 and "--person is given 1 time(s) for 2 --query photo(s)" in wrong.stderr
-    assert len(wrong.stderr.strip().splitlines()) == 1
+    assert np.allclose(third, searcher.prepare(scene, box=[float(v) for v in box])[1], atol=1e-5)
+    for args, words in (
+        (
+            ("--person", "1", "--query", str(crop)),
+            "--person chooses the person in a --query photo: give it after",
+        ),
+        (("--query", str(scene), "--person", "1", "--box", *box), "is chosen already (one --person or --box"),
+    ):
+        wrong = cli("case", "new", "third", "--db", str(db), *args)
+        assert wrong.returncode == 2 and words in wrong.stderr, wrong.stderr
+        assert len(wrong.stderr.strip().splitlines()) == 1
     with pytest.raises(StorageError, match="no case named 'third'"):
         library.case("third")  # refused before anything was made

@@ -110,7 +110,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from models.weights import WeightStore, default_dirs
 
     ok = True
-    out(f"python {platform.python_version()}, onnxruntime {ort.__version__}")
+    from models.openvino_cpu import openvino_version
+
+    runtimes = f"onnxruntime {ort.__version__}, openvino {openvino_version() or 'not installed'}"
+    out(f"python {platform.python_version()}, {runtimes}")
     out(f"onnxruntime providers: {', '.join(ort_available_providers())}")
     shown = [str(d) if d.is_dir() else f"{d} (no such folder)" for d in default_dirs()]
     out(f"weight folders: {', '.join(shown)}")

@@ -7,7 +7,6 @@ import argparse
 import json
 from datetime import datetime, timezone
 
-from models.errors import SpotterError
 from pipeline.cli.common import model_set, open_library, video_of
 from pipeline.cli.console import err, out
 from pipeline.file_names import shown
@@ -37,19 +36,24 @@ def case_new(args: argparse.Namespace) -> int:
     from pipeline.storage.records import clean_name
 
     name = clean_name(args.name, MAX_CASE_NAME, "case")  # as stored, and refused before the models load
-    people, boxes = _one_per_photo(args, "person"), _one_per_photo(args, "box")
     library = open_library(args, create=True)
     photos, greys = [], []
-    if args.query:
+    if args.photos:
         searcher = Searcher(library, model_set(args, library=library))
-        for photo, person, box in zip(args.query, people, boxes):
-            query, vec = searcher.prepare(photo, box, person)
+        for chosen in args.photos:
+            photo = chosen.path
+            query, vec = searcher.prepare(photo, chosen.box, chosen.person)
             if query.note:
                 err(f"note: {photo}: {query.note}")
-            if person is None and box is None and len(query.people) > 1 and not query.whole_photo:
+            if (
+                chosen.person is None
+                and chosen.box is None
+                and len(query.people) > 1
+                and not query.whole_photo
+            ):
                 err(
-                    f"note: {photo}: {len(query.people)} people in the photo: took the largest (--person K, "
-                    "once per --query, picks another; 0 = largest)"
+                    f"note: {photo}: {len(query.people)} people in the photo: took the largest (--person K "
+                    "after its --query picks another; 0 = largest)"
                 )
             photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image))
             greys.append(searcher.grey_vector(query, vec))
@@ -58,17 +62,6 @@ def case_new(args: argparse.Namespace) -> int:
     case_id = open_case(library, name, photos, args.note or "", greys)
     out(f"case {case_id} {name!r}: {len(photos)} query photo(s)")
     return 0
-
-
-def _one_per_photo(args: argparse.Namespace, option: str) -> list:
-    """``--person`` or ``--box`` of ``case new``: one per ``--query`` (in order), or none at all."""
-    given = getattr(args, option) or []
-    if given and len(given) != len(args.query):
-        raise SpotterError(
-            f"--{option} is given {len(given)} time(s) for {len(args.query)} --query photo(s): "
-            "give it once per photo, in their order"
-        )
-    return given or [None] * len(args.query)
 
 
 def case_add(args: argparse.Namespace) -> int:

@@ -5,11 +5,45 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from models.validation import Range
 
 WithDb = Callable[..., argparse.ArgumentParser]
+
+
+@dataclass
+class QueryPhoto:
+    """One ``--query`` of ``case new`` and the ``--person`` or ``--box`` given after it."""
+
+    path: Path
+    person: int | None = None
+    box: list[float] | None = None
+
+
+class PhotoOption(argparse.Action):
+    """``--query`` starts a photo; ``--person`` and ``--box`` choose the person in the photo before
+    them (at most one of the two each), so photos of one case may be chosen each its own way."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, flag: Any = None
+    ) -> None:
+        photos = list(getattr(namespace, self.dest) or [])
+        if flag == "--query":
+            photos.append(QueryPhoto(value))
+        elif not photos:
+            parser.error(f"{flag} chooses the person in a --query photo: give it after that --query")
+        elif photos[-1].person is not None or photos[-1].box is not None:
+            parser.error(
+                f"{flag}: the person in {photos[-1].path} is chosen already (one --person or --box a photo)"
+            )
+        elif flag == "--person":
+            photos[-1] = QueryPhoto(photos[-1].path, person=value)
+        else:
+            photos[-1] = QueryPhoto(photos[-1].path, box=list(value))
+        setattr(namespace, self.dest, photos)
 
 
 def add_case_commands(sub: argparse._SubParsersAction, with_db: WithDb) -> None:
@@ -20,15 +54,14 @@ def add_case_commands(sub: argparse._SubParsersAction, with_db: WithDb) -> None:
     cases = case.add_subparsers(dest="case_command", parser_class=Parser, required=True)
     p = with_db(cases.add_parser("new", help="open a case with its query photos"))
     p.add_argument("name", help="the case's name")
-    p.add_argument("--query", type=Path, action="append", default=[], metavar="PHOTO",
+    p.add_argument("--query", type=Path, action=PhotoOption, dest="photos", default=[], metavar="PHOTO",
                    help="a photo of the person (repeat for several)")  # fmt: skip
-    person = p.add_mutually_exclusive_group()
-    person.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), action="append",
-                        help="which person in each photo, counted from 0 by the size of their box "
-                        "(0 = the largest, the default): once per --query, in their order")  # fmt: skip
-    person.add_argument("--box", type=number("--box", COORDINATE), nargs=4, action="append",
-                        metavar=("X1", "Y1", "X2", "Y2"),
-                        help="the person's box in each photo: once per --query, in their order")  # fmt: skip
+    p.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), action=PhotoOption,
+                   dest="photos", help="which person in the --query photo before it, counted from 0 by the "
+                   "size of their box (0 = the largest, the default)")  # fmt: skip
+    p.add_argument("--box", type=number("--box", COORDINATE), nargs=4, action=PhotoOption, dest="photos",
+                   metavar=("X1", "Y1", "X2", "Y2"),
+                   help="the person's box in the --query photo before it")  # fmt: skip
     p.add_argument("--note", default=None, help="what the case is about (kept with it, in the report)")
     p = with_db(cases.add_parser("add", help="confirm or reject a track (a hit) in a case"), detector=False)
     p.add_argument("name", help="the case's name")
