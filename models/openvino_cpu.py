@@ -44,11 +44,7 @@ def openvino_version() -> str | None:
 
 def openvino_installed() -> bool:
     """Whether the ``openvino`` package can be imported here."""
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return openvino_version() is not None
 
 
 class OpenVinoSession:

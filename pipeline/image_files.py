@@ -81,7 +81,7 @@ def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]
     try:
         with Image.open(io.BytesIO(raw)) as img:
             return (int(img.size[0]), int(img.size[1])), orientation_left(img)
-    except Exception:  # not a format Pillow knows: OpenCV may still decode it
+    except Exception:  # not a format Pillow knows: its size is unknown, so it is not decoded
         return None, 1
 
 

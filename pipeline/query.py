@@ -30,6 +30,7 @@ from pipeline.image_files import (
     image_header,
     too_many_pixels,
 )
+from pipeline.look_geometry import overlap
 from pipeline.query_tiles import TileConfig, people_in_tiles, worth_tiles
 from pipeline.upright import oriented
 
@@ -308,15 +309,10 @@ def _fills(box: np.ndarray, w: int, h: int, config: QueryConfig) -> bool:
 
 def _others_beside(people: Detections, chosen: int, config: QueryConfig) -> bool:
     """Whether the photo shows someone beside person ``chosen`` (see ``QueryConfig.crop_alone``)."""
-    x1, y1, x2, y2 = people.xyxy[chosen]
-    for k in range(len(people)):
-        if k == chosen or people.height[k] < config.crop_alone * (y2 - y1):
-            continue
-        ox1, oy1, ox2, oy2 = people.xyxy[k]
-        inside = max(0.0, min(x2, ox2) - max(x1, ox1)) * max(0.0, min(y2, oy2) - max(y1, oy1))
-        if inside < OUTSIDE_SHARE * people.area[k]:
-            return True
-    return False
+    tall = people.height >= config.crop_alone * people.height[chosen]
+    tall[chosen] = False
+    covered = overlap(people.xyxy[tall], people.xyxy[[chosen]])[:, 0]  # share of each inside theirs
+    return bool((covered < OUTSIDE_SHARE).any())
 
 
 def _turned_back(box: Sequence[float], code: int, w: int, h: int) -> tuple[float, float, float, float]:
