@@ -276,24 +276,39 @@ def sideways(
     image: np.ndarray, people: Detections, detector: PersonDetector, config: QueryConfig
 ) -> tuple[int, Detections] | None:
     """How to turn a photo that lies on its side (a phone's photo whose orientation tag a program
-    dropped, a screenshot of it), and the people in it so turned; None for a photo the right way up.
-    A photo lies on its side when it is wider than tall, nobody in it stands as tall as a person crop
-    (a box taller than wide, ``crop_fill`` of its height: the detector finds the person lying, in a
-    box wider than tall), and turned a quarter one way someone does: the turn whose standing person
-    the detector is surer of (it finds people upside down too, less sure). Looked at only where
-    those first two hold: two more detector runs."""
+    dropped, a screenshot of it, a camera's frame saved turned), and the people in it so turned; None
+    for a photo the right way up. Two cases, both looked at in the two quarter turns (the detector
+    finds people upside down too, less sure, so the turn whose standing person it is surer of wins):
+
+    - a person crop on its side: wider than tall, and nobody in it stands as tall as a person crop
+      (a box taller than wide, ``crop_fill`` of its height: the detector finds the person lying, in
+      a box wider than tall); turned, someone does. Two more detector runs.
+    - a scene on its side: nobody in it stands at all (no box taller than wide, or no box), and
+      turned someone does, more surely than anyone was found as it lies. People stand in any photo
+      of people: a frame of a 1080p camera turned a quarter showed its people lying, found as 2 wide
+      boxes or not at all, and the search looked for a sideways crop or refused the photo. The turns
+      are looked at as the photo is (:func:`find_people`: tiles for a large photo), so a photo in
+      which no one is found costs three times as long to refuse."""
     h, w = image.shape[:2]
-    if w <= h or _standing(people, h, config).any():
+    stands = people.height > people.width
+    scene = not stands.any()
+    if not scene and (w <= h or _standing(people, h, config).any()):
         return None
+    floor = float(people.score.max()) if scene and len(people) else 0.0
     best: tuple[float, int, Detections] | None = None
     for code in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
         turned = cv2.rotate(image, code)
-        found = detector.detect([turned], input_size=input_side(w, detector.config))[0]
-        found = found[found.score >= config.min_score]
-        found = found[np.argsort(-found.area, kind="stable")]
-        tall = _standing(found, w, config)  # the turned photo is w tall
-        if tall.any() and (best is None or float(found.score[tall].max()) > best[0]):
-            best = (float(found.score[tall].max()), code, found)
+        if scene:
+            found = find_people(turned, detector, config)
+            tall = found.height > found.width
+        else:
+            found = detector.detect([turned], input_size=input_side(w, detector.config))[0]
+            found = found[found.score >= config.min_score]
+            found = found[np.argsort(-found.area, kind="stable")]
+            tall = _standing(found, w, config)  # the turned photo is w tall
+        sure = float(found.score[tall].max()) if tall.any() else 0.0
+        if sure > floor and (best is None or sure > best[0]):
+            best = (sure, code, found)
     return None if best is None else (best[1], best[2])
 
 

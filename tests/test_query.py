@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from pipeline.errors import QueryError
+from pipeline.look_geometry import overlap
 from pipeline.query import QueryConfig, choose_person, load_image, prepare_query
-from tests.conftest import load_gt, pets, tud
+from tests.conftest import asset, load_gt, pets, tud
 
 
 def test_load_image_rejects_non_images(tmp_path: Path) -> None:
@@ -197,6 +198,27 @@ def test_a_photo_lying_on_its_side_is_searched_upright(models, frame_of, code: i
         assert 0 <= bx[0] < bx[2] <= lying.shape[1] and 0 <= bx[1] < bx[3] <= lying.shape[0]
     scene = prepare_query(frame_of(tud().video, 20), models.detector)
     assert "side" not in scene.note and len(scene.people) >= 3
+
+
+@pytest.mark.parametrize("code", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_a_scene_lying_on_its_side_is_searched_upright(models, frame_of, code: int) -> None:
+    """A whole camera frame saved a quarter turned, without a tag: its people lay, and the photo was
+    refused ("no person found", PETS09-S2L1) or a lying person's box was searched (ADL-Rundle-6 at
+    1920x1080, two wide boxes). Turned, its people stand: the same people as in the upright frame,
+    the largest searched, boxed in the photo's own pixels."""
+    for upright in (frame_of(pets().video, 100), frame_of(asset("hd/ADL-Rundle-6/ADL-Rundle-6.mp4"), 100)):
+        want = prepare_query(upright, models.detector)
+        lying = np.ascontiguousarray(cv2.rotate(upright, code))
+        got = prepare_query(lying, models.detector)
+        assert "on its side" in got.note and not got.whole_photo
+        assert abs(len(got.people) - len(want.people)) <= 1
+        h, w = upright.shape[:2]
+        x1, y1, x2, y2 = got.box  # in the lying photo: turned back upright, on the upright's person
+        turned = np.array(
+            [[y1, h - x2, y2, h - x1]] if code == cv2.ROTATE_90_CLOCKWISE else [[w - y2, x1, w - y1, x2]]
+        )
+        assert overlap(turned, np.array([want.box]))[0, 0] > 0.8
+        assert want.crop.shape[0] > want.crop.shape[1] and got.crop.shape[0] > got.crop.shape[1]
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (8000, 6000)])
