@@ -11,9 +11,8 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from pipeline.types import Box
 from pipeline.video import display_width
-
-Box = tuple[float, float, float, float]
 
 
 def fit_rect(image_w: int, image_h: int, area: QRectF) -> QRectF:

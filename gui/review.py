@@ -74,9 +74,10 @@ class ReviewController(QObject):
                         images = [None] * len(vectors)
                     # a copy of each photo goes with the case (a pasted image or a video frame has
                     # no file; a file may move): the case and its report show the person
-                    for k, (vector, image) in enumerate(zip(vectors, images), 1):
+                    boxes = list(outcome.photo_boxes) + [None] * len(vectors)
+                    for k, (vector, image, box) in enumerate(zip(vectors, images, boxes), 1):
                         label = source if k == 1 else f"{source} (photo {k})"
-                        photos.append(CasePhoto(label, outcome.model, vector, image))
+                        photos.append(CasePhoto(label, outcome.model, vector, image, box))
                     greys = outcome.greys
                 open_case(self.library, name, photos, greys=greys)
                 self.case_name = name

@@ -23,11 +23,9 @@ from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig, Searcher
 from pipeline.search_filter import SearchFilter
 from pipeline.storage import Library
-from pipeline.types import Hit
+from pipeline.types import Box, Hit
 
 log = logging.getLogger(__name__)
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ class SearchOutcome:
     model: str = ""  # the ReID model that made it
     more_vectors: tuple[np.ndarray, ...] = ()  # the other photos' vectors, kept with a case too
     greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (vector's, then more_vectors')
+    photo_boxes: tuple[Box | None, ...] = ()  # the person in each photo (None: used whole), same order
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -153,6 +152,7 @@ class SearchWorker(QObject):
                     searcher.models.reid_id,
                     vectors,
                     tuple(None if g is None else frozen_image(g) for g in greys),
+                    (q.person_box, *(mq.person_box for mq, _ in more)),
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure

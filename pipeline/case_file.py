@@ -2,9 +2,10 @@
 
 The file is JSON (``.spotter-case``): the format name and version, the Spotter version that wrote it,
 the case (name, who opened it and when, notes, filter), its query photos (the image bytes, so the file
-stands alone, with each photo's vector and ReID model), and the review: each mark's verdict, who and
-when, and the track it marks named the way any library can find it: the video's content SHA-256 (its
-path as a fallback), the track's number and its first and last frame.
+stands alone, with each photo's vector and ReID model, and the box of the person searched for in it),
+and the review: each mark's verdict, who and when, and the track it marks named the way any library
+can find it: the video's content SHA-256 (its path as a fallback), the track's number and its first
+and last frame.
 
 Reading refuses, in one line and before anything is written, a file that is not JSON, not a case
 file, or from a newer format version. Taking a case up creates it in one transaction; a mark whose
@@ -30,7 +31,8 @@ from pipeline.errors import SpotterError, StorageError
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
-from pipeline.storage.records import clean_name
+from pipeline.storage.records import box_from_json, clean_name
+from pipeline.types import Box
 from pipeline.version import version as spotter_version
 
 CASE_FORMAT = "spotter-case"
@@ -62,13 +64,13 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         out = out.with_name(out.name + CASE_SUFFIX)
     case = library.case(name)
     photos = []
-    for (path, model, vector), grey in zip(case.photos, case.photo_greys):
+    for (path, model, vector), grey, box in zip(case.photos, case.photo_greys, case.photo_boxes):
         try:
             image = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         except OSError:
             image = None  # the photo file is gone: its vector still searches
         photo = {"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image}
-        photos.append(photo | {"grey_vector": None if grey is None else grey.tolist()})
+        photos.append(photo | {"grey_vector": None if grey is None else grey.tolist(), "box": box})
     marks = []
     tracks = library.tracks([m.track_pk for m in case.marks])
     for m, (path, sha, track, first, last) in zip(case.marks, library.mark_details(name)):
@@ -204,7 +206,7 @@ def import_case(
     )
     folder = _new_folder(Path(photo_dir or library.location.side_dir / "case photos") / _safe(name))
     try:
-        photos, greys = [], []
+        photos, greys, boxes = [], [], []
         for k, (p, data) in enumerate(zip(doc["photos"], images)):
             label = Path(str(p.get("name") or "photo.jpg")).name
             path = label  # without its image: the case keeps the vector, and names the photo
@@ -216,7 +218,8 @@ def import_case(
             photos.append((path, str(p["model"]), unit_vector(p["vector"])))
             grey = p.get("grey_vector")  # absent from files written before grey vectors were kept
             greys.append(None if grey is None else unit_vector(grey))
-        library.create_case(name, photos, str(case.get("notes") or ""), imported, greys)
+            boxes.append(box_from_json(json.dumps(p.get("box"))))  # absent before boxes were kept
+        library.create_case(name, photos, str(case.get("notes") or ""), imported, greys, boxes)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
@@ -231,6 +234,7 @@ class CasePhoto:
     model: str  # the ReID model its vector is from
     vector: np.ndarray
     image: np.ndarray | None = None  # BGR, as searched (None: not at hand)
+    box: Box | None = None  # the person searched for in ``image`` (None: the photo was used whole)
 
 
 def open_case(
@@ -248,7 +252,7 @@ def open_case(
         kept = keep_query_photos(library, name, [(p.label, p.image) for p in photos])
     entries = [(str(kept[k]) if kept else p.label, p.model, p.vector) for k, p in enumerate(photos)]
     try:
-        return library.create_case(name, entries, notes, greys=greys)
+        return library.create_case(name, entries, notes, greys=greys, boxes=[p.box for p in photos])
     except BaseException:
         if kept:
             shutil.rmtree(kept[0].parent, ignore_errors=True)

@@ -32,10 +32,13 @@ from pipeline.search import Searcher
 from pipeline.search_filter import SearchFilter, filter_from_json, filter_json
 from pipeline.storage import Library
 from pipeline.storage.cases import operator
-from pipeline.types import Hit, clock_at, fmt_time
+from pipeline.types import Box, Hit, clock_at, fmt_time
 from pipeline.version import version
 
 log = logging.getLogger(__name__)
+
+BOX_RGB = (230, 0, 0)  # the person searched for, boxed on a query photo of several people
+PHOTO_MAX_PX = 1600  # a query photo is drawn in the report at most this many pixels wide or tall
 
 REPORT_FONT_FOLDERS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/Library/Fonts")
 PHOTO_GONE = (
@@ -153,9 +156,9 @@ def _write_pdf(pdf, case, sure, rows, hits, confirmed, where, models_used, files
     photos = [Paragraph(_esc(p), small) for p, _, _ in case.photos] or [
         Paragraph("none (from hits only)", body)
     ]
-    for p, path in zip(photos, [p for p, _, _ in case.photos] or [None]):
+    for p, path, box in zip(photos, [p for p, _, _ in case.photos] or [None], case.photo_boxes or (None,)):
         if path and _readable_image(path):
-            story.append(Image(path, width=20 * mm, height=40 * mm, kind="proportional"))
+            story.append(_photo(path, box))
         elif path:
             p = Paragraph(f"{_esc(path)}<br/>{PHOTO_GONE}", small)
             log.warning("case %r: query photo %s %s", case.name, path, PHOTO_GONE)
@@ -219,6 +222,40 @@ def _unicode_font() -> str:
             return "DejaVuSans"
     log.warning("no DejaVu Sans font found: the report is in Helvetica (Latin letters only)")
     return "Helvetica"
+
+
+def _photo(path: str, box: Box | None):  # a ReportLab flowable
+    """A query photo as the report shows it: whole; where the person searched for is a box in it (a
+    scene, a group), the box drawn on the photo and the person beside it, so that a reader sees whom
+    the case is about."""
+    from PIL import Image as PilImage
+    from PIL import ImageDraw
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Table
+
+    if box is None:
+        return Image(path, width=20 * mm, height=40 * mm, kind="proportional")
+    with PilImage.open(path) as img:
+        photo = img.convert("RGB")
+    x1, y1, x2, y2 = (round(v) for v in box)
+    person = photo.crop((x1, y1, x2, y2))
+    line = max(2, round(max(photo.size) / 250))
+    w, h = photo.size  # drawn around the person, inside the photo (a person at its edge too)
+    frame = (max(x1 - line, 0), max(y1 - line, 0), min(x2 + line, w) - 1, min(y2 + line, h) - 1)
+    ImageDraw.Draw(photo).rectangle(frame, outline=BOX_RGB, width=line)
+    photo.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))  # a 4K frame need not weigh 10 MB in the PDF
+    drawn = [
+        Image(_jpeg(im), width=w * mm, height=40 * mm, kind="proportional")
+        for im, w in ((photo, 70), (person, 20))
+    ]
+    return Table([drawn], colWidths=[72 * mm, 22 * mm], hAlign="LEFT")
+
+
+def _jpeg(image) -> io.BytesIO:  # noqa: ANN001 - a PIL image
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    out.seek(0)
+    return out
 
 
 def _readable_image(path: str) -> bool:

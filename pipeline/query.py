@@ -32,6 +32,7 @@ from pipeline.image_files import (
 )
 from pipeline.look_geometry import overlap
 from pipeline.query_tiles import TileConfig, people_in_tiles, worth_tiles
+from pipeline.types import Box
 from pipeline.upright import oriented
 
 MIN_QUERY_SIDE = (8, 16)  # (width, height) below which a photo cannot show a person
@@ -92,6 +93,11 @@ class QueryPerson:
     crop: np.ndarray  # BGR pixels of ``box``
     whole_photo: bool  # the photo was taken as a person crop
     note: str = ""  # what the operator should know about this query (small photo, no detection)
+
+    @property
+    def person_box(self) -> Box | None:
+        """The person searched for in the photo, None where the whole photo is the person crop."""
+        return None if self.whole_photo else self.box
 
 
 def load_image(path: str | Path) -> np.ndarray:

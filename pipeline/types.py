@@ -12,6 +12,8 @@ import numpy as np
 PATH_FRAME, PATH_TS, PATH_X1, PATH_Y1, PATH_X2, PATH_Y2, PATH_SCORE = range(7)
 PATH_COLUMNS = 7
 
+Box = tuple[float, float, float, float]  # (x1, y1, x2, y2) in an image's pixels
+
 
 @dataclass(frozen=True)
 class TrackRecord:

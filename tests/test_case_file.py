@@ -29,6 +29,7 @@ def case_file(tmp_path: Path, indexed, frame_of) -> tuple[Path, Path, dict]:
         [(str(photo), "osnet_x0_25_msmt17.onnx", COLOUR)],
         "red coat",
         greys=[GREY],  # the photo turned grey, for night footage
+        boxes=[(2.0, 3.0, 40.0, 110.5)],  # whom in the photo the case is about
     )
     tud_tracks = lib.video_tracks(lib.video_id(tud().video))
     pets_tracks = lib.video_tracks(lib.video_id(pets().video))
@@ -62,6 +63,7 @@ def test_a_case_file_is_taken_up_whole_in_another_library(tmp_path: Path, indexe
     lib = Library(other)
     case = lib.case("gate 3 (from day shift)")
     assert np.allclose(case.photos[0][2], COLOUR) and np.allclose(case.greys[0], GREY)
+    assert case.photo_boxes == ((2.0, 3.0, 40.0, 110.5),)
     lib.close()
 
 

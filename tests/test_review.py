@@ -294,6 +294,11 @@ def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told
     assert np.allclose(second, searcher.prepare(scene, person=1)[1], atol=1e-5)
     assert not np.allclose(second, searcher.prepare(scene)[1], atol=1e-3)
     assert np.allclose(third, searcher.prepare(scene, box=[float(v) for v in box])[1], atol=1e-5)
+    # the case keeps whom it searched for in each photo (its report draws the box): none in a crop
+    chosen = searcher.prepare(scene, person=1)[0].box
+    assert library.case("each").photo_boxes == (None, chosen, tuple(float(v) for v in box))
+    shown = json.loads(cli("case", "show", "each", "--db", str(db), "--json").stdout)["photos"]
+    assert [p["box"] for p in shown] == [None, list(chosen), [float(v) for v in box]]
     for args, words in (
         (
             ("--person", "1", "--query", str(crop)),
@@ -306,3 +311,48 @@ def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told
         assert len(wrong.stderr.strip().splitlines()) == 1
     with pytest.raises(StorageError, match="no case named 'third'"):
         library.case("third")  # refused before anything was made
+
+
+def test_a_case_report_boxes_the_person_in_a_group_photo(tmp_path: Path, indexed, frame_of) -> None:
+    """A query photo of several people: the report showed the photo whole and did not say whom the
+    case is about. The box searched is drawn on the photo, and the person shown beside it."""
+    from pypdf import PdfReader
+
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    scene = tmp_path / "scene.jpg"
+    cv2.imwrite(str(scene), frame_of(tud().video, 20))
+    assert (
+        cli("case", "new", "group", "--db", str(db), "--query", str(scene), "--person", "1").returncode == 0
+    )
+    found = cli("search", "--db", str(db), "--query", str(scene), "--person", "1", "--json")
+    hit = json.loads(found.stdout)["hits"][0]
+    track = str(hit["track_id"])
+    cli(
+        "case",
+        "add",
+        "group",
+        "--db",
+        str(db),
+        "--video",
+        str(tud().video.resolve()),
+        "--track",
+        track,
+        "--confirm",
+    )
+    p = cli("case", "report", "group", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    x1, y1, x2, y2 = Library(db).case("group").photo_boxes[0]
+    pdf = PdfReader(tmp_path / "out" / "spotter_report_group" / "report.pdf")
+    images = [np.asarray(im.image.convert("RGB")) for im in pdf.pages[0].images]
+    photo = next(im for im in images if im.shape[:2] == (480, 640))
+    red = (photo[:, :, 0] > 180) & (photo[:, :, 1] < 70) & (photo[:, :, 2] < 70)
+    ys, xs = np.nonzero(red)
+    assert red.sum() > (x2 - x1 + y2 - y1) * 2  # a frame around the person, on their box
+    assert (
+        abs(xs.min() - x1) < 8
+        and abs(xs.max() - x2) < 8
+        and abs(ys.min() - y1) < 8
+        and abs(ys.max() - y2) < 8
+    )
+    person = [im for im in images if im.shape[:2] == (round(y2) - round(y1), round(x2) - round(x1))]
+    assert len(person) == 1  # and the person beside it, as searched

@@ -99,6 +99,23 @@ def test_cases_of_revision_3_upgrade_with_no_grey_vector(library_db: str) -> Non
     upgraded.close()
 
 
+def test_cases_of_revision_5_upgrade_with_no_person_box(library_db: str) -> None:
+    """Revision 0006 adds the box of the person searched for to case photos: a case made before keeps
+    its photo, shown whole (no box), on SQLite and PostgreSQL."""
+    library = Library(library_db)
+    library.create_case("before", [("/p/a.jpg", "test-reid", unit(np.ones(DIM)))])
+    with library.engine.begin() as c:
+        c.execute(text("ALTER TABLE case_photos DROP COLUMN box"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    library.close()
+    upgraded = Library(library_db)
+    assert revision_of(upgraded.location.url) == (HEAD, "5")
+    assert upgraded.case("before").photo_boxes == (None,)
+    upgraded.create_case("after", [("/p/b.jpg", "test-reid", unit(np.ones(DIM)))], boxes=[(1, 2, 3, 4)])
+    assert upgraded.case("after").photo_boxes == ((1.0, 2.0, 3.0, 4.0),)
+    upgraded.close()
+
+
 def test_tracks_of_revision_4_upgrade_as_current(library_db: str) -> None:
     """Revision 0005 adds tracks.stale (kept from before a run indexing the video again): tracks
     stored before are current ones, counted and searched as before, on SQLite and PostgreSQL."""

@@ -55,7 +55,9 @@ def case_new(args: argparse.Namespace) -> int:
                     f"note: {photo}: {len(query.people)} people in the photo: took the largest (--person K "
                     "after its --query picks another; 0 = largest)"
                 )
-            photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image))
+            photos.append(
+                CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image, query.person_box)
+            )
             greys.append(searcher.grey_vector(query, vec))
             if is_grey_photo(vec, greys[-1]):
                 err(f"note: {photo}: {GREY_PHOTO_NOTE}")
@@ -125,7 +127,10 @@ def case_show(args: argparse.Namespace) -> int:
             "name": case.name,
             "created_at": local(case.created_at).isoformat(timespec="seconds"),
             "created_by": case.created_by,
-            "photos": [{"path": p, "model": m} for p, m, _ in case.photos],
+            "photos": [
+                {"path": p, "model": m, "box": None if box is None else list(box)}
+                for (p, m, _), box in zip(case.photos, case.photo_boxes)
+            ],
             "notes": case.notes,
             "filter": json.loads(case.filter_json or "{}"),
             "marks": [
@@ -145,8 +150,9 @@ def case_show(args: argparse.Namespace) -> int:
     out(f"case {case.case_id} {case.name!r}, opened {opened}")
     if case.notes:
         out(f"  notes: {case.notes}")
-    for path, model, _ in case.photos:
-        out(f"  photo {path} ({model})")
+    for (path, model, _), box in zip(case.photos, case.photo_boxes):
+        person = "" if box is None else ", the person at " + " ".join(f"{v:.0f}" for v in box)
+        out(f"  photo {path} ({model}{person})")
     for m in case.marks:
         when = f"{m.marked_by or '?'}, {local(m.marked_at):%Y-%m-%d %H:%M %Z}"
         out(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
-from pipeline.storage.records import clean_name, f32_bytes
+from pipeline.storage.records import box_from_json, box_json, clean_name, f32_bytes
 from pipeline.storage.replacing import marks_on
 from pipeline.storage.schema import CaseMarkRow, CasePhotoRow, CaseRow, TrackRow, VideoRow
+from pipeline.types import Box
 
 VERDICTS = ("confirmed", "rejected")
 MAX_CASE_NAME = 100  # characters
@@ -43,6 +44,7 @@ class CaseInfo:
     notes: str = ""
     filter_json: str = "{}"  # pipeline.search_filter.filter_json of the case's filter
     greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (None: the photo has no colour)
+    boxes: tuple[Box | None, ...] = ()  # the person searched for in each photo (None: the whole photo)
 
     def vectors(self, model: str) -> tuple[np.ndarray, ...]:
         """The query photos' vectors of one ReID model."""
@@ -52,6 +54,11 @@ class CaseInfo:
     def photo_greys(self) -> tuple[np.ndarray | None, ...]:
         """One grey vector (or None) per photo, in the order of :attr:`photos`."""
         return self.greys + (None,) * (len(self.photos) - len(self.greys))
+
+    @property
+    def photo_boxes(self) -> tuple[Box | None, ...]:
+        """One box (or None: the photo was used whole, or the case is older) per photo."""
+        return self.boxes + (None,) * (len(self.photos) - len(self.boxes))
 
     def grey_vectors(self, model: str) -> tuple[np.ndarray | None, ...]:
         """The grey vectors of the photos :meth:`vectors` gives, in its order (None where the photo
@@ -98,11 +105,13 @@ class CaseStore(LibraryBase):
         notes: str = "",
         imported: ImportedCase | None = None,
         greys: Sequence[np.ndarray | None] = (),
+        boxes: Sequence[Sequence[float] | None] = (),
     ) -> int:
         """A new case with its query photos ((path, model, vector) each) and notes; its id. ``greys``
         are the photos' vectors turned grey, in the same order (``Searcher.grey_vector``; None or
-        missing where the photo has no colour). An ``imported`` case keeps who opened it and when,
-        its filter and its marks (who, when), in the same transaction."""
+        missing where the photo has no colour); ``boxes`` the person searched for in each photo
+        (photo pixels; None or missing where the photo was used whole). An ``imported`` case keeps
+        who opened it and when, its filter and its marks (who, when), in the same transaction."""
         name = clean_name(name, MAX_CASE_NAME, "case")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
@@ -114,7 +123,8 @@ class CaseStore(LibraryBase):
             s.add(case)
             s.flush()
             greys = list(greys) + [None] * (len(photos) - len(greys))
-            for (path, model, vector), grey in zip(photos, greys):
+            boxes = list(boxes) + [None] * (len(photos) - len(boxes))
+            for (path, model, vector), grey, box in zip(photos, greys, boxes):
                 grey_bytes = None if grey is None else f32_bytes(grey)
                 s.add(
                     CasePhotoRow(
@@ -123,6 +133,7 @@ class CaseStore(LibraryBase):
                         model=model,
                         vector=f32_bytes(vector),
                         grey_vector=grey_bytes,
+                        box=box_json(box),
                     )
                 )
             for pk, verdict, by, at in imported.marks if imported is not None else ():
@@ -198,6 +209,7 @@ class CaseStore(LibraryBase):
                 None if p.grey_vector is None else np.frombuffer(p.grey_vector, np.float32).copy()
                 for p in rows
             )
+            boxes = tuple(box_from_json(p.box) for p in rows)
             q = (
                 select(CaseMarkRow, TrackRow.track_id, VideoRow.path)
                 .join(TrackRow, CaseMarkRow.track_pk == TrackRow.id)
@@ -219,6 +231,7 @@ class CaseStore(LibraryBase):
                 row.notes,
                 row.filter_json,
                 greys,
+                boxes,
             )
 
     def cases(self) -> list[tuple[str, datetime, int]]:

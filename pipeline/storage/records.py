@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from pipeline.types import Box
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,24 @@ class TrackInfo:
 def f32_bytes(v: np.ndarray) -> bytes:
     """A vector as the float32 bytes stored in the database."""
     return np.ascontiguousarray(v, dtype=np.float32).tobytes()
+
+
+def box_json(box: Sequence[float] | None) -> str | None:
+    """A box as stored (JSON ``[x1, y1, x2, y2]``, None for none)."""
+    return None if box is None else json.dumps([round(float(v), 2) for v in box])
+
+
+def box_from_json(text: str | None) -> Box | None:
+    """The box :func:`box_json` stored; None for none, or for anything that is not four finite numbers
+    with x1 < x2 and y1 < y2 (a value edited by hand is not drawn)."""
+    try:
+        values = tuple(float(v) for v in json.loads(text)) if text else ()
+    except (TypeError, ValueError):
+        return None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        return None
+    x1, y1, x2, y2 = values
+    return (x1, y1, x2, y2) if x1 < x2 and y1 < y2 else None
 
 
 def storage_message(

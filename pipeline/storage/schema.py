@@ -231,8 +231,9 @@ class CaseRow(Base):
 
 
 class CasePhotoRow(Base):
-    """A query photo of a case, with its appearance vector (of one ReID model) and that of the photo
-    turned grey (NULL when the photo has no colour itself)."""
+    """A query photo of a case, with its appearance vector (of one ReID model), that of the photo
+    turned grey (NULL when the photo has no colour itself), and the box of the person searched for
+    in it (JSON ``[x1, y1, x2, y2]`` in photo pixels; NULL when the photo was used whole)."""
 
     __tablename__ = "case_photos"
 
@@ -242,6 +243,7 @@ class CasePhotoRow(Base):
     model: Mapped[str]
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 (D,)
     grey_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # float32 (D,)
+    box: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class CaseMarkRow(Base):

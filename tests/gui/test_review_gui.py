@@ -221,3 +221,24 @@ def test_a_case_that_cannot_be_made_keeps_no_photos(
     kept = window.library.location.side_dir / "case photos"
     assert not kept.exists() or not any(kept.iterdir())
     assert pets_query.is_file()  # the operator's own photo, beside which nothing is touched
+
+
+def test_a_case_from_a_group_photo_keeps_whom_it_is_about(
+    make_window, qtbot, indexed_copy: Path, tmp_path: Path
+) -> None:
+    """A whole frame with several people dropped as the photo: the case keeps the box of the person
+    searched for (its report draws it), not only the photo."""
+    import cv2
+
+    from pipeline.video import read_frame
+
+    scene = tmp_path / "scene.png"
+    cv2.imwrite(str(scene), read_frame(pets().video, 100))
+    window = make_window(indexed_copy)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as done:
+        window.open_photo(scene)
+    outcome = done.args[0]
+    assert len(outcome.people) > 1 and not outcome.whole_photo
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    assert window.library.case(window.review.case_name).photo_boxes == (outcome.box,)
