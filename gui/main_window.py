@@ -35,7 +35,7 @@ from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
-from pipeline.query import load_image
+from pipeline.query import load_photo
 from pipeline.storage import Library
 from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
 
@@ -237,10 +237,13 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
     def _photo(self, path: str | Path) -> np.ndarray | None:
         """The photo's pixels; a file that is not an image is reported in the window (None)."""
         try:
-            return load_image(path)
+            image, note = load_photo(path)
         except SpotterError as e:
             self.messages.error(str(e))
             return None
+        if note:  # an animated GIF, a multi-page TIFF: which of its pictures is searched
+            self.messages.warning(f"{Path(path).name}: {note}")
+        return image
 
     def open_photo(self, path: str | Path) -> bool:
         """Use a photo file as the query."""

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from pipeline.cameras import clock_label
-from pipeline.image_files import IMAGE_EXTENSIONS
+from pipeline.image_files import PHOTO_EXTENSIONS
 from pipeline.media_scan import VIDEO_EXTENSIONS, content_kind, scan_media
 from pipeline.types import Hit
 from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
@@ -99,7 +99,7 @@ def classify_paths(paths: Iterable[str | Path], cancelled: Callable[[], bool] | 
                 other.append(p)
         elif p.suffix.lower() in VIDEO_EXTENSIONS:
             videos.append(p)
-        elif p.suffix.lower() in IMAGE_EXTENSIONS or (kind := content_kind(p)) == "image":
+        elif p.suffix.lower() in PHOTO_EXTENSIONS or (kind := content_kind(p)) == "image":
             photos.append(p)
         elif kind == "video":  # a file without a known extension, told by its first bytes
             videos.append(p)
@@ -113,7 +113,7 @@ def video_file_filter() -> str:
 
 
 def photo_file_filter() -> str:
-    return "Photos (" + " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + ");;All files (*)"
+    return "Photos (" + " ".join(f"*{e}" for e in PHOTO_EXTENSIONS) + ");;All files (*)"
 
 
 class ElidedLabel(QLabel):

@@ -27,6 +27,7 @@ from pipeline.upright import orientation_left
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif")
+PHOTO_EXTENSIONS = (*IMAGE_EXTENSIONS, ".gif")  # a query photo may be a messenger's GIF; a snapshot is not
 HEIF_EXTENSIONS = (".heic", ".heif")
 MAX_IMAGE_BYTES = 200 << 20  # a larger file is no photo or snapshot: refused unread
 MAX_IMAGE_PIXELS = 50_000_000  # a larger image is refused by its header (8K is 33 M pixels)
@@ -83,6 +84,19 @@ def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]
             return (int(img.size[0]), int(img.size[1])), orientation_left(img)
     except Exception:  # not a format Pillow knows: its size is unknown, so it is not decoded
         return None, 1
+
+
+def picture_count(data: bytes | np.ndarray) -> int:
+    """How many pictures an image file holds (an animated GIF or WebP, a multi-page TIFF: more than
+    one, of which decoding gives the first); 1 where Pillow cannot tell."""
+    from PIL import Image
+
+    raw = data.tobytes() if isinstance(data, np.ndarray) else data
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception:  # unreadable here: the decoder that follows says what is wrong
+        return 1
 
 
 def too_many_pixels(size: tuple[int, int] | None) -> bool:

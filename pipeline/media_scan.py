@@ -32,7 +32,7 @@ VIDEO_EXTENSIONS = (
 
 
 HEADER_BYTES = 16  # read from a file without a known extension to tell what it holds
-_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a")
 _VIDEO_MAGIC = (
     b"\x1a\x45\xdf\xa3",  # Matroska, WebM
     b"\x30\x26\xb2\x75",  # ASF, WMV

@@ -28,6 +28,7 @@ from pipeline.image_files import (
     MAX_IMAGE_BYTES,
     decode_with_pillow,
     image_header,
+    picture_count,
     too_many_pixels,
 )
 from pipeline.look_geometry import overlap
@@ -102,6 +103,12 @@ class QueryPerson:
 
 def load_image(path: str | Path) -> np.ndarray:
     """Decode an image file (any path, unicode included) to BGR; :class:`QueryError` if it is not one."""
+    return load_photo(path)[0]
+
+
+def load_photo(path: str | Path) -> tuple[np.ndarray, str]:
+    """:func:`load_image`, and what the operator should know of the file ("" or a note: an animated
+    GIF or a multi-page TIFF, of which the first picture is what is searched)."""
     path = Path(path)
     try:
         if path.exists() and not path.is_file():  # a pipe or a device would block the caller for good
@@ -127,11 +134,22 @@ def load_image(path: str | Path) -> np.ndarray:
     if image is None or image.size == 0:
         image = decode_with_pillow(data)  # an iPhone's HEIC photo (upright already), or what OpenCV lacks
         if image is not None and image.size:
-            return image
+            return image, _pictures_note(data)
         raise QueryError(
             f"{path}: a damaged or truncated image ({size[0]}x{size[1]} px, its pixels do not decode)"
         )
-    return oriented(to_bgr(image, str(path)), orientation)  # a phone's portrait photo, upright
+    return oriented(to_bgr(image, str(path)), orientation), _pictures_note(data)  # a phone's photo, upright
+
+
+def _pictures_note(data: np.ndarray) -> str:
+    """A note for a file that holds several pictures ("" for one)."""
+    n = picture_count(data)
+    if n == 1:
+        return ""
+    return (
+        f"the file holds {n} pictures (an animation or a multi-page image): the first is searched; "
+        "to search another, save it as a photo of its own"
+    )
 
 
 def to_bgr(image: np.ndarray, source: str) -> np.ndarray:
@@ -229,14 +247,21 @@ def choose_person(
     )
 
 
+def with_note(query: QueryPerson, note: str) -> QueryPerson:
+    """The query with ``note`` added to its notes ("" adds none)."""
+    if not note:
+        return query
+    return replace(query, note=f"{query.note}; {note}" if query.note else note)
+
+
 def with_size_note(query: QueryPerson, config: QueryConfig) -> QueryPerson:
     """The query, with a note when its person crop is small (fewer details to match)."""
     h = query.crop.shape[0]
     if h >= config.small_height:
         return query
-    small = f"the person in the photo is only {h} px tall: matches will be weaker than with a larger photo"
-    note = f"{query.note}; {small}" if query.note else small
-    return replace(query, note=note)
+    return with_note(
+        query, f"the person in the photo is only {h} px tall: matches will be weaker than with a larger photo"
+    )
 
 
 def prepare_query(
@@ -249,12 +274,13 @@ def prepare_query(
 ) -> QueryPerson:
     """Load a photo (or take an image array) and choose the person to search for. ``name`` is what
     errors call the photo (the file the operator dropped); by default its path, or "photo"."""
+    file_note = ""
     if isinstance(path_or_image, np.ndarray):
         image, source = path_or_image, name or "photo"
         if image.ndim != 3 or image.shape[2] != 3:
             raise QueryError(f"{source}: not a colour image")
     else:
-        image, source = load_image(path_or_image), name or str(path_or_image)
+        (image, file_note), source = load_photo(path_or_image), name or str(path_or_image)
     h, w = image.shape[:2]
     if w < MIN_QUERY_SIDE[0] or h < MIN_QUERY_SIDE[1]:
         raise QueryError(
@@ -264,18 +290,19 @@ def prepare_query(
     people = find_people(image, detector, config)
     turn = sideways(image, people, detector, config) if box is None else None
     if turn is None:
-        return with_size_note(choose_person(image, people, config, box, index, source), config)
-    code, upright_people = turn
-    q = choose_person(cv2.rotate(image, code), upright_people, config, None, index, source)
-    back = Detections(
-        np.array([_turned_back(b, code, w, h) for b in q.people.xyxy], np.float32).reshape(-1, 4),
-        q.people.score,
-    )
-    note = "the photo lies on its side (no orientation tag says so): the person was searched upright"
-    return with_size_note(
-        QueryPerson(image, back, q.chosen, _turned_back(q.box, code, w, h), q.crop, q.whole_photo, note),
-        config,
-    )
+        query = choose_person(image, people, config, box, index, source)
+    else:
+        code, upright_people = turn
+        q = choose_person(cv2.rotate(image, code), upright_people, config, None, index, source)
+        back = Detections(
+            np.array([_turned_back(b, code, w, h) for b in q.people.xyxy], np.float32).reshape(-1, 4),
+            q.people.score,
+        )
+        note = "the photo lies on its side (no orientation tag says so): the person was searched upright"
+        query = QueryPerson(
+            image, back, q.chosen, _turned_back(q.box, code, w, h), q.crop, q.whole_photo, note
+        )
+    return with_size_note(with_note(query, file_note), config)
 
 
 def sideways(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.query import load_image, prepare_query
+from pipeline.query import load_image, load_photo, prepare_query
 from pipeline.upright import ORIENTATION_TAG
 from pipeline.video import VideoReader, probe
 from tests.test_image_sequence import tud_frames, write_named
@@ -119,3 +119,22 @@ def test_a_picture_whose_size_its_header_does_not_tell_is_not_decoded(tmp_path: 
             load_image(path)
         assert read_image(path) is None
     assert pipeline.image_sequence.cv2 is pipeline.query.cv2  # the snapshot reader was guarded too
+
+
+def test_a_photo_of_several_pictures_says_which_is_searched(tmp_path: Path, models) -> None:
+    """An animated GIF or a multi-page TIFF (a messenger's clip, a scanner's file): the first picture
+    was searched and nothing said so. Now a note says it, and how to search another; a file of one
+    picture has none."""
+    crop = person_crop()
+    others = (crop[::-1], crop[:, ::-1])  # other pictures: the person upside down, mirrored
+    pages = [Image.fromarray(np.ascontiguousarray(im[:, :, ::-1])) for im in (crop, *others)]
+    gif, tiff, one = tmp_path / "clip.gif", tmp_path / "scan.tiff", tmp_path / "one.tiff"
+    pages[0].save(gif, save_all=True, append_images=pages[1:], duration=200)
+    pages[0].save(tiff, save_all=True, append_images=pages[1:])
+    pages[0].save(one)
+    for path in (gif, tiff):
+        image, note = load_photo(path)
+        assert np.abs(image.astype(int) - crop.astype(int)).mean() < 12  # the first picture
+        assert note.startswith("the file holds 3 pictures") and "the first is searched" in note
+        assert "holds 3 pictures" in prepare_query(path, models.detector).note
+    assert load_photo(one)[1] == "" and "pictures" not in prepare_query(one, models.detector).note

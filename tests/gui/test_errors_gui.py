@@ -66,3 +66,19 @@ def test_a_missing_model_shows_a_message(make_window, qtbot, tud_query: Path) ->
         window.add_videos([tud().video])
     assert "missing_model" in window.messages.text
     assert window.isVisible()
+
+
+def test_a_photo_of_several_pictures_says_which_is_searched(
+    make_window, qtbot, tmp_path: Path, tud_query: Path
+) -> None:
+    """An animated GIF dropped as the photo: its first picture is searched, and the window says so."""
+    from PIL import Image
+
+    first = Image.open(tud_query).convert("RGB")
+    gif = tmp_path / "messenger clip.gif"
+    first.save(gif, save_all=True, append_images=[first.transpose(Image.Transpose.FLIP_TOP_BOTTOM)])
+    window = make_window()
+    with qtbot.waitSignals([window.search.result_ready], timeout=SEARCH_TIMEOUT_MS):
+        drag_and_drop(window, [gif])
+    assert "messenger clip.gif: the file holds 2 pictures" in window.messages.text
+    assert "the first is searched" in window.messages.text
