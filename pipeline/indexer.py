@@ -31,6 +31,7 @@ from pipeline.errors import SpotterError
 from pipeline.index_report import ReportConfig
 from pipeline.index_run import IndexRun, content_checks
 from pipeline.linking import LinkConfig, link_tracks
+from pipeline.mark_matching import drop_stale
 from pipeline.motion import MotionConfig
 from pipeline.storage import Library
 from pipeline.tracking import TrackerConfig
@@ -306,7 +307,7 @@ def _index(
         commit(frames_read, final=True, kept=kept)
         notes, dropped = [], ""
         if segment is None:  # what a run indexing the video again did not find again goes now
-            dropped = library.drop_stale(decision.video_id)  # (the cases', not indexing's: no report note)
+            dropped = drop_stale(library, decision.video_id)  # (the cases', not indexing's: no report note)
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)
         if reader.truncated and end is None:

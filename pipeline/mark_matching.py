@@ -10,6 +10,11 @@ interpolated at each marked frame) on at least ``MIN_SPAN_OVERLAP`` of the marke
 span overlaps the marked span by that share of the longer; the best such track, whatever its number,
 else none (the mark is left out and counted). A file written before boxes were kept is matched by
 number and span, as then.
+
+The same rule keeps the marks of a video indexed again (:func:`drop_stale`): a track of the first run
+that the new run did not find again by its start (``pipeline.storage.replacing``: another model or
+setting split or joined it otherwise) hands its marks to the new track that shows the same person;
+only marks with no such track are dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.boxes import iou_matrix
-from pipeline.storage import TrackInfo
+from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, box_at
 
 MIN_SPAN_OVERLAP = 0.5
@@ -53,3 +58,24 @@ def same_person(marked: np.ndarray, span: tuple[int, int], tracks: Sequence[Trac
         if agree >= MIN_SPAN_OVERLAP * len(marked) and agree > most:
             best, most = t, agree
     return best
+
+
+def drop_stale(library: Library, video_id: int) -> str:
+    """Remove the tracks of a video that a run indexing it again did not find again, their review
+    marks moved first to the new tracks that show the same person (:func:`same_person`); what the
+    cases gained or lost ('' when nothing)."""
+    stale, marked = library.stale_keys(video_id)
+    moved = 0
+    if marked:
+        tracks = library.video_tracks(video_id)
+        current = [t for t in tracks if t.pk not in stale]
+        moves = {}
+        for t in tracks:
+            if t.pk in marked:
+                found = same_person(np.asarray(boxes_of(t.path)), (t.first_frame, t.last_frame), current)
+                if found is not None:
+                    moves[t.pk] = found.pk
+        moved = library.move_marks(moves) if moves else 0
+    dropped = library.drop_stale(video_id)
+    kept = f"{moved} review mark(s) moved to the new tracks of the same people" if moved else ""
+    return "; ".join(part for part in (kept, dropped) if part)

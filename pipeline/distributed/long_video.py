@@ -27,6 +27,7 @@ from pipeline.distributed.worker import VideoOutcome
 from pipeline.errors import SpotterError
 from pipeline.index_run import content_checks
 from pipeline.indexer import IndexConfig, link_video, settings_for
+from pipeline.mark_matching import drop_stale
 from pipeline.storage import Library
 from pipeline.video import VideoInfo, probe
 
@@ -76,7 +77,7 @@ class SegmentedVideo:
         records = stitch(pieces, [boundary for _, boundary, _ in self.ranges[1:]], fps, stitching)
         frames = self.parts[len(self.ranges) - 1].frames  # the last part ends where the video does
         library.commit_chunk(self.video_id, records, frames, None, self.reid_id)
-        dropped = library.drop_stale(self.video_id)
+        dropped = drop_stale(library, self.video_id)
         link_video(library, self.video_id, self.reid_id, config.linking)
         calibrate_video(library, self.video_id, self.reid_id)
         report = merged_report(reports) | {

@@ -160,6 +160,33 @@ class TrackReplacement(LibraryBase):
             self._bump(s, GEN_REMOVED)
         return kept, sum(1 for pk in keys if not rows[pk][2])
 
+    def stale_keys(self, video_id: int) -> tuple[set[int], set[int]]:
+        """The keys of a video's stale tracks, and of those of them that carry review marks."""
+        stale = (TrackRow.video_id == video_id) & TrackRow.stale.is_(True)
+        with self._read() as s:
+            keys = set(s.scalars(select(TrackRow.id).where(stale)).all())
+            marked = (
+                select(CaseMarkRow.track_pk).join(TrackRow, TrackRow.id == CaseMarkRow.track_pk).where(stale)
+            )
+            return keys, set(s.scalars(marked.distinct()).all())
+
+    def move_marks(self, moves: Mapping[int, int]) -> int:
+        """Move the review marks on tracks to others ({from key: to key}), in one transaction; where a
+        case has a mark on the target already (its own, or one moved there first), that one stays and
+        the other is not moved. How many marks were moved."""
+        moved = 0
+        with self._write("cannot move the review marks to the tracks found again") as s:
+            for old, new in sorted(moves.items()):
+                for mark in s.scalars(select(CaseMarkRow).where(CaseMarkRow.track_pk == old)).all():
+                    taken = select(CaseMarkRow.id).where(
+                        CaseMarkRow.case_id == mark.case_id, CaseMarkRow.track_pk == new
+                    )
+                    if s.scalar(taken) is None:
+                        mark.track_pk = new
+                        s.flush()
+                        moved += 1
+        return moved
+
     def drop_stale(self, video_id: int) -> str:
         """Delete the tracks of a finished run's video that it did not find again; what that took
         from the cases ('' when nothing)."""
