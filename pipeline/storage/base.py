@@ -22,7 +22,7 @@ from pipeline.errors import StorageError
 from pipeline.storage.location import LibraryLocation, locate
 from pipeline.storage.migrate import GEN_ADDED, GEN_REMOVED, LIBRARY_ID, prepare_schema
 from pipeline.storage.records import storage_message
-from pipeline.storage.schema import MetaRow, make_engine
+from pipeline.storage.schema import WRITE, MetaRow, make_engine
 from pipeline.storage.server_lock import AdvisoryLock, advisory_lock_held
 from pipeline.storage.video_lock import OpeningLock, VideoLock, held
 
@@ -165,7 +165,7 @@ class LibraryBase:
     def _write(self, action: str) -> Iterator[Session]:
         """One transaction: committed on success, rolled back (and reported) on any failure."""
         try:
-            with Session(self.engine) as s, s.begin():
+            with Session(self.engine.execution_options(**{WRITE: True})) as s, s.begin():
                 yield s
         except StorageError:
             raise

@@ -32,6 +32,7 @@ BOX_COLUMNS = ("box_x1", "box_y1", "box_x2", "box_y2")  # tracks: the union of t
 SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 CONNECT_TIMEOUT_S = 10  # how long opening a server library waits for the server to answer
+WRITE = "spotter_write"  # execution option of a write transaction: on SQLite, BEGIN IMMEDIATE
 SQLITE_PAGE_SIZE = 16384  # bytes per page of a new SQLite library (see make_engine)
 
 
@@ -196,6 +197,14 @@ def make_engine(url: str) -> Engine:
     reading 200 candidates' vectors for a search: 3-5 ms either way). An existing library keeps its
     pages (SQLite changes them only when a database is created).
 
+    Transactions: pysqlite's own transaction handling began a transaction only at the first write, so
+    what a writer read before it (the next search id, a change counter) was read outside it, and two
+    processes writing at once (the app and ``main.py search`` on one library) read the same value: 3
+    of 24 concurrent searches failed to save ("UNIQUE constraint failed: searches.id"). SQLAlchemy
+    begins every transaction here instead: a write transaction (:data:`WRITE`) with ``BEGIN
+    IMMEDIATE``, which takes the write lock before its first read (a second writer waits, up to the
+    busy timeout), a read with a plain ``BEGIN`` (one snapshot for the whole read).
+
     ``synchronous=FULL``: every commit (an indexing chunk, a search) is on disk before it returns, so
     a power cut loses at most the chunk being indexed (which the next run redoes), never a committed
     one; it costs one flush per commit, a few per minute of footage. (PostgreSQL's own default,
@@ -206,6 +215,7 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions begin where SQLAlchemy says (``_begin``)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL: it fixes the size of a new file
         cur.execute("PRAGMA journal_mode=WAL")
@@ -213,6 +223,10 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
     return engine
 
