@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import shutil
 from collections.abc import Sequence
@@ -28,12 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import SpotterError, StorageError
+from pipeline.image_files import image_header
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import box_from_json, clean_name
 from pipeline.types import Box
+from pipeline.upright import oriented_size
 from pipeline.version import version as spotter_version
+
+log = logging.getLogger(__name__)
 
 CASE_FORMAT = "spotter-case"
 CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
@@ -67,8 +72,11 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
     for (path, model, vector), grey, box in zip(case.photos, case.photo_greys, case.photo_boxes):
         try:
             image = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        except OSError:
-            image = None  # the photo file is gone: its vector still searches
+        except OSError as e:  # the photo file is gone: its vector still searches, and the file says so
+            image = None
+            log.warning(
+                "case %r: query photo %s is not written into the file (%s)", name, path, e.strerror or e
+            )
         photo = {"name": Path(path).name, "model": model, "vector": vector.tolist(), "image": image}
         photos.append(photo | {"grey_vector": None if grey is None else grey.tolist(), "box": box})
     marks = []
@@ -151,6 +159,8 @@ def read_case_file(path: Path) -> dict:
             str(p["model"])
             if p.get("grey_vector") is not None and unit_vector(p["grey_vector"]).size != vector.size:
                 raise ValueError("a photo's grey vector differs in length from its vector")
+            if p.get("box") is not None and box_from_json(json.dumps(p["box"])) is None:
+                raise ValueError("a photo's box is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2")
         for m in doc["marks"]:
             _count(m["track_id"]), _count(m["first_frame"]), _count(m["last_frame"]), _time(m.get("at"))
             if m.get("boxes") is not None and not _boxes(m["boxes"]).size:
@@ -158,7 +168,8 @@ def read_case_file(path: Path) -> dict:
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-        raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({e})") from None
+        what = f"no {e.args[0]!r} field" if isinstance(e, KeyError) else str(e)
+        raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({what})") from None
     return doc
 
 
@@ -186,6 +197,8 @@ def import_case(
             images.append(base64.b64decode(p["image"], validate=True) if p.get("image") else None)
         except (binascii.Error, TypeError):
             raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
+        if images[-1] is not None:
+            _check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
     marks, left_out, videos = {}, 0, {}
     for m in doc["marks"]:
         found = _marked_track(library, m, videos)
@@ -316,6 +329,17 @@ def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int 
         videos[video] = library.video_tracks(video)
     track = same_person(_boxes(mark["boxes"]), span, videos[video])
     return None if track is None else track.pk
+
+
+def _check_photo(data: bytes, box: object, where: str) -> None:
+    """Refuse a photo's bytes that are no image, or a box that is not inside the picture."""
+    size, orientation = image_header(data)
+    if size is None:
+        raise CaseFileError(f"{where} is not an image")
+    w, h = oriented_size(size, orientation)
+    found = box_from_json(json.dumps(box))
+    if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):
+        raise CaseFileError(f"{where}: its box {list(found)} is not inside the {w}x{h} px picture")
 
 
 def _boxes(rows: object) -> np.ndarray:

@@ -229,18 +229,28 @@ def _photo(path: str, box: Box | None):  # a ReportLab flowable
     scene, a group), the box drawn on the photo and the person beside it, so that a reader sees whom
     the case is about."""
     from PIL import Image as PilImage
-    from PIL import ImageDraw
+    from PIL import ImageDraw, ImageOps
     from reportlab.lib.units import mm
     from reportlab.platypus import Image, Table
 
     if box is None:
         return Image(path, width=20 * mm, height=40 * mm, kind="proportional")
     with PilImage.open(path) as img:
-        photo = img.convert("RGB")
-    x1, y1, x2, y2 = (round(v) for v in box)
+        photo = ImageOps.exif_transpose(img).convert("RGB")  # as the box was drawn: upright
+    w, h = photo.size
+    x1, y1, x2, y2 = (
+        max(round(box[0]), 0),
+        max(round(box[1]), 0),
+        min(round(box[2]), w),
+        min(round(box[3]), h),
+    )
+    if x2 - x1 < 2 or y2 - y1 < 2:  # the photo was replaced by another since the case was made
+        log.warning(
+            "query photo %s: the person's box %s is not inside its %dx%d px picture", path, list(box), w, h
+        )
+        return Image(path, width=20 * mm, height=40 * mm, kind="proportional")
     person = photo.crop((x1, y1, x2, y2))
     line = max(2, round(max(photo.size) / 250))
-    w, h = photo.size  # drawn around the person, inside the photo (a person at its edge too)
     frame = (max(x1 - line, 0), max(y1 - line, 0), min(x2 + line, w) - 1, min(y2 + line, h) - 1)
     ImageDraw.Draw(photo).rectangle(frame, outline=BOX_RGB, width=line)
     photo.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))  # a 4K frame need not weigh 10 MB in the PDF

@@ -4,9 +4,11 @@ is written then."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -134,6 +136,23 @@ def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_fi
             json.dumps(doc | {"photos": [doc["photos"][0] | {"grey_vector": [0.1, 0.2]}]}),
             "grey vector differs in length",
         ),
+        # the person's box: reversed, or outside the picture (the report could not draw it)
+        "reversed_box.spotter-case": (
+            json.dumps(doc | {"photos": [doc["photos"][0] | {"box": [40, 3, 2, 110]}]}),
+            "a photo's box is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2",
+        ),
+        "outside_box.spotter-case": (
+            json.dumps(doc | {"photos": [doc["photos"][0] | {"box": [5000, 5000, 6000, 6000]}]}),
+            "photo 1: its box [5000.0, 5000.0, 6000.0, 6000.0] is not inside the",
+        ),
+        "not_an_image.spotter-case": (  # valid base64 of text
+            json.dumps(doc | {"photos": [doc["photos"][0] | {"image": "aGVsbG8gbm90IGFuIGltYWdl"}]}),
+            "photo 1 is not an image",
+        ),
+        "no_marks.spotter-case": (
+            json.dumps({k: v for k, v in doc.items() if k != "marks"}),
+            "a required field is missing or wrong (no 'marks' field)",
+        ),
     }
     for name, (text, words) in bad.items():
         (tmp_path / name).write_text(text)
@@ -197,7 +216,9 @@ def test_an_import_never_replaces_another_cases_photo(tmp_path: Path, indexed, c
     out, _, _ = case_file
     doc = json.loads(out.read_text())
     other = tmp_path / "other.spotter-case"
-    other.write_text(json.dumps(doc | {"photos": [doc["photos"][0] | {"image": "b3RoZXI="}]}))  # b"other"
+    picture = cv2.imencode(".png", np.full((120, 50, 3), 90, np.uint8))[1].tobytes()  # another photo
+    image = base64.b64encode(picture).decode()
+    other.write_text(json.dumps(doc | {"photos": [doc["photos"][0] | {"image": image, "box": None}]}))
     first = Library(copy_library(indexed.db_path, tmp_path / "a.db"))
     second = Library(copy_library(indexed.db_path, tmp_path / "b.db"))
     import_case(first, out, "suspect")
@@ -207,7 +228,7 @@ def test_an_import_never_replaces_another_cases_photo(tmp_path: Path, indexed, c
     import_case(second, other, "suspect")
     assert kept.read_bytes() == before
     paths = {Path(lib.case(n).photos[0][0]) for lib, n in ((first, "suspect."), (second, "suspect"))}
-    assert kept not in paths and len(paths) == 2 and all(p.read_bytes() == b"other" for p in paths)
+    assert kept not in paths and len(paths) == 2 and all(p.read_bytes() == picture for p in paths)
     first.close()
     second.close()
 
@@ -352,3 +373,41 @@ def test_marks_land_on_the_same_person_where_track_numbers_differ(tmp_path: Path
     taken = theirs.case("all").marks
     assert len(taken) >= len(marked) // 2
     assert [m.verdict for m in taken] == [verdict(person(tracks[m.track_pk])) for m in taken]
+
+
+def test_a_case_photo_gone_or_replaced_is_said_not_a_traceback(tmp_path: Path, indexed, frame_of) -> None:
+    """The case's copy of a photo deleted: `case export` wrote the file without it and said nothing.
+    Replaced by a smaller picture (the box no longer inside it): `case report` failed with a
+    traceback. Each is now one warning, and the file or report is whole."""
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    scene = tmp_path / "scene.jpg"
+    cv2.imwrite(str(scene), frame_of(tud().video, 20))
+    assert (
+        cli("case", "new", "group", "--db", str(db), "--query", str(scene), "--person", "1").returncode == 0
+    )
+    hit = json.loads(cli("search", "--db", str(db), "--query", str(scene), "--person", "1", "--json").stdout)
+    track = str(hit["hits"][0]["track_id"])
+    cli(
+        "case",
+        "add",
+        "group",
+        "--db",
+        str(db),
+        "--video",
+        str(tud().video.resolve()),
+        "--track",
+        track,
+        "--confirm",
+    )
+    kept = Path(
+        json.loads(cli("case", "show", "group", "--db", str(db), "--json").stdout)["photos"][0]["path"]
+    )
+    cv2.imwrite(str(kept), np.full((60, 40, 3), 128, np.uint8))  # another, smaller picture
+    p = cli("case", "report", "group", "--db", str(db), "--out", str(tmp_path / "out"))
+    assert p.returncode == 0 and "is not inside its 40x60 px picture" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    kept.unlink()
+    out = tmp_path / "group.spotter-case"
+    p = cli("case", "export", "group", "--db", str(db), "--out", str(out))
+    assert p.returncode == 0 and "is not written into the file" in p.stderr, p.stderr
+    assert json.loads(out.read_text())["photos"][0]["image"] is None
