@@ -31,6 +31,7 @@ from pipeline.types import Hit, iso_time
 
 SUMMARY_NAME = "spotter_export"
 PROGRESS_EVERY = 10  # frames between two progress events within a clip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a CSV cell beginning so is a spreadsheet formula
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,16 @@ def export_hits(
     )
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text: a string beginning with ``=``, ``+``, ``-``, ``@``
+    or a tab or carriage return (which Excel and LibreOffice take for a formula: a camera named
+    ``=HYPERLINK(...)`` by a folder or an operator ran as one) gets a leading ``'``, as OWASP
+    advises; other values are left as they are (the JSON summary keeps every value as it is)."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
 def write_summary(
     folder: Path, rows: Sequence[SummaryRow], requested: int | None = None
 ) -> tuple[Path, Path]:
@@ -179,6 +190,6 @@ def write_summary(
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(asdict(rows[0])))
     writer.writeheader()
-    writer.writerows(asdict(r) for r in rows)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in asdict(r).items()} for r in rows)
     write_new(csv_path, buf.getvalue().encode())
     return json_path, csv_path

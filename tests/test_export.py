@@ -175,6 +175,21 @@ def test_batch_export_with_summary(tmp_path: Path, indexed, track) -> None:
     assert len(list(tmp_path.glob("*.mp4"))) == 3  # a new name, nothing overwritten
 
 
+def test_a_summary_csv_shows_a_formula_named_camera_as_text(tmp_path: Path, indexed, track) -> None:
+    """A camera named like a formula (by an operator, or by the folder its footage came from): the
+    CSV cell ran as one when the summary was opened in a spreadsheet (a helper's sweep). It is text
+    there now (a leading '), and as named in the JSON."""
+    import csv
+
+    name = '=HYPERLINK("http://x","click")'
+    hit = hit_from_track(track, 0.9, VideoClock(name, datetime(2026, 11, 21, 14, 30)))
+    events = list(export_hits(indexed, [hit], tmp_path, annotate=False, config=ExportConfig(margin_s=0.0)))
+    with open(events[-1].summary_csv, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["camera"] == "'" + name and not row["video"].startswith("'")
+    assert json.loads(Path(events[-1].summary_json).read_text())["clips"][0]["camera"] == name
+
+
 def test_cancel_mid_clip_keeps_a_summary_of_the_finished_clips(tmp_path: Path, indexed, track) -> None:
     tracks = indexed.video_tracks(track.video_id)[:3]
     hits = [hit_from_track(t, 0.9) for t in tracks]
