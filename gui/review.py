@@ -17,6 +17,7 @@ from gui.route_view import RouteDialog
 from gui.search_service import SearchService
 from pipeline.case_file import CASE_SUFFIX, CasePhoto, import_case, open_case, write_case_file
 from pipeline.engine import ModelSet, SpotterError
+from pipeline.query import upright_photo
 from pipeline.search_filter import filter_from_json, filter_json
 from pipeline.storage import Library
 from pipeline.types import Hit
@@ -75,8 +76,11 @@ class ReviewController(QObject):
                     # a copy of each photo goes with the case (a pasted image or a video frame has
                     # no file; a file may move): the case and its report show the person
                     boxes = list(outcome.photo_boxes) + [None] * len(vectors)
-                    for k, (vector, image, box) in enumerate(zip(vectors, images, boxes), 1):
+                    turns = list(outcome.photo_turns) + [None] * len(vectors)
+                    for k, (vector, image, box, turn) in enumerate(zip(vectors, images, boxes, turns), 1):
                         label = source if k == 1 else f"{source} (photo {k})"
+                        if image is not None:  # kept the right way up, as searched
+                            image, box = upright_photo(image, box, turn)
                         photos.append(CasePhoto(label, outcome.model, vector, image, box))
                     greys = outcome.greys
                 open_case(self.library, name, photos, greys=greys)

@@ -62,6 +62,7 @@ class SearchOutcome:
     more_vectors: tuple[np.ndarray, ...] = ()  # the other photos' vectors, kept with a case too
     greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (vector's, then more_vectors')
     photo_boxes: tuple[Box | None, ...] = ()  # the person in each photo (None: used whole), same order
+    photo_turns: tuple[int | None, ...] = ()  # the cv2.rotate code standing each photo upright (or None)
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -153,6 +154,7 @@ class SearchWorker(QObject):
                     vectors,
                     tuple(None if g is None else frozen_image(g) for g in greys),
                     (q.person_box, *(mq.person_box for mq, _ in more)),
+                    (q.turn, *(mq.turn for mq, _ in more)),
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure

@@ -94,11 +94,25 @@ class QueryPerson:
     crop: np.ndarray  # BGR pixels of ``box``
     whole_photo: bool  # the photo was taken as a person crop
     note: str = ""  # what the operator should know about this query (small photo, no detection)
+    turn: int | None = None  # the cv2.rotate code that stands the photo upright (None: it is upright)
 
     @property
     def person_box(self) -> Box | None:
         """The person searched for in the photo, None where the whole photo is the person crop."""
         return None if self.whole_photo else self.box
+
+    def upright(self) -> tuple[np.ndarray, Box | None]:
+        """The photo the right way up and the person's box in it, as a case keeps and shows them."""
+        return upright_photo(self.image, self.person_box, self.turn)
+
+
+def upright_photo(image: np.ndarray, box: Box | None, turn: int | None) -> tuple[np.ndarray, Box | None]:
+    """A photo turned by ``turn`` (a cv2.rotate code; None: as it is), and ``box`` (its pixels) in the
+    turned photo."""
+    if turn is None:
+        return image, box
+    h, w = image.shape[:2]
+    return cv2.rotate(image, turn), None if box is None else _turned(box, turn, w, h)
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -288,19 +302,20 @@ def prepare_query(
             f"(at least {MIN_QUERY_SIDE[0]}x{MIN_QUERY_SIDE[1]} px)"
         )
     people = find_people(image, detector, config)
-    turn = sideways(image, people, detector, config) if box is None else None
+    turn = sideways(image, people, detector, config)  # a box drawn on a lying photo turns with it
     if turn is None:
         query = choose_person(image, people, config, box, index, source)
     else:
         code, upright_people = turn
-        q = choose_person(cv2.rotate(image, code), upright_people, config, None, index, source)
+        drawn = None if box is None else _turned(box, code, w, h)
+        q = choose_person(cv2.rotate(image, code), upright_people, config, drawn, index, source)
         back = Detections(
             np.array([_turned_back(b, code, w, h) for b in q.people.xyxy], np.float32).reshape(-1, 4),
             q.people.score,
         )
         note = "the photo lies on its side (no orientation tag says so): the person was searched upright"
         query = QueryPerson(
-            image, back, q.chosen, _turned_back(q.box, code, w, h), q.crop, q.whole_photo, note
+            image, back, q.chosen, _turned_back(q.box, code, w, h), q.crop, q.whole_photo, note, code
         )
     return with_size_note(with_note(query, file_note), config)
 
@@ -361,6 +376,14 @@ def _others_beside(people: Detections, chosen: int, config: QueryConfig) -> bool
     tall[chosen] = False
     covered = overlap(people.xyxy[tall], people.xyxy[[chosen]])[:, 0]  # share of each inside theirs
     return bool((covered < OUTSIDE_SHARE).any())
+
+
+def _turned(box: Sequence[float], code: int, w: int, h: int) -> Box:
+    """A box of a ``w`` x ``h`` photo, in the photo turned by ``code`` (the inverse of ``_turned_back``)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if code == cv2.ROTATE_90_CLOCKWISE:  # (x, y) goes to (h - y, x)
+        return h - y2, x1, h - y1, x2
+    return y1, w - x2, y2, w - x1  # counter-clockwise: (x, y) goes to (y, w - x)
 
 
 def _turned_back(box: Sequence[float], code: int, w: int, h: int) -> tuple[float, float, float, float]:

@@ -356,3 +356,19 @@ def test_a_case_report_boxes_the_person_in_a_group_photo(tmp_path: Path, indexed
     )
     person = [im for im in images if im.shape[:2] == (round(y2) - round(y1), round(x2) - round(x1))]
     assert len(person) == 1  # and the person beside it, as searched
+
+
+def test_a_case_keeps_a_photo_lying_on_its_side_standing(tmp_path: Path, indexed, frame_of) -> None:
+    """A photo lying on its side without a tag is searched upright; the case kept it, and its report
+    showed it, lying (a helper's sweep). The case keeps it standing, as searched, its box with it."""
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    upright = np.ascontiguousarray(frame_of(tud().video, 0)[100:480, 0:300])  # a loose crop of a person
+    lying = tmp_path / "lying.png"
+    cv2.imwrite(str(lying), cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE))
+    p = cli("case", "new", "side", "--db", str(db), "--query", str(lying))
+    assert p.returncode == 0 and "on its side" in p.stderr, p.stderr
+    (photo,) = json.loads(cli("case", "show", "side", "--db", str(db), "--json").stdout)["photos"]
+    kept = cv2.imread(photo["path"])
+    assert kept.shape == upright.shape and np.array_equal(kept, upright)
+    x1, y1, x2, y2 = photo["box"]  # the person, in the standing photo: taller than wide
+    assert 0 <= x1 < x2 <= 300 and 0 <= y1 < y2 <= 380 and y2 - y1 > x2 - x1

@@ -55,9 +55,8 @@ def case_new(args: argparse.Namespace) -> int:
                     f"note: {photo}: {len(query.people)} people in the photo: took the largest (--person K "
                     "after its --query picks another; 0 = largest)"
                 )
-            photos.append(
-                CasePhoto(shown(photo.name), searcher.models.reid_id, vec, query.image, query.person_box)
-            )
+            upright, box = query.upright()  # a photo lying on its side is kept standing, as searched
+            photos.append(CasePhoto(shown(photo.name), searcher.models.reid_id, vec, upright, box))
             greys.append(searcher.grey_vector(query, vec))
             if is_grey_photo(vec, greys[-1]):
                 err(f"note: {photo}: {GREY_PHOTO_NOTE}")

@@ -242,3 +242,24 @@ def test_a_case_from_a_group_photo_keeps_whom_it_is_about(
     select_row(window, 0)
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
     assert window.library.case(window.review.case_name).photo_boxes == (outcome.box,)
+
+
+def test_a_case_from_a_photo_lying_on_its_side_keeps_it_standing(
+    make_window, qtbot, indexed_copy: Path, tmp_path: Path
+) -> None:
+    """The app searches a photo lying on its side upright; the case it opens keeps the photo standing."""
+    import cv2
+
+    from pipeline.video import read_frame
+
+    upright = np.ascontiguousarray(read_frame(pets().video, 100)[40:300, 150:330])
+    lying = tmp_path / "lying.png"
+    cv2.imwrite(str(lying), cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    window = make_window(indexed_copy)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as done:
+        window.open_photo(lying)
+    assert done.args[0].photo_turns == (cv2.ROTATE_90_CLOCKWISE,) and "on its side" in done.args[0].note
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    (path, _, _), *_ = window.library.case(window.review.case_name).photos
+    assert np.array_equal(cv2.imread(path), upright)
