@@ -189,7 +189,7 @@ def probe_stream(path: Path) -> StreamInfo:
             count = round(container.duration / 1e6 * fps)
         if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
             count = _count_packets(path)
-        timed_by_rate = not measured and len(pts) >= MIN_FRAMES
+        timed_by_rate = not measured  # no timestamps, or none that advance: index / fps, the rate chosen
         return StreamInfo(
             fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate, aspect
         )

@@ -111,6 +111,32 @@ def test_a_file_whose_samples_last_zero_is_timed_by_its_stream_rate(tmp_path: Pa
     assert np.allclose(ts, np.arange(len(ts)) * 0.4)
 
 
+def test_a_raw_h264_stream_is_timed_by_its_own_rate(tmp_path: Path) -> None:
+    """A recorder's raw export (``.264``, no container: no timestamps, no duration) at 10 fps: the
+    rate was found (10 fps) but frames were timed at FFmpeg's default 25 fps, so every hit came at
+    0.4 of its time (a helper's sweep: 46.1 s reported as 18.44 s). Frames are timed at the rate found."""
+    import av
+
+    path = tmp_path / "export.264"
+    with av.open(str(pets().video)) as src, av.open(str(path), "w", format="h264") as out:
+        o = out.add_stream("libx264", rate=10)
+        o.width, o.height, o.pix_fmt = 480, 360, "yuv420p"
+        for k, frame in enumerate(src.decode(video=0)):
+            if k == 40:
+                break
+            for packet in o.encode(
+                av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            ):
+                out.mux(packet)
+        for packet in o.encode():
+            out.mux(packet)
+    info = probe(path)
+    assert info.fps == pytest.approx(10.0) and info.frame_count == 40
+    ts = [f.ts for f in VideoReader(info)]
+    assert np.allclose(ts, np.arange(40) / 10.0)
+    assert info.duration_s == pytest.approx(4.0, abs=0.11)
+
+
 def test_frame_rate_rules() -> None:
     """Timestamps that advance win over a declared rate that disagrees; where they do not advance,
     the stream's own rate, then the declared one, then 25 fps, each said."""
