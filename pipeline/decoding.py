@@ -64,6 +64,7 @@ class StreamInfo:
     origin_pts: int | None  # presentation timestamp of frame 0 (times count from it)
     timed_by_rate: bool = False  # timestamps unusable: a frame's time is its index / fps
     pixel_aspect: float = 1.0  # a pixel's width over its height, upright (the stream's sample aspect ratio)
+    declared_s: float = 0.0  # the span the container declares, where its frame count is not known (0: known)
 
 
 @dataclass(frozen=True)
@@ -184,17 +185,40 @@ def probe_stream(path: Path) -> StreamInfo:
         measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
         measured = measured if 0 < measured < 1000 else 0.0
         fps, note = choose_fps(declared, codec, measured)
-        count = int(stream.frames or 0)
-        if count <= 0 and container.duration:
-            count = round(container.duration / 1e6 * fps)
+        count, declared = int(stream.frames or 0), 0.0
+        if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess
+            declared = declared_span(container)
+            count = round(declared * fps)
         if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
             count = _count_packets(path)
         timed_by_rate = not measured  # no timestamps, or none that advance: index / fps, the rate chosen
         return StreamInfo(
-            fps, max(count, decoded), int(size[0]), int(size[1]), note, origin, timed_by_rate, aspect
+            fps,
+            max(count, decoded),
+            int(size[0]),
+            int(size[1]),
+            note,
+            origin,
+            timed_by_rate,
+            aspect,
+            declared,
         )
     finally:
         container.close()
+
+
+def declared_span(container: av.container.InputContainer) -> float:
+    """The seconds a container says its recording spans (0 where it does not say). Matroska's duration
+    counts from time zero, not from its first frame: a recorder's file whose first frame is at
+    1,000,000 s (its clock) declares 1,000,079.5 s for 79.5 s of frames, so its start is taken off;
+    other containers' durations (MPEG-TS, whose start is often seconds or hours into its clock) are
+    spans already."""
+    if not container.duration:
+        return 0.0
+    duration, start = container.duration / 1e6, max(container.start_time or 0, 0) / 1e6
+    if "matroska" in (container.format.name or "") and duration > start:
+        return duration - start
+    return duration
 
 
 def _count_packets(path: Path) -> int:

@@ -311,7 +311,7 @@ def _index(
             link_video(library, decision.video_id, models.reid_id, config.linking)
             calibrate_video(library, decision.video_id, models.reid_id)
         if reader.truncated and end is None:
-            notes.append(f"truncated or damaged: decoded {reader.frames_read} of {info.frame_count} frames")
+            notes.append(f"truncated or damaged: {reader.shortfall}")
         if reader.rescaled_frames:  # the camera changed resolution part-way: boxes stay in one size
             notes.append(
                 f"picture size changed part-way: {reader.rescaled_frames} frames scaled to "

@@ -38,12 +38,16 @@ from pipeline.image_sequence import (
 from pipeline.image_sequence import (
     Sequence as ImageSequence,
 )
+from pipeline.types import fmt_time
 
 log = logging.getLogger(__name__)
 
 FINGERPRINT_BYTES = 1 << 20  # bytes hashed at each end of the file
 SAMPLED_BLOCKS, SAMPLED_BLOCK_BYTES = 64, 4096  # blocks hashed between the ends
 TRUNCATION_TOLERANCE = 0.98  # ending before this fraction of the reported frame count is "truncated"
+# a stream without a frame count (Matroska, MPEG-TS) is truncated where its frames end more than this
+# (or two of its last steps between frames) before the span its container declares
+TRUNCATION_SHORT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class VideoInfo:
     images: ImageSequence | None = None  # set when the "video" is a folder of images
     timed_by_rate: bool = False  # the file's timestamps are unusable: times are index / fps
     pixel_aspect: float = 1.0  # a pixel's width over its height (see pipeline.upright): 12/11 on PAL D1
+    declared_s: float = 0.0  # the span the container declares where it does not say how many frames
 
     @property
     def duration_s(self) -> float:
@@ -169,6 +174,7 @@ def probe(path: str | Path) -> VideoInfo:
         s.origin_pts,
         timed_by_rate=s.timed_by_rate,
         pixel_aspect=s.pixel_aspect,
+        declared_s=s.declared_s,
     )
 
 
@@ -286,11 +292,13 @@ class VideoReader:
         )
         index, wanted, size = -1, self.start_frame, (info.width, info.height)
         step, prev_ts, late = 1.0 / info.fps, 0.0, None  # late: None until the first frame yielded
+        last_step = step  # between the last two frames decoded (a recorder slows down when quiet)
         for d in decoder:
             if self.decoded_from == 0 and index < 0:
                 self.decoded_from = d.index
             if late is not None:  # decoded frames come one after another: prev_ts is the one before
                 late = max(late, d.ts - prev_ts - step)
+            last_step = d.ts - prev_ts if index >= 0 else step
             index, prev_ts = d.index, d.ts
             if d.key and d.pts is not None:
                 self._remember_key(index, d.pts)
@@ -311,13 +319,20 @@ class VideoReader:
         self.damaged_packets = decoder.damage[0]
         self.deinterlaced_frames = decoder.deinterlaced[0]
         self.truncated = self.frames_read < TRUNCATION_TOLERANCE * info.frame_count
+        if info.declared_s:  # no count, a span (Matroska, MPEG-TS): the frames' times against it, as
+            # a recorder's gap, its clock's offset or its slower rate when quiet left a count guessed
+            # from the span and the first frames' rate far off (7,279 s of a gap: 72,795 "frames")
+            short = info.declared_s - self.end_s
+            self.truncated = short > max(TRUNCATION_SHORT_S, 2 * last_step, 2 * step)
         if self.truncated:
-            log.warning(
-                "%s: stream ends at frame %d of %d (truncated or damaged); kept what decoded",
-                info.path,
-                self.frames_read,
-                info.frame_count,
-            )
+            log.warning("%s: %s (truncated or damaged); kept what decoded", info.path, self.shortfall)
+
+    @property
+    def shortfall(self) -> str:
+        """How far short of its end a truncated stream's decoding stopped."""
+        if self.info.declared_s:
+            return f"decoded {fmt_time(self.end_s)} of {fmt_time(self.info.declared_s)}"
+        return f"decoded {self.frames_read} of {self.info.frame_count} frames"
 
 
 def read_frame(path: Path, frame_index: int) -> np.ndarray:

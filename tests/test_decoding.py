@@ -137,6 +137,50 @@ def test_a_raw_h264_stream_is_timed_by_its_own_rate(tmp_path: Path) -> None:
     assert info.duration_s == pytest.approx(4.0, abs=0.11)
 
 
+def recorder_mkv(path: Path, frames: int, offset_s: float, gap_after: int, gap_s: float) -> Path:
+    """PETS09-S2L1's first frames remuxed into Matroska as a recorder writes it: its clock's time as
+    the first timestamp, and a gap in the recording (nothing moved) after ``gap_after`` frames."""
+    import av
+
+    with av.open(str(pets().video)) as src, av.open(str(path), "w") as out:
+        s = src.streams.video[0]
+        o = out.add_stream_from_template(s)
+        o.time_base = Fraction(1, 1000)
+        for k, packet in enumerate(p for p in src.demux(s) if p.dts is not None):
+            if k == frames:
+                break
+            t = offset_s + k / 10.0 + (gap_s if k >= gap_after else 0.0)
+            packet.stream = o
+            packet.pts = packet.dts = round(t * 1000)
+            packet.duration = 100
+            packet.time_base = Fraction(1, 1000)
+            out.mux(packet)
+    return path
+
+
+def test_a_recording_with_a_clock_offset_and_a_gap_is_whole_and_a_cut_one_is_not(tmp_path: Path) -> None:
+    """Matroska says no frame count, only a duration: the count was guessed from it at the first
+    frames' rate, so an intact recording whose clock starts at 1,000,000 s, or that has a 2-hour gap,
+    was "truncated or damaged: decoded 795 of 10000795 frames" (a helper's sweep). The frames' times
+    are judged against the span instead; a copy cut part-way is still found truncated."""
+    whole = recorder_mkv(tmp_path / "rec.mkv", 100, 1_000_000.0, 50, 7200.0)
+    info = probe(whole)
+    reader = VideoReader(info, stride=10)
+    times = [f.ts for f in reader]
+    assert times[-1] == pytest.approx(7200 + 9.0, abs=0.2) and not reader.truncated
+    assert info.declared_s == pytest.approx(7210.0, abs=0.2)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    reader = VideoReader(probe(cut), stride=10)
+    list(reader)
+    assert (
+        reader.truncated
+        and reader.shortfall.startswith("decoded 2:00:0")
+        and "of 2:00:10" in reader.shortfall
+    )
+
+
 def test_frame_rate_rules() -> None:
     """Timestamps that advance win over a declared rate that disagrees; where they do not advance,
     the stream's own rate, then the declared one, then 25 fps, each said."""

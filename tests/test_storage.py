@@ -383,3 +383,14 @@ def test_runs_indexing_a_video_again_twice_keep_their_person_chains_apart(librar
     library.start_video(video_info(), "det", "reid", {}, force=True)
     people = [t.person for t in library.video_tracks(d.video_id)]
     assert len(people) == 4 and len(set(people)) == 4 and max(people) < 0
+
+
+def test_a_done_video_lasts_as_long_as_its_frames_times_say(library: Library) -> None:
+    """A variable frame rate (frames dropped at random): 318 frames over 79.1 s, the median step 0.3 s
+    (3.33 fps). The library gave it 95.4 s (318 / 3.33, a helper's sweep); it lasts what the frames'
+    times span."""
+    vfr = VideoInfo(Path("/videos/vfr.mkv"), 1000, 0.0, "c" * 64, 10 / 3, 318, 320, 240)
+    d = library.start_video(vfr, "det", "reid", {})
+    library.finish_video(d.video_id, "done", 318, true_count=318, end_s=79.1)
+    (video,) = library.videos()
+    assert video.duration_s == pytest.approx(79.1)

@@ -241,7 +241,8 @@ class Library(
         state of a folder that may gain images), ``partial`` (cancelled) or ``failed`` (checkpoint
         kept, so the next run resumes from the last committed chunk). ``seek_table`` and ``report``
         (what indexing did) are kept with the video; a done video lasts its ``true_count`` frames at
-        its rate, or until ``end_s`` (its last frame's time) where that is later."""
+        its rate, or, where its frames' times are known, until ``end_s`` (its last frame's time and one
+        step): a variable rate's median step times the count is not its span."""
         values: dict[str, Any] = {"status": status, "message": message}
         if seek_table is not None:
             values["seek_json"] = json.dumps([[int(i), int(p)] for i, p in seek_table])
@@ -256,7 +257,7 @@ class Library(
         with self._write("cannot update video status") as s:
             row = s.get(VideoRow, video_id)
             if row is not None and status == "done" and true_count and row.fps:
-                values["duration_s"] = max(true_count / row.fps, float(end_s))
+                values["duration_s"] = float(end_s) if end_s > 0 else true_count / row.fps
             s.execute(update(VideoRow).where(VideoRow.id == video_id).values(**values))
 
     def remove_video(self, video_id: int) -> None:
