@@ -23,7 +23,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.timestamps import time_in_name, without_times
+from pipeline.timestamps import time_in_name, times_in_name, without_times
 from pipeline.types import clock_at, fmt_time
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
     "operator",
 )
 _WORD_EDGES = " _-.,()[]"
+_COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)|\d{1,4})(?=$|[ _.-])")
 
 
 def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, str]:
@@ -47,8 +48,15 @@ def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, 
     # isdir is False, not an error, for a path that cannot be looked at
     folder_itself = os.path.isdir(path) if is_folder is None else is_folder
     stem = path.name if folder_itself else path.stem
-    if time_in_name(stem) is not None:
-        rest = re.sub(r"\s{2,}", " ", without_times(stem)).strip(_WORD_EDGES)
+    times = times_in_name(stem)
+    if times:
+        spans = [span for _, span in times]
+        first, last = min(a for a, _ in spans), max(b for _, b in spans)
+        # a number right after the time is a burst's counter (cam1_20261201_142233_1.jpg) or a
+        # copy's ("Entrance 2026-12-01 14-22-33 (2).mp4"), not the camera's name
+        after = _COUNTER_AFTER_TIME.sub("", stem[last:], count=1)
+        rest = without_times(stem[:first] + " " + stem[first:last] + " " + after)
+        rest = re.sub(r"\s{2,}", " ", rest).strip(_WORD_EDGES)
         rest = re.sub(r"[ _.-]{2,}", lambda m: m.group(0)[0], rest)
         if any(c.isalpha() for c in rest):
             return rest, FROM_NAME

@@ -47,6 +47,17 @@ T0 = datetime(2026, 11, 21, 14, 30, 0)
         ("/nvr/NVR_ch2_main_20261121143000_20261121150000.mp4", ("NVR_ch2_main", FROM_NAME), (T0, FROM_NAME)),
         ("/nvr/Camera12345_20261121_143000.mp4", ("Camera12345", FROM_NAME), (T0, FROM_NAME)),
         ("/proc/1/root/x/Cam03_20261121_143000.mp4", ("Cam03", FROM_NAME), (T0, FROM_NAME)),  # unreadable
+        # a number right after the time is a burst's or a copy's counter, not the camera's name: a
+        # snapshot folder's burst was "5 cameras (cam1_1, cam1_2, ...)", a copy a camera "Entrance (2"
+        ("/snaps/cam1_20261121_143000_3.jpg", ("cam1", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/Entrance 2026-11-21 14-30-00 (2).mp4", ("Entrance", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/Cam03_20261121_143000_1.mp4", ("Cam03", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/2026-11-21 14-30-00_2 Lobby.mp4", ("Lobby", FROM_NAME), (T0, FROM_NAME)),
+        (
+            "/nvr/Cam_2_20261121_143000.mp4",
+            ("Cam_2", FROM_NAME),
+            (T0, FROM_NAME),
+        ),  # before the time: its name
     ],
 )
 def test_camera_and_start_from_the_path(path: str, camera: tuple, start: tuple) -> None:
