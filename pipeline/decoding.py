@@ -41,6 +41,7 @@ import numpy as np
 
 from pipeline.deinterlace import deinterlaced, ffmpeg_reason
 from pipeline.errors import VideoError
+from pipeline.unfinished_mp4 import missing_index
 from pipeline.upright import pixel_aspect, quarter_turns, turned
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ def open_video(path: Path) -> tuple[av.container.InputContainer, av.video.stream
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        if missing_index(path):
+            raise VideoError(
+                f"{path}: an unfinished recording: its frames are there but not the index an MP4 file "
+                "gets when its recording is closed (the recorder stopped, or the copy was cut); a repair "
+                "tool (untrunc, recover_mp4) can rebuild it with a complete file of the same camera"
+            ) from e
         raise VideoError(f"{path}: not a video FFmpeg can read ({ffmpeg_reason(e)})") from e
     stream = main_video_stream(container)
     if stream is None:

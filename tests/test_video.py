@@ -122,8 +122,13 @@ def test_truncated_video_without_index_is_an_error(tmp_path: Path) -> None:
     cut = tmp_path / "cut.mp4"
     data = full.read_bytes()
     cut.write_bytes(data[: len(data) // 2])  # the moov atom at the end is lost
-    with pytest.raises(VideoError):
+    # said for what it is (FFmpeg says only "Invalid data found when processing input")
+    with pytest.raises(VideoError, match=r"cut\.mp4: an unfinished recording: .* a repair tool"):
         probe(cut)
+    text = tmp_path / "notes.mp4"
+    text.write_bytes(b"\x00\x00\x00\x10ftypisom" + b"not a video" * 10)  # an MP4 head, no frames
+    with pytest.raises(VideoError, match="not a video FFmpeg can read"):
+        probe(text)
 
 
 def test_unicode_path(tmp_path: Path) -> None:
