@@ -32,6 +32,36 @@ def test_a_filter_that_left_out_every_hit_says_so(tmp_path: Path, tud_library: P
     assert "note: no hits: the filter (--upper white) left out " in p.stderr, p.stderr
 
 
+def test_a_filter_that_left_out_better_tracks_than_its_hits_says_so(
+    tmp_path: Path, indexed, frame_of
+) -> None:
+    """A filter that leaves only weaker hits: the best inside it read as the person, with no hint that
+    tracks outside it scored higher (a helper's sweep: the first 20 s held one hit, another man at
+    0.792). Now a note says so; a filter that left out nothing better says nothing."""
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    search = (
+        "search",
+        "--no-service",
+        "--db",
+        str(indexed.db_path),
+        "--query",
+        str(query),
+        "--threshold",
+        "0",
+    )
+    cameras = {v.camera for v in indexed.videos()}
+    tud_camera = next(v.camera for v in indexed.videos() if v.path == str(tud().video.resolve()))
+    (other,) = cameras - {tud_camera}  # PETS09-S2L1's camera: the person is not there
+    p = cli(*search, "--camera", other)
+    assert p.returncode == 0 and "hits (" in p.stdout, p.stdout
+    assert (
+        f"note: the filter (--camera {other}) left out " in p.stderr
+        and "scoring above its best hit" in p.stderr
+    )
+    p = cli(*search, "--camera", tud_camera)
+    assert p.returncode == 0 and "scoring above its best hit" not in p.stderr, p.stderr
+
+
 def test_a_search_with_no_filter_and_no_hits_still_says_not_found(
     tmp_path: Path, tud_library: Path, frame_of
 ) -> None:

@@ -80,6 +80,9 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
         hits = tuple(wearing(library, hits, args.upper, args.lower))[: args.top or None]
     left_out = filtered_out(searcher, result, args, where, video) if not hits else ""
+    higher = better_outside(searcher, result, args, where, video, hits)
+    if higher:
+        err(f"note: {higher}")
     gone_away(library, hits)
     if args.json:
         if left_out:  # the JSON stays as it is (a contract): the note goes with the other notes
@@ -126,18 +129,10 @@ def filtered_out(
     read as "not in the footage" when it is "not inside the filter" (a hostile review: a photo
     narrowed by a colour the person does not wear said "not found (best score 0.966)"). "" when
     no filter was given or none left out a hit."""
-    given = [f"--camera {c}" for c in dict.fromkeys(args.camera)]
-    given += [
-        o for o, v in (("--from", args.time_from), ("--to", args.time_to), ("--region", args.region)) if v
-    ]
-    given += [f"--{part} {v}" for part, v in (("upper", args.upper), ("lower", args.lower)) if v]
+    given = _filters_given(args)
     if not given:
         return ""
-    if where.active:  # the filter chose the candidates: search again without it (the embedding is kept)
-        unfiltered = searcher.match(result.vector, video, args.threshold, None, None, result.grey_vector)
-        hits = unfiltered.hits
-    else:  # only a colour narrowed the hits
-        hits = result.hits
+    hits = _without_filter(searcher, result, args, where, video)
     if not hits:
         return ""
     best = max(h.score for h in hits)
@@ -145,6 +140,49 @@ def filtered_out(
         f"the filter ({', '.join(given)}) left out {len(hits)} candidate track(s) scoring up to "
         f"{best:.3f}; run without it to see them"
     )
+
+
+def better_outside(
+    searcher: Searcher,
+    result: SearchResult,
+    args: argparse.Namespace,
+    where: SearchFilter,
+    video: str | None,
+    hits: Sequence[Hit],
+) -> str:
+    """A note where the cameras, times or region asked left out tracks that score above every hit
+    inside them: inside a narrow window the best there may be a look-alike, and it reads as the person
+    with nothing to compare it with (a helper's sweep: a window of the first 20 s held one hit, another
+    man at 0.792, whom no search without the window lists). "" otherwise."""
+    if not where.active or not hits:
+        return ""
+    inside, best = {h.track_pk for h in hits}, max(h.score for h in hits)
+    outside = [h for h in _without_filter(searcher, result, args, where, video) if h.track_pk not in inside]
+    higher = [h.score for h in outside if h.score > best]
+    if not higher:
+        return ""
+    return (
+        f"the filter ({', '.join(_filters_given(args))}) left out {len(higher)} track(s) scoring above its "
+        f"best hit ({best:.3f}), up to {max(higher):.3f}: the person may be one of those; run without it "
+        "to compare"
+    )
+
+
+def _filters_given(args: argparse.Namespace) -> list[str]:
+    given = [f"--camera {c}" for c in dict.fromkeys(args.camera)]
+    given += [
+        o for o, v in (("--from", args.time_from), ("--to", args.time_to), ("--region", args.region)) if v
+    ]
+    return given + [f"--{part} {v}" for part, v in (("upper", args.upper), ("lower", args.lower)) if v]
+
+
+def _without_filter(
+    searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter, video: str | None
+) -> tuple[Hit, ...]:
+    """The hits of the same search without its cameras, times and region (the embedding is kept)."""
+    if where.active:
+        return searcher.match(result.vector, video, args.threshold, None, None, result.grey_vector).hits
+    return result.hits  # only a colour narrowed the hits
 
 
 def check_reid_model(library: Library, reid_id: str) -> None:
