@@ -30,10 +30,12 @@ log = logging.getLogger("spotter")
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
-        return _main(sys.argv[1:] if argv is None else argv)
+        return _main(args)
     except KeyboardInterrupt:  # Ctrl-C twice (the first asks the work to stop at its next step)
-        err("aborted: what was committed before is kept (an interrupted index resumes from it)")
+        resumes = " (an interrupted index resumes from it)" if "index" in args else ""
+        err(f"aborted: what was committed before is kept{resumes}")
         return 130
 
 

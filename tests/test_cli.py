@@ -204,6 +204,20 @@ def test_a_second_ctrl_c_aborts_in_one_line(tmp_path: Path, monkeypatch: pytest.
         pytest.fail("the second Ctrl-C came out of main() as a traceback")
     assert code == 130
     assert len(lines) == 1 and lines[0].startswith("aborted:"), lines
+    assert "index" not in lines[0]  # a report, a search, the list of videos: no index to resume
+
+
+def test_a_second_ctrl_c_in_an_index_says_it_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import main
+
+    def pressed_twice(_argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    lines: list[str] = []
+    monkeypatch.setattr(main, "_main", pressed_twice)
+    monkeypatch.setattr(main, "err", lines.append)
+    assert main.main(["--db", "lib.db", "index", "cam1.mp4"]) == 130
+    assert lines == ["aborted: what was committed before is kept (an interrupted index resumes from it)"]
 
 
 def test_videos_and_doctor(indexed) -> None:
