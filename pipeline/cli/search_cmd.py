@@ -37,6 +37,14 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
 
     if args.query is None and not (args.upper or args.lower):
         raise SpotterError("search needs --query PHOTO, or a description (--upper and/or --lower COLOUR)")
+    if args.query is None:  # a description ranks people by their clothes' colours: no likeness to cut
+        given = (("--threshold", args.threshold), ("--person", args.person), ("--box", args.box))
+        photo_only = [o for o, v in (*given, ("--rerank", args.rerank or None)) if v is not None]
+        if photo_only:
+            raise SpotterError(
+                f"{' and '.join(photo_only)}: for a search by photo (--query); a description lists the "
+                "people wearing the colours, best match first (--top K keeps the first K)"
+            )
     library = warm.library if warm else open_library(args)
     config = SearchConfig()
     if args.rerank:
