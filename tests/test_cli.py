@@ -16,7 +16,7 @@ import pytest
 
 from models.reid import ReidConfig
 from pipeline.storage import Library
-from tests.conftest import ROOT, asset, load_gt, pets, tud
+from tests.conftest import ROOT, asset, copy_library, load_gt, pets, tud
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -94,6 +94,16 @@ def test_search_text_and_export_by_hit_id(tmp_path: Path, indexed, frame_of) -> 
     assert again.returncode == 2 and "already exists" in again.stderr
     missing = cli("export", "--db", str(indexed.db_path), "--hit", "999999", "--out", str(tmp_path / "x.mp4"))
     assert missing.returncode == 2 and "no hit 999999" in missing.stderr
+    # where the camera's clock is known, the clip is said in it (it was offsets into the video only)
+    db = copy_library(indexed.db_path, tmp_path / "clock.db")
+    assert (
+        cli("videos", "--db", str(db), "--set-start", str(tud().video), "2026-12-01T14:00:00").returncode == 0
+    )
+    timed = cli("export", "--db", str(db), "--hit", str(hit_id), "--out", str(tmp_path / "timed.mp4"))
+    assert (
+        timed.returncode == 0 and ", 2026-12-01 14:00:0" in timed.stdout and "into the video" in timed.stdout
+    )
+    assert "into the video" not in e.stdout, e.stdout
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,10 @@ def test_description_search_on_the_command_line(indexed) -> None:
         ((), "needs --query PHOTO, or a description"),
         # options of a photo's search were ignored in silence (--threshold 0.99 listed scores of 0.004)
         (("--upper", "red", "--threshold", "0.99"), "--threshold: for a search by photo (--query)"),
-        (("--lower", "red", "--box", "1", "2", "30", "80", "--rerank"), "--box and --rerank: for a search by"),
+        (
+            ("--lower", "red", "--box", "1", "2", "30", "80", "--rerank"),
+            "--box and --rerank: for a search by",
+        ),
     ):
         q = cli("search", "--db", str(indexed.db_path), *args)
         assert q.returncode == 2 and words in q.stderr and len(q.stderr.strip().splitlines()) == 1, q.stderr

@@ -15,7 +15,7 @@ from pipeline.cameras import clock_label
 from pipeline.cli.common import existing_library, model_set, open_library, video_of
 from pipeline.cli.console import err, out
 from pipeline.file_names import shown
-from pipeline.types import fmt_time
+from pipeline.types import clock_at, fmt_time
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -286,7 +286,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = ExportConfig() if args.margin is None else ExportConfig(margin_s=args.margin)
     clip = export_hit(library, args.hit, args.out, annotate=args.annotate, config=config)
     out(
-        f"wrote {clip.path} ({clip.frames} frames, {fmt_time(clip.start_s)}-{fmt_time(clip.end_s)}) "
-        f"and {clip.thumbnail}"
+        f"wrote {clip.path} ({clip.frames} frames, {clip_when(library, args.hit, clip)}) and {clip.thumbnail}"
     )
     return 0
+
+
+def clip_when(library: Library, hit_id: int, clip: object) -> str:
+    """When a clip of a hit was recorded: its camera's clock time where the video's start is known
+    (``Entrance, 2026-12-01 14:00:46-14:01:19``), else offsets into the video."""
+    offsets = f"{fmt_time(clip.start_s)}-{fmt_time(clip.end_s)}"  # type: ignore[attr-defined]
+    found = library.hit(hit_id)
+    track = library.tracks([found[1]]).get(found[1]) if found else None
+    video = next((v for v in library.videos() if track and v.video_id == track.video_id), None)
+    if video is None or video.start_time is None:
+        return offsets
+    start, end = (clock_at(video.start_time, t) for t in (clip.start_s, clip.end_s))  # type: ignore[attr-defined]
+    camera = f"{video.camera}, " if video.camera else ""
+    return f"{camera}{start:%Y-%m-%d %H:%M:%S}-{end:%H:%M:%S}, {offsets} into the video"
