@@ -58,7 +58,8 @@ def add_case_commands(sub: argparse._SubParsersAction, with_db: WithDb) -> None:
                    help="a photo of the person (repeat for several)")  # fmt: skip
     p.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), action=PhotoOption,
                    dest="photos", help="which person in the --query photo before it, counted from 0 by the "
-                   "size of their box (0 = the largest, the default)")  # fmt: skip
+                   "size of their box (0 = the largest; without it, the largest, or the whole photo where "
+                   "it is a crop of one person)")  # fmt: skip
     p.add_argument("--box", type=number("--box", COORDINATE), nargs=4, action=PhotoOption, dest="photos",
                    metavar=("X1", "Y1", "X2", "Y2"),
                    help="the person's box in the --query photo before it")  # fmt: skip

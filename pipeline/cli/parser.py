@@ -245,7 +245,8 @@ def build_parser(doc: str) -> Parser:
     person = p.add_mutually_exclusive_group()
     person.add_argument("--person", type=number("--person", Range(0, 10_000, integer=True)), default=None,
                         help="which person in a scene photo, counted from 0 by the size of their box: "
-                        "0 = the largest (the default), 1 = the next largest, ...")  # fmt: skip
+                        "0 = the largest, 1 = the next largest, ...; without it, the largest, or the "
+                        "whole photo where it is a crop of one person")  # fmt: skip
     person.add_argument("--box", type=number("--box", COORDINATE), nargs=4, default=None,
                         metavar=("X1", "Y1", "X2", "Y2"), help="the person's box in the photo")  # fmt: skip
     p.add_argument("--camera", action="append", default=[], metavar="NAME",
