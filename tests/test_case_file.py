@@ -379,26 +379,9 @@ def test_a_case_photo_gone_or_replaced_is_said_not_a_traceback(tmp_path: Path, i
     """The case's copy of a photo deleted: `case export` wrote the file without it and said nothing.
     Replaced by a smaller picture (the box no longer inside it): `case report` failed with a
     traceback. Each is now one warning, and the file or report is whole."""
-    db = copy_library(indexed.db_path, tmp_path / "lib.db")
-    scene = tmp_path / "scene.jpg"
-    cv2.imwrite(str(scene), frame_of(tud().video, 20))
-    assert (
-        cli("case", "new", "group", "--db", str(db), "--query", str(scene), "--person", "1").returncode == 0
-    )
-    hit = json.loads(cli("search", "--db", str(db), "--query", str(scene), "--person", "1", "--json").stdout)
-    track = str(hit["hits"][0]["track_id"])
-    cli(
-        "case",
-        "add",
-        "group",
-        "--db",
-        str(db),
-        "--video",
-        str(tud().video.resolve()),
-        "--track",
-        track,
-        "--confirm",
-    )
+    from tests.test_review import group_case
+
+    db = group_case(tmp_path, indexed, frame_of)
     kept = Path(
         json.loads(cli("case", "show", "group", "--db", str(db), "--json").stdout)["photos"][0]["path"]
     )

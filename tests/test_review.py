@@ -313,32 +313,32 @@ def test_case_new_says_whom_it_took_from_a_group_photo_and_takes_whom_it_is_told
         library.case("third")  # refused before anything was made
 
 
+def group_case(tmp_path: Path, indexed, frame_of) -> Path:
+    """A copy of the library with a case 'group' made from a TUD-Campus frame of several people, the
+    second largest chosen (--person 1), and its best hit confirmed; the library's path."""
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    scene = tmp_path / "scene.jpg"
+    cv2.imwrite(str(scene), frame_of(tud().video, 20))
+    made = cli("case", "new", "group", "--db", str(db), "--query", str(scene), "--person", "1")
+    assert made.returncode == 0, made.stderr
+    found = cli("search", "--db", str(db), "--query", str(scene), "--person", "1", "--json")
+    track = str(json.loads(found.stdout)["hits"][0]["track_id"])
+    video = str(tud().video.resolve())
+    assert (
+        cli(
+            "case", "add", "group", "--db", str(db), "--video", video, "--track", track, "--confirm"
+        ).returncode
+        == 0
+    )
+    return db
+
+
 def test_a_case_report_boxes_the_person_in_a_group_photo(tmp_path: Path, indexed, frame_of) -> None:
     """A query photo of several people: the report showed the photo whole and did not say whom the
     case is about. The box searched is drawn on the photo, and the person shown beside it."""
     from pypdf import PdfReader
 
-    db = copy_library(indexed.db_path, tmp_path / "lib.db")
-    scene = tmp_path / "scene.jpg"
-    cv2.imwrite(str(scene), frame_of(tud().video, 20))
-    assert (
-        cli("case", "new", "group", "--db", str(db), "--query", str(scene), "--person", "1").returncode == 0
-    )
-    found = cli("search", "--db", str(db), "--query", str(scene), "--person", "1", "--json")
-    hit = json.loads(found.stdout)["hits"][0]
-    track = str(hit["track_id"])
-    cli(
-        "case",
-        "add",
-        "group",
-        "--db",
-        str(db),
-        "--video",
-        str(tud().video.resolve()),
-        "--track",
-        track,
-        "--confirm",
-    )
+    db = group_case(tmp_path, indexed, frame_of)
     p = cli("case", "report", "group", "--db", str(db), "--out", str(tmp_path / "out"))
     assert p.returncode == 0, p.stderr
     x1, y1, x2, y2 = Library(db).case("group").photo_boxes[0]
