@@ -287,6 +287,19 @@ def test_a_snapshot_folder_indexes_to_searchable_tracks(tmp_path: Path, models) 
     assert video.status == "done" and video.tracks >= 4  # TUD-Campus has 8 people, most seen here
 
 
+def test_a_snapshot_that_does_not_decode_is_said_when_the_folder_is_indexed(tmp_path: Path, models) -> None:
+    """A half-written snapshot (its header whole, its pixels cut) was skipped with a log line only: the
+    index's note and the video's message did not say it (a helper's sweep)."""
+    paths = write_named(tmp_path / "cam1", tud_frames(5))
+    data = paths[6].read_bytes()
+    paths[6].write_bytes(data[:400])  # the JPEG's header and tables, no picture
+    library = Library(tmp_path / "lib.db")
+    events = list(index_video(tmp_path / "cam1", library, models))
+    assert events[-1].stage.value == "done"
+    (video,) = library.videos()
+    assert video.status == "done" and "1 image(s) that do not decode skipped" in video.message, video.message
+
+
 def test_probing_a_folder_opens_each_image_header_once(tmp_path: Path, monkeypatch) -> None:
     """A day of 1 fps snapshots is 86,400 files: the capture time and the size were read in two
     passes over them (two Pillow opens per image; 20,000 snapshots probed in 8.0 s, now 5.1 s)."""
