@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.location import LibraryLocation, locate
-from pipeline.storage.migrate import GEN_ADDED, GEN_REMOVED, LIBRARY_ID, prepare_schema
+from pipeline.storage.migrate import GEN_ADDED, GEN_REMOVED, LIBRARY_ID, is_current, prepare_schema
 from pipeline.storage.records import storage_message
 from pipeline.storage.schema import WRITE, MetaRow, make_engine
 from pipeline.storage.server_lock import AdvisoryLock, advisory_lock_held
@@ -140,7 +140,11 @@ class LibraryBase:
         return folder / f"{self.location.side_name}{suffix}"
 
     def _create_or_upgrade(self) -> None:
-        with self._write(f"cannot open the library {self.where}") as s:
+        action = f"cannot open the library {self.where}"
+        with self._read(action) as s:  # an up-to-date library is opened without the write lock
+            if is_current(s.connection()):
+                return
+        with self._write(action) as s:
             prepare_schema(s.connection(), self.where)
 
     def close(self) -> None:
@@ -154,12 +158,12 @@ class LibraryBase:
             return row.value if row else ""
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def _read(self, action: str = "") -> Iterator[Session]:
         try:
             with Session(self.engine) as s:
                 yield s
         except (SQLAlchemyError, sqlite3.Error) as e:
-            raise StorageError(storage_message(f"cannot read {self.where}", e)) from e
+            raise StorageError(storage_message(action or f"cannot read {self.where}", e)) from e
 
     @contextmanager
     def _write(self, action: str) -> Iterator[Session]:

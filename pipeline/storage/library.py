@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
 from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.model_switch import ModelSwitch
-from pipeline.storage.records import StartDecision, TrackInfo, f32_bytes
+from pipeline.storage.records import TrackInfo, f32_bytes
 from pipeline.storage.replacing import TrackReplacement
 from pipeline.storage.schema import (
     BOX_COLUMNS,
@@ -36,18 +36,17 @@ from pipeline.storage.score_histograms import ScoreHistograms
 from pipeline.storage.searches import SearchRecords
 from pipeline.storage.transfer import VideoTransfer
 from pipeline.storage.video_reads import VideoReads
+from pipeline.storage.video_start import VideoRegistration
 from pipeline.types import PATH_COLUMNS, TrackRecord, union_box
 
 if TYPE_CHECKING:
-    from pipeline.video import VideoInfo
+    pass
 
 log = logging.getLogger(__name__)
 
 
-_ENDED = {"indexing": "was interrupted", "failed": "failed"}  # a video row's status, said of its last run
-
-
 class Library(
+    VideoRegistration,
     VideoReads,
     EmbeddingReads,
     ScoreHistograms,
@@ -62,112 +61,6 @@ class Library(
     """Spotter's database of videos, tracks, embeddings, searches, hits and calibration."""
 
     # ----- indexing -------------------------------------------------------------------------------
-
-    def start_video(
-        self,
-        info: VideoInfo,
-        detector_id: str,
-        reid_id: str,
-        settings: dict[str, Any],
-        force: bool = False,
-        content_hash: Callable[[], str] | None = None,
-        grown: Callable[[str, dict[str, Any]], bool] | None = None,
-    ) -> StartDecision:
-        """Register a video for indexing and decide whether to skip, resume or start it afresh.
-
-        A file is the same as the one indexed at its path when its size, modification time and
-        sampled fingerprint match (cheap); when they do not, ``content_hash`` (the whole file's
-        SHA-256, computed only then) decides: a touched or restored copy of the same content is
-        the same file, anything else is a changed file and is indexed again, which the reason
-        says. A new path whose content is already indexed under another path is not indexed
-        again: it is listed with that video (``aliases``). A changed file that ``grown`` (given the
-        content hash and checkpoint kept) says only gained frames after those indexed (a folder of
-        snapshots that a camera keeps adding to) is indexed on from its checkpoint, what was
-        indexed kept, its review marks with it.
-        """
-        key = json.dumps(settings, sort_keys=True)
-        with self._write(f"cannot register {info.path}") as s:
-            row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
-            quick = row is not None and (row.size, row.mtime, row.fingerprint) == (
-                info.size,
-                info.mtime,
-                info.fingerprint,
-            )
-            digest = "" if quick or content_hash is None else content_hash()
-            same_file = quick or (row is not None and bool(digest) and digest == row.content_sha256)
-            if same_file and not quick and row is not None:  # touched, same content: remember anew
-                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-            if row is None and digest:
-                twin = s.scalar(
-                    select(VideoRow).where(VideoRow.content_sha256 == digest, VideoRow.status == "done")
-                )
-                if twin is not None and not force:
-                    aliases = json.loads(twin.aliases_json or "[]")
-                    if str(info.path) not in aliases:
-                        twin.aliases_json = json.dumps([*aliases, str(info.path)])
-                    return StartDecision(
-                        twin.id, "skip", twin.frames_done, reason=f"same content as {twin.path}: indexed once"
-                    )
-            same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
-            if same_models and row.status == "done" and not force:
-                note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
-                return StartDecision(row.id, "skip", row.frames_done, reason=f"already indexed{note}")
-            if same_models and row.settings_key == key and row.checkpoint and not force:
-                row.status = "indexing"
-                state = json.loads(zlib.decompress(row.checkpoint))
-                return StartDecision(row.id, "resume", row.frames_done, state, "resuming an interrupted run")
-            state = json.loads(zlib.decompress(row.checkpoint)) if row is not None and row.checkpoint else {}
-            only_grew = bool(  # a folder that gained images, those indexed unchanged
-                not same_file
-                and grown is not None
-                and state
-                and (row.width, row.height) == (info.width, info.height)
-                and grown(row.content_sha256, state)
-            )
-            same_run = row is not None and (row.detector_id, row.reid_id, row.settings_key) == (
-                detector_id,
-                reid_id,
-                key,
-            )
-            if only_grew and not force and same_run:
-                added = max(0, info.frame_count - row.frame_count)
-                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-                row.content_sha256 = digest or row.content_sha256
-                row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
-                row.status = "indexing"
-                reason = f"{added} frame(s) added to it: indexing on from frame "
-                reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
-                return StartDecision(row.id, "resume", row.frames_done, state, reason)
-            reason = ""
-            if row is None:
-                row = VideoRow(path=str(info.path))
-                s.add(row)
-            else:
-                reason = (
-                    "forced"
-                    if force
-                    else _changed(info)
-                    if not (same_file or only_grew)
-                    else "models or settings changed"
-                    if not (same_models and row.settings_key == key)
-                    else f"the last run {_ENDED.get(row.status, 'stopped')} before anything could be kept: "
-                    "indexing from the start"
-                )
-                if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
-                    if same_file or only_grew:  # the same recording: its tracks stay until replaced
-                        reason += self._set_aside(s, row.id)
-                    else:
-                        reason += self._marks_dropped(s, row.id)
-                        s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
-                        self._bump(s, GEN_REMOVED)
-            row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-            row.content_sha256 = digest or row.content_sha256 or ""
-            row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
-            row.width, row.height = info.width, info.height
-            row.status, row.frames_done, row.message, row.checkpoint = "indexing", 0, "", None
-            row.detector_id, row.reid_id, row.settings_key, row.settings_json = detector_id, reid_id, key, key
-            s.flush()
-            return StartDecision(row.id, "fresh", 0, None, reason)
 
     def commit_chunk(
         self,
@@ -388,13 +281,3 @@ class Library(
 
 def _path_bytes(record: TrackRecord) -> bytes:
     return np.ascontiguousarray(record.path, dtype=np.float64).tobytes()
-
-
-def _changed(info: VideoInfo) -> str:
-    """Why a file (or folder) whose content is not what was indexed is indexed afresh."""
-    if info.images is None:
-        return "file changed: its content differs from what was indexed"
-    return (
-        "folder changed: images were added before or among those indexed, or some of them changed, "
-        "went or were retimed"
-    )

@@ -76,6 +76,16 @@ def prepare_schema(conn: Connection, shown: str) -> None:
         conn.execute(MetaRow.__table__.insert(), [{"key": LIBRARY_ID, "value": uuid.uuid4().hex}])
 
 
+def is_current(conn: Connection) -> bool:
+    """Whether the library on ``conn`` is this Spotter's, at the newest revision, with its identity:
+    then :func:`prepare_schema` has nothing to write, and opening it (every search, every listing)
+    takes no write lock."""
+    tables = set(inspect(conn).get_table_names())
+    if not {"meta", "alembic_version"} <= tables or _revision(conn, tables) != HEAD:
+        return False
+    return conn.execute(select(MetaRow.key).where(MetaRow.key == LIBRARY_ID)).first() is not None
+
+
 def _schema_version(conn: Connection, tables: set[str], shown: str) -> int:
     row = None
     if "meta" in tables and {"key", "value"} <= {c["name"] for c in inspect(conn).get_columns("meta")}:

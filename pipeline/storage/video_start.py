@@ -1,0 +1,168 @@
+"""Registering a video for indexing: skip it, resume it, index it on (a folder that gained images) or
+start it afresh, and why (:meth:`VideoRegistration.start_video`)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select
+
+from pipeline.storage.base import GEN_REMOVED, LibraryBase
+from pipeline.storage.cases import CaseStore
+from pipeline.storage.records import StartDecision
+from pipeline.storage.replacing import TrackReplacement
+from pipeline.storage.schema import TrackRow, VideoRow
+
+if TYPE_CHECKING:
+    from pipeline.video import VideoInfo
+
+_ENDED = {"indexing": "was interrupted", "failed": "failed"}  # a video row's status, said of its last run
+
+
+class VideoRegistration(LibraryBase):
+    def start_video(
+        self,
+        info: VideoInfo,
+        detector_id: str,
+        reid_id: str,
+        settings: dict[str, Any],
+        force: bool = False,
+        content_hash: Callable[[], str] | None = None,
+        grown: Callable[[str, dict[str, Any]], bool] | None = None,
+    ) -> StartDecision:
+        """Register a video for indexing and decide whether to skip, resume or start it afresh.
+
+        A file is the same as the one indexed at its path when its size, modification time and
+        sampled fingerprint match (cheap); when they do not, ``content_hash`` (the whole file's
+        SHA-256, computed only then) decides: a touched or restored copy of the same content is
+        the same file, anything else is a changed file and is indexed again, which the reason
+        says. A new path whose content is already indexed under another path is not indexed
+        again: it is listed with that video (``aliases``). A changed file that ``grown`` (given the
+        content hash and checkpoint kept) says only gained frames after those indexed (a folder of
+        snapshots that a camera keeps adding to) is indexed on from its checkpoint, what was
+        indexed kept, its review marks with it.
+        """
+        key = json.dumps(settings, sort_keys=True)
+        # the slow looks (hashing a whole file, reading a folder's new images) before the write lock:
+        # held meanwhile, every other process's open, search or mark waited on them and timed out
+        with self._read() as s:
+            seen = s.execute(
+                select(VideoRow.size, VideoRow.mtime, VideoRow.fingerprint, VideoRow.content_sha256)
+                .add_columns(VideoRow.checkpoint, VideoRow.width, VideoRow.height)
+                .where(VideoRow.path == str(info.path))
+            ).first()
+        quick = seen is not None and tuple(seen[:3]) == (info.size, info.mtime, info.fingerprint)
+        digest = "" if quick or content_hash is None else content_hash()
+        grew: bool | None = None  # what ``grown`` says of the row as read, where it is asked
+        if (
+            seen is not None
+            and not quick
+            and grown is not None
+            and seen[4]
+            and (seen[5], seen[6])
+            == (
+                info.width,
+                info.height,
+            )
+        ):
+            grew = grown(seen[3], json.loads(zlib.decompress(seen[4])))
+        with self._write(f"cannot register {info.path}") as s:
+            row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
+            if row is not None and (
+                seen is None or (row.size, row.mtime, row.fingerprint) != tuple(seen[:3])
+            ):
+                grew = None  # another process changed the row meanwhile: asked again below
+            quick = row is not None and (row.size, row.mtime, row.fingerprint) == (
+                info.size,
+                info.mtime,
+                info.fingerprint,
+            )
+            if not quick and not digest and content_hash is not None:
+                digest = content_hash()
+            same_file = quick or (row is not None and bool(digest) and digest == row.content_sha256)
+            if same_file and not quick and row is not None:  # touched, same content: remember anew
+                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+            if row is None and digest:
+                twin = s.scalar(
+                    select(VideoRow).where(VideoRow.content_sha256 == digest, VideoRow.status == "done")
+                )
+                if twin is not None and not force:
+                    aliases = json.loads(twin.aliases_json or "[]")
+                    if str(info.path) not in aliases:
+                        twin.aliases_json = json.dumps([*aliases, str(info.path)])
+                    return StartDecision(
+                        twin.id, "skip", twin.frames_done, reason=f"same content as {twin.path}: indexed once"
+                    )
+            same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
+            if same_models and row.status == "done" and not force:
+                note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
+                return StartDecision(row.id, "skip", row.frames_done, reason=f"already indexed{note}")
+            if same_models and row.settings_key == key and row.checkpoint and not force:
+                row.status = "indexing"
+                state = json.loads(zlib.decompress(row.checkpoint))
+                return StartDecision(row.id, "resume", row.frames_done, state, "resuming an interrupted run")
+            state = json.loads(zlib.decompress(row.checkpoint)) if row is not None and row.checkpoint else {}
+            only_grew = bool(  # a folder that gained images, those indexed unchanged
+                not same_file
+                and grown is not None
+                and state
+                and (row.width, row.height) == (info.width, info.height)
+                and (grown(row.content_sha256, state) if grew is None else grew)
+            )
+            same_run = row is not None and (row.detector_id, row.reid_id, row.settings_key) == (
+                detector_id,
+                reid_id,
+                key,
+            )
+            if only_grew and not force and same_run:
+                added = max(0, info.frame_count - row.frame_count)
+                row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+                row.content_sha256 = digest or row.content_sha256
+                row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
+                row.status = "indexing"
+                reason = f"{added} frame(s) added to it: indexing on from frame "
+                reason += f"{int(state['next_frame']) + 1}, what was indexed is kept"
+                return StartDecision(row.id, "resume", row.frames_done, state, reason)
+            reason = ""
+            if row is None:
+                row = VideoRow(path=str(info.path))
+                s.add(row)
+            else:
+                reason = (
+                    "forced"
+                    if force
+                    else _changed(info)
+                    if not (same_file or only_grew)
+                    else "models or settings changed"
+                    if not (same_models and row.settings_key == key)
+                    else f"the last run {_ENDED.get(row.status, 'stopped')} before anything could be kept: "
+                    "indexing from the start"
+                )
+                if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
+                    if same_file or only_grew:  # the same recording: its tracks stay until replaced
+                        reason += TrackReplacement._set_aside(s, row.id)
+                    else:
+                        reason += CaseStore._marks_dropped(s, row.id)
+                        s.execute(delete(TrackRow).where(TrackRow.video_id == row.id))
+                        self._bump(s, GEN_REMOVED)
+            row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
+            row.content_sha256 = digest or row.content_sha256 or ""
+            row.fps, row.frame_count, row.duration_s = info.fps, info.frame_count, info.duration_s
+            row.width, row.height = info.width, info.height
+            row.status, row.frames_done, row.message, row.checkpoint = "indexing", 0, "", None
+            row.detector_id, row.reid_id, row.settings_key, row.settings_json = detector_id, reid_id, key, key
+            s.flush()
+            return StartDecision(row.id, "fresh", 0, None, reason)
+
+
+def _changed(info: VideoInfo) -> str:
+    """Why a file (or folder) whose content is not what was indexed is indexed afresh."""
+    if info.images is None:
+        return "file changed: its content differs from what was indexed"
+    return (
+        "folder changed: images were added before or among those indexed, or some of them changed, "
+        "went or were retimed"
+    )
