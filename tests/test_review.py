@@ -343,7 +343,11 @@ def test_a_case_report_boxes_the_person_in_a_group_photo(tmp_path: Path, indexed
     assert p.returncode == 0, p.stderr
     x1, y1, x2, y2 = Library(db).case("group").photo_boxes[0]
     pdf = PdfReader(tmp_path / "out" / "spotter_report_group" / "report.pdf")
-    images = [np.asarray(im.image.convert("RGB")) for im in pdf.pages[0].images]
+    # the page's JPEG images, decoded by OpenCV (pypdf's own decoding calls PIL's Image.open with a
+    # keyword that Ultralytics' patch of it, once imported by another test, does not take)
+    objects = [x.get_object() for x in pdf.pages[0]["/Resources"]["/XObject"].values()]
+    jpegs = [o.get_data() for o in objects if "/DCTDecode" in str(o.get("/Filter"))]
+    images = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1] for j in jpegs]
     photo = next(im for im in images if im.shape[:2] == (480, 640))
     red = (photo[:, :, 0] > 180) & (photo[:, :, 1] < 70) & (photo[:, :, 2] < 70)
     ys, xs = np.nonzero(red)
