@@ -41,6 +41,7 @@ import numpy as np
 
 from pipeline.deinterlace import deinterlaced, ffmpeg_reason
 from pipeline.errors import VideoError
+from pipeline.stream_extent import declared_span
 from pipeline.unfinished_mp4 import missing_index
 from pipeline.upright import pixel_aspect, quarter_turns, turned
 
@@ -194,7 +195,8 @@ def probe_stream(path: Path) -> StreamInfo:
         fps, note = choose_fps(declared, codec, measured)
         count, declared = int(stream.frames or 0), 0.0
         if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess
-            declared = declared_span(container)
+            first_s = float(origin * stream.time_base) if origin is not None and stream.time_base else 0.0
+            declared = declared_span(container, stream, first_s)
             count = round(declared * fps)
         if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
             count = _count_packets(path)
@@ -212,20 +214,6 @@ def probe_stream(path: Path) -> StreamInfo:
         )
     finally:
         container.close()
-
-
-def declared_span(container: av.container.InputContainer) -> float:
-    """The seconds a container says its recording spans (0 where it does not say). Matroska's duration
-    counts from time zero, not from its first frame: a recorder's file whose first frame is at
-    1,000,000 s (its clock) declares 1,000,079.5 s for 79.5 s of frames, so its start is taken off;
-    other containers' durations (MPEG-TS, whose start is often seconds or hours into its clock) are
-    spans already."""
-    if not container.duration:
-        return 0.0
-    duration, start = container.duration / 1e6, max(container.start_time or 0, 0) / 1e6
-    if "matroska" in (container.format.name or "") and duration > start:
-        return duration - start
-    return duration
 
 
 def _count_packets(path: Path) -> int:

@@ -223,7 +223,7 @@ class VideoSummary:
 
 def fmt_time(seconds: float) -> str:
     """``m:ss.s`` (or ``h:mm:ss.s``) for an operator."""
-    seconds = max(float(seconds), 0.0)
+    seconds = round(max(float(seconds), 0.0), 1)  # 59.96 s is 1:00.0, not 0:60.0
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"

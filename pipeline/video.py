@@ -46,7 +46,7 @@ FINGERPRINT_BYTES = 1 << 20  # bytes hashed at each end of the file
 SAMPLED_BLOCKS, SAMPLED_BLOCK_BYTES = 64, 4096  # blocks hashed between the ends
 TRUNCATION_TOLERANCE = 0.98  # ending before this fraction of the reported frame count is "truncated"
 # a stream without a frame count (Matroska, MPEG-TS) is truncated where its frames end more than this
-# (or two of its last steps between frames) before the span its container declares
+# (or two of its last steps between frames) before the span its container declares for it
 TRUNCATION_SHORT_S = 1.0
 
 

@@ -3,6 +3,7 @@ and land exactly where decoding from the start would."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -179,6 +180,60 @@ def test_a_recording_with_a_clock_offset_and_a_gap_is_whole_and_a_cut_one_is_not
         and reader.shortfall.startswith("decoded 2:00:0")
         and "of 2:00:10" in reader.shortfall
     )
+
+
+def with_sound(path: Path, fmt: str, video_start_s: float, video_s: float, audio_s: float) -> Path:
+    """A camera's recording with a sound track: 10 fps of video from ``video_start_s`` for
+    ``video_s``, sound from 0 for ``audio_s`` (a microphone that starts before the picture, or runs
+    on after it)."""
+    import av
+
+    with av.open(str(path), "w", format=fmt) as c:
+        v = c.add_stream("mpeg2video" if fmt == "mpegts" else "libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 160, 120, "yuv420p"
+        v.time_base = Fraction(1, 90000) if fmt == "mpegts" else Fraction(1, 1000)
+        a = c.add_stream("mp2" if fmt == "mpegts" else "aac", rate=48000)
+        a.layout = "mono"
+        frames, blocks, vi, ai = round(video_s * 10), round(audio_s * 48000 / 1152), 0, 0
+        while vi < frames or ai < blocks:
+            tv = video_start_s + vi / 10 if vi < frames else math.inf
+            if tv <= (ai * 1152 / 48000 if ai < blocks else math.inf):
+                img = np.full((120, 160, 3), (vi * 3) % 255, np.uint8)
+                frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+                frame.pts, frame.time_base, vi = round(tv / float(v.time_base)), v.time_base, vi + 1
+                packets = v.encode(frame)
+            else:
+                sound = av.AudioFrame.from_ndarray(np.zeros((1, 1152), np.int16), format="s16", layout="mono")
+                sound.sample_rate, sound.pts, sound.time_base, ai = (
+                    48000,
+                    ai * 1152,
+                    Fraction(1, 48000),
+                    ai + 1,
+                )
+                packets = a.encode(sound)
+            for packet in packets:
+                c.mux(packet)
+        for stream in (v, a):
+            for packet in stream.encode():
+                c.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "video_start_s", "audio_s"), [("mpegts", 1.5, 21.5), ("matroska", 0.0, 22.5)]
+)
+def test_sound_before_or_after_the_picture_is_not_truncation(
+    tmp_path: Path, fmt: str, video_start_s: float, audio_s: float
+) -> None:
+    """The file's duration spans every stream: sound that starts 1.5 s before the picture (MPEG-TS) or
+    runs on 2.5 s after it (Matroska) made an intact recording "truncated or damaged" (a review of
+    the change). The video stream's own span is what its frames are judged against."""
+    path = with_sound(
+        tmp_path / f"cam.{'ts' if fmt == 'mpegts' else 'mkv'}", fmt, video_start_s, 20.0, audio_s
+    )
+    reader = VideoReader(probe(path), stride=20)
+    list(reader)
+    assert not reader.truncated and reader.shortfall.endswith("of 0:20.0"), reader.shortfall
 
 
 def test_frame_rate_rules() -> None:
