@@ -34,9 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(args)
     except KeyboardInterrupt:  # Ctrl-C twice (the first asks the work to stop at its next step)
-        resumes = " (an interrupted index resumes from it)" if "index" in args else ""
+        resumes = " (an interrupted index resumes from it)" if _command(args) == "index" else ""
         err(f"aborted: what was committed before is kept{resumes}")
         return 130
+
+
+def _command(argv: list[str]) -> str:
+    """The subcommand of a command line (``index`` in ``--db lib.db index cam1.mp4``), "" for none."""
+    valued = ("--db", "--ray")  # the global options that take a value
+    for k, arg in enumerate(argv):
+        if not arg.startswith("-") and (k == 0 or argv[k - 1] not in valued):
+            return arg
+    return ""
 
 
 def _main(argv: list[str]) -> int:

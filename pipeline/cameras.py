@@ -37,7 +37,7 @@ FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
     "operator",
 )
 _WORD_EDGES = " _-.,()[]"
-_COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)|\d{1,4})(?=$|[ _.-])")
+_COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)(?=$|[ _.-])|\d{1,4}$)")
 
 
 def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, str]:
@@ -52,8 +52,9 @@ def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, 
     if times:
         spans = [span for _, span in times]
         first, last = min(a for a, _ in spans), max(b for _, b in spans)
-        # a number right after the time is a burst's counter (cam1_20261201_142233_1.jpg) or a
-        # copy's ("Entrance 2026-12-01 14-22-33 (2).mp4"), not the camera's name
+        # a number that ends the name after the time is a burst's counter (cam1_20261201_142233_1.jpg),
+        # a "(2)" right after it a copy's ("Entrance 2026-12-01 14-22-33 (2).mp4"): not the camera's
+        # name; a number with more after it may be a channel (NVR_20261201_142233_5_main) and stays
         after = _COUNTER_AFTER_TIME.sub("", stem[last:], count=1)
         rest = without_times(stem[:first] + " " + stem[first:last] + " " + after)
         rest = re.sub(r"\s{2,}", " ", rest).strip(_WORD_EDGES)

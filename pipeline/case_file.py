@@ -31,6 +31,7 @@ import numpy as np
 from pipeline.errors import SpotterError, StorageError
 from pipeline.image_files import image_header
 from pipeline.mark_matching import boxes_of, same_person, same_span
+from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import box_from_json, clean_name
@@ -334,8 +335,10 @@ def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int 
 def _check_photo(data: bytes, box: object, where: str) -> None:
     """Refuse a photo's bytes that are no image, or a box that is not inside the picture."""
     size, orientation = image_header(data)
-    if size is None:
-        raise CaseFileError(f"{where} is not an image")
+    if size is None:  # a format this Spotter's Pillow does not read (HEIC without pillow-heif) is kept
+        if kind_of(data[:HEADER_BYTES]) != "image":
+            raise CaseFileError(f"{where} is not an image")
+        return
     w, h = oriented_size(size, orientation)
     found = box_from_json(json.dumps(box))
     if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):

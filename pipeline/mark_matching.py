@@ -65,7 +65,7 @@ def drop_stale(library: Library, video_id: int) -> str:
     marks moved first to the new tracks that show the same person (:func:`same_person`); what the
     cases gained or lost ('' when nothing)."""
     stale, marked = library.stale_keys(video_id)
-    moved = 0
+    moved = removed = 0
     if marked:
         tracks = library.video_tracks(video_id)
         current = [t for t in tracks if t.pk not in stale]
@@ -75,7 +75,8 @@ def drop_stale(library: Library, video_id: int) -> str:
                 found = same_person(np.asarray(boxes_of(t.path)), (t.first_frame, t.last_frame), current)
                 if found is not None:
                     moves[t.pk] = found.pk
-        moved = library.move_marks(moves) if moves else 0
+        moved, removed = library.move_marks(moves) if moves else (0, 0)
     dropped = library.drop_stale(video_id)
     kept = f"{moved} review mark(s) moved to the new tracks of the same people" if moved else ""
-    return "; ".join(part for part in (kept, dropped) if part)
+    had = f"{removed} not moved: their case had marked the same person's new track already" if removed else ""
+    return "; ".join(part for part in (kept, had, dropped) if part)

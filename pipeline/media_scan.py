@@ -135,6 +135,11 @@ def content_kind(path: Path) -> str | None:
             head = f.read(HEADER_BYTES)
     except OSError:
         return None
+    return kind_of(head)
+
+
+def kind_of(head: bytes) -> str | None:
+    """ "image" or "video" from a file's first bytes (``HEADER_BYTES`` of them), or None: neither."""
     if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
     if head[4:8] == b"ftyp":  # ISO media: MP4, MOV, 3GP, or a HEIC/AVIF photo

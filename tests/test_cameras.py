@@ -52,7 +52,7 @@ T0 = datetime(2026, 11, 21, 14, 30, 0)
         ("/snaps/cam1_20261121_143000_3.jpg", ("cam1", FROM_NAME), (T0, FROM_NAME)),
         ("/nvr/Entrance 2026-11-21 14-30-00 (2).mp4", ("Entrance", FROM_NAME), (T0, FROM_NAME)),
         ("/nvr/Cam03_20261121_143000_1.mp4", ("Cam03", FROM_NAME), (T0, FROM_NAME)),
-        ("/nvr/2026-11-21 14-30-00_2 Lobby.mp4", ("Lobby", FROM_NAME), (T0, FROM_NAME)),
+        ("/nvr/NVR_20261121_143000_5_main.mp4", ("NVR_5_main", FROM_NAME), (T0, FROM_NAME)),  # a channel
         (
             "/nvr/Cam_2_20261121_143000.mp4",
             ("Cam_2", FROM_NAME),

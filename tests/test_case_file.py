@@ -394,3 +394,21 @@ def test_a_case_photo_gone_or_replaced_is_said_not_a_traceback(tmp_path: Path, i
     p = cli("case", "export", "group", "--db", str(db), "--out", str(out))
     assert p.returncode == 0 and "is not written into the file" in p.stderr, p.stderr
     assert json.loads(out.read_text())["photos"][0]["image"] is None
+
+
+def test_a_photo_in_a_format_this_spotter_cannot_read_is_kept_with_the_case(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """A case made where the photo was an iPhone's HEIC, taken up where pillow-heif is missing: the
+    check that refuses bytes that are no image refused the whole case (a review of the change). Bytes
+    that are an image by their first bytes are kept; the vector still searches."""
+    from pipeline.case_file import import_case
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    heic = base64.b64encode(b"\x00\x00\x00\x18ftypheic" + bytes(40)).decode()  # not a whole HEIC
+    other = tmp_path / "heic.spotter-case"
+    other.write_text(json.dumps(doc | {"photos": [doc["photos"][0] | {"image": heic, "box": None}]}))
+    lib = Library(copy_library(indexed.db_path, tmp_path / "lib.db"))
+    assert import_case(lib, other).photos == 1
+    lib.close()

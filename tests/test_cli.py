@@ -228,6 +228,8 @@ def test_a_second_ctrl_c_in_an_index_says_it_resumes(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(main, "err", lines.append)
     assert main.main(["--db", "lib.db", "index", "cam1.mp4"]) == 130
     assert lines == ["aborted: what was committed before is kept (an interrupted index resumes from it)"]
+    assert main.main(["--db", "index", "search", "--query", "index"]) == 130  # a library named "index"
+    assert lines[-1] == "aborted: what was committed before is kept"
 
 
 def test_videos_and_doctor(indexed) -> None:

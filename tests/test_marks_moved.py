@@ -69,7 +69,8 @@ def test_marks_follow_the_person_when_a_new_run_cuts_tracks_otherwise(library: L
 
 def test_a_case_with_a_mark_on_the_new_track_keeps_it(library: Library) -> None:
     """A case that marked a new track while the run went on (the operator's latest word) keeps that
-    mark: the old track's mark on the same person is not moved over it, and is dropped."""
+    mark: the old track's mark on the same person is not moved over it, and is removed, said as
+    such (it was counted with the marks whose tracks were not found again: a review of the change)."""
     d = library.start_video(video_info(), "det", "reid", {})
     library.commit_chunk(d.video_id, [walker(1, 0, 99, 0), walker(2, 0, 99, 600)], 100, None, "reid")
     library.finish_video(d.video_id, "done", 100)
@@ -83,7 +84,7 @@ def test_a_case_with_a_mark_on_the_new_track_keeps_it(library: Library) -> None:
     library.mark("gate", new[8], "confirmed")  # marked during the run: the operator's latest word
     assert drop_stale(library, d.video_id) == (
         "1 review mark(s) moved to the new tracks of the same people; "
-        "1 review mark(s) in case(s) 'gate' dropped: their tracks were not found again"
+        "1 not moved: their case had marked the same person's new track already"
     )
     assert library.case("gate").marked("confirmed") == (new[7], new[8])
     assert library.case("gate").marked("rejected") == ()

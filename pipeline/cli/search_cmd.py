@@ -301,5 +301,7 @@ def clip_when(library: Library, hit_id: int, clip: object) -> str:
     if video is None or video.start_time is None:
         return offsets
     start, end = (clock_at(video.start_time, t) for t in (clip.start_s, clip.end_s))  # type: ignore[attr-defined]
+    if start is None or end is None:  # a start typed past the calendar's end (year 9999)
+        return offsets
     camera = f"{video.camera}, " if video.camera else ""
     return f"{camera}{start:%Y-%m-%d %H:%M:%S}-{end:%H:%M:%S}, {offsets} into the video"

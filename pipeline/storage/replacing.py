@@ -170,11 +170,11 @@ class TrackReplacement(LibraryBase):
             )
             return keys, set(s.scalars(marked.distinct()).all())
 
-    def move_marks(self, moves: Mapping[int, int]) -> int:
+    def move_marks(self, moves: Mapping[int, int]) -> tuple[int, int]:
         """Move the review marks on tracks to others ({from key: to key}), in one transaction; where a
         case has a mark on the target already (its own, or one moved there first), that one stays and
-        the other is not moved. How many marks were moved."""
-        moved = 0
+        the other is removed. How many marks were moved, and how many removed so."""
+        moved = removed = 0
         with self._write("cannot move the review marks to the tracks found again") as s:
             for old, new in sorted(moves.items()):
                 for mark in s.scalars(select(CaseMarkRow).where(CaseMarkRow.track_pk == old)).all():
@@ -183,9 +183,12 @@ class TrackReplacement(LibraryBase):
                     )
                     if s.scalar(taken) is None:
                         mark.track_pk = new
-                        s.flush()
                         moved += 1
-        return moved
+                    else:
+                        s.delete(mark)
+                        removed += 1
+                    s.flush()
+        return moved, removed
 
     def drop_stale(self, video_id: int) -> str:
         """Delete the tracks of a finished run's video that it did not find again; what that took
