@@ -323,9 +323,9 @@ def _index(
             notes.append(f"pixels {shape.numerator}:{shape.denominator}, not square: shown at {w}x{h}")
         if reader.deinterlaced_frames:  # an analogue camera's fields, woven: made whole pictures
             notes.append(f"interlaced: {reader.deinterlaced_frames} frames deinterlaced")
-        if reader.damaged_packets:  # what did not decode is skipped: said, not left to a log line
-            what = "image(s) that do not decode" if info.images is not None else "damaged packet(s)"
-            notes.append(f"{reader.damaged_packets} {what} skipped")
+        if reader.damaged_packets:  # what did not decode is left out: said, not left to a log line
+            what = "image(s)" if info.images is not None else "damaged packet(s)"
+            notes.append(f"{reader.damaged_packets} {what} that do not decode left out")
         note = "; ".join(notes)
         message = "; ".join(n for n in (note, dropped) if n)
         sampling = {

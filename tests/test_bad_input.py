@@ -204,6 +204,7 @@ def test_a_video_changed_in_place_is_indexed_again_and_says_why(indexed_copy) ->
     p = cli("index", str(video), "--db", str(db))
     assert "already indexed" not in p.stderr and "skipped" not in p.stderr, p.stderr
     assert "file changed: its content differs" in p.stderr and "done:" in p.stderr
+    assert "damaged packet(s) that do not decode left out" in p.stderr  # the rewritten middle, said
 
 
 def test_a_touched_video_with_the_same_content_is_skipped(indexed_copy) -> None:

@@ -297,7 +297,7 @@ def test_a_snapshot_that_does_not_decode_is_said_when_the_folder_is_indexed(tmp_
     events = list(index_video(tmp_path / "cam1", library, models))
     assert events[-1].stage.value == "done"
     (video,) = library.videos()
-    assert video.status == "done" and "1 image(s) that do not decode skipped" in video.message, video.message
+    assert video.status == "done" and "1 image(s) that do not decode left out" in video.message, video.message
 
 
 def test_probing_a_folder_opens_each_image_header_once(tmp_path: Path, monkeypatch) -> None:
