@@ -255,8 +255,8 @@ def _photo(path: str, box: Box | None):  # a ReportLab flowable
     ImageDraw.Draw(photo).rectangle(frame, outline=BOX_RGB, width=line)
     photo.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))  # a 4K frame need not weigh 10 MB in the PDF
     drawn = [
-        Image(_jpeg(im), width=w * mm, height=40 * mm, kind="proportional")
-        for im, w in ((photo, 70), (person, 20))
+        Image(_jpeg(im), width=width_mm * mm, height=40 * mm, kind="proportional")
+        for im, width_mm in ((photo, 70), (person, 20))
     ]
     return Table([drawn], colWidths=[72 * mm, 22 * mm], hAlign="LEFT")
 

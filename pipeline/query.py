@@ -379,16 +379,15 @@ def _others_beside(people: Detections, chosen: int, config: QueryConfig) -> bool
 
 
 def _turned(box: Sequence[float], code: int, w: int, h: int) -> Box:
-    """A box of a ``w`` x ``h`` photo, in the photo turned by ``code`` (the inverse of ``_turned_back``)."""
+    """A box of a ``w`` x ``h`` photo, in the photo turned by ``code`` (a quarter either way)."""
     x1, y1, x2, y2 = (float(v) for v in box)
     if code == cv2.ROTATE_90_CLOCKWISE:  # (x, y) goes to (h - y, x)
         return h - y2, x1, h - y1, x2
     return y1, w - x2, y2, w - x1  # counter-clockwise: (x, y) goes to (y, w - x)
 
 
-def _turned_back(box: Sequence[float], code: int, w: int, h: int) -> tuple[float, float, float, float]:
-    """A box in a ``w`` x ``h`` photo turned by ``code``, in the photo's own pixels."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    if code == cv2.ROTATE_90_CLOCKWISE:  # (x, y) was at (h - y, x)
-        return y1, h - x2, y2, h - x1
-    return w - y2, x1, w - y1, x2  # counter-clockwise: (x, y) was at (y, w - x)
+def _turned_back(box: Sequence[float], code: int, w: int, h: int) -> Box:
+    """A box in a ``w`` x ``h`` photo turned by ``code``, in the photo's own pixels: turned the other
+    way, in the turned photo (``h`` wide, ``w`` tall)."""
+    back = cv2.ROTATE_90_COUNTERCLOCKWISE if code == cv2.ROTATE_90_CLOCKWISE else cv2.ROTATE_90_CLOCKWISE
+    return _turned(box, back, h, w)

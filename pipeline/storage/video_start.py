@@ -49,25 +49,14 @@ class VideoRegistration(LibraryBase):
         # the slow looks (hashing a whole file, reading a folder's new images) before the write lock:
         # held meanwhile, every other process's open, search or mark waited on them and timed out
         with self._read() as s:
-            seen = s.execute(
-                select(VideoRow.size, VideoRow.mtime, VideoRow.fingerprint, VideoRow.content_sha256)
-                .add_columns(VideoRow.checkpoint, VideoRow.width, VideoRow.height)
-                .where(VideoRow.path == str(info.path))
-            ).first()
+            cols = (VideoRow.size, VideoRow.mtime, VideoRow.fingerprint, VideoRow.content_sha256)
+            cols += (VideoRow.checkpoint, VideoRow.width, VideoRow.height)
+            seen = s.execute(select(*cols).where(VideoRow.path == str(info.path))).first()
         quick = seen is not None and tuple(seen[:3]) == (info.size, info.mtime, info.fingerprint)
         digest = "" if quick or content_hash is None else content_hash()
         grew: bool | None = None  # what ``grown`` says of the row as read, where it is asked
-        if (
-            seen is not None
-            and not quick
-            and grown is not None
-            and seen[4]
-            and (seen[5], seen[6])
-            == (
-                info.width,
-                info.height,
-            )
-        ):
+        changed = seen is not None and not quick and not (digest and digest == seen[3])  # not a touched copy
+        if changed and grown is not None and seen[4] and (seen[5], seen[6]) == (info.width, info.height):
             grew = grown(seen[3], json.loads(zlib.decompress(seen[4])))
         with self._write(f"cannot register {info.path}") as s:
             row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
