@@ -15,7 +15,8 @@ from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
 from gui.route_view import RouteDialog
 from gui.search_service import SearchService
-from pipeline.case_file import CASE_SUFFIX, CasePhoto, import_case, open_case, write_case_file
+from pipeline.case_file import CASE_SUFFIX, import_case, write_case_file
+from pipeline.case_photos import CasePhoto, open_case
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.query import upright_photo
 from pipeline.search_filter import filter_from_json, filter_json

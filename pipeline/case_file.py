@@ -21,21 +21,20 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import SpotterError, StorageError
+from pipeline.case_photos import new_folder, safe_name
+from pipeline.errors import SpotterError
 from pipeline.image_files import image_header
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import box_from_json, clean_name
-from pipeline.types import Box
 from pipeline.upright import oriented_size
 from pipeline.version import version as spotter_version
 
@@ -218,14 +217,16 @@ def import_case(
         json.dumps(case.get("filter") or {}),  # an object (read_case_file checked); read leniently
         tuple(marks.values()),
     )
-    folder = _new_folder(Path(photo_dir or library.location.side_dir / "case photos") / _safe(name))
+    folder = new_folder(Path(photo_dir or library.location.side_dir / "case photos") / safe_name(name))
     try:
         photos, greys, boxes = [], [], []
         for k, (p, data) in enumerate(zip(doc["photos"], images)):
             label = Path(str(p.get("name") or "photo.jpg")).name
             path = label  # without its image: the case keeps the vector, and names the photo
             if data is not None:
-                target = folder / f"{k + 1:02d}_{_safe(re.sub(r'^[0-9]{2}_', '', label))}"  # (numbered once)
+                target = (
+                    folder / f"{k + 1:02d}_{safe_name(re.sub(r'^[0-9]{2}_', '', label))}"
+                )  # (numbered once)
                 with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
                     f.write(data)
                 path = str(target)
@@ -238,81 +239,6 @@ def import_case(
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
     return CaseImport(name, len(photos), len(marks), left_out)
-
-
-@dataclass(frozen=True)
-class CasePhoto:
-    """A query photo as a new case takes it."""
-
-    label: str  # what the case calls it where no copy is kept (the file's name, "photo")
-    model: str  # the ReID model its vector is from
-    vector: np.ndarray
-    image: np.ndarray | None = None  # BGR, as searched (None: not at hand)
-    box: Box | None = None  # the person searched for in ``image`` (None: the photo was used whole)
-
-
-def open_case(
-    library: Library,
-    name: str,
-    photos: Sequence[CasePhoto],
-    notes: str = "",
-    greys: Sequence[np.ndarray | None] = (),
-) -> int:
-    """A new case with its query photos; its id. Where every photo's picture is at hand, the case
-    keeps a copy of each (:func:`keep_query_photos`) and names the copies; a case that is not made
-    (a name taken, a full disk) keeps none."""
-    kept = []
-    if photos and all(p.image is not None for p in photos):
-        kept = keep_query_photos(library, name, [(p.label, p.image) for p in photos])
-    entries = [(str(kept[k]) if kept else p.label, p.model, p.vector) for k, p in enumerate(photos)]
-    try:
-        return library.create_case(name, entries, notes, greys=greys, boxes=[p.box for p in photos])
-    except BaseException:
-        if kept:
-            shutil.rmtree(kept[0].parent, ignore_errors=True)
-        raise
-
-
-def keep_query_photos(
-    library: Library, case_name: str, photos: Sequence[tuple[str, np.ndarray]]
-) -> list[Path]:
-    """Copies of a case's query photos ((name, BGR picture) each: a file opened, an image pasted, a
-    frame of a video) in a new folder ``case photos/NAME`` beside the library, PNG (lossless); their
-    paths, for the case to keep. The case then has its photos whatever happens to the originals (a
-    pasted image or a video frame has no file at all), and its report shows them."""
-    import cv2
-
-    folder = _new_folder(library.location.side_dir / "case photos" / _safe(case_name))
-    out = []
-    try:
-        for k, (name, image) in enumerate(photos, 1):
-            target = folder / f"{k:02d}_{_safe(Path(name).stem)}.png"
-            ok, data = cv2.imencode(".png", image)
-            if not ok:
-                raise StorageError(f"cannot encode the query photo {name}")
-            with open(target, "xb") as f:
-                f.write(data.tobytes())
-            out.append(target)
-    except BaseException as e:  # a photo that does not encode, a full disk: no half-kept folder
-        shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise StorageError(f"cannot keep the query photos in {folder}: {e.strerror or e}") from e
-        raise
-    return out
-
-
-def _new_folder(base: Path) -> Path:
-    """A folder that did not exist: ``base``, else ``base (2)``, ``base (3)``... (made now)."""
-    for k in range(1, 10_000):
-        folder = base if k == 1 else base.with_name(f"{base.name} ({k})")
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise CaseFileError(f"cannot create {folder}: {e.strerror or e}") from e
-    raise CaseFileError(f"cannot find a free folder name beside {base}")
 
 
 def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:
@@ -395,9 +321,3 @@ def _time(text: object) -> datetime | None:
 def _when(text: object) -> datetime:
     """A recorded time, or now where the file records none (read_case_file refused a wrong one)."""
     return _time(text) or datetime.now(timezone.utc)
-
-
-def _safe(name: str) -> str:
-    """A file-name-safe version of a name (letters, digits, space, dot, dash, underscore)."""
-    keep = "".join(c if c.isalnum() or c in " ._-" else "_" for c in name).strip(" .")
-    return keep[:80] or "case"

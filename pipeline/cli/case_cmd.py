@@ -29,7 +29,7 @@ def case_new(args: argparse.Namespace) -> int:
     """A case keeps a copy of each query photo, upright, as searched (``open_case``, as the app
     does): the file the operator named may be edited, replaced or moved after, and the case and
     its report must show the photo its vectors came from."""
-    from pipeline.case_file import CasePhoto, open_case
+    from pipeline.case_photos import CasePhoto, open_case
     from pipeline.grey_query import GREY_PHOTO_NOTE, is_grey_photo
     from pipeline.search import Searcher
     from pipeline.storage.cases import MAX_CASE_NAME
