@@ -120,6 +120,7 @@ class Hit:
             "camera": self.camera,
             "start_time": iso_time(self.start_time),
             "end_time": iso_time(self.end_time),
+            "hit_id": self.hit_id,
             "video": self.video_path,
             "track_id": self.track_id,
             "score": round(float(self.score), 6),

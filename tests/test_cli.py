@@ -58,6 +58,7 @@ def test_search_json_contract(tmp_path: Path, indexed, frame_of) -> None:
     assert doc["hits"], "the person is in TUD-Campus"
     keys = {"video", "track_id", "score", "start_s", "end_s", "start_frame", "end_frame", "frames"}
     keys |= {"camera", "start_time", "end_time"}  # the clock (null where the video's start is unknown)
+    keys |= {"hit_id"}  # what export --hit takes: a script searched and could not export (a sweep)
     scores = []
     for h in doc["hits"]:
         assert set(h) == keys
@@ -73,6 +74,12 @@ def test_search_json_contract(tmp_path: Path, indexed, frame_of) -> None:
             assert len(f) == 5 and isinstance(f[0], int) and f[1] < f[3] and f[2] < f[4]
         scores.append(h["score"])
     assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(h["hit_id"], int) for h in doc["hits"])
+    clip = tmp_path / "first.mp4"
+    p = cli(
+        "export", "--db", str(indexed.db_path), "--hit", str(doc["hits"][0]["hit_id"]), "--out", str(clip)
+    )
+    assert p.returncode == 0 and clip.stat().st_size > 0, p.stderr
     top = cli("search", "--db", str(indexed.db_path), "--query", str(query), "--json", "--top", "1")
     assert len(json.loads(top.stdout)["hits"]) == 1
     only = cli(
