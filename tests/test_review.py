@@ -14,6 +14,7 @@ from pipeline.errors import ExportError, StorageError
 from pipeline.refine import Review, refine
 from pipeline.search import SearchConfig
 from pipeline.storage import Library
+from pipeline.storage.cases import operator
 from tests.conftest import copy_library, tud
 from tests.test_cli import cli, gt_crop
 from tests.test_search import DIM, add_video, searcher
@@ -131,6 +132,17 @@ def test_a_case_from_the_command_line(tmp_path: Path, indexed, frame_of) -> None
     ):
         p = cli(*args, "--db", str(db))
         assert p.returncode == 2 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    # a verdict overturned (a mistyped track number) is said, not done silently
+    p = cli(
+        "case", "add", "lost child", "--db", str(db), "--video", video, "--track", str(stranger), "--confirm"
+    )
+    assert p.returncode == 0 and p.stdout.strip().endswith(f"confirmed (it was rejected by {operator()})"), (
+        p.stdout
+    )
+    p = cli(
+        "case", "add", "lost child", "--db", str(db), "--video", video, "--track", str(stranger), "--confirm"
+    )
+    assert p.stdout.strip().endswith("confirmed (it was already)"), p.stdout
 
 
 def test_a_case_report_from_the_command_line(

@@ -75,8 +75,13 @@ def case_add(args: argparse.Namespace) -> int:
     if pk is None:
         raise SpotterError(f"video {video} has no track {args.track} (search shows each hit's track)")
     verdict = "confirmed" if args.confirm else "rejected"
-    library.mark(args.name, pk, verdict)
-    out(f"case {args.name!r}: track {args.track} of {video} {verdict}")
+    before = library.mark(args.name, pk, verdict)
+    was = ""  # a verdict changed is said, not done silently: a mistyped track overturns a review
+    if before is not None and before[0] == verdict:
+        was = " (it was already)"
+    elif before is not None:
+        was = f" (it was {before[0]}{f' by {before[1]}' if before[1] else ''})"
+    out(f"case {args.name!r}: track {args.track} of {video} {verdict}{was}")
     return 0
 
 

@@ -184,18 +184,20 @@ class CaseStore(LibraryBase):
             )
             return [(p, sha, int(t), int(a), int(b)) for p, sha, t, a, b in s.execute(q).all()]
 
-    def mark(self, name: str, track_pk: int, verdict: str) -> None:
-        """Record the operator's verdict on a track (a later verdict replaces an earlier one)."""
+    def mark(self, name: str, track_pk: int, verdict: str) -> tuple[str, str] | None:
+        """Record the operator's verdict on a track (a later verdict replaces an earlier one); the
+        verdict it replaced and who gave it, or None where the track was not marked."""
         if verdict not in VERDICTS:
             raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
         with self._write("cannot record the review") as s:
             case_id = self._case_id(s, name)
             if s.get(TrackRow, track_pk) is None:
                 raise StorageError(f"no track {track_pk} in the library")
-            s.execute(
-                delete(CaseMarkRow).where(CaseMarkRow.case_id == case_id, CaseMarkRow.track_pk == track_pk)
-            )
+            mine = (CaseMarkRow.case_id == case_id, CaseMarkRow.track_pk == track_pk)
+            before = s.execute(select(CaseMarkRow.verdict, CaseMarkRow.marked_by).where(*mine)).first()
+            s.execute(delete(CaseMarkRow).where(*mine))
             s.add(CaseMarkRow(case_id=case_id, track_pk=track_pk, verdict=verdict, marked_by=operator()))
+        return None if before is None else (before.verdict, before.marked_by)
 
     def case(self, name: str) -> CaseInfo:
         with self._read() as s:
