@@ -26,10 +26,16 @@ class ReportConfig:
         shared dev footage has people from 41 px up (PETS09-S2L1), where search works (README);
         below that there is no measurement that it does.
     small_share_warning: warn when at least this share of the tracks are small people.
+    chosen_gap_warning_s: warn when a chosen ``--stride`` has the detector run further apart than
+        this, in seconds of video: someone in view for less (a person crossing a close camera's
+        picture, a car park's walkway) may never be found, and the tracker matches people seen that
+        far apart by appearance alone. The footage's own low frame rate is not a choice and not
+        warned of.
     """
 
     small_person_px: float = 40.0
     small_share_warning: float = 0.5
+    chosen_gap_warning_s: float = 2.0
 
 
 @dataclass
@@ -70,8 +76,15 @@ class IndexReport:
         small = int(self.heights[: int(self.config.small_person_px // HEIGHT_BIN_PX)].sum())
         return small / n if n else 0.0
 
-    def warnings(self) -> list[str]:
+    def warnings(self, sampling: dict[str, Any]) -> list[str]:
+        """What the operator should know: people too small, or detector runs chosen too far apart."""
         out = []
+        gap = sampling.get("dense_s", 0.0)
+        if sampling.get("stride") and gap > self.config.chosen_gap_warning_s:
+            out.append(
+                f"--stride {sampling['stride']} runs the detector only every {gap:.1f} s of video: "
+                "people in view for less may not be found; index again without --stride to find them"
+            )
         median = self.height_quantile(0.5)
         if median is not None and self.small_share() >= self.config.small_share_warning:
             out.append(
@@ -112,7 +125,7 @@ class IndexReport:
             ),
             "people": people,
             "notes": [n for n in notes if n],
-            "warnings": self.warnings(),
+            "warnings": self.warnings(sampling),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -148,7 +161,7 @@ def summary(report: dict[str, Any]) -> str:
     parts = []
     ran = report.get("detector_frames", 0)
     if ran:
-        parts.append(f"detector on {ran} frames")
+        parts.append(f"detector on {ran} frame{'s' if ran != 1 else ''}")
     if "base_input" in det:
         w, h = det["base_input"]
         look = f"whole frame at {w}x{h}"

@@ -333,7 +333,7 @@ def _index(
             "dense_s": round(dense / info.fps, 3),
             "sparse_s": round(sparse / info.fps, 3),
             "low_rate": run.low_rate,
-        }
+        } | ({"stride": config.stride} if config.stride else {})
         plan = run.plan.describe() | asdict(run.plan.stats)
         report = run.report.to_json(frames_read, plan, sampling, [info.note, note])
         library.finish_video(

@@ -76,3 +76,16 @@ def test_hd_frames_far_apart_are_looked_at_larger(tmp_path: Path) -> None:
     p = cli("index", str(video), "--db", str(tmp_path / "lib.db"))
     assert p.returncode == 0, p.stderr
     assert "whole frame at 1344x768 (larger: frames far apart)" in p.stderr, p.stderr
+
+
+def test_a_stride_that_skips_seconds_gets_a_warning(tmp_path: Path) -> None:
+    """``--stride 30`` on 10 fps footage runs the detector every 3 s: a sweep found it said nothing,
+    even with a stride longer than the video (the detector then ran on its first frame only). The
+    default sampling, and a short stride, are not warned of."""
+    video = tmp_path / "short.mp4"
+    write_video(video, (f for k, f in enumerate(frames_of(pets().video)) if k < 60), 10.0)
+    far = cli("index", str(video), "--db", str(tmp_path / "far.db"), "--stride", "30")
+    assert far.returncode == 0, far.stderr
+    assert "warning: --stride 30 runs the detector only every 3.0 s of video" in far.stderr, far.stderr
+    near = cli("index", str(video), "--db", str(tmp_path / "near.db"), "--stride", "5")
+    assert near.returncode == 0 and "warning" not in near.stderr, near.stderr
