@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.util import ElidedLabel, fmt_eta, fmt_time
-from pipeline.index_report import summary
+from pipeline.index_report import summary, warning_labels
 from pipeline.types import ProgressEvent, Stage, VideoSummary
 
 ACTIVE = ("queued", "probing", "indexing")
@@ -85,7 +85,7 @@ class VideoRow(QWidget):
         report = json.loads(v.report_json or "{}")
         if status == "done":
             note = f" · {v.message}" if v.message else ""
-            warn = " · ⚠ small people" if report.get("warnings") else ""
+            warn = "".join(f" · ⚠ {label}" for label in warning_labels(report))
             text = f"{camera_text(v)}indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
         elif status == "partial":
             text = f"cancelled at {fmt_time(v.frames_done / v.fps if v.fps else 0)} · resumable"

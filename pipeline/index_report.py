@@ -76,18 +76,19 @@ class IndexReport:
         small = int(self.heights[: int(self.config.small_person_px // HEIGHT_BIN_PX)].sum())
         return small / n if n else 0.0
 
-    def warnings(self, sampling: dict[str, Any]) -> list[str]:
-        """What the operator should know: people too small, or detector runs chosen too far apart."""
-        out = []
+    def warnings(self, sampling: dict[str, Any]) -> dict[str, str]:
+        """What the operator should know, each by a short label (what a list of videos shows): people
+        too small, or detector runs chosen too far apart."""
+        out = {}
         gap = sampling.get("dense_s", 0.0)
         if sampling.get("stride") and gap > self.config.chosen_gap_warning_s:
-            out.append(
+            out[f"detector every {gap:.1f} s"] = (
                 f"--stride {sampling['stride']} runs the detector only every {gap:.1f} s of video: "
                 "people in view for less may not be found; index again without --stride to find them"
             )
         median = self.height_quantile(0.5)
         if median is not None and self.small_share() >= self.config.small_share_warning:
-            out.append(
+            out["small people"] = (
                 f"people are small here (median {median:.0f} px tall; {self.small_share():.0%} of them "
                 f"under {self.config.small_person_px:.0f} px): search results are less reliable; "
                 "higher-resolution footage or a closer camera helps"
@@ -98,6 +99,7 @@ class IndexReport:
         self, frames: int, plan: dict[str, Any], sampling: dict[str, Any], notes: list[str]
     ) -> dict[str, Any]:
         """The stored report."""
+        warned = self.warnings(sampling)
         people: dict[str, Any] = {"tracks": int(self.heights.sum())}
         if people["tracks"]:
             people |= {
@@ -125,7 +127,8 @@ class IndexReport:
             ),
             "people": people,
             "notes": [n for n in notes if n],
-            "warnings": self.warnings(sampling),
+            "warnings": list(warned.values()),
+            "warning_labels": list(warned),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -153,6 +156,12 @@ class IndexReport:
         self.heights = np.zeros(HEIGHT_BINS, np.int64)
         for k, v in state["heights"].items():
             self.heights[int(k)] = int(v)
+
+
+def warning_labels(report: dict[str, Any]) -> list[str]:
+    """A stored report's warnings, each by its short label (a report from before labels has one kind
+    of warning: small people)."""
+    return list(report.get("warning_labels", ["small people"] if report.get("warnings") else []))
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -89,3 +89,4 @@ def test_a_stride_that_skips_seconds_gets_a_warning(tmp_path: Path) -> None:
     assert "warning: --stride 30 runs the detector only every 3.0 s of video" in far.stderr, far.stderr
     near = cli("index", str(video), "--db", str(tmp_path / "near.db"), "--stride", "5")
     assert near.returncode == 0 and "warning" not in near.stderr, near.stderr
+    assert "[detector every 3.0 s: weaker search]" in cli("videos", "--db", str(tmp_path / "far.db")).stdout

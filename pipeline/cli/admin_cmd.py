@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.cli.common import model_set, open_library, video_of
 from pipeline.cli.console import err, out
+from pipeline.index_report import warning_labels
 from pipeline.types import fmt_time, iso_time
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def cmd_videos(args: argparse.Namespace) -> int:
     for v in rows:
         start = v.start_time.strftime("%Y-%m-%d %H:%M:%S") if v.start_time else "-"
         note = f"  ({v.message})" if v.message else ""
-        if json.loads(v.report_json or "{}").get("warnings"):
-            note += "  [people small: weaker search]"
+        for label in warning_labels(json.loads(v.report_json or "{}")):
+            note += f"  [{label}: weaker search]"
         if v.aliases:
             note += f"  (same content also at: {', '.join(v.aliases)})"
         status = v.state

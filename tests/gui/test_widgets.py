@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -328,3 +329,25 @@ def test_garbage_is_collected_on_the_gui_thread_only(qtbot, qapp) -> None:
     worker.join()
     qtbot.waitUntil(lambda: len(collected_on) >= 3000, timeout=10 * INTERVAL_MS)
     assert set(collected_on) == {threading.main_thread().name}
+
+
+def test_a_videos_warnings_are_each_named_in_its_row(qtbot) -> None:
+    """Every warning a video's report has, by its label: the row said "small people" for any warning
+    (a --stride that ran the detector seconds apart showed as small people); a report from before
+    labels keeps its one kind."""
+    import json
+
+    from gui.library_panel import VideoRow
+    from pipeline.types import VideoSummary
+
+    row = VideoRow("/videos/gate.mp4")
+    qtbot.addWidget(row)
+    report = {"warnings": ["--stride 30 runs ...", "people are small here ..."]}
+    report["warning_labels"] = ["detector every 3.0 s", "small people"]
+    video = VideoSummary(1, "/videos/gate.mp4", "done", 10.0, 60, 60, 6.0, 320, 240, 3)
+    row.show_summary(replace(video, report_json=json.dumps(report)))
+    assert row.status.text().endswith("· ⚠ detector every 3.0 s · ⚠ small people"), row.status.text()
+    row.show_summary(replace(video, report_json=json.dumps({"warnings": ["people are small here ..."]})))
+    assert row.status.text().endswith("people · ⚠ small people"), row.status.text()
+    row.show_summary(video)
+    assert "⚠" not in row.status.text()
