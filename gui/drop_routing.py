@@ -34,14 +34,14 @@ class DropRouting:
             self.messages.warning(f"{p.name}: not a video, a folder of images or a photo Spotter can use")
         if found.videos:
             self.queue_videos(found.videos)
-        if found.photos:
-            self.open_photo(found.photos[0])
-            if len(found.photos) > 1:  # one query at a time: the others are not searched in silence
-                self.messages.warning(
-                    f"{len(found.photos)} photos given: searching with {found.photos[0].name}; "
-                    "drop the others one at a time"
-                )
-        return bool(found.videos or found.photos)
+        # the first photo that opens is searched (a photo that does not open is said, and the next
+        # one tried: the others were not searched, and the note named the photo refused)
+        used = next((p for p in found.photos if self.open_photo(p)), None)
+        if used is not None and len(found.photos) > 1:  # one query at a time: not the others in silence
+            self.messages.warning(
+                f"{len(found.photos)} photos given: searching with {used.name}; drop the others one at a time"
+            )
+        return bool(found.videos or used is not None)
 
     def add_videos(self, paths: Sequence[str | Path]) -> list[str]:
         """Queue video files (folders expanded) for indexing; others are reported, not indexed.

@@ -61,6 +61,7 @@ class ResultsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setIconSize(THUMB_SIZE)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to Confirm, Reject...; arrows move in the table
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
         header = self.table.horizontalHeader()

@@ -175,3 +175,19 @@ def test_a_photo_without_its_extension_is_searched(
         drag_and_drop(window, [photo])
     assert window.query_panel.image is not None
     assert "not a video" not in texts(window), texts(window)
+
+
+def test_a_photo_that_does_not_open_gives_way_to_the_next_one_dropped(
+    make_window, qtbot, tmp_path: Path, tud_query: Path
+) -> None:
+    """A sweep dropped a file that is no picture with a good photo: the note said "searching with"
+    the refused file, the good photo was never searched, and the previous photo's results stayed on
+    screen as if they were the new person's."""
+    window = make_window()
+    bad = tmp_path / "not_an_image.jpg"
+    bad.write_bytes(b"this is text, not a JPEG")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        drag_and_drop(window, [bad, tud_query])
+    said = texts(window)
+    assert window.query_panel.source == tud_query.name, said
+    assert f"2 photos given: searching with {tud_query.name}" in said and "not_an_image.jpg" in said, said
