@@ -94,11 +94,20 @@ class VideoRow(QWidget):
         elif status == "elsewhere":
             text = "being indexed by another Spotter process"
         else:
-            text = f"failed: {v.message}" if v.message else "failed"
+            text = f"failed: {reason_only(v.message, v.path)}" if v.message else "failed"
         self.set_state(status, text, v.frames_done, v.frame_count)
         details = report_text(report)
         if details:
             self.status.setToolTip(f"{text}\n{details}")
+
+
+def reason_only(message: str, path: str) -> str:
+    """A failure's reason without the file's path or name in front ("PATH: frames do not decode"):
+    the row names the file already, and eliding a long path left no reason to read."""
+    for prefix in (path, Path(path).name):
+        if prefix and message.startswith(prefix + ": "):
+            return message[len(prefix) + 2 :]
+    return message
 
 
 def camera_text(v: VideoSummary) -> str:
@@ -236,7 +245,7 @@ class LibraryPanel(QWidget):
         self._refresh_size(ev.video_path)
 
     def show_failed(self, path: str, message: str) -> None:
-        self._row(path).set_state("failed", f"failed: {message}")
+        self._row(path).set_state("failed", f"failed: {reason_only(message, path)}")
         self._refresh_size(path)
 
     def _on_button(self, path: str, text: str) -> None:

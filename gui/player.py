@@ -7,6 +7,7 @@ interpolated between observations over gaps up to the export's ``max_box_gap_s``
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
@@ -162,7 +163,7 @@ class PlayerWidget(QWidget):
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(source.frame_count - 1, 0))
         self.slider.blockSignals(False)
-        self.title.setText(f"<b>Player</b> — {Path(path).name}")
+        self.title.setText(f"<b>Player</b> — {html.escape(Path(path).name)}")  # a name is not markup
         self._set_enabled(True)
         return True
 

@@ -177,8 +177,10 @@ def summary(report: dict[str, Any]) -> str:
         if det.get("sparse_larger"):
             look += " (larger: frames far apart)"
         if "close_scale" in det:
-            look += f", close looks at {det['close_scale']:g}x ({det.get('close_looks', 0)} looks"
-            look += f", {det.get('surveys', 0)} surveys)"
+            looks = det.get("close_looks", 0)
+            look += f", close looks at {det['close_scale']:g}x ({looks} look{'s' if looks != 1 else ''}"
+            surveys = det.get("surveys", 0)
+            look += f", {surveys} survey{'s' if surveys != 1 else ''})"
         parts.append(look)
     people = report.get("people", {})
     if people.get("height_median_px"):

@@ -351,3 +351,32 @@ def test_a_videos_warnings_are_each_named_in_its_row(qtbot) -> None:
     assert row.status.text().endswith("people · ⚠ small people"), row.status.text()
     row.show_summary(video)
     assert "⚠" not in row.status.text()
+
+
+def test_tab_leaves_the_results_table(qtbot) -> None:
+    """Tab stepped cell by cell through the results (about 800 presses for 197 hits) and never reached
+    Confirm, Reject or Refine beyond it; the arrow keys move within the table."""
+    from gui.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.set_outcome(outcome(tuple(make_hit("/v/a.mp4", k, 0.9 - k / 100, k, k + 5) for k in range(5)), 0.5))
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    panel.table.setFocus()
+    panel.table.setCurrentIndex(panel.table.model().index(0, 0))
+    qtbot.waitUntil(panel.table.hasFocus)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Down)
+    assert panel.table.currentIndex().row() == 1 and panel.table.hasFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Tab)
+    assert not panel.table.hasFocus() and panel.isAncestorOf(QApplication.focusWidget())
+
+
+def test_a_failed_rows_reason_is_not_lost_behind_its_path() -> None:
+    from gui.library_panel import reason_only
+
+    path = "/srv/nvr/2026/12/03/NVR_ch01_main_20261203080000_20261203090000.mp4"
+    assert reason_only(f"{path}: frames do not decode", path) == "frames do not decode"
+    assert reason_only("NVR_ch01_main_20261203080000_20261203090000.mp4: empty", path) == "empty"
+    assert reason_only("the disk is full", path) == "the disk is full"
