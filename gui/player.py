@@ -22,6 +22,7 @@ from pipeline.cameras import clock_label
 from pipeline.engine import SpotterError
 from pipeline.export import ExportConfig
 from pipeline.frames import FrameSource
+from pipeline.source_check import playable_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.storage.clock import VideoClock
 from pipeline.types import Hit, box_at
@@ -151,8 +152,10 @@ class PlayerWidget(QWidget):
             return True
         self.pause()
         try:
-            source = FrameSource(path)
+            video_id = self.library.video_id(path)  # an indexed video: its hits only on its own footage
+            source = FrameSource(path if video_id is None else playable_source(self.library, video_id))
         except SpotterError as e:
+            self.close_video()  # not the last video's frame, under another video's hit
             self.error.emit(str(e))
             return False
         if self.source is not None:

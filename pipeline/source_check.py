@@ -1,6 +1,7 @@
 """Is an indexed video still what was indexed? Before evidence is cut from it (:func:`verify_source`:
-its content, from its quick fingerprint up to every byte) and when a search lists its hits
-(:func:`missing_sources`: is it still where it was)."""
+its content, from its quick fingerprint up to every byte), before its hits are drawn on it in the
+player (:func:`playable_source`: its sampled fingerprint, which a file replaced by other footage
+fails) and when a search lists its hits (:func:`missing_sources`: is it still where it was)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.errors import ExportError, SpotterError
+from pipeline.errors import ExportError, SpotterError, VideoError
 from pipeline.image_sequence import ends_only_content, indexed_prefix
 from pipeline.storage import Library
-from pipeline.video import content_sha256, probe
+from pipeline.video import content_sha256, fingerprint, probe
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +80,34 @@ def verify_source(library: Library, video_id: int) -> str:
             log.warning("%s; its copy %s (the same content) is used", problem.split(";")[0], alias)
             return str(copy.path)
     raise ExportError(problem)
+
+
+def playable_source(library: Library, video_id: int) -> str:
+    """The file to show a video's hits on: the one indexed, else a copy of it (an alias), that still
+    holds the footage indexed. A video file is judged by its sampled fingerprint (size and 2.3 MiB
+    read, not its modification time, so a file only touched plays; a different recording at the same
+    path fails it); a folder of snapshots by :func:`verify_source` (it may only have gained images).
+    Raises where none does: its boxes would be drawn on other footage, or on nothing."""
+    found = library.video_identity(video_id)
+    if found is None:
+        raise VideoError(f"video {video_id} is no longer in the library")
+    if Path(found.path).is_dir():
+        try:
+            return verify_source(library, video_id)
+        except ExportError as e:
+            raise VideoError(str(e).replace(" before exporting evidence from it", " to see its hits")) from e
+    present = False
+    for candidate in (found.path, *found.aliases):
+        try:
+            size = Path(candidate).stat().st_size
+            present = True
+            if size == found.size and fingerprint(Path(candidate), size) == found.fingerprint:
+                return candidate
+        except OSError:
+            continue
+    if not present:
+        raise VideoError(f"{found.path}: not there any more (moved or deleted): its hits cannot be shown")
+    raise VideoError(
+        f"{found.path} has changed since it was indexed (its content differs): its hits are not shown "
+        "on other footage; index it again to see its hits"
+    )

@@ -1,0 +1,66 @@
+"""A hit is shown only on the footage it was found in: a sweep replaced an indexed file with other
+footage at the same path, and the player drew the old track's boxes, with their scores, on empty
+pavement and beside other people (export refused the same hit); a hit of a video moved away left the
+last video's frame and boxes under it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import VideoError
+from pipeline.source_check import playable_source
+from pipeline.storage import Library
+from tests.conftest import copy_library, pets, tud
+
+
+@pytest.fixture
+def moved_library(indexed, tmp_path: Path) -> tuple[Path, Path]:
+    """The session's library, copied, its TUD-Campus video a private copy (free to replace)."""
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    video = tmp_path / "camera" / "clip.mp4"
+    video.parent.mkdir()
+    shutil.copy(tud().video, video)
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE videos SET path = ? WHERE path = ?", (str(video), str(tud().video.resolve())))
+    return db, video
+
+
+def test_a_replaced_or_missing_video_shows_no_hit(make_window, qtbot, moved_library) -> None:
+    db, video = moved_library
+    window = make_window(db)
+    player = window.player
+    assert player.open_video(str(pets().video.resolve())) and player.source is not None
+    os.utime(video, (1, 1))  # only touched (a backup tool): the same footage, it plays
+    assert player.open_video(str(video)) and player.source is not None
+    player.close_video()
+    shutil.copy(pets().video, video)  # other footage at the same path
+    with qtbot.waitSignal(player.error) as said:
+        assert not player.open_video(str(video))
+    assert "has changed since it was indexed" in said.args[0] and player.source is None
+    assert player.open_video(str(pets().video.resolve()))
+    video.unlink()  # moved away: the last video's frame does not stay under this video's hit
+    with qtbot.waitSignal(player.error) as said:
+        assert not player.open_video(str(video))
+    assert "not there any more" in said.args[0] and player.source is None and player.image is None
+
+
+def test_a_copy_of_the_indexed_video_is_played_where_the_file_changed(moved_library, tmp_path: Path) -> None:
+    db, video = moved_library
+    copy = tmp_path / "backup.mp4"
+    shutil.copy(video, copy)
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE videos SET aliases_json = ? WHERE path = ?", (f'["{copy}"]', str(video)))
+    library = Library(db)
+    video_id = library.video_id(video)
+    assert playable_source(library, video_id) == str(video)
+    shutil.copy(pets().video, video)
+    assert playable_source(library, video_id) == str(copy)
+    copy.unlink()
+    with pytest.raises(VideoError, match="has changed since it was indexed"):
+        playable_source(library, video_id)
+    library.close()
