@@ -161,6 +161,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         qp.open_requested.connect(self.actions_by_name["open_photo"].trigger)
         qp.paste_requested.connect(self.paste_photo)
         qp.person_clicked.connect(self.choose_person)
+        self._searched_again: set[int | None] = set()  # the same query again: the view stays
         self.search.result_ready.connect(self._on_search_result)
         self.search.failed.connect(self._on_search_failed)
         self.search.device_known.connect(self._show_device)
@@ -202,7 +203,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         """A camera or start was corrected: show it everywhere, and in the hits of the last search."""
         self.refresh_library()
         self.player.reload_tracks()
-        self.search.repeat()
+        self._searched_again.add(self.search.repeat())
 
     def _on_index_progress(self, ev: ProgressEvent) -> None:
         self.library_panel.show_progress(ev)
@@ -218,7 +219,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         if ev.stage == Stage.CANCELLED and summary is not None:
             self.messages.info(f"{Path(ev.video_path).name}: cancelled; what was indexed is kept (resumable)")
         if ev.stage in (Stage.DONE, Stage.CANCELLED) and summary is not None:
-            self.search.repeat()  # the new tracks are searchable at once
+            self._searched_again.add(self.search.repeat())  # the new tracks are searchable at once
 
     def _on_video_failed(self, path: str, message: str) -> None:
         self.messages.error(message)
@@ -316,7 +317,8 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         if current is None or all(h.track_pk != current.track_pk for h in outcome.candidates):
             self.player.clear_current()  # a hit of an earlier query
             self.timeline.set_current(None)
-        self.results.set_outcome(outcome)
+        self.results.set_outcome(outcome, keep_view=outcome.request_id in self._searched_again)
+        self._searched_again.discard(outcome.request_id)
 
     def _on_search_failed(self, message: str) -> None:
         self.query_panel.set_error(message)

@@ -52,6 +52,7 @@ class ResultsPanel(QWidget):
         self.proxy = HitsProxy(self)
         self.proxy.setSourceModel(self.model)
         self.outcome: SearchOutcome | None = None
+        self._new: int | None = None  # candidates that a search of the same query again added
         self.setMinimumWidth(400)
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -158,21 +159,55 @@ class ResultsPanel(QWidget):
     def set_threshold(self, value: float) -> None:
         self.slider.setValue(round(value * SLIDER_STEPS))
 
-    def set_outcome(self, outcome: SearchOutcome) -> None:
+    def set_outcome(self, outcome: SearchOutcome, keep_view: bool = False) -> None:
         """Show a search's hits; the slider starts at the engine's floor. Until it is moved, only the
         engine's own hits show (they also had to stand out in their video); once moved, every
-        candidate at or above it."""
+        candidate at or above it. ``keep_view``: the same query searched again (a video finished
+        indexing, a clock was corrected): a threshold the operator set stays, the selected hits stay
+        selected, and the summary says how many candidates are new (a sweep: every video finished
+        during a folder's indexing reset the operator's 0.40 to 0.73 and emptied the selection)."""
+        before = self.outcome if keep_view else None
+        moved = before is not None and self.proxy.only is None  # the operator set the threshold
+        chosen = {h.track_pk for h in self.selected_hits()} if before is not None else set()
+        current = self.table.currentIndex().data(HIT_ROLE) if before is not None else None
         self.outcome = outcome
+        self._new = (
+            len({h.track_pk for h in outcome.candidates} - {h.track_pk for h in before.candidates})
+            if before is not None
+            else None
+        )
         self.model.set_hits(outcome.candidates, dict(outcome.thumbnails))
-        self.slider.blockSignals(True)
-        self.slider.setValue(int(outcome.cut * SLIDER_STEPS + 0.999))  # round up: keep the cut's hits
-        self.slider.blockSignals(False)
-        self.proxy.set_min_score(self.threshold, frozenset(h.track_pk for h in outcome.hits))
+        if not moved:
+            self.slider.blockSignals(True)
+            self.slider.setValue(int(outcome.cut * SLIDER_STEPS + 0.999))  # round up: keep the cut's hits
+            self.slider.blockSignals(False)
+        self.proxy.set_min_score(
+            self.threshold, None if moved else frozenset(h.track_pk for h in outcome.hits)
+        )
+        if chosen:
+            self._reselect(chosen, None if current is None else current.track_pk)
         self._update_label()
         self.visible_hits_changed.emit()
 
+    def _reselect(self, pks: set[int], current: int | None) -> None:
+        """Select the rows of these tracks again (and make ``current``'s row current), silently: the
+        player stays on the hit it shows."""
+        model = self.table.selectionModel()
+        model.blockSignals(True)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, COL_VIDEO)
+            hit = index.data(HIT_ROLE)
+            if hit is not None and hit.track_pk in pks:
+                if hit.track_pk == current:
+                    model.setCurrentIndex(index, flags)
+                else:
+                    model.select(index, flags)
+        model.blockSignals(False)
+        self.table.viewport().update()
+
     def clear(self, text: str = "Search results appear here.") -> None:
-        self.outcome = None
+        self.outcome, self._new = None, None
         self.model.set_hits((), {})
         self.summary.setText(text)
         self._update_label()
@@ -231,6 +266,8 @@ class ResultsPanel(QWidget):
         if n:
             text = f"{n} hit{'s' if n != 1 else ''} at or above {self.threshold:.2f}"
             text += f" (of {len(o.candidates)} candidates; search took {o.elapsed_s * 1000:.0f} ms)"
+            if self._new:  # the same query searched again: what the videos indexed since added
+                text += f"; {self._new} new since the last search"
         elif o.best_score is None:
             text = "No indexed video to search yet: results appear as videos finish indexing."
         else:

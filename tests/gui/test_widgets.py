@@ -380,3 +380,34 @@ def test_a_failed_rows_reason_is_not_lost_behind_its_path() -> None:
     assert reason_only(f"{path}: frames do not decode", path) == "frames do not decode"
     assert reason_only("NVR_ch01_main_20261203080000_20261203090000.mp4: empty", path) == "empty"
     assert reason_only("the disk is full", path) == "the disk is full"
+
+
+def test_the_same_query_searched_again_keeps_the_operators_view(qtbot) -> None:
+    """A sweep indexed a folder of 30 clips while reviewing: each video that finished searched again
+    and set the operator's threshold back (0.40 -> 0.73: 28 hits became 3) and emptied the selection.
+    The same query again keeps a threshold the operator set and the rows selected, and says what is
+    new; a new query starts afresh."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from gui.results_panel import ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    first = tuple(make_hit("/v/a.mp4", k, 0.9 - k / 10, 10 * k, 10 * k + 5) for k in range(5))
+    panel.set_outcome(outcome(first, 0.73))
+    panel.set_threshold(0.40)
+    assert len(panel.visible_hits()) == 5
+    index = next(
+        panel.proxy.index(r, 0) for r in range(5) if panel.proxy.index(r, 0).data(HIT_ROLE).track_pk == 2
+    )
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    panel.table.selectionModel().setCurrentIndex(index, flags)
+    again = (*first, make_hit("/v/b.mp4", 9, 0.75, 0, 5))  # a video finished: one more candidate
+    panel.set_outcome(outcome(again, 0.73), keep_view=True)
+    assert panel.threshold == pytest.approx(0.40) and len(panel.visible_hits()) == 6
+    assert [h.track_pk for h in panel.selected_hits()] == [2]
+    assert panel.table.currentIndex().data(HIT_ROLE).track_pk == 2
+    assert "1 new since the last search" in panel.summary.text(), panel.summary.text()
+    panel.set_outcome(outcome(again, 0.73))  # another query: the engine's cut, nothing selected
+    assert panel.threshold == pytest.approx(0.73) and panel.selected_hits() == []
+    assert "new since" not in panel.summary.text()
