@@ -98,7 +98,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     )
     by_camera.setCheckable(True)
     index = bar.addMenu("&Indexing")
-    add(index, "cancel_all", "Cancel all indexing", lambda: window.indexing.cancel(None))
+    add(index, "cancel_all", "Cancel all indexing", window.cancel_all_indexing)
     index.addSeparator()
     add(index, "adapt_model", "&Adapt the model to these cameras", lambda: window.adaptation.start())
     return actions

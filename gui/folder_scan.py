@@ -77,6 +77,7 @@ class FolderScanner(QObject):
         self._routes: dict[int, Route] = {}
         self._texts: dict[int, str] = {}
         self._runners: dict[int, WorkerThread] = {}
+        self._workers: dict[int, FolderScanWorker] = {}
 
     @property
     def running(self) -> bool:
@@ -91,16 +92,27 @@ class FolderScanner(QObject):
         worker = FolderScanWorker(token, paths)
         worker.scanned.connect(self._on_scanned)
         worker.failed.connect(self._on_failed)
-        self._routes[token] = route
+        self._routes[token], self._workers[token] = route, worker
         self._runners[token] = run_in_thread(worker, "spotter-folder-scan", self._reap)
         names = ", ".join(Path(p).name or str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
         self._texts[token] = f"Looking through {names}…"
         self.looking.emit(self._texts[token])
 
+    def cancel(self) -> None:
+        """Stop every walk under way; what they found is not routed (Cancel all indexing: a folder
+        still being looked through was queued for indexing once its walk ended)."""
+        for token in list(self._routes):
+            worker = self._workers.get(token)
+            if worker is not None:
+                worker.cancel()
+            self._routes.pop(token, None)
+            self._done(token)
+
     def shutdown(self, timeout_ms: int = 5000) -> None:
         for runner in list(self._runners.values()):
             runner.stop(timeout_ms)
         self._runners.clear()
+        self._workers.clear()
         self._routes.clear()
         self._texts.clear()
 
@@ -129,3 +141,4 @@ class FolderScanner(QObject):
             if not runner.is_running():
                 runner.wait()
                 del self._runners[token]
+                self._workers.pop(token, None)

@@ -72,6 +72,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.folders.looking.connect(self.messages.ongoing)
         self.folders.looked.connect(self.messages.settle)
         self.folders.failed.connect(self.messages.error)
+        self.folders.looking.connect(lambda _: self.library_panel.cancel_all.setEnabled(True))
         self.filter_bar = FilterBar()
         self.clock_editor = ClockEditor(self.library, self)
         self.review = ReviewController(self.library, self.results, self.search, library_models, self)
@@ -137,7 +138,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         ix.video_failed.connect(self._on_video_failed)
         ix.running_changed.connect(self._on_indexing_running)
         lp.cancel_requested.connect(ix.cancel)
-        lp.cancel_all_requested.connect(lambda: ix.cancel(None))
+        lp.cancel_all_requested.connect(self.cancel_all_indexing)
         lp.refresh_wanted.connect(self.refresh_library)
         lp.resume_requested.connect(lambda p: ix.add([p]))
         lp.add_requested.connect(self.actions_by_name["add_videos"].trigger)
@@ -204,6 +205,12 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.refresh_library()
         self.player.reload_tracks()
         self._searched_again.add(self.search.repeat())
+
+    def cancel_all_indexing(self) -> None:
+        """Cancel every video being indexed or queued, and the folders still being looked through
+        (what they hold is not queued when their walk ends)."""
+        self.folders.cancel()
+        self.indexing.cancel(None)
 
     def _on_index_progress(self, ev: ProgressEvent) -> None:
         self.library_panel.show_progress(ev)

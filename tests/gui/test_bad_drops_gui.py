@@ -161,6 +161,36 @@ def test_closing_the_window_while_a_folder_is_walked(make_window, qtbot, tmp_pat
     assert not window.folders.running and not window.indexing.running
 
 
+def test_cancel_all_stops_a_folder_still_being_looked_through(
+    make_window, qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    """A sweep dropped a large folder and pressed Cancel all while it was walked: the button was off,
+    the menu's Cancel all did nothing, and when the walk ended its 122 finds were queued anyway."""
+    import time
+
+    import gui.util
+
+    folder = tmp_path / "recorder"
+    folder.mkdir()
+    for k, frame in enumerate(tud_frames(every=10)):
+        cv2.imwrite(str(folder / f"snap_{k:03d}.jpg"), frame)
+    real = gui.util.scan_media
+
+    def slow_walk(path, cancelled=None):
+        time.sleep(1.0)
+        return real(path, cancelled)
+
+    monkeypatch.setattr(gui.util, "scan_media", slow_walk)
+    window = make_window()
+    drag_and_drop(window, [folder])
+    assert window.folders.running and window.library_panel.cancel_all.isEnabled()
+    window.actions_by_name["cancel_all"].trigger()
+    assert "Looking through" not in window.messages.text
+    qtbot.waitUntil(lambda: not window.folders.running, timeout=5000)
+    qtbot.wait(200)
+    assert not window.indexing.running and window.library.videos() == []
+
+
 def test_a_photo_without_its_extension_is_searched(
     make_window, qtbot, tmp_path: Path, tud_query: Path
 ) -> None:
