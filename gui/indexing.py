@@ -83,6 +83,10 @@ class IndexingController(QObject):
         self._start(items)
         return items
 
+    def waiting(self) -> list[str]:
+        """The videos queued and not started yet (closing the window keeps them: gui.unindexed)."""
+        return [*(self._worker.waiting() if self._worker is not None else []), *self._waiting]
+
     def cancel(self, path: str | None = None) -> None:
         """Stop one video (queued or running), or everything; what was indexed is kept."""
         if path is None:

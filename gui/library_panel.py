@@ -26,7 +26,8 @@ from pipeline.types import ProgressEvent, Stage, VideoSummary
 ACTIVE = ("queued", "probing", "indexing")
 ELSEWHERE_POLL_MS = 5000  # how often the library is read again while another process indexes a video
 BUTTON_FOR = {"queued": "Cancel", "probing": "Cancel", "indexing": "Cancel", "partial": "Resume",
-              "interrupted": "Resume", "failed": "Retry", "cancelled": "Resume"}  # fmt: skip
+              "interrupted": "Resume", "failed": "Retry", "cancelled": "Resume",
+              "unindexed": "Index"}  # fmt: skip
 
 
 class VideoRow(QWidget):
@@ -217,6 +218,16 @@ class LibraryPanel(QWidget):
             if row.state not in ACTIVE:
                 row.show_summary(v)
                 self._refresh_size(v.path)
+
+    def mark_unindexed(self, paths: list[str]) -> None:
+        """Videos queued when Spotter last closed, never started: Resume indexes them."""
+        for p in paths:
+            self._row(p).set_state("unindexed", "not indexed: still queued when Spotter closed")
+            self._refresh_size(p)
+
+    def unindexed(self) -> list[str]:
+        """The rows :meth:`mark_unindexed` shows that are still not indexed."""
+        return [p for p, (_, row) in self._rows.items() if row.state == "unindexed"]
 
     def mark_queued(self, paths: list[str]) -> None:
         for p in paths:

@@ -33,6 +33,7 @@ from gui.results_panel import ResultsPanel
 from gui.review import ReviewController
 from gui.search_service import Box, SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
+from gui.unindexed import keep_unindexed, show_unindexed
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
 from pipeline.query import load_photo
@@ -82,7 +83,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         self.actions_by_name = build_menus(self)
         self._connect()
         self._restore_settings()
-        self.refresh_library()
+        show_unindexed(self, self.refresh_library())
 
     # ----- composition ----------------------------------------------------------------------------
 
@@ -385,6 +386,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         if not self._closed:
             self._closed = True
             self.save_settings()
+            keep_unindexed(self)
             self.player.close_video()
             self.folders.shutdown()
             self.indexing.shutdown()

@@ -51,6 +51,9 @@ class RayIndexWorker(IndexSignals):
     def enqueue(self, paths: list[str]) -> bool:
         return False  # a job's videos are fixed when it starts: the next job takes these
 
+    def waiting(self) -> list[str]:
+        return []  # a job starts all its videos at once: each has its row
+
     def cancel(self, path: str | None = None) -> None:
         """Stop one video, or the whole job. Thread-safe."""
         with self._lock:

@@ -132,6 +132,11 @@ class IndexWorker(IndexSignals):
     def current(self) -> str | None:
         return self._current
 
+    def waiting(self) -> list[str]:
+        """The videos queued and not started (nor cancelled). Thread-safe."""
+        with self._lock:
+            return [p for p in self._queue if p not in self._skip]
+
     def _next(self) -> str | None:
         with self._lock:
             while self._queue and not self._stop.is_set():

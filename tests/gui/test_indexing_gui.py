@@ -163,3 +163,35 @@ def test_closing_during_indexing_leaves_no_thread_running(make_window, qtbot, tm
     assert python_threads() == before  # no decoder thread left behind
     (summary,) = Library(tmp_path / "library.db").videos()
     assert summary.status == "partial" and summary.frames_done > 0  # nothing indexed is lost
+
+
+def test_videos_still_queued_at_close_are_offered_at_the_next_start(
+    make_window, qtbot, tmp_path: Path
+) -> None:
+    """A sweep dropped two videos and closed the window while the first was indexed: the first was
+    kept (resumable), the second had vanished without a trace. It is now a row to index at the next
+    start, with a note, until it is indexed."""
+    import shutil
+
+    queued = tmp_path / "second camera.mp4"
+    shutil.copy(tud().video, queued)
+    window = make_window()
+    first = str(pets().video)
+    window.add_videos([first, queued])
+    row = window.library_panel.row(first)
+    qtbot.waitUntil(lambda: row.state == "indexing" and row.bar.value() > 0, timeout=INDEX_TIMEOUT_MS)
+    window.close()
+    again = make_window()
+    waiting = again.library_panel.row(str(queued))
+    assert waiting is not None and waiting.state == "unindexed" and waiting.button.text() == "Index"
+    assert "1 video(s) queued when Spotter closed are not indexed" in again.messages.text
+    assert again.library_panel.row(first).state == "partial"  # in the library: resumable, as before
+    again.close()
+    third = make_window()  # not indexed yet: offered again
+    waiting = third.library_panel.row(str(queued))
+    assert waiting is not None and waiting.state == "unindexed"
+    with qtbot.waitSignal(third.indexing.finished, timeout=INDEX_TIMEOUT_MS):
+        waiting.button.click()
+    assert waiting.state == "done"
+    third.close()
+    assert make_window().library_panel.row(str(queued)).state == "done"
