@@ -67,6 +67,25 @@ def as_another_user(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_a_library_with_two_names_is_refused_before_either_writes(tmp_path: Path) -> None:
+    """A sweep hard-linked a library and used both names at once (`serve` on one, commands on the
+    other): SQLite keeps a journal per name, so one name did not see the other's writes, a case made
+    through it vanished, and opening it afterwards damaged the library under both names."""
+    lib = tmp_path / "lib.db"
+    Library(lib).close()
+    link = tmp_path / "same library.db"
+    os.link(lib, link)
+    before = digest(lib)
+    for name in (lib, link):
+        with pytest.raises(StorageError, match=r"has 2 names \(hard links\).*nothing was written"):
+            Library(name)
+        p = cli("videos", "--db", str(name))
+        one_line_error(p, "has 2 names (hard links)")
+    assert digest(lib) == before
+    link.unlink()  # one name again: it opens
+    Library(lib).close()
+
+
 def test_a_library_this_user_cannot_write_says_so(tmp_path: Path) -> None:
     """A library in a folder the operator may read but not write (another user's, a read-only share):
     one line that says it is not writable, not that it "cannot be read"; the file stays as it was."""

@@ -43,6 +43,12 @@ def check_is_library(path: Path) -> None:
         raise StorageError(storage_message(f"cannot open {path}", e)) from e
     if path.is_dir():
         raise StorageError(f"{path} is a folder, not a library file (give a file name such as spotter.db)")
+    if (names := path.stat().st_nlink) > 1:  # SQLite's write-ahead log is kept by name, not by file
+        raise StorageError(
+            f"{path} has {names} names (hard links): SQLite keeps a library's journal beside each name, "
+            "so two names in use at once lose writes and damage the library; nothing was written (give "
+            "the library one name: copy it to a new file, or use a symbolic link)"
+        )
     try:
         with open(path, "rb") as f:
             magic = f.read(16)
