@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
@@ -74,17 +75,13 @@ class VideoRegistration(LibraryBase):
             same_file = quick or (row is not None and bool(digest) and digest == row.content_sha256)
             if same_file and not quick and row is not None:  # touched, same content: remember anew
                 row.size, row.mtime, row.fingerprint = info.size, info.mtime, info.fingerprint
-            if row is None and digest:
-                twin = s.scalar(
-                    select(VideoRow).where(VideoRow.content_sha256 == digest, VideoRow.status == "done")
-                )
-                if twin is not None and not force:
+            if row is None and digest and not force:
+                twin = _twin(s, digest)
+                if twin is not None:
                     aliases = json.loads(twin.aliases_json or "[]")
                     if str(info.path) not in aliases:
                         twin.aliases_json = json.dumps([*aliases, str(info.path)])
-                    return StartDecision(
-                        twin.id, "skip", twin.frames_done, reason=f"same content as {twin.path}: indexed once"
-                    )
+                    return StartDecision(twin.id, "skip", twin.frames_done, reason=_twin_reason(self, twin))
             same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
             if same_models and row.status == "done" and not force:
                 note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
@@ -155,3 +152,25 @@ def _changed(info: VideoInfo) -> str:
         "folder changed: images were added before or among those indexed, or some of them changed, "
         "went or were retimed"
     )
+
+
+def _twin(s: Any, digest: str) -> VideoRow | None:
+    """The video already in the library with this content, where another path of it is to be
+    indexed once: one indexed, else one being indexed or left unfinished whose file is still
+    there to resume (two copies indexed at once, or one while the other was, were both indexed
+    whole and every hit listed twice; a sweep). A failed one is not: the copy may do better."""
+    rows = s.scalars(
+        select(VideoRow).where(VideoRow.content_sha256 == digest, VideoRow.status != "failed")
+    ).all()
+    done = [r for r in rows if r.status == "done"]
+    if done:
+        return done[0]
+    return next((r for r in rows if Path(r.path).exists()), None)
+
+
+def _twin_reason(library: LibraryBase, twin: VideoRow) -> str:
+    if twin.status == "done":
+        return f"same content as {twin.path}: indexed once"
+    if twin.status == "indexing" and library.being_indexed(Path(twin.path)):
+        return f"same content as {twin.path}, which is being indexed now: indexed once"
+    return f"same content as {twin.path}, whose indexing did not finish: index that to resume it"
