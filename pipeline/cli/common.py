@@ -104,12 +104,17 @@ def expand_videos(paths: list[Path]) -> list[Path]:
 
 
 def video_of(library: Library, text: str, option: str = "") -> int:
-    """A library video named on the command line by its path (an existing path wins) or its id."""
+    """A library video named on the command line by its path (an existing path wins), the path of a
+    copy it is listed with, or its id."""
     from models.errors import SpotterError
 
     by_path = library.video_id(text)
+    videos = library.videos()
+    if by_path is None:  # a copy it is listed with (an alias: the file moved, or indexed once as a twin)
+        where = str(Path(text).expanduser().resolve())
+        by_path = next((v.video_id for v in videos if where in v.aliases), None)
     video_id = by_path if by_path is not None or not text.isdigit() else int(text)
-    if video_id is None or video_id not in {v.video_id for v in library.videos()}:
+    if video_id is None or video_id not in {v.video_id for v in videos}:
         prefix = f"{option}: " if option else ""
         raise SpotterError(f"{prefix}{text} is not a video of the library {library.where}")
     return video_id

@@ -18,6 +18,24 @@ from pipeline.cli.console import err
 USAGE_ERROR = 2
 
 
+class Once(argparse.Action):
+    """An option that takes one value: given twice, it is refused (argparse keeps the last one, so
+    ``search --video 1 --video 4`` searched video 4 alone and said nothing of video 1)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, _: Any = None
+    ):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{'/'.join(self.option_strings)} is given twice: one only{self.help_again}")
+        setattr(namespace, self.dest, values)
+
+    help_again = ""
+
+
+class OneVideo(Once):
+    help_again = " (search one video, or every video of some cameras with --camera, which repeats)"
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (the usage is in ``--help``)."""
 
@@ -123,16 +141,23 @@ def colour(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def clock_time(option: str) -> Callable[[str], Any]:
-    """An argparse ``type`` for a wall-clock date and time (ISO 8601; see :mod:`pipeline.cameras`)."""
+def clock_time(option: str, end_of_day: bool = False) -> Callable[[str], Any]:
+    """An argparse ``type`` for a wall-clock date and time (ISO 8601; see :mod:`pipeline.cameras`).
+    ``end_of_day``: a date alone is its last moment, not its midnight (``--to 2026-11-21`` left out
+    the whole of the 21st, and ``--from D --to D`` was an empty window said nowhere)."""
 
     def convert(text: str) -> Any:
+        from datetime import timedelta
+
         from pipeline.cameras import parse_clock
 
         try:
-            return parse_clock(text)
+            when = parse_clock(text)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
+        if end_of_day and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text):
+            when += timedelta(days=1, microseconds=-1)
+        return when
 
     convert.__name__ = option
     return convert
@@ -230,6 +255,7 @@ def build_parser(doc: str) -> Parser:
         "--video",
         type=Path,
         default=None,
+        action=OneVideo,
         help="search only this indexed video (its path, or its id as `videos` lists it)",
     )
     p.add_argument(
@@ -253,8 +279,9 @@ def build_parser(doc: str) -> Parser:
                    help="only this camera's videos (repeat for more; names as `videos` shows)")  # fmt: skip
     p.add_argument("--from", dest="time_from", type=clock_time("--from"), default=None, metavar="ISO_TIME",
                    help="only people seen at or after this clock time (2026-11-21T14:30:00)")  # fmt: skip
-    p.add_argument("--to", dest="time_to", type=clock_time("--to"), default=None, metavar="ISO_TIME",
-                   help="only people seen at or before this wall-clock time")  # fmt: skip
+    p.add_argument("--to", dest="time_to", type=clock_time("--to", end_of_day=True), default=None,
+                   metavar="ISO_TIME", help="only people seen at or before this wall-clock time "
+                   "(a date alone: to its end)")  # fmt: skip
     p.add_argument("--region", type=region, default=None, metavar="X1,Y1,X2,Y2",
                    help="only people whose box enters this rectangle (video pixels)")  # fmt: skip
     for part in ("upper", "lower"):
