@@ -130,3 +130,14 @@ def test_description_search_on_the_command_line(indexed) -> None:
     ):
         q = cli("search", "--db", str(indexed.db_path), *args)
         assert q.returncode == 2 and words in q.stderr and len(q.stderr.strip().splitlines()) == 1, q.stderr
+
+
+def test_a_description_inside_a_time_window_says_what_it_left_out(indexed) -> None:
+    """A sweep: `--from` silently left out the videos whose start is unknown (the #2 person in blue
+    went), and a window holding nobody printed "0 people"; a photo's search says both."""
+    p = cli("search", "--db", str(indexed.db_path), "--upper", "blue", "--from", "2026-01-01")
+    assert p.returncode == 0 and p.stdout.startswith("0 people"), p.stdout
+    assert "video(s) left out by --from/--to: their start time is unknown" in p.stderr, p.stderr
+    assert "no hits inside the filter (--from)" in p.stderr, p.stderr
+    p = cli("search", "--db", str(indexed.db_path), "--upper", "blue")
+    assert p.returncode == 0 and not p.stderr.strip(), p.stderr

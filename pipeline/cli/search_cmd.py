@@ -78,10 +78,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     if result.unsaved:
         err(f"note: the search is not saved, so its hits have no ids for export --hit: {result.unsaved}")
     if result.videos_without_start:
-        err(
-            f"note: {result.videos_without_start} video(s) left out by --from/--to: their start time is "
-            "unknown (set it with: videos --set-start VIDEO ISO_TIME)"
-        )
+        err(without_start_note(result.videos_without_start))
     hits = result.hits
     if args.upper or args.lower:  # a photo narrowed by colour
         from pipeline.description import wearing
@@ -261,12 +258,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_description_hits(searcher: object, args: argparse.Namespace, where: object) -> int:
-    """``search --upper/--lower`` without a photo: the people who best match the colours."""
+def without_start_note(videos: int) -> str:
+    """The note of a time window that left out videos whose start is unknown."""
+    return (
+        f"note: {videos} video(s) left out by --from/--to: their start time is unknown (set it with: "
+        "videos --set-start VIDEO ISO_TIME)"
+    )
+
+
+def print_description_hits(searcher: Searcher, args: argparse.Namespace, where: SearchFilter) -> int:
+    """``search --upper/--lower`` without a photo: the people who best match the colours; the notes of
+    a photo search where its filter left videos or people out (a sweep: a window silently left out
+    the videos without a start, and one that held nobody printed "0 people")."""
     from pipeline.description import describe
 
-    hits = describe(searcher, args.upper, args.lower, where, max_hits=args.top or 20)  # type: ignore[arg-type]
-    gone_away(searcher.library, hits)  # type: ignore[attr-defined]
+    hits = describe(searcher, args.upper, args.lower, where, max_hits=args.top or 20)
+    gone_away(searcher.library, hits)
+    if where.start is not None or where.end is not None:
+        left = searcher.filter.allowed(where, searcher.library.clocks()).videos_without_start
+        if left:
+            err(without_start_note(left))
+    given = [f for f in _filters_given(args) if not f.startswith(("--upper", "--lower"))]
+    if not hits and given:
+        err(
+            f"note: no hits inside the filter ({', '.join(given)}); "
+            "run without it to see who wears the colours"
+        )
     if args.json:
         doc = {"query": "", "description": {"upper": args.upper, "lower": args.lower}}
         out(json.dumps(doc | {"hits": [h.to_json() for h in hits]}))
