@@ -116,6 +116,29 @@ def test_operator_corrections_survive_indexing_again(library_db: str) -> None:
         library.set_start(99, T0)
 
 
+def test_a_cases_filter_follows_its_camera_renamed(library_db: str) -> None:
+    """A case filtered to camera 'Lobby' stopped refining and reporting ("no camera named 'Lobby'")
+    once its videos were named 'Entrance', and nothing could change the case's filter (a sweep). The
+    filter follows when the last video of the old name is renamed; another camera's stays."""
+    import json
+
+    library = Library(library_db)
+    one, two = (add_video(library, name, [np.ones(DIM)]) for name in ("lobby1", "lobby2"))
+    garage = add_video(library, "garage", [np.ones(DIM)])
+    for vid, camera in ((one, "Lobby"), (two, "Lobby"), (garage, "Garage")):
+        library.set_camera(vid, camera)
+    library.create_case("theft", [], "")
+    library.update_case("theft", filter_json=json.dumps({"cameras": ["Lobby", "Garage"], "from": None}))
+    library.create_case("other", [], "")
+    assert library.set_camera(one, "Entrance") == []  # 'Lobby' still names video two
+    assert library.set_camera(two, "Entrance") == ["theft"]
+    assert json.loads(library.case("theft").filter_json) == {"cameras": ["Entrance", "Garage"], "from": None}
+    assert json.loads(library.case("other").filter_json or "{}") == {}
+    assert library.set_camera(garage, "Entrance") == ["theft"]  # two names become one
+    assert json.loads(library.case("theft").filter_json)["cameras"] == ["Entrance"]
+    library.close()
+
+
 def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path) -> None:
     db = tmp_path / "lib.db"
     library = Library(db)

@@ -63,7 +63,8 @@ def set_clock(library: Library, args: argparse.Namespace) -> int:
         video, text = value
         video_id = video_of(library, video, option)
         if option == "--set-camera":
-            library.set_camera(video_id, text)
+            for case in library.set_camera(video_id, text):
+                err(f"note: case {case!r} was filtered to that camera's old name: it follows the rename")
         else:
             try:
                 if not text.strip():  # an unset shell variable must not erase a known start

@@ -3,6 +3,7 @@ camera filters select from (see :mod:`pipeline.cameras` for where the values com
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from pipeline.cameras import OPERATOR
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
 from pipeline.storage.records import clean_name
-from pipeline.storage.schema import TrackRow, VideoRow
+from pipeline.storage.schema import CaseRow, TrackRow, VideoRow
 
 MAX_CAMERA_NAME = 100  # characters
 
@@ -60,15 +61,31 @@ class CameraClock(LibraryBase):
             if row.start_source != OPERATOR:
                 row.start_time, row.start_source = start
 
-    def set_camera(self, video_id: int, name: str) -> None:
-        """The operator names the video's camera."""
+    def set_camera(self, video_id: int, name: str) -> list[str]:
+        """The operator names the video's camera. Where that renames a camera (no video keeps the
+        old name), the cases whose filter named it follow the rename: their names are returned (a
+        sweep: a case filtered to camera 'Lobby' could not be refined or reported once its videos
+        were named 'Entrance', and nothing could change the case's filter)."""
         name = clean_name(name, MAX_CAMERA_NAME, "camera")
         with self._write("cannot set the camera") as s:
-            if s.get(VideoRow, video_id) is None:
+            row = s.get(VideoRow, video_id)
+            if row is None:
                 raise StorageError(f"no video {video_id} in the library")
+            old = row.camera
             s.execute(
                 update(VideoRow).where(VideoRow.id == video_id).values(camera=name, camera_source=OPERATOR)
             )
+            if not old or old == name or s.scalar(select(VideoRow.id).where(VideoRow.camera == old).limit(1)):
+                return []
+            followed = []
+            for case in s.scalars(select(CaseRow)).all():
+                doc = json.loads(case.filter_json or "{}")  # pipeline.search_filter.filter_json's format
+                cameras = doc.get("cameras") if isinstance(doc, dict) else None
+                if isinstance(cameras, list) and old in cameras:
+                    doc["cameras"] = list(dict.fromkeys(name if c == old else c for c in cameras))
+                    case.filter_json = json.dumps(doc)
+                    followed.append(case.name)
+            return followed
 
     def set_start(self, video_id: int, when: datetime | None) -> None:
         """The operator sets (or, with None, clears) the video's recording start."""
