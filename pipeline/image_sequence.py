@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,6 +123,18 @@ class Sequence:
     sizes: tuple[tuple[int, int] | None, ...] = ()  # upright size of each file (None: unreadable)
 
 
+def _one_camera(folder: Path, sizes: list[tuple[int, int] | None]) -> None:
+    """Refuse a folder whose images share no size: one camera's snapshots share its picture size (or
+    have runs of each), photos gathered from anywhere do not (a sweep: a case folder's two photos of
+    the suspect were indexed as a camera, and each search for the suspect listed them)."""
+    known = Counter(size for size in sizes if size is not None)
+    if len(known) > 1 and max(known.values()) < MIN_IMAGES:
+        raise VideoError(
+            f"{folder}: its {len(sizes)} images are each of another size: photos, not one camera's "
+            "snapshots (those share a size); not indexed (search with a photo: main.py search --query IMAGE)"
+        )
+
+
 def read_sequence(folder: Path) -> Sequence:
     """Order a folder's images by capture time; :class:`VideoError` if it holds too few images."""
     files = images_in(folder)
@@ -152,6 +165,7 @@ def read_sequence(folder: Path) -> Sequence:
                 ", ..." if len(broken) > 3 else ""
             )
             broken_note = f"{len(broken)} file(s) that do not decode left out ({names})"
+    _one_camera(folder, [facts[f].size for f in files])
     mixed_note = "; ".join(n for n in (mixed_note, broken_note, clock_note) if n)
     missing = sum(1 for f in files if stamps[f] is None)
     files.sort(key=lambda f: name_order(f.name))

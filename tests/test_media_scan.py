@@ -114,3 +114,21 @@ def test_a_file_without_its_extension_is_told_by_its_content(tmp_path: Path) -> 
     for neither in ("notes", "pipe", "missing"):
         assert media_scan.content_kind(tmp_path / neither) is None, neither
     assert media_scan.content_kind(tmp_path) is None
+
+
+def test_a_folder_of_photos_of_every_size_is_not_a_camera(tmp_path: Path) -> None:
+    """A sweep dropped a case folder: its "suspect photos" (a 110x200 crop and a 480x360 scene) were
+    indexed as a camera, and each search for the suspect listed them as a sighting. A camera's
+    snapshots share a size; a camera that changed resolution part-way still indexes."""
+    from pipeline.errors import VideoError
+    from pipeline.video import probe
+
+    frame = tud_frames()[0]
+    photos = tmp_path / "suspect photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "front.jpg"), cv2.resize(frame, (110, 200)))
+    cv2.imwrite(str(photos / "side.jpg"), cv2.resize(frame, (480, 360)))
+    with pytest.raises(VideoError, match="images are each of another size: photos, not one camera's"):
+        probe(photos)
+    cv2.imwrite(str(photos / "side2.jpg"), cv2.resize(frame, (480, 360)))  # two of one size: a camera
+    assert (probe(photos).width, probe(photos).height) == (480, 360)
