@@ -89,7 +89,8 @@ class VideoRow(QWidget):
             warn = "".join(f" · ⚠ {label}" for label in warning_labels(report))
             text = f"{camera_text(v)}indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
         elif status == "partial":
-            text = f"cancelled at {fmt_time(v.frames_done / v.fps if v.fps else 0)} · resumable"
+            at = fmt_time(v.frames_done / v.fps if v.fps else 0)
+            text = f"cancelled at {at} · {v.tracks} people searchable so far · resumable"
         elif status == "interrupted":
             text = "interrupted · resumable"
         elif status == "elsewhere":

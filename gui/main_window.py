@@ -225,7 +225,8 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         if ev.video_path == self.player.video_path:
             self.player.reload_tracks()
         if ev.stage == Stage.CANCELLED and summary is not None:
-            self.messages.info(f"{Path(ev.video_path).name}: cancelled; what was indexed is kept (resumable)")
+            said = f"{summary.tracks} people searchable so far (those still in view: once resumed)"
+            self.messages.info(f"{Path(ev.video_path).name}: cancelled; {said}")
         if ev.stage in (Stage.DONE, Stage.CANCELLED) and summary is not None:
             self._searched_again.add(self.search.repeat())  # the new tracks are searchable at once
 
