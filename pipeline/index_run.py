@@ -244,10 +244,13 @@ def continues_folder(info: VideoInfo, content: str, state: dict, prefixes: list[
     return 0 < kept < len(seq.files) and int(state["next_frame"]) <= kept
 
 
-def content_checks(info: VideoInfo) -> tuple[Callable[[], str], Callable[[str, dict], bool]]:
+def content_checks(
+    info: VideoInfo,
+) -> tuple[Callable[[], str], Callable[[str, dict], bool], Callable[[int, str], bool]]:
     """What ``Library.start_video`` asks of a video it cannot recognise by its quick fingerprint:
-    its whole content's hash, and whether it is a folder that only gained images since a run
-    (:func:`continues_folder`). A folder's images are read once for both."""
+    its whole content's hash, whether it is a folder that only gained images since a run
+    (:func:`continues_folder`), and whether it is a file that only grew (:func:`only_appended`). A
+    folder's images are read once for both."""
     prefixes: list[list[str]] = []  # read on first use, once
 
     def read() -> list[str] | None:
@@ -259,7 +262,30 @@ def content_checks(info: VideoInfo) -> tuple[Callable[[], str], Callable[[str, d
         found = read()
         return found[-1] if found else content_sha256(info)
 
-    return content, lambda indexed, state: continues_folder(info, indexed, state, read())
+    return (
+        content,
+        lambda indexed, state: continues_folder(info, indexed, state, read()),
+        lambda size, indexed: only_appended(info, size, indexed),
+    )
+
+
+def only_appended(info: VideoInfo, size: int, indexed: str) -> bool:
+    """Whether a video file is the one indexed with bytes added at its end (a recording still being
+    written when it was indexed, an MPEG-TS a recorder appends to): its first ``size`` bytes hash to
+    the content indexed. Read only when it is larger than it was."""
+    import hashlib
+
+    if info.images is not None or not indexed or not 0 < size < info.size:
+        return False
+    digest, left = hashlib.sha256(), size
+    try:
+        with open(info.path, "rb") as f:
+            while left > 0 and (block := f.read(min(left, 1 << 20))):
+                digest.update(block)
+                left -= len(block)
+    except OSError:
+        return False
+    return left == 0 and digest.hexdigest() == indexed
 
 
 class _Followed:

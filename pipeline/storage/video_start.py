@@ -33,6 +33,7 @@ class VideoRegistration(LibraryBase):
         force: bool = False,
         content_hash: Callable[[], str] | None = None,
         grown: Callable[[str, dict[str, Any]], bool] | None = None,
+        appended: Callable[[int, str], bool] | None = None,
     ) -> StartDecision:
         """Register a video for indexing and decide whether to skip, resume or start it afresh.
 
@@ -44,7 +45,9 @@ class VideoRegistration(LibraryBase):
         again: it is listed with that video (``aliases``). A changed file that ``grown`` (given the
         content hash and checkpoint kept) says only gained frames after those indexed (a folder of
         snapshots that a camera keeps adding to) is indexed on from its checkpoint, what was
-        indexed kept, its review marks with it.
+        indexed kept, its review marks with it. A file that ``appended`` (given the size and content
+        indexed) says only grew at its end (a recording still being written when it was indexed) is
+        the same recording: indexed again whole, its review marks moved to the tracks that agree.
         """
         key = json.dumps(settings, sort_keys=True)
         # the slow looks (hashing a whole file, reading a folder's new images) before the write lock:
@@ -59,12 +62,14 @@ class VideoRegistration(LibraryBase):
         changed = seen is not None and not quick and not (digest and digest == seen[3])  # not a touched copy
         if changed and grown is not None and seen[4] and (seen[5], seen[6]) == (info.width, info.height):
             grew = grown(seen[3], json.loads(zlib.decompress(seen[4])))
+        longer = bool(changed and appended is not None and seen[3] and appended(seen[0], seen[3]))
         with self._write(f"cannot register {info.path}") as s:
             row = s.scalar(select(VideoRow).where(VideoRow.path == str(info.path)))
             if row is not None and (
                 seen is None or (row.size, row.mtime, row.fingerprint) != tuple(seen[:3])
             ):
                 grew = None  # another process changed the row meanwhile: asked again below
+                longer = False
             quick = row is not None and (row.size, row.mtime, row.fingerprint) == (
                 info.size,
                 info.mtime,
@@ -121,14 +126,17 @@ class VideoRegistration(LibraryBase):
                     "forced"
                     if force
                     else _changed(info)
-                    if not (same_file or only_grew)
+                    if not (same_file or only_grew or longer)
+                    else f"file grew by {(info.size - seen[0]) / 1e6:.1f} MB since it was indexed (still "
+                    "being recorded then): indexed again whole"
+                    if longer and not same_file
                     else "models or settings changed"
                     if not (same_models and row.settings_key == key)
                     else f"the last run {_ENDED.get(row.status, 'stopped')} before anything could be kept: "
                     "indexing from the start"
                 )
                 if s.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.video_id == row.id)):
-                    if same_file or only_grew:  # the same recording: its tracks stay until replaced
+                    if same_file or only_grew or longer:  # the same recording: tracks stay until replaced
                         reason += TrackReplacement._set_aside(s, row.id)
                     else:
                         reason += CaseStore._marks_dropped(s, row.id)

@@ -1,0 +1,58 @@
+"""A recording indexed while it was still being written (an MPEG-TS a recorder appends to, copied off
+before it closed) is the same recording once complete: indexed again whole, its review marks kept on
+the tracks that agree. A sweep indexed such a file cut at 60 % of its bytes, confirmed a person, and
+lost the mark when the file was complete ("file changed: ... the review mark(s) are dropped")."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bench.sequences import frames_of, write_video
+from pipeline.indexer import index_video
+from pipeline.storage import Library
+from pipeline.types import Stage
+from tests.conftest import pets
+
+
+def _as_ts(source: Path, out: Path) -> None:
+    import av
+
+    with av.open(str(source)) as src, av.open(str(out), "w", format="mpegts") as dst:
+        s = src.streams.video[0]
+        o = dst.add_stream_from_template(s)
+        for packet in src.demux(s):
+            if packet.dts is not None:
+                packet.stream = o
+                dst.mux(packet)
+
+
+def test_a_recording_that_grew_keeps_its_review_marks(tmp_path: Path, models) -> None:
+    clip, whole = tmp_path / "clip.mp4", tmp_path / "whole.ts"
+    write_video(clip, (f for k, f in enumerate(frames_of(pets().video)) if k < 300), 10.0)  # 30 s
+    _as_ts(clip, whole)
+    data = whole.read_bytes()
+    video = tmp_path / "Gate_20261203_080000.ts"
+    video.write_bytes(data[: (len(data) * 6 // 10) // 188 * 188])  # still being written: 60 %
+    library = Library(tmp_path / "lib.db")
+    assert list(index_video(video, library, models))[-1].stage == Stage.DONE
+    video_id = library.video_id(video)
+    first = library.video_tracks(video_id)
+    marked = max(first, key=lambda t: t.last_frame - t.first_frame)  # someone seen a long while
+    library.create_case("gate", [])
+    library.mark("gate", marked.pk, "confirmed")
+    shutil.copy(whole, video)  # the recording, complete: the same bytes and more after them
+    events = list(index_video(video, library, models))
+    assert events[-1].stage == Stage.DONE
+    said = " ".join(e.reason for e in events if e.reason) + " ".join(e.message for e in events if e.message)
+    assert "file grew by" in said and "indexed again whole" in said and "dropped" not in said, said
+    (kept,) = library.case("gate").marks
+    track = next(t for t in library.video_tracks(video_id) if t.pk == kept.track_pk)
+    assert kept.verdict == "confirmed" and track.first_frame <= marked.last_frame
+    assert track.last_frame >= marked.last_frame  # the same person, followed into the added part
+    shutil.copy(
+        clip, video
+    )  # another recording at the path (the same people, not these bytes): its marks go, and it is said
+    said = " ".join(e.reason for e in index_video(video, library, models) if e.reason)
+    assert "file changed" in said and library.case("gate").marks == (), said
+    library.close()
