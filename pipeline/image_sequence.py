@@ -42,6 +42,7 @@ from pipeline.image_files import (
     too_many_pixels,
 )
 from pipeline.timestamps import plausible, time_in_name
+from pipeline.types import seconds_between
 from pipeline.upright import orientation_left, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def _spread(stamps: list[datetime]) -> list[float]:
     time written to the whole second (a camera taking several a second, its names without fractions)
     share that second evenly, up to the next image's time; other equal times keep their order a
     millisecond apart."""
-    times = [(t - stamps[0]).total_seconds() for t in stamps]
+    times = [seconds_between(stamps[0], t) for t in stamps]  # (across a change of the clocks too)
     out = list(times)
     k = 0
     while k < len(out):
