@@ -71,7 +71,9 @@ class ResultsPanel(QWidget):
         header.setSectionResizeMode(COL_VIDEO, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_TIME, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_SCORE, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(
+            Qt.TextElideMode.ElideRight
+        )  # the camera first (NVR names differ at their ends)
         self.table.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table.clicked.connect(self._on_clicked)
