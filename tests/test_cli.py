@@ -111,6 +111,12 @@ def test_search_text_and_export_by_hit_id(tmp_path: Path, indexed, frame_of) -> 
         timed.returncode == 0 and ", 2026-12-01 14:00:0" in timed.stdout and "into the video" in timed.stdout
     )
     assert "into the video" not in e.stdout, e.stdout
+    # the clock time covers the clip's end (0:00.0-0:02.8 read 14:00:00-14:00:02)
+    import re
+
+    found = re.search(r"-14:00:(\d\d), (\d+):(\d\d\.\d)-(\d+):(\d\d\.\d) into the video", timed.stdout)
+    assert found, timed.stdout
+    assert int(found[1]) >= int(found[4]) * 60 + float(found[5]), timed.stdout
 
 
 @pytest.mark.parametrize(

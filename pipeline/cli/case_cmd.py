@@ -81,7 +81,8 @@ def case_add(args: argparse.Namespace) -> int:
         was = " (it was already)"
     elif before is not None:
         was = f" (it was {before[0]}{f' by {before[1]}' if before[1] else ''})"
-    out(f"case {args.name!r}: track {args.track} of {video} {verdict}{was}")
+    path = next((v.path for v in library.videos() if v.video_id == video_id), video)  # named, not "4"
+    out(f"case {args.name!r}: track {args.track} of {path} {verdict}{was}")
     return 0
 
 
