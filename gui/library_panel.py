@@ -90,7 +90,7 @@ class VideoRow(QWidget):
             text = f"{camera_text(v)}indexed · {fmt_time(v.duration_s)} · {v.tracks} people{note}{warn}"
         elif status == "partial":
             at = fmt_time(v.frames_done / v.fps if v.fps else 0)
-            text = f"cancelled at {at} · {v.tracks} people searchable so far · resumable"
+            text = f"cancelled at {at} · {v.tracks} people so far · resumable"
         elif status == "interrupted":
             text = "interrupted · resumable"
         elif status == "elsewhere":

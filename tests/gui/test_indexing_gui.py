@@ -143,7 +143,7 @@ def test_cancel_stops_at_the_next_batch_and_keeps_the_finished_part(make_window,
     assert row.state == "partial" and row.button.text() == "Resume"
     # how many people can be searched now, not "what was indexed is kept": those still in view when it
     # stopped are searchable once it resumes (a sweep's crop of one of them was not found meanwhile)
-    assert f"{summary.tracks} people searchable so far · resumable" in row.status.text(), row.status.text()
+    assert f"{summary.tracks} people so far · resumable" in row.status.text(), row.status.text()
     assert f"cancelled; {summary.tracks} people searchable so far" in window.messages.text
     assert window.timeline.lanes and window.timeline.lanes[0].path == video
 
