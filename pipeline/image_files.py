@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 
+import cv2
 import numpy as np
 
 from pipeline.upright import orientation_left
@@ -102,3 +103,20 @@ def picture_count(data: bytes | np.ndarray) -> int:
 def too_many_pixels(size: tuple[int, int] | None) -> bool:
     """Whether an image of this size (None: unknown) is beyond ``MAX_IMAGE_PIXELS``."""
     return size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS
+
+
+def reduced_jpeg(data: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, int] | None:
+    """A JPEG over ``MAX_IMAGE_PIXELS`` (a 108 MP phone photo) decoded at 1/2, 1/4 or 1/8 of its
+    size, the least that is within the limit (libjpeg decodes it so without the whole picture in
+    memory), with that factor; None for other formats, or a JPEG too large even at 1/8."""
+    if data[:2].tobytes() != b"\xff\xd8":
+        return None
+    flags = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+    for factor, flag in flags.items():
+        if not too_many_pixels((size[0] // factor, size[1] // factor)):
+            try:
+                image = cv2.imdecode(data, flag | cv2.IMREAD_IGNORE_ORIENTATION)  # (turned by the caller)
+            except cv2.error:
+                return None
+            return (image, factor) if image is not None and image.size else None
+    return None

@@ -26,9 +26,11 @@ from pipeline.image_files import (
     HEIF_EXTENSIONS,
     HEIF_READABLE,
     MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
     decode_with_pillow,
     image_header,
     picture_count,
+    reduced_jpeg,
     too_many_pixels,
 )
 from pipeline.look_geometry import overlap
@@ -136,7 +138,15 @@ def load_photo(path: str | Path) -> tuple[np.ndarray, str]:
         raise QueryError(f"{path}: empty file, not an image")
     size, orientation = image_header(data)  # read before decoding: refuse decompression bombs unopened
     if too_many_pixels(size):
-        raise QueryError(f"{path}: image too large ({size[0]}x{size[1]} px)")
+        reduced = reduced_jpeg(data, size)
+        if reduced is None:
+            raise QueryError(
+                f"{path}: image too large ({size[0]}x{size[1]} px: photos up to {MAX_IMAGE_PIXELS / 1e6:.0f} "
+                "million pixels are read, JPEG photos up to 64 times that at a reduced size)"
+            )
+        image, factor = reduced
+        note = f"a {size[0] * size[1] / 1e6:.0f} MP photo: searched at 1/{factor} of its size"
+        return oriented(image, orientation), "; ".join(n for n in (note, _pictures_note(data)) if n)
     if size is None:  # no header Pillow reads: HEIC without its plugin, or no image Spotter may decode
         if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
             raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")

@@ -138,3 +138,34 @@ def test_a_photo_of_several_pictures_says_which_is_searched(tmp_path: Path, mode
         assert note.startswith("the file holds 3 pictures") and "the first is searched" in note
         assert "holds 3 pictures" in prepare_query(path, models.detector).note
     assert load_photo(one)[1] == "" and "pictures" not in prepare_query(one, models.detector).note
+
+
+def test_a_photo_of_more_pixels_than_the_limit_is_searched_smaller(tmp_path: Path, monkeypatch) -> None:
+    """A 108 MP phone photo (12000x9000) was refused ("image too large"). A JPEG is decoded at the
+    least of 1/2, 1/4, 1/8 of its size within the limit (libjpeg never holds it whole), upright by its
+    EXIF orientation, and said; other formats, and a JPEG too large even at 1/8, are refused with the
+    limit said. (The limit lowered here: the same rule at a test's size.)"""
+    import cv2
+    import numpy as np
+    import pytest
+
+    import pipeline.image_files
+    from pipeline.errors import QueryError
+    from pipeline.query import load_photo
+
+    monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 100_000)
+    picture = np.zeros((480, 640, 3), np.uint8)
+    picture[:, :320] = (0, 0, 255)  # red on the left
+    phone = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = 6  # stored turned a quarter: shown upright, taller than wide
+    Image.fromarray(picture[:, :, ::-1]).save(phone, exif=exif.tobytes(), quality=95)
+    image, note = load_photo(phone)
+    assert image.shape[:2] == (320, 240) and "a 0 MP photo: searched at 1/2 of its size" in note, note
+    assert image[5, 120, 2] > 200 and image[-5, 120, 2] < 50  # turned: the red half is now on top
+    cv2.imwrite(str(tmp_path / "phone.png"), picture)
+    with pytest.raises(QueryError, match=r"image too large \(640x480 px: photos up to"):
+        load_photo(tmp_path / "phone.png")
+    monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 1_000)
+    with pytest.raises(QueryError, match="JPEG photos up to 64 times that"):
+        load_photo(phone)
