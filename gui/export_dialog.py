@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from gui.workers import ExportWorker, WorkerThread, run_in_thread
 from pipeline.evidence import EvidenceProgress
+from pipeline.export import not_a_folder
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -62,8 +63,8 @@ class ExportRunner(QObject):
             problem = "an export is already running"
         elif not hits:
             problem = "no hit to export: select hits in the results, or lower the threshold"
-        elif not folder.is_dir():
-            problem = f"{folder}: no such folder"
+        elif not_a_folder(folder):
+            problem = not_a_folder(folder)
         elif not os.access(folder, os.W_OK | os.X_OK):
             problem = f"{folder}: folder is not writable; choose another"
         if problem:

@@ -22,6 +22,7 @@ from pipeline.export import (
     ExportConfig,
     ExportedClip,
     iter_export_track,
+    not_a_folder,
     write_new,
 )
 from pipeline.file_names import slug
@@ -95,8 +96,8 @@ def export_hits(
 ) -> Iterator[EvidenceProgress]:
     """Export each hit's track to an MP4 (+ JPEG) in ``folder`` and write the summary files."""
     folder = Path(folder).expanduser().resolve()
-    if not folder.is_dir():
-        raise ExportError(f"{folder}: no such folder")
+    if problem := not_a_folder(folder):
+        raise ExportError(problem)
     tracks = library.tracks([h.track_pk for h in hits])
     sources = {
         video_id: verify_source(library, video_id)

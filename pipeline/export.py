@@ -78,6 +78,14 @@ class ExportedClip:
     sha256: str
 
 
+def not_a_folder(folder: Path) -> str:
+    """Why evidence cannot be written into ``folder`` as a folder ("" where it is one): a file of
+    that name was said to be "no such folder"."""
+    if folder.is_dir():
+        return ""
+    return f"{folder} is a file, not a folder" if folder.exists() else f"{folder}: no such folder"
+
+
 def check_target(path: Path, suffix: str = ".mp4") -> Path:
     """Validate an output path: right suffix, not existing, folder exists and is writable."""
     path = Path(path).expanduser()
@@ -86,8 +94,8 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
     if path.exists():
         raise ExportError(f"{path} already exists; not overwritten (choose another name)")
     folder = path.parent.resolve()
-    if not folder.is_dir():
-        raise ExportError(f"{folder}: no such folder")
+    if problem := not_a_folder(folder):
+        raise ExportError(problem)
     try:  # the only honest test of writability (permissions, read-only mounts, root or not)
         with tempfile.TemporaryFile(dir=folder):
             pass

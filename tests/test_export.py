@@ -107,6 +107,9 @@ def test_unwritable_folder(tmp_path: Path, track) -> None:
         export_track(track, folder / "clip.mp4")
     with pytest.raises(ExportError, match="no such folder"):
         export_track(track, tmp_path / "missing" / "clip.mp4")
+    (tmp_path / "notes").write_text("a file where a folder was meant")  # was "no such folder"
+    with pytest.raises(ExportError, match="notes is a file, not a folder"):
+        export_track(track, tmp_path / "notes" / "clip.mp4")
 
 
 def test_full_disk_leaves_no_partial_file(tmp_path: Path, indexed, track) -> None:
