@@ -124,6 +124,8 @@ def case_refine(args: argparse.Namespace) -> int:
 
 
 def case_show(args: argparse.Namespace) -> int:
+    from pipeline.search_filter import filter_from_json, filter_json
+
     library = open_library(args)
     case = library.case(args.name)
     if args.json:
@@ -155,6 +157,14 @@ def case_show(args: argparse.Namespace) -> int:
     out(f"case {case.case_id} {case.name!r}, opened {opened}")
     if case.notes:
         out(f"  notes: {case.notes}")
+    where = filter_from_json(json.loads(case.filter_json or "{}"))
+    if where.active:  # what refine and report search within (it was shown by --json only)
+        said = [
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in filter_json(where).items()
+            if v
+        ]
+        out(f"  filter: {'; '.join(said)}")
     for (path, model, _), box in zip(case.photos, case.photo_boxes):
         person = "" if box is None else ", the person at " + " ".join(f"{v:.0f}" for v in box)
         out(f"  photo {path} ({model}{person})")
