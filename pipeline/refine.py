@@ -81,7 +81,11 @@ def refine(
         ]
     found = {h.track_pk for h in hits}
     missing = [p for p in review.confirmed if p not in found]
-    if missing:  # a confirmed track outside the filter or below the floor is still the person
+    if missing and where is not None and where.active:  # inside the filter only: a sweep's case
+        # filtered to one camera listed the person's confirmed sightings on another, scored 1.000
+        inside = set(searcher.filter.allowed(where, searcher.library.clocks()).pks.tolist())
+        missing = [p for p in missing if p in inside]
+    if missing:  # a confirmed track below the floor is still the person
         tracks, clocks = searcher.library.tracks(missing), searcher.library.clocks()
         hits += [
             hit_from_track(tracks[p], 1.0, clocks.get(tracks[p].video_id)) for p in missing if p in tracks
