@@ -37,9 +37,9 @@ def test_a_second_video_is_refused_not_dropped(capsys: pytest.CaptureFixture) ->
 
 
 def test_a_video_is_named_by_the_path_of_its_copy(tmp_path: Path, frame_of) -> None:
-    """A recording moved after it was indexed (indexing it where it is now lists it with the one
-    indexed): `search --video NEW_PATH` and `case add --video NEW_PATH` said it was not a video of
-    the library."""
+    """A recording moved after it was indexed: indexing it where it is now listed it as a copy of
+    the path gone, hits kept that path, and `search --video NEW_PATH` said it was not a video of the
+    library. It is now listed where it is, and the old path still names it."""
     live, archive = tmp_path / "live" / "Gate.mp4", tmp_path / "archive" / "Gate.mp4"
     for p in (live, archive):
         p.parent.mkdir()
@@ -48,11 +48,16 @@ def test_a_video_is_named_by_the_path_of_its_copy(tmp_path: Path, frame_of) -> N
     assert cli("index", str(live), "--db", db, "--quiet").returncode == 0
     shutil.move(live, archive)
     p = cli("index", str(archive), "--db", db, "--quiet")
-    assert p.returncode == 0 and "same content as" in p.stderr, p.stderr
+    assert p.returncode == 0 and "gone from there: listed here now, indexed once" in p.stderr, p.stderr
+    (entry,) = json.loads(cli("videos", "--json", "--db", db).stdout)["videos"]  # the path that plays
+    assert entry["path"] == str(archive) and entry["aliases"] == [str(live)], entry
     shown = cli("videos", "--db", db, "--set-camera", str(archive), "Gate")
     assert shown.returncode == 0, shown.stderr
     photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
     p = cli("search", "--query", str(photo), "--db", db, "--video", str(archive), "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["hits"], p.stderr
+    assert {h["video"] for h in json.loads(p.stdout)["hits"]} == {str(archive)}  # not the path gone
+    p = cli("search", "--query", str(photo), "--db", db, "--video", str(live), "--json")  # the old name
     assert p.returncode == 0 and json.loads(p.stdout)["hits"], p.stderr
     one_line_error(
         cli("search", "--query", "q.jpg", "--db", db, "--video", str(tmp_path / "other.mp4")),

@@ -84,9 +84,17 @@ class VideoRegistration(LibraryBase):
                 twin = _twin(s, digest)
                 if twin is not None:
                     aliases = json.loads(twin.aliases_json or "[]")
-                    if str(info.path) not in aliases:
-                        twin.aliases_json = json.dumps([*aliases, str(info.path)])
-                    return StartDecision(twin.id, "skip", twin.frames_done, reason=_twin_reason(self, twin))
+                    reason = _twin_reason(self, twin)
+                    if twin.status == "done" and not Path(twin.path).exists():  # moved: listed where it is
+                        aliases = [a for a in aliases if a != str(info.path)] + [twin.path]
+                        reason = (
+                            f"same content as {twin.path}, gone from there: listed here now, indexed once"
+                        )
+                        twin.path, twin.mtime = str(info.path), info.mtime
+                    if str(info.path) not in aliases and str(info.path) != twin.path:
+                        aliases.append(str(info.path))
+                    twin.aliases_json = json.dumps(aliases)
+                    return StartDecision(twin.id, "skip", twin.frames_done, reason=reason)
             same_models = same_file and row.detector_id == detector_id and row.reid_id == reid_id
             if same_models and row.status == "done" and not force:
                 note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
