@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from gui.util import SCORE_HIGH, SCORE_LOW, fmt_time, hit_time_text, score_color
 from pipeline.cameras import clock_label
-from pipeline.types import Hit, clock_at, seconds_between
+from pipeline.types import Hit, clock_at
 
 HEADER_H = 20  # title row with the colour legend
 LANE_H = 36  # bar plus tick labels
@@ -75,10 +75,10 @@ def lay_rows(lanes: list[Lane], by_camera: bool) -> list[Row]:
         return per_video
     t0 = min(lane.start for lane in timed)  # type: ignore[type-var]
     t1 = max(clock_at(lane.start, lane.duration_s) for lane in timed)  # type: ignore[type-var]
-    span = max(seconds_between(t0, t1), 1e-3)
+    span = max((t1 - t0).total_seconds(), 1e-3)
     cameras: dict[str, list[Segment]] = {}
     for lane in sorted(timed, key=lambda lane: lane.start):  # type: ignore[arg-type, return-value]
-        offset = seconds_between(t0, lane.start)  # type: ignore[arg-type]
+        offset = (lane.start - t0).total_seconds()  # type: ignore[operator]
         cameras.setdefault(lane.camera or "unknown camera", []).append(
             Segment(lane.path, offset, lane.duration_s)
         )

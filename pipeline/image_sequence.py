@@ -42,7 +42,6 @@ from pipeline.image_files import (
     too_many_pixels,
 )
 from pipeline.timestamps import plausible, time_in_name
-from pipeline.types import seconds_between
 from pipeline.upright import orientation_left, oriented_size, read_exif
 
 log = logging.getLogger(__name__)
@@ -225,7 +224,7 @@ def _spread(stamps: list[datetime]) -> list[float]:
     time written to the whole second (a camera taking several a second, its names without fractions)
     share that second evenly, up to the next image's time; other equal times keep their order a
     millisecond apart."""
-    times = [seconds_between(stamps[0], t) for t in stamps]  # (across a change of the clocks too)
+    times = [(t - stamps[0]).total_seconds() for t in stamps]
     out = list(times)
     k = 0
     while k < len(out):

@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.errors import SearchError
 from pipeline.storage import Library
 from pipeline.storage.clock import TrackTimes, VideoClock
-from pipeline.types import iso_time, overlapping, seconds_between
+from pipeline.types import iso_time, overlapping
 
 
 @dataclass(frozen=True)
@@ -208,9 +208,9 @@ class TrackFilter:
             if where.timed:  # the window as seconds into this video
                 start = clocks[v].start
                 if where.start is not None:
-                    keep &= t.end_s[rows] >= seconds_between(start, where.start)
+                    keep &= t.end_s[rows] >= (where.start - start).total_seconds()
                 if where.end is not None:
-                    keep &= t.start_s[rows] <= seconds_between(start, where.end)
+                    keep &= t.start_s[rows] <= (where.end - start).total_seconds()
             if where.region is not None:
                 keep &= overlapping(t.boxes[rows], where.region)
             parts.append(t.pks[rows][keep])

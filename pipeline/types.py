@@ -77,28 +77,11 @@ def enters(path: np.ndarray, region: tuple[float, float, float, float]) -> bool:
 
 def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
     """The wall-clock time ``offset_s`` seconds into a video that started at ``start`` (None where
-    unknown, or beyond the calendar: a start typed as year 9999 before such times were refused).
-    Clock times are the site's local time (this machine's zone): the seconds are added in absolute
-    time, so a recording across a daylight-saving change reads 03:00:06 after 01:59:40 + 26 s, not
-    the 02:00:06 that never was (a sweep; the evidence said an hour wrong)."""
-    if start is None:
+    unknown, or beyond the calendar: a start typed as year 9999 before such times were refused)."""
+    try:
+        return None if start is None else start + timedelta(seconds=float(offset_s))
+    except OverflowError:
         return None
-    try:
-        return (start.astimezone() + timedelta(seconds=float(offset_s))).astimezone().replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):  # beyond what the zone tables know: as written
-        try:
-            return start + timedelta(seconds=float(offset_s))
-        except OverflowError:
-            return None
-
-
-def seconds_between(earlier: datetime, later: datetime) -> float:
-    """Seconds from one local clock time to another, in absolute time (:func:`clock_at`'s inverse:
-    an hour less across the spring's change of the clocks)."""
-    try:
-        return (later.astimezone() - earlier.astimezone()).total_seconds()
-    except (OverflowError, OSError, ValueError):
-        return (later - earlier).total_seconds()
 
 
 @dataclass(frozen=True)
