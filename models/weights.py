@@ -45,12 +45,15 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, KnownWeight]:
     return {rel: KnownWeight(rel, **entry) for rel, entry in data["files"].items()}
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def sha256_of(path: Path, chunk: int = 1 << 20, limit: int | None = None) -> str:
+    """Hex sha256 of a file, read in chunks; of its first ``limit`` bytes only where given (a file
+    still being written: the bytes that were measured, not those added since)."""
+    digest, left = hashlib.sha256(), limit
     with open(path, "rb") as f:
-        while block := f.read(chunk):
+        while block := f.read(chunk if left is None else min(chunk, left)):
             digest.update(block)
+            if left is not None:
+                left -= len(block)
     return digest.hexdigest()
 
 

@@ -272,20 +272,16 @@ def content_checks(
 def only_appended(info: VideoInfo, size: int, indexed: str) -> bool:
     """Whether a video file is the one indexed with bytes added at its end (a recording still being
     written when it was indexed, an MPEG-TS a recorder appends to): its first ``size`` bytes hash to
-    the content indexed. Read only when it is larger than it was."""
-    import hashlib
+    the content indexed (which was hashed over those bytes: see ``content_sha256``). Read only when
+    it is larger than it was."""
+    from models.weights import sha256_of
 
     if info.images is not None or not indexed or not 0 < size < info.size:
         return False
-    digest, left = hashlib.sha256(), size
     try:
-        with open(info.path, "rb") as f:
-            while left > 0 and (block := f.read(min(left, 1 << 20))):
-                digest.update(block)
-                left -= len(block)
+        return sha256_of(info.path, limit=size) == indexed
     except OSError:
         return False
-    return left == 0 and digest.hexdigest() == indexed
 
 
 class _Followed:

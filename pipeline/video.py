@@ -107,14 +107,14 @@ def fingerprint(path: Path, size: int | None = None) -> str:
     hash (see ``Library.start_video``)."""
     size = path.stat().st_size if size is None else size
     digest = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as f:
-        digest.update(f.read(FINGERPRINT_BYTES))
+    with open(path, "rb") as f:  # never past ``size``: a file that grew since has the same (the player)
+        digest.update(f.read(min(FINGERPRINT_BYTES, size)))
         if size > 2 * FINGERPRINT_BYTES:
             for k in range(1, SAMPLED_BLOCKS + 1):
                 f.seek(FINGERPRINT_BYTES + (size - 2 * FINGERPRINT_BYTES) * k // (SAMPLED_BLOCKS + 1))
                 digest.update(f.read(SAMPLED_BLOCK_BYTES))
             f.seek(size - FINGERPRINT_BYTES)
-        digest.update(f.read(FINGERPRINT_BYTES))
+        digest.update(f.read(min(FINGERPRINT_BYTES, max(0, size - f.tell()))))
     return digest.hexdigest()
 
 
@@ -128,8 +128,8 @@ def content_sha256(info: VideoInfo) -> str:
             return sequence_content(info.images)
         except OSError as e:
             raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
-    try:
-        return sha256_of(info.path)
+    try:  # the bytes probed: a recording still being written has more by now (see only_appended)
+        return sha256_of(info.path, limit=info.size)
     except OSError as e:
         raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
 

@@ -56,3 +56,23 @@ def test_a_recording_that_grew_keeps_its_review_marks(tmp_path: Path, models) ->
     said = " ".join(e.reason for e in index_video(video, library, models) if e.reason)
     assert "file changed" in said and library.case("gate").marks == (), said
     library.close()
+
+
+def test_the_content_indexed_is_the_bytes_probed(tmp_path: Path) -> None:
+    """A recording still being written grows between probing it and hashing it (seconds per GB): the
+    content was the whole file by then, and a later "only grew" check of the probed size never
+    matched it, so its marks were dropped after all (a review)."""
+    import hashlib
+
+    from pipeline.index_run import only_appended
+    from pipeline.video import content_sha256, probe
+
+    video = tmp_path / "live.ts"
+    _as_ts(pets().video, video)
+    info = probe(video)
+    data = video.read_bytes()
+    with open(video, "ab") as f:
+        f.write(data[: 188 * 2000])  # the recorder wrote on meanwhile
+    indexed = content_sha256(info)
+    assert indexed == hashlib.sha256(data[: info.size]).hexdigest()
+    assert only_appended(probe(video), info.size, indexed)

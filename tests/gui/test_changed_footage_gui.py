@@ -50,6 +50,8 @@ def test_a_replaced_or_missing_video_shows_no_hit(make_window, qtbot, moved_libr
 
 
 def test_a_copy_of_the_indexed_video_is_played_where_the_file_changed(moved_library, tmp_path: Path) -> None:
+    """A copy (alias) plays where the file indexed was replaced; a file that only grew (a recording
+    still being written) plays as it is (a review: it was refused as changed)."""
     db, video = moved_library
     copy = tmp_path / "backup.mp4"
     shutil.copy(video, copy)
@@ -57,6 +59,9 @@ def test_a_copy_of_the_indexed_video_is_played_where_the_file_changed(moved_libr
         c.execute("UPDATE videos SET aliases_json = ? WHERE path = ?", (f'["{copy}"]', str(video)))
     library = Library(db)
     video_id = library.video_id(video)
+    assert playable_source(library, video_id) == str(video)
+    with open(video, "ab") as f:  # a recording still being written: it grew, what was indexed is there
+        f.write(b"\0" * 188 * 1000)
     assert playable_source(library, video_id) == str(video)
     shutil.copy(pets().video, video)
     assert playable_source(library, video_id) == str(copy)
