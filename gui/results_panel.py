@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -168,7 +169,7 @@ class ResultsPanel(QWidget):
         indexing, a clock was corrected): a threshold the operator set stays, the selected hits stay
         selected, and the summary says how many candidates are new (a sweep: every video finished
         during a folder's indexing reset the operator's 0.40 to 0.73 and emptied the selection)."""
-        before = self.outcome if keep_view else None
+        before = self.outcome if keep_view and _same_query(self.outcome, outcome) else None
         moved = before is not None and self.proxy.only is None  # the operator set the threshold
         chosen = {h.track_pk for h in self.selected_hits()} if before is not None else set()
         current = self.table.currentIndex().data(HIT_ROLE) if before is not None else None
@@ -290,3 +291,13 @@ class ResultsPanel(QWidget):
         hit = index.data(HIT_ROLE)
         if hit is not None:
             self.hit_activated.emit(hit)
+
+
+def _same_query(shown: SearchOutcome | None, new: SearchOutcome) -> bool:
+    """Whether a search's answer is for the person whose results are on screen (the same photos'
+    vectors): a photo dropped just before a repeat was asked for is repeated as the new query, and
+    kept the old person's threshold and selection (a review)."""
+    if shown is None or shown.vector is None or new.vector is None:
+        return False
+    mine, theirs = (shown.vector, *shown.more_vectors), (new.vector, *new.more_vectors)
+    return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs))

@@ -30,9 +30,9 @@ def make_hit(video: str, track: int, score: float, start: int, end: int, fps: fl
     return Hit(None, None, 1, video, track, track, score, start, end, start / fps, end / fps, fps, frames)
 
 
-def outcome(hits: tuple[Hit, ...], cut: float) -> SearchOutcome:
+def outcome(hits: tuple[Hit, ...], cut: float, vector: np.ndarray | None = None) -> SearchOutcome:
     best = max((h.score for h in hits), default=None)
-    return SearchOutcome(1, (), 0, (0, 0, 10, 10), True, hits, hits, cut, best, 0.01, ())
+    return SearchOutcome(1, (), 0, (0, 0, 10, 10), True, hits, hits, cut, best, 0.01, (), vector=vector)
 
 
 def test_bgr_qimage_round_trip() -> None:
@@ -394,7 +394,8 @@ def test_the_same_query_searched_again_keeps_the_operators_view(qtbot) -> None:
     panel = ResultsPanel()
     qtbot.addWidget(panel)
     first = tuple(make_hit("/v/a.mp4", k, 0.9 - k / 10, 10 * k, 10 * k + 5) for k in range(5))
-    panel.set_outcome(outcome(first, 0.73))
+    person, other = np.eye(4)[0], np.eye(4)[1]
+    panel.set_outcome(outcome(first, 0.73, person))
     panel.set_threshold(0.40)
     assert len(panel.visible_hits()) == 5
     index = next(
@@ -403,11 +404,14 @@ def test_the_same_query_searched_again_keeps_the_operators_view(qtbot) -> None:
     flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
     panel.table.selectionModel().setCurrentIndex(index, flags)
     again = (*first, make_hit("/v/b.mp4", 9, 0.75, 0, 5))  # a video finished: one more candidate
-    panel.set_outcome(outcome(again, 0.73), keep_view=True)
+    panel.set_outcome(outcome(again, 0.73, person), keep_view=True)
     assert panel.threshold == pytest.approx(0.40) and len(panel.visible_hits()) == 6
     assert [h.track_pk for h in panel.selected_hits()] == [2]
     assert panel.table.currentIndex().data(HIT_ROLE).track_pk == 2
     assert "1 new since the last search" in panel.summary.text(), panel.summary.text()
-    panel.set_outcome(outcome(again, 0.73))  # another query: the engine's cut, nothing selected
+    panel.set_threshold(0.40)
+    # another person's photo, dropped just before the repeat was asked for (the repeat is of it): the
+    # engine's cut and nothing selected, not the last person's view (a review)
+    panel.set_outcome(outcome(again, 0.73, other), keep_view=True)
     assert panel.threshold == pytest.approx(0.73) and panel.selected_hits() == []
     assert "new since" not in panel.summary.text()
