@@ -242,7 +242,9 @@ class LibraryPanel(QWidget):
     def show_finished(self, ev: ProgressEvent, summary: VideoSummary | None) -> None:
         """A video's run ended (done, skipped, cancelled); ``summary`` is its database entry."""
         row = self._row(ev.video_path)
-        if summary is not None and summary.path != ev.video_path:  # the same footage at another path
+        if summary is not None and summary.path != ev.video_path and summary.status != "done":
+            row.set_state("copy", ev.message or f"same content as {summary.path}")  # its twin: not done yet
+        elif summary is not None and summary.path != ev.video_path:  # the same footage at another path
             row.set_state(
                 "done", f"same content as {Path(summary.path).name}: indexed once · {summary.tracks} people"
             )

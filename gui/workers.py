@@ -133,9 +133,9 @@ class IndexWorker(IndexSignals):
         return self._current
 
     def waiting(self) -> list[str]:
-        """The videos queued and not started (nor cancelled). Thread-safe."""
+        """The videos queued and not started (nor cancelled: after Cancel all, none). Thread-safe."""
         with self._lock:
-            return [p for p in self._queue if p not in self._skip]
+            return [] if self._stop.is_set() else [p for p in self._queue if p not in self._skip]
 
     def _next(self) -> str | None:
         with self._lock:

@@ -81,7 +81,7 @@ class IndexReport:
         too small, or detector runs chosen too far apart."""
         out = {}
         gap = sampling.get("dense_s", 0.0)
-        if sampling.get("stride") and gap > self.config.chosen_gap_warning_s:
+        if sampling.get("stride", 0) > 1 and gap > self.config.chosen_gap_warning_s:  # (1: every frame)
             out[f"detector every {gap:.1f} s"] = (
                 f"--stride {sampling['stride']} runs the detector only every {gap:.1f} s of video: "
                 "people in view for less may not be found; index again without --stride to find them"

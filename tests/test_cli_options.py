@@ -25,6 +25,8 @@ def test_a_date_alone_ends_a_window_at_the_end_of_that_day() -> None:
     )
     assert args.time_from == datetime(2026, 11, 21)
     assert args.time_to == datetime(2026, 11, 21, 23, 59, 59, 999999)
+    args = build_parser("").parse_args(["search", "--query", "q.jpg", "--to", "20261121"])  # any form
+    assert args.time_to == datetime(2026, 11, 21, 23, 59, 59, 999999)
     args = build_parser("").parse_args(["search", "--query", "q.jpg", "--to", "2026-11-21T14:30"])
     assert args.time_to == datetime(2026, 11, 21, 14, 30)  # a time is the time
 

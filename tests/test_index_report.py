@@ -90,3 +90,12 @@ def test_a_stride_that_skips_seconds_gets_a_warning(tmp_path: Path) -> None:
     near = cli("index", str(video), "--db", str(tmp_path / "near.db"), "--stride", "5")
     assert near.returncode == 0 and "warning" not in near.stderr, near.stderr
     assert "[detector every 3.0 s: weaker search]" in cli("videos", "--db", str(tmp_path / "far.db")).stdout
+
+
+def test_a_stride_of_one_on_slow_footage_is_not_blamed() -> None:
+    """Snapshots 5 s apart indexed with --stride 1 were warned of as if the stride had spaced the
+    detector's runs (a review): the footage's own rate is not a choice."""
+    from pipeline.index_report import IndexReport
+
+    assert IndexReport().warnings({"stride": 1, "dense_s": 5.0}) == {}
+    assert list(IndexReport().warnings({"stride": 2, "dense_s": 10.0})) == ["detector every 10.0 s"]

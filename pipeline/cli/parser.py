@@ -155,7 +155,7 @@ def clock_time(option: str, end_of_day: bool = False) -> Callable[[str], Any]:
             when = parse_clock(text)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
-        if end_of_day and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text):
+        if end_of_day and not re.search(r"[T:\s]", text.strip(), re.IGNORECASE):  # a date alone, any form
             when += timedelta(days=1, microseconds=-1)
         return when
 

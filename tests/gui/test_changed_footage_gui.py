@@ -69,3 +69,28 @@ def test_a_copy_of_the_indexed_video_is_played_where_the_file_changed(moved_libr
     with pytest.raises(VideoError, match="has changed since it was indexed"):
         playable_source(library, video_id)
     library.close()
+
+
+def test_a_copy_of_a_video_not_indexed_to_the_end_is_not_shown_indexed(
+    make_window, qtbot, tmp_path: Path
+) -> None:
+    """A copy of a video whose run was left unfinished is indexed once, with it: its row said
+    "same content as cam.mp4: indexed once · 0 people", as if its footage could be searched (a
+    review). It now says what the skip said: index that video to finish it."""
+    from pipeline.index_run import content_checks
+    from pipeline.video import probe
+
+    a, b = tmp_path / "nas" / "cam.mp4", tmp_path / "local" / "cam.mp4"
+    for p in (a, b):
+        p.parent.mkdir()
+        shutil.copy(tud().video, p)
+    library = Library(tmp_path / "library.db")
+    info = probe(a)
+    library.start_video(info, "det", "reid", {}, False, *content_checks(info))  # begun, never finished
+    library.close()
+    window = make_window(tmp_path / "library.db")
+    with qtbot.waitSignal(window.indexing.finished, timeout=120_000):
+        window.add_videos([str(b)])
+    row = window.library_panel.row(str(b))
+    assert row.state != "done" and "indexed once" not in row.status.text(), row.status.text()
+    assert f"same content as {a}, whose indexing did not finish" in row.status.text(), row.status.text()
