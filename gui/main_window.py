@@ -36,7 +36,7 @@ from gui.timeline import Lane, TimelineWidget
 from gui.unindexed import keep_unindexed, show_unindexed
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
-from pipeline.query import load_photo
+from pipeline.photo_files import load_photo
 from pipeline.storage import Library
 from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
 

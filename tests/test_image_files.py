@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.query import load_image, load_photo, prepare_query
+from pipeline.photo_files import load_image, load_photo
+from pipeline.query import prepare_query
 from pipeline.upright import ORIENTATION_TAG
 from pipeline.video import VideoReader, probe
 from tests.test_image_sequence import tud_frames, write_named
@@ -151,7 +152,7 @@ def test_a_photo_of_more_pixels_than_the_limit_is_searched_smaller(tmp_path: Pat
 
     import pipeline.image_files
     from pipeline.errors import QueryError
-    from pipeline.query import load_photo
+    from pipeline.photo_files import load_photo
 
     monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 100_000)
     picture = np.zeros((480, 640, 3), np.uint8)
@@ -169,3 +170,22 @@ def test_a_photo_of_more_pixels_than_the_limit_is_searched_smaller(tmp_path: Pat
     monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 1_000)
     with pytest.raises(QueryError, match="JPEG photos up to 64 times that"):
         load_photo(phone)
+
+
+def test_a_box_drawn_on_a_photo_read_smaller_is_the_same_person(tmp_path: Path, models, monkeypatch) -> None:
+    """`--box` is in the file's pixels; a photo over the pixel limit is read at half its size, where
+    the same numbers were another place (a review). The box is divided by the reduction."""
+    import pipeline.image_files
+    from tests.conftest import load_gt, tud
+
+    frame = tud_frames(every=1000)[0]  # 640x480
+    photo = tmp_path / "big.jpg"
+    Image.fromarray(frame[:, :, ::-1]).save(photo, quality=95)
+    x1, y1, x2, y2 = load_gt(tud())[1][0]
+    monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 100_000)  # read at 1/2
+    query = prepare_query(photo, models.detector, box=(x1, y1, x2, y2))
+    assert query.image.shape[:2] == (240, 320) and "searched at 1/2 of its size" in query.note
+    bx1, by1, bx2, by2 = query.box
+    inter = max(0, min(bx2, x2 / 2) - max(bx1, x1 / 2)) * max(0, min(by2, y2 / 2) - max(by1, y1 / 2))
+    union = (bx2 - bx1) * (by2 - by1) + (x2 - x1) * (y2 - y1) / 4 - inter
+    assert inter / union > 0.5, (query.box, (x1 / 2, y1 / 2, x2 / 2, y2 / 2))

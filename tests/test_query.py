@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.errors import QueryError
 from pipeline.look_geometry import overlap
-from pipeline.query import QueryConfig, choose_person, load_image, prepare_query
+from pipeline.photo_files import load_image
+from pipeline.query import QueryConfig, choose_person, prepare_query
 from tests.conftest import asset, load_gt, pets, tud
 
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from pipeline.indexer import index_video
-from pipeline.query import load_image, prepare_query
+from pipeline.photo_files import load_image
+from pipeline.query import prepare_query
 from pipeline.storage import Library
 from pipeline.types import PATH_X1
 from pipeline.upright import ORIENTATION_TAG, oriented
