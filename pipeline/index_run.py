@@ -42,7 +42,7 @@ from pipeline.motion import MotionGate, gray_thumbnail
 from pipeline.tracking import ByteTracker
 from pipeline.types import PATH_X1, TrackRecord
 from pipeline.upright import square_scale
-from pipeline.video import Frame, VideoInfo, content_sha256
+from pipeline.video import Frame, VideoInfo, content_sha256, only_appended
 
 if TYPE_CHECKING:
     from pipeline.indexer import IndexConfig
@@ -267,21 +267,6 @@ def content_checks(
         lambda indexed, state: continues_folder(info, indexed, state, read()),
         lambda size, indexed: only_appended(info, size, indexed),
     )
-
-
-def only_appended(info: VideoInfo, size: int, indexed: str) -> bool:
-    """Whether a video file is the one indexed with bytes added at its end (a recording still being
-    written when it was indexed, an MPEG-TS a recorder appends to): its first ``size`` bytes hash to
-    the content indexed (which was hashed over those bytes: see ``content_sha256``). Read only when
-    it is larger than it was."""
-    from models.weights import sha256_of
-
-    if info.images is not None or not indexed or not 0 < size < info.size:
-        return False
-    try:
-        return sha256_of(info.path, limit=size) == indexed
-    except OSError:
-        return False
 
 
 class _Followed:

@@ -12,7 +12,7 @@ from pathlib import Path
 from pipeline.errors import ExportError, SpotterError, VideoError
 from pipeline.image_sequence import ends_only_content, indexed_prefix
 from pipeline.storage import Library
-from pipeline.video import content_sha256, fingerprint, probe
+from pipeline.video import content_sha256, fingerprint, only_appended, probe
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def verify_source(library: Library, video_id: int) -> str:
         if info.images is None:
             if content and content_sha256(info) == content:
                 return path
+            if content and only_appended(info, size, content):  # a recording that grew since: the
+                return path  # frames indexed are there as they were
         elif content and (kept := indexed_prefix(info.images, content)):  # one read of the images
             if kept == len(info.images.files):  # all of them, as indexed
                 return path

@@ -134,6 +134,21 @@ def content_sha256(info: VideoInfo) -> str:
         raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
 
 
+def only_appended(info: VideoInfo, size: int, indexed: str) -> bool:
+    """Whether a video file is the one indexed with bytes added at its end (a recording still being
+    written when it was indexed, an MPEG-TS a recorder appends to): its first ``size`` bytes hash to
+    the content indexed (which was hashed over those bytes: see ``content_sha256``). Read only when
+    it is larger than it was."""
+    from models.weights import sha256_of
+
+    if info.images is not None or not indexed or not 0 < size < info.size:
+        return False
+    try:
+        return sha256_of(info.path, limit=size) == indexed
+    except OSError:
+        return False
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Check a file is a decodable video and read its properties; raises :class:`VideoError`."""
     path = Path(path).expanduser()

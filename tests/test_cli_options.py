@@ -29,6 +29,8 @@ def test_a_date_alone_ends_a_window_at_the_end_of_that_day() -> None:
     assert args.time_to == datetime(2026, 11, 21, 23, 59, 59, 999999)
     args = build_parser("").parse_args(["search", "--query", "q.jpg", "--to", "2026-11-21T14:30"])
     assert args.time_to == datetime(2026, 11, 21, 14, 30)  # a time is the time
+    args = build_parser("").parse_args(["search", "--query", "q.jpg", "--to", "20261121_143000"])
+    assert args.time_to == datetime(2026, 11, 21, 14, 30)  # an NVR's name's time too (a review)
 
 
 def test_a_second_video_is_refused_not_dropped(capsys: pytest.CaptureFixture) -> None:

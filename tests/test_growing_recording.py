@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.sequences import frames_of, write_video
 from pipeline.indexer import index_video
+from pipeline.source_check import verify_source
 from pipeline.storage import Library
 from pipeline.types import Stage
 from tests.conftest import pets
@@ -42,6 +43,7 @@ def test_a_recording_that_grew_keeps_its_review_marks(tmp_path: Path, models) ->
     library.create_case("gate", [])
     library.mark("gate", marked.pk, "confirmed")
     shutil.copy(whole, video)  # the recording, complete: the same bytes and more after them
+    assert verify_source(library, video_id) == str(video)  # its evidence is cut before it is indexed again
     events = list(index_video(video, library, models))
     assert events[-1].stage == Stage.DONE
     said = " ".join(e.reason for e in events if e.reason) + " ".join(e.message for e in events if e.message)
@@ -64,8 +66,7 @@ def test_the_content_indexed_is_the_bytes_probed(tmp_path: Path) -> None:
     matched it, so its marks were dropped after all (a review)."""
     import hashlib
 
-    from pipeline.index_run import only_appended
-    from pipeline.video import content_sha256, probe
+    from pipeline.video import content_sha256, only_appended, probe
 
     video = tmp_path / "live.ts"
     _as_ts(pets().video, video)

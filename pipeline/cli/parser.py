@@ -141,6 +141,18 @@ def colour(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _date_alone(text: str) -> bool:
+    """Whether a time given is a date alone, in any ISO 8601 form (2026-11-21, 20261121, 2026-W47-6),
+    not a date and time (20261121_143000 is one: its separator is any character)."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def clock_time(option: str, end_of_day: bool = False) -> Callable[[str], Any]:
     """An argparse ``type`` for a wall-clock date and time (ISO 8601; see :mod:`pipeline.cameras`).
     ``end_of_day``: a date alone is its last moment, not its midnight (``--to 2026-11-21`` left out
@@ -155,7 +167,7 @@ def clock_time(option: str, end_of_day: bool = False) -> Callable[[str], Any]:
             when = parse_clock(text)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
-        if end_of_day and not re.search(r"[T:\s]", text.strip(), re.IGNORECASE):  # a date alone, any form
+        if end_of_day and _date_alone(text):
             when += timedelta(days=1, microseconds=-1)
         return when
 
