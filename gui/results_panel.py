@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -294,10 +293,7 @@ class ResultsPanel(QWidget):
 
 
 def _same_query(shown: SearchOutcome | None, new: SearchOutcome) -> bool:
-    """Whether a search's answer is for the person whose results are on screen (the same photos'
-    vectors): a photo dropped just before a repeat was asked for is repeated as the new query, and
-    kept the old person's threshold and selection (a review)."""
-    if shown is None or shown.vector is None or new.vector is None:
-        return False
-    mine, theirs = (shown.vector, *shown.more_vectors), (new.vector, *new.more_vectors)
-    return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs))
+    """Whether a search's answer is for the query whose results are on screen (the request that
+    asked it first): a photo dropped just before a repeat was asked for is repeated as the new
+    query, and kept the old person's threshold and selection (a review)."""
+    return shown is not None and new.query_id != 0 and shown.query_id == new.query_id

@@ -41,6 +41,7 @@ class SearchRequest:
     upper: str | None = None  # clothing colours: a description, or a photo's hits narrowed by them
     lower: str | None = None
     more_photos: tuple[np.ndarray, ...] = ()  # other photos of the same person (BGR, read-only)
+    query_id: int = 0  # the request that asked this query first: its repeats (``repeat``) keep it
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class SearchOutcome:
     greys: tuple[np.ndarray | None, ...] = ()  # each photo turned grey (vector's, then more_vectors')
     photo_boxes: tuple[Box | None, ...] = ()  # the person in each photo (None: used whole), same order
     photo_turns: tuple[int | None, ...] = ()  # the cv2.rotate code standing each photo upright (or None)
+    query_id: int = 0  # the request's (``SearchRequest.query_id``): the same query searched again
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -155,6 +157,7 @@ class SearchWorker(QObject):
                     tuple(None if g is None else frozen_image(g) for g in greys),
                     (q.person_box, *(mq.person_box for mq, _ in more)),
                     (q.turn, *(mq.turn for mq, _ in more)),
+                    request.query_id,
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure
@@ -174,6 +177,7 @@ class SearchWorker(QObject):
         outcome = SearchOutcome(
             request.request_id, (), -1, (0.0, 0.0, 0.0, 0.0), False, hits, hits, 0.0, best,
             time.perf_counter() - t0, thumbs, "a description: people ranked by their clothing colours",
+            query_id=request.query_id,
         )  # fmt: skip
         self.searched.emit(outcome)
 
@@ -218,8 +222,9 @@ class SearchService(QObject):
         self._latest += 1
         upper, lower = self.colours
         self.last_request = SearchRequest(
-            self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower
-        )
+            self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower,
+            query_id=self._latest,
+        )  # fmt: skip
         self._send(self.last_request)
         return self._latest
 
@@ -242,8 +247,9 @@ class SearchService(QObject):
             return None
         self._latest += 1
         self.last_request = replace(
-            r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image))
-        )
+            r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image)),
+            query_id=self._latest,
+        )  # fmt: skip
         self._send(self.last_request)
         return self._latest
 
@@ -255,8 +261,9 @@ class SearchService(QObject):
         r = self.last_request
         # kept as the last request: a filter change or a corrected clock searches again with the review
         self.last_request = replace(
-            r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected
-        )
+            r, request_id=self._latest, where=self.where, confirmed=confirmed, rejected=rejected,
+            query_id=self._latest,
+        )  # fmt: skip
         self._send(self.last_request)
         return self._latest
 
@@ -264,8 +271,9 @@ class SearchService(QObject):
         """Queue a search by clothing colours (no photo); its request id."""
         self._latest += 1
         self.last_request = SearchRequest(
-            self._latest, None, source="description", where=self.where, upper=upper, lower=lower
-        )
+            self._latest, None, source="description", where=self.where, upper=upper, lower=lower,
+            query_id=self._latest,
+        )  # fmt: skip
         self._send(self.last_request)
         return self._latest
 

@@ -30,9 +30,9 @@ def make_hit(video: str, track: int, score: float, start: int, end: int, fps: fl
     return Hit(None, None, 1, video, track, track, score, start, end, start / fps, end / fps, fps, frames)
 
 
-def outcome(hits: tuple[Hit, ...], cut: float, vector: np.ndarray | None = None) -> SearchOutcome:
+def outcome(hits: tuple[Hit, ...], cut: float, query_id: int = 0) -> SearchOutcome:
     best = max((h.score for h in hits), default=None)
-    return SearchOutcome(1, (), 0, (0, 0, 10, 10), True, hits, hits, cut, best, 0.01, (), vector=vector)
+    return SearchOutcome(1, (), 0, (0, 0, 10, 10), True, hits, hits, cut, best, 0.01, (), query_id=query_id)
 
 
 def test_bgr_qimage_round_trip() -> None:
@@ -394,7 +394,7 @@ def test_the_same_query_searched_again_keeps_the_operators_view(qtbot) -> None:
     panel = ResultsPanel()
     qtbot.addWidget(panel)
     first = tuple(make_hit("/v/a.mp4", k, 0.9 - k / 10, 10 * k, 10 * k + 5) for k in range(5))
-    person, other = np.eye(4)[0], np.eye(4)[1]
+    person, other = 7, 9  # the requests that asked each query first (a photo's, or a description's)
     panel.set_outcome(outcome(first, 0.73, person))
     panel.set_threshold(0.40)
     assert len(panel.visible_hits()) == 5
