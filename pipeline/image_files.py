@@ -108,8 +108,10 @@ def too_many_pixels(size: tuple[int, int] | None) -> bool:
 def reduced_jpeg(data: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, int] | None:
     """A JPEG over ``MAX_IMAGE_PIXELS`` (a 108 MP phone photo) decoded at 1/2, 1/4 or 1/8 of its
     size, the least that is within the limit (libjpeg decodes it so without the whole picture in
-    memory), with that factor; None for other formats, or a JPEG too large even at 1/8."""
-    if data[:2].tobytes() != b"\xff\xd8":
+    memory), with that factor; None for other formats, a JPEG too large even at 1/8, or a
+    progressive JPEG (libjpeg keeps a progressive file's coefficients at full size whatever the
+    scale: 4.8 GB for a 16 KB file whose header claims 40000x40000; a review)."""
+    if data[:2].tobytes() != b"\xff\xd8" or _progressive(data):
         return None
     flags = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
     for factor, flag in flags.items():
@@ -120,3 +122,17 @@ def reduced_jpeg(data: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, i
                 return None
             return (image, factor) if image is not None and image.size else None
     return None
+
+
+_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}  # JPEG frame markers (SOFn) of progressive coding
+
+
+def _progressive(data: np.ndarray) -> bool:
+    """Whether a JPEG's frame marker says progressive coding (read from the segment headers only)."""
+    raw, at = data[: 1 << 20].tobytes(), 2
+    while at + 4 <= len(raw) and raw[at] == 0xFF:
+        marker = raw[at + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header: it decides
+            return marker in _PROGRESSIVE
+        at += 2 + int.from_bytes(raw[at + 2 : at + 4], "big")
+    return True  # no frame header where one belongs: not decoded reduced

@@ -56,7 +56,7 @@ def photo_and_scale(path: Path) -> tuple[np.ndarray, str, int]:
         if reduced is None:
             raise QueryError(
                 f"{path}: image too large ({size[0]}x{size[1]} px: photos up to {MAX_IMAGE_PIXELS / 1e6:.0f} "
-                "million pixels are read, JPEG photos up to 64 times that at a reduced size)"
+                "million pixels are read, a baseline JPEG up to 64 times that at a reduced size)"
             )
         image, factor = reduced
         note = f"a {size[0] * size[1] / 1e6:.0f} MP photo: searched at 1/{factor} of its size"

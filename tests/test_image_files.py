@@ -167,8 +167,12 @@ def test_a_photo_of_more_pixels_than_the_limit_is_searched_smaller(tmp_path: Pat
     cv2.imwrite(str(tmp_path / "phone.png"), picture)
     with pytest.raises(QueryError, match=r"image too large \(640x480 px: photos up to"):
         load_photo(tmp_path / "phone.png")
+    progressive = tmp_path / "progressive.jpg"  # its coefficients are held at full size, whatever the scale
+    Image.fromarray(picture[:, :, ::-1]).save(progressive, quality=95, progressive=True)
+    with pytest.raises(QueryError, match="image too large"):
+        load_photo(progressive)
     monkeypatch.setattr(pipeline.image_files, "MAX_IMAGE_PIXELS", 1_000)
-    with pytest.raises(QueryError, match="JPEG photos up to 64 times that"):
+    with pytest.raises(QueryError, match="a baseline JPEG up to 64 times that"):
         load_photo(phone)
 
 
