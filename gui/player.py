@@ -50,6 +50,7 @@ class PlayerWidget(QWidget):
         super().__init__(parent)
         self.library = library
         self.source: FrameSource | None = None
+        self._playable_cache: dict[tuple[int, int], str] = {}  # a folder checked, while unchanged
         self.video_path = ""
         self.frame_index = -1
         self.image: np.ndarray | None = None  # BGR frame on show
@@ -152,8 +153,7 @@ class PlayerWidget(QWidget):
             return True
         self.pause()
         try:
-            video_id = self.library.video_id(path)  # an indexed video: its hits only on its own footage
-            source = FrameSource(path if video_id is None else playable_source(self.library, video_id))
+            source = FrameSource(self._playable(path))
         except SpotterError as e:
             self.close_video()  # not the last video's frame, under another video's hit
             self.error.emit(str(e))
@@ -169,6 +169,19 @@ class PlayerWidget(QWidget):
         self.title.setText(f"<b>Player</b> — {html.escape(Path(path).name)}")  # a name is not markup
         self._set_enabled(True)
         return True
+
+    def _playable(self, path: str) -> str:
+        """The file to show an indexed video's hits on (:func:`playable_source`), the answer for a
+        folder kept while the folder is unchanged (its images are read where it changed)."""
+        video_id = self.library.video_id(path)
+        if video_id is None:
+            return path
+        key = (video_id, _changed_at(path))
+        if not key[1]:  # a file: its sampled fingerprint, every time
+            return playable_source(self.library, video_id)
+        if key not in self._playable_cache:
+            self._playable_cache = {key: playable_source(self.library, video_id)}  # the last one only
+        return self._playable_cache[key]
 
     def reload_tracks(self) -> None:
         """Everyone tracked in the open video (for the thin boxes and right-click search)."""
@@ -342,3 +355,13 @@ class PlayerWidget(QWidget):
             return
         where = f"{Path(self.video_path).name} at {fmt_time(self.frame_index / (self.fps or 25.0))}"
         self.search_person.emit(self.image.copy(), box, where, self.view.pixel_aspect)
+
+
+def _changed_at(path: str) -> int:
+    """When a folder's listing last changed (images added or removed); 0 for a file, or a path that
+    cannot be asked."""
+    try:
+        where = Path(path)
+        return where.stat().st_mtime_ns if where.is_dir() else 0
+    except OSError:
+        return 0

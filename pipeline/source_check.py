@@ -88,19 +88,23 @@ def playable_source(library: Library, video_id: int) -> str:
     """The file to show a video's hits on: the one indexed, else a copy of it (an alias), that still
     holds the footage indexed. A video file is judged by its sampled fingerprint taken at the size
     indexed (2.3 MiB read: a file only touched, or one that grew since, a recording still being
-    written, plays; another recording at the same path fails it); a folder of snapshots by being
-    there (its images are not read on the app's thread: a folder that gained images is the common
-    case, and 86,400 of them took minutes to hash). Raises where none is left: the hits' boxes
-    would be drawn on other footage, or on nothing."""
+    written, plays; another recording at the same path fails it); a folder of snapshots as export
+    judges it (:func:`verify_source`: one whose oldest images a recorder's retention removed would
+    show every hit on another image), which reads its images where it changed: the player keeps
+    the answer while the folder stays as it was. Raises where none is left: the hits' boxes would
+    be drawn on other footage, or on nothing."""
     found = library.video_identity(video_id)
     if found is None:
         raise VideoError(f"video {video_id} is no longer in the library")
+    if any(Path(c).is_dir() for c in (found.path, *found.aliases)):
+        try:  # a folder's images are what export checks (the caller keeps the answer while unchanged)
+            return verify_source(library, video_id)
+        except ExportError as e:
+            raise VideoError(str(e).replace(" before exporting evidence from it", " to see its hits")) from e
     present = False
     for candidate in (found.path, *found.aliases):
         where = Path(candidate)
         try:
-            if where.is_dir():
-                return candidate
             size = where.stat().st_size
             present = True
             if size >= found.size and fingerprint(where, found.size) == found.fingerprint:

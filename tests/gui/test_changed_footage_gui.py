@@ -94,3 +94,34 @@ def test_a_copy_of_a_video_not_indexed_to_the_end_is_not_shown_indexed(
     row = window.library_panel.row(str(b))
     assert row.state != "done" and "indexed once" not in row.status.text(), row.status.text()
     assert f"same content as {a}, whose indexing did not finish" in row.status.text(), row.status.text()
+
+
+def test_a_snapshot_folder_whose_oldest_images_went_shows_no_hit(
+    make_window, qtbot, tmp_path: Path, models
+) -> None:
+    """A recorder's retention removed the oldest snapshots and new ones came: the k-th image is no
+    longer the one indexed, and the player drew every hit on another image (a review); export
+    refused. A folder that only gained images still plays."""
+    from pipeline.indexer import index_video
+    from tests.test_image_sequence import tud_frames, write_named
+
+    frames = tud_frames(every=5)
+    folder = tmp_path / "cam1"
+    paths = write_named(folder, frames[:10], step_s=1.0)
+    library = Library(tmp_path / "library.db")
+    assert list(index_video(folder, library, models))[-1].stage.name == "DONE"
+    library.close()
+    window = make_window(tmp_path / "library.db")
+    player = window.player
+    assert player.open_video(str(folder))
+    player.close_video()
+    later = write_named(tmp_path / "later", frames[10:14], step_s=1.0)
+    for k, p in enumerate(later):  # gained images after those indexed: still the footage indexed
+        p.rename(folder / f"cam1_20991231_0000{k:02d}_000.jpg")
+    assert player.open_video(str(folder)), window.messages.text
+    player.close_video()
+    for p in paths[:3]:  # the oldest gone
+        p.unlink()
+    with qtbot.waitSignal(player.error) as said:
+        assert not player.open_video(str(folder))
+    assert "has changed since it was indexed" in said.args[0] and player.source is None
