@@ -103,6 +103,11 @@ class VideoRow(QWidget):
             self.status.setToolTip(f"{text}\n{details}")
 
 
+def copy_text(v: VideoSummary) -> str:
+    """What the row of another path of an indexed video says (a copy, or where it was before a move)."""
+    return f"same content as {Path(v.path).name}: indexed once · {v.tracks} people"
+
+
 def reason_only(message: str, path: str) -> str:
     """A failure's reason without the file's path or name in front ("PATH: frames do not decode"):
     the row names the file already, and eliding a long path left no reason to read."""
@@ -219,6 +224,9 @@ class LibraryPanel(QWidget):
             if row.state not in ACTIVE:
                 row.show_summary(v)
                 self._refresh_size(v.path)
+            for alias in v.aliases:  # a row under a path that is now another name of it (a move)
+                if alias in self._rows and self._rows[alias][1].state not in ACTIVE:
+                    self._rows[alias][1].set_state("done", copy_text(v))
 
     def mark_unindexed(self, paths: list[str]) -> None:
         """Videos queued when Spotter last closed, never started: Resume indexes them."""
@@ -245,9 +253,7 @@ class LibraryPanel(QWidget):
         if summary is not None and summary.path != ev.video_path and summary.status != "done":
             row.set_state("copy", ev.message or f"same content as {summary.path}")  # its twin: not done yet
         elif summary is not None and summary.path != ev.video_path:  # the same footage at another path
-            row.set_state(
-                "done", f"same content as {Path(summary.path).name}: indexed once · {summary.tracks} people"
-            )
+            row.set_state("done", copy_text(summary))
         elif summary is not None:
             row.show_summary(summary)
             if ev.stage == Stage.SKIPPED and summary.status == "done":

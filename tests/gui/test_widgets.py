@@ -427,3 +427,18 @@ def test_cancel_all_leaves_nothing_waiting_to_be_kept() -> None:
     assert worker.waiting() == ["/v/a.mp4", "/v/c.mp4"]
     worker.cancel(None)
     assert worker.waiting() == []
+
+
+def test_a_moved_recordings_old_row_names_where_it_is_listed(qtbot) -> None:
+    """A recording moved and indexed where it is now is listed there; its old row still read
+    "indexed", and opening it failed on the file gone (a review)."""
+    from gui.library_panel import LibraryPanel
+    from pipeline.types import VideoSummary
+
+    panel = LibraryPanel()
+    qtbot.addWidget(panel)
+    old = VideoSummary(1, "/live/Gate.mp4", "done", 10.0, 60, 60, 6.0, 320, 240, 3)
+    panel.sync([old])
+    panel.sync([replace(old, path="/archive/Gate.mp4", aliases=("/live/Gate.mp4",))])
+    assert panel.row("/live/Gate.mp4").status.text() == "same content as Gate.mp4: indexed once · 3 people"
+    assert panel.row("/archive/Gate.mp4").status.text().startswith("indexed")
