@@ -105,6 +105,8 @@ class VideoRow(QWidget):
 
 def copy_text(v: VideoSummary) -> str:
     """What the row of another path of an indexed video says (a copy, or where it was before a move)."""
+    if v.status != "done":  # its twin being indexed, or left unfinished: not searchable whole yet
+        return f"same content as {Path(v.path).name}, whose indexing has not finished"
     return f"same content as {Path(v.path).name}: indexed once · {v.tracks} people"
 
 
@@ -226,7 +228,8 @@ class LibraryPanel(QWidget):
                 self._refresh_size(v.path)
             for alias in v.aliases:  # a row under a path that is now another name of it (a move)
                 if alias in self._rows and self._rows[alias][1].state not in ACTIVE:
-                    self._rows[alias][1].set_state("done", copy_text(v))
+                    done = v.status == "done"
+                    self._rows[alias][1].set_state("done" if done else "copy", copy_text(v))
 
     def mark_unindexed(self, paths: list[str]) -> None:
         """Videos queued when Spotter last closed, never started: Resume indexes them."""

@@ -442,3 +442,14 @@ def test_a_moved_recordings_old_row_names_where_it_is_listed(qtbot) -> None:
     panel.sync([replace(old, path="/archive/Gate.mp4", aliases=("/live/Gate.mp4",))])
     assert panel.row("/live/Gate.mp4").status.text() == "same content as Gate.mp4: indexed once · 3 people"
     assert panel.row("/archive/Gate.mp4").status.text().startswith("indexed")
+    twin = VideoSummary(
+        2, "/nas/Door.mp4", "partial", 10.0, 60, 30, 6.0, 320, 240, 1, aliases=("/usb/Door.mp4",)
+    )
+    panel._row("/usb/Door.mp4")  # a copy shown while its twin had not finished: not "indexed once"
+    panel.sync([twin])
+    assert (
+        panel.row("/usb/Door.mp4").status.text()
+        == "same content as Door.mp4, whose indexing has not finished"
+    )
+    panel.sync([replace(twin, status="done", frames_done=60)])  # the twin finished: the copy's row says so
+    assert panel.row("/usb/Door.mp4").status.text() == "same content as Door.mp4: indexed once · 1 people"
