@@ -136,12 +136,15 @@ def test_a_cases_filter_follows_its_camera_renamed(library_db: str) -> None:
     assert json.loads(library.case("other").filter_json or "{}") == {}
     assert library.set_camera(garage, "Entrance") == ["theft"]  # two names become one
     assert json.loads(library.case("theft").filter_json)["cameras"] == ["Entrance"]
+    library.update_case("other", filter_json=json.dumps({"videos": [garage]}))
     library.close()
-    if "://" not in library_db:  # the filter is shown (it was by --json only)
+    if "://" not in library_db:  # the filter is shown (it was by --json only), videos by their paths
         from tests.test_cli import cli
 
         shown = cli("case", "show", "theft", "--db", library_db)
         assert "  filter: cameras Entrance\n" in shown.stdout, shown.stdout
+        shown = cli("case", "show", "other", "--db", library_db)
+        assert "  filter: videos /videos/garage.mp4\n" in shown.stdout, shown.stdout
 
 
 def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path) -> None:
