@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.grey_query import is_grey_photo
 from pipeline.search import MatchResult, Searcher, hit_from_track
 from pipeline.search_filter import SearchFilter
-from pipeline.types import Hit
+from pipeline.types import Hit, enters
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,11 @@ def refine(
         missing = [p for p in missing if p in inside]
     if missing:  # a confirmed track below the floor is still the person
         tracks, clocks = searcher.library.tracks(missing), searcher.library.clocks()
+        region = where.region if where is not None else None  # one that enters it, as a search asks
         hits += [
-            hit_from_track(tracks[p], 1.0, clocks.get(tracks[p].video_id)) for p in missing if p in tracks
+            hit_from_track(tracks[p], 1.0, clocks.get(tracks[p].video_id))
+            for p in missing
+            if p in tracks and (region is None or enters(tracks[p].path, region))
         ]
     hits.sort(key=lambda h: (-h.score, h.video_id, h.start_frame))
     limited = tuple(hits[:max_hits] if max_hits else hits)

@@ -66,6 +66,9 @@ def test_refining_within_a_filter_lists_no_confirmed_sighting_outside_it(library
     assert yard in {h.track_pk for h in refine(s, review).hits}  # below the floor: still the person
     assert yard in {h.track_pk for h in refine(s, review, SearchFilter(cameras=("Yard",))).hits}
     assert yard not in {h.track_pk for h in refine(s, review, SearchFilter(cameras=("Gate",))).hits}
+    # a region its path does not enter (the test tracks' boxes are at 10-40 x 20-100): left out too
+    assert yard not in {h.track_pk for h in refine(s, review, SearchFilter(region=(200, 200, 300, 300))).hits}
+    assert yard in {h.track_pk for h in refine(s, review, SearchFilter(region=(0, 0, 50, 50))).hits}
 
 
 def test_cases_keep_photos_and_verdicts(library_db: str) -> None:
