@@ -48,7 +48,8 @@ class PhotoOption(argparse.Action):
 
 def add_case_commands(sub: argparse._SubParsersAction, with_db: WithDb) -> None:
     """``case`` and its sub-commands, on the command line's sub-parsers ``sub``."""
-    from pipeline.cli.parser import COORDINATE, Parser, number, out_path
+    from pipeline.cli.option_types import COORDINATE, number, out_path
+    from pipeline.cli.parser import Parser
 
     case = sub.add_parser("case", help="work a case: query photos, confirm or reject hits, refine")
     cases = case.add_subparsers(dest="case_command", parser_class=Parser, required=True)
