@@ -51,26 +51,6 @@ def test_refining_adds_the_persons_other_views_and_drops_the_strangers(library_d
     assert refine(s, Review(())).hits == ()
 
 
-def test_refining_within_a_filter_lists_no_confirmed_sighting_outside_it(library_db: str) -> None:
-    """A sweep's case filtered to one camera listed, scored 1.000, the person's confirmed sightings on
-    another camera; a confirmed sighting inside the filter but below the floor is still listed."""
-    from pipeline.search_filter import SearchFilter
-
-    library, t = people_library(library_db)
-    elsewhere = add_video(library, "yard", [0.3 * E[0] + np.sqrt(1 - 0.09) * E[5]])  # far below the floor
-    library.set_camera(library.videos()[0].video_id, "Gate")
-    library.set_camera(elsewhere, "Yard")
-    yard = library.video_tracks(elsewhere)[0].pk
-    s = searcher(library, SearchConfig(min_score=0.65, relative_margin=1.0, calibrate=False))
-    review = Review((E[0],), confirmed=(t["T1"], yard))
-    assert yard in {h.track_pk for h in refine(s, review).hits}  # below the floor: still the person
-    assert yard in {h.track_pk for h in refine(s, review, SearchFilter(cameras=("Yard",))).hits}
-    assert yard not in {h.track_pk for h in refine(s, review, SearchFilter(cameras=("Gate",))).hits}
-    # a region its path does not enter (the test tracks' boxes are at 10-40 x 20-100): left out too
-    assert yard not in {h.track_pk for h in refine(s, review, SearchFilter(region=(200, 200, 300, 300))).hits}
-    assert yard in {h.track_pk for h in refine(s, review, SearchFilter(region=(0, 0, 50, 50))).hits}
-
-
 def test_cases_keep_photos_and_verdicts(library_db: str) -> None:
     """On SQLite and PostgreSQL (which, unlike SQLite, enforces column lengths)."""
     library, t = people_library(library_db)
