@@ -91,8 +91,14 @@ class FilterBar(QWidget):
         self._last = SearchFilter()
 
     def set_cameras(self, names: list[str]) -> None:
-        """The library's cameras (the current choice kept when it still exists)."""
+        """The library's cameras (the current choice kept when it still exists, and followed when it
+        was renamed: one name gone and one new in its place; the library's cases follow a rename
+        too, and a case's filter reset to all cameras here was written back to it)."""
         current = self.camera.currentText()
+        before = [self.camera.itemText(k) for k in range(1, self.camera.count())]
+        gone, came = set(before) - set(names), [n for n in names if n not in before]
+        if current in gone and len(gone) == 1 and len(came) == 1:
+            current = came[0]
         self.camera.blockSignals(True)
         self.camera.clear()
         self.camera.addItems([ALL_CAMERAS, *names])

@@ -73,3 +73,19 @@ def test_a_moved_recordings_old_row_names_where_it_is_listed(qtbot) -> None:
     )
     panel.sync([replace(twin, status="done", frames_done=60)])  # the twin finished: the copy's row says so
     assert panel.row("/usb/Door.mp4").status.text() == "same content as Door.mp4: indexed once · 1 people"
+
+
+def test_the_camera_filter_follows_its_camera_renamed(qtbot) -> None:
+    """Renaming the chosen camera reset the filter to all cameras, and the case's filter, which the
+    library had moved to the new name, was written back as all cameras at the next mark (a review).
+    One name gone and one new in its place is a rename; a camera merged into another is not."""
+    from gui.filter_bar import ALL_CAMERAS, FilterBar
+
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    bar.set_cameras(["Garage", "Lobby"])
+    bar.camera.setCurrentText("Lobby")
+    bar.set_cameras(["Entrance", "Garage"])
+    assert bar.value().cameras == ("Entrance",)
+    bar.set_cameras(["Garage"])  # merged away: no name took its place
+    assert bar.camera.currentText() == ALL_CAMERAS and bar.value().cameras == ()
