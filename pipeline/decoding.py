@@ -53,7 +53,6 @@ PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against t
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
 QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
 MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
-SEEK_SPACING_S = 4.0  # the seek table keeps a key frame at most every this many seconds
 
 
 @dataclass(frozen=True)
@@ -272,29 +271,6 @@ def _frames(
             prev_ts = ts
             yield Decoded(index, ts, pts, bool(frame.key_frame), frame)
             index += 1
-
-
-def scan_keyframes(path: Path, spacing_s: float = SEEK_SPACING_S) -> list[tuple[int, int]]:
-    """Seek table of a file by reading its packets without decoding: ``(frame index, pts)`` of key
-    frames about ``spacing_s`` apart. A frame's index is the rank of its pts among all packets."""
-    container, stream = open_video(path)
-    try:
-        every, keys = [], []
-        for packet in container.demux(stream):
-            if packet.pts is None or packet.size == 0:
-                continue
-            every.append(packet.pts)
-            if packet.is_keyframe:
-                keys.append(packet.pts)
-    finally:
-        container.close()
-    every.sort()
-    tb = float(stream.time_base or 0)
-    table: list[tuple[int, int]] = []
-    for pts in sorted(keys):
-        if not table or tb == 0 or (pts - table[-1][1]) * tb >= spacing_s:
-            table.append((bisect.bisect_left(every, pts), pts))
-    return table
 
 
 class ThreadedDecoder:

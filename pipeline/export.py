@@ -25,8 +25,8 @@ import numpy as np
 from models.validation import Range, check_fields
 from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
-from pipeline.decoding import scan_keyframes
 from pipeline.errors import ExportError, SpotterError
+from pipeline.keyframes import scan_keyframes
 from pipeline.source_check import verify_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.decoding import Decoded, ThreadedDecoder, scan_keyframes
+from pipeline.decoding import Decoded, ThreadedDecoder
 from pipeline.errors import VideoError
 from pipeline.image_sequence import image_at
+from pipeline.keyframes import scan_keyframes
 from pipeline.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)

@@ -19,13 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.decoding import (
-    SEEK_SPACING_S,
-    ThreadedDecoder,
-    probe_stream,
-    scan_keyframes,
-    upright_size,
-)
+from pipeline.decoding import ThreadedDecoder, probe_stream, upright_size
 from pipeline.errors import VideoError
 from pipeline.file_names import is_text, shown
 from pipeline.image_sequence import (
@@ -38,6 +32,7 @@ from pipeline.image_sequence import (
 from pipeline.image_sequence import (
     Sequence as ImageSequence,
 )
+from pipeline.keyframes import SEEK_SPACING_S, scan_keyframes
 from pipeline.types import fmt_time
 
 log = logging.getLogger(__name__)

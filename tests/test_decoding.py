@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.decoding import probe_stream, scan_keyframes
+from pipeline.decoding import probe_stream
 from pipeline.frames import FrameSource
+from pipeline.keyframes import scan_keyframes
 from pipeline.video import VideoReader, probe
 from tests.conftest import pets
 from tests.test_video import make_video
