@@ -12,22 +12,19 @@ from typing import Any
 from models.validation import ConfigError, Range, parse
 
 
-class Once(argparse.Action):
-    """An option that takes one value: given twice, it is refused (argparse keeps the last one, so
-    ``search --video 1 --video 4`` searched video 4 alone and said nothing of video 1)."""
+class OneVideo(argparse.Action):
+    """``search --video``: one only, given twice it is refused (argparse keeps the last one, so
+    ``--video 1 --video 4`` searched video 4 alone and said nothing of video 1)."""
 
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, _: Any = None
     ):
         if getattr(namespace, self.dest, None) is not None:
-            parser.error(f"{'/'.join(self.option_strings)} is given twice: one only{self.help_again}")
+            parser.error(
+                f"{'/'.join(self.option_strings)} is given twice: one only (search one video, or every "
+                "video of some cameras with --camera, which repeats)"
+            )
         setattr(namespace, self.dest, values)
-
-    help_again = ""
-
-
-class OneVideo(Once):
-    help_again = " (search one video, or every video of some cameras with --camera, which repeats)"
 
 
 def number(option: str, rule: Range | str) -> Callable[[str], Any]:
