@@ -15,9 +15,12 @@ from pipeline.storage.clock import VideoClock
 
 class ClockEditor(QObject):
     """Asks for a camera name or a start time, checks it and writes it to the library; ``changed``
-    tells the window to show the new values (the library list, timeline lanes, hits)."""
+    tells the window to show the new values (the library list, timeline lanes, hits).
+    ``camera_renamed`` (old, new) comes first where no video keeps the old name: the library's cases
+    follow such a rename, or a merge into a camera that exists, and the app's filter must too."""
 
     changed = Signal()
+    camera_renamed = Signal(str, str)
     error = Signal(str)
 
     def __init__(self, library: Library, parent: QWidget):
@@ -54,10 +57,15 @@ class ClockEditor(QObject):
         try:
             if video_id is None:
                 raise SpotterError(f"{Path(path).name} is not in the library yet")
+            old = self.library.clocks()[video_id].camera
             self.library.set_camera(video_id, name)
+            new = self.library.clocks()[video_id].camera
+            gone = old and old != new and old not in self.library.cameras()
         except SpotterError as e:
             self.error.emit(str(e))
             return False
+        if gone:
+            self.camera_renamed.emit(old, new)
         self.changed.emit()
         return True
 

@@ -106,6 +106,17 @@ class FilterBar(QWidget):
         self.camera.blockSignals(False)
         self._emit()
 
+    def follow_camera(self, old: str, new: str) -> None:
+        """The camera ``old`` was renamed ``new``, or merged into the camera ``new``: a choice of it
+        follows (the library's cases do; one left on all cameras was written back to the case at the
+        next mark). The list itself is updated by :meth:`set_cameras`, which tells who listens."""
+        if old and self.camera.currentText() == old:
+            self.camera.blockSignals(True)
+            if self.camera.findText(new) < 0:
+                self.camera.addItem(new)
+            self.camera.setCurrentIndex(self.camera.findText(new))
+            self.camera.blockSignals(False)
+
     def set_region(self, region: tuple[float, float, float, float] | None) -> None:
         """Limit the search to people who enter ``region`` (video pixels), or not (None)."""
         self.region = None if region is None else tuple(float(v) for v in region)  # type: ignore[assignment]

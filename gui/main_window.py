@@ -12,9 +12,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gui.actions import build_menus
@@ -28,15 +27,15 @@ from gui.indexing import IndexingController
 from gui.library_panel import LibraryPanel
 from gui.messages import MessageBar
 from gui.player import PlayerWidget
+from gui.query_actions import QueryActions
 from gui.query_panel import QueryPanel
 from gui.results_panel import ResultsPanel
 from gui.review import ReviewController
-from gui.search_service import Box, SearchOutcome, SearchService
+from gui.search_service import SearchOutcome, SearchService
 from gui.timeline import Lane, TimelineWidget
 from gui.unindexed import keep_unindexed, show_unindexed
 from gui.window_layout import WindowLayout, app_settings
 from pipeline.engine import ModelSet, SpotterError, models_for_library
-from pipeline.photo_files import load_photo
 from pipeline.storage import Library
 from pipeline.types import Hit, ProgressEvent, Stage, VideoSummary
 
@@ -45,7 +44,7 @@ log = logging.getLogger(__name__)
 SPLITTERS = ("main", "left", "centre")
 
 
-class MainWindow(DropRouting, WindowLayout, QMainWindow):
+class MainWindow(DropRouting, QueryActions, WindowLayout, QMainWindow):
     def __init__(
         self,
         db_path: str | Path,
@@ -146,6 +145,7 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
         lp.open_requested.connect(lambda p: pl.seek_time(p, 0.0))
         lp.camera_edit_requested.connect(self.clock_editor.edit_camera)
         lp.start_edit_requested.connect(self.clock_editor.edit_start)
+        self.clock_editor.camera_renamed.connect(self.filter_bar.follow_camera)
         self.clock_editor.changed.connect(self._on_clock_changed)
         self.clock_editor.error.connect(self.messages.error)
         self.review.error.connect(self.messages.error)
@@ -241,79 +241,6 @@ class MainWindow(DropRouting, WindowLayout, QMainWindow):
     def _show_device(self, label: str) -> None:
         self.library_panel.set_device(label)
         self.device_label.setText(f"Device: {label}")
-
-    # ----- query ----------------------------------------------------------------------------------
-
-    def _photo(self, path: str | Path) -> np.ndarray | None:
-        """The photo's pixels; a file that is not an image is reported in the window (None)."""
-        try:
-            image, note = load_photo(path)
-        except SpotterError as e:
-            self.messages.error(str(e))
-            return None
-        if note:  # an animated GIF, a multi-page TIFF: which of its pictures is searched
-            self.messages.warning(f"{Path(path).name}: {note}")
-        return image
-
-    def open_photo(self, path: str | Path) -> bool:
-        """Use a photo file as the query."""
-        image = self._photo(path)
-        if image is not None:
-            self.set_query_image(image, Path(path).name)
-        return image is not None
-
-    def add_query_photo(self, path: str | Path) -> bool:
-        """Another photo of the same person: the search runs again with both as examples."""
-        image = self._photo(path)
-        if image is None:
-            return False
-        if self.search.add_photo(image) is None:
-            self.messages.error("Open a photo of the person first; then add other photos of them")
-            return False
-        n = len(self.search.last_request.more_photos) + 1  # type: ignore[union-attr]
-        self.results.summary.setText("Searching…")
-        self.messages.info(f"Searching with {n} photos of the person ({Path(path).name} added)")
-        return True
-
-    def set_query_image(
-        self, image: np.ndarray, source: str, box: Box | None = None, pixel_aspect: float = 1.0
-    ) -> int:
-        """Show the photo and search for the person in it (or in ``box``); returns the request id.
-        ``pixel_aspect``: a video frame's pixel shape (the photo is shown as the player shows it)."""
-        self.query_panel.set_photo(image, source, box, pixel_aspect)
-        self.review.new_query()
-        self.results.summary.setText("Searching…")
-        return self.search.submit(image, box=box, source=source)
-
-    def search_description(self, upper: str | None, lower: str | None) -> int:
-        """No photo: rank the people by their clothing colours."""
-        said = ", ".join(f"{k} {v}" for k, v in (("upper", upper), ("lower", lower)) if v)
-        self.query_panel.set_description(said)
-        self.review.new_query()
-        self.results.summary.setText("Searching…")
-        return self.search.describe(upper, lower)
-
-    def choose_person(self, index: int) -> None:
-        if self.query_panel.image is not None:
-            self.query_panel.status.setText(f"Searching for person {index + 1}…")
-            self.review.new_query()
-            self.search.submit(self.query_panel.image, person=index, source=self.query_panel.source)
-
-    def paste_photo(self) -> bool:
-        """Use the clipboard's image (or copied photo file) as the query."""
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is not None and mime.hasImage():
-            return self.use_image_data(mime.imageData(), "pasted image")
-        if mime is not None and mime.hasUrls():
-            local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-            if local:
-                return self.handle_paths(local)
-            self.messages.warning(
-                "The clipboard holds a web address, not a file: save the photo first, then open or paste it"
-            )
-            return False
-        self.messages.warning("The clipboard holds no image to search for")
-        return False
 
     def _on_search_result(self, outcome: SearchOutcome) -> None:
         if self.query_panel.image is None:  # a description

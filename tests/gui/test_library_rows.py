@@ -89,3 +89,31 @@ def test_the_camera_filter_follows_its_camera_renamed(qtbot) -> None:
     assert bar.value().cameras == ("Entrance",)
     bar.set_cameras(["Garage"])  # merged away: no name took its place
     assert bar.camera.currentText() == ALL_CAMERAS and bar.value().cameras == ()
+
+
+def test_the_camera_filter_follows_its_camera_merged_into_another(make_window, tmp_path) -> None:
+    """Naming the chosen camera's last video after another camera (a merge) reset the app's filter to
+    all cameras, while the library moved the case's filter to the camera merged into; the next mark
+    wrote all cameras back over it. The app now follows the merge as the library does."""
+    import numpy as np
+
+    from gui.filter_bar import ALL_CAMERAS
+    from pipeline.storage import Library
+    from tests.test_search import DIM, add_video
+
+    db = tmp_path / "cams.db"
+    library = Library(str(db))
+    lobby, garage = (add_video(library, name, [np.ones(DIM)]) for name in ("lobby", "garage"))
+    library.set_camera(lobby, "Lobby")
+    library.set_camera(garage, "Garage")
+    library.close()
+    window = make_window(db)
+    bar = window.filter_bar
+    bar.camera.setCurrentText("Lobby")
+    assert bar.value().cameras == ("Lobby",)
+    assert window.clock_editor.set_camera("/videos/lobby.mp4", "Garage")
+    assert [bar.camera.itemText(k) for k in range(bar.camera.count())] == [ALL_CAMERAS, "Garage"]
+    assert bar.value().cameras == ("Garage",)
+    window.filter_bar.camera.setCurrentText(ALL_CAMERAS)  # a camera still in use is not followed
+    assert window.clock_editor.set_camera("/videos/garage.mp4", "Gate")
+    assert bar.value().cameras == ()
