@@ -187,3 +187,31 @@ def test_an_unreadable_snapshot_in_a_folder_is_one_line_naming_it(tmp_path: Path
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+def test_a_library_on_a_full_disk_says_the_disk_not_just_io_error(tmp_path: Path) -> None:
+    """Opening a library on a full disk (SQLite cannot make its journal files) said only "disk I/O
+    error (the transaction was rolled back ...)", which names neither the disk nor what to do (a
+    sweep). The process may write no byte to any file here: the disk is full for it."""
+    import resource
+    import signal
+
+    db = tmp_path / "lib.db"
+    Library(str(db)).close()
+    before = digest(db)
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    p = subprocess.run(
+        [sys.executable, "main.py", "videos", "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=full_disk,
+    )
+    one_line_error(p, str(db), "disk I/O error", "is it full")
+    assert digest(db) == before

@@ -76,6 +76,11 @@ def storage_message(
     low = text.lower()
     if "full" in low or "no space" in low:
         hint = "the disk is full; free some space and try again; nothing already indexed was lost"
+    elif "disk i/o error" in low:  # SQLite's word for a write or read that failed (its temporary files too)
+        hint = (
+            "the disk could not be written or read: is it full, or a removable or network drive gone? "
+            "Nothing already indexed was lost"
+        )
     elif "readonly" in low or "read-only" in low or "permission" in low or "unable to open" in low:
         hint = "the database or its folder is not writable; choose a writable --db location"
     elif "malformed" in low or "not a database" in low or "corrupt" in low:
