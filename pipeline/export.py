@@ -27,6 +27,7 @@ from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
 from pipeline.errors import ExportError, SpotterError
 from pipeline.keyframes import scan_keyframes
+from pipeline.partial_files import new_part
 from pipeline.source_check import verify_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
@@ -132,10 +133,12 @@ def place_file(tmp: Path, target: Path) -> None:
 
 def write_new(target: Path, data: bytes) -> None:
     """Write bytes to a new file (never replacing one), via a temporary file in the same folder."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".spotter-", suffix=target.suffix)
-    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as f:
+        tmp = new_part(target.parent, target.suffix)
+    except OSError as e:
+        raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
+    try:
+        with open(tmp, "wb") as f:
             f.write(data)
         os.chmod(tmp, file_mode())
         place_file(tmp, target)
@@ -203,9 +206,10 @@ def iter_export_clip(
     if last < first:
         raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")
     gap = round(config.max_box_gap_s * info.fps)  # the fewer frames: no box drawn where none was seen
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".spotter-", suffix=".mp4")
-    os.close(fd)
-    tmp = Path(name)
+    try:
+        tmp = new_part(target.parent, ".mp4")
+    except OSError as e:
+        raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
     written, best = 0, (-1.0, None)
     span = (first, 0.0, 0.0)  # the first frame written, its time, and the last frame's time
     try:

@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from pipeline.partial_files import new_part
 from pipeline.storage import Library
 
 log = logging.getLogger(__name__)
@@ -210,8 +210,7 @@ class VectorIndex:
         folder = self.cache_path.parent
         try:  # meta last: a crash in between leaves no meta, and the cache is ignored
             self._meta_path().unlink(missing_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spotter-index-")
-            os.close(fd)
+            tmp = str(new_part(folder))
             faiss.write_index(self._index, tmp)
             os.replace(tmp, self.cache_path)
             meta = {
@@ -222,8 +221,8 @@ class VectorIndex:
                 "max_id": self._max_id,
                 "size": n,
             }
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spotter-index-")
-            with os.fdopen(fd, "w") as f:
+            tmp = str(new_part(folder))
+            with open(tmp, "w") as f:
                 f.write(json.dumps(meta))
             os.replace(tmp, self._meta_path())
             self._saved_size = n

@@ -1,0 +1,81 @@
+"""Files written whole or not at all: each is written under a temporary name in its own folder and
+moved into place when finished, and what a killed writer left is removed by the next one.
+
+A clip, a thumbnail, a summary or the search index's cache is first written to
+``.spotter-part-<host>-<pid>-<random><suffix>`` beside its target. A process killed while writing
+(kill -9, a power cut, a crash in FFmpeg) leaves that file behind: hidden, and for the index's cache
+of a large library gigabytes. Every writer that makes a part in a folder first removes the parts
+there whose writer is gone: made on this machine by a process that no longer runs (another
+machine's parts on a shared folder cannot be checked that way, so only when older than
+``STALE_PART_S``). A part of a running export is never touched: its process is alive. Parts named
+before 2026-12-03 (``.spotter-XXXXXXXX.mp4``, ``.spotter-index-XXXXXXXX``) carry no process, and go by
+age alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+PART_PREFIX = ".spotter-part-"
+# A part whose writer cannot be checked (another machine's, or named before parts named their
+# writer) is left while younger than this: a writer on another machine may still be at work.
+STALE_PART_S = 24 * 3600.0
+
+_PART = re.compile(re.escape(PART_PREFIX) + r"(?P<host>[A-Za-z0-9.-]+)-(?P<pid>\d+)-[A-Za-z0-9_]+(\.\w+)?$")
+# mkstemp's names of before: a clip, thumbnail or summary kept its suffix; the index's cache had none
+_OLD_PART = re.compile(r"\.spotter-([a-z0-9_]{8}\.(mp4|jpg|json|csv)|index-[a-z0-9_]{8})$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", ".", socket.gethostname())[:40] or "host"
+
+
+def new_part(folder: Path, suffix: str = "") -> Path:
+    """A new, empty part file in ``folder`` (the leftovers of killed writers there removed first);
+    the caller writes it, then moves it into place or removes it."""
+    sweep_parts(folder)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{PART_PREFIX}{_host()}-{os.getpid()}-", suffix=suffix)
+    os.close(fd)
+    return Path(name)
+
+
+def _abandoned(entry: os.DirEntry, now: float) -> bool:
+    mine = _PART.match(entry.name)
+    if mine is None and _OLD_PART.match(entry.name) is None:
+        return False
+    if mine is not None and mine["host"] == _host():
+        pid = int(mine["pid"])
+        return pid != os.getpid() and not psutil.pid_exists(pid)
+    try:
+        return now - entry.stat(follow_symlinks=False).st_mtime > STALE_PART_S
+    except OSError:
+        return False
+
+
+def sweep_parts(folder: Path) -> int:
+    """Remove the parts in ``folder`` whose writer is gone (see the module's docstring); how many.
+    Never raises: a folder that cannot be listed or a part that cannot be removed is left."""
+    removed, now = 0, time.time()
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".spotter-")]
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and _abandoned(entry, now):
+                os.unlink(entry.path)
+                removed += 1
+                log.info("removed %s, left by a writer that was stopped", entry.path)
+        except OSError as e:
+            log.debug("cannot remove %s: %s", entry.path, e)
+    return removed
