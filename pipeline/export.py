@@ -183,9 +183,12 @@ def iter_export_clip(
     config: ExportConfig = ExportConfig(),
     cancel: Callable[[], bool] | None = None,
     seek_table: Sequence[tuple[int, int]] | None = None,
+    indexed_frames: int = 0,
 ) -> Generator[tuple[int, int], None, ExportedClip]:
     """Cut frames [start_frame - margin, end_frame + margin] of ``video`` to a new MP4 at ``out``
-    (the margin counted in time: a wait longer than it between two frames ends it).
+    (the margin counted in time: a wait longer than it between two frames ends it), never past the
+    first ``indexed_frames`` (the frames indexed, where known: a folder's images or a recording's
+    frames added since were never checked against what was indexed, so they are no evidence).
 
     With ``annotate`` the person's box from ``path`` (a track's box path) is drawn on every frame it
     covers; a JPEG thumbnail (same name, ``.jpg``) shows the frame where the person is largest.
@@ -202,7 +205,10 @@ def iter_export_clip(
     rate = rate_around(path, info.fps)
     margin = round(config.margin_s * rate)
     first = max(0, int(start_frame) - margin)
-    last = min(info.frame_count - 1, int(end_frame) + margin)
+    limit = info.frame_count
+    if indexed_frames:  # never inside the track itself
+        limit = min(limit, max(indexed_frames, int(end_frame) + 1))
+    last = min(limit - 1, int(end_frame) + margin)
     if last < first:
         raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")
     gap = round(config.max_box_gap_s * info.fps)  # the fewer frames: no box drawn where none was seen
@@ -306,6 +312,7 @@ def iter_export_track(
         config,
         cancel,
         seek_table,
+        track.video_frames,
     )
 
 

@@ -207,6 +207,8 @@ class Library(
             TrackRow.end_s,
             TrackRow.path,
             TrackRow.person,
+            VideoRow.frame_count,
+            VideoRow.frames_done,
         ]
         out: dict[int, TrackInfo] = {}
         with self._read() as s:
@@ -216,7 +218,8 @@ class Library(
             for row in s.execute(q).all():
                 path = np.frombuffer(row[9], np.float64).reshape(-1, PATH_COLUMNS)
                 person = row[10] if row[10] is not None else row[4]
-                out[row[0]] = TrackInfo(*row[:9], path, person)
+                indexed = max(int(row[11] or 0), int(row[12] or 0))  # a count probed, or the frames read
+                out[row[0]] = TrackInfo(*row[:9], path, person, indexed)
         return out
 
     def people_tracks(self, people: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[TrackInfo]]:

@@ -40,6 +40,9 @@ class TrackInfo:
     end_s: float
     path: np.ndarray  # (N, 7)
     person: int  # linked chain of tracks this one belongs to (its own track id when unlinked)
+    video_frames: int = 0  # frames of the footage when it was indexed (0: unknown): evidence is cut
+    # from these only; images a camera added to its folder since, or a recording's bytes written
+    # since, were never checked against what was indexed
 
 
 def f32_bytes(v: np.ndarray) -> bytes:
