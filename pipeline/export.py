@@ -157,9 +157,10 @@ def draw_box(image: np.ndarray, box: np.ndarray, config: ExportConfig, label: st
         scale = max(0.4, image.shape[0] / 900)
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = max(y1 - 4, th + 2)
-        cv2.rectangle(image, (x1, ty - th - 3), (x1 + tw + 4, ty + 2), config.box_color, -1)
+        tx = max(0, min(x1, image.shape[1] - tw - 5))  # a person at the right edge: the label inside
+        cv2.rectangle(image, (tx, ty - th - 3), (tx + tw + 4, ty + 2), config.box_color, -1)
         cv2.putText(
-            image, label, (x1 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA
+            image, label, (tx + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA
         )
 
 

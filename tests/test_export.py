@@ -241,3 +241,20 @@ def test_clip_names_keep_letters_of_any_script() -> None:
     assert stem("/v/Cafe\u0301 cam.mp4").startswith("Café_cam_track3")  # an accent kept apart (macOS)
     long = stem("/v/" + "𠮷" * 60 + ".mp4")  # four bytes a letter: the name fits a file system's 255
     assert long.startswith("𠮷" * 15 + "_track3") and len((long + ".mp4").encode()) < 255
+
+
+def test_a_label_of_a_person_at_the_right_edge_is_drawn_whole() -> None:
+    """A person at the frame's right edge had their label cut off ("track 6 0.83" read "track"): the
+    label is moved left to fit, still above the box."""
+    from pipeline.export import draw_box
+
+    config = ExportConfig()
+    image = np.zeros((360, 480, 3), np.uint8)
+    draw_box(image, np.array([440.0, 100.0, 478.0, 200.0]), config, "track 6  0.83")
+    drawn = np.flatnonzero((image[60:98] == config.box_color).all(axis=2).any(axis=0))
+    width = drawn.max() - drawn.min()
+    assert width > 60 and drawn.max() <= 479  # the whole label, inside the frame
+    left = np.zeros_like(image)
+    draw_box(left, np.array([10.0, 100.0, 48.0, 200.0]), config, "track 6  0.83")
+    same = np.flatnonzero((left[60:98] == config.box_color).all(axis=2).any(axis=0))
+    assert same.min() == 10 and same.max() - same.min() == width  # unmoved where it fits
