@@ -6,10 +6,12 @@ stride, input size or model) numbers its tracks otherwise, so the same number ca
 (a helper's sweep: TUD-Campus indexed twice, 3 of 11 numbers were other people, and a confirmation
 landed on the person the case had rejected). A mark is therefore attached to the track of the same
 video whose boxes agree with the marked ones (IoU of at least ``MIN_BOX_IOU``, the track's box
-interpolated at each marked frame) on at least ``MIN_SPAN_OVERLAP`` of the marked frames, and whose
-span overlaps the marked span by that share of the longer; the best such track, whatever its number,
-else none (the mark is left out and counted). A file written before boxes were kept is matched by
-number and span, as then.
+interpolated at each marked frame) on at least ``MIN_SPAN_OVERLAP`` of the marked frames: the best
+such track, whatever its number, else none (the mark is left out and counted). Its span may be
+longer than the marked one: a run that joined the person's fragments into one track shows them all
+(a sweep: a mark on a fragment of 14 frames was dropped when the new run's track of the same person
+ran 31 frames, as the spans had to overlap by half of the longer). A file written before boxes were
+kept is matched by number and span (overlapping by that share of the longer), as then.
 
 The same rule keeps the marks of a video indexed again (:func:`drop_stale`): a track of the first run
 that the new run did not find again by its start (``pipeline.storage.replacing``: another model or
@@ -49,7 +51,7 @@ def same_person(marked: np.ndarray, span: tuple[int, int], tracks: Sequence[Trac
     rule of the module docstring; None when none does."""
     best, most = None, 0
     for t in tracks:
-        if not same_span((t.first_frame, t.last_frame), span):
+        if t.last_frame < span[0] or t.first_frame > span[1]:
             continue
         agree = 0
         for row in marked:

@@ -88,3 +88,23 @@ def test_a_case_with_a_mark_on_the_new_track_keeps_it(library: Library) -> None:
     )
     assert library.case("gate").marked("confirmed") == (new[7], new[8])
     assert library.case("gate").marked("rejected") == ()
+
+
+def test_a_mark_on_a_fragment_follows_the_person_into_a_longer_track(library: Library) -> None:
+    """A confirmation on a fragment (14 frames) was dropped when the new run followed the same person
+    in one track of 60 frames (a sweep: --stride 2 joined fragments): the spans had to overlap by half
+    of the longer. The boxes agree on every marked frame: the mark moves. A track of another person
+    at the same time still gets nothing."""
+    d = library.start_video(video_info(), "det", "reid", {})
+    first_run = [walker(1, 0, 19, 0), walker(2, 30, 43, 60), walker(3, 30, 43, 600)]
+    library.commit_chunk(d.video_id, first_run, 100, None, "reid")
+    library.finish_video(d.video_id, "done", 100)
+    pks = {t.track_id: t.pk for t in library.video_tracks(d.video_id)}
+    library.create_case("gate", [])
+    library.mark("gate", pks[2], "confirmed")
+    library.start_video(video_info(), "det", "reid", {}, force=True)
+    library.commit_chunk(d.video_id, [walker(1, 0, 59, 0), walker(9, 25, 50, 590)], 100, None, "reid")
+    said = drop_stale(library, d.video_id)
+    assert said.startswith("1 review mark(s) moved to the new tracks of the same people"), said
+    now = {t.track_id: t.pk for t in library.video_tracks(d.video_id)}
+    assert library.case("gate").marked("confirmed") == (now[1],)
