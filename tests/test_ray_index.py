@@ -267,6 +267,26 @@ def test_a_known_content_is_not_indexed_again_and_a_bad_file_does_not_stop_the_j
     assert video.aliases == (str(copy.resolve()),)
 
 
+def test_two_copies_in_one_job_are_indexed_once(cluster, tmp_path: Path) -> None:
+    """Two copies of a recording given to one job, neither indexed before: the driver's decision for
+    the second sees the first registered (being indexed), so the second is listed with it, not
+    indexed by another worker at the same time (every hit twice)."""
+    import shutil
+
+    from pipeline.distributed.ray_index import RayIndexJob
+
+    library = Library(tmp_path / "lib.db")
+    copies = [tmp_path / "cam_a.mp4", tmp_path / "cam_b.mp4"]
+    for copy in copies:
+        shutil.copy(tud().video, copy)
+    job = RayIndexJob(copies, library, ModelConfig(device="cpu"), CONFIG, workers=2)
+    stages = sorted((p.finished.stage, "same content" in p.finished.message) for p in job.run() if p.finished)
+    assert stages == [("done", False), ("skipped", True)]
+    (video,) = library.videos()
+    assert video.status == "done" and len(video.aliases) == 1
+    assert {video.path, *video.aliases} == {str(c.resolve()) for c in copies}
+
+
 def test_ctrl_c_stops_a_ray_job_keeps_what_finished_and_the_next_run_completes(tmp_path: Path) -> None:
     """A real SIGINT to `main.py index --ray local` after the first video is done: exit 130, the
     finished video kept, the other 'partial'; indexing again finishes it under the same video id."""
