@@ -238,6 +238,15 @@ def test_indexing_a_video_again_keeps_its_tracks_until_replaced_and_the_marks_on
 def test_names_with_control_characters_are_refused(library: Library) -> None:
     with pytest.raises(StorageError, match="control characters"):
         library.create_case("esc\x1b[31mred", [])
+    with pytest.raises(StorageError, match="control characters"):  # a bidi override: shown reordered
+        library.create_case("invoice\u202egpj.exe", [])
+    # the zero-width joiners are how Persian words and emoji sequences are written (a sweep: refused)
+    for name in (
+        "\u067e\u0631\u0648\u0646\u062f\u0647\u200c\u06cc \u0645\u0647\u062f\u06cc",
+        "\U0001f46e\u200d\u2640\ufe0f lobby",
+    ):
+        library.create_case(name, [])
+        assert library.case(name).name == name
     with pytest.raises(StorageError, match=r"1 to 100 characters, not 'xxxx.*\(300 characters\)"):
         library.create_case("x" * 300, [])
 

@@ -103,6 +103,9 @@ def storage_message(
     return f"{action}: {text} ({hint})"
 
 
+JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner: part of how words are written
+
+
 def clean_name(text: str, limit: int, what: str) -> str:
     """An operator's name for something (a camera, a case): spaces collapsed, 1 to ``limit`` characters."""
     from pipeline.errors import StorageError
@@ -111,7 +114,9 @@ def clean_name(text: str, limit: int, what: str) -> str:
     if not name or len(name) > limit:
         shown = name if len(name) <= limit else f"{name[:40]}... ({len(name)} characters)"
         raise StorageError(f"a {what} name must have 1 to {limit} characters, not {shown!r}")
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):  # ESC would drive the terminal
+    # ESC would drive the terminal, a bidi override reorder what is shown; the zero-width joiners
+    # are letters' business (Persian names, emoji sequences such as a woman police officer)
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c not in JOINERS for c in name):
         raise StorageError(f"a {what} name cannot hold control characters: {name!r}")
     if any(unicodedata.category(c) == "Cs" for c in name):  # bytes of another encoding, not text
         raise StorageError(f"a {what} name must be text (UTF-8): {name!r} holds bytes of another encoding")
