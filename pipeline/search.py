@@ -29,6 +29,7 @@ from models.loader import ModelSet
 from pipeline.calibration import COLOUR, Floors, library_floors, library_histograms
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
+from pipeline.filter_scope import among, seen_inside, whole_people
 from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
 from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
@@ -297,9 +298,10 @@ class Searcher:
         grey_vec: np.ndarray | None = None,
     ) -> MatchResult:
         """Score the library (or the tracks inside ``where``, and of ``video``) against an embedded
-        query; hits and candidates best first. With ``grey_vec`` (the query turned grey), tracks
-        recorded without colour are scored against it; when it is the query itself (a photo without
-        colour), colour tracks are scored turned grey."""
+        query; hits and candidates best first. Under a filter, a person is scored by all their tracks,
+        and only people seen inside it are weighed against each other (:mod:`pipeline.filter_scope`).
+        With ``grey_vec`` (the query turned grey), tracks recorded without colour are scored against it;
+        when it is the query itself (a photo without colour), colour tracks are scored turned grey."""
         cfg = self.config
         floor, night_floor = self._floors(min_score)  # for tracks in colour, and without colour
         low = min(floor, night_floor)
@@ -314,22 +316,22 @@ class Searcher:
             where = replace(where, videos=(video_id,))
         clocks = self.library.clocks()
         allowed = self.filter.allowed(where, clocks) if where.active else None
-        inside = allowed.pks if allowed is not None else None
+        inside = allowed.pks if allowed is not None else None  # the tracks a hit may show
         least = min(lowest, low - cfg.rescore_window)
-        pks, scores = self.index.search(vec, least, cfg.candidates, inside)
+        scope = whole_people(self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside)
+        pks, scores = self.index.search(vec, least, cfg.candidates, scope)
         dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:
-            grey_found = self.index.search(grey_vec, least, cfg.candidates, inside)
+            grey_found = self.index.search(grey_vec, least, cfg.candidates, scope)
             pks, scores, dark = self._like_with_like((pks, scores), grey_found)
         in_grey = np.zeros(len(pks), bool)  # colour tracks scored turned grey (a photo without colour)
         if grey_photo:
-            pks, scores, in_grey = self._colour_in_grey(vec, least, inside, (pks, scores))
+            pks, scores, in_grey = self._colour_in_grey(vec, least, scope, (pks, scores))
             dark = np.zeros(len(pks), bool)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
-        if where.region is not None and keep:  # the union box chose them: their own boxes decide
-            paths = self.library.tracks(pks[keep].tolist())
-            keep = [i for i in keep if int(pks[i]) in paths and enters(paths[int(pks[i])].path, where.region)]
+        if inside is not None and keep:
+            keep = seen_inside(self.library, pks, keep, owners, inside, where.region)
         pks, scores, dark, in_grey = pks[keep], scores[keep].astype(np.float64), dark[keep], in_grey[keep]
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)
@@ -347,15 +349,15 @@ class Searcher:
         if night_floor != floor and cfg.like_with_like:
             nighted = best_track_flagged(pks, scores, self.colourless(pks), owners)
         floors = PersonFloors(floor, night_floor, grey_floor, frozenset(nighted), frozenset(greyed))
-        best = people[0][0] if people else None
         limit = cfg.max_hits if max_hits is None else max_hits
         candidates = tuple(
             hit_from_track(t, score, clocks.get(t.video_id))
             for score, members in people
             for t in members
-            if (inside is None or _among(inside, t.pk))
+            if (inside is None or among(inside, t.pk))
             and (where.region is None or enters(t.path, where.region))
         )
+        best = candidates[0].score if candidates else None  # people are best first
         chosen = chosen_people(people, floors, margin, cfg.margin_per_video, cfg.one_place)
         hits = tuple(h for h in candidates if (h.video_id, h.person) in chosen)
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
@@ -388,8 +390,3 @@ class Searcher:
         keys = [k for k, s in sorted(best.items(), key=lambda kv: -kv[1]) if s >= lowest]
         members = self.library.people_tracks(keys)
         return [(best[k], members.get(k, [])) for k in keys]
-
-
-def _among(sorted_pks: np.ndarray, pk: int) -> bool:
-    i = int(np.searchsorted(sorted_pks, pk))
-    return i < len(sorted_pks) and int(sorted_pks[i]) == pk

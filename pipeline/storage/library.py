@@ -184,6 +184,14 @@ class Library(
             return {}
         return self._track_infos(TrackRow.id.in_([int(p) for p in pks]))
 
+    def people_pks(self, people: Sequence[tuple[int, int]]) -> list[int]:
+        """The keys of every track of each (video id, person) chain (the light form of
+        :meth:`people_tracks`)."""
+        if not people:
+            return []
+        with self._read() as s:
+            return list(s.scalars(select(TrackRow.id).where(_of_people(set(people)))).all())
+
     def track_people(self, pks: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(video id, person) of each stored track by primary key: the light lookup a search makes
         before it reads whole people with :meth:`people_tracks`."""
@@ -227,13 +235,8 @@ class Library(
         if not people:
             return {}
         wanted = set(people)
-        by_video: dict[int, set[int]] = {}
-        for video_id, person in wanted:
-            by_video.setdefault(video_id, set()).add(person)
-        # one indexed lookup per video (SQLite scans the whole index for a row-value IN)
-        where = or_(*[(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in by_video.items()])
         out: dict[tuple[int, int], list[TrackInfo]] = {}
-        for t in sorted(self._track_infos(where).values(), key=lambda t: t.first_frame):
+        for t in sorted(self._track_infos(_of_people(wanted)).values(), key=lambda t: t.first_frame):
             if (t.video_id, t.person) in wanted:
                 out.setdefault((t.video_id, t.person), []).append(t)
         return out
@@ -284,3 +287,12 @@ class Library(
 
 def _path_bytes(record: TrackRecord) -> bytes:
     return np.ascontiguousarray(record.path, dtype=np.float64).tobytes()
+
+
+def _of_people(people: set[tuple[int, int]]) -> Any:
+    """Where a track is one of ``people`` ((video id, person) each): one indexed lookup per video
+    (SQLite scans the whole index for a row-value IN)."""
+    by_video: dict[int, set[int]] = {}
+    for video_id, person in people:
+        by_video.setdefault(video_id, set()).add(person)
+    return or_(*[(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in by_video.items()])

@@ -1,0 +1,78 @@
+"""A filter shows less, it does not change who a person is: a hit of a search without the filter that
+lies inside it is a hit with it (pipeline/filter_scope.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.search import SearchConfig
+from pipeline.search_filter import SearchFilter
+from pipeline.storage import Library
+from pipeline.types import TrackRecord
+from pipeline.video import VideoInfo
+from tests.test_search import DIM, searcher, unit
+
+T0 = datetime(2026, 11, 21, 23, 59, 30)
+LEFT, RIGHT = [10.0, 20.0, 40.0, 100.0], [200.0, 20.0, 240.0, 100.0]
+
+
+def _library(db: str, q: np.ndarray) -> tuple[Library, dict[int, int]]:
+    """One camera from 23:59:30: the person walks in on the left before midnight (track 1, their best
+    look, 0.95) and is followed after it on the right, seen from behind (track 2, 0.80, linked to
+    track 1); another man walks there after midnight (track 3, 0.88), and a third, on the right
+    too (track 4, 0.60)."""
+    rng = np.random.default_rng(3)
+
+    def look(score: float) -> np.ndarray:
+        n = unit(rng.normal(size=DIM))
+        return score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+
+    def track(k: int, first: int, box: list[float], score: float) -> TrackRecord:
+        frames = np.arange(first, first + 20, dtype=np.float64)
+        path = np.column_stack([frames, frames / 10, np.tile([*box, 0.9], (20, 1))])
+        v = look(score)
+        return TrackRecord(k, path, v, v[None], (first,), b"\xff\xd8", 0.5)
+
+    library = Library(db)
+    info = VideoInfo(Path("/videos/gate.mp4"), 1, 0.0, "gate".ljust(64, "0"), 10.0, 1000, 320, 240)
+    vid = library.start_video(info, "det", "test-reid", {}).video_id
+    records = [track(1, 0, LEFT, 0.95), track(2, 400, RIGHT, 0.80), track(3, 700, RIGHT, 0.88)]
+    library.commit_chunk(vid, [*records, track(4, 800, RIGHT, 0.60)], 1000, None, "test-reid")
+    library.finish_video(vid, "done", 1000)
+    library.set_camera(vid, "Gate")
+    library.set_start(vid, T0)
+    pks = {t.track_id: t.pk for t in library.video_tracks(vid)}
+    library.set_persons(vid, {pks[1]: 1, pks[2]: 1})
+    return library, pks
+
+
+def test_a_hit_inside_a_window_or_region_stays_a_hit(library_db: str) -> None:
+    """Under --from midnight the person's track after it was scored alone (0.80), the other man (0.88)
+    became the best of the window, and the person's own sighting fell below the margin: the hit
+    vanished and the wrong man took its place (a sweep, on a snapshot folder across midnight). The
+    same under a region that only the later track enters. Now the person is scored by all their
+    tracks, and the filter only hides what lies outside it."""
+    q = unit(np.random.default_rng(4).normal(size=DIM))
+    library, pks = _library(library_db, q)
+    s = searcher(library, SearchConfig(min_score=0.65, calibrate=False, one_place=False))
+
+    def hits(where: SearchFilter | None = None) -> list[int]:
+        return sorted(h.track_id for h in s.match(q, where=where).hits)
+
+    assert hits() == [1, 2]
+    after_midnight = SearchFilter(start=datetime(2026, 11, 22))
+    assert hits(after_midnight) == [2]
+    assert hits(SearchFilter(region=(150, 0, 320, 240))) == [2]
+    assert hits(SearchFilter(start=datetime(2026, 11, 22), region=(150, 0, 320, 240))) == [2]
+    m = s.match(q, where=after_midnight)
+    scores = {h.track_id: round(h.score, 3) for h in m.candidates}
+    assert scores[2] == 0.95 and 1 not in scores  # the person's score; nothing outside the window shown
+    assert m.best_score is not None and round(m.best_score, 3) == 0.95
+    # only people seen inside the filter are weighed: the best of a window without the person
+    later = SearchFilter(start=T0 + timedelta(seconds=65))
+    assert hits(later) == [3]
+    assert sorted(pks) == [1, 2, 3, 4]
+    library.close()
