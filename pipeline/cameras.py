@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,14 +38,33 @@ FROM_NAME, FROM_SNAPSHOTS, FROM_CONTAINER, FROM_FOLDER, OPERATOR = (
     "operator",
 )
 _WORD_EDGES = " _-.,()[]"
+# images whose names are read for a date-named folder's camera: spread over the folder (a day of
+# snapshots at 1 fps is 86,400 names; the camera's name is in each, or in none)
+CAMERA_NAME_SAMPLE = 64
+# a folder named by a day alone (2026-11-25, 20261125, 2026_11_25): a recorder's export of one day
+_DATE_ONLY = re.compile(r"^[^\w]*(19|20)\d\d[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])[^\w]*$")
 _COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)(?=$|[ _.-])|\d{1,4}$)")
 
 
-def guess_camera(path: str | Path, is_folder: bool | None = None) -> tuple[str, str]:
+def guess_camera(
+    path: str | Path, is_folder: bool | None = None, images: Sequence[Path] = ()
+) -> tuple[str, str]:
     """(camera name, where it came from) for a video file or a folder of snapshots (a path that
     cannot be looked at, an unmounted share, is taken as a file). ``is_folder`` says which it is
-    when the caller knows (a snapshot of a listed folder), so that no file is looked at."""
+    when the caller knows (a snapshot of a listed folder), so that no file is looked at. A folder
+    named by a date alone (a recorder's export of a day, ``Cam03/2026-11-25``) is no camera: its
+    ``images`` name it where every one names the same camera (``Cam03_20261125_100000.jpg``), else
+    the folder above does."""
     path = Path(path)
+    if images and (is_folder or (is_folder is None and os.path.isdir(path))):
+        name, source = guess_camera(path, True)
+        if not _DATE_ONLY.match(path.name):
+            return name, source
+        step = max(1, len(images) // CAMERA_NAME_SAMPLE)
+        named = {guess_camera(f, False) for f in [*images[::step], images[-1]]}
+        if len(named) == 1 and next(iter(named))[1] == FROM_NAME:
+            return next(iter(named))[0], FROM_SNAPSHOTS
+        return (path.parent.name or name), FROM_FOLDER
     # isdir is False, not an error, for a path that cannot be looked at
     folder_itself = os.path.isdir(path) if is_folder is None else is_folder
     stem = path.name if folder_itself else path.stem

@@ -180,7 +180,7 @@ def _index(
     library.record_clock_guess(
         decision.video_id,
         vpath,
-        guess_camera(info.path),
+        guess_camera(info.path, images=info.images.files if info.images else ()),
         guess_start(info.path, info.images.start if info.images else None),
     )
     if decision.action == "skip":  # decided without loading any model: instant

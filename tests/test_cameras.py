@@ -17,6 +17,7 @@ from pipeline.cameras import (
     FROM_CONTAINER,
     FROM_FOLDER,
     FROM_NAME,
+    FROM_SNAPSHOTS,
     OPERATOR,
     clock_label,
     container_creation_time,
@@ -395,3 +396,34 @@ def test_the_track_table_takes_in_new_tracks_without_reading_it_all_again(librar
     same_as_fresh()
     assert reads[0] == 8  # a removal: everything read again (b's 3, d's 5)
     assert b in tracks.table().videos.tolist() and a not in tracks.table().videos.tolist()
+
+
+def test_a_folder_named_by_a_day_takes_its_camera_from_its_images(tmp_path: Path, models) -> None:
+    """A recorder's export of a day (``2026-11-25/Cam03_20261125_100000.jpg``) was camera
+    "2026-11-25", a new camera every day, and ``--camera Cam03`` found none of it (a sweep). A folder
+    named by a day alone is no camera: the one camera its images all name is, else the folder above."""
+    from pipeline.indexer import index_video
+    from tests.test_image_sequence import tud_frames, write_named
+
+    day = tmp_path / "export" / "2026-11-25"
+    write_named(day, tud_frames(20))  # cam1_20261121_...jpg
+    files = sorted(day.iterdir())
+    assert guess_camera(day, images=files) == ("cam1", FROM_SNAPSHOTS)
+    unnamed = tmp_path / "Lobby" / "20261126"
+    unnamed.mkdir(parents=True)
+    plain = [unnamed / f"20261126_1000{k:02d}.jpg" for k in range(3)]
+    for p in plain:
+        p.write_bytes(b"")
+    assert guess_camera(unnamed, images=plain) == ("Lobby", FROM_FOLDER)
+    two = tmp_path / "2026-11-27"
+    two.mkdir()
+    both = [two / "CamA_20261127_100000.jpg", two / "CamB_20261127_100001.jpg"]
+    assert guess_camera(two, images=both) == (tmp_path.name, FROM_FOLDER)
+    named = tmp_path / "Gate_20261125"  # its own name (with a date, no time: not a day alone)
+    assert guess_camera(named, True, plain) == ("Gate_20261125", FROM_FOLDER)
+
+    library = Library(tmp_path / "lib.db")
+    for _ in index_video(day, library, models):
+        pass
+    assert [v.camera for v in library.videos()] == ["cam1"]
+    library.close()
