@@ -84,6 +84,13 @@ def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
         return None
 
 
+def end_second(end: datetime) -> datetime:
+    """The clock time an operator is shown for the end of a span: the second that covers it, so the
+    span shown holds all of it (0:00.0-0:02.8 from 09:00:00 reads 09:00:00-09:00:03, not 09:00:02).
+    The command line and the case report say end times by this one rule."""
+    return end + timedelta(microseconds=1_000_000 - end.microsecond) if end.microsecond else end
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result: a track of one video that matches the query."""

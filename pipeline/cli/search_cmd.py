@@ -9,14 +9,13 @@ import logging
 import os
 import signal
 from collections import Counter
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
 from pipeline.cli.common import existing_library, model_set, open_library, video_of
 from pipeline.cli.console import err, out
 from pipeline.file_names import shown
-from pipeline.types import clock_at, fmt_time
+from pipeline.types import clock_at, end_second, fmt_time
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -321,7 +320,6 @@ def clip_when(library: Library, hit_id: int, clip: object) -> str:
     start, end = (clock_at(video.start_time, t) for t in (clip.start_s, clip.end_s))  # type: ignore[attr-defined]
     if start is None or end is None:  # a start typed past the calendar's end (year 9999)
         return offsets
-    if end.microsecond:  # to the second that covers the clip's end (0:00.0-0:02.8 read 09:00:00-09:00:02)
-        end += timedelta(microseconds=1_000_000 - end.microsecond)
+    end = end_second(end)  # to the second that covers the clip's end (0:00.0-0:02.8 read 09:00:00-09:00:02)
     camera = f"{video.camera}, " if video.camera else ""
     return f"{camera}{start:%Y-%m-%d %H:%M:%S}-{end:%H:%M:%S}, {offsets} into the video"
