@@ -28,6 +28,7 @@ from pipeline.export import (
 from pipeline.file_names import slug
 from pipeline.source_check import verify_source
 from pipeline.storage import Library
+from pipeline.storage.video_reads import VideoIdentity
 from pipeline.types import Hit, iso_time
 
 SUMMARY_NAME = "spotter_export"
@@ -70,6 +71,11 @@ class SummaryRow:
     camera: str = ""
     start_time: str | None = None  # wall-clock time of the hit's start (ISO 8601, local), if known
     end_time: str | None = None
+    # the recording the clip was cut from as it was indexed: the SHA-256 of its first source_bytes
+    # bytes (all of it unless it grew since; a folder of images: of every image's name, size and
+    # bytes), which ties the clip to the original file (chain of custody); "" where not kept
+    source_sha256: str = ""
+    source_bytes: int | None = None
 
 
 def unique_base(folder: Path, stem: str, suffixes: Sequence[str]) -> Path:
@@ -103,6 +109,7 @@ def export_hits(
         video_id: verify_source(library, video_id)
         for video_id in sorted({t.video_id for t in tracks.values()})
     }
+    indexed = {video_id: library.video_identity(video_id) for video_id in sources}
     rows: list[SummaryRow] = []
     total = len(hits)
     for k, hit in enumerate(hits):
@@ -149,6 +156,7 @@ def export_hits(
                 hit.camera,
                 iso_time(hit.start_time),
                 iso_time(hit.end_time),
+                *_source_hash(indexed.get(track.video_id)),
             )
         )
         yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name)
@@ -158,6 +166,13 @@ def export_hits(
     yield EvidenceProgress(
         len(rows), total, finished=True, summary_json=str(json_path), summary_csv=str(csv_path)
     )
+
+
+def _source_hash(identity: VideoIdentity | None) -> tuple[str, int | None]:
+    """The summary's source_sha256 and source_bytes of a video as indexed."""
+    if identity is None or not identity.content_sha256:
+        return "", None
+    return identity.content_sha256, identity.size
 
 
 def spreadsheet_safe(value: object) -> object:
