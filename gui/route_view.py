@@ -12,14 +12,14 @@ from PySide6.QtWidgets import QDialog, QLabel, QListWidget, QListWidgetItem, QVB
 from gui.results_model import THUMB_SIZE
 from gui.util import fmt_time, jpeg_to_pixmap
 from pipeline.route import RouteGap, RouteStop, route
-from pipeline.types import Hit
+from pipeline.types import Hit, end_second
 
 
 def stop_text(stop: RouteStop) -> str:
     mark = "✓ " if stop.confirmed else ""
     where = stop.camera or "unknown camera"
     if stop.start_time is not None and stop.end_time is not None:
-        when = f"{stop.start_time:%Y-%m-%d %H:%M:%S} – {stop.end_time:%H:%M:%S}"
+        when = f"{stop.start_time:%Y-%m-%d %H:%M:%S} – {end_second(stop.end_time):%H:%M:%S}"
     else:
         when = f"{fmt_time(stop.start_s)} – {fmt_time(stop.end_s)} into the video (start unknown)"
     return f"{mark}{where} · {when} · score {stop.score:.2f}\n{stop.video_path}"

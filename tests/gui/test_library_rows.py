@@ -117,3 +117,18 @@ def test_the_camera_filter_follows_its_camera_merged_into_another(make_window, t
     window.filter_bar.camera.setCurrentText(ALL_CAMERAS)  # a camera still in use is not followed
     assert window.clock_editor.set_camera("/videos/garage.mp4", "Gate")
     assert bar.value().cameras == ()
+
+
+def test_a_route_stop_ends_at_the_second_that_covers_its_end() -> None:
+    """The route listed a stop ending at 14:30:14.9 as "– 14:30:14" while the report and the command
+    line say 14:30:15: one rule for end times (``pipeline.types.end_second``)."""
+    from datetime import datetime
+
+    from gui.route_view import stop_text
+    from pipeline.route import RouteStop
+
+    start = datetime(2026, 11, 21, 14, 30, 0)
+    stop = RouteStop(
+        "Gate", "/v/gate.mp4", (), 0.0, 14.9, start, start.replace(second=14, microsecond=900000), 0.9, False
+    )
+    assert "2026-11-21 14:30:00 – 14:30:15" in stop_text(stop)
