@@ -20,10 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +31,7 @@ from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
 from pipeline.file_names import slug
 from pipeline.grey_query import case_greys
-from pipeline.partial_files import PART_PREFIX, _abandoned, _host
+from pipeline.partial_files import new_part
 from pipeline.refine import Review, refine, sighting_scores
 from pipeline.report_pdf import ReportContent, write_pdf
 from pipeline.route import route
@@ -62,34 +59,13 @@ def build_folder(out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         if not out.is_dir():
             raise ExportError(f"{out}: not a folder; choose a folder for the report")
-        sweep_report_parts(out)
-        return Path(tempfile.mkdtemp(dir=out, prefix=f"{PART_PREFIX}{_host()}-{os.getpid()}-"))
+        return new_part(out, directory=True)
     except FileExistsError:
         raise ExportError(f"{out}: not a folder; choose a folder for the report") from None
     except OSError as e:
         raise ExportError(
             f"{out}: cannot create the report folder ({e.strerror}); choose another folder"
         ) from e
-
-
-def sweep_report_parts(out: Path) -> int:
-    """Remove the report folders being built in ``out`` whose process is gone (killed half-way: made
-    on this machine by a process that no longer runs; another machine's when older than
-    :data:`pipeline.partial_files.STALE_PART_S`); how many. Never raises."""
-    removed, now = 0, time.time()
-    try:
-        entries = [e for e in os.scandir(out) if e.name.startswith(PART_PREFIX)]
-    except OSError:
-        return 0
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False) and _abandoned(entry, now):
-                shutil.rmtree(entry.path)
-                removed += 1
-                log.info("removed %s, a report whose writer was stopped", entry.path)
-        except OSError as e:
-            log.debug("cannot remove %s: %s", entry.path, e)
-    return removed
 
 
 def publish(built: Path, case_name: str) -> Path:

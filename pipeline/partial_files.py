@@ -2,7 +2,8 @@
 moved into place when finished, and what a killed writer left is removed by the next one.
 
 A clip, a thumbnail, a summary or the search index's cache is first written to
-``.spotter-part-<host>-<pid>-<random><suffix>`` beside its target. A process killed while writing
+``.spotter-part-<host>-<pid>-<random><suffix>`` beside its target; a case report is built in a
+folder named so, and renamed when whole. A process killed while writing
 (kill -9, a power cut, a crash in FFmpeg) leaves that file behind: hidden, and for the index's cache
 of a large library gigabytes. Every writer that makes a part in a folder first removes the parts
 there whose writer is gone: made on this machine by a process that no longer runs (another
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -40,11 +42,15 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9.]", ".", socket.gethostname())[:40] or "host"
 
 
-def new_part(folder: Path, suffix: str = "") -> Path:
-    """A new, empty part file in ``folder`` (the leftovers of killed writers there removed first);
-    the caller writes it, then moves it into place or removes it."""
+def new_part(folder: Path, suffix: str = "", directory: bool = False) -> Path:
+    """A new, empty part file (or, with ``directory``, folder: a case report is built in one) in
+    ``folder``, the leftovers of killed writers there removed first; the caller writes it, then moves
+    it into place or removes it."""
     sweep_parts(folder)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{PART_PREFIX}{_host()}-{os.getpid()}-", suffix=suffix)
+    prefix = f"{PART_PREFIX}{_host()}-{os.getpid()}-"
+    if directory:
+        return Path(tempfile.mkdtemp(dir=folder, prefix=prefix))
+    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
     os.close(fd)
     return Path(name)
 
@@ -72,10 +78,14 @@ def sweep_parts(folder: Path) -> int:
         return 0
     for entry in entries:
         try:
-            if entry.is_file(follow_symlinks=False) and _abandoned(entry, now):
+            if entry.is_symlink() or not _abandoned(entry, now):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)  # a report built there
+            else:
                 os.unlink(entry.path)
-                removed += 1
-                log.info("removed %s, left by a writer that was stopped", entry.path)
+            removed += 1
+            log.info("removed %s, left by a writer that was stopped", entry.path)
         except OSError as e:
             log.debug("cannot remove %s: %s", entry.path, e)
     return removed

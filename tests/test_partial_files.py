@@ -29,6 +29,7 @@ def test_only_the_parts_of_writers_gone_are_removed(tmp_path: Path) -> None:
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
     dead_pid = int(ended.stdout)
     mine = new_part(tmp_path, ".mp4")
+    building = new_part(tmp_path, directory=True)  # a report being built: this process's
     host = mine.name[len(PART_PREFIX) :].rsplit("-", 2)[0]
     dead = tmp_path / f"{PART_PREFIX}{host}-{dead_pid}-abc123.mp4"
     dead.write_bytes(b"x")
@@ -42,9 +43,12 @@ def test_only_the_parts_of_writers_gone_are_removed(tmp_path: Path) -> None:
     unrelated = [
         _aged(tmp_path / n, STALE_PART_S + 60) for n in (".spotter-settings", "clip.mp4", "x.spotter-case")
     ]
-    assert sweep_parts(tmp_path) == 4
+    report = tmp_path / f"{PART_PREFIX}{host}-{dead_pid}-k2j4x_9a"  # a report built half-way
+    (report / "clips").mkdir(parents=True)
+    (report / "clips" / "a.mp4").write_bytes(b"x")
+    assert sweep_parts(tmp_path) == 5
     left = {p.name for p in tmp_path.iterdir()}
-    assert left == {p.name for p in (mine, alive, far_new, legacy_new, *unrelated)}
+    assert left == {p.name for p in (mine, alive, far_new, legacy_new, building, *unrelated)}
     for gone in (dead, far_old, legacy_old, legacy_index):
         assert gone.name not in left
     assert sweep_parts(tmp_path / "missing") == 0
