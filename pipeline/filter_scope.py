@@ -29,12 +29,14 @@ def whole_people(
     least: float,
     candidates: int,
     inside: np.ndarray | None,
+    partial: bool = True,
 ) -> np.ndarray | None:
     """The tracks a filtered search scores (sorted keys): those ``inside`` the filter and every other
     track of the people among its best ``candidates`` for any of ``vecs`` there; None without a
-    filter (the whole library)."""
-    if inside is None:
-        return None
+    filter (the whole library). A filter of whole videos (not ``partial``: cameras, videos; no time
+    window, no region) holds every track of its people already: ``inside``, with no search more."""
+    if inside is None or not partial:
+        return inside
     found = [index.search(v, least, candidates, inside)[0] for v in vecs if v is not None]
     people = set(library.track_people(np.concatenate(found).tolist()).values())
     more = np.asarray(library.people_pks(sorted(people)), np.int64)

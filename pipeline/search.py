@@ -318,7 +318,10 @@ class Searcher:
         allowed = self.filter.allowed(where, clocks) if where.active else None
         inside = allowed.pks if allowed is not None else None  # the tracks a hit may show
         least = min(lowest, low - cfg.rescore_window)
-        scope = whole_people(self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside)
+        partial = where.timed or where.region is not None  # a filter that cuts through videos
+        scope = whole_people(
+            self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside, partial
+        )
         pks, scores = self.index.search(vec, least, cfg.candidates, scope)
         dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:
