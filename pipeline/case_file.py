@@ -25,17 +25,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
+from pipeline.case_file_fields import (
+    CaseFileError,
+    check_photo,
+    count,
+    file_time,
+    iso,
+    mark_boxes,
+    time_or_now,
+    unit_vector,
+)
 from pipeline.case_photos import new_folder, safe_name
-from pipeline.errors import SpotterError
-from pipeline.image_files import image_header
 from pipeline.mark_matching import boxes_of, same_person, same_span
-from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
 from pipeline.storage.records import box_from_json, clean_name
-from pipeline.upright import oriented_size
 from pipeline.version import version as spotter_version
 
 log = logging.getLogger(__name__)
@@ -44,10 +48,6 @@ CASE_FORMAT = "spotter-case"
 CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
 CASE_SUFFIX = ".spotter-case"
 MAX_CASE_FILE_BYTES = 1 << 30  # a larger file is refused unread (a case's photos take a few MB)
-
-
-class CaseFileError(SpotterError):
-    """A case file that cannot be read: damaged, not a case, or from a newer Spotter."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
                 "last_frame": last,
                 "verdict": m.verdict,
                 "by": m.marked_by,
-                "at": _iso(m.marked_at),
+                "at": iso(m.marked_at),
                 "boxes": boxes,  # the marked person, to find them again where numbers differ
             }
         )
@@ -104,7 +104,7 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
         "case": {
             "name": case.name,
             "created_by": case.created_by,
-            "created_at": _iso(case.created_at),
+            "created_at": iso(case.created_at),
             "notes": case.notes,
             "filter": json.loads(case.filter_json or "{}"),
         },
@@ -153,7 +153,7 @@ def read_case_file(path: Path) -> dict:
         str(case["name"])
         if not isinstance(case.get("filter") or {}, dict):
             raise ValueError("the case's filter is not an object")
-        _time(case.get("created_at"))
+        file_time(case.get("created_at"))
         for p in doc["photos"]:
             vector = unit_vector(p["vector"])
             str(p["model"])
@@ -162,8 +162,8 @@ def read_case_file(path: Path) -> dict:
             if p.get("box") is not None and box_from_json(json.dumps(p["box"])) is None:
                 raise ValueError("a photo's box is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2")
         for m in doc["marks"]:
-            _count(m["track_id"]), _count(m["first_frame"]), _count(m["last_frame"]), _time(m.get("at"))
-            if m.get("boxes") is not None and not _boxes(m["boxes"]).size:
+            count(m["track_id"]), count(m["first_frame"]), count(m["last_frame"]), file_time(m.get("at"))
+            if m.get("boxes") is not None and not mark_boxes(m["boxes"]).size:
                 raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
@@ -198,7 +198,7 @@ def import_case(
         except (binascii.Error, TypeError):
             raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
         if images[-1] is not None:
-            _check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
+            check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
     marks, left_out, videos = {}, 0, {}
     for m in doc["marks"]:
         found = _marked_track(library, m, videos)
@@ -209,11 +209,11 @@ def import_case(
             found,
             str(m["verdict"]),
             str(m.get("by") or ""),
-            _when(m.get("at")),
+            time_or_now(m.get("at")),
         )  # one per track
     imported = ImportedCase(
         str(case.get("created_by") or ""),
-        _when(case.get("created_at")),
+        time_or_now(case.get("created_at")),
         json.dumps(case.get("filter") or {}),  # an object (read_case_file checked); read leniently
         tuple(marks.values()),
     )
@@ -245,79 +245,14 @@ def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int 
     """The key of the track of this library a mark is about (:mod:`pipeline.mark_matching`), or None;
     ``videos`` keeps each video's tracks for the next mark."""
     sha, path = str(mark.get("video_sha256") or ""), str(mark.get("video") or "")
-    span = (_count(mark["first_frame"]), _count(mark["last_frame"]))
+    span = (count(mark["first_frame"]), count(mark["last_frame"]))
     if mark.get("boxes") is None:  # a file from before boxes were kept: by number and span
-        found = library.find_track(sha, path, _count(mark["track_id"]))
+        found = library.find_track(sha, path, count(mark["track_id"]))
         return found[0] if found is not None and same_span(found[1:], span) else None
     video = library.find_video(sha, path)
     if video is None:
         return None
     if video not in videos:
         videos[video] = library.video_tracks(video)
-    track = same_person(_boxes(mark["boxes"]), span, videos[video])
+    track = same_person(mark_boxes(mark["boxes"]), span, videos[video])
     return None if track is None else track.pk
-
-
-def _check_photo(data: bytes, box: object, where: str) -> None:
-    """Refuse a photo's bytes that are no image, or a box that is not inside the picture."""
-    size, orientation = image_header(data)
-    if size is None:  # a format this Spotter's Pillow does not read (HEIC without pillow-heif) is kept
-        if kind_of(data[:HEADER_BYTES]) != "image":
-            raise CaseFileError(f"{where} is not an image")
-        return
-    w, h = oriented_size(size, orientation)
-    found = box_from_json(json.dumps(box))
-    if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):
-        raise CaseFileError(f"{where}: its box {list(found)} is not inside the {w}x{h} px picture")
-
-
-def _boxes(rows: object) -> np.ndarray:
-    """A mark's boxes as an (N, 5) array of finite numbers; empty when they are not that."""
-    try:
-        boxes = np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):
-        return np.zeros((0, 5))
-    ok = boxes.ndim == 2 and boxes.shape[1] == 5 and len(boxes) and np.isfinite(boxes).all()
-    return boxes if ok else np.zeros((0, 5))
-
-
-def _iso(t: datetime) -> str:
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
-
-
-def unit_vector(values: object) -> np.ndarray:
-    """A photo's appearance vector from a case file, at unit length as the ReID model gives it (a file
-    written by another tool or by hand may scale it: scores are cosines, never above 1); ValueError
-    for one that is not a flat, finite, non-zero list of numbers."""
-    vector = np.asarray(values, np.float64)
-    if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
-        raise ValueError("a photo's vector is not a flat list of finite numbers")
-    norm = float(np.linalg.norm(vector))
-    if not norm > 0 or not np.isfinite(norm):
-        raise ValueError("a photo's vector has no direction (all zero)")
-    return (vector / norm).astype(np.float32)
-
-
-def _count(value: object) -> int:
-    """A track number or frame index from a case file; ValueError outside what a library can hold."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{value!r} is not a whole number")
-    number = int(value)
-    if not 0 <= number < 2**63:
-        raise ValueError(f"{number} is out of range")
-    return number
-
-
-def _time(text: object) -> datetime | None:
-    """A recorded time (ISO 8601) in UTC, None where none is recorded; ValueError for one that is not a
-    time. A time with an offset is turned into UTC; one without is UTC already (Spotter writes every
-    time with +00:00, another tool may leave it out)."""
-    if text is None or text == "":
-        return None
-    when = datetime.fromisoformat(str(text))
-    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def _when(text: object) -> datetime:
-    """A recorded time, or now where the file records none (read_case_file refused a wrong one)."""
-    return _time(text) or datetime.now(timezone.utc)

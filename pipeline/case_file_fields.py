@@ -1,0 +1,86 @@
+"""The fields of a case file (:mod:`pipeline.case_file`) checked one by one: appearance vectors,
+track numbers and frames, times, a mark's boxes, a photo's bytes and its box. Each check raises
+``ValueError`` (or :class:`~pipeline.case_file.CaseFileError` for a photo) naming what is wrong, so
+that the reader refuses a file in one line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+
+from pipeline.errors import SpotterError
+from pipeline.image_files import image_header
+from pipeline.media_scan import HEADER_BYTES, kind_of
+from pipeline.storage.records import box_from_json
+from pipeline.upright import oriented_size
+
+
+class CaseFileError(SpotterError):
+    """A case file that cannot be read: damaged, not a case, or from a newer Spotter."""
+
+
+def check_photo(data: bytes, box: object, where: str) -> None:
+    """Refuse a photo's bytes that are no image, or a box that is not inside the picture."""
+    size, orientation = image_header(data)
+    if size is None:  # a format this Spotter's Pillow does not read (HEIC without pillow-heif) is kept
+        if kind_of(data[:HEADER_BYTES]) != "image":
+            raise CaseFileError(f"{where} is not an image")
+        return
+    w, h = oriented_size(size, orientation)
+    found = box_from_json(json.dumps(box))
+    if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):
+        raise CaseFileError(f"{where}: its box {list(found)} is not inside the {w}x{h} px picture")
+
+
+def mark_boxes(rows: object) -> np.ndarray:
+    """A mark's boxes as an (N, 5) array of finite numbers; empty when they are not that."""
+    try:
+        boxes = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.zeros((0, 5))
+    ok = boxes.ndim == 2 and boxes.shape[1] == 5 and len(boxes) and np.isfinite(boxes).all()
+    return boxes if ok else np.zeros((0, 5))
+
+
+def iso(t: datetime) -> str:
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
+
+
+def unit_vector(values: object) -> np.ndarray:
+    """A photo's appearance vector from a case file, at unit length as the ReID model gives it (a file
+    written by another tool or by hand may scale it: scores are cosines, never above 1); ValueError
+    for one that is not a flat, finite, non-zero list of numbers."""
+    vector = np.asarray(values, np.float64)
+    if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
+        raise ValueError("a photo's vector is not a flat list of finite numbers")
+    norm = float(np.linalg.norm(vector))
+    if not norm > 0 or not np.isfinite(norm):
+        raise ValueError("a photo's vector has no direction (all zero)")
+    return (vector / norm).astype(np.float32)
+
+
+def count(value: object) -> int:
+    """A track number or frame index from a case file; ValueError outside what a library can hold."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a whole number")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{number} is out of range")
+    return number
+
+
+def file_time(text: object) -> datetime | None:
+    """A recorded time (ISO 8601) in UTC, None where none is recorded; ValueError for one that is not a
+    time. A time with an offset is turned into UTC; one without is UTC already (Spotter writes every
+    time with +00:00, another tool may leave it out)."""
+    if text is None or text == "":
+        return None
+    when = datetime.fromisoformat(str(text))
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def time_or_now(text: object) -> datetime:
+    """A recorded time, or now where the file records none (read_case_file refused a wrong one)."""
+    return file_time(text) or datetime.now(timezone.utc)
