@@ -8,9 +8,10 @@ can find it: the video's content SHA-256 (its path as a fallback), the track's n
 and last frame.
 
 Reading refuses, in one line and before anything is written, a file that is not JSON, not a case
-file, or from a newer format version. Taking a case up creates it in one transaction; a mark whose
-video is not in the library, or whose track there does not span the same frames (the video was
-indexed differently), is left out and counted, never attached to another person.
+file, or from a newer format version, or a field that is wrong: a vector not as long as the others
+of its model (the file's, or this library's). Taking a case up creates it in one transaction; a
+mark whose video is not in the library, or whose track there does not span the same frames (the
+video was indexed differently), is left out and counted, never attached to another person.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from pipeline.case_file_fields import (
     CaseFileError,
     check_photo,
+    check_vector_lengths,
     count,
     file_time,
     iso,
@@ -138,6 +140,8 @@ def read_case_file(path: Path) -> dict:
         raise CaseFileError(f"cannot read {path}: {e.strerror or e}") from e
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CaseFileError(f"{path} is damaged or not a Spotter case file (not readable JSON)") from None
+    except RecursionError:  # "[[[[..." deeper than the JSON reader goes
+        raise CaseFileError(f"{path} is damaged or not a Spotter case file (JSON nested too deep)") from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
         raise CaseFileError(f"{path} is not a Spotter case file")
     version = doc.get("version")
@@ -161,13 +165,14 @@ def read_case_file(path: Path) -> dict:
                 raise ValueError("a photo's grey vector differs in length from its vector")
             if p.get("box") is not None and box_from_json(json.dumps(p["box"])) is None:
                 raise ValueError("a photo's box is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2")
+        check_vector_lengths(doc["photos"])
         for m in doc["marks"]:
             count(m["track_id"]), count(m["first_frame"]), count(m["last_frame"]), file_time(m.get("at"))
             if m.get("boxes") is not None and not mark_boxes(m["boxes"]).size:
                 raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as e:
         what = f"no {e.args[0]!r} field" if isinstance(e, KeyError) else str(e)
         raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({what})") from None
     return doc
@@ -191,6 +196,10 @@ def import_case(
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
     if name in taken:
         raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
+    try:
+        check_vector_lengths(doc["photos"], library)
+    except ValueError as e:
+        raise CaseFileError(f"{path} does not fit this library: {e}") from None
     images = []
     for k, p in enumerate(doc["photos"]):
         try:
@@ -227,8 +236,13 @@ def import_case(
                 target = (
                     folder / f"{k + 1:02d}_{safe_name(re.sub(r'^[0-9]{2}_', '', label))}"
                 )  # (numbered once)
-                with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
-                    f.write(data)
+                try:
+                    with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced
+                        f.write(data)
+                except OSError as e:  # a full disk: one line, and the folder goes (below)
+                    raise CaseFileError(
+                        f"cannot write the case's photos in {folder}: {e.strerror or e}; nothing was kept"
+                    ) from e
                 path = str(target)
             photos.append((path, str(p["model"]), unit_vector(p["vector"])))
             grey = p.get("grey_vector")  # absent from files written before grey vectors were kept

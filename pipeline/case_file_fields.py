@@ -13,6 +13,7 @@ import numpy as np
 from pipeline.errors import SpotterError
 from pipeline.image_files import image_header
 from pipeline.media_scan import HEADER_BYTES, kind_of
+from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.records import box_from_json
 from pipeline.upright import oriented_size
 
@@ -84,3 +85,19 @@ def file_time(text: object) -> datetime | None:
 def time_or_now(text: object) -> datetime:
     """A recorded time, or now where the file records none (read_case_file refused a wrong one)."""
     return file_time(text) or datetime.now(timezone.utc)
+
+
+def check_vector_lengths(photos: list[dict], library: EmbeddingReads | None = None) -> None:
+    """ValueError where a photo's vector is not as long as the other vectors of its ReID model: the
+    file's own (each photo's first of that model), or, with ``library``, that library's vectors of
+    the model (a search compares it with them: 'query has 3 dimensions, the index 512')."""
+    lengths: dict[str, tuple[int, str]] = {}
+    for k, p in enumerate(photos, 1):
+        model, size = str(p["model"]), len(p["vector"])
+        if model not in lengths:
+            stored = library.load_embeddings(model, "track", limit=1)[2] if library is not None else None
+            known = stored is not None and len(stored)
+            lengths[model] = (stored.shape[1], "this library's") if known else (size, f"photo {k}'s")
+        want, whose = lengths[model]
+        if size != want:
+            raise ValueError(f"photo {k}'s vector has {size} values, {whose} vectors of {model} {want}")
