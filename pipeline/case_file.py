@@ -9,7 +9,8 @@ and last frame.
 
 Reading refuses, in one line and before anything is written, a file that is not JSON, not a case
 file, or from a newer format version, or a field that is wrong: a vector not as long as the others
-of its model (the file's, or this library's). Taking a case up creates it in one transaction; a
+of its model (the file's, or this library's), a photo over the pixel limit of query photos (a
+decompression bomb). Taking a case up creates it in one transaction; a
 mark whose video is not in the library, or whose track there does not span the same frames (the
 video was indexed differently), is left out and counted, never attached to another person.
 """

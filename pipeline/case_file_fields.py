@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from pipeline.errors import SpotterError
-from pipeline.image_files import image_header
+from pipeline.image_files import MAX_IMAGE_PIXELS, image_header, too_many_pixels
 from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.records import box_from_json
@@ -29,6 +29,11 @@ def check_photo(data: bytes, box: object, where: str) -> None:
         if kind_of(data[:HEADER_BYTES]) != "image":
             raise CaseFileError(f"{where} is not an image")
         return
+    if too_many_pixels(size):  # a decompression bomb: a few KB that decode to gigabytes
+        raise CaseFileError(
+            f"{where} is {size[0]}x{size[1]} px: photos are read up to "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels"
+        )
     w, h = oriented_size(size, orientation)
     found = box_from_json(json.dumps(box))
     if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):

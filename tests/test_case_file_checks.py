@@ -5,6 +5,7 @@ track where the last silently won."""
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import zlib
@@ -59,6 +60,16 @@ def _png_header_only(width: int, height: int) -> bytes:
     body = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_for_a_photo_is_refused(tmp_path: Path, indexed, case_file) -> None:
+    """A 20000x20000 PNG in a small case file was taken, and the report then took 1.5 GB."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    bomb = base64.b64encode(_png_header_only(20000, 20000)).decode()
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    path = _file(tmp_path, "bomb", doc | {"photos": [doc["photos"][0] | {"image": bomb, "box": None}]})
+    _refused(path, db, "20000x20000")
 
 
 def test_json_nested_too_deep_is_refused_in_one_line(tmp_path: Path, indexed) -> None:
