@@ -214,9 +214,13 @@ class ReviewController(QObject):
         except SpotterError as e:
             self.error.emit(str(e))
             return False
+        said = list(done.notes)  # what the import left out of the filter or chose between marks
         if done.marks_left_out:
-            left = f"{done.marks_left_out} marks left out: their videos or tracks are not in this library"
-            self.error.emit(f"Case {done.name!r}: {left}")
+            said.insert(
+                0, f"{done.marks_left_out} marks left out: their videos or tracks are not in this library"
+            )
+        if said:
+            self.error.emit(f"Case {done.name!r}: {'; '.join(said)}")
         return self.open_case(done.name)
 
     def refine(self) -> None:

@@ -10,9 +10,11 @@ and last frame.
 Reading refuses, in one line and before anything is written, a file that is not JSON, not a case
 file, or from a newer format version, or a field that is wrong: a vector not as long as the others
 of its model (the file's, or this library's), a photo over the pixel limit of query photos (a
-decompression bomb). Taking a case up creates it in one transaction; a
+decompression bomb), a filter that does not read as written (:mod:`pipeline.case_filter`, which also
+names the filter's videos by content: format 2). Taking a case up creates it in one transaction; a
 mark whose video is not in the library, or whose track there does not span the same frames (the
-video was indexed differently), is left out and counted, never attached to another person.
+video was indexed differently), is left out and counted, never attached to another person; what
+else the import left out (filter videos) it says.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from pipeline.case_file_fields import (
     time_or_now,
     unit_vector,
 )
+from pipeline.case_filter import FILTER_VIDEOS_VERSION, check_file_filter, filter_for_file, filter_from_file
 from pipeline.case_photos import new_folder, safe_name
+from pipeline.errors import SearchError
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
@@ -48,7 +52,8 @@ from pipeline.version import version as spotter_version
 log = logging.getLogger(__name__)
 
 CASE_FORMAT = "spotter-case"
-CASE_FILE_VERSION = 1  # the newest format this Spotter writes and reads
+CASE_FILE_VERSION = FILTER_VIDEOS_VERSION  # the newest format this Spotter writes and reads
+FIRST_VERSION = 1  # a file whose filter names no videos is written as this: older Spotters read it
 CASE_SUFFIX = ".spotter-case"
 MAX_CASE_FILE_BYTES = 1 << 30  # a larger file is refused unread (a case's photos take a few MB)
 
@@ -59,6 +64,7 @@ class CaseImport:
     photos: int
     marks: int
     marks_left_out: int
+    notes: tuple[str, ...] = ()  # what the import left out or chose, for the operator to know
 
 
 def write_case_file(library: Library, name: str, out: Path) -> Path:
@@ -99,9 +105,10 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
                 "boxes": boxes,  # the marked person, to find them again where numbers differ
             }
         )
+    where = filter_for_file(library, name, case.filter_json)
     doc = {
         "format": CASE_FORMAT,
-        "version": CASE_FILE_VERSION,
+        "version": CASE_FILE_VERSION if where.get("videos") else FIRST_VERSION,
         "written_by": f"Spotter {spotter_version()}",
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "case": {
@@ -109,7 +116,7 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
             "created_by": case.created_by,
             "created_at": iso(case.created_at),
             "notes": case.notes,
-            "filter": json.loads(case.filter_json or "{}"),
+            "filter": where,
         },
         "photos": photos,
         "marks": marks,
@@ -156,8 +163,7 @@ def read_case_file(path: Path) -> dict:
     try:
         case = doc["case"]
         str(case["name"])
-        if not isinstance(case.get("filter") or {}, dict):
-            raise ValueError("the case's filter is not an object")
+        check_file_filter(case.get("filter") or {}, version)
         file_time(case.get("created_at"))
         for p in doc["photos"]:
             vector = unit_vector(p["vector"])
@@ -173,6 +179,8 @@ def read_case_file(path: Path) -> dict:
                 raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
+    except SearchError as e:
+        raise CaseFileError(f"{path} is damaged: {e}") from None
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as e:
         what = f"no {e.args[0]!r} field" if isinstance(e, KeyError) else str(e)
         raise CaseFileError(f"{path} is damaged: a required field is missing or wrong ({what})") from None
@@ -201,6 +209,7 @@ def import_case(
         check_vector_lengths(doc["photos"], library)
     except ValueError as e:
         raise CaseFileError(f"{path} does not fit this library: {e}") from None
+    where, notes = filter_from_file(library, case.get("filter") or {}, doc["version"])
     images = []
     for k, p in enumerate(doc["photos"]):
         try:
@@ -224,7 +233,7 @@ def import_case(
     imported = ImportedCase(
         str(case.get("created_by") or ""),
         time_or_now(case.get("created_at")),
-        json.dumps(case.get("filter") or {}),  # an object (read_case_file checked); read leniently
+        where,  # checked by read_case_file, its videos this library's
         tuple(marks.values()),
     )
     folder = new_folder(Path(photo_dir or library.location.side_dir / "case photos") / safe_name(name))
@@ -253,7 +262,7 @@ def import_case(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
-    return CaseImport(name, len(photos), len(marks), left_out)
+    return CaseImport(name, len(photos), len(marks), left_out, notes)
 
 
 def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:

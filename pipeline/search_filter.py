@@ -89,6 +89,50 @@ def filter_from_json(doc: dict) -> SearchFilter:
         return SearchFilter()
 
 
+FILTER_FIELDS = ("cameras", "from", "to", "videos", "region")  # what filter_json writes
+
+
+def checked_filter(doc: dict) -> SearchFilter:
+    """A filter from another place than this library (a case file), read strictly: SearchError naming
+    the field for anything :func:`filter_from_json` would read as something else or drop (a string
+    for the cameras split into letters, a time or region that does not read, a field this Spotter
+    does not know), since each of these would search wider than the filter meant. ``videos`` are
+    this library's ids (a case file maps its own first, :mod:`pipeline.case_filter`)."""
+    from pipeline.cameras import parse_clock
+
+    if not isinstance(doc, dict):
+        raise SearchError("the filter is not an object")
+    unknown = sorted(str(k) for k in doc if k not in FILTER_FIELDS)
+    if unknown:
+        raise SearchError(
+            f"the filter has a field this Spotter does not apply: {', '.join(map(repr, unknown))}"
+        )
+    cameras, videos, region = doc.get("cameras") or [], doc.get("videos") or [], doc.get("region")
+    if not isinstance(cameras, list) or not all(isinstance(c, str) and c for c in cameras):
+        raise SearchError(f"the filter's cameras are not a list of names: {cameras!r}")
+    if not isinstance(videos, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in videos
+    ):
+        raise SearchError(f"the filter's videos are not a list of video ids: {videos!r}")
+    times = {}
+    for key in ("from", "to"):
+        text = doc.get(key)
+        if text is not None and not isinstance(text, str):
+            raise SearchError(f"the filter's {key!r} is not a date and time: {text!r}")
+        try:
+            times[key] = parse_clock(text) if text else None
+        except ValueError as e:
+            raise SearchError(f"the filter's {key!r}: {e}") from None
+    if region is not None:
+        numeric = isinstance(region, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in region
+        )
+        if not numeric or len(region) != 4:
+            raise SearchError(f"the filter's region is not [x1, y1, x2, y2]: {region!r}")
+    region = None if region is None else tuple(region)
+    return SearchFilter(tuple(cameras), times["from"], times["to"], tuple(videos), region)
+
+
 @dataclass(frozen=True)
 class Allowed:
     """The tracks a filter lets a search see: their keys (sorted), and the videos a time window had

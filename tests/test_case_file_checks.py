@@ -15,7 +15,7 @@ import pytest
 
 import tests.test_case_file as _made
 from pipeline.storage import Library
-from tests.conftest import copy_library
+from tests.conftest import copy_library, pets, tud
 from tests.test_cli import cli
 
 case_file = _made.case_file  # the fixture: a case made in one library and exported
@@ -31,6 +31,84 @@ def _refused(path: Path, db: Path, words: str) -> None:
     p = cli("case", "import", str(path), "--db", str(db))
     assert p.returncode == 2 and words in p.stderr and p.stderr.count("\n") == 1, (path.name, p.stderr)
     assert "Traceback" not in p.stderr and "[Errno" not in p.stderr, p.stderr
+
+
+def test_the_filters_videos_are_found_again_by_their_content(
+    tmp_path: Path, tud_library: Path, case_file
+) -> None:
+    """Video ids are one library's own numbers: the filter's video 1 (PETS09 where the case was made)
+    is TUD-Campus in a library that indexed TUD-Campus first, and the case searched another video."""
+    made = tmp_path / "made.db"
+    lib = Library(made)
+    pets_id, tud_id = lib.video_id(pets().video), lib.video_id(tud().video)
+    lib.update_case("gate 3", filter_json=json.dumps({"cameras": [], "videos": [pets_id, tud_id]}))
+    lib.close()
+    out = tmp_path / "videos.spotter-case"
+    assert cli("case", "export", "gate 3", "--db", str(made), "--out", str(out)).returncode == 0
+    other = copy_library(tud_library, tmp_path / "other.db")  # TUD-Campus alone, its id 1
+    p = cli("case", "import", str(out), "--db", str(other))
+    assert p.returncode == 0, p.stderr
+    assert "filter" in p.stdout and pets().video.name in p.stdout, p.stdout  # said, not widened silently
+    lib = Library(other)
+    assert json.loads(lib.case("gate 3").filter_json)["videos"] == [lib.video_id(tud().video)]
+    lib.close()
+
+
+def test_an_old_files_video_ids_are_left_out_and_said(tmp_path: Path, indexed, case_file) -> None:
+    """A file of format 1 names the filter's videos by the numbers of the library it came from only:
+    they cannot be mapped safely, so they are left out of the filter, and the import says so."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    doc["version"] = 1
+    doc["case"]["filter"] = {"cameras": [], "videos": [1]}
+    old = _file(tmp_path, "old", doc)
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    p = cli("case", "import", str(old), "--db", str(db))
+    assert p.returncode == 0 and "filter" in p.stdout and "left out" in p.stdout, (p.stdout, p.stderr)
+    lib = Library(db)
+    assert json.loads(lib.case("gate 3").filter_json)["videos"] == []
+    lib.close()
+
+
+def test_a_filter_video_since_removed_is_exported_as_such(tmp_path: Path, indexed, case_file) -> None:
+    made = tmp_path / "made.db"
+    lib = Library(made)
+    pets_id, tud_id = lib.video_id(pets().video), lib.video_id(tud().video)
+    lib.update_case("gate 3", filter_json=json.dumps({"videos": [pets_id, tud_id]}))
+    lib.remove_video(pets_id)
+    lib.close()
+    out = tmp_path / "removed.spotter-case"
+    p = cli("case", "export", "gate 3", "--db", str(made), "--out", str(out))
+    assert p.returncode == 0 and "no longer" in p.stderr, p.stderr
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    p = cli("case", "import", str(out), "--db", str(db))
+    assert p.returncode == 0 and "no longer" in p.stdout, (p.stdout, p.stderr)
+    lib = Library(db)
+    assert json.loads(lib.case("gate 3").filter_json)["videos"] == [lib.video_id(tud().video)]
+    lib.close()
+
+
+def test_a_malformed_filter_is_refused_not_read_as_no_filter(tmp_path: Path, indexed, case_file) -> None:
+    """'Cam03' became the cameras C, a, m, 0, 3; a time or region that did not read was dropped, and
+    the case searched everything."""
+    from pipeline.search_filter import filter_from_json
+
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    bad = {
+        "camera string": ({"cameras": "Cam03"}, "cameras"),
+        "time": ({"from": "yesterday"}, "'from'"),
+        "region": ({"region": [1, 2]}, "region"),
+        "reversed": ({"from": "2026-01-02T00:00:00", "to": "2026-01-01T00:00:00"}, "before it starts"),
+        "unknown": ({"colour": "red"}, "colour"),
+    }
+    for name, (where, words) in bad.items():
+        _refused(_file(tmp_path, name, doc | {"case": doc["case"] | {"filter": where}}), db, words)
+    lib = Library(db)
+    assert lib.cases() == []
+    lib.close()
+    assert filter_from_json({"cameras": ["Cam03"], "from": None, "region": None}).cameras == ("Cam03",)
 
 
 def test_vectors_of_the_wrong_length_are_refused(tmp_path: Path, indexed, case_file) -> None:

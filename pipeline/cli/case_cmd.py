@@ -205,5 +205,6 @@ def case_import(args: argparse.Namespace) -> int:
 
     done = import_case(open_library(args, create=True), args.file, args.as_name)
     left = f"; {done.marks_left_out} marks left out (their videos or tracks are not in this library)"
-    out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{left if done.marks_left_out else ''}")
+    said = (left if done.marks_left_out else "") + "".join(f"; {note}" for note in done.notes)
+    out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{said}")
     return 0
