@@ -14,7 +14,7 @@ decompression bomb), a filter that does not read as written (:mod:`pipeline.case
 names the filter's videos by content: format 2). Taking a case up creates it in one transaction; a
 mark whose video is not in the library, or whose track there does not span the same frames (the
 video was indexed differently), is left out and counted, never attached to another person; what
-else the import left out (filter videos) it says.
+else the import left out or chose (filter videos, a track both confirmed and rejected) it says.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = "spotter-case"
 CASE_FILE_VERSION = FILTER_VIDEOS_VERSION  # the newest format this Spotter writes and reads
 FIRST_VERSION = 1  # a file whose filter names no videos is written as this: older Spotters read it
+# Two marks of a file on what in this library is one track, one confirmed and one rejected (two tracks
+# there that are one here, or a file edited by hand): the confirmation is kept, whichever came last,
+# and the import says so. A rejection taken over it would take a sighting out of the case unseen; a
+# confirmation kept is in front of the operator (refine, report) to review.
+CONFLICT_KEEPS = "confirmed"
 CASE_SUFFIX = ".spotter-case"
 MAX_CASE_FILE_BYTES = 1 << 30  # a larger file is refused unread (a case's photos take a few MB)
 
@@ -224,6 +229,15 @@ def import_case(
         if found is None:
             left_out += 1
             continue
+        before, verdict = marks.get(found, (None, None))[1], str(m["verdict"])
+        if before is not None and before != verdict:
+            notes += (
+                f"{Path(str(m.get('video'))).name} track {m['track_id']} is both confirmed and rejected in "
+                f"the file: kept {CONFLICT_KEEPS} (a rejection does not take a confirmed sighting out of a "
+                "case unseen; review it)",
+            )
+            if before == CONFLICT_KEEPS:
+                continue
         marks[found] = (
             found,
             str(m["verdict"]),

@@ -172,3 +172,23 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path, indexed, cas
     assert "\n" not in str(refused.value)
     assert lib.cases() == [] and list((tmp_path / "photos").iterdir()) == []
     lib.close()
+
+
+def test_a_confirmation_and_a_rejection_of_one_track_keep_the_confirmation(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """Two marks of a file on what is one track here, one confirmed, one rejected: the last won,
+    silently. The confirmation is kept (the rejection of what here is the same track does not
+    take a sighting out of the case), and the import says so."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    confirmed = doc["marks"][0]
+    assert confirmed["verdict"] == "confirmed"
+    both = _file(tmp_path, "both", doc | {"marks": [*doc["marks"], confirmed | {"verdict": "rejected"}]})
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    p = cli("case", "import", str(both), "--db", str(db))
+    assert p.returncode == 0 and "kept confirmed" in p.stdout, (p.stdout, p.stderr)
+    lib = Library(db)
+    verdicts = {m.track_id: m.verdict for m in lib.case("gate 3").marks if m.video_path == str(tud().video)}
+    assert list(verdicts.values()) == ["confirmed"]
+    lib.close()
