@@ -36,7 +36,7 @@ from pipeline.refine import Review, refine, sighting_scores
 from pipeline.report_pdf import ReportContent, write_pdf
 from pipeline.route import route
 from pipeline.search import Searcher, hit_from_track
-from pipeline.search_filter import SearchFilter, filter_from_json
+from pipeline.search_filter import SearchFilter, filter_from_json, filter_words
 from pipeline.storage import Library
 from pipeline.types import Hit
 
@@ -87,29 +87,6 @@ def publish(built: Path, case_name: str) -> Path:
     raise ExportError(f"{built.parent}: no free report folder name")
 
 
-def filter_words(library: Library, where: SearchFilter) -> str:
-    """The filter in words, videos by their paths (``""`` for none)."""
-    if not where.active:
-        return ""
-    paths = {v.video_id: v.path for v in library.videos()}
-    said = []
-    if where.cameras:
-        said.append("cameras: " + ", ".join(where.cameras))
-    if where.start is not None:
-        said.append(f"from {where.start.astimezone():%Y-%m-%d %H:%M:%S %Z}")
-    if where.end is not None:
-        said.append(f"to {where.end.astimezone():%Y-%m-%d %H:%M:%S %Z}")
-    if where.videos:
-        said.append(
-            "videos: "
-            + ", ".join(paths.get(v, f"video {v} (no longer in the library)") for v in where.videos)
-        )
-    if where.region is not None:
-        x1, y1, x2, y2 = where.region
-        said.append(f"region {x1:.0f},{y1:.0f} to {x2:.0f},{y2:.0f} (video pixels)")
-    return "; ".join(said)
-
-
 def write_case_report(
     library: Library, models: ModelSet, case_name: str, out: str | Path, where: SearchFilter | None = None
 ) -> Iterator[EvidenceProgress | ReportFiles]:
@@ -127,7 +104,7 @@ def write_case_report(
     review = Review(case.vectors(models.reid_id), confirmed, rejected, greys)
     result = refine(searcher, review, where)
     sure = [h for h in result.hits if h.track_pk in set(confirmed)]
-    words = filter_words(library, where)
+    words = filter_words(where, {v.video_id: v.path for v in library.videos()})
     if not sure:  # nothing to show: said before any folder is made
         n = len(confirmed)
         raise ExportError(

@@ -133,6 +133,27 @@ def checked_filter(doc: dict) -> SearchFilter:
     return SearchFilter(tuple(cameras), times["from"], times["to"], tuple(videos), region)
 
 
+def filter_words(where: SearchFilter, paths: dict[int, str]) -> str:
+    """The filter in words, as ``case show`` and a case report say it: videos by their ``paths`` (by
+    video id), times in this computer's zone; ``""`` for none."""
+    if not where.active:
+        return ""
+    said = []
+    if where.cameras:
+        said.append("cameras: " + ", ".join(where.cameras))
+    if where.start is not None:
+        said.append(f"from {where.start.astimezone():%Y-%m-%d %H:%M:%S %Z}")
+    if where.end is not None:
+        said.append(f"to {where.end.astimezone():%Y-%m-%d %H:%M:%S %Z}")
+    if where.videos:
+        named = (paths.get(v, f"video {v} (no longer in the library)") for v in where.videos)
+        said.append("videos: " + ", ".join(named))
+    if where.region is not None:
+        x1, y1, x2, y2 = where.region
+        said.append(f"region {x1:.0f},{y1:.0f} to {x2:.0f},{y2:.0f} (video pixels)")
+    return "; ".join(said)
+
+
 @dataclass(frozen=True)
 class Allowed:
     """The tracks a filter lets a search see: their keys (sorted), and the videos a time window had

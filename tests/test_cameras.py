@@ -143,9 +143,9 @@ def test_a_cases_filter_follows_its_camera_renamed(library_db: str) -> None:
         from tests.test_cli import cli
 
         shown = cli("case", "show", "theft", "--db", library_db)
-        assert "  filter: cameras Entrance\n" in shown.stdout, shown.stdout
+        assert "  filter: cameras: Entrance\n" in shown.stdout, shown.stdout
         shown = cli("case", "show", "other", "--db", library_db)
-        assert "  filter: videos /videos/garage.mp4\n" in shown.stdout, shown.stdout
+        assert "  filter: videos: /videos/garage.mp4\n" in shown.stdout, shown.stdout
 
 
 def test_an_older_library_gets_cameras_and_starts_from_its_paths(tmp_path: Path) -> None:

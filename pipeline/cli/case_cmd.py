@@ -124,7 +124,7 @@ def case_refine(args: argparse.Namespace) -> int:
 
 
 def case_show(args: argparse.Namespace) -> int:
-    from pipeline.search_filter import filter_from_json, filter_json
+    from pipeline.search_filter import filter_from_json, filter_words
 
     library = open_library(args)
     case = library.case(args.name)
@@ -159,11 +159,7 @@ def case_show(args: argparse.Namespace) -> int:
         out(f"  notes: {case.notes}")
     where = filter_from_json(json.loads(case.filter_json or "{}"))
     if where.active:  # what refine and report search within (it was shown by --json only)
-        doc = filter_json(where)
-        paths = {v.video_id: v.path for v in library.videos()}  # videos by their paths, not their ids
-        doc["videos"] = [paths.get(int(v), f"video {v}") for v in doc.get("videos") or ()]
-        said = [f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in doc.items() if v]
-        out(f"  filter: {'; '.join(said)}")
+        out(f"  filter: {filter_words(where, {v.video_id: v.path for v in library.videos()})}")
     for (path, model, _), box in zip(case.photos, case.photo_boxes):
         person = "" if box is None else ", the person at " + " ".join(f"{v:.0f}" for v in box)
         out(f"  photo {path} ({model}{person})")
