@@ -216,9 +216,7 @@ class ReviewController(QObject):
             return False
         said = list(done.notes)  # what the import left out of the filter or chose between marks
         if done.marks_left_out:
-            said.insert(
-                0, f"{done.marks_left_out} marks left out: their videos or tracks are not in this library"
-            )
+            said.insert(0, done.left_out_words())
         if said:
             self.error.emit(f"Case {done.name!r}: {'; '.join(said)}")
         return self.open_case(done.name)

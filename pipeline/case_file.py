@@ -70,6 +70,21 @@ class CaseImport:
     marks: int
     marks_left_out: int
     notes: tuple[str, ...] = ()  # what the import left out or chose, for the operator to know
+    missing_videos: tuple[str, ...] = ()  # the file's paths of marked videos this library has not indexed
+
+    def left_out_words(self) -> str:
+        """What the marks left out were, and how to take them up ("" when none was)."""
+        if not self.marks_left_out:
+            return ""
+        said = f"{self.marks_left_out} marks left out: their videos or tracks are not in this library"
+        if self.missing_videos:
+            names = ", ".join(Path(p).name for p in self.missing_videos[:3])
+            more = f" and {len(self.missing_videos) - 3} more" if len(self.missing_videos) > 3 else ""
+            said += (
+                f" ({len(self.missing_videos)} videos not indexed here: {names}{more}; index them, then "
+                "import the file again under a new name to take those marks up)"
+            )
+        return said
 
 
 def write_case_file(library: Library, name: str, out: Path) -> Path:
@@ -223,11 +238,13 @@ def import_case(
             raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
         if images[-1] is not None:
             check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
-    marks, left_out, videos = {}, 0, {}
+    marks, left_out, videos, missing = {}, 0, {}, {}
     for m in doc["marks"]:
         found = _marked_track(library, m, videos)
         if found is None:
             left_out += 1
+            if library.find_video(str(m.get("video_sha256") or ""), str(m.get("video") or "")) is None:
+                missing[str(m.get("video") or "")] = None
             continue
         before, verdict = marks.get(found, (None, None))[1], str(m["verdict"])
         if before is not None and before != verdict:
@@ -276,7 +293,7 @@ def import_case(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
-    return CaseImport(name, len(photos), len(marks), left_out, notes)
+    return CaseImport(name, len(photos), len(marks), left_out, notes, tuple(missing))
 
 
 def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:

@@ -116,8 +116,13 @@ def test_marks_on_footage_the_library_lacks_are_left_out(tmp_path: Path, indexed
     lib.close()
     p = cli("case", "import", str(out), "--db", str(db))
     assert p.returncode == 0, p.stderr
-    assert "1 marks; 1 marks left out (their videos or tracks are not in this library)" in p.stdout
+    assert "1 marks; 1 marks left out: their videos or tracks are not in this library" in p.stdout
+    # which videos, and how to take their marks up (a sweep: nothing said that they could be)
+    assert f"(1 videos not indexed here: {tud().video.name}; index them, then import" in p.stdout
     assert len(json.loads(cli("case", "show", "gate 3", "--db", str(db), "--json").stdout)["marks"]) == 1
+    assert cli("index", str(tud().video), "--db", str(db)).returncode == 0
+    p = cli("case", "import", str(out), "--db", str(db), "--as", "gate 3 again")
+    assert p.returncode == 0 and "2 marks" in p.stdout and "left out" not in p.stdout, p.stdout
 
 
 def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_file) -> None:

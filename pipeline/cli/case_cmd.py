@@ -200,7 +200,7 @@ def case_import(args: argparse.Namespace) -> int:
     from pipeline.case_file import import_case
 
     done = import_case(open_library(args, create=True), args.file, args.as_name)
-    left = f"; {done.marks_left_out} marks left out (their videos or tracks are not in this library)"
-    said = (left if done.marks_left_out else "") + "".join(f"; {note}" for note in done.notes)
+    left = f"; {done.left_out_words()}" if done.marks_left_out else ""
+    said = left + "".join(f"; {note}" for note in done.notes)
     out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{said}")
     return 0
