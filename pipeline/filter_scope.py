@@ -5,15 +5,21 @@ A filter shows part of the library; it must not change who a person is. A person
 tracks of one video) is scored by their best track, also one outside the filter: their track before
 midnight is them as much as their track after it, and was the one that matched the photo best.
 Scored only inside a window from midnight, such a person's own track fell below the cut and the
-hit that the same search without the filter gave, inside the window, was gone. So a filtered search
-scores the tracks inside the filter and every other track of the people it finds there, and weighs
-against each other only the people seen inside it: a hit without the filter that lies inside it is
-a hit with it too.
+hit that the same search without the filter gave, inside the window, was gone.
+
+So a filter that cuts through videos (a time window, a region) finds the people it may show by who
+they are, not by which of their tracks came up: the people among the best candidates inside the
+filter, and those among the best candidates of the whole library, each kept when any track of theirs
+lies inside the filter (a person seen from behind inside the window, 0.25, is the person matched
+at 0.95 before it). The search then scores those people's tracks, in and out, and weighs only them
+against each other: a hit without the filter that lies inside it is a hit with it too. A filter of
+whole videos (cameras, videos) holds every track of its people already and searches once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,45 +27,43 @@ from pipeline.search_index import VectorIndex
 from pipeline.storage import Library
 from pipeline.types import enters
 
+Key = tuple[int, int]  # (video id, person)
 
-def whole_people(
+
+@dataclass(frozen=True)
+class FilterScope:
+    """pks: the tracks to score (sorted keys; None: the whole library). people: the people a hit may
+    be of (None: any who has a track in ``pks``)."""
+
+    pks: np.ndarray | None = None
+    people: frozenset[Key] | None = None
+
+
+def filter_scope(
     index: VectorIndex,
     library: Library,
     vecs: Sequence[np.ndarray | None],
     least: float,
     candidates: int,
     inside: np.ndarray | None,
+    region: tuple[float, float, float, float] | None = None,
     partial: bool = True,
-) -> np.ndarray | None:
-    """The tracks a filtered search scores (sorted keys): those ``inside`` the filter and every other
-    track of the people among its best ``candidates`` for any of ``vecs`` there; None without a
-    filter (the whole library). A filter of whole videos (not ``partial``: cameras, videos; no time
-    window, no region) holds every track of its people already: ``inside``, with no search more."""
+) -> FilterScope:
+    """What a search scores under a filter whose tracks are ``inside`` (None: no filter), ``partial``
+    when it cuts through videos (see the module's docstring); ``region`` is checked on each track's
+    own boxes (the filter chose by their union)."""
     if inside is None or not partial:
-        return inside
-    found = [index.search(v, least, candidates, inside)[0] for v in vecs if v is not None]
+        return FilterScope(inside)
+    queries = list({id(v): v for v in vecs if v is not None}.values())  # a grey photo is its own grey
+    found = [index.search(v, least, candidates, where)[0] for v in queries for where in (inside, None)]
     people = set(library.track_people(np.concatenate(found).tolist()).values())
-    more = np.asarray(library.people_pks(sorted(people)), np.int64)
-    return np.union1d(inside, more) if len(more) else inside
-
-
-def seen_inside(
-    library: Library,
-    pks: np.ndarray,
-    keep: list[int],
-    owners: dict[int, tuple[int, int]],
-    inside: np.ndarray,
-    region: tuple[float, float, float, float] | None,
-) -> list[int]:
-    """Of the candidates ``keep`` (indices into ``pks``), those of people with a track inside the
-    filter, whose own boxes enter ``region`` where one is given (the union box chose the candidates).
-    Only these people are weighed against each other; their tracks outside count to their score."""
-    shown = [i for i in keep if among(inside, int(pks[i]))]
+    members = library.people_pks(sorted(people))  # track key -> person
+    shown = [pk for pk in members if among(inside, pk)]
     if region is not None and shown:
-        paths = library.tracks(pks[shown].tolist())
-        shown = [i for i in shown if int(pks[i]) in paths and enters(paths[int(pks[i])].path, region)]
-    people = {owners[int(pks[i])] for i in shown}
-    return [i for i in keep if owners[int(pks[i])] in people]
+        paths = library.tracks(shown)
+        shown = [pk for pk in shown if pk in paths and enters(paths[pk].path, region)]
+    seen = frozenset(members[pk] for pk in shown)
+    return FilterScope(np.array(sorted(pk for pk, who in members.items() if who in seen), np.int64), seen)
 
 
 def among(sorted_pks: np.ndarray, pk: int) -> bool:

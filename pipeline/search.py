@@ -29,7 +29,7 @@ from models.loader import ModelSet
 from pipeline.calibration import COLOUR, Floors, library_floors, library_histograms
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
-from pipeline.filter_scope import among, seen_inside, whole_people
+from pipeline.filter_scope import among, filter_scope
 from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
 from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
@@ -319,22 +319,22 @@ class Searcher:
         inside = allowed.pks if allowed is not None else None  # the tracks a hit may show
         least = min(lowest, low - cfg.rescore_window)
         partial = where.timed or where.region is not None  # a filter that cuts through videos
-        scope = whole_people(
-            self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside, partial
+        scope = filter_scope(
+            self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside, where.region, partial
         )
-        pks, scores = self.index.search(vec, least, cfg.candidates, scope)
+        pks, scores = self.index.search(vec, least, cfg.candidates, scope.pks)
         dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:
-            grey_found = self.index.search(grey_vec, least, cfg.candidates, scope)
+            grey_found = self.index.search(grey_vec, least, cfg.candidates, scope.pks)
             pks, scores, dark = self._like_with_like((pks, scores), grey_found)
         in_grey = np.zeros(len(pks), bool)  # colour tracks scored turned grey (a photo without colour)
         if grey_photo:
-            pks, scores, in_grey = self._colour_in_grey(vec, least, scope, (pks, scores))
+            pks, scores, in_grey = self._colour_in_grey(vec, least, scope.pks, (pks, scores))
             dark = np.zeros(len(pks), bool)
         owners = self.library.track_people(pks.tolist())  # the tracks themselves are read once, by person
         keep = [i for i, p in enumerate(pks.tolist()) if p in owners]
-        if inside is not None and keep:
-            keep = seen_inside(self.library, pks, keep, owners, inside, where.region)
+        if scope.people is not None:  # only the people seen inside the filter are weighed
+            keep = [i for i in keep if owners[int(pks[i])] in scope.people]
         pks, scores, dark, in_grey = pks[keep], scores[keep].astype(np.float64), dark[keep], in_grey[keep]
         if len(pks):
             # re-score only the tracks that could reach the cut (the rest keep their mean score)

@@ -3,6 +3,7 @@ lies inside it is a hit with it (pipeline/filter_scope.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -75,4 +76,58 @@ def test_a_hit_inside_a_window_or_region_stays_a_hit(library_db: str) -> None:
     later = SearchFilter(start=T0 + timedelta(seconds=65))
     assert hits(later) == [3]
     assert sorted(pks) == [1, 2, 3, 4]
+    library.close()
+
+
+def test_a_person_is_found_inside_the_filter_by_who_they_are(library_db: str) -> None:
+    """Seen inside the window only from behind (0.25, below what a search reads at all), or inside it
+    only among the person's own better tracks outside (with few candidates), the person was not
+    "seen inside" and lost the window's hit to another man (a review of the first fix): the people a
+    filter may show are found by their tracks, in or out, and kept when any lies inside it."""
+    q = unit(np.random.default_rng(4).normal(size=DIM))
+    rng = np.random.default_rng(8)
+
+    def look(score: float) -> np.ndarray:
+        n = unit(rng.normal(size=DIM))
+        return score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+
+    def track(k: int, first: int, score: float) -> TrackRecord:
+        frames = np.arange(first, first + 20, dtype=np.float64)
+        path = np.column_stack([frames, frames / 10, np.tile([*RIGHT, 0.9], (20, 1))])
+        v = look(score)
+        return TrackRecord(k, path, v, v[None], (first,), b"\xff\xd8", 0.5)
+
+    library = Library(library_db)
+    for name, records, linked in (
+        ("back", [track(1, 0, 0.95), track(2, 400, 0.25), track(3, 700, 0.70)], (1, 2)),
+        ("few", [track(1, 0, 0.95), track(5, 100, 0.94), track(2, 400, 0.80)], (1, 5, 2)),
+    ):
+        info = VideoInfo(Path(f"/videos/{name}.mp4"), 1, 0.0, name.ljust(64, "0"), 10.0, 1000, 320, 240)
+        vid = library.start_video(info, "det", "test-reid", {}).video_id
+        library.commit_chunk(vid, records, 1000, None, "test-reid")
+        library.finish_video(vid, "done", 1000)
+        library.set_start(vid, T0)
+        pks = {t.track_id: t.pk for t in library.video_tracks(vid)}
+        library.set_persons(vid, {pks[k]: linked[0] for k in linked})
+    after_midnight = SearchFilter(start=datetime(2026, 11, 22))
+    for name, candidates, unfiltered in (("back", 500, [1, 2]), ("few", 2, [1, 2, 5])):
+        config = SearchConfig(min_score=0.65, calibrate=False, one_place=False, candidates=candidates)
+        s = searcher(library, config)
+        video = library.video_id(f"/videos/{name}.mp4")
+
+        def hits(where: SearchFilter, video: int = video, s=s) -> list[int]:
+            found = s.match(q, where=replace(where, videos=(video,)))
+            return sorted(h.track_id for h in found.hits)
+
+        assert hits(SearchFilter()) == unfiltered, name
+        assert hits(after_midnight) == [2], name
+    library.close()
+
+
+def test_people_of_a_thousand_videos_are_read(tmp_path: Path) -> None:
+    """One OR'ed term per video: SQLite refused 998 videos' people ("Expression tree is too large"),
+    which a search's candidates may span in a fleet's library."""
+    library = Library(str(tmp_path / "lib.db"))
+    people = [(video, 1) for video in range(1, 1201)]
+    assert library.people_pks(people) == {} and library.people_tracks(people) == {}
     library.close()

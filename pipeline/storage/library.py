@@ -184,13 +184,16 @@ class Library(
             return {}
         return self._track_infos(TrackRow.id.in_([int(p) for p in pks]))
 
-    def people_pks(self, people: Sequence[tuple[int, int]]) -> list[int]:
-        """The keys of every track of each (video id, person) chain (the light form of
-        :meth:`people_tracks`)."""
-        if not people:
-            return []
+    def people_pks(self, people: Sequence[tuple[int, int]]) -> dict[int, tuple[int, int]]:
+        """The key of every track of each (video id, person) chain, with its person (the light form
+        of :meth:`people_tracks`)."""
+        out: dict[int, tuple[int, int]] = {}
         with self._read() as s:
-            return list(s.scalars(select(TrackRow.id).where(_of_people(set(people)))).all())
+            for where in _of_people(set(people)):
+                person = func.coalesce(TrackRow.person, TrackRow.track_id)  # as track_people says it
+                q = select(TrackRow.id, TrackRow.video_id, person).where(where)
+                out.update({pk: (video_id, who) for pk, video_id, who in s.execute(q).all()})
+        return out
 
     def track_people(self, pks: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(video id, person) of each stored track by primary key: the light lookup a search makes
@@ -235,8 +238,11 @@ class Library(
         if not people:
             return {}
         wanted = set(people)
+        found: dict[int, TrackInfo] = {}
+        for where in _of_people(wanted):
+            found.update(self._track_infos(where))
         out: dict[tuple[int, int], list[TrackInfo]] = {}
-        for t in sorted(self._track_infos(_of_people(wanted)).values(), key=lambda t: t.first_frame):
+        for t in sorted(found.values(), key=lambda t: t.first_frame):
             if (t.video_id, t.person) in wanted:
                 out.setdefault((t.video_id, t.person), []).append(t)
         return out
@@ -289,10 +295,18 @@ def _path_bytes(record: TrackRecord) -> bytes:
     return np.ascontiguousarray(record.path, dtype=np.float64).tobytes()
 
 
-def _of_people(people: set[tuple[int, int]]) -> Any:
-    """Where a track is one of ``people`` ((video id, person) each): one indexed lookup per video
-    (SQLite scans the whole index for a row-value IN)."""
+# videos per query when reading people: SQLite refuses an expression over 1,000 deep, and each video
+# is one OR'ed term (998 videos failed)
+PEOPLE_VIDEOS_PER_QUERY = 400
+
+
+def _of_people(people: set[tuple[int, int]]) -> list[Any]:
+    """Where a track is one of ``people`` ((video id, person) each), as one condition per query: one
+    indexed lookup per video (SQLite scans the whole index for a row-value IN)."""
     by_video: dict[int, set[int]] = {}
     for video_id, person in people:
         by_video.setdefault(video_id, set()).add(person)
-    return or_(*[(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in by_video.items()])
+    terms = [(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in sorted(by_video.items())]
+    return [
+        or_(*terms[k : k + PEOPLE_VIDEOS_PER_QUERY]) for k in range(0, len(terms), PEOPLE_VIDEOS_PER_QUERY)
+    ]
