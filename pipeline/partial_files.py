@@ -3,14 +3,17 @@ moved into place when finished, and what a killed writer left is removed by the 
 
 A clip, a thumbnail, a summary or the search index's cache is first written to
 ``.spotter-part-<host>-<pid>-<random><suffix>`` beside its target; a case report is built in a
-folder named so, and renamed when whole. A process killed while writing
-(kill -9, a power cut, a crash in FFmpeg) leaves that file behind: hidden, and for the index's cache
-of a large library gigabytes. Every writer that makes a part in a folder first removes the parts
-there whose writer is gone: made on this machine by a process that no longer runs (another
-machine's parts on a shared folder cannot be checked that way, so only when older than
-``STALE_PART_S``). A part of a running export is never touched: its process is alive. Parts named
-before 2026-12-03 (``.spotter-XXXXXXXX.mp4``, ``.spotter-index-XXXXXXXX``) carry no process, and go by
-age alone.
+folder named so, and renamed when whole. A process killed while writing (kill -9, a power cut, a
+crash in FFmpeg) leaves that part behind: hidden, and for the index's cache of a large library
+gigabytes. Every writer that makes a part in a folder first removes the parts there whose writer is
+gone: made on this machine by a process that no longer runs, or whose number a process started
+since has taken (after a reboot). Another machine's parts on a shared folder cannot be checked that
+way, and go when older than ``STALE_PART_S``. A part of a running export is never touched: its
+process is alive, and was when the part was written. Parts named before 2026-12-03
+(``.spotter-XXXXXXXX.mp4``, ``.spotter-index-XXXXXXXX``) carry no process, and go by age alone.
+
+Two containers that share a host name and a folder but not their process numbers would each take
+the other's parts for abandoned; Spotter's parts are not meant for that set-up.
 """
 
 from __future__ import annotations
@@ -59,13 +62,25 @@ def _abandoned(entry: os.DirEntry, now: float) -> bool:
     mine = _PART.match(entry.name)
     if mine is None and _OLD_PART.match(entry.name) is None:
         return False
-    if mine is not None and mine["host"] == _host():
-        pid = int(mine["pid"])
-        return pid != os.getpid() and not psutil.pid_exists(pid)
     try:
-        return now - entry.stat(follow_symlinks=False).st_mtime > STALE_PART_S
+        written = entry.stat(follow_symlinks=False).st_mtime
     except OSError:
         return False
+    if mine is not None and mine["host"] == _host():
+        pid = int(mine["pid"])
+        return pid != os.getpid() and not _running_since(pid, written)
+    return now - written > STALE_PART_S
+
+
+def _running_since(pid: int, written: float) -> bool:
+    """Whether process ``pid`` runs and was running when its part was last written: after a reboot
+    (a power cut) the writer's number is another process's, started later."""
+    try:
+        return psutil.Process(pid).create_time() <= written + 1.0  # the clock's and the file's grain
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # not ours to look at (another user's): it runs, and may be the writer
+        return True
 
 
 def sweep_parts(folder: Path) -> int:

@@ -35,6 +35,8 @@ def test_only_the_parts_of_writers_gone_are_removed(tmp_path: Path) -> None:
     dead.write_bytes(b"x")
     alive = tmp_path / f"{PART_PREFIX}{host}-{os.getppid()}-abc123.mp4"  # the test runner's parent
     alive.write_bytes(b"x")
+    # the writer's number taken by a process started after the part was written (a reboot since)
+    reused = _aged(tmp_path / f"{PART_PREFIX}{host}-{os.getppid()}-ghi789.mp4", 30 * 86400)
     far_old = _aged(tmp_path / f"{PART_PREFIX}other.host-{dead_pid}-abc123.mp4", STALE_PART_S + 60)
     far_new = _aged(tmp_path / f"{PART_PREFIX}other.host-{dead_pid}-def456.mp4", 60)
     legacy_old = _aged(tmp_path / ".spotter-k2j4x_9a.mp4", STALE_PART_S + 60)
@@ -46,10 +48,10 @@ def test_only_the_parts_of_writers_gone_are_removed(tmp_path: Path) -> None:
     report = tmp_path / f"{PART_PREFIX}{host}-{dead_pid}-k2j4x_9a"  # a report built half-way
     (report / "clips").mkdir(parents=True)
     (report / "clips" / "a.mp4").write_bytes(b"x")
-    assert sweep_parts(tmp_path) == 5
+    assert sweep_parts(tmp_path) == 6
     left = {p.name for p in tmp_path.iterdir()}
     assert left == {p.name for p in (mine, alive, far_new, legacy_new, building, *unrelated)}
-    for gone in (dead, far_old, legacy_old, legacy_index):
+    for gone in (dead, reused, far_old, legacy_old, legacy_index, report):
         assert gone.name not in left
     assert sweep_parts(tmp_path / "missing") == 0
 
