@@ -41,6 +41,12 @@ _WORD_EDGES = " _-.,()[]"
 # images whose names are read for a date-named folder's camera: spread over the folder (a day of
 # snapshots at 1 fps is 86,400 names; the camera's name is in each, or in none)
 CAMERA_NAME_SAMPLE = 64
+# what recorders and phones call any image, not a camera: ``CamA/2026-11-25/snapshot_...jpg`` and
+# ``CamB/2026-11-25/snapshot_...jpg`` are cameras CamA and CamB, not one camera "snapshot"
+GENERIC_IMAGE_NAMES = frozenset({"snapshot", "snapshots", "snap", "image", "img", "capture", "frame"}) | {
+    *("photo", "picture", "pic", "still", "shot", "screenshot", "motion", "alarm", "event", "record"),
+    *("recording", "video", "export", "jpeg", "jpg"),
+}
 # a folder named by a day alone (2026-11-25, 20261125, 2026_11_25): a recorder's export of one day
 _DATE_ONLY = re.compile(r"^[^\w]*(19|20)\d\d[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])[^\w]*$")
 _COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)(?=$|[ _.-])|\d{1,4}$)")
@@ -63,7 +69,9 @@ def guess_camera(
         step = max(1, len(images) // CAMERA_NAME_SAMPLE)
         named = {guess_camera(f, False) for f in [*images[::step], images[-1]]}
         if len(named) == 1 and next(iter(named))[1] == FROM_NAME:
-            return next(iter(named))[0], FROM_SNAPSHOTS
+            said = next(iter(named))[0]
+            if re.sub(r"[^a-z]", "", said.lower()) not in GENERIC_IMAGE_NAMES:
+                return said, FROM_SNAPSHOTS
         return (path.parent.name or name), FROM_FOLDER
     # isdir is False, not an error, for a path that cannot be looked at
     folder_itself = os.path.isdir(path) if is_folder is None else is_folder

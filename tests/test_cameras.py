@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from datetime import datetime, timedelta
@@ -419,6 +420,10 @@ def test_a_folder_named_by_a_day_takes_its_camera_from_its_images(tmp_path: Path
     two.mkdir()
     both = [two / "CamA_20261127_100000.jpg", two / "CamB_20261127_100001.jpg"]
     assert guess_camera(two, images=both) == (tmp_path.name, FROM_FOLDER)
+    generic = tmp_path / "CamB" / "2026-11-25"  # "snapshot" names any image, not a camera
+    generic.mkdir(parents=True)
+    shots = [generic / f"snapshot_20261125_1000{k:02d}.jpg" for k in range(3)]
+    assert guess_camera(generic, images=shots) == ("CamB", FROM_FOLDER)
     named = tmp_path / "Gate_20261125"  # its own name (with a date, no time: not a day alone)
     assert guess_camera(named, True, plain) == ("Gate_20261125", FROM_FOLDER)
 
@@ -426,4 +431,14 @@ def test_a_folder_named_by_a_day_takes_its_camera_from_its_images(tmp_path: Path
     for _ in index_video(day, library, models):
         pass
     assert [v.camera for v in library.videos()] == ["cam1"]
+    # a library indexed before named the camera "2026-11-25", and a case was filtered to it: the
+    # better guess of the next run renames the camera, and the case follows (a review)
+    (video,) = library.videos()
+    library.record_clock_guess(video.video_id, video.path, ("2026-11-25", FROM_FOLDER), (None, ""))
+    library.create_case("day", [], "")
+    library.update_case("day", filter_json=json.dumps({"cameras": ["2026-11-25"]}))
+    for _ in index_video(day, library, models):  # nothing to index: the guess is made again
+        pass
+    assert [v.camera for v in library.videos()] == ["cam1"]
+    assert json.loads(library.case("day").filter_json)["cameras"] == ["cam1"]
     library.close()

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from pipeline.cameras import OPERATOR
 from pipeline.errors import StorageError
@@ -57,7 +58,11 @@ class CameraClock(LibraryBase):
             if row is None or row.path != str(path):
                 return
             if row.camera_source != OPERATOR:
+                old = row.camera
                 row.camera, row.camera_source = camera
+                if old and old != row.camera:  # a better guess (a day's folder named no camera)
+                    s.flush()
+                    _cases_follow(s, old, row.camera)
             if row.start_source != OPERATOR:
                 row.start_time, row.start_source = start
 
@@ -75,17 +80,7 @@ class CameraClock(LibraryBase):
             s.execute(
                 update(VideoRow).where(VideoRow.id == video_id).values(camera=name, camera_source=OPERATOR)
             )
-            if not old or old == name or s.scalar(select(VideoRow.id).where(VideoRow.camera == old).limit(1)):
-                return []
-            followed = []
-            for case in s.scalars(select(CaseRow)).all():
-                doc = json.loads(case.filter_json or "{}")  # pipeline.search_filter.filter_json's format
-                cameras = doc.get("cameras") if isinstance(doc, dict) else None
-                if isinstance(cameras, list) and old in cameras:
-                    doc["cameras"] = list(dict.fromkeys(name if c == old else c for c in cameras))
-                    case.filter_json = json.dumps(doc)
-                    followed.append(case.name)
-            return followed
+            return _cases_follow(s, old, name)
 
     def set_start(self, video_id: int, when: datetime | None) -> None:
         """The operator sets (or, with None, clears) the video's recording start."""
@@ -137,3 +132,19 @@ class CameraClock(LibraryBase):
         """(width, height) of every video's frames, by video id."""
         with self._read() as s:
             return {v: (w, h) for v, w, h in s.execute(select(VideoRow.id, VideoRow.width, VideoRow.height))}
+
+
+def _cases_follow(s: Session, old: str, new: str) -> list[str]:
+    """Where no video keeps the camera name ``old`` (now ``new``), the cases whose filter named it
+    follow the rename; their names."""
+    if not old or old == new or s.scalar(select(VideoRow.id).where(VideoRow.camera == old).limit(1)):
+        return []
+    followed = []
+    for case in s.scalars(select(CaseRow)).all():
+        doc = json.loads(case.filter_json or "{}")  # pipeline.search_filter.filter_json's format
+        cameras = doc.get("cameras") if isinstance(doc, dict) else None
+        if isinstance(cameras, list) and old in cameras:
+            doc["cameras"] = list(dict.fromkeys(new if c == old else c for c in cameras))
+            case.filter_json = json.dumps(doc)
+            followed.append(case.name)
+    return followed
