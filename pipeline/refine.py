@@ -51,8 +51,8 @@ def refine(
     confirmed = [own[p][0] for p in review.confirmed if p in own]
     negatives = np.array([own[p][0] for p in review.rejected if p in own], dtype=np.float32)
     examples = [np.asarray(v, np.float32) for v in review.photos] + confirmed
-    if not examples:
-        return MatchResult((), (), searcher.calibrated_floor()[0], None)
+    # no example of this model (a case of another ReID model): nothing to search with, but the
+    # confirmed sightings are still the person (a report said they were outside its filter)
     best: dict[int, Hit] = {}
     cut, top = None, None
     greys = list(review.greys[: len(review.photos)]) + [None] * len(examples)
@@ -95,7 +95,8 @@ def refine(
         ]
     hits.sort(key=lambda h: (-h.score, h.video_id, h.start_frame))
     limited = tuple(hits[:max_hits] if max_hits else hits)
-    return MatchResult(limited, tuple(hits), float(cut if cut is not None else 0.0), top)
+    floor = float(cut) if cut is not None else searcher.calibrated_floor()[0]
+    return MatchResult(limited, tuple(hits), floor, top)
 
 
 def _in_grey(

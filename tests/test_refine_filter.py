@@ -29,3 +29,14 @@ def test_refining_within_a_filter_lists_no_confirmed_sighting_outside_it(library
     # a region its path does not enter (the test tracks' boxes are at 10-40 x 20-100): left out too
     assert yard not in {h.track_pk for h in refine(s, review, SearchFilter(region=(200, 200, 300, 300))).hits}
     assert yard in {h.track_pk for h in refine(s, review, SearchFilter(region=(0, 0, 50, 50))).hits}
+
+
+def test_confirmed_sightings_stay_when_nothing_can_be_searched_with(library_db: str) -> None:
+    """A case whose photos and confirmed tracks have no vectors of the model in use (the library
+    moved to another ReID model) gave no hits at all, and its report said every confirmed sighting
+    was outside the filter (a review). They are the person still."""
+    library, t = people_library(library_db)
+    s = searcher(library, SearchConfig(min_score=0.65, calibrate=False))
+    s.models.reid_id = "another-reid"  # no vector of the case's tracks is this model's
+    result = refine(s, Review((), confirmed=(t["T1"],)))
+    assert [h.track_pk for h in result.hits] == [t["T1"]]
