@@ -293,7 +293,7 @@ def import_case(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
-    return CaseImport(name, len(photos), len(marks), left_out, notes, tuple(missing))
+    return CaseImport(name, len(photos), len(marks), left_out, tuple(dict.fromkeys(notes)), tuple(missing))
 
 
 def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:

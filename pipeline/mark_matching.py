@@ -30,8 +30,8 @@ from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_X1, PATH_Y2, box_at
 
 MIN_SPAN_OVERLAP = 0.5
-"""Share of the marked frames the boxes must agree on, and of the longer span the two spans must
-share (the same track, not another person seen at the same time)."""
+"""Share of the marked frames the boxes must agree on; for a file written before boxes were kept,
+the share of the longer span the two spans must share (the same track by number and span)."""
 MIN_BOX_IOU = 0.5  # the marked box and the track's box at a frame show the same person
 
 
