@@ -21,12 +21,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from pipeline.report_photos import photo_flowable, readable_image, unicode_font
 from pipeline.storage.cases import CaseInfo, CaseMark, operator
-from pipeline.types import Hit, clock_at, end_second, fmt_time
+from pipeline.types import Hit, clock_at, end_second, fmt_time, stored_local
 from pipeline.version import version
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _lines(text: str, font: str, size: float, width: float = NOTE_WIDTH_PT) -> s
 
 def zoned(stored_utc: datetime) -> str:
     """A time the library keeps in UTC (without a zone), in this computer's zone, the zone said."""
-    return f"{stored_utc.replace(tzinfo=timezone.utc).astimezone():%Y-%m-%d %H:%M:%S %Z}"
+    return f"{stored_local(stored_utc):%Y-%m-%d %H:%M:%S %Z}"
 
 
 def write_pdf(pdf: Path, content: ReportContent) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 import numpy as np
@@ -82,6 +82,12 @@ def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
         return None if start is None else start + timedelta(seconds=float(offset_s))
     except OverflowError:
         return None
+
+
+def stored_local(stored: datetime) -> datetime:
+    """A time the library stores in UTC (without a zone: when a case was opened, a mark made) in this
+    computer's zone, the zone attached (``case show`` and the case report say it so)."""
+    return stored.replace(tzinfo=timezone.utc).astimezone()
 
 
 def end_second(end: datetime) -> datetime:

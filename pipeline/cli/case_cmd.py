@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
 
 from pipeline.cli.common import model_set, open_library, video_of
 from pipeline.cli.console import err, out
 from pipeline.file_names import shown
+from pipeline.types import stored_local
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -132,7 +132,7 @@ def case_show(args: argparse.Namespace) -> int:
         doc = {
             "id": case.case_id,
             "name": case.name,
-            "created_at": local(case.created_at).isoformat(timespec="seconds"),
+            "created_at": stored_local(case.created_at).isoformat(timespec="seconds"),
             "created_by": case.created_by,
             "photos": [
                 {"path": p, "model": m, "box": None if box is None else list(box)}
@@ -146,14 +146,14 @@ def case_show(args: argparse.Namespace) -> int:
                     "track_id": m.track_id,
                     "verdict": m.verdict,
                     "by": m.marked_by,
-                    "at": local(m.marked_at).isoformat(timespec="seconds"),
+                    "at": stored_local(m.marked_at).isoformat(timespec="seconds"),
                 }
                 for m in case.marks
             ],
         }
         out(json.dumps(doc))
         return 0
-    opened = f"{local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
+    opened = f"{stored_local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
     out(f"case {case.case_id} {case.name!r}, opened {opened}")
     if case.notes:
         out(f"  notes: {case.notes}")
@@ -164,7 +164,7 @@ def case_show(args: argparse.Namespace) -> int:
         person = "" if box is None else ", the person at " + " ".join(f"{v:.0f}" for v in box)
         out(f"  photo {path} ({model}{person})")
     for m in case.marks:
-        when = f"{m.marked_by or '?'}, {local(m.marked_at):%Y-%m-%d %H:%M %Z}"
+        when = f"{m.marked_by or '?'}, {stored_local(m.marked_at):%Y-%m-%d %H:%M %Z}"
         out(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
     return 0
 
@@ -181,11 +181,6 @@ def case_report(args: argparse.Namespace) -> int:
         elif not args.quiet and step.current and not step.clip_frames_total:
             err(f"clip {step.clips_done + 1} of {step.clips_total}: {step.current}")
     return 0
-
-
-def local(stored: datetime) -> datetime:
-    """A time the library stores in UTC (without a zone), in this computer's zone, zone attached."""
-    return stored.replace(tzinfo=timezone.utc).astimezone()
 
 
 def case_export(args: argparse.Namespace) -> int:
