@@ -154,7 +154,7 @@ class MainWindow(DropRouting, QueryActions, WindowLayout, QMainWindow):
         self.adaptation.error.connect(self.messages.error)
         self.review.play.connect(self._on_timeline_hit)
         self.review.opened.connect(self.filter_bar.set_value)
-        self.review.photo_requested.connect(self.open_photo)
+        self.review.photo_requested.connect(self.open_photo)  # with the person's box where the case has one
         self.filter_bar.changed.connect(self.search.set_filter)
         self.filter_bar.changed.connect(lambda where: pl.show_region(where.region))
         pl.region_drawn.connect(self.filter_bar.set_region)

@@ -28,11 +28,11 @@ class QueryActions:
             self.messages.warning(f"{Path(path).name}: {note}")
         return image
 
-    def open_photo(self, path: str | Path) -> bool:
-        """Use a photo file as the query."""
+    def open_photo(self, path: str | Path, box: Box | None = None) -> bool:
+        """Use a photo file as the query (the person in ``box``, a case's, where given)."""
         image = self._photo(path)
         if image is not None:
-            self.set_query_image(image, Path(path).name)
+            self.set_query_image(image, Path(path).name, box)
         return image is not None
 
     def add_query_photo(self, path: str | Path) -> bool:

@@ -33,7 +33,7 @@ class ReviewController(QObject):
     info = Signal(str)
     play = Signal(object)  # Hit: a route stop was clicked
     opened = Signal(object)  # SearchFilter of a case taken up again
-    photo_requested = Signal(str)  # the query photo of a case taken up again
+    photo_requested = Signal(str, object)  # a case taken up again: its query photo, and the box in it
 
     def __init__(
         self,
@@ -121,7 +121,7 @@ class ReviewController(QObject):
         if self.case_name is None:
             self.error.emit("Confirm (C) the hits that are the person first: the report lists them")
             return False
-        return self.reports.start(self.case_name, folder, self.search.where)
+        return self.reports.start(self.case_name, folder, None)  # the case's filter, as `case report`
 
     def open_case(self, name: str) -> bool:
         """Take up a case again: its photo (when still on disk), its filter and its marks; a case
@@ -133,10 +133,13 @@ class ReviewController(QObject):
             return False
         where = filter_from_json(json.loads(case.filter_json or "{}"))
         self.opened.emit(where)  # the window shows the filter (and the search uses it)
-        photo = next((p for p, _, _ in case.photos if Path(p).is_file()), None)
+        boxes = list(case.photo_boxes) + [None] * len(case.photos)
+        photo, box = next(
+            ((p, b) for (p, _, _), b in zip(case.photos, boxes) if Path(p).is_file()), (None, None)
+        )
         verdicts = {m.track_pk: m.verdict for m in case.marks}
-        if photo is not None:
-            self.photo_requested.emit(photo)  # a new query: resets the review, restored below
+        if photo is not None:  # a new query: resets the review, restored below; the person searched
+            self.photo_requested.emit(photo, box)  # in a group photo (else the largest was: another)
         self.case_name = name
         self.results.model.set_verdicts(verdicts)
         confirmed = tuple(pk for pk, v in verdicts.items() if v == "confirmed")
@@ -217,9 +220,10 @@ class ReviewController(QObject):
         said = list(done.notes)  # what the import left out of the filter or chose between marks
         if done.marks_left_out:
             said.insert(0, done.left_out_words())
-        if said:
+        opened = self.open_case(done.name)
+        if said:  # after the case's own notice, which hid it at once (a sweep)
             self.error.emit(f"Case {done.name!r}: {'; '.join(said)}")
-        return self.open_case(done.name)
+        return opened
 
     def refine(self) -> None:
         verdicts = self.results.model.verdicts

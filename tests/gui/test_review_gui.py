@@ -172,6 +172,17 @@ def test_a_case_file_is_handed_over_to_another_library(
     broken = tmp_path / "broken.spotter-case"
     broken.write_text("{")
     assert not other.review.import_case_file(str(broken)) and "not a Spotter case file" in other.messages.text
+    # a library without the marked video: the import names it, and the case's own notice, which
+    # came after, no longer hides that at once (a sweep)
+    from pipeline.storage import Library
+
+    lacking = copy_library(indexed.db_path, tmp_path / "lacking.db")
+    lib = Library(lacking)
+    lib.remove_video(lib.video_id(pets().video))
+    lib.close()
+    third = make_window(lacking)
+    assert third.review.import_case_file(str(out))
+    assert f"not indexed here: {pets().video.name}" in third.messages.text, third.messages.text
 
 
 def test_a_second_photo_of_the_person_joins_the_query(
@@ -239,9 +250,20 @@ def test_a_case_from_a_group_photo_keeps_whom_it_is_about(
         window.open_photo(scene)
     outcome = done.args[0]
     assert len(outcome.people) > 1 and not outcome.whole_photo
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as chosen:
+        window.choose_person(1)  # not the largest, whom the photo alone searches
+    outcome = chosen.args[0]
     select_row(window, 0)
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
-    assert window.library.case(window.review.case_name).photo_boxes == (outcome.box,)
+    name = window.review.case_name
+    assert window.library.case(name).photo_boxes == (outcome.box,)
+    # taken up again, the case searches that person: it searched the largest, and its marks applied
+    # to another man's hits (a sweep)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(scene)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
+        assert window.review.open_case(name)
+    assert again.args[0].box == outcome.box
 
 
 def test_a_case_from_a_photo_lying_on_its_side_keeps_it_standing(
