@@ -23,6 +23,7 @@ import math
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from models.loader import ModelSet
@@ -103,7 +104,10 @@ def write_case_report(
     greys = case_greys(case, models.reid_id, searcher.config.monochrome)
     review = Review(case.vectors(models.reid_id), confirmed, rejected, greys)
     result = refine(searcher, review, where)
-    sure = [h for h in result.hits if h.track_pk in set(confirmed)]
+    sure = sorted(  # in clock order, as the route: refine's ranking read as a jumble of times (a sweep)
+        (h for h in result.hits if h.track_pk in set(confirmed)),
+        key=lambda h: (h.start_time is None, h.start_time or datetime.min, h.video_path, h.start_s),
+    )
     words = filter_words(where, {v.video_id: v.path for v in library.videos()})
     if not sure:  # nothing to show: said before any folder is made
         n = len(confirmed)

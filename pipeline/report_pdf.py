@@ -68,6 +68,9 @@ class ReportContent:
     crops: dict[int, bytes]  # each sighting's best crop (JPEG), by track key
 
 
+TITLE_PT = 18  # the title's font size (ReportLab's "Title" style)
+
+
 def visual(text: str) -> str:
     """``text`` in the order it is drawn (left to right): Arabic letters in their joined forms and
     right-to-left runs reversed (the Unicode bidirectional algorithm); other text as it is."""
@@ -114,7 +117,9 @@ def write_pdf(pdf: Path, content: ReportContent) -> None:
 
     s = _Styles()
     case = content.case
-    story: list = [s.para(f"Spotter case report: {_esc(visual(case.name))}", "Title")]
+    title = f"Spotter case report: {case.name}"  # broken into lines before it is turned (a sweep:
+    # an Arabic name's start landed on the title's second line, its ".png" split off)
+    story: list = [s.para(_lines(title, f"{s.font}-Bold", TITLE_PT), "Title")]
     story += _summary(s, content)
     story += _photos(s, case)
     story += _hits(s, content, pdf.parent)

@@ -140,7 +140,11 @@ def test_times_zones_and_the_hits_table_read_alike_on_every_page(
     library, pks = _case(tmp_path, indexed, models, frame_of, confirm=14)
     tud_id = library.video_id(str(tud().video.resolve()))
     library.set_start(tud_id, datetime(2026, 11, 21, 14, 30, 0))
-    pages = _text(_report(library, models, "gate", tmp_path / "out").pdf)
+    files = _report(library, models, "gate", tmp_path / "out")
+    pages = _text(files.pdf)
+    clips = json.loads((files.folder / "spotter_export.json").read_text())["clips"]
+    starts = [(c["video"], c["start_time"] or "", c["hit_start_s"]) for c in clips]
+    assert starts == sorted(starts, key=lambda c: (c[1] == "", c[1], c[0], c[2])), starts  # clock order
     table = [p for p in pages if "cut from" in p]
     assert len(table) >= 2, "the test needs the hits table over two pages"
     assert all("Camera and time" in p and "Clip, its source and their SHA-256" in p for p in table)
