@@ -41,6 +41,10 @@ class FilterBar(QWidget):
         self.use_from, self.use_to = QCheckBox("From"), QCheckBox("to")
         self.time_from, self.time_to = QDateTimeEdit(), QDateTimeEdit()
         self.region: tuple[float, float, float, float] | None = None  # drawn on the player
+        # what a case's filter holds that the bar has no control for: its videos, kept (and searched)
+        # until the operator chooses a camera; cameras the library lacks, or several, are an item
+        # of their own (their data: the names), so a case's filter is never dropped in silence
+        self.videos: tuple[int, ...] = ()
         self.region_label = QLabel("Region: none")
         self.region_label.setToolTip("Draw a region on the picture with the player's Region button")
         self.clear_region = QPushButton("Clear")
@@ -84,6 +88,7 @@ class FilterBar(QWidget):
         layout.addWidget(self.describe_button, 5, 0, 1, 3)
         layout.setColumnStretch(1, 1)
         self.camera.currentIndexChanged.connect(self._emit)
+        self.camera.activated.connect(self._camera_chosen)  # by the operator only
         for box, edit in ((self.use_from, self.time_from), (self.use_to, self.time_to)):
             box.toggled.connect(edit.setEnabled)
             box.toggled.connect(self._emit)
@@ -95,16 +100,36 @@ class FilterBar(QWidget):
         was renamed: one name gone and one new in its place; the library's cases follow a rename
         too, and a case's filter reset to all cameras here was written back to it)."""
         current = self.camera.currentText()
-        before = [self.camera.itemText(k) for k in range(1, self.camera.count())]
+        before = [  # the library's cameras as listed (not a case's own items)
+            self.camera.itemText(k) for k in range(1, self.camera.count()) if self.camera.itemData(k) is None
+        ]
         gone, came = set(before) - set(names), [n for n in names if n not in before]
         if current in gone and len(gone) == 1 and len(came) == 1:
             current = came[0]
+        kept = self._case_items()  # a case's cameras the library lacks stay choosable
         self.camera.blockSignals(True)
         self.camera.clear()
         self.camera.addItems([ALL_CAMERAS, *names])
+        for text, data in kept:
+            if self.camera.findText(text) < 0:
+                self.camera.addItem(text, data)
         self.camera.setCurrentIndex(max(self.camera.findText(current), 0))
         self.camera.blockSignals(False)
         self._emit()
+
+    def _case_items(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
+            (self.camera.itemText(k), self.camera.itemData(k))
+            for k in range(self.camera.count())
+            if isinstance(self.camera.itemData(k), tuple)
+        ]
+
+    def _camera_chosen(self, _index: int) -> None:
+        """The operator chose a camera: a case's videos no longer narrow the search."""
+        if self.videos:
+            self.videos = ()
+            self.camera.setToolTip("Search only this camera's videos")
+            self._emit()
 
     def follow_camera(self, old: str, new: str) -> None:
         """The camera ``old`` was renamed ``new``, or merged into the camera ``new``: a choice of it
@@ -129,7 +154,10 @@ class FilterBar(QWidget):
         """Show a filter (a case's) and search with it."""
         for w in (self.camera, self.use_from, self.use_to, self.time_from, self.time_to):
             w.blockSignals(True)
-        self.camera.setCurrentIndex(max(self.camera.findText(where.cameras[0]), 0) if where.cameras else 0)
+        self._show_cameras(where.cameras)
+        self.videos = tuple(where.videos)
+        said = f"; and {len(self.videos)} video(s) of the case" if self.videos else ""
+        self.camera.setToolTip(f"Search only this camera's videos{said}")
         for box, edit, when in (
             (self.use_from, self.time_from, where.start),
             (self.use_to, self.time_to, where.end),
@@ -141,6 +169,19 @@ class FilterBar(QWidget):
         for w in (self.camera, self.use_from, self.use_to, self.time_from, self.time_to):
             w.blockSignals(False)
         self.set_region(where.region)  # emits the whole filter once
+
+    def _show_cameras(self, cameras: tuple[str, ...]) -> None:
+        """Choose a case's cameras: one the library has, else an item of their own (a case file from
+        another library, a filter of several cameras): shown and searched, not all cameras instead
+        (a sweep: the next mark wrote all cameras over the case's filter)."""
+        if not cameras:
+            self.camera.setCurrentIndex(0)
+            return
+        known = len(cameras) == 1 and self.camera.findText(cameras[0]) >= 0
+        text = cameras[0] if known else " + ".join(cameras)
+        if not known and self.camera.findText(text) < 0:
+            self.camera.addItem(text, tuple(cameras))
+        self.camera.setCurrentIndex(self.camera.findText(text))
 
     def colours(self) -> tuple[str | None, str | None]:
         """The clothing colours chosen (None: any)."""
@@ -157,8 +198,11 @@ class FilterBar(QWidget):
         end = _py(self.time_to.dateTime()) if self.use_to.isChecked() else None
         if start is not None and end is not None and end < start:
             start, end = end, start
-        cameras = (camera,) if camera and camera != ALL_CAMERAS else ()
-        return SearchFilter(cameras=cameras, start=start, end=end, region=self.region)
+        data = self.camera.currentData()
+        cameras = (
+            tuple(data) if isinstance(data, tuple) else (camera,) if camera and camera != ALL_CAMERAS else ()
+        )
+        return SearchFilter(cameras=cameras, start=start, end=end, videos=self.videos, region=self.region)
 
     def _emit(self) -> None:
         value = self.value()

@@ -19,7 +19,9 @@ def stop_text(stop: RouteStop) -> str:
     mark = "✓ " if stop.confirmed else ""
     where = stop.camera or "unknown camera"
     if stop.start_time is not None and stop.end_time is not None:
-        when = f"{stop.start_time:%Y-%m-%d %H:%M:%S} – {end_second(stop.end_time):%H:%M:%S}"
+        end = end_second(stop.end_time)
+        shown = "%H:%M:%S" if end.date() == stop.start_time.date() else "%Y-%m-%d %H:%M:%S"  # past midnight
+        when = f"{stop.start_time:%Y-%m-%d %H:%M:%S} – {end.strftime(shown)}"
     else:
         when = f"{fmt_time(stop.start_s)} – {fmt_time(stop.end_s)} into the video (start unknown)"
     return f"{mark}{where} · {when} · score {stop.score:.2f}\n{stop.video_path}"

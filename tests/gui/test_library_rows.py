@@ -132,3 +132,42 @@ def test_a_route_stop_ends_at_the_second_that_covers_its_end() -> None:
         "Gate", "/v/gate.mp4", (), 0.0, 14.9, start, start.replace(second=14, microsecond=900000), 0.9, False
     )
     assert "2026-11-21 14:30:00 – 14:30:15" in stop_text(stop)
+    night = RouteStop(
+        "Gate",
+        "/v/gate.mp4",
+        (),
+        0.0,
+        12.0,
+        start.replace(hour=23, minute=59, second=55),
+        datetime(2026, 11, 22, 0, 0, 7),
+        0.9,
+        False,
+    )
+    assert "2026-11-21 23:59:55 – 2026-11-22 00:00:07" in stop_text(night)  # the day it ends on
+
+
+def test_a_cases_filter_the_bar_cannot_show_is_kept_not_dropped(qtbot) -> None:
+    """A case from another library filtered to camera 'Late', which this one lacks, showed all
+    cameras and searched unfiltered, and the next mark wrote all cameras over the case's filter; its
+    videos were dropped the same way (a sweep). They are shown and searched until the operator
+    chooses otherwise."""
+    from gui.filter_bar import ALL_CAMERAS, FilterBar
+    from pipeline.search_filter import SearchFilter
+
+    bar = FilterBar()
+    qtbot.addWidget(bar)
+    bar.set_cameras(["Entrance", "Hall"])
+    for where in (
+        SearchFilter(cameras=("Late",)),
+        SearchFilter(cameras=("Hall", "Late")),
+        SearchFilter(cameras=("Hall",), videos=(3, 4)),
+    ):
+        bar.set_value(where)
+        assert bar.value() == where
+        bar.set_cameras(["Entrance", "Hall", "Yard"])  # a video indexed meanwhile: the list renewed
+        assert bar.value() == where
+    bar.camera.setCurrentIndex(bar.camera.findText("Entrance"))
+    bar.camera.activated.emit(bar.camera.currentIndex())  # the operator's choice
+    assert bar.value() == SearchFilter(cameras=("Entrance",))
+    bar.set_value(SearchFilter())
+    assert bar.camera.currentText() == ALL_CAMERAS and bar.value() == SearchFilter()
