@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,8 +18,9 @@ import pytest
 from pipeline.errors import ExportError
 from pipeline.search_filter import SearchFilter, filter_json
 from pipeline.storage import Library
-from tests.conftest import ROOT, copy_library, pets, tud
+from tests.conftest import copy_library, pets, tud
 from tests.test_cli import gt_crop
+from tests.test_partial_files import kill_when_writing
 
 
 def _case(
@@ -195,12 +194,7 @@ def test_a_report_killed_half_way_is_not_left_as_a_report(tmp_path: Path, indexe
                 print("WRITING", flush=True)
                 time.sleep(600)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "WRITING"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    kill_when_writing(script)
     (left,) = out.iterdir()
     assert left.name.startswith(PART_PREFIX) and any(p.suffix == ".mp4" for p in left.iterdir())
     assert not any(p.name.startswith("spotter_report") for p in out.iterdir())

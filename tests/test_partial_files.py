@@ -18,6 +18,16 @@ from pipeline.partial_files import PART_PREFIX, STALE_PART_S, new_part, sweep_pa
 from tests.conftest import ROOT, pets
 
 
+def kill_when_writing(script: str) -> None:
+    """Run a Python ``script`` until it prints WRITING, then kill it with SIGKILL (kill -9)."""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "WRITING"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+
+
 def _aged(path: Path, seconds: float) -> Path:
     path.write_bytes(b"x")
     then = time.time() - seconds
@@ -75,12 +85,7 @@ def test_an_export_killed_mid_clip_leaves_nothing_after_the_next(tmp_path: Path,
         print("WRITING", flush=True)
         time.sleep(600)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "WRITING"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+    kill_when_writing(script)
     (part,) = out.iterdir()
     assert part.name.startswith(PART_PREFIX) and part.stat().st_size > 0
     export_track(track, out / "second.mp4")
