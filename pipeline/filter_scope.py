@@ -42,20 +42,19 @@ class FilterScope:
 def filter_scope(
     index: VectorIndex,
     library: Library,
-    vecs: Sequence[np.ndarray | None],
-    least: float,
-    candidates: int,
+    searches: Sequence[tuple[np.ndarray, float, int]],
     inside: np.ndarray | None,
     region: tuple[float, float, float, float] | None = None,
     partial: bool = True,
 ) -> FilterScope:
     """What a search scores under a filter whose tracks are ``inside`` (None: no filter), ``partial``
     when it cuts through videos (see the module's docstring); ``region`` is checked on each track's
-    own boxes (the filter chose by their union)."""
+    own boxes (the filter chose by their union). ``searches``: how the search finds its candidates,
+    (vector, lowest score, how many) each: the photo, the photo turned grey, and for a photo without
+    colour the colour tracks nearest to it at any score (re-scored by their crops in grey)."""
     if inside is None or not partial:
         return FilterScope(inside)
-    queries = list({id(v): v for v in vecs if v is not None}.values())  # a grey photo is its own grey
-    found = [index.search(v, least, candidates, where)[0] for v in queries for where in (inside, None)]
+    found = [index.search(v, floor, k, where)[0] for v, floor, k in searches for where in (inside, None)]
     people = set(library.track_people(np.concatenate(found).tolist()).values())
     members = library.people_pks(sorted(people))  # track key -> person
     shown = [pk for pk in members if among(inside, pk)]

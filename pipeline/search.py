@@ -319,9 +319,12 @@ class Searcher:
         inside = allowed.pks if allowed is not None else None  # the tracks a hit may show
         least = min(lowest, low - cfg.rescore_window)
         partial = where.timed or where.region is not None  # a filter that cuts through videos
-        scope = filter_scope(
-            self.index, self.library, (vec, grey_vec), least, cfg.candidates, inside, where.region, partial
-        )
+        searches = [(vec, least, cfg.candidates)]
+        if grey_vec is not None and grey_vec is not vec:
+            searches.append((grey_vec, least, cfg.candidates))
+        if grey_photo:  # as _colour_in_grey finds its candidates
+            searches.append((vec, -1.0, cfg.grey_photo.candidates))
+        scope = filter_scope(self.index, self.library, searches, inside, where.region, partial)
         pks, scores = self.index.search(vec, least, cfg.candidates, scope.pks)
         dark = np.zeros(len(pks), bool)  # tracks without colour, scored against the grey query
         if grey_vec is not None:

@@ -131,3 +131,42 @@ def test_people_of_a_thousand_videos_are_read(tmp_path: Path) -> None:
     people = [(video, 1) for video in range(1, 1201)]
     assert library.people_pks(people) == {} and library.people_tracks(people) == {}
     library.close()
+
+
+def test_a_grey_photos_hit_inside_a_window_stays_a_hit(tmp_path: Path) -> None:
+    """A photo without colour meets colour tracks by their crops turned grey, among the nearest at any
+    score; a person found that way (0.2 by the colour vector, 0.9 in grey) was lost under a window
+    that holds their track, since the people of a filter were looked for at the usual floor only
+    (a review)."""
+    from pipeline.grey_query import GreyTracks
+
+    q = unit(np.random.default_rng(4).normal(size=DIM))
+    rng = np.random.default_rng(3)
+
+    def track(k: int, first: int, score: float) -> TrackRecord:
+        n = unit(rng.normal(size=DIM))
+        v = score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+        frames = np.arange(first, first + 20, dtype=np.float64)
+        path = np.column_stack([frames, frames / 10, np.tile([*LEFT, 0.9], (20, 1))])
+        return TrackRecord(k, path, v, v[None], (first,), b"\xff\xd8", 0.5)
+
+    library = Library(str(tmp_path / "lib.db"))
+    info = VideoInfo(Path("/videos/gate.mp4"), 1, 0.0, "gate".ljust(64, "0"), 10.0, 1000, 320, 240)
+    vid = library.start_video(info, "det", "test-reid", {}).video_id
+    library.commit_chunk(vid, [track(1, 0, 0.5), track(2, 400, 0.2)], 1000, None, "test-reid")
+    library.finish_video(vid, "done", 1000)
+    library.set_start(vid, T0)
+    person = {t.track_id: t.pk for t in library.video_tracks(vid)}[2]
+    s = searcher(library, SearchConfig(min_score=0.65, calibrate=False, one_place=False))
+
+    def in_grey(vec: np.ndarray, pks: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Track 2's best crop in grey is the photo's person (the ReID model is not run here)."""
+        flags = pks == person
+        return np.where(flags, 0.9, scores).astype(np.float64), flags
+
+    grey = GreyTracks(library, None)  # type: ignore[arg-type]
+    grey.scores = in_grey  # type: ignore[method-assign]
+    s._grey_tracks = grey
+    for where in (SearchFilter(), SearchFilter(start=datetime(2026, 11, 22))):
+        assert [h.track_id for h in s.match(q, where=where, grey_vec=q).hits] == [2], where
+    library.close()
