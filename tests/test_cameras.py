@@ -84,6 +84,22 @@ def test_start_from_the_container_when_the_name_has_none(tmp_path: Path) -> None
     assert guess_camera(video) == ("Gate", FROM_FOLDER)
 
 
+def test_a_camera_name_split_by_better_guesses_keeps_every_camera_in_a_case(library_db: str) -> None:
+    """One wrong name for two cameras ('snapshot', CamA and CamB's day folders) guessed better video
+    by video: a case filtered to it kept only the camera renamed last (a review)."""
+    library = Library(library_db)
+    ids = [add_video(library, name, [np.ones(DIM)]) for name in ("a", "b")]
+    paths = {v.video_id: v.path for v in library.videos()}
+    for vid in ids:
+        library.record_clock_guess(vid, paths[vid], ("snapshot", FROM_FOLDER), (None, ""))
+    library.create_case("c", [], "")
+    library.update_case("c", filter_json=json.dumps({"cameras": ["snapshot", "Yard"]}))
+    for vid, camera in zip(ids, ("CamA", "CamB")):
+        library.record_clock_guess(vid, paths[vid], (camera, FROM_SNAPSHOTS), (None, ""))
+    assert sorted(json.loads(library.case("c").filter_json)["cameras"]) == ["CamA", "CamB", "Yard"]
+    library.close()
+
+
 def test_clock_times_parse_and_print() -> None:
     assert parse_clock("2026-11-21T14:30:00") == T0
     assert parse_clock("2026-11-21 14:30") == T0

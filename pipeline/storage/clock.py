@@ -62,7 +62,7 @@ class CameraClock(LibraryBase):
                 row.camera, row.camera_source = camera
                 if old and old != row.camera:  # a better guess (a day's folder named no camera)
                     s.flush()
-                    _cases_follow(s, old, row.camera)
+                    _cases_follow(s, old, row.camera, split=True)
             if row.start_source != OPERATOR:
                 row.start_time, row.start_source = start
 
@@ -134,17 +134,26 @@ class CameraClock(LibraryBase):
             return {v: (w, h) for v, w, h in s.execute(select(VideoRow.id, VideoRow.width, VideoRow.height))}
 
 
-def _cases_follow(s: Session, old: str, new: str) -> list[str]:
+def _cases_follow(s: Session, old: str, new: str, split: bool = False) -> list[str]:
     """Where no video keeps the camera name ``old`` (now ``new``), the cases whose filter named it
-    follow the rename; their names."""
-    if not old or old == new or s.scalar(select(VideoRow.id).where(VideoRow.camera == old).limit(1)):
+    follow the rename; their names. With ``split`` (a better guess for one video: one wrong name,
+    'snapshot', may have stood for several cameras), a case filtered to ``old`` takes ``new`` in
+    beside it while other videos keep ``old``, so that it ends with every camera the name split into
+    (a review: it kept only the last one renamed)."""
+    if not old or old == new:
+        return []
+    kept = s.scalar(select(VideoRow.id).where(VideoRow.camera == old).limit(1)) is not None
+    if kept and not split:
         return []
     followed = []
     for case in s.scalars(select(CaseRow)).all():
         doc = json.loads(case.filter_json or "{}")  # pipeline.search_filter.filter_json's format
         cameras = doc.get("cameras") if isinstance(doc, dict) else None
         if isinstance(cameras, list) and old in cameras:
-            doc["cameras"] = list(dict.fromkeys(new if c == old else c for c in cameras))
+            named = [
+                c for n in cameras for c in ((n, new) if n == old and kept else (new,) if n == old else (n,))
+            ]
+            doc["cameras"] = list(dict.fromkeys(named))
             case.filter_json = json.dumps(doc)
             followed.append(case.name)
     return followed
