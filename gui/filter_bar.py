@@ -45,6 +45,10 @@ class FilterBar(QWidget):
         # until the operator chooses a camera; cameras the library lacks, or several, are an item
         # of their own (their data: the names), so a case's filter is never dropped in silence
         self.videos: tuple[int, ...] = ()
+        self.videos_label = QLabel("")  # a case's videos, where its filter names some
+        self.clear_videos = QPushButton("Clear")
+        self.clear_videos.setAutoDefault(False)
+        self.clear_videos.clicked.connect(lambda: self._set_videos(()) or self._emit())
         self.region_label = QLabel("Region: none")
         self.region_label.setToolTip("Draw a region on the picture with the player's Region button")
         self.clear_region = QPushButton("Clear")
@@ -79,16 +83,18 @@ class FilterBar(QWidget):
         layout.addWidget(self.time_to, 2, 1)
         layout.addWidget(self.region_label, 3, 0, 1, 2)
         layout.addWidget(self.clear_region, 3, 2)
+        layout.addWidget(self.videos_label, 4, 0, 1, 2)
+        layout.addWidget(self.clear_videos, 4, 2)
         colours = QHBoxLayout()
         colours.addWidget(QLabel("Upper"))
         colours.addWidget(self.upper, 1)
         colours.addWidget(QLabel("Lower"))
         colours.addWidget(self.lower, 1)
-        layout.addLayout(colours, 4, 0, 1, 3)
-        layout.addWidget(self.describe_button, 5, 0, 1, 3)
+        layout.addLayout(colours, 5, 0, 1, 3)
+        layout.addWidget(self.describe_button, 6, 0, 1, 3)
         layout.setColumnStretch(1, 1)
-        self.camera.currentIndexChanged.connect(self._emit)
-        self.camera.activated.connect(self._camera_chosen)  # by the operator only
+        self._set_videos(())
+        self.camera.currentIndexChanged.connect(self._camera_chosen)  # the operator's (others block it)
         for box, edit in ((self.use_from, self.time_from), (self.use_to, self.time_to)):
             box.toggled.connect(edit.setEnabled)
             box.toggled.connect(self._emit)
@@ -125,22 +131,36 @@ class FilterBar(QWidget):
         ]
 
     def _camera_chosen(self, _index: int) -> None:
-        """The operator chose a camera: a case's videos no longer narrow the search."""
-        if self.videos:
-            self.videos = ()
-            self.camera.setToolTip("Search only this camera's videos")
-            self._emit()
+        """The operator chose a camera: a case's videos no longer narrow the search (one search)."""
+        self._set_videos(())
+        self._emit()
+
+    def _set_videos(self, videos: tuple[int, ...]) -> None:
+        """A case's videos narrow the search, said under the camera (not only in a tooltip: a sweep's
+        new photo searched those videos alone while the bar read all cameras)."""
+        self.videos = tuple(videos)
+        self.videos_label.setText(f"Videos: {len(self.videos)} of the case" if self.videos else "")
+        self.videos_label.setVisible(bool(self.videos))
+        self.clear_videos.setVisible(bool(self.videos))
 
     def follow_camera(self, old: str, new: str) -> None:
         """The camera ``old`` was renamed ``new``, or merged into the camera ``new``: a choice of it
         follows (the library's cases do; one left on all cameras was written back to the case at the
         next mark). The list itself is updated by :meth:`set_cameras`, which tells who listens."""
-        if old and self.camera.currentText() == old:
-            self.camera.blockSignals(True)
+        if not old:
+            return
+        self.camera.blockSignals(True)
+        for k in range(self.camera.count()):  # a case's item of several cameras names it too
+            data = self.camera.itemData(k)
+            if isinstance(data, tuple) and old in data:
+                named = tuple(dict.fromkeys(new if c == old else c for c in data))
+                self.camera.setItemData(k, named)
+                self.camera.setItemText(k, " + ".join(named))
+        if self.camera.currentText() == old:
             if self.camera.findText(new) < 0:
                 self.camera.addItem(new)
             self.camera.setCurrentIndex(self.camera.findText(new))
-            self.camera.blockSignals(False)
+        self.camera.blockSignals(False)
 
     def set_region(self, region: tuple[float, float, float, float] | None) -> None:
         """Limit the search to people who enter ``region`` (video pixels), or not (None)."""
@@ -155,9 +175,7 @@ class FilterBar(QWidget):
         for w in (self.camera, self.use_from, self.use_to, self.time_from, self.time_to):
             w.blockSignals(True)
         self._show_cameras(where.cameras)
-        self.videos = tuple(where.videos)
-        said = f"; and {len(self.videos)} video(s) of the case" if self.videos else ""
-        self.camera.setToolTip(f"Search only this camera's videos{said}")
+        self._set_videos(where.videos)
         for box, edit, when in (
             (self.use_from, self.time_from, where.start),
             (self.use_to, self.time_to, where.end),

@@ -166,8 +166,15 @@ def test_a_cases_filter_the_bar_cannot_show_is_kept_not_dropped(qtbot) -> None:
         assert bar.value() == where
         bar.set_cameras(["Entrance", "Hall", "Yard"])  # a video indexed meanwhile: the list renewed
         assert bar.value() == where
-    bar.camera.setCurrentIndex(bar.camera.findText("Entrance"))
-    bar.camera.activated.emit(bar.camera.currentIndex())  # the operator's choice
-    assert bar.value() == SearchFilter(cameras=("Entrance",))
+    assert bar.videos_label.text() == "Videos: 2 of the case"  # said, not only in a tooltip
+    searched = []
+    bar.changed.connect(searched.append)
+    bar.camera.setCurrentIndex(bar.camera.findText("Entrance"))  # the operator's choice: one search
+    assert searched == [SearchFilter(cameras=("Entrance",))] and bar.value() == searched[0]
+    assert bar.videos_label.text() == ""
     bar.set_value(SearchFilter())
     assert bar.camera.currentText() == ALL_CAMERAS and bar.value() == SearchFilter()
+    bar.set_value(SearchFilter(cameras=("Hall", "Lobby")))  # a camera of several renamed: followed
+    bar.follow_camera("Lobby", "Entrance")
+    bar.set_cameras(["Entrance", "Hall"])
+    assert bar.value().cameras == ("Hall", "Entrance")
