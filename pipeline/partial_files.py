@@ -2,15 +2,15 @@
 moved into place when finished, and what a killed writer left is removed by the next one.
 
 A clip, a thumbnail, a summary or the search index's cache is first written to
-``.spotter-part-<host>-<pid>-<random><suffix>`` beside its target; a case report is built in a
-folder named so, and renamed when whole. A process killed while writing (kill -9, a power cut, a
+``.spotter-part-<host>-<boot>-<pid>-<random><suffix>`` beside its target; a case report is built in
+a folder named so, and renamed when whole. A process killed while writing (kill -9, a power cut, a
 crash in FFmpeg) leaves that part behind: hidden, and for the index's cache of a large library
 gigabytes. Every writer that makes a part in a folder first removes the parts there whose writer is
-gone: made on this machine by a process that no longer runs, or whose number a process started
-since has taken (after a reboot). Another machine's parts on a shared folder cannot be checked that
-way, and go when older than ``STALE_PART_S``. A part of a running export is never touched: its
-process is alive, and was when the part was written. Parts named before 2026-12-03
-(``.spotter-XXXXXXXX.mp4``, ``.spotter-index-XXXXXXXX``) carry no process, and go by age alone.
+gone: made on this machine before it last started (a power cut: whatever process has the writer's
+number now), or by a process that no longer runs. Another machine's parts on a shared folder cannot
+be checked that way, and go when older than ``STALE_PART_S``. A part of a running export is never
+touched: its process is alive. Parts named before 2026-12-03 (``.spotter-XXXXXXXX.mp4``,
+``.spotter-index-XXXXXXXX``) carry no process, and go by age alone.
 
 Two containers that share a host name and a folder but not their process numbers would each take
 the other's parts for abandoned; Spotter's parts are not meant for that set-up.
@@ -18,6 +18,7 @@ the other's parts for abandoned; Spotter's parts are not meant for that set-up.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -36,7 +37,10 @@ PART_PREFIX = ".spotter-part-"
 # writer) is left while younger than this: a writer on another machine may still be at work.
 STALE_PART_S = 24 * 3600.0
 
-_PART = re.compile(re.escape(PART_PREFIX) + r"(?P<host>[A-Za-z0-9.-]+)-(?P<pid>\d+)-[A-Za-z0-9_]+(\.\w+)?$")
+_PART = re.compile(
+    re.escape(PART_PREFIX)
+    + r"(?P<host>[A-Za-z0-9.]+)-(?P<boot>[0-9a-f]{8})-(?P<pid>\d+)-[A-Za-z0-9_]+(\.\w+)?$"
+)
 # mkstemp's names of before: a clip, thumbnail or summary kept its suffix; the index's cache had none
 _OLD_PART = re.compile(r"\.spotter-([a-z0-9_]{8}\.(mp4|jpg|json|csv)|index-[a-z0-9_]{8})$")
 
@@ -45,12 +49,22 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9.]", ".", socket.gethostname())[:40] or "host"
 
 
+@functools.cache
+def _boot() -> str:
+    """This machine's boot, as 8 hex digits: a part of an earlier boot has lost its writer, whatever
+    process now has its number (Linux names each boot; elsewhere, the time it began)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:8]
+    except OSError:
+        return f"{int(psutil.boot_time()) & 0xFFFFFFFF:08x}"
+
+
 def new_part(folder: Path, suffix: str = "", directory: bool = False) -> Path:
     """A new, empty part file (or, with ``directory``, folder: a case report is built in one) in
     ``folder``, the leftovers of killed writers there removed first; the caller writes it, then moves
     it into place or removes it."""
     sweep_parts(folder)
-    prefix = f"{PART_PREFIX}{_host()}-{os.getpid()}-"
+    prefix = f"{PART_PREFIX}{_host()}-{_boot()}-{os.getpid()}-"
     if directory:
         return Path(tempfile.mkdtemp(dir=folder, prefix=prefix))
     fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
@@ -67,20 +81,11 @@ def _abandoned(entry: os.DirEntry, now: float) -> bool:
     except OSError:
         return False
     if mine is not None and mine["host"] == _host():
+        if mine["boot"] != _boot():  # made before this machine last started: its writer is gone
+            return True
         pid = int(mine["pid"])
-        return pid != os.getpid() and not _running_since(pid, written)
+        return pid != os.getpid() and not psutil.pid_exists(pid)
     return now - written > STALE_PART_S
-
-
-def _running_since(pid: int, written: float) -> bool:
-    """Whether process ``pid`` runs and was running when its part was last written: after a reboot
-    (a power cut) the writer's number is another process's, started later."""
-    try:
-        return psutil.Process(pid).create_time() <= written + 1.0  # the clock's and the file's grain
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:  # not ours to look at (another user's): it runs, and may be the writer
-        return True
 
 
 def sweep_parts(folder: Path) -> int:

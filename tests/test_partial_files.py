@@ -45,10 +45,12 @@ def test_only_the_parts_of_writers_gone_are_removed(tmp_path: Path) -> None:
     dead.write_bytes(b"x")
     alive = tmp_path / f"{PART_PREFIX}{host}-{os.getppid()}-abc123.mp4"  # the test runner's parent
     alive.write_bytes(b"x")
-    # the writer's number taken by a process started after the part was written (a reboot since)
-    reused = _aged(tmp_path / f"{PART_PREFIX}{host}-{os.getppid()}-ghi789.mp4", 30 * 86400)
-    far_old = _aged(tmp_path / f"{PART_PREFIX}other.host-{dead_pid}-abc123.mp4", STALE_PART_S + 60)
-    far_new = _aged(tmp_path / f"{PART_PREFIX}other.host-{dead_pid}-def456.mp4", 60)
+    # made before this machine last started: its writer's number runs another process now
+    machine, boot = host.rsplit("-", 1)
+    other_boot = f"{(int(boot, 16) + 1) & 0xFFFFFFFF:08x}"
+    reused = _aged(tmp_path / f"{PART_PREFIX}{machine}-{other_boot}-{os.getppid()}-ghi789.mp4", 60)
+    far_old = _aged(tmp_path / f"{PART_PREFIX}other.host-{boot}-{dead_pid}-abc123.mp4", STALE_PART_S + 60)
+    far_new = _aged(tmp_path / f"{PART_PREFIX}other.host-{boot}-{dead_pid}-def456.mp4", 60)
     legacy_old = _aged(tmp_path / ".spotter-k2j4x_9a.mp4", STALE_PART_S + 60)
     legacy_index = _aged(tmp_path / ".spotter-index-k2j4x_9a", STALE_PART_S + 60)
     legacy_new = _aged(tmp_path / ".spotter-a1b2c3d4.jpg", 60)
