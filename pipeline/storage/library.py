@@ -21,7 +21,7 @@ from pipeline.storage.base import GEN_ADDED, GEN_REMOVED
 from pipeline.storage.cases import CaseStore
 from pipeline.storage.clock import CameraClock
 from pipeline.storage.colours import TrackColours
-from pipeline.storage.embedding_reads import EmbeddingReads
+from pipeline.storage.embedding_reads import IDS_PER_QUERY, EmbeddingReads
 from pipeline.storage.model_switch import ModelSwitch
 from pipeline.storage.records import TrackInfo, f32_bytes
 from pipeline.storage.replacing import TrackReplacement
@@ -201,9 +201,14 @@ class Library(
         if not len(pks):
             return {}
         person = func.coalesce(TrackRow.person, TrackRow.track_id)
+        keys, out = sorted({int(p) for p in pks}), {}
         with self._read() as s:
-            q = select(TrackRow.id, TrackRow.video_id, person).where(TrackRow.id.in_([int(p) for p in pks]))
-            return {pk: (video_id, who) for pk, video_id, who in s.execute(q).all()}
+            for k in range(0, len(keys), IDS_PER_QUERY):  # within every SQLite build's parameter limit
+                q = select(TrackRow.id, TrackRow.video_id, person).where(
+                    TrackRow.id.in_(keys[k : k + IDS_PER_QUERY])
+                )
+                out.update({pk: (video_id, who) for pk, video_id, who in s.execute(q).all()})
+        return out
 
     def _track_infos(self, where: Any, limit: int | None = None) -> dict[int, TrackInfo]:
         cols = [
@@ -295,18 +300,22 @@ def _path_bytes(record: TrackRecord) -> bytes:
     return np.ascontiguousarray(record.path, dtype=np.float64).tobytes()
 
 
-# videos per query when reading people: SQLite refuses an expression over 1,000 deep, and each video
-# is one OR'ed term (998 videos failed)
-PEOPLE_VIDEOS_PER_QUERY = 400
-
-
 def _of_people(people: set[tuple[int, int]]) -> list[Any]:
     """Where a track is one of ``people`` ((video id, person) each), as one condition per query: one
-    indexed lookup per video (SQLite scans the whole index for a row-value IN)."""
-    by_video: dict[int, set[int]] = {}
-    for video_id, person in people:
-        by_video.setdefault(video_id, set()).add(person)
-    terms = [(TrackRow.video_id == v) & TrackRow.person.in_(ps) for v, ps in sorted(by_video.items())]
-    return [
-        or_(*terms[k : k + PEOPLE_VIDEOS_PER_QUERY]) for k in range(0, len(terms), PEOPLE_VIDEOS_PER_QUERY)
-    ]
+    indexed lookup per video (SQLite scans the whole index for a row-value IN), each query within
+    ``IDS_PER_QUERY`` bound values and so far under SQLite's expression depth (998 videos in one
+    query failed: "Expression tree is too large")."""
+    by_video: dict[int, list[int]] = {}
+    for video_id, person in sorted(people):
+        by_video.setdefault(video_id, []).append(person)
+    chunks: list[list[Any]] = [[]]
+    used = 0
+    for video, persons in by_video.items():
+        for k in range(0, len(persons), IDS_PER_QUERY - 1):
+            part = persons[k : k + IDS_PER_QUERY - 1]
+            if used + 1 + len(part) > IDS_PER_QUERY:
+                chunks.append([])
+                used = 0
+            chunks[-1].append((TrackRow.video_id == video) & TrackRow.person.in_(part))
+            used += 1 + len(part)
+    return [or_(*terms) for terms in chunks if terms]
