@@ -131,12 +131,17 @@ def place_file(tmp: Path, target: Path) -> None:
     tmp.unlink()
 
 
-def write_new(target: Path, data: bytes) -> None:
-    """Write bytes to a new file (never replacing one), via a temporary file in the same folder."""
+def _part_for(target: Path, suffix: str) -> Path:
+    """A new part file beside ``target`` (:mod:`pipeline.partial_files`); one line where it cannot be."""
     try:
-        tmp = new_part(target.parent, target.suffix)
+        return new_part(target.parent, suffix)
     except OSError as e:
         raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
+
+
+def write_new(target: Path, data: bytes) -> None:
+    """Write bytes to a new file (never replacing one), via a temporary file in the same folder."""
+    tmp = _part_for(target, target.suffix)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -213,10 +218,7 @@ def iter_export_clip(
     if last < first:
         raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")
     gap = round(config.max_box_gap_s * info.fps)  # the fewer frames: no box drawn where none was seen
-    try:
-        tmp = new_part(target.parent, ".mp4")
-    except OSError as e:
-        raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
+    tmp = _part_for(target, ".mp4")
     written, best = 0, (-1.0, None)
     span = (first, 0.0, 0.0)  # the first frame written, its time, and the last frame's time
     try:
