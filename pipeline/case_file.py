@@ -240,10 +240,11 @@ def import_case(
             check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
     marks, left_out, videos, missing = {}, 0, {}, {}
     for m in doc["marks"]:
-        found = _marked_track(library, m, videos)
+        video = library.find_video(str(m.get("video_sha256") or ""), str(m.get("video") or ""))
+        found = None if video is None else _marked_track(library, m, video, videos)
         if found is None:
             left_out += 1
-            if library.find_video(str(m.get("video_sha256") or ""), str(m.get("video") or "")) is None:
+            if video is None:  # not indexed here: said, with how to take the mark up
                 missing[str(m.get("video") or "")] = None
             continue
         before, verdict = marks.get(found, (None, None))[1], str(m["verdict"])
@@ -296,17 +297,14 @@ def import_case(
     return CaseImport(name, len(photos), len(marks), left_out, tuple(dict.fromkeys(notes)), tuple(missing))
 
 
-def _marked_track(library: Library, mark: dict, videos: dict[int, list]) -> int | None:
-    """The key of the track of this library a mark is about (:mod:`pipeline.mark_matching`), or None;
-    ``videos`` keeps each video's tracks for the next mark."""
+def _marked_track(library: Library, mark: dict, video: int, videos: dict[int, list]) -> int | None:
+    """The key of the track of this library's ``video`` a mark is about
+    (:mod:`pipeline.mark_matching`), or None; ``videos`` keeps each video's tracks for the next mark."""
     sha, path = str(mark.get("video_sha256") or ""), str(mark.get("video") or "")
     span = (count(mark["first_frame"]), count(mark["last_frame"]))
     if mark.get("boxes") is None:  # a file from before boxes were kept: by number and span
         found = library.find_track(sha, path, count(mark["track_id"]))
         return found[0] if found is not None and same_span(found[1:], span) else None
-    video = library.find_video(sha, path)
-    if video is None:
-        return None
     if video not in videos:
         videos[video] = library.video_tracks(video)
     track = same_person(mark_boxes(mark["boxes"]), span, videos[video])
