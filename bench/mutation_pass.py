@@ -51,10 +51,10 @@ MUTANTS = (
            'state = run.checkpoint(next_at) | {"stride": reader.stride, "seek": reader.seek_table}',
            "state = None", ("tests/test_indexing.py",)),
     # this session's own code
-    Mutant("calibration ignored", "pipeline/search.py", "    calibrate: bool = True", "    calibrate: bool = False",
+    Mutant("calibration ignored", "pipeline/search_config.py", "    calibrate: bool = True", "    calibrate: bool = False",
            ("tests/test_search.py", "tests/test_e2e.py::test_people_from_other_footage_get_no_hits")),
-    Mutant("margin over the whole library", "pipeline/search.py", "    margin_per_video: bool = True",
-           "    margin_per_video: bool = False", ("tests/test_search.py",)),
+    Mutant("margin over the whole library", "pipeline/search_config.py", '    margin_over: str = "video"',
+           '    margin_over: str = "library"', ("tests/test_search.py",)),
     Mutant("equal-error point one-sided", "pipeline/calibration.py",
            "k = int(np.argmin(np.abs(below - above)))", "k = int(np.argmin(np.abs(below)))",
            ("tests/test_calibration.py",)),

@@ -43,7 +43,7 @@ from pipeline.storage import Library
 
 BASE = ("pets", "tud", "adl")
 RULES = {
-    "fixed": SearchConfig(calibrate=False, margin_per_video=False),
+    "fixed": SearchConfig(calibrate=False, margin_over="library"),
     "calibrated": SearchConfig(),
 }
 

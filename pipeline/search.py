@@ -31,7 +31,7 @@ from pipeline.errors import StorageError
 from pipeline.file_names import shown
 from pipeline.filter_scope import among, filter_scope
 from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
-from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
+from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people, margin_scope
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
 from pipeline.query import QueryPerson, prepare_query
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -364,7 +364,7 @@ class Searcher:
             and (where.region is None or enters(t.path, where.region))
         )
         best = candidates[0].score if candidates else None  # people are best first
-        chosen = chosen_people(people, floors, margin, cfg.margin_per_video, cfg.one_place)
+        chosen = chosen_people(people, floors, margin, margin_scope(cfg.margin_over, clocks), cfg.one_place)
         hits = tuple(h for h in candidates if (h.video_id, h.person) in chosen)
         if cfg.rerank and len(hits) > 1:  # re-ranking orders the hits; the cosine rule chose them
             hits = self._reranked(vec, hits)

@@ -13,6 +13,7 @@ from pipeline.rerank import RerankConfig
 from pipeline.search_index import VectorIndexConfig
 
 SCORE_RULES = ("track", "crops", "blend")
+MARGIN_SCOPES = ("video", "camera", "library")
 
 
 SEARCH_RULES = {
@@ -32,8 +33,11 @@ class SearchConfig:
     """min_score: the floor (least similarity of a hit) until the library can calibrate its own
         (``calibrate``); an explicit threshold (``--threshold``) replaces both.
     calibrate: take the floor from the library's own same-person and different-people scores.
-    margin_per_video: judge the relative margin within each video (False: against the best person of
-        the whole library, Spotter's rule before calibration; kept to measure against).
+    margin_over: whose best person a hit must lie within ``relative_margin`` of: its own video's
+        ('video'), its camera's ('camera': every file of a recording split into files together), or
+        the whole library's ('library', Spotter's rule before calibration). The other two are kept
+        to measure against (``python -m bench.split_recording``): per camera, a person seen in one
+        file of a camera lost their hits in its other files.
     one_place: a person seen in the same frames as a better-scoring hit of their video, apart from them
         (:mod:`pipeline.cooccurrence`), is someone else: not a hit, still a candidate. False keeps
         such look-alikes within the margin (the rule before 2026-12-01, kept to measure against).
@@ -71,7 +75,7 @@ class SearchConfig:
     rescore_max: int = 200
     display_floor: float = 0.3
     calibrate: bool = True
-    margin_per_video: bool = True
+    margin_over: str = "video"
     one_place: bool = True
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     like_with_like: bool = True
@@ -82,3 +86,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, SEARCH_RULES)
+        if self.margin_over not in MARGIN_SCOPES:
+            raise ValueError(
+                f"margin_over must be one of {', '.join(MARGIN_SCOPES)}, not {self.margin_over!r}"
+            )

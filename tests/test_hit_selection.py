@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people
+from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people, margin_scope
+from pipeline.search_config import SearchConfig
+from pipeline.storage.clock import VideoClock
 from tests.test_calibration import track
 
 
@@ -28,7 +31,25 @@ def test_each_video_has_its_own_margin_unless_asked_otherwise() -> None:
     a, b = person(1, 1, 0), person(2, 1, 0)
     floors = PersonFloors(0.6, 0.6, 0.6)
     assert chosen_people([(0.95, a), (0.80, b)], floors, 0.05) == {(1, 1), (2, 1)}
-    assert chosen_people([(0.95, a), (0.80, b)], floors, 0.05, per_video=False) == {(1, 1)}
+    whole_library = margin_scope("library", {})
+    assert chosen_people([(0.95, a), (0.80, b)], floors, 0.05, whole_library) == {(1, 1)}
+
+
+def test_a_camera_scope_weighs_the_files_of_one_camera_together() -> None:
+    """Videos 1 and 2 are two files of camera A, video 3 is camera B: the person at 0.80 in A's
+    second file falls under A's best (0.95); B's best is judged on its own."""
+    a1, a2, b = person(1, 1, 0), person(2, 1, 0), person(3, 1, 0)
+    cameras = {1: VideoClock("A", None), 2: VideoClock("A", None), 3: VideoClock("B", None)}
+    floors = PersonFloors(0.6, 0.6, 0.6)
+    people = [(0.95, a1), (0.80, a2), (0.78, b)]
+    assert chosen_people(people, floors, 0.05, margin_scope("camera", cameras)) == {(1, 1), (3, 1)}
+    assert chosen_people(people, floors, 0.05, margin_scope("video", cameras)) == {(1, 1), (2, 1), (3, 1)}
+    assert chosen_people(people, floors, 0.05, margin_scope("camera", {})) == {(1, 1), (2, 1), (3, 1)}
+
+
+def test_a_margin_scope_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ValueError, match="margin_over"):
+        SearchConfig(margin_over="site")
 
 
 def test_the_kind_of_a_person_is_that_of_their_best_track() -> None:

@@ -162,7 +162,7 @@ def test_a_person_in_many_videos_is_found_in_each(library: Library) -> None:
     add_video(library, "elsewhere", [at(0.6), at(0.3)])  # only a look-alike below the floor
     per_video = searcher(library, SearchConfig(min_score=0.65, calibrate=False)).match(q)
     assert sorted(h.video_id for h in per_video.hits) == sorted(vids)
-    whole = searcher(library, SearchConfig(min_score=0.65, calibrate=False, margin_per_video=False))
+    whole = searcher(library, SearchConfig(min_score=0.65, calibrate=False, margin_over="library"))
     assert len(whole.match(q).hits) == 2  # the rule before: within 0.05 of the library's best
 
 
