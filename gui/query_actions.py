@@ -3,6 +3,7 @@ a description of clothing; each starts a search on the search service's worker."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,15 @@ class QueryActions:
             self.messages.warning(f"{Path(path).name}: {note}")
         return image
 
-    def open_photo(self, path: str | Path, box: Box | None = None) -> bool:
-        """Use a photo file as the query (the person in ``box``, a case's, where given)."""
+    def open_photo(
+        self, path: str | Path, box: Box | None = None, more: Sequence[tuple[str, Box | None]] = ()
+    ) -> bool:
+        """Use a photo file as the query (the person in ``box``, a case's, where given); ``more``:
+        other photos of the same person (a case's), each with the person's box, searched with it."""
         image = self._photo(path)
         if image is not None:
-            self.set_query_image(image, Path(path).name, box)
+            examples = [(other, b) for p, b in more if (other := self._photo(p)) is not None]
+            self.set_query_image(image, Path(path).name, box, more=examples)
         return image is not None
 
     def add_query_photo(self, path: str | Path) -> bool:
@@ -49,14 +54,20 @@ class QueryActions:
         return True
 
     def set_query_image(
-        self, image: np.ndarray, source: str, box: Box | None = None, pixel_aspect: float = 1.0
+        self,
+        image: np.ndarray,
+        source: str,
+        box: Box | None = None,
+        pixel_aspect: float = 1.0,
+        more: Sequence[tuple[np.ndarray, Box | None]] = (),
     ) -> int:
         """Show the photo and search for the person in it (or in ``box``); returns the request id.
-        ``pixel_aspect``: a video frame's pixel shape (the photo is shown as the player shows it)."""
+        ``pixel_aspect``: a video frame's pixel shape (the photo is shown as the player shows it);
+        ``more``: other photos of the person (with their boxes), searched as examples with it."""
         self.query_panel.set_photo(image, source, box, pixel_aspect)
         self.review.new_query()
         self.results.summary.setText("Searching…")
-        return self.search.submit(image, box=box, source=source)
+        return self.search.submit(image, box=box, source=source, more=more)
 
     def search_description(self, upper: str | None, lower: str | None) -> int:
         """No photo: rank the people by their clothing colours."""

@@ -33,7 +33,8 @@ class ReviewController(QObject):
     info = Signal(str)
     play = Signal(object)  # Hit: a route stop was clicked
     opened = Signal(object)  # SearchFilter of a case taken up again
-    photo_requested = Signal(str, object)  # a case taken up again: its query photo, and the box in it
+    # a case taken up again: its query photo, the box in it, and its other photos ((path, box) pairs)
+    photo_requested = Signal(str, object, object)
 
     def __init__(
         self,
@@ -124,8 +125,9 @@ class ReviewController(QObject):
         return self.reports.start(self.case_name, folder, None)  # the case's filter, as `case report`
 
     def open_case(self, name: str) -> bool:
-        """Take up a case again: its photo (when still on disk), its filter and its marks; a case
-        with no photo on disk searches with its confirmed hits."""
+        """Take up a case again: its photos (those still on disk; the first is the query, the others
+        examples of the same person, as when they were added), its filter and its marks; a case with
+        no photo on disk searches with its confirmed hits."""
         try:
             case = self.library.case(name)
         except SpotterError as e:
@@ -134,12 +136,12 @@ class ReviewController(QObject):
         where = filter_from_json(json.loads(case.filter_json or "{}"))
         self.opened.emit(where)  # the window shows the filter (and the search uses it)
         boxes = list(case.photo_boxes) + [None] * len(case.photos)
-        photo, box = next(
-            ((p, b) for (p, _, _), b in zip(case.photos, boxes) if Path(p).is_file()), (None, None)
-        )
+        on_disk = [(p, b) for (p, _, _), b in zip(case.photos, boxes) if Path(p).is_file()]
+        photo, box = on_disk[0] if on_disk else (None, None)
         verdicts = {m.track_pk: m.verdict for m in case.marks}
         if photo is not None:  # a new query: resets the review, restored below; the person searched
-            self.photo_requested.emit(photo, box)  # in a group photo (else the largest was: another)
+            # in a group photo (else the largest was: another), with the case's other photos of them
+            self.photo_requested.emit(photo, box, tuple(on_disk[1:]))
         self.case_name = name
         self.results.model.set_verdicts(verdicts)
         confirmed = tuple(pk for pk, v in verdicts.items() if v == "confirmed")

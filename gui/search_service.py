@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,6 +42,12 @@ class SearchRequest:
     lower: str | None = None
     more_photos: tuple[np.ndarray, ...] = ()  # other photos of the same person (BGR, read-only)
     query_id: int = 0  # the request that asked this query first: its repeats (``repeat``) keep it
+    more_boxes: tuple[Box | None, ...] = ()  # the person in each of ``more_photos`` (None: found in it)
+
+    def examples(self) -> list[tuple[np.ndarray, Box | None]]:
+        """The other photos of the person, each with its box (None where it has none)."""
+        boxes = (*self.more_boxes, *[None] * (len(self.more_photos) - len(self.more_boxes)))
+        return list(zip(self.more_photos, boxes))
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class SearchWorker(QObject):
                 request.image, request.box, request.person, where=request.where, name=request.source or None
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
-            more = [searcher.prepare(image) for image in request.more_photos]
+            more = [searcher.prepare(image, box) for image, box in request.examples()]
             vectors = tuple(frozen_image(v) for _, v in more)
             greys = (result.grey_vector, *(searcher.grey_vector(q, v) for q, v in more))
             if request.confirmed or request.rejected or more:  # several examples of the person
@@ -216,14 +222,21 @@ class SearchService(QObject):
         self.thread.start()
 
     def submit(
-        self, image: np.ndarray, box: Box | None = None, person: int | None = None, source: str = "photo"
+        self,
+        image: np.ndarray,
+        box: Box | None = None,
+        person: int | None = None,
+        source: str = "photo",
+        more: Sequence[tuple[np.ndarray, Box | None]] = (),
     ) -> int:
-        """Queue a search; returns its request id. Earlier requests' answers will be ignored."""
+        """Queue a search; returns its request id. Earlier requests' answers will be ignored.
+        ``more``: other photos of the same person, each with the person's box (or None)."""
         self._latest += 1
         upper, lower = self.colours
         self.last_request = SearchRequest(
             self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower,
-            query_id=self._latest,
+            query_id=self._latest, more_photos=tuple(frozen_image(m) for m, _ in more),
+            more_boxes=tuple(b for _, b in more),
         )  # fmt: skip
         self._send(self.last_request)
         return self._latest
@@ -248,7 +261,7 @@ class SearchService(QObject):
         self._latest += 1
         self.last_request = replace(
             r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image)),
-            query_id=self._latest,
+            more_boxes=(*(b for _, b in r.examples()), None), query_id=self._latest,
         )  # fmt: skip
         self._send(self.last_request)
         return self._latest

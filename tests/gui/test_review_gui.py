@@ -207,6 +207,17 @@ def test_a_second_photo_of_the_person_joins_the_query(
     case = window.library.case(window.review.case_name)
     assert len(case.photos) == 2  # both photos kept with the case, each with its grey vector
     assert len(case.greys) == 2 and all(g is not None for g in case.greys)
+    # taken up again, the case searches with both photos (it searched the first alone)
+    name = window.review.case_name
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
+        assert window.review.open_case(name)
+    taken_up = again.args[0]
+    assert (
+        len(taken_up.more_vectors) == 1 and float(taken_up.more_vectors[0] @ outcome.more_vectors[0]) > 0.99
+    )
+    assert window.review.case_name == name
     broken = tmp_path / "not_a_photo.png"
     broken.write_bytes(b"nope")
     assert not window.add_query_photo(broken)
