@@ -45,16 +45,61 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, KnownWeight]:
     return {rel: KnownWeight(rel, **entry) for rel, entry in data["files"].items()}
 
 
+PREFIX_MARK_BYTES = 64 << 20  # a marked hash keeps its state every this many bytes (about 3 MB a TB)
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20, limit: int | None = None) -> str:
     """Hex sha256 of a file, read in chunks; of its first ``limit`` bytes only where given (a file
     still being written: the bytes that were measured, not those added since)."""
-    digest, left = hashlib.sha256(), limit
+    return sha256_marked(path, limit, every=0, chunk=chunk).hexdigest
+
+
+@dataclass
+class MarkedDigest:
+    """A file's SHA-256 (``hexdigest``) and the digest's state after every ``every`` bytes, from which
+    :meth:`prefix` hashes the file's first bytes (a recording that has grown since it was indexed)
+    reading at most ``every`` bytes more instead of the file again."""
+
+    path: Path
+    hexdigest: str
+    states: list  # states[k]: after k * every bytes
+    every: int
+
+    def prefix(self, size: int) -> str:
+        """Hex sha256 of the file's first ``size`` bytes (at most those hashed); raises OSError."""
+        k = min(size // self.every, len(self.states) - 1) if self.states else 0
+        digest = self.states[k].copy() if self.states else hashlib.sha256()
+        done = k * self.every
+        with open(self.path, "rb") as f:
+            f.seek(done)
+            while done < size and (block := f.read(min(1 << 20, size - done))):
+                digest.update(block)
+                done += len(block)
+        return digest.hexdigest()
+
+
+def sha256_marked(
+    path: Path, limit: int | None = None, every: int | None = None, chunk: int = 1 << 20
+) -> MarkedDigest:
+    """:func:`sha256_of` in one read that also keeps the digest's state every ``every`` bytes (0: none;
+    default ``PREFIX_MARK_BYTES``)."""
+    every = PREFIX_MARK_BYTES if every is None else every
+    digest, left, done = hashlib.sha256(), limit, 0
+    states = [digest.copy()] if every else []
     with open(path, "rb") as f:
-        while block := f.read(chunk if left is None else min(chunk, left)):
+        while True:
+            want = chunk if left is None else min(chunk, left)
+            if every:  # never read across the next mark
+                want = min(want, len(states) * every - done)
+            if not (block := f.read(want)):
+                break
             digest.update(block)
+            done += len(block)
+            if every and done == len(states) * every:
+                states.append(digest.copy())
             if left is not None:
                 left -= len(block)
-    return digest.hexdigest()
+    return MarkedDigest(Path(path), digest.hexdigest(), states, every)
 
 
 def default_dirs() -> list[Path]:

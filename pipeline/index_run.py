@@ -33,6 +33,7 @@ import numpy as np
 
 from models.detections import Detections
 from models.loader import ModelSet
+from models.weights import MarkedDigest
 from pipeline.appearance import TrackBuilder, cut_crop
 from pipeline.camera_motion import CameraMotion, then
 from pipeline.detection_plan import DetectionPlan
@@ -42,7 +43,7 @@ from pipeline.motion import MotionGate, gray_thumbnail
 from pipeline.tracking import ByteTracker
 from pipeline.types import PATH_X1, TrackRecord
 from pipeline.upright import square_scale
-from pipeline.video import Frame, VideoInfo, content_sha256, only_appended
+from pipeline.video import Frame, VideoInfo, content_sha256, file_content, only_appended
 
 if TYPE_CHECKING:
     from pipeline.indexer import IndexConfig
@@ -250,8 +251,10 @@ def content_checks(
     """What ``Library.start_video`` asks of a video it cannot recognise by its quick fingerprint:
     its whole content's hash, whether it is a folder that only gained images since a run
     (:func:`continues_folder`), and whether it is a file that only grew (:func:`only_appended`). A
-    folder's images are read once for both."""
+    folder's images are read once for both; so is a file (a recording that grew was read twice: its
+    whole hash, then its first bytes' hash)."""
     prefixes: list[list[str]] = []  # read on first use, once
+    marked: list[MarkedDigest] = []  # a file's, read once for its hash and its first bytes' hash
 
     def read() -> list[str] | None:
         if info.images is not None and not prefixes:
@@ -260,12 +263,17 @@ def content_checks(
 
     def content() -> str:
         found = read()
-        return found[-1] if found else content_sha256(info)
+        if found:
+            return found[-1]
+        if info.images is not None:
+            return content_sha256(info)
+        marked.append(file_content(info))
+        return marked[-1].hexdigest
 
     return (
         content,
         lambda indexed, state: continues_folder(info, indexed, state, read()),
-        lambda size, indexed: only_appended(info, size, indexed),
+        lambda size, indexed: only_appended(info, size, indexed, marked[-1] if marked else None),
     )
 
 

@@ -48,8 +48,8 @@ def verify_source(library: Library, video_id: int) -> str:
         if (info.size, info.mtime, info.fingerprint) == (size, mtime, fp):
             return path
         if info.images is None:
-            if content and content_sha256(info) == content:
-                return path
+            if content and info.size == size and content_sha256(info) == content:
+                return path  # (another size is other content: a file that grew is not read whole)
             if content and only_appended(info, size, content):  # a recording that grew since: the
                 return path  # frames indexed are there as they were
         elif content and (kept := indexed_prefix(info.images, content)):  # one read of the images

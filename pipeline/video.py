@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.weights import MarkedDigest, sha256_marked, sha256_of
 from pipeline.decoding import ThreadedDecoder, probe_stream, upright_size
 from pipeline.errors import VideoError
 from pipeline.file_names import is_text, shown
@@ -116,29 +117,34 @@ def fingerprint(path: Path, size: int | None = None) -> str:
 def content_sha256(info: VideoInfo) -> str:
     """The whole content's SHA-256 (a folder of images: every image's name, size and bytes,
     :func:`pipeline.image_sequence.sequence_content`); read in 1 MiB blocks, a few seconds per GB."""
-    from models.weights import sha256_of
-
     if info.images is not None:
         try:
             return sequence_content(info.images)
         except OSError as e:
             raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
+    return file_content(info).hexdigest
+
+
+def file_content(info: VideoInfo) -> MarkedDigest:
+    """A video file's whole content's SHA-256 (:func:`content_sha256`), marked so that
+    :func:`only_appended` hashes its first bytes without reading the file again."""
     try:  # the bytes probed: a recording still being written has more by now (see only_appended)
-        return sha256_of(info.path, limit=info.size)
+        return sha256_marked(info.path, limit=info.size)
     except OSError as e:
         raise VideoError(f"{info.path}: cannot read ({e.strerror or e})") from e
 
 
-def only_appended(info: VideoInfo, size: int, indexed: str) -> bool:
+def only_appended(info: VideoInfo, size: int, indexed: str, content: MarkedDigest | None = None) -> bool:
     """Whether a video file is the one indexed with bytes added at its end (a recording still being
     written when it was indexed, an MPEG-TS a recorder appends to): its first ``size`` bytes hash to
     the content indexed (which was hashed over those bytes: see ``content_sha256``). Read only when
-    it is larger than it was."""
-    from models.weights import sha256_of
-
+    it is larger than it was; ``content``, the file's :func:`file_content` where it was just read,
+    saves reading it again."""
     if info.images is not None or not indexed or not 0 < size < info.size:
         return False
     try:
+        if content is not None and content.path == info.path:
+            return content.prefix(size) == indexed
         return sha256_of(info.path, limit=size) == indexed
     except OSError:
         return False

@@ -77,3 +77,56 @@ def test_the_content_indexed_is_the_bytes_probed(tmp_path: Path) -> None:
     indexed = content_sha256(info)
     assert indexed == hashlib.sha256(data[: info.size]).hexdigest()
     assert only_appended(probe(video), info.size, indexed)
+
+
+def test_a_marked_hash_gives_every_prefix_hash_of_the_file(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from models.weights import sha256_marked, sha256_of
+
+    data = os.urandom(3500)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    marked = sha256_marked(path, every=1000, chunk=256)  # marks that fall inside a read
+    assert marked.hexdigest == sha256_of(path) == hashlib.sha256(data).hexdigest()
+    assert len(marked.states) == 4  # after 0, 1000, 2000 and 3000 bytes
+    for n in (0, 1, 999, 1000, 1001, 2999, 3000, 3499, 3500):
+        assert marked.prefix(n) == hashlib.sha256(data[:n]).hexdigest(), n
+    limited = sha256_marked(path, limit=2100, every=1000)
+    assert limited.hexdigest == hashlib.sha256(data[:2100]).hexdigest() and len(limited.states) == 3
+
+
+def test_a_recording_that_grew_is_read_once_to_recognise_it(tmp_path: Path, monkeypatch) -> None:
+    """Its whole hash and the hash of the bytes indexed come from one read (it was read whole, then
+    its first bytes again: a 10 GB recording on a share read twice)."""
+    import io
+    import os
+
+    import models.weights
+    from models.weights import sha256_of
+    from pipeline.index_run import content_checks
+    from pipeline.video import probe
+
+    clip = tmp_path / "clip.ts"
+    write_video(tmp_path / "c.mp4", (f for k, f in enumerate(frames_of(pets().video)) if k < 40), 10.0)
+    _as_ts(tmp_path / "c.mp4", clip)
+    size = clip.stat().st_size
+    indexed = sha256_of(clip)
+    with open(clip, "ab") as f:  # the recorder wrote on
+        f.write(os.urandom(size // 188 * 188))
+    grown, whole = clip.stat().st_size, sha256_of(clip)
+    mark = 1 << 16
+    monkeypatch.setattr(models.weights, "PREFIX_MARK_BYTES", mark)
+    read = [0]
+
+    class Counted(io.FileIO):
+        def read(self, n: int = -1) -> bytes:
+            block = super().read(n)
+            read[0] += len(block)
+            return block
+
+    monkeypatch.setattr(models.weights, "open", lambda p, mode="rb": Counted(p, "r"), raising=False)
+    content, _, appended = content_checks(probe(clip))
+    assert content() == whole and appended(size, indexed)
+    assert grown <= read[0] <= grown + mark, (read[0], grown, size)  # the file once (and a mark's rest)
