@@ -9,9 +9,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from gui.util import close_job_dialog, job_dialog
 from gui.workers import WorkerThread, _Throttle, error_text, run_in_thread
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.reid_training.adapt import AdaptProgress, adapt_library, default_output
@@ -95,16 +96,9 @@ class AdaptController(QObject):
             self.error.emit("Videos are being indexed: adapt the model when indexing has finished")
             return False
         worker = AdaptWorker(self.library, self.make_models, out or default_output(self.library), self.epochs)
-        dialog = QProgressDialog("Reading the library's tracks…", "Cancel", 0, 100, self.parent())
-        dialog.setWindowTitle("Adapt the model to these cameras")
-        dialog.setWindowModality(Qt.WindowModality.NonModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        # direct: the worker thread is busy in run(), a queued call would wait for it to end
-        dialog.canceled.connect(worker.cancel, Qt.ConnectionType.DirectConnection)
-        dialog.show()
-        self.dialog = dialog
+        self.dialog = job_dialog(
+            self.parent(), "Adapt the model to these cameras", "Reading the library's tracks…", worker.cancel
+        )
         worker.progress.connect(self._on_progress)
         worker.done.connect(self._on_done)
         worker.failed.connect(lambda m: self.error.emit(f"Adapting the model: {m}"))
@@ -151,7 +145,5 @@ class AdaptController(QObject):
             self._runner.wait()
             self._runner = None
         if self.dialog is not None:
-            self.dialog.canceled.disconnect()  # closing the dialog emits it: not the operator's Cancel
-            self.dialog.close()
-            self.dialog.deleteLater()
+            close_job_dialog(self.dialog)
             self.dialog = None

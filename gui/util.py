@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QProgressDialog, QSizePolicy, QWidget
 
 from pipeline.cameras import clock_label
 from pipeline.image_files import PHOTO_EXTENSIONS
@@ -52,6 +52,30 @@ def fmt_eta(seconds: float | None) -> str:
         return "ETA --"
     m, s = divmod(round(seconds), 60)
     return f"ETA {m}:{s:02d}"
+
+
+def job_dialog(
+    parent: QWidget | None, title: str, text: str, cancel: Callable[[], None], cancel_text: str = "Cancel"
+) -> QProgressDialog:
+    """A long job's non-modal progress dialog (0-100), shown, its Cancel calling the worker's
+    thread-safe ``cancel`` at once; :func:`close_job_dialog` when the job's thread has ended."""
+    dialog = QProgressDialog(text, cancel_text, 0, 100, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    # direct: the worker thread is busy in run(), a queued call would wait for it to end
+    dialog.canceled.connect(cancel, Qt.ConnectionType.DirectConnection)
+    dialog.show()
+    return dialog
+
+
+def close_job_dialog(dialog: QProgressDialog) -> None:
+    """Close a job's dialog once its thread has ended."""
+    dialog.canceled.disconnect()  # closing the dialog emits it: not the operator's Cancel
+    dialog.close()
+    dialog.deleteLater()
 
 
 def score_color(score: float) -> QColor:
