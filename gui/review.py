@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from gui.report_runner import ReportRunner
 from gui.results_panel import ResultsPanel
@@ -46,8 +46,11 @@ class ReviewController(QObject):
     ):
         super().__init__(parent)
         self.library, self.results, self.search = library, results, search
-        self.reports = ReportRunner(library, make_models, self)
+        self.reports = ReportRunner(
+            library, make_models, self, parent if isinstance(parent, QWidget) else None
+        )
         self.reports.written.connect(lambda pdf: self.info.emit(f"Report written: {pdf}"))
+        self.reports.cancelled.connect(self.info)
         self.reports.failed.connect(self.error)
         results.report_requested.connect(self.ask_report)
         results.notes_requested.connect(self.edit_notes)
