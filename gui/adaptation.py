@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from gui.util import close_job_dialog, job_dialog
-from gui.workers import WorkerThread, _Throttle, error_text, run_in_thread
+from gui.workers import Throttle, WorkerThread, error_text, run_in_thread
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.reid_training.adapt import AdaptProgress, adapt_library, default_output
 from pipeline.storage import Library
@@ -38,7 +38,7 @@ class AdaptWorker(QObject):
         super().__init__()
         self.library, self.make_models, self.out, self.epochs = library, make_models, out, epochs
         self._stop = threading.Event()
-        self._throttle = _Throttle(0.1)
+        self._throttle = Throttle(0.1)
 
     def cancel(self) -> None:
         self._stop.set()

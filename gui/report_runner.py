@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from gui.util import close_job_dialog, job_dialog
-from gui.workers import PROGRESS_INTERVAL_S, WorkerThread, _Throttle, run_in_thread
+from gui.workers import PROGRESS_INTERVAL_S, Throttle, WorkerThread, run_in_thread
 from pipeline.case_report import ReportFiles, write_case_report
 from pipeline.engine import ModelSet, SpotterError
 from pipeline.evidence import EvidenceProgress
@@ -96,7 +96,7 @@ class ReportWorker(QObject):
         if self._stop.is_set():  # before anything is built
             self.cancelled.emit()
             return
-        throttle = _Throttle(self._interval_s)
+        throttle = Throttle(self._interval_s)
         steps = write_case_report(self.library, models, self.case_name, self.folder, self.where)
         with closing(steps):  # closed on a cancel: the generator removes the folder it was building
             for step in steps:

@@ -67,7 +67,7 @@ class WorkerThread:
         return self.thread.wait(timeout_ms) if self.thread.isRunning() else True
 
 
-class _Throttle:
+class Throttle:
     def __init__(self, interval_s: float):
         self.interval_s, self._last = interval_s, 0.0
 
@@ -163,7 +163,7 @@ class IndexWorker(IndexSignals):
         def cancelled() -> bool:
             return self._stop.is_set() or path in self._skip
 
-        throttle = _Throttle(self._interval_s)
+        throttle = Throttle(self._interval_s)
         try:
             for ev in index_video(path, self.library, self.models, self.config, cancelled):
                 if ev.stage in FINAL_STAGES:
@@ -205,7 +205,7 @@ class ExportWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        throttle = _Throttle(self._interval_s)
+        throttle = Throttle(self._interval_s)
         last: EvidenceProgress | None = None
         try:
             for ev in export_hits(
