@@ -216,7 +216,8 @@ class ReviewController(QObject):
             self.import_case_file(path)
 
     def import_case_file(self, path: str) -> bool:
-        """Take up a case file in this library (under a free name if its own is taken) and open it."""
+        """Take up a case file in this library (under a free name if its own is another case's; the
+        same case again takes up the marks it lacks) and open it."""
         try:
             done = import_case(self.library, Path(path), rename_if_taken=True)
         except SpotterError as e:
@@ -228,6 +229,8 @@ class ReviewController(QObject):
         opened = self.open_case(done.name)
         if said:  # after the case's own notice, which hid it at once (a sweep)
             self.error.emit(f"Case {done.name!r}: {'; '.join(said)}")
+        elif done.updated:  # the same case imported again: what it took up
+            self.info.emit(done.summary()[:1].upper() + done.summary()[1:])
         return opened
 
     def refine(self) -> None:

@@ -71,6 +71,19 @@ class CaseImport:
     marks_left_out: int
     notes: tuple[str, ...] = ()  # what the import left out or chose, for the operator to know
     missing_videos: tuple[str, ...] = ()  # the file's paths of marked videos this library has not indexed
+    updated: bool = False  # the library had the case already (the same case): ``marks`` were taken up
+    marked_here: int = 0  # an update's marks on tracks the case had marked already (kept as they were)
+
+    def summary(self) -> str:
+        """One line: what the import did, what it left out and chose."""
+        if self.updated:
+            said = (
+                f"case {self.name!r} updated: {self.marks} marks taken up, {self.marked_here} there already"
+            )
+        else:
+            said = f"case {self.name!r}: {self.photos} photos, {self.marks} marks"
+        left = f"; {self.left_out_words()}" if self.marks_left_out else ""
+        return said + left + "".join(f"; {note}" for note in self.notes)
 
     def left_out_words(self) -> str:
         """What the marks left out were, and how to take them up ("" when none was)."""
@@ -82,7 +95,7 @@ class CaseImport:
             more = f" and {len(self.missing_videos) - 3} more" if len(self.missing_videos) > 3 else ""
             said += (
                 f" ({len(self.missing_videos)} videos not indexed here: {names}{more}; index them, then "
-                "import the file again under a new name to take those marks up)"
+                "import the file again to take those marks up)"
             )
         return said
 
@@ -215,21 +228,29 @@ def import_case(
     rename_if_taken: bool = False,
 ) -> CaseImport:
     """Take up a case file in the library (as ``name``, default the case's own; with
-    ``rename_if_taken``, ``NAME (2)``, ``NAME (3)``... when that name is taken); its photos are
-    written under ``photo_dir`` (default: ``case photos/NAME`` beside the library)."""
+    ``rename_if_taken``, ``NAME (2)``, ``NAME (3)``... when that name is taken by another case); its
+    photos are written under ``photo_dir`` (default: ``case photos/NAME`` beside the library). Where
+    the library has this case already (the name, who opened it and when: the file imported before,
+    or exported from here), its marks that the case lacks are taken up (marks of videos indexed
+    since), and nothing else changes."""
     doc = read_case_file(path)
     case = doc["case"]
     name = clean_name(str(case["name"] if name is None else name), MAX_CASE_NAME, "case")  # before any write
     taken = {n for n, _, _ in library.cases()}
-    if name in taken and rename_if_taken:
+    update = name in taken and _same_case(library, name, case)
+    if name in taken and rename_if_taken and not update:
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
-    if name in taken:
-        raise CaseFileError(f"the library has a case named {name!r} already: import it with --as NEW_NAME")
+    if name in taken and not update:
+        raise CaseFileError(
+            f"the library has another case named {name!r} already (opened by someone else or at another "
+            "time): import it with --as NEW_NAME"
+        )
     try:
         check_vector_lengths(doc["photos"], library)
     except ValueError as e:
         raise CaseFileError(f"{path} does not fit this library: {e}") from None
     where, notes = filter_from_file(library, case.get("filter") or {}, doc["version"])
+    notes = () if update else notes  # an update leaves the case's filter as it is
     images = []
     for k, p in enumerate(doc["photos"]):
         try:
@@ -262,6 +283,13 @@ def import_case(
             str(m.get("by") or ""),
             time_or_now(m.get("at")),
         )  # one per track
+    if update:
+        added, differ = library.add_marks(name, list(marks.values()))
+        if differ:
+            notes += (f"{len(differ)} marks differ from the case's own here: the case's kept (review them)",)
+        return CaseImport(
+            name, 0, added, left_out, tuple(dict.fromkeys(notes)), tuple(missing), True, len(marks) - added
+        )
     imported = ImportedCase(
         str(case.get("created_by") or ""),
         time_or_now(case.get("created_at")),
@@ -295,6 +323,17 @@ def import_case(
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
     return CaseImport(name, len(photos), len(marks), left_out, tuple(dict.fromkeys(notes)), tuple(missing))
+
+
+def _same_case(library: Library, name: str, case: dict) -> bool:
+    """Whether the library's case ``name`` is the file's case: opened by the same person at the same
+    second (a file that records neither names no case)."""
+    when = file_time(case.get("created_at"))
+    here = library.case(name)
+    return when is not None and (here.created_by, iso(here.created_at)) == (
+        str(case.get("created_by") or ""),
+        iso(when),
+    )
 
 
 def _marked_track(library: Library, mark: dict, video: int, videos: dict[int, list]) -> int | None:

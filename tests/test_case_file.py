@@ -121,8 +121,23 @@ def test_marks_on_footage_the_library_lacks_are_left_out(tmp_path: Path, indexed
     assert f"(1 videos not indexed here: {tud().video.name}; index them, then import" in p.stdout
     assert len(json.loads(cli("case", "show", "gate 3", "--db", str(db), "--json").stdout)["marks"]) == 1
     assert cli("index", str(tud().video), "--db", str(db)).returncode == 0
-    p = cli("case", "import", str(out), "--db", str(db), "--as", "gate 3 again")
-    assert p.returncode == 0 and "2 marks" in p.stdout and "left out" not in p.stdout, p.stdout
+    lib = Library(db)  # meanwhile the operator here confirmed the track the file rejects
+    (here,) = lib.case("gate 3").marks
+    lib.mark("gate 3", here.track_pk, "confirmed")
+    lib.close()
+    # the same file again: the same case takes up the mark it lacks (it made a second case, under
+    # another name), and keeps its own verdict where the file's differs
+    p = cli("case", "import", str(out), "--db", str(db))
+    assert p.returncode == 0 and "left out" not in p.stdout, p.stdout
+    assert p.stdout.startswith("case 'gate 3' updated: 1 marks taken up, 1 there already"), p.stdout
+    assert "1 marks differ from the case's own here: the case's kept" in p.stdout, p.stdout
+    lib = Library(db)
+    assert [n for n, _, _ in lib.cases()] == ["gate 3"]
+    marks = {m.video_path: m.verdict for m in lib.case("gate 3").marks}
+    assert marks == {str(pets().video): "confirmed", str(tud().video): "confirmed"}
+    lib.close()
+    again = cli("case", "import", str(out), "--db", str(db))
+    assert again.stdout.startswith("case 'gate 3' updated: 0 marks taken up, 2 there already"), again.stdout
 
 
 def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_file) -> None:
@@ -164,8 +179,10 @@ def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_fi
         p = cli("case", "import", str(tmp_path / name), "--db", str(db))
         assert p.returncode == 2 and words in p.stderr and p.stderr.count("\n") == 1, (name, p.stderr)
     assert cli("case", "import", str(out), "--db", str(db)).returncode == 0
-    clash = cli("case", "import", str(out), "--db", str(db))
-    assert clash.returncode == 2 and "has a case named 'gate 3' already" in clash.stderr
+    another = tmp_path / "another.spotter-case"  # another case of the same name: opened by another
+    another.write_text(json.dumps(doc | {"case": doc["case"] | {"created_by": "someone else"}}))
+    clash = cli("case", "import", str(another), "--db", str(db))
+    assert clash.returncode == 2 and "has another case named 'gate 3' already" in clash.stderr
     lib = Library(db)
     assert [n for n, _, _ in lib.cases()] == ["gate 3"]  # none of the refused files left a case behind
     lib.close()

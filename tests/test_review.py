@@ -4,6 +4,7 @@ cases keep the photos and the review with who and when."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -69,6 +70,21 @@ def test_cases_keep_photos_and_verdicts(library_db: str) -> None:
         library.mark("other", t["T1"], "confirmed")
     with pytest.raises(StorageError, match="no track 999"):
         library.mark("theft at gate", 999, "confirmed")
+    # marks taken up from a case file into the case: only on tracks it has not marked, in one go
+    at = datetime(2026, 12, 1, 9, 30)
+    offered = [
+        (t["T3"], "confirmed", "ana", at),
+        (t["T4"], "rejected", "ana", at),
+        (t["T1"], "confirmed", "ana", at),
+    ]
+    assert library.add_marks("theft at gate", offered) == (1, (t["T3"],))
+    case = library.case("theft at gate")
+    assert case.marked("rejected") == (t["T3"], t["T4"]) and case.marked("confirmed") == (t["T1"],)
+    (taken,) = [m for m in case.marks if m.track_pk == t["T4"]]
+    assert (taken.marked_by, taken.marked_at) == ("ana", at)
+    with pytest.raises(StorageError, match="a verdict is one of"):
+        library.add_marks("theft at gate", [(t["T2"], "maybe", "ana", at)])
+    assert len(library.case("theft at gate").marks) == 3  # nothing of a refused call is kept
     with library.engine.begin() as c:  # a track removed with its video takes its marks along
         c.exec_driver_sql("DELETE FROM videos")
     assert library.case("theft at gate").marks == ()

@@ -195,7 +195,5 @@ def case_import(args: argparse.Namespace) -> int:
     from pipeline.case_file import import_case
 
     done = import_case(open_library(args, create=True), args.file, args.as_name)
-    left = f"; {done.left_out_words()}" if done.marks_left_out else ""
-    said = left + "".join(f"; {note}" for note in done.notes)
-    out(f"case {done.name!r}: {done.photos} photos, {done.marks} marks{said}")
+    out(done.summary())
     return 0

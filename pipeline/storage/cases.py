@@ -199,6 +199,28 @@ class CaseStore(LibraryBase):
             s.add(CaseMarkRow(case_id=case_id, track_pk=track_pk, verdict=verdict, marked_by=operator()))
         return None if before is None else (before.verdict, before.marked_by)
 
+    def add_marks(
+        self, name: str, marks: Sequence[tuple[int, str, str, datetime]]
+    ) -> tuple[int, tuple[int, ...]]:
+        """Take up marks ((track key, verdict, by whom, when) each) into a case, in one transaction,
+        on the tracks the case has no mark on; a track it has marked keeps its own verdict. The number
+        of marks added, and the tracks whose mark here differs from the one offered."""
+        with self._write(f"cannot add the marks to the case {name!r}") as s:
+            case_id = self._case_id(s, name)
+            mine = select(CaseMarkRow.track_pk, CaseMarkRow.verdict).where(CaseMarkRow.case_id == case_id)
+            have = {int(pk): str(verdict) for pk, verdict in s.execute(mine).all()}
+            added, differ = 0, []
+            for pk, verdict, by, at in marks:
+                if verdict not in VERDICTS:
+                    raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+                if pk in have:
+                    if have[pk] != verdict:
+                        differ.append(pk)
+                    continue
+                s.add(CaseMarkRow(case_id=case_id, track_pk=pk, verdict=verdict, marked_by=by, marked_at=at))
+                have[pk], added = verdict, added + 1
+        return added, tuple(differ)
+
     def case(self, name: str) -> CaseInfo:
         with self._read() as s:
             case_id = self._case_id(s, name)

@@ -167,7 +167,15 @@ def test_a_case_file_is_handed_over_to_another_library(
     }
     assert len(other.results.model.verdicts) == len(verdicts)
     with qtbot.waitSignal(other.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
-        assert other.review.import_case_file(str(out))  # again: its name is taken, so a free one
+        assert other.review.import_case_file(str(out))  # again: the same case, updated (no new one)
+    assert (
+        other.review.case_name == name and f"Case {name!r} updated: 0 marks taken up" in other.messages.text
+    )
+    doc = json.loads(out.read_text())
+    another = tmp_path / "another.spotter-case"  # another case of that name: a free name
+    another.write_text(json.dumps(doc | {"case": doc["case"] | {"created_by": "someone else"}}))
+    with qtbot.waitSignal(other.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        assert other.review.import_case_file(str(another))
     assert other.review.case_name == f"{name} (2)"
     broken = tmp_path / "broken.spotter-case"
     broken.write_text("{")
