@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QMouseEvent, QPaint
 from PySide6.QtWidgets import QMenu, QWidget
 
 from gui.image_view import Box, ImageView
-from gui.util import BOX_COLOR
+from gui.util import BOX_COLOR, WRAPPED_CENTRE
 
 MATCH, CURRENT, OTHER = "match", "current", "other"  # box styles: a hit, the selected hit, anyone else
 
@@ -60,7 +60,7 @@ class FrameView(ImageView):
         p.fillRect(self.rect(), QColor(20, 20, 20))
         if self._image is None:
             p.setPen(QColor(160, 160, 160))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            p.drawText(self.rect().adjusted(6, 6, -6, -6), WRAPPED_CENTRE, self.placeholder)  # a narrow panel
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.drawImage(self.image_rect(), self._image)

@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from gui.frame_view import CURRENT, MATCH, OTHER, Box, DrawnBox, FrameView
-from gui.util import bgr_to_qimage, fmt_time
+from gui.util import ElidedLabel, bgr_to_qimage, fmt_time
 from pipeline.cameras import clock_label
 from pipeline.engine import SpotterError
 from pipeline.export import ExportConfig
@@ -94,17 +94,15 @@ class PlayerWidget(QWidget):
         self.region_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.region_button.toggled.connect(self._on_region_mode)
         self.view.region_drawn.connect(self._on_region_drawn)
-        self.time_label = QLabel("--:--")
-        self.time_label.setMinimumWidth(
-            self.fontMetrics().horizontalAdvance("0:00:00.0 / 0:00:00.0  #000000") + 8
-        )
+        # the clock time, the offset and the frame: where the player is narrow, the date goes first
+        self.time_label = ElidedLabel("--:--", mode=Qt.TextElideMode.ElideLeft)
         self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.title = QLabel("<b>Player</b>")
-        controls = QHBoxLayout()
+        controls = QHBoxLayout()  # the seek bar has a row of its own, the player's width (beside the
+        # buttons and the time it was 25 px wide in a 1024x600 window)
         for b in (self.prev_button, self.back_button, self.play_button, self.fwd_button, self.next_button):
             controls.addWidget(b)
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.time_label)
+        controls.addWidget(self.time_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         head = QHBoxLayout()
@@ -112,6 +110,7 @@ class PlayerWidget(QWidget):
         head.addWidget(self.region_button)
         layout.addLayout(head)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.slider)
         layout.addLayout(controls)
         self._set_enabled(False)
 
@@ -256,6 +255,7 @@ class PlayerWidget(QWidget):
         total = self.source.frame_count / self.fps if self.fps else 0.0
         clock = f"{clock_label(self.clock.start, seconds, self.clock.camera)}  ·  " if self.clock else ""
         self.time_label.setText(f"{clock}{fmt_time(seconds)} / {fmt_time(total)}  #{index}")
+        self.time_label.setToolTip(self.time_label.text())
         self.position_changed.emit(self.video_path, seconds)
         return True
 

@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui.image_view import Box, ImageView
-from gui.util import BOX_COLOR, ElidedLabel, bgr_to_qimage
+from gui.util import BOX_COLOR, WRAPPED_CENTRE, ElidedLabel, bgr_to_qimage
 
 
 class PhotoView(ImageView):
@@ -44,7 +44,7 @@ class PhotoView(ImageView):
         p.fillRect(self.rect(), QColor(40, 40, 40))
         if self._image is None:
             p.setPen(QColor(170, 170, 170))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            p.drawText(self.rect().adjusted(6, 6, -6, -6), WRAPPED_CENTRE, self.placeholder)  # a narrow panel
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.drawImage(self.image_rect(), self._image)

@@ -53,7 +53,7 @@ class ResultsPanel(QWidget):
         self.proxy.setSourceModel(self.model)
         self.outcome: SearchOutcome | None = None
         self._new: int | None = None  # candidates that a search of the same query again added
-        self.setMinimumWidth(400)
+        self.setMinimumWidth(360)  # the three panes fit a 1024-px screen with its window frame
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)

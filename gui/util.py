@@ -20,6 +20,7 @@ from pipeline.types import fmt_time as fmt_time  # re-exported for the widgets
 
 SCORE_LOW, SCORE_HIGH = 0.3, 0.9  # colour scale of scores: red at SCORE_LOW, green at SCORE_HIGH
 BOX_COLOR = QColor(255, 165, 0)  # the export's box colour (ExportConfig.box_color is BGR 0,165,255)
+WRAPPED_CENTRE = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # a placeholder in a narrow view
 
 
 def bgr_to_qimage(image: np.ndarray) -> QImage:
@@ -143,16 +144,22 @@ def photo_file_filter() -> str:
 class ElidedLabel(QLabel):
     """A one-line label that shows '…' instead of clipping text that does not fit."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None):
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ):
         super().__init__(text, parent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(20)
+        self.mode = mode  # where the '…' goes
 
     def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
         rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, rect.width())
+        text = self.fontMetrics().elidedText(self.text(), self.mode, rect.width())
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
 
 
