@@ -47,7 +47,10 @@ def report_progress(ev: EvidenceProgress) -> ReportProgress:
     """The step of the report's clips ``ev`` as the dialog shows it."""
     if ev.finished:  # the clips are written: the PDF and the checksums come next
         return ReportProgress(ev.clips_done, ev.clips_total, "Writing the PDF and the checksums…")
-    text = f"Clip {min(ev.clips_done + 1, ev.clips_total)} of {ev.clips_total}: {ev.current}"
+    if ev.clip_frames_total and ev.clip_frames_done >= ev.clip_frames_total:  # ``current`` is written
+        text = f"Clip {ev.clips_done} of {ev.clips_total} written: {ev.current}"
+    else:
+        text = f"Clip {min(ev.clips_done + 1, ev.clips_total)} of {ev.clips_total}: {ev.current}"
     return ReportProgress(ev.clips_done, ev.clips_total, text)
 
 

@@ -51,6 +51,11 @@ def test_a_report_shows_its_progress_and_completes(report_window, qtbot, tmp_pat
     done = [p.clips_done for p in seen]
     assert done == sorted(done) and {p.clips_total for p in seen} == {CONFIRMED}  # it only goes forward
     assert seen[0].text.startswith(f"Clip 1 of {CONFIRMED}: ")
+    names: dict[str, set[str]] = {}  # each clip's number with one name (a clip just written was
+    for p in seen[:-1]:  # named under the next clip's number)
+        number, name = p.text.split(" of ")[0], p.text.split(": ", 1)[1]
+        names.setdefault(number, set()).add(name)
+    assert all(len(n) == 1 for n in names.values()), names
     assert seen[-1].clips_done == CONFIRMED and seen[-1].text.startswith("Writing the PDF")
     pdf = Path(written.args[0])
     assert pdf.is_file() and (pdf.parent / "SHA256SUMS").is_file()
