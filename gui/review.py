@@ -227,10 +227,11 @@ class ReviewController(QObject):
         if done.marks_left_out:
             said.insert(0, done.left_out_words())
         opened = self.open_case(done.name)
+        line = done.summary()[:1].upper() + done.summary()[1:]  # what it did, left out and chose
         if said:  # after the case's own notice, which hid it at once (a sweep)
-            self.error.emit(f"Case {done.name!r}: {'; '.join(said)}")
+            self.error.emit(line if done.updated else f"Case {done.name!r}: {'; '.join(said)}")
         elif done.updated:  # the same case imported again: what it took up
-            self.info.emit(done.summary()[:1].upper() + done.summary()[1:])
+            self.info.emit(line)
         return opened
 
     def refine(self) -> None:

@@ -72,6 +72,7 @@ class CaseImport:
     notes: tuple[str, ...] = ()  # what the import left out or chose, for the operator to know
     missing_videos: tuple[str, ...] = ()  # the file's paths of marked videos this library has not indexed
     updated: bool = False  # the library had the case already (the same case): ``marks`` were taken up
+    can_update: bool = True  # the file says when its case was opened: importing it again updates it
     marked_here: int = 0  # an update's marks on tracks the case had marked already (kept as they were)
 
     def summary(self) -> str:
@@ -95,7 +96,12 @@ class CaseImport:
             more = f" and {len(self.missing_videos) - 3} more" if len(self.missing_videos) > 3 else ""
             said += (
                 f" ({len(self.missing_videos)} videos not indexed here: {names}{more}; index them, then "
-                "import the file again to take those marks up)"
+                + (
+                    "import the file again to take those marks up)"
+                    if self.can_update
+                    else "import the file again under a new name: it does not say when its case was opened, "
+                    "so it cannot update this one)"
+                )
             )
         return said
 
@@ -235,9 +241,13 @@ def import_case(
     since), and nothing else changes."""
     doc = read_case_file(path)
     case = doc["case"]
+    anywhere = name is None  # the file's own name: the case may have been taken up under another
     name = clean_name(str(case["name"] if name is None else name), MAX_CASE_NAME, "case")  # before any write
-    taken = {n for n, _, _ in library.cases()}
-    update = name in taken and _same_case(library, name, case)
+    cases = library.cases()
+    taken = {n for n, _, _ in cases}
+    found = _same_case_here(library, case, name, cases, anywhere)
+    update = found is not None
+    name = found or name
     if name in taken and rename_if_taken and not update:
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
     if name in taken and not update:
@@ -259,7 +269,7 @@ def import_case(
             raise CaseFileError(f"{path} is damaged: photo {k + 1} does not decode") from None
         if images[-1] is not None:
             check_photo(images[-1], p.get("box"), f"{path} is damaged: photo {k + 1}")
-    marks, left_out, videos, missing = {}, 0, {}, {}
+    marks, left_out, videos, missing, both = {}, 0, {}, {}, {}
     for m in doc["marks"]:
         video = library.find_video(str(m.get("video_sha256") or ""), str(m.get("video") or ""))
         found = None if video is None else _marked_track(library, m, video, videos)
@@ -270,10 +280,10 @@ def import_case(
             continue
         before, verdict = marks.get(found, (None, None))[1], str(m["verdict"])
         if before is not None and before != verdict:
-            notes += (
+            both[found] = (
                 f"{Path(str(m.get('video'))).name} track {m['track_id']} is both confirmed and rejected in "
                 f"the file: kept {CONFLICT_KEEPS} (a rejection does not take a confirmed sighting out of a "
-                "case unseen; review it)",
+                "case unseen; review it)"
             )
             if before == CONFLICT_KEEPS:
                 continue
@@ -283,13 +293,24 @@ def import_case(
             str(m.get("by") or ""),
             time_or_now(m.get("at")),
         )  # one per track
+    timed = file_time(case.get("created_at")) is not None  # a file imported again updates its case
     if update:
+        marked_here = {m.track_pk for m in library.case(name).marks}  # these keep the case's verdict
         added, differ = library.add_marks(name, list(marks.values()))
+        notes += tuple(note for pk, note in both.items() if pk not in marked_here)
         if differ:
             notes += (f"{len(differ)} marks differ from the case's own here: the case's kept (review them)",)
         return CaseImport(
-            name, 0, added, left_out, tuple(dict.fromkeys(notes)), tuple(missing), True, len(marks) - added
+            name,
+            0,
+            added,
+            left_out,
+            tuple(notes),
+            tuple(missing),
+            updated=True,
+            marked_here=len(marks) - added,
         )
+    notes += tuple(both.values())
     imported = ImportedCase(
         str(case.get("created_by") or ""),
         time_or_now(case.get("created_at")),
@@ -322,18 +343,24 @@ def import_case(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused import leaves nothing behind
         raise
-    return CaseImport(name, len(photos), len(marks), left_out, tuple(dict.fromkeys(notes)), tuple(missing))
+    said = tuple(dict.fromkeys(notes))
+    return CaseImport(name, len(photos), len(marks), left_out, said, tuple(missing), can_update=timed)
 
 
-def _same_case(library: Library, name: str, case: dict) -> bool:
-    """Whether the library's case ``name`` is the file's case: opened by the same person at the same
-    second (a file that records neither names no case)."""
+def _same_case_here(
+    library: Library, case: dict, name: str, cases: list[tuple[str, datetime, int]], anywhere: bool
+) -> str | None:
+    """The name of the library's copy of the file's case (opened by the same person at the same
+    second): the case ``name`` if it is that, else (``anywhere``) any case that is; None for none, or
+    for a file that does not say when its case was opened."""
     when = file_time(case.get("created_at"))
-    here = library.case(name)
-    return when is not None and (here.created_by, iso(here.created_at)) == (
-        str(case.get("created_by") or ""),
-        iso(when),
-    )
+    if when is None:
+        return None
+    same_time = [n for n, at, _ in cases if iso(at) == iso(when) and (anywhere or n == name)]
+    for found in sorted(same_time, key=lambda n: n != name):  # its own name first
+        if library.case(found).created_by == str(case.get("created_by") or ""):
+            return found
+    return None
 
 
 def _marked_track(library: Library, mark: dict, video: int, videos: dict[int, list]) -> int | None:

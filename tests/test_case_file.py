@@ -120,24 +120,6 @@ def test_marks_on_footage_the_library_lacks_are_left_out(tmp_path: Path, indexed
     # which videos, and how to take their marks up (a sweep: nothing said that they could be)
     assert f"(1 videos not indexed here: {tud().video.name}; index them, then import" in p.stdout
     assert len(json.loads(cli("case", "show", "gate 3", "--db", str(db), "--json").stdout)["marks"]) == 1
-    assert cli("index", str(tud().video), "--db", str(db)).returncode == 0
-    lib = Library(db)  # meanwhile the operator here confirmed the track the file rejects
-    (here,) = lib.case("gate 3").marks
-    lib.mark("gate 3", here.track_pk, "confirmed")
-    lib.close()
-    # the same file again: the same case takes up the mark it lacks (it made a second case, under
-    # another name), and keeps its own verdict where the file's differs
-    p = cli("case", "import", str(out), "--db", str(db))
-    assert p.returncode == 0 and "left out" not in p.stdout, p.stdout
-    assert p.stdout.startswith("case 'gate 3' updated: 1 marks taken up, 1 there already"), p.stdout
-    assert "1 marks differ from the case's own here: the case's kept" in p.stdout, p.stdout
-    lib = Library(db)
-    assert [n for n, _, _ in lib.cases()] == ["gate 3"]
-    marks = {m.video_path: m.verdict for m in lib.case("gate 3").marks}
-    assert marks == {str(pets().video): "confirmed", str(tud().video): "confirmed"}
-    lib.close()
-    again = cli("case", "import", str(out), "--db", str(db))
-    assert again.stdout.startswith("case 'gate 3' updated: 0 marks taken up, 2 there already"), again.stdout
 
 
 def test_bad_case_files_are_refused_in_one_line(tmp_path: Path, indexed, case_file) -> None:
