@@ -33,19 +33,27 @@ class QueryActions:
         self, path: str | Path, box: Box | None = None, more: Sequence[tuple[str, Box | None]] = ()
     ) -> bool:
         """Use a photo file as the query (the person in ``box``, a case's, where given); ``more``:
-        other photos of the same person (a case's), each with the person's box, searched with it."""
-        image = self._photo(path)
-        if image is not None:
-            examples = [(other, b) for p, b in more if (other := self._photo(p)) is not None]
-            self.set_query_image(image, Path(path).name, box, more=examples)
-        return image is not None
+        other photos of the same person (a case's), each with the person's box, searched with it (the
+        first of them that can be read is the query where this one cannot)."""
+        photos = [(path, box), *more]
+        for k, (first, first_box) in enumerate(photos):  # one that cannot be read: the next is the query
+            image = self._photo(first)
+            if image is not None:
+                rest = [
+                    (other, b, Path(p).name)
+                    for p, b in photos[k + 1 :]
+                    if (other := self._photo(p)) is not None
+                ]
+                self.set_query_image(image, Path(first).name, first_box, more=rest)
+                return True
+        return False
 
     def add_query_photo(self, path: str | Path) -> bool:
         """Another photo of the same person: the search runs again with both as examples."""
         image = self._photo(path)
         if image is None:
             return False
-        if self.search.add_photo(image) is None:
+        if self.search.add_photo(image, Path(path).name) is None:
             self.messages.error("Open a photo of the person first; then add other photos of them")
             return False
         n = len(self.search.last_request.more_photos) + 1  # type: ignore[union-attr]
@@ -59,11 +67,11 @@ class QueryActions:
         source: str,
         box: Box | None = None,
         pixel_aspect: float = 1.0,
-        more: Sequence[tuple[np.ndarray, Box | None]] = (),
+        more: Sequence[tuple[np.ndarray, Box | None, str]] = (),
     ) -> int:
         """Show the photo and search for the person in it (or in ``box``); returns the request id.
         ``pixel_aspect``: a video frame's pixel shape (the photo is shown as the player shows it);
-        ``more``: other photos of the person (with their boxes), searched as examples with it."""
+        ``more``: other photos of the person (with their boxes and names), searched as examples with it."""
         self.query_panel.set_photo(image, source, box, pixel_aspect)
         self.review.new_query()
         self.results.summary.setText("Searching…")

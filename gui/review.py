@@ -76,6 +76,8 @@ class ReviewController(QObject):
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     vectors = [outcome.vector, *outcome.more_vectors]  # and the other photos'
                     images = [request.image, *request.more_photos] if request is not None else []
+                    if request is not None and len(outcome.examples_used) == len(outcome.more_vectors):
+                        images = [request.image, *(request.more_photos[k] for k in outcome.examples_used)]
                     if len(images) != len(vectors):
                         images = [None] * len(vectors)
                     # a copy of each photo goes with the case (a pasted image or a video frame has
@@ -142,9 +144,12 @@ class ReviewController(QObject):
         on_disk = [(p, b) for (p, _, _), b in zip(case.photos, boxes) if Path(p).is_file()]
         photo, box = on_disk[0] if on_disk else (None, None)
         verdicts = {m.track_pk: m.verdict for m in case.marks}
+        before = self.search.last_request
         if photo is not None:  # a new query: resets the review, restored below; the person searched
             # in a group photo (else the largest was: another), with the case's other photos of them
             self.photo_requested.emit(photo, box, tuple(on_disk[1:]))
+        if self.search.last_request is before:  # none of them could be read (each said so)
+            photo = None
         self.case_name = name
         self.results.model.set_verdicts(verdicts)
         confirmed = tuple(pk for pk, v in verdicts.items() if v == "confirmed")
@@ -152,7 +157,7 @@ class ReviewController(QObject):
         if photo is None and confirmed:
             self.search.search_review(confirmed, rejected)
         elif photo is None:
-            self.error.emit(f"case {name!r}: its photo is not on disk and nothing is confirmed yet")
+            self.error.emit(f"case {name!r}: no photo of it can be read and nothing is confirmed yet")
         self.info.emit(f"Case {name!r}: {len(confirmed)} confirmed, {len(rejected)} rejected")
         return True
 

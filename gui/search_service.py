@@ -43,11 +43,14 @@ class SearchRequest:
     more_photos: tuple[np.ndarray, ...] = ()  # other photos of the same person (BGR, read-only)
     query_id: int = 0  # the request that asked this query first: its repeats (``repeat``) keep it
     more_boxes: tuple[Box | None, ...] = ()  # the person in each of ``more_photos`` (None: found in it)
+    more_names: tuple[str, ...] = ()  # what each of ``more_photos`` is called (its file's name)
 
-    def examples(self) -> list[tuple[np.ndarray, Box | None]]:
-        """The other photos of the person, each with its box (None where it has none)."""
-        boxes = (*self.more_boxes, *[None] * (len(self.more_photos) - len(self.more_boxes)))
-        return list(zip(self.more_photos, boxes))
+    def examples(self) -> list[tuple[np.ndarray, Box | None, str]]:
+        """The other photos of the person, each with its box (None where it has none) and name."""
+        n = len(self.more_photos)
+        boxes = (*self.more_boxes, *[None] * (n - len(self.more_boxes)))
+        names = (*self.more_names, *[f"photo {k + 2}" for k in range(len(self.more_names), n)])
+        return list(zip(self.more_photos, boxes, names))
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class SearchOutcome:
     photo_boxes: tuple[Box | None, ...] = ()  # the person in each photo (None: used whole), same order
     photo_turns: tuple[int | None, ...] = ()  # the cv2.rotate code standing each photo upright (or None)
     query_id: int = 0  # the request's (``SearchRequest.query_id``): the same query searched again
+    examples_used: tuple[int, ...] = ()  # which of the request's other photos ``more_vectors`` are
 
 
 def frozen_image(image: np.ndarray) -> np.ndarray:
@@ -124,7 +128,13 @@ class SearchWorker(QObject):
                 request.image, request.box, request.person, where=request.where, name=request.source or None
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
-            more = [searcher.prepare(image, box) for image, box in request.examples()]
+            more, used, left = [], [], []  # a photo that cannot be used is left out, and said
+            for k, (image, box, name) in enumerate(request.examples()):
+                try:
+                    more.append(searcher.prepare(image, box, name=name))
+                    used.append(k)
+                except SpotterError as e:
+                    left.append(f"{name} left out: {error_text(e)}")
             vectors = tuple(frozen_image(v) for _, v in more)
             greys = (result.grey_vector, *(searcher.grey_vector(q, v) for q, v in more))
             if request.confirmed or request.rejected or more:  # several examples of the person
@@ -156,7 +166,7 @@ class SearchWorker(QObject):
                     best,
                     result.elapsed_s,
                     thumbs,
-                    q.note,
+                    " ".join((q.note, *left)).strip(),
                     frozen_image(result.vector),
                     searcher.models.reid_id,
                     vectors,
@@ -164,6 +174,7 @@ class SearchWorker(QObject):
                     (q.person_box, *(mq.person_box for mq, _ in more)),
                     (q.turn, *(mq.turn for mq, _ in more)),
                     request.query_id,
+                    tuple(used),
                 )
             )
         except Exception as e:  # the thread must keep serving: report every failure
@@ -227,16 +238,16 @@ class SearchService(QObject):
         box: Box | None = None,
         person: int | None = None,
         source: str = "photo",
-        more: Sequence[tuple[np.ndarray, Box | None]] = (),
+        more: Sequence[tuple[np.ndarray, Box | None, str]] = (),
     ) -> int:
         """Queue a search; returns its request id. Earlier requests' answers will be ignored.
-        ``more``: other photos of the same person, each with the person's box (or None)."""
+        ``more``: other photos of the same person, each with the person's box (or None) and name."""
         self._latest += 1
         upper, lower = self.colours
         self.last_request = SearchRequest(
             self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower,
-            query_id=self._latest, more_photos=tuple(frozen_image(m) for m, _ in more),
-            more_boxes=tuple(b for _, b in more),
+            query_id=self._latest, more_photos=tuple(frozen_image(m) for m, _, _ in more),
+            more_boxes=tuple(b for _, b, _ in more), more_names=tuple(n for _, _, n in more),
         )  # fmt: skip
         self._send(self.last_request)
         return self._latest
@@ -252,7 +263,7 @@ class SearchService(QObject):
         self._send(self.last_request)
         return self._latest
 
-    def add_photo(self, image: np.ndarray) -> int | None:
+    def add_photo(self, image: np.ndarray, name: str = "") -> int | None:
         """Search again for the last photo's person with another photo of them as a second example
         (a multi-example query, as refining with confirmed hits); None without a photo query."""
         r = self.last_request
@@ -261,7 +272,9 @@ class SearchService(QObject):
         self._latest += 1
         self.last_request = replace(
             r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image)),
-            more_boxes=(*(b for _, b in r.examples()), None), query_id=self._latest,
+            more_boxes=(*(b for _, b, _ in r.examples()), None),
+            more_names=(*(n for _, _, n in r.examples()), name or f"photo {len(r.more_photos) + 2}"),
+            query_id=self._latest,
         )  # fmt: skip
         self._send(self.last_request)
         return self._latest

@@ -304,3 +304,37 @@ def test_a_case_from_a_photo_lying_on_its_side_keeps_it_standing(
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
     (path, _, _), *_ = window.library.case(window.review.case_name).photos
     assert np.array_equal(cv2.imread(path), upright)
+
+
+def test_a_case_photo_that_cannot_be_used_is_left_out_when_the_case_is_taken_up(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path, tmp_path: Path
+) -> None:
+    """A case's second photo whose person cannot be found any more (the file replaced by a sliver
+    its box lies outside of) failed the whole search, and every search after it; an unreadable first
+    photo searched nothing (a sweep). The photo is left out, said by name, and the others search."""
+    import cv2
+
+    from tests.gui.conftest import gt_crop
+
+    window = make_window(indexed_copy)
+    other = gt_crop("pets", 700, 3, tmp_path / "same_person_later.png")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        assert window.add_query_photo(other)
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    name = window.review.case_name
+    first, second = (Path(p) for p, _, _ in window.library.case(name).photos)
+    cv2.imwrite(str(second), cv2.imread(str(second))[:4, :4])  # a 4x4 sliver: nobody in it
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as again:
+        assert window.review.open_case(name)
+    outcome = again.args[0]
+    assert outcome.hits and outcome.more_vectors == () and outcome.examples_used == ()
+    assert f"{second.name} left out" in outcome.note and second.name in window.query_panel.status.text()
+    first.write_bytes(b"not a photo")  # the query photo unreadable: the next one is the query
+    cv2.imwrite(str(second), cv2.imread(str(other)))
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as next_one:
+        assert window.review.open_case(name)
+    assert next_one.args[0].candidates and window.query_panel.source == second.name  # it searched
+    assert window.review.case_name == name and window.results.model.verdicts
