@@ -5,9 +5,10 @@ margin of (``SearchConfig.margin_over``): its own file's, its camera's, or the w
     python -m bench.split_recording [--work out/split_recording] [--files 4 3]
 
 PETS09-S2L1 is cut into ``--files[0]`` files and ADL-Rundle-6 into ``--files[1]``, each file named as a
-recorder names it (``PETS_20261121_140000.mp4``: camera PETS, its start), with its own ground truth;
-TUD-Campus is a third camera of one file. All go into one library. Queries: every ground-truth person of
-the three (the shared evaluator's query crop, cut from the whole video) and every MOT17 sample identity.
+recorder names it (``PETS_20261121_143000.mp4``: camera PETS, its start), with its own ground truth (the
+last frames, fewer than the number of files, are left out); TUD-Campus is a third camera of one file.
+All go into one library. Queries: every ground-truth person of the three (the shared evaluator's query
+crop, cut from the whole video) and every MOT17 sample identity.
 For each query and each file of the query's camera, the person is *in* the file when the ground truth
 has them in at least ``PRESENT_FRAMES`` of its frames, *not in* it when in none (files with a glimpse
 are left out); files of other cameras, and MOT17 people everywhere, are *from elsewhere*
