@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.case_file_fields import (
     CaseFileError,
     check_photo,
@@ -245,7 +247,7 @@ def import_case(
     name = clean_name(str(case["name"] if name is None else name), MAX_CASE_NAME, "case")  # before any write
     cases = library.cases()
     taken = {n for n, _, _ in cases}
-    found = _same_case_here(library, case, name, cases, anywhere)
+    found = _same_case_here(library, doc, name, cases, anywhere)
     update = found is not None
     name = found or name
     if name in taken and rename_if_taken and not update:
@@ -348,17 +350,25 @@ def import_case(
 
 
 def _same_case_here(
-    library: Library, case: dict, name: str, cases: list[tuple[str, datetime, int]], anywhere: bool
+    library: Library, doc: dict, name: str, cases: list[tuple[str, datetime, int]], anywhere: bool
 ) -> str | None:
     """The name of the library's copy of the file's case (opened by the same person at the same
-    second): the case ``name`` if it is that, else (``anywhere``) any case that is; None for none, or
-    for a file that does not say when its case was opened."""
+    second, with the same photos: two cases a script opens in one second are two): the case ``name``
+    if it is that, else (``anywhere``) any case that is; None for none, or for a file that does not
+    say when its case was opened."""
+    case = doc["case"]
     when = file_time(case.get("created_at"))
     if when is None:
         return None
     same_time = [n for n, at, _ in cases if iso(at) == iso(when) and (anywhere or n == name)]
+    theirs = [(str(p["model"]), unit_vector(p["vector"])) for p in doc["photos"]]
     for found in sorted(same_time, key=lambda n: n != name):  # its own name first
-        if library.case(found).created_by == str(case.get("created_by") or ""):
+        here = library.case(found)
+        mine = [(model, vector) for _, model, vector in here.photos]
+        same_photos = len(mine) == len(theirs) and all(
+            a == b and np.allclose(u, v, atol=1e-5) for (a, u), (b, v) in zip(mine, theirs)
+        )
+        if here.created_by == str(case.get("created_by") or "") and same_photos:
             return found
     return None
 

@@ -100,3 +100,34 @@ def test_a_file_that_does_not_say_when_its_case_was_opened_cannot_update_it(
     # it advised importing the file again, which it then refused as another case (a sweep)
     assert "import the file again under a new name: it does not say when its case was opened" in p.stdout
     assert "import the file again to take" not in p.stdout, p.stdout
+
+
+def test_two_cases_opened_in_one_second_stay_two(tmp_path: Path, indexed) -> None:
+    """A script that opens two cases in one second: importing the second file updated the first
+    case, and the second was never made (a review). The photos tell them apart."""
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from pipeline.storage.cases import ImportedCase
+
+    source = copy_library(indexed.db_path, tmp_path / "source.db")
+    lib = Library(source)
+    opened = ImportedCase("ana", datetime(2026, 12, 1, 9, 30, 5, tzinfo=timezone.utc), "{}", ())
+    for name, axis in (("alice", 0), ("bob", 1)):
+        look = np.zeros(512, np.float32)
+        look[axis] = 1.0
+        lib.create_case(name, [(f"{name}.jpg", "osnet_x0_25_msmt17.onnx", look)], imported=opened)
+    lib.close()
+    files = {}
+    for name in ("alice", "bob"):
+        files[name] = tmp_path / f"{name}.spotter-case"
+        assert cli("case", "export", name, "--db", str(source), "--out", str(files[name])).returncode == 0
+    target = copy_library(indexed.db_path, tmp_path / "target.db")
+    assert cli("case", "import", str(files["alice"]), "--db", str(target)).stdout.startswith(
+        "case 'alice': 1 photos"
+    )
+    p = cli("case", "import", str(files["bob"]), "--db", str(target))
+    assert p.stdout.startswith("case 'bob': 1 photos"), p.stdout
+    again = cli("case", "import", str(files["alice"]), "--db", str(target))
+    assert again.stdout.startswith("case 'alice' updated:"), again.stdout
