@@ -4,7 +4,7 @@ cases keep the photos and the review with who and when."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -404,3 +404,25 @@ def test_a_case_keeps_a_photo_lying_on_its_side_standing(tmp_path: Path, indexed
     assert kept.shape == upright.shape and np.array_equal(kept, upright)
     x1, y1, x2, y2 = photo["box"]  # the person, in the standing photo: taller than wide
     assert 0 <= x1 < x2 <= 300 and 0 <= y1 < y2 <= 380 and y2 - y1 > x2 - x1
+
+
+def test_case_times_are_kept_in_utc_whatever_the_servers_zone(postgres) -> None:
+    """A PostgreSQL server in another time zone turned a case file's times (UTC, with their zone)
+    into its local time, so the same file imported again was taken for another case (a review)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from pipeline.storage.cases import ImportedCase
+
+    url = postgres.new_database()
+    name = make_url(url).database
+    with psycopg.connect(
+        f"host=127.0.0.1 port={postgres.port} user={make_url(url).username} dbname=postgres"
+    ) as c:
+        c.autocommit = True
+        c.execute(f"ALTER DATABASE {name} SET timezone TO 'Asia/Kolkata'")  # UTC+05:30
+    library = Library(url)
+    opened = datetime(2026, 12, 1, 9, 30, 5, tzinfo=timezone.utc)
+    library.create_case("night shift", [], imported=ImportedCase("ana", opened, "{}", ()))
+    assert library.case("night shift").created_at == opened.replace(tzinfo=None)  # 15:00:05 before
+    library.close()

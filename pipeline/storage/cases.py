@@ -191,6 +191,7 @@ class CaseStore(LibraryBase):
             raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
         with self._write("cannot record the review") as s:
             case_id = self._case_id(s, name)
+            s.get(CaseRow, case_id, with_for_update=True)  # PostgreSQL: one import or mark at a time
             if s.get(TrackRow, track_pk) is None:
                 raise StorageError(f"no track {track_pk} in the library")
             mine = (CaseMarkRow.case_id == case_id, CaseMarkRow.track_pk == track_pk)
@@ -207,6 +208,7 @@ class CaseStore(LibraryBase):
         of marks added, and the tracks whose mark here differs from the one offered."""
         with self._write(f"cannot add the marks to the case {name!r}") as s:
             case_id = self._case_id(s, name)
+            s.get(CaseRow, case_id, with_for_update=True)  # PostgreSQL: one import or mark at a time
             mine = select(CaseMarkRow.track_pk, CaseMarkRow.verdict).where(CaseMarkRow.case_id == case_id)
             have = {int(pk): str(verdict) for pk, verdict in s.execute(mine).all()}
             added, differ = 0, []

@@ -210,7 +210,10 @@ def make_engine(url: str) -> Engine:
     one; it costs one flush per commit, a few per minute of footage. (PostgreSQL's own default,
     ``synchronous_commit=on``, promises the same.)"""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+        # times are stored as UTC without a zone, as SQLite stores them: a session in the server's
+        # own zone would turn the aware times given (a case file's) into its local time
+        options = {"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c TimeZone=UTC"}
+        return create_engine(url, pool_pre_ping=True, connect_args=options)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
