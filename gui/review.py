@@ -69,9 +69,11 @@ class ReviewController(QObject):
         try:
             if self.case_name is None:
                 request = self.search.last_request
+                outcome = self.results.outcome
+                if request is not None and outcome is not None and request.query_id != outcome.query_id:
+                    request = None  # a newer query is being searched: not the photos of the hits on show
                 source = request.source if request else "photo"
                 name = f"{source[:CASE_SOURCE_CHARS]} {datetime.now():%Y-%m-%d %H:%M:%S}"
-                outcome = self.results.outcome
                 photos, greys = [], ()
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     vectors = [outcome.vector, *outcome.more_vectors]  # and the other photos'

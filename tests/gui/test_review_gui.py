@@ -338,3 +338,28 @@ def test_a_case_photo_that_cannot_be_used_is_left_out_when_the_case_is_taken_up(
         assert window.review.open_case(name)
     assert next_one.args[0].candidates and window.query_panel.source == second.name  # it searched
     assert window.review.case_name == name and window.results.model.verdicts
+
+
+def test_a_mark_while_another_query_is_searched_keeps_to_the_hits_on_show(
+    make_window, qtbot, indexed_copy: Path, pets_query: Path, tmp_path: Path
+) -> None:
+    """Pressing C on a hit of the query on show while a newer query (another photo) is searched
+    paired the hits' photos with the newer query's and raised IndexError: the mark was lost (a
+    review). The case is made from the hits on show."""
+    from dataclasses import replace
+
+    from tests.gui.conftest import gt_crop
+
+    window = make_window(indexed_copy)
+    other = gt_crop("pets", 700, 3, tmp_path / "same_person_later.png")
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS):
+        window.open_photo(pets_query)
+    with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as both:
+        assert window.add_query_photo(other)
+    assert both.args[0].examples_used == (0,)
+    newer = replace(window.search.last_request, query_id=999, more_photos=(), more_boxes=(), more_names=())
+    window.search.last_request = newer  # submitted, its answer not back yet
+    select_row(window, 0)
+    qtbot.keyClick(window.results.table, Qt.Key.Key_C)
+    case = window.library.case(window.review.case_name)
+    assert len(case.photos) == 2 and len(case.marks) == 1
