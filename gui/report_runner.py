@@ -4,8 +4,8 @@ PDF's path, that the report was cancelled, or one error line.
 
 Cancel closes the pipeline's generator between two of its steps (a clip's few frames): the report
 is built in a hidden folder that the generator removes when closed, so a cancelled report leaves
-nothing in the chosen folder. A cancel that comes once the files are written and renamed into place
-is too late: that report is whole, and said written.
+nothing in the chosen folder. A cancel that comes after the last clip, while the PDF and the
+checksums are written (a second or so), is too late: that report is whole, and said written.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def report_progress(ev: EvidenceProgress) -> ReportProgress:
     """The step of the report's clips ``ev`` as the dialog shows it."""
     if ev.finished:  # the clips are written: the PDF and the checksums come next
         return ReportProgress(ev.clips_done, ev.clips_total, "Writing the PDF and the checksums…")
-    if ev.clip_frames_total and ev.clip_frames_done >= ev.clip_frames_total:  # ``current`` is written
+    if ev.clip_written:
         text = f"Clip {ev.clips_done} of {ev.clips_total} written: {ev.current}"
     else:
         text = f"Clip {min(ev.clips_done + 1, ev.clips_total)} of {ev.clips_total}: {ev.current}"

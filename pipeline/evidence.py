@@ -46,6 +46,7 @@ class EvidenceProgress:
     clip_frames_total: int = 0
     current: str = ""
     finished: bool = False
+    clip_written: bool = False  # ``current`` is written whole (``clips_done`` counts it)
     summary_json: str = ""
     summary_csv: str = ""
 
@@ -159,7 +160,7 @@ def export_hits(
                 *_source_hash(indexed.get(track.video_id)),
             )
         )
-        yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name)
+        yield EvidenceProgress(k + 1, total, clip.frames, clip.frames, target.name, clip_written=True)
     if not rows:
         return
     json_path, csv_path = write_summary(folder, rows, total)

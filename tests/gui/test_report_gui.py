@@ -92,3 +92,14 @@ def test_closing_the_window_cancels_the_report(report_window, qtbot, tmp_path: P
     assert time.monotonic() - began < 5.0  # a cancel takes a few frames of a clip
     assert not runner.running
     assert left_in(out) == []  # nothing half-written, and no whole report either
+
+
+def test_the_progress_says_which_clip_is_written() -> None:
+    """A clip's last frames (its frame count a multiple of ten) were taken for the clip written,
+    and named under the number before it (a review)."""
+    from gui.report_runner import report_progress
+    from pipeline.evidence import EvidenceProgress
+
+    assert report_progress(EvidenceProgress(0, 3, 50, 50, "a.mp4")).text == "Clip 1 of 3: a.mp4"
+    written = EvidenceProgress(1, 3, 50, 50, "a.mp4", clip_written=True)
+    assert report_progress(written).text == "Clip 1 of 3 written: a.mp4"
