@@ -63,7 +63,12 @@ def margin_scope(over: str, cameras: Mapping[int, VideoClock]) -> Callable[[int]
     """The group a video's people are weighed in, by ``SearchConfig.margin_over``: the video itself,
     its camera (``cameras``: the library's clocks), or one group for the whole library."""
     if over == "camera":
-        return lambda video_id: ("camera", cameras[video_id].camera) if video_id in cameras else video_id
+
+        def camera(video_id: int) -> Hashable:  # a video with no camera name is a camera of its own
+            clock = cameras.get(video_id)
+            return ("camera", clock.camera) if clock is not None and clock.camera else video_id
+
+        return camera
     return by_video if over == "video" else lambda video_id: None
 
 

@@ -45,6 +45,8 @@ def test_a_camera_scope_weighs_the_files_of_one_camera_together() -> None:
     assert chosen_people(people, floors, 0.05, margin_scope("camera", cameras)) == {(1, 1), (3, 1)}
     assert chosen_people(people, floors, 0.05, margin_scope("video", cameras)) == {(1, 1), (2, 1), (3, 1)}
     assert chosen_people(people, floors, 0.05, margin_scope("camera", {})) == {(1, 1), (2, 1), (3, 1)}
+    unnamed = {1: VideoClock("", None), 2: VideoClock("", None), 3: VideoClock("B", None)}  # each its own
+    assert chosen_people(people, floors, 0.05, margin_scope("camera", unnamed)) == {(1, 1), (2, 1), (3, 1)}
 
 
 def test_a_margin_scope_that_does_not_exist_is_refused() -> None:
