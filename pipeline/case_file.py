@@ -47,7 +47,7 @@ from pipeline.case_photos import new_folder, safe_name
 from pipeline.errors import SearchError
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
-from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, ImportedCase
+from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, CaseInfo, ImportedCase
 from pipeline.storage.records import box_from_json, clean_name
 from pipeline.version import version as spotter_version
 
@@ -238,18 +238,19 @@ def import_case(
     """Take up a case file in the library (as ``name``, default the case's own; with
     ``rename_if_taken``, ``NAME (2)``, ``NAME (3)``... when that name is taken by another case); its
     photos are written under ``photo_dir`` (default: ``case photos/NAME`` beside the library). Where
-    the library has this case already (the name, who opened it and when: the file imported before,
-    or exported from here), its marks that the case lacks are taken up (marks of videos indexed
-    since), and nothing else changes."""
+    the library has this case already (opened by the same person at the same second, with the same
+    photos, under any name where none is given: the file imported before, or exported from here),
+    its marks that the case lacks are taken up (marks of videos indexed since), and nothing else
+    changes."""
     doc = read_case_file(path)
     case = doc["case"]
     anywhere = name is None  # the file's own name: the case may have been taken up under another
     name = clean_name(str(case["name"] if name is None else name), MAX_CASE_NAME, "case")  # before any write
     cases = library.cases()
     taken = {n for n, _, _ in cases}
-    found = _same_case_here(library, doc, name, cases, anywhere)
-    update = found is not None
-    name = found or name
+    same = _same_case_here(library, doc, name, cases, anywhere)
+    update = same is not None
+    name = same.name if same is not None else name
     if name in taken and rename_if_taken and not update:
         name = next(f"{name} ({k})" for k in range(2, len(taken) + 3) if f"{name} ({k})" not in taken)
     if name in taken and not update:
@@ -296,8 +297,8 @@ def import_case(
             time_or_now(m.get("at")),
         )  # one per track
     timed = file_time(case.get("created_at")) is not None  # a file imported again updates its case
-    if update:
-        marked_here = {m.track_pk for m in library.case(name).marks}  # these keep the case's verdict
+    if same is not None:
+        marked_here = {m.track_pk for m in same.marks}  # these keep the case's verdict
         added, differ = library.add_marks(name, list(marks.values()))
         notes += tuple(note for pk, note in both.items() if pk not in marked_here)
         if differ:
@@ -351,11 +352,11 @@ def import_case(
 
 def _same_case_here(
     library: Library, doc: dict, name: str, cases: list[tuple[str, datetime, int]], anywhere: bool
-) -> str | None:
-    """The name of the library's copy of the file's case (opened by the same person at the same
-    second, with the same photos: two cases a script opens in one second are two): the case ``name``
-    if it is that, else (``anywhere``) any case that is; None for none, or for a file that does not
-    say when its case was opened."""
+) -> CaseInfo | None:
+    """The library's copy of the file's case (opened by the same person at the same second, with the
+    same photos: two cases a script opens in one second are two): the case ``name`` if it is that,
+    else (``anywhere``) any case that is; None for none, or for a file that does not say when its
+    case was opened."""
     case = doc["case"]
     when = file_time(case.get("created_at"))
     if when is None:
@@ -369,7 +370,7 @@ def _same_case_here(
             a == b and np.allclose(u, v, atol=1e-5) for (a, u), (b, v) in zip(mine, theirs)
         )
         if here.created_by == str(case.get("created_by") or "") and same_photos:
-            return found
+            return here
     return None
 
 
