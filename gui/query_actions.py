@@ -56,7 +56,7 @@ class QueryActions:
         if self.search.add_photo(image, Path(path).name) is None:
             self.messages.error("Open a photo of the person first; then add other photos of them")
             return False
-        n = len(self.search.last_request.more_photos) + 1  # type: ignore[union-attr]
+        n = len(self.search.last_request.examples) + 1  # type: ignore[union-attr]
         self.results.summary.setText("Searching…")
         self.messages.info(f"Searching with {n} photos of the person ({Path(path).name} added)")
         return True

@@ -77,9 +77,8 @@ class ReviewController(QObject):
                 photos, greys = [], ()
                 if outcome is not None and outcome.vector is not None:  # the query photo's vector
                     vectors = [outcome.vector, *outcome.more_vectors]  # and the other photos'
-                    images = [request.image, *request.more_photos] if request is not None else []
-                    if request is not None and len(outcome.examples_used) == len(outcome.more_vectors):
-                        images = [request.image, *(request.more_photos[k] for k in outcome.examples_used)]
+                    used = (request.examples[k].image for k in outcome.examples_used) if request else ()
+                    images = [request.image, *used] if request is not None else []
                     if len(images) != len(vectors):
                         images = [None] * len(vectors)
                     # a copy of each photo goes with the case (a pasted image or a video frame has
@@ -230,13 +229,11 @@ class ReviewController(QObject):
         except SpotterError as e:
             self.error.emit(str(e))
             return False
-        said = list(done.notes)  # what the import left out of the filter or chose between marks
-        if done.marks_left_out:
-            said.insert(0, done.left_out_words())
         opened = self.open_case(done.name)
-        line = done.summary()[:1].upper() + done.summary()[1:]  # what it did, left out and chose
-        if said:  # after the case's own notice, which hid it at once (a sweep)
-            self.error.emit(line if done.updated else f"Case {done.name!r}: {'; '.join(said)}")
+        line = done.summary()  # what it did, left out (of the marks, the filter) and chose
+        line = line[:1].upper() + line[1:]
+        if done.notes or done.marks_left_out:  # after the case's own notice, which hid it (a sweep)
+            self.error.emit(line)
         elif done.updated:  # the same case imported again: what it took up
             self.info.emit(line)
         return opened

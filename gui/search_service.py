@@ -29,6 +29,16 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Example:
+    """Another photo of the person searched for: its pixels (BGR, read-only), the person in it (None:
+    found in it) and what it is called (its file's name), said where it cannot be used."""
+
+    image: np.ndarray
+    box: Box | None
+    name: str
+
+
+@dataclass(frozen=True)
 class SearchRequest:
     request_id: int
     image: np.ndarray | None  # BGR, read-only; None: a search by description only
@@ -40,17 +50,8 @@ class SearchRequest:
     rejected: tuple[int, ...] = ()  # and rejected (counter-examples)
     upper: str | None = None  # clothing colours: a description, or a photo's hits narrowed by them
     lower: str | None = None
-    more_photos: tuple[np.ndarray, ...] = ()  # other photos of the same person (BGR, read-only)
+    examples: tuple[Example, ...] = ()  # other photos of the same person
     query_id: int = 0  # the request that asked this query first: its repeats (``repeat``) keep it
-    more_boxes: tuple[Box | None, ...] = ()  # the person in each of ``more_photos`` (None: found in it)
-    more_names: tuple[str, ...] = ()  # what each of ``more_photos`` is called (its file's name)
-
-    def examples(self) -> list[tuple[np.ndarray, Box | None, str]]:
-        """The other photos of the person, each with its box (None where it has none) and name."""
-        n = len(self.more_photos)
-        boxes = (*self.more_boxes, *[None] * (n - len(self.more_boxes)))
-        names = (*self.more_names, *[f"photo {k + 2}" for k in range(len(self.more_names), n)])
-        return list(zip(self.more_photos, boxes, names))
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,12 @@ class SearchWorker(QObject):
             )
             hits, candidates, cut, best = result.hits, result.candidates, result.cut, result.best_score
             more, used, left = [], [], []  # a photo that cannot be used is left out, and said
-            for k, (image, box, name) in enumerate(request.examples()):
+            for k, example in enumerate(request.examples):
                 try:
-                    more.append(searcher.prepare(image, box, name=name))
+                    more.append(searcher.prepare(example.image, example.box, name=example.name))
                     used.append(k)
                 except SpotterError as e:
-                    left.append(f"{name} left out: {error_text(e)}")
+                    left.append(f"{example.name} left out: {error_text(e)}")
             vectors = tuple(frozen_image(v) for _, v in more)
             greys = (result.grey_vector, *(searcher.grey_vector(q, v) for q, v in more))
             if request.confirmed or request.rejected or more:  # several examples of the person
@@ -246,8 +247,7 @@ class SearchService(QObject):
         upper, lower = self.colours
         self.last_request = SearchRequest(
             self._latest, frozen_image(image), box, person, source, self.where, upper=upper, lower=lower,
-            query_id=self._latest, more_photos=tuple(frozen_image(m) for m, _, _ in more),
-            more_boxes=tuple(b for _, b, _ in more), more_names=tuple(n for _, _, n in more),
+            query_id=self._latest, examples=tuple(Example(frozen_image(m), b, n) for m, b, n in more),
         )  # fmt: skip
         self._send(self.last_request)
         return self._latest
@@ -270,12 +270,11 @@ class SearchService(QObject):
         if r is None or r.image is None:
             return None
         self._latest += 1
+        added = Example(frozen_image(image), None, name or f"photo {len(r.examples) + 2}")
+        examples = (*r.examples, added)
         self.last_request = replace(
-            r, request_id=self._latest, where=self.where, more_photos=(*r.more_photos, frozen_image(image)),
-            more_boxes=(*(b for _, b, _ in r.examples()), None),
-            more_names=(*(n for _, _, n in r.examples()), name or f"photo {len(r.more_photos) + 2}"),
-            query_id=self._latest,
-        )  # fmt: skip
+            r, request_id=self._latest, where=self.where, query_id=self._latest, examples=examples
+        )
         self._send(self.last_request)
         return self._latest
 

@@ -357,7 +357,7 @@ def test_a_mark_while_another_query_is_searched_keeps_to_the_hits_on_show(
     with qtbot.waitSignal(window.search.result_ready, timeout=SEARCH_TIMEOUT_MS) as both:
         assert window.add_query_photo(other)
     assert both.args[0].examples_used == (0,)
-    newer = replace(window.search.last_request, query_id=999, more_photos=(), more_boxes=(), more_names=())
+    newer = replace(window.search.last_request, query_id=999, examples=())
     window.search.last_request = newer  # submitted, its answer not back yet
     select_row(window, 0)
     qtbot.keyClick(window.results.table, Qt.Key.Key_C)
