@@ -80,6 +80,11 @@ class ImportedCase:
     marks: tuple[tuple[int, str, str, datetime], ...]
 
 
+def _check_verdict(verdict: str) -> None:
+    if verdict not in VERDICTS:
+        raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+
+
 def operator() -> str:
     """Who is at the keyboard (the login name), for the record."""
     try:
@@ -187,11 +192,9 @@ class CaseStore(LibraryBase):
     def mark(self, name: str, track_pk: int, verdict: str) -> tuple[str, str] | None:
         """Record the operator's verdict on a track (a later verdict replaces an earlier one); the
         verdict it replaced and who gave it, or None where the track was not marked."""
-        if verdict not in VERDICTS:
-            raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+        _check_verdict(verdict)
         with self._write("cannot record the review") as s:
-            case_id = self._case_id(s, name)
-            s.get(CaseRow, case_id, with_for_update=True)  # PostgreSQL: one import or mark at a time
+            case_id = self._case_id(s, name, lock=True)
             if s.get(TrackRow, track_pk) is None:
                 raise StorageError(f"no track {track_pk} in the library")
             mine = (CaseMarkRow.case_id == case_id, CaseMarkRow.track_pk == track_pk)
@@ -207,14 +210,12 @@ class CaseStore(LibraryBase):
         on the tracks the case has no mark on; a track it has marked keeps its own verdict. The number
         of marks added, and the tracks whose mark here differs from the one offered."""
         with self._write(f"cannot add the marks to the case {name!r}") as s:
-            case_id = self._case_id(s, name)
-            s.get(CaseRow, case_id, with_for_update=True)  # PostgreSQL: one import or mark at a time
+            case_id = self._case_id(s, name, lock=True)
             mine = select(CaseMarkRow.track_pk, CaseMarkRow.verdict).where(CaseMarkRow.case_id == case_id)
             have = {int(pk): str(verdict) for pk, verdict in s.execute(mine).all()}
             added, differ = 0, []
             for pk, verdict, by, at in marks:
-                if verdict not in VERDICTS:
-                    raise StorageError(f"a verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+                _check_verdict(verdict)
                 if pk in have:
                     if have[pk] != verdict:
                         differ.append(pk)
@@ -288,9 +289,12 @@ class CaseStore(LibraryBase):
             )
 
     @staticmethod
-    def _case_id(s: Session, name: str) -> int:
+    def _case_id(s: Session, name: str, lock: bool = False) -> int:
+        """The case's key; with ``lock``, its row is held until the transaction ends (PostgreSQL: one
+        mark or import of marks at a time on a case)."""
         name = clean_name(name, MAX_CASE_NAME, "case")  # an empty name is refused, not suggested to case new
-        found = s.scalar(select(CaseRow.id).where(CaseRow.name == name))
+        query = select(CaseRow.id).where(CaseRow.name == name)
+        found = s.scalar(query.with_for_update() if lock else query)
         if found is None:
             raise StorageError(f"no case named {name!r} (create it with: case new {name!r} --query PHOTO)")
         return int(found)
