@@ -156,11 +156,6 @@ class ReportRunner(QObject):
         self._runner = run_in_thread(worker, "spotter-report", self._on_finished)
         return True
 
-    def cancel(self) -> None:
-        """Stop the report under way; nothing of it is left in the folder."""
-        if self._runner is not None:
-            self._runner.worker.cancel()
-
     def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> None:
         """Cancel the report (nothing half-written is left) and wait for the thread to end."""
         if self._runner is None:
