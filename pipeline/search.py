@@ -33,7 +33,8 @@ from pipeline.filter_scope import among, filter_scope
 from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
 from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people, margin_scope
 from pipeline.monochrome import grey, jpeg_without_colour, without_colour
-from pipeline.query import QueryPerson, prepare_query
+from pipeline.prepared_queries import PreparedQueries, embed_query, photo_key
+from pipeline.query import QueryPerson
 from pipeline.search_config import SCORE_RULES, SearchConfig
 from pipeline.search_filter import SearchFilter, TrackFilter, filter_json
 from pipeline.search_index import VectorIndex
@@ -105,6 +106,7 @@ class Searcher:
         self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
         self._colourless_gen = -1
         self._grey_tracks: GreyTracks | None = None  # colour tracks turned grey, for a grey photo
+        self.prepared = PreparedQueries()  # query photos already prepared, for the next search
 
     @property
     def index(self) -> VectorIndex:
@@ -128,9 +130,10 @@ class Searcher:
         """Choose the person in the photo and embed them (``name``: what errors call the photo); a
         photo without colour is embedded turned grey (a night camera's tint taken out), as the
         colour tracks it is compared with are (:mod:`pipeline.grey_query`)."""
-        query = prepare_query(photo, self.models.detector, self.config.query, box, person, name)
-        plain = self.config.like_with_like and without_colour(query.crop, self.config.monochrome)
-        return query, self.models.reid.embed([grey(query.crop) if plain else query.crop])[0]
+        return self.prepared.get(
+            photo_key(photo, box, person),
+            lambda: embed_query(photo, self.models, self.config, box, person, name),
+        )
 
     def search(
         self,
@@ -192,7 +195,8 @@ class Searcher:
             return None
         if without_colour(query.crop, self.config.monochrome) and vec is not None:
             return vec  # embedded turned grey already (``prepare``)
-        return self.models.reid.embed([grey(query.crop)])[0]
+        key = photo_key(query.crop, None, None)
+        return self.prepared.get(key and ("grey", key), lambda: self.models.reid.embed([grey(query.crop)])[0])
 
     def colourless(self, pks: np.ndarray) -> np.ndarray:
         """Which of the tracks were recorded without colour (remembered per track, forgotten when
