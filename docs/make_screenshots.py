@@ -77,6 +77,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     assets = Path(argv[1]) if len(argv) > 1 else ROOT.parent / "shared" / "assets"
     out_dir = Path(argv[2]) if len(argv) > 2 else ROOT / "docs"
+    out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="spotter-shots-"))
     from gui.app import clean_qt_environment
 
