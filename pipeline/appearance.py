@@ -3,7 +3,8 @@
 For every observation of a track the crop is scored for how useful it is to a ReID model (tall,
 confident, fully inside the frame, not covered by other people); a few of the best, spread in time,
 are kept. When the track ends those crops are embedded in one batch and averaged into the track's
-embedding. The ReID model therefore runs a handful of times per track, never per detection.
+embedding. A kept crop whose detection the tracker had embedded already (to tell people apart) keeps
+that vector instead of being embedded again: the same pixels give the same vector in any batch.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def cut_crop(image: np.ndarray, box: np.ndarray, max_side: int) -> np.ndarray | 
 class _Building:
     path: list[list[float]] = field(default_factory=list)
     candidates: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (quality, frame, crop)
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> its candidate's vector, if known
 
 
 def select_crops(
@@ -142,9 +144,16 @@ class TrackBuilder:
         return len(self._tracks)
 
     def observe(
-        self, frame_index: int, ts: float, image: np.ndarray, dets: Detections, step: TrackerStep
+        self,
+        frame_index: int,
+        ts: float,
+        image: np.ndarray,
+        dets: Detections,
+        step: TrackerStep,
+        vectors: np.ndarray | None = None,
     ) -> None:
-        """Record the tracker's matches for one processed frame."""
+        """Record the tracker's matches for one processed frame; ``vectors``: the detections' appearance
+        vectors where the tracker embedded them (NaN rows where it did not), from crops cut as here."""
         if not len(step.track_ids):
             return
         quality = crop_quality(dets, image.shape[1], image.shape[0], self.config)
@@ -160,7 +169,11 @@ class TrackBuilder:
                 continue
             cands.append((q, frame_index, crop))
             cands.sort(key=lambda c: (-c[0], c[1]))
+            for _, dropped, _ in cands[self.config.candidates_per_track :]:
+                b.vectors.pop(dropped, None)
             del cands[self.config.candidates_per_track :]
+            if vectors is not None and np.isfinite(vectors[d]).all() and frame_index in (c[1] for c in cands):
+                b.vectors[frame_index] = vectors[d]
 
     def finish(self, ended: Sequence[EndedTrack], embedder: Embedder) -> list[TrackRecord]:
         """Turn ended tracks into records (one ReID batch for all of them); drops noise tracks."""
@@ -173,12 +186,11 @@ class TrackBuilder:
             keep.append((e.track_id, b, select_crops(b.candidates, self.config.crops_per_track, gap)))
         if not keep:
             return []
-        crops = [c[2] for _, _, chosen in keep for c in chosen]
-        emb = embedder.embed(crops)
-        out, k = [], 0
+        missing = [c[2] for _, b, chosen in keep for c in chosen if c[1] not in b.vectors]
+        fresh = iter(embedder.embed(missing)) if missing else iter(())
+        out = []
         for tid, b, chosen in keep:
-            e = emb[k : k + len(chosen)]
-            k += len(chosen)
+            e = np.stack([b.vectors[c[1]] if c[1] in b.vectors else next(fresh) for c in chosen])
             mean = e.mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
             best = max(chosen, key=lambda c: c[0])

@@ -173,7 +173,7 @@ class IndexRun:
         self.last_seen = (frame.index, frame.ts)
         tick = self.last_tick = self.clock[frame.index]  # process() set the batch's clock
         step = self.tracker.update(dets, tick, looks, camera)
-        self.builder.observe(frame.index, frame.ts, frame.image, dets, step)
+        self.builder.observe(frame.index, frame.ts, frame.image, dets, step, looks)
         if step.ended:
             self._store(self.builder.finish(step.ended, self.models.reid))
 
