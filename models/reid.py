@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from models.errors import ModelError, first_line
+from models.onnx_file import check_onnx_file
 from models.openvino_cpu import OPENVINO_CPU, OpenVinoSession, openvino_installed
 from models.providers import CPU_EP, cpu_threads, inference_session
 
@@ -64,21 +65,25 @@ class ReidEmbedder:
         on_cpu = tuple(providers)[:1] == (CPU_EP,)
         self._openvino: OpenVinoSession | None = None
         ranks: tuple[int, ...] = ()
+        check_onnx_file(self.weights, "ReID model")
+        refused = ""  # why OpenVINO could not take it
         if on_cpu and config.cpu_runtime == "openvino" and openvino_installed():
             try:
                 self._openvino = OpenVinoSession(self.weights, cpu_threads())
                 ranks, self.providers = self._openvino.input_ranks, (OPENVINO_CPU,)
             except Exception as e:  # a model OpenVINO cannot take may still run on ONNX Runtime
-                log.warning(
-                    "ReID %s: OpenVINO cannot load it (%s); ONNX Runtime runs it, slower",
-                    self.weights,
-                    first_line(e),
-                )
+                refused = first_line(e)
         if self._openvino is None:
             try:
                 self._session = inference_session(self.weights, tuple(providers))
             except Exception as e:
                 raise ModelError(f"cannot load ReID model {self.weights}: {first_line(e)}") from e
+            if refused:
+                log.warning(
+                    "ReID %s: OpenVINO cannot load it (%s); ONNX Runtime runs it, slower",
+                    self.weights,
+                    refused,
+                )
             inputs = self._session.get_inputs()
             self._input = inputs[0].name if inputs else ""
             ranks, self.providers = tuple(len(i.shape) for i in inputs), tuple(self._session.get_providers())

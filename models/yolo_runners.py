@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import ModelError, first_line
+from models.onnx_file import check_onnx_file
 from models.providers import CPU_EP, inference_session
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class OnnxYolo:
 
     def __init__(self, weights: Path, providers: Sequence[str] = (CPU_EP,)):
 
+        check_onnx_file(weights, "detector")
         try:
             self.session = inference_session(weights, tuple(providers))
         except Exception as e:

@@ -176,6 +176,7 @@ def _index(
         settings,
         force,
         *content_checks(info),
+        ready=lambda: (models.detector, models.reid),  # a model that cannot load changes nothing
     )
     library.record_clock_guess(
         decision.video_id,

@@ -34,6 +34,7 @@ class VideoRegistration(LibraryBase):
         content_hash: Callable[[], str] | None = None,
         grown: Callable[[str, dict[str, Any]], bool] | None = None,
         appended: Callable[[int, str], bool] | None = None,
+        ready: Callable[[], object] | None = None,
     ) -> StartDecision:
         """Register a video for indexing and decide whether to skip, resume or start it afresh.
 
@@ -48,6 +49,10 @@ class VideoRegistration(LibraryBase):
         indexed kept, its review marks with it. A file that ``appended`` (given the size and content
         indexed) says only grew at its end (a recording still being written when it was indexed) is
         the same recording: indexed again whole, its review marks moved to the tracks that agree.
+
+        ``ready`` (loading the models) is called once the video is known not to be skipped, before
+        anything of it changes: where it raises, the video stays as it was (its checkpoint, status
+        and tracks), so a model file that cannot be loaded costs no indexing already done.
         """
         key = json.dumps(settings, sort_keys=True)
         # the slow looks (hashing a whole file, reading a folder's new images) before the write lock:
@@ -99,6 +104,8 @@ class VideoRegistration(LibraryBase):
             if same_models and row.status == "done" and not force:
                 note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
                 return StartDecision(row.id, "skip", row.frames_done, reason=f"already indexed{note}")
+            if ready is not None:  # raising here rolls back what this transaction changed
+                ready()
             if same_models and row.settings_key == key and row.checkpoint and not force:
                 row.status = "indexing"
                 state = json.loads(zlib.decompress(row.checkpoint))
