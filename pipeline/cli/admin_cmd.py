@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cli.common import model_set, open_library, video_of
-from pipeline.cli.console import err, out
+from pipeline.cli.console import err, one_line, out
 from pipeline.index_report import warning_labels
 from pipeline.types import fmt_time, iso_time
 
@@ -46,7 +46,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
         status = v.state
         out(
             f"{v.video_id:>4} {status:<{width}} {fmt_time(v.duration_s):>9} {v.tracks:>6}  "
-            f"{v.camera or '-':<16} {start:<19}  {v.path}{note}"
+            + one_line(f"{v.camera or '-':<16} {start:<19}  {v.path}{note}")
         )
     return 0
 

@@ -5,11 +5,23 @@ The commands write through :func:`out` and :func:`err`, not straight to the stre
 carries what is decided here. The streams are looked up at each call, so a test (or a caller that
 redirects ``sys.stdout``) reads what was written as before. Standard error is line-buffered, so a
 note is seen as soon as it is written, even when the output is piped.
+
+A line that names a file shows control characters in the name escaped (``\\n``, ``\\x1b``): a name
+may hold any of them, and printed as they are, a newline in a file's name wrote a second line that
+looked like Spotter's own ("done: cam2.mp4: 14 tracks"), and an escape sequence reached the terminal.
 """
 
 from __future__ import annotations
 
+import re
 import sys
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but tab), DEL and C1 controls
+
+
+def one_line(text: object) -> str:
+    """``text`` with its control characters escaped as Python writes them in a string: one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 def out(text: object = "") -> None:
@@ -18,5 +30,8 @@ def out(text: object = "") -> None:
 
 
 def err(text: object) -> None:
-    """One line of note, progress or error, on standard error."""
-    sys.stderr.write(f"{text}\n")
+    """One line of note, progress or error, on standard error (control characters escaped; newlines
+    that lead it, which end a progress bar's line, are kept)."""
+    line = str(text)
+    body = line.lstrip("\n")
+    sys.stderr.write(f"{line[: len(line) - len(body)]}{one_line(body)}\n")
