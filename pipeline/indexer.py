@@ -255,7 +255,7 @@ def _index(
             done,
             info.frame_count,
             time.perf_counter() - t0,
-            last_ts - (start / info.fps if first_ts is None else first_ts),
+            0.0 if first_ts is None else last_ts - first_ts,  # seconds of footage this run read
             run.stored + len(run.pending) + len(run.builder) if tracks is None else tracks,
             message,
             device,

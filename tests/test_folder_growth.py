@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -245,3 +246,17 @@ def test_a_folder_without_capture_times_that_gained_images_still_exports(tmp_pat
         (tmp_path / "timed" / "cam" / f"zz{k}.jpg").write_bytes(jpeg)
     with pytest.raises(ExportError, match="changed since it was indexed"):
         verify_source(library, timed)
+
+
+def test_a_folder_that_gained_only_a_damaged_image_reports_no_negative_speed(tmp_path: Path, models) -> None:
+    """Its run reads no frame: no footage, so no speed (it said -257.9x real time)."""
+    upload = uploads(tmp_path, tud_frames(10))
+    upload(0, 5)
+    library = Library(tmp_path / "lib.db")
+    assert list(index_video(tmp_path / "cam", library, models))[-1].stage.value == "done"
+    later = START + timedelta(seconds=5)  # a later snapshot, named as the camera names them, cut short
+    png = cv2.imencode(".png", tud_frames(10)[6])[1].tobytes()
+    (tmp_path / "cam" / f"cam1_{later:%Y%m%d_%H%M%S}_000.png").write_bytes(png[: len(png) // 3])
+    events = list(index_video(tmp_path / "cam", library, models))
+    assert all(ev.video_s_done >= 0 for ev in events), [(ev.stage, ev.video_s_done) for ev in events]
+    assert events[-1].x_realtime >= 0
