@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from models.detector import DetectorConfig, PersonDetector
+from models.onnx_file import check_onnx_file
 from models.providers import DeviceChoice, choose_device
 from models.reid import ReidConfig, ReidEmbedder
 from models.weights import WeightStore
@@ -60,6 +61,18 @@ class ModelSet:
             path = self.store.resolve(self.config.reid.weights)
             self._reid = ReidEmbedder(path, self.config.reid, self.device.ort_providers)
         return self._reid
+
+    def check_files(self) -> None:
+        """Refuse a model file that is missing or no ONNX model (empty, cut short, another kind of
+        file) without loading it: what a process that only decides can check (a Ray job's head,
+        whose workers load the models)."""
+        for what, weights in (
+            ("detector", self.config.detector.weights),
+            ("ReID model", self.config.reid.weights),
+        ):
+            path = self.store.resolve(weights)
+            if path.suffix.lower() == ".onnx":
+                check_onnx_file(path, what)
 
     @property
     def detector_id(self) -> str:

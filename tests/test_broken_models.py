@@ -105,3 +105,13 @@ def test_the_file_check_takes_every_shipped_model_and_no_cut_or_foreign_file(tmp
             check_onnx_file(tmp_path / "noise.onnx", "model")
     with pytest.raises(ModelError, match="cannot read"):
         check_onnx_file(tmp_path, "model")  # a folder
+
+
+def test_model_files_are_checked_without_loading_them(tmp_path: Path) -> None:
+    """What a Ray job's head checks before it registers a video (its workers load the models)."""
+    ModelSet().check_files()  # the shipped models
+    for kind, model in broken(tmp_path).items():
+        ms = ModelSet(ModelConfig(reid=ReidConfig(weights=str(model))))
+        with pytest.raises(ModelError, match=model.name):
+            ms.check_files()
+        assert ms._reid is None and ms._detector is None, kind  # nothing was loaded

@@ -128,6 +128,7 @@ def plan_video(
         settings,
         force,
         *content_checks(info),
+        ready=ms.check_files,  # a model file that is no model changes nothing (the workers load them)
     )
     if decision.action == "skip":
         path, tracks = str(info.path), library.track_count(decision.video_id)
