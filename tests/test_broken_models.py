@@ -115,3 +115,15 @@ def test_model_files_are_checked_without_loading_them(tmp_path: Path) -> None:
         with pytest.raises(ModelError, match=model.name):
             ms.check_files()
         assert ms._reid is None and ms._detector is None, kind  # nothing was loaded
+
+
+def test_a_video_indexed_already_is_skipped_without_loading_a_model(tmp_path: Path, models) -> None:
+    own = tmp_path / "own_reid.onnx"  # a model of the site's own (not in the manifest)
+    shutil.copy(models.reid.weights, own)
+    library = Library(tmp_path / "library.db")
+    indexing = ModelSet(ModelConfig(reid=ReidConfig(weights=str(own))))
+    assert list(index_video(tud().video, library, indexing))[-1].stage == Stage.DONE
+    own.write_bytes(b"")  # the same model by its name, whose file would not load now
+    unloaded = ModelSet(ModelConfig(reid=ReidConfig(weights=str(own))))
+    assert list(index_video(tud().video, library, unloaded))[-1].stage == Stage.SKIPPED
+    assert unloaded._reid is None and unloaded._detector is None

@@ -50,9 +50,11 @@ class VideoRegistration(LibraryBase):
         indexed) says only grew at its end (a recording still being written when it was indexed) is
         the same recording: indexed again whole, its review marks moved to the tracks that agree.
 
-        ``ready`` (loading the models) is called once the video is known not to be skipped, before
-        anything of it changes: where it raises, the video stays as it was (its checkpoint, status
-        and tracks), so a model file that cannot be loaded costs no indexing already done.
+        ``ready`` (loading the models) is called before anything of the video changes, unless it is
+        skipped: where it raises, the video stays as it was (its checkpoint, status and tracks), so a
+        model file that cannot be loaded costs no indexing already done. It is called before the
+        write lock is taken (other processes wait on that lock), except for a video that looked
+        indexed already and turned out not to be (another process changed it meanwhile).
         """
         key = json.dumps(settings, sort_keys=True)
         # the slow looks (hashing a whole file, reading a folder's new images) before the write lock:
@@ -60,8 +62,14 @@ class VideoRegistration(LibraryBase):
         with self._read() as s:
             cols = (VideoRow.size, VideoRow.mtime, VideoRow.fingerprint, VideoRow.content_sha256)
             cols += (VideoRow.checkpoint, VideoRow.width, VideoRow.height)
+            cols += (VideoRow.status, VideoRow.detector_id, VideoRow.reid_id)
             seen = s.execute(select(*cols).where(VideoRow.path == str(info.path))).first()
         quick = seen is not None and tuple(seen[:3]) == (info.size, info.mtime, info.fingerprint)
+        if ready is not None and not (
+            quick and not force and tuple(seen[7:]) == ("done", detector_id, reid_id)
+        ):
+            ready()  # not to be skipped, as it looks: the models load before the write lock is taken
+            ready = None
         digest = "" if quick or content_hash is None else content_hash()
         grew: bool | None = None  # what ``grown`` says of the row as read, where it is asked
         changed = seen is not None and not quick and not (digest and digest == seen[3])  # not a touched copy
@@ -104,7 +112,7 @@ class VideoRegistration(LibraryBase):
             if same_models and row.status == "done" and not force:
                 note = "" if row.settings_key == key else " (with other settings; --force redoes it)"
                 return StartDecision(row.id, "skip", row.frames_done, reason=f"already indexed{note}")
-            if ready is not None:  # raising here rolls back what this transaction changed
+            if ready is not None:  # (taken for a skip above) raising here rolls back this transaction
                 ready()
             if same_models and row.settings_key == key and row.checkpoint and not force:
                 row.status = "indexing"
