@@ -146,6 +146,8 @@ class WeightStore:
         direct = Path(name).expanduser()
         path: Path | None = None
         if direct.is_absolute() or direct.exists():
+            if direct.is_dir():
+                raise WeightsError(f"{direct} is a folder, not a model file: name the .onnx file in it")
             if not direct.is_file():
                 raise WeightsError(f"model file not found: {direct} ({HOW_TO_GET})")
             path = direct

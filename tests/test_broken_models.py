@@ -127,3 +127,8 @@ def test_a_video_indexed_already_is_skipped_without_loading_a_model(tmp_path: Pa
     unloaded = ModelSet(ModelConfig(reid=ReidConfig(weights=str(own))))
     assert list(index_video(tud().video, library, unloaded))[-1].stage == Stage.SKIPPED
     assert unloaded._reid is None and unloaded._detector is None
+
+
+def test_a_folder_given_as_a_model_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    p = cli("index", str(tud().video), "--db", str(tmp_path / "lib.db"), "--reid-model", str(tmp_path))
+    one_line_error(p, "is a folder, not a model file")
