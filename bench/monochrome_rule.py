@@ -4,11 +4,11 @@ crop's JPEG thumbnail, decoded at half size).
 
 Each ground-truth box (every ``--every``-th frame) is cut from the frame in colour, and from the same
 frame without colour as a night camera records it: grey, and grey tinted as some cameras tint it
-(a fixed offset per channel, which the rule takes out; channels weighed differently, as an
-infrared picture may be, or a greenish one, which it does not). Printed per rule: the share of
-colour crops taken for colourless (wrong: those tracks are compared with the photo turned grey)
-and the share of each colourless kind taken for colourless (right). The rule as it was
-(``cast_offset`` 0) and as it is now, side by side.
+(a fixed offset per channel; channels weighed differently, as an infrared picture may be, or a
+greenish one). Printed per rule: the share of colour crops taken for colourless (wrong: those
+tracks are compared with the photo turned grey) and the share of each colourless kind taken for
+colourless (right). The rule as recorded (``cast_offset`` 0), with the offset taken out, and with
+tints recognised too (``tint_residual``), side by side.
 
     python -m bench.monochrome_rule [--every 10]
 """
@@ -112,8 +112,9 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10, help="every k-th frame of each sequence")
     args = ap.parse_args()
     rules = {
-        "as recorded (before)": dataclasses.replace(MonochromeConfig(), cast_offset=0.0),
-        "cast taken out (now)": MonochromeConfig(),
+        "as recorded": dataclasses.replace(MonochromeConfig(), cast_offset=0.0, tint_residual=0.0),
+        "cast taken out (before)": dataclasses.replace(MonochromeConfig(), tint_residual=0.0),
+        "and tints (now)": MonochromeConfig(),
     }
     kinds = {"colour": lambda c: c, **KINDS}
     judged: dict[str, dict[str, list[bool]]] = {r: {k: [] for k in kinds} for r in rules}

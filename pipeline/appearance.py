@@ -4,7 +4,9 @@ For every observation of a track the crop is scored for how useful it is to a Re
 confident, fully inside the frame, not covered by other people); a few of the best, spread in time,
 are kept. When the track ends those crops are embedded in one batch and averaged into the track's
 embedding. A kept crop whose detection the tracker had embedded already (to tell people apart) keeps
-that vector instead of being embedded again: the same pixels give the same vector in any batch.
+that vector instead of being embedded again: the same pixels give the same vector in any batch. A
+track recorded without colour (night footage, grey or tinted by the camera) is embedded turned grey,
+as a query photo without colour is (:mod:`pipeline.monochrome`): a tint is no colour of the clothes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from models.detections import Detections
 from pipeline.clothing import track_colours
+from pipeline.monochrome import grey, jpeg_without_colour
 from pipeline.tracking import EndedTrack, TrackerStep
 from pipeline.types import PATH_COLUMNS, TrackRecord
 
@@ -177,19 +180,24 @@ class TrackBuilder:
 
     def finish(self, ended: Sequence[EndedTrack], embedder: Embedder) -> list[TrackRecord]:
         """Turn ended tracks into records (one ReID batch for all of them); drops noise tracks."""
-        keep: list[tuple[int, _Building, list]] = []
+        keep: list[tuple[int, _Building, list, bytes]] = []
         for e in ended:
             b = self._tracks.pop(e.track_id, None)
             if b is None or not e.confirmed or len(b.path) < self.config.min_observations or not b.candidates:
                 continue
             gap = max(1, round(self.config.min_gap_s * self.fps))
-            keep.append((e.track_id, b, select_crops(b.candidates, self.config.crops_per_track, gap)))
+            chosen = select_crops(b.candidates, self.config.crops_per_track, gap)
+            thumb = thumbnail(max(chosen, key=lambda c: c[0])[2], self.config.thumbnail_height)
+            if jpeg_without_colour(thumb):  # night footage, however tinted (judged as a search judges
+                b.vectors = {}  # it): embedded grey as a photo without colour is; the tracker's are tinted
+                chosen = [(q, f, crop, grey(crop)) for q, f, crop in chosen]
+            keep.append((e.track_id, b, chosen, thumb))
         if not keep:
             return []
-        missing = [c[2] for _, b, chosen in keep for c in chosen if c[1] not in b.vectors]
+        missing = [c[-1] for _, b, chosen, _ in keep for c in chosen if c[1] not in b.vectors]
         fresh = iter(embedder.embed(missing)) if missing else iter(())
         out = []
-        for tid, b, chosen in keep:
+        for tid, b, chosen, thumb in keep:
             e = np.stack([b.vectors[c[1]] if c[1] in b.vectors else next(fresh) for c in chosen])
             mean = e.mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
@@ -201,7 +209,7 @@ class TrackBuilder:
                     embedding=mean.astype(np.float32),
                     crop_embeddings=e.astype(np.float32),
                     crop_frames=tuple(int(c[1]) for c in chosen),
-                    thumbnail_jpeg=thumbnail(best[2], self.config.thumbnail_height),
+                    thumbnail_jpeg=thumb,
                     quality=float(best[0]),
                     colours=track_colours([c[2] for c in chosen]),
                 )

@@ -52,7 +52,7 @@ from pipeline.storage import Library, TrackInfo
 log = logging.getLogger(__name__)
 
 BINS = 400  # histogram bins over cosine similarity [-1, 1]: 0.005 wide
-METHOD = "eer-3"  # the pair rules below; stored histograms of another method are computed again
+METHOD = "eer-4"  # the pair rules below, and what is without colour; histograms of another are computed again
 COLOUR, COLOURLESS = 0, 1  # the kinds of track, each a row of the histograms (stored one after the other)
 KINDS = 2
 RIVALS = 64  # most tracks alive at once that a new track is paired with (more people than any camera's view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from models.detections import Detections
@@ -80,3 +81,27 @@ def test_the_reid_model_gives_a_crop_the_same_vector_in_any_batch(models, frame_
     together = models.reid.embed(crops)
     alone = np.stack([models.reid.embed([c])[0] for c in crops])
     assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_a_track_recorded_without_colour_is_embedded_grey_however_tinted(models, frame_of) -> None:
+    """Night footage whose camera tints its picture (an infrared picture a little red): the track's
+    crops are embedded turned grey, as a photo without colour is; its thumbnail stays as recorded."""
+    from pipeline.monochrome import grey
+    from tests.test_night_footage import tinted
+
+    frames = [(f, tinted(image), dets) for f, image, dets in person_frames(frame_of)]
+    config = AppearanceConfig(min_observations=1)
+    builder = TrackBuilder(config, fps=10.0)
+    for f, image, dets in frames:
+        tinted_vectors = models.reid.embed([cut_crop(image, dets.xyxy[0], config.max_crop_side)])
+        builder.observe(
+            f, f / 10.0, image, dets, TrackerStep(f, np.array([7]), np.array([0])), tinted_vectors
+        )
+    (record,) = builder.finish([EndedTrack(7, True, frames[0][0], frames[-1][0])], models.reid)
+    crops = {f: cut_crop(image, dets.xyxy[0], config.max_crop_side) for f, image, dets in frames}
+    as_grey = models.reid.embed([grey(crops[f]) for f in record.crop_frames])
+    as_recorded = models.reid.embed([crops[f] for f in record.crop_frames])
+    assert np.allclose(record.crop_embeddings, as_grey, atol=1e-5)
+    assert not np.allclose(record.crop_embeddings, as_recorded, atol=1e-3)
+    thumb = cv2.imdecode(np.frombuffer(record.thumbnail_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert float(thumb[:, :, 2].mean()) > float(thumb[:, :, 0].mean()) + 5  # red still: as recorded

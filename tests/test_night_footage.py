@@ -19,15 +19,22 @@ from tests.conftest import load_gt, tud
 from tests.test_image_sequence import tud_frames
 
 
-def night_video(video: Path) -> Path:
-    """TUD-Campus as an infrared camera records it (no colour), written to ``video``."""
+def tinted(image: np.ndarray, gains=(0.9, 1.0, 1.12), offsets=(0, 0, 0)) -> np.ndarray:
+    """A picture without colour as a camera that weighs its channels differently records it (BGR
+    gains: an infrared picture a little red by default)."""
+    out = grey(image).astype(np.float32) * np.float32(gains) + np.float32(offsets)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def night_video(video: Path, record=grey) -> Path:
+    """TUD-Campus as an infrared camera records it (no colour; ``record`` makes each frame)."""
     import av
 
     with av.open(str(video), "w") as c:
         s = c.add_stream("libx264", rate=Fraction(25))
         s.width, s.height, s.pix_fmt = 640, 480, "yuv420p"
         for img in tud_frames(every=1):
-            for p in s.encode(av.VideoFrame.from_ndarray(grey(img), format="bgr24")):
+            for p in s.encode(av.VideoFrame.from_ndarray(record(img), format="bgr24")):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
@@ -38,6 +45,16 @@ def night_video(video: Path) -> Path:
 def night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
     """TUD-Campus as an infrared camera records it (no colour), indexed."""
     video = night_video(tmp_path_factory.mktemp("night") / "tud_night.mp4")
+    library = Library(video.parent / "library.db")
+    for _ in index_video(video, library, models):
+        pass
+    return library
+
+
+@pytest.fixture(scope="module")
+def tinted_night(tmp_path_factory: pytest.TempPathFactory, models) -> Library:
+    """TUD-Campus as an infrared camera that tints its picture red records it, indexed."""
+    video = night_video(tmp_path_factory.mktemp("tinted") / "tud_tinted.mp4", tinted)
     library = Library(video.parent / "library.db")
     for _ in index_video(video, library, models):
         pass
@@ -81,10 +98,30 @@ def test_a_tinted_picture_without_colour_is_told_from_colour(tmp_path: Path) -> 
         assert not without_colour(np.clip(moved, 0, 255).astype(np.uint8))
 
 
-def test_colour_photos_find_the_people_in_night_footage(night: Library, models, tmp_path: Path) -> None:
+def test_a_picture_whose_channels_are_weighed_differently_is_without_colour(tmp_path: Path) -> None:
+    """An infrared picture a little red, a greenish one: each channel a multiple of the brightness;
+    the colour crops of every TUD-Campus person are colour still."""
+    crop = cv2.imread(str(photo_of(1, tmp_path)))
+    for gains, offsets in (((0.9, 1.0, 1.12), (0, 0, 0)), ((0.85, 1.05, 0.85), (8, 8, 8))):
+        night = tinted(crop, gains, offsets)
+        _, jpeg = cv2.imencode(".jpg", night, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert without_colour(night) and jpeg_without_colour(jpeg.tobytes()), gains
+    for person in load_gt(tud()):
+        colour = cv2.imread(str(photo_of(person, tmp_path)))
+        if colour is not None and colour.size:
+            assert not without_colour(colour), person
+    two = np.array([[[0, 0, 255], [255, 0, 0]]], np.uint8)  # red and blue: any two pixels lie on a line
+    assert not without_colour(two)  # too few pixels to judge a tint by: colour, as before
+
+
+@pytest.mark.parametrize("footage", ["night", "tinted_night"])
+def test_colour_photos_find_the_people_in_night_footage(
+    footage: str, models, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Every TUD-Campus person seen long enough to be searched for (7): their colour photo's best hit
-    in the colourless footage is them for at least 5 (a colour photo compared as it is: 2)."""
-    searcher = Searcher(night, models)
+    in the colourless footage, grey or tinted, is them for at least 5 (a colour photo compared as it
+    is: 2; in the tinted footage before tints were told from colour: 3)."""
+    searcher = Searcher(request.getfixturevalue(footage), models)
     people = [p for p, boxes in load_gt(tud()).items() if len(boxes) >= 20]
     found = 0
     for person in people:
