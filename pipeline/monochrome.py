@@ -48,7 +48,8 @@ class MonochromeConfig:
         (skin, clothes and background each have their own hue). Measured (``bench/monochrome_rule.py
         --every 10``, 1,150 colour crops of the ten shared sequences): colour crops 1.14 at the
         least, 2.1 at the 1st percentile; the same crops grey-tinted (blue x0.9, red x1.12) 0.90
-        median, 1.56 at the 95th percentile; greenish 0.92, 1.24. 0 switches this test off.
+        median, 1.56 at the 95th percentile; greenish 0.92, 1.24. Judged on tracks' stored thumbnails
+        only (:func:`without_colour`). 0 switches this test off.
     """
 
     spread: int = 4
@@ -57,8 +58,14 @@ class MonochromeConfig:
     tint_residual: float = 1.5
 
 
-def without_colour(image: np.ndarray, config: MonochromeConfig = MonochromeConfig()) -> bool:
-    """Whether a crop was recorded without colour (see :class:`MonochromeConfig`)."""
+def without_colour(
+    image: np.ndarray, config: MonochromeConfig = MonochromeConfig(), tints: bool = False
+) -> bool:
+    """Whether a crop was recorded without colour (see :class:`MonochromeConfig`); ``tints``: a tint
+    that weighs the channels counts too, judged only on a track's stored thumbnail
+    (:func:`jpeg_without_colour`), the size ``tint_residual`` was measured at. A query photo is
+    judged by the spread alone: a person 55x18 px in a JPEG at quality 95 (PETS09-S2L1's person 19)
+    lies 1.43 levels from a line, and was searched as a photo without colour."""
     if image is None or image.ndim != 3 or image.shape[2] < 3 or not image.size:
         return False
     b, g, r = (image[:, :, k].astype(np.int16) for k in range(3))
@@ -66,7 +73,7 @@ def without_colour(image: np.ndarray, config: MonochromeConfig = MonochromeConfi
     spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
     if np.count_nonzero(spread > config.spread) <= config.share * spread.size:
         return True
-    return config.tint_residual > 0 and _tint_residual(image[:, :, :3]) <= config.tint_residual
+    return tints and config.tint_residual > 0 and _tint_residual(image[:, :, :3]) <= config.tint_residual
 
 
 def _tint_residual(image: np.ndarray) -> float:
@@ -97,7 +104,7 @@ def jpeg_without_colour(jpeg: bytes, config: MonochromeConfig = MonochromeConfig
     """:func:`without_colour` of a stored JPEG crop, decoded at half size (False if it does not)."""
     data = np.frombuffer(jpeg or b"", np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_2) if data.size else None
-    return image is not None and without_colour(image, config)
+    return image is not None and without_colour(image, config, tints=True)
 
 
 def grey(image: np.ndarray) -> np.ndarray:
