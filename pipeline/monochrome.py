@@ -85,13 +85,14 @@ def _tint_residual(image: np.ndarray) -> float:
     unclipped = (image.max(axis=2) < CLIPPED_HIGH) & (image.min(axis=2) > CLIPPED_LOW)
     if np.count_nonzero(unclipped) < MIN_FIT_PIXELS:
         unclipped = np.ones(unclipped.shape, bool)
-    y = ycc[:, :, 0][unclipped]
-    basis = np.stack([y, np.ones_like(y)], axis=1)  # (one brightness: fitted by its mean chroma)
+    pixels = ycc[unclipped]  # (n, 3): luma, Cr, Cb
+    centred = pixels - pixels.mean(axis=0)
+    y = centred[:, 0]
+    spread = float(y @ y)
     worst = 0.0
-    for k in (1, 2):
-        c = ycc[:, :, k][unclipped]
-        fit, *_ = np.linalg.lstsq(basis, c, rcond=None)
-        worst = max(worst, float(np.percentile(np.abs(c - basis @ fit), 90)))
+    for k in (1, 2):  # the least-squares line of each chroma on luma (one brightness: its mean)
+        slope = float(y @ centred[:, k]) / spread if spread > 0 else 0.0
+        worst = max(worst, float(np.percentile(np.abs(centred[:, k] - slope * y), 90)))
     return worst
 
 
