@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from models.boxes import iou_matrix
 
@@ -31,6 +30,8 @@ def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], li
     n, m = cost.shape
     if n == 0 or m == 0:
         return [], list(range(n)), list(range(m))
+    from scipy.optimize import linear_sum_assignment  # (0.5 s to import: a search needs no tracker)
+
     big = max_cost + 1.0
     rows, cols = linear_sum_assignment(np.where(cost <= max_cost, cost, big))
     matches = [(int(r), int(c)) for r, c in zip(rows, cols) if cost[r, c] <= max_cost]
