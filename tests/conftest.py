@@ -20,6 +20,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["YOLO_AUTOINSTALL"] = "False"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (README's test command), each test file runs whole on
+    one worker, so that its module fixtures (an indexed library, a Ray cluster) are made once; the
+    files marked ``xdist_group("ray")`` share one worker, so that two local Ray clusters never run at
+    once."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 def asset(rel: str) -> Path:
     """Path of a shared asset; fails (not skips) when missing: CI has them all."""
     path = ASSETS / rel

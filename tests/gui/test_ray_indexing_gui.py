@@ -13,6 +13,8 @@ from bench.sequences import cut
 from tests.conftest import pets, tud
 from tests.gui.conftest import INDEX_TIMEOUT_MS, drag_and_drop
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster at a time (tests/conftest.py)
+
 if os.environ.get("SPOTTER_REQUIRE_RAY") == "1":  # .ci/run: Ray is installed (--cluster); never skip
     import ray
 else:
