@@ -40,6 +40,7 @@ from pipeline.image_files import (
     decode_with_pillow,
     image_header,
     too_many_pixels,
+    truncated_png,
 )
 from pipeline.timestamps import plausible, time_in_name
 from pipeline.upright import orientation_left, oriented_size, read_exif
@@ -384,6 +385,9 @@ def read_image(path: Path) -> np.ndarray | None:
         return None
     if too_many_pixels(wh):
         log.warning("%s: %dx%d px, too large for an image: not decoded", path.name, *wh)
+        return None
+    if truncated_png(data):
+        log.warning("%s: a truncated PNG image: not decoded", path.name)
         return None
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
