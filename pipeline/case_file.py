@@ -34,6 +34,7 @@ import numpy as np
 from pipeline.case_file_fields import (
     CaseFileError,
     check_photo,
+    check_text,
     check_vector_lengths,
     count,
     file_time,
@@ -187,12 +188,16 @@ def read_case_file(path: Path) -> dict:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise CaseFileError(f"cannot read {path}: {e.strerror or e}") from e
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except ValueError:  # not UTF-8, not JSON, or an integer longer than Python converts (4300 digits)
         raise CaseFileError(f"{path} is damaged or not a Spotter case file (not readable JSON)") from None
     except RecursionError:  # "[[[[..." deeper than the JSON reader goes
         raise CaseFileError(f"{path} is damaged or not a Spotter case file (JSON nested too deep)") from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
         raise CaseFileError(f"{path} is not a Spotter case file")
+    try:
+        check_text(doc)
+    except ValueError as e:
+        raise CaseFileError(f"{path} is damaged or not a Spotter case file ({e})") from None
     version = doc.get("version")
     if not isinstance(version, int) or version < 1:
         raise CaseFileError(f"{path} is damaged: its format version is {version!r}")

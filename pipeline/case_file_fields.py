@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from pipeline.errors import SpotterError
+from pipeline.file_names import is_text
 from pipeline.image_files import MAX_IMAGE_PIXELS, image_header, too_many_pixels
 from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage.embedding_reads import EmbeddingReads
@@ -38,6 +39,22 @@ def check_photo(data: bytes, box: object, where: str) -> None:
     found = box_from_json(json.dumps(box))
     if found is not None and not (found[0] >= 0 and found[1] >= 0 and found[2] <= w and found[3] <= h):
         raise CaseFileError(f"{where}: its box {list(found)} is not inside the {w}x{h} px picture")
+
+
+def check_text(doc: object) -> None:
+    """ValueError where a string of the parsed file (a key or a value, at any depth) is not text: a
+    lone surrogate (``"\\ud800"``) is legal JSON, but it cannot be stored, compared or printed. The walk
+    keeps its own stack, so nesting deep enough to stop a recursive walk is read to the end."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not is_text(item):
+            raise ValueError(f"{item[:40]!r} is not text (UTF-8)")
 
 
 def mark_boxes(rows: object) -> np.ndarray:
