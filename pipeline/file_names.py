@@ -11,7 +11,10 @@ replaced.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but tab), DEL and C1 controls
 
 
 def is_text(name: str) -> bool:
@@ -26,6 +29,13 @@ def is_text(name: str) -> bool:
 def shown(name: str | os.PathLike[str]) -> str:
     """``name`` as text that can be stored and printed: each undecodable byte becomes U+FFFD."""
     return os.fsencode(name).decode("utf-8", "replace")
+
+
+def one_line(text: object) -> str:
+    """``text`` with its control characters escaped as Python writes them in a string: one line. A
+    name may hold any of them: printed as they are, a newline wrote a second line that looked like
+    Spotter's own, and an escape sequence reached the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 def slug(text: str, limit: int, default: str) -> str:

@@ -410,3 +410,14 @@ def test_png_snapshots_are_probed_from_their_headers(tmp_path: Path, monkeypatch
     assert [p.stem for p in info.images.files] == [paths[1].stem, paths[2].stem, paths[0].stem]
     assert list(info.images.times) == [0.0, 2.0, 3.0] and (info.width, info.height) == (640, 480)
     assert loads == []
+
+
+def test_a_skipped_images_name_is_logged_on_one_line(tmp_path: Path, caplog) -> None:
+    """The warnings of an image not read logged its name raw: a newline in it wrote a second line."""
+    from pipeline.image_sequence import read_image
+
+    path = tmp_path / "snap\n\x1b[2Jdone.jpg"
+    path.write_bytes(b"not an image at all")
+    with caplog.at_level(logging.WARNING, logger="pipeline.image_sequence"):
+        assert read_image(path) is None
+    assert "snap\\n\\x1b[2Jdone.jpg: not an image" in caplog.text and "\x1b" not in caplog.text
