@@ -46,6 +46,7 @@ from pipeline.case_file_fields import (
 from pipeline.case_filter import FILTER_VIDEOS_VERSION, check_file_filter, filter_for_file, filter_from_file
 from pipeline.case_photos import new_folder, safe_name
 from pipeline.errors import SearchError
+from pipeline.file_names import one_line
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, CaseInfo, ImportedCase
@@ -87,7 +88,7 @@ class CaseImport:
         else:
             said = f"case {self.name!r}: {self.photos} photos, {self.marks} marks"
         left = f"; {self.left_out_words()}" if self.marks_left_out else ""
-        return said + left + "".join(f"; {note}" for note in self.notes)
+        return one_line(said + left + "".join(f"; {note}" for note in self.notes))  # names from the file
 
     def left_out_words(self) -> str:
         """What the marks left out were, and how to take them up ("" when none was)."""

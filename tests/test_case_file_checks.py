@@ -222,3 +222,31 @@ def test_a_lone_surrogate_anywhere_is_refused_as_damaged(tmp_path: Path, indexed
     lib = Library(db)
     assert lib.cases() == []
     lib.close()
+
+
+def test_control_characters_from_a_case_file_are_escaped_on_the_terminal(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """The import's summary (videos of marks and of the filter not here) and `case show` (who opened
+    the case, a photo's model) printed a file's text raw: an escape sequence reached the terminal."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    forged = "x\x1b[2J\ndone"
+    gone = doc["marks"][0] | {"video": f"/gone/m{forged}.mp4", "video_sha256": "0" * 64}
+    where = {"cameras": [], "videos": [{"sha256": "1" * 64, "path": f"/gone/f{forged}.mp4"}]}
+    path = _file(
+        tmp_path,
+        "forged",
+        doc
+        | {"version": 2, "case": doc["case"] | {"created_by": forged, "filter": where}}
+        | {"photos": [doc["photos"][0] | {"model": f"m{forged}.onnx"}], "marks": [*doc["marks"], gone]},
+    )
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    taken = cli("case", "import", str(path), "--db", str(db))
+    shown = cli("case", "show", "gate 3", "--db", str(db))
+    for p in (taken, shown):
+        assert p.returncode == 0 and "\x1b" not in p.stdout + p.stderr, p.stdout + p.stderr
+        assert not any(line.startswith("done") for line in p.stdout.splitlines()), p.stdout
+    assert taken.stdout.count("\n") == 1 and "mx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
+    assert "fx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
+    assert "by x\\x1b[2J\\ndone" in shown.stdout and "mx\\x1b[2J\\ndone.onnx" in shown.stdout, shown.stdout
