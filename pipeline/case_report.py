@@ -30,7 +30,7 @@ from models.loader import ModelSet
 from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
-from pipeline.file_names import slug
+from pipeline.file_names import resolved, slug
 from pipeline.grey_query import case_greys
 from pipeline.partial_files import new_part
 from pipeline.refine import Review, refine, sighting_scores
@@ -94,6 +94,7 @@ def write_case_report(
     """Refine the case, export its confirmed hits and write the PDF; progress, then the files."""
     if not str(out).strip():  # "" would be the current folder, which nobody chose
         raise ExportError("--out is empty: give the folder the report goes in")
+    folder_in = resolved(out, ExportError)  # a link loop said before the search, not after it
     case = library.case(case_name)
     if where is None:  # the filter the case's work used
         where = filter_from_json(json.loads(case.filter_json or "{}"))
@@ -124,7 +125,7 @@ def write_case_report(
             case.name,
             len(outside),
         )
-    folder = build_folder(Path(out).expanduser().resolve())
+    folder = build_folder(folder_in)
     try:
         files = None
         for step in _fill(library, models, case, sure, outside, result, confirmed, words, folder):

@@ -26,6 +26,7 @@ from models.validation import Range, check_fields
 from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
 from pipeline.errors import ExportError, SpotterError
+from pipeline.file_names import resolved
 from pipeline.keyframes import scan_keyframes
 from pipeline.partial_files import new_part
 from pipeline.source_check import verify_source
@@ -94,7 +95,7 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
         raise ExportError(f"{path}: the file name must end in {suffix}")
     if path.exists():
         raise ExportError(f"{path} already exists; not overwritten (choose another name)")
-    folder = path.parent.resolve()
+    folder = resolved(path.parent, ExportError)
     if problem := not_a_folder(folder):
         raise ExportError(problem)
     try:  # the only honest test of writability (permissions, read-only mounts, root or not)
@@ -102,7 +103,7 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
             pass
     except OSError as e:
         raise ExportError(f"{folder}: folder is not writable ({e.strerror or e})") from e
-    return path.resolve()
+    return resolved(path, ExportError)
 
 
 class ExportCancelledError(ExportError):

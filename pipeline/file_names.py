@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from pathlib import Path
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but tab), DEL and C1 controls
 
@@ -29,6 +30,17 @@ def is_text(name: str) -> bool:
 def shown(name: str | os.PathLike[str]) -> str:
     """``name`` as text that can be stored and printed: each undecodable byte becomes U+FFFD."""
     return os.fsencode(name).decode("utf-8", "replace")
+
+
+def resolved(path: str | os.PathLike[str], error: type[Exception]) -> Path:
+    """``path`` made absolute with its links followed; ``error`` (one line) where that cannot be done:
+    a symbolic link that leads back to itself (RuntimeError before Python 3.13, OSError after)."""
+    path = Path(path).expanduser()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise error(f"{shown(path)}: cannot resolve the path ({why})") from e
 
 
 def one_line(text: object) -> str:

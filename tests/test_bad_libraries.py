@@ -215,3 +215,13 @@ def test_a_library_on_a_full_disk_says_the_disk_not_just_io_error(tmp_path: Path
     )
     one_line_error(p, str(db), "disk I/O error", "is it full")
     assert digest(db) == before
+
+
+def test_a_symbolic_link_loop_in_db_is_one_line(tmp_path: Path) -> None:
+    """Path.resolve raises RuntimeError for a link loop (Python 3.11): --db ended in a traceback; it
+    now says what `index` says."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for p in (cli("videos", "--db", str(loop / "lib.db")),):
+        assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr

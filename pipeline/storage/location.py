@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import StorageError
+from pipeline.file_names import resolved
 
 SERVER_DRIVER = "postgresql+psycopg"  # the one server dialect Spotter runs on (psycopg 3)
 DB_FILENAME = "spotter.db"
@@ -93,5 +94,5 @@ def locate(db: str | Path) -> LibraryLocation:
 
 
 def _file(path: Path) -> LibraryLocation:
-    path = path.expanduser().resolve()
+    path = resolved(path, StorageError)
     return LibraryLocation(f"sqlite:///{path}", path, str(path), path.parent, path.name)
