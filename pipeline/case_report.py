@@ -32,7 +32,7 @@ from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
 from pipeline.file_names import resolved, slug
 from pipeline.grey_query import case_greys
-from pipeline.partial_files import new_part
+from pipeline.partial_files import new_part, public_mode
 from pipeline.refine import Review, refine, sighting_scores
 from pipeline.report_pdf import ReportContent, write_pdf
 from pipeline.route import route
@@ -72,6 +72,7 @@ def build_folder(out: Path) -> Path:
 def publish(built: Path, case_name: str) -> Path:
     """Rename the finished report ``built`` to its own new name beside it (numbered when taken)."""
     name = slug(case_name, 50, "case")
+    built.chmod(public_mode(directory=True))  # mkdtemp's 0700 kept everyone but its maker out
     for n in range(1, FOLDER_NAMES):
         folder = built.parent / (f"spotter_report_{name}" + (f"_{n}" if n > 1 else ""))
         if folder.exists() or folder.is_symlink():

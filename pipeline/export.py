@@ -28,7 +28,7 @@ from pipeline.clip_writer import ClipWriter
 from pipeline.errors import ExportError, SpotterError
 from pipeline.file_names import resolved
 from pipeline.keyframes import scan_keyframes
-from pipeline.partial_files import new_part
+from pipeline.partial_files import new_part, public_mode
 from pipeline.source_check import verify_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
@@ -110,14 +110,6 @@ class ExportCancelledError(ExportError):
     """The operator cancelled an export; the clip in progress was not written."""
 
 
-def file_mode() -> int:
-    """The mode a new file gets from the user's umask (0644 usually): a temporary file from
-    ``mkstemp`` is private (0600), which surprises whoever receives the evidence."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def place_file(tmp: Path, target: Path) -> None:
     """Move a finished temporary file to ``target`` without replacing anything already there."""
     try:
@@ -146,7 +138,7 @@ def write_new(target: Path, data: bytes) -> None:
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, public_mode())
         place_file(tmp, target)
     except OSError as e:
         raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
@@ -263,7 +255,7 @@ def iter_export_clip(
             raise ExportCancelledError("export cancelled")
         if written == 0:
             raise ExportError(f"{video}: no frame could be decoded for the clip")
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, public_mode())
         place_file(tmp, target)
     except SpotterError:
         raise

@@ -206,3 +206,16 @@ def test_a_report_killed_half_way_is_not_left_as_a_report(tmp_path: Path, indexe
     alive.mkdir()
     _report(library, models, "gate", out)
     assert alive.is_dir()
+
+
+def test_a_published_report_folder_is_readable_by_others(tmp_path: Path) -> None:
+    """A report's folder was published with mkdtemp's 0700 while its files were 0644: whoever
+    received the evidence could not open it."""
+    from pipeline.case_report import build_folder, publish
+
+    old = os.umask(0o022)
+    try:
+        folder = publish(build_folder(tmp_path), "gate")
+    finally:
+        os.umask(old)
+    assert folder.name == "spotter_report_gate" and folder.stat().st_mode & 0o777 == 0o755
