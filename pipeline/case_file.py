@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.case_file_fields import (
+    MAX_BOX_PX,
     CaseFileError,
     check_photo,
     check_text,
@@ -223,7 +224,9 @@ def read_case_file(path: Path) -> dict:
         for m in doc["marks"]:
             count(m["track_id"]), count(m["first_frame"]), count(m["last_frame"]), file_time(m.get("at"))
             if m.get("boxes") is not None and not mark_boxes(m["boxes"]).size:
-                raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
+                raise ValueError(
+                    f"a mark's boxes are not [frame, x1, y1, x2, y2] rows within {MAX_BOX_PX:.0f} px"
+                )
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
     except SearchError as e:
