@@ -182,6 +182,8 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
 def read_case_file(path: Path) -> dict:
     """The case file's content, checked; CaseFileError (one line) when it cannot be taken up."""
     try:
+        if not Path(path).exists():
+            raise CaseFileError(f"{path}: no such file")
         if not Path(path).is_file():  # a folder, or a device that never ends (/dev/zero)
             raise CaseFileError(f"{path} is not a file: give a {CASE_SUFFIX} file")
         size = Path(path).stat().st_size

@@ -406,3 +406,13 @@ def test_numbers_near_the_float_limit_in_a_case_file_are_read_or_refused_without
         path.write_text(json.dumps(doc | {"marks": [mark | {"boxes": [[12, 0, 0, 1e308, 1e308]]}]}))
         with pytest.raises(CaseFileError, match=r"is damaged: .* rows within 100000 px\)$"):
             read_case_file(path)
+
+
+def test_a_case_file_that_is_not_there_is_said_to_be_missing(tmp_path: Path) -> None:
+    """`case import /nonexistent` said 'is not a file: give a .spotter-case file'."""
+    from pipeline.case_file import CaseFileError, read_case_file
+
+    with pytest.raises(CaseFileError, match=r"gone\.spotter-case: no such file$"):
+        read_case_file(tmp_path / "gone.spotter-case")
+    with pytest.raises(CaseFileError, match="is not a file"):
+        read_case_file(tmp_path)  # a folder still is not one
