@@ -91,6 +91,8 @@ def not_a_folder(folder: Path) -> str:
 def check_target(path: Path, suffix: str = ".mp4") -> Path:
     """Validate an output path: right suffix, not existing, folder exists and is writable."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder: give the file name to write, ending in {suffix}")
     if path.suffix.lower() != suffix:
         raise ExportError(f"{path}: the file name must end in {suffix}")
     if path.exists():

@@ -258,3 +258,13 @@ def test_a_label_of_a_person_at_the_right_edge_is_drawn_whole() -> None:
     draw_box(left, np.array([10.0, 100.0, 48.0, 200.0]), config, "track 6  0.83")
     same = np.flatnonzero((left[60:98] == config.box_color).all(axis=2).any(axis=0))
     assert same.min() == 10 and same.max() - same.min() == width  # unmoved where it fits
+
+
+def test_a_folder_given_as_the_clip_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    """`export --out EXISTING_FOLDER` said 'the file name must end in .mp4' of a folder."""
+    from pipeline.export import check_target
+
+    for folder in (tmp_path, tmp_path / "clip.mp4"):
+        folder.mkdir(exist_ok=True)
+        with pytest.raises(ExportError, match=r"is a folder: give the file name to write, ending in \.mp4$"):
+            check_target(folder)
