@@ -39,8 +39,13 @@ def resolved(path: str | os.PathLike[str], error: type[Exception]) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError) as e:
-        why = e.strerror if isinstance(e, OSError) and e.strerror else e
-        raise error(f"{shown(path)}: cannot resolve the path ({why})") from e
+        raise error(f"{shown(path)}: {unresolvable(e)}") from e
+
+
+def unresolvable(e: OSError | RuntimeError) -> str:
+    """Why a path could not be resolved (``e``, from ``Path.resolve``), in words, without the path."""
+    why = e.strerror if isinstance(e, OSError) and e.strerror else e
+    return f"cannot resolve the path ({why})"
 
 
 def one_line(text: object) -> str:
