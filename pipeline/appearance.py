@@ -180,28 +180,28 @@ class TrackBuilder:
 
     def finish(self, ended: Sequence[EndedTrack], embedder: Embedder) -> list[TrackRecord]:
         """Turn ended tracks into records (one ReID batch for all of them); drops noise tracks."""
-        keep: list[tuple[int, _Building, list, bytes]] = []
+        keep: list[tuple[int, _Building, list, bytes, float]] = []
         for e in ended:
             b = self._tracks.pop(e.track_id, None)
             if b is None or not e.confirmed or len(b.path) < self.config.min_observations or not b.candidates:
                 continue
             gap = max(1, round(self.config.min_gap_s * self.fps))
             chosen = select_crops(b.candidates, self.config.crops_per_track, gap)
-            thumb = thumbnail(max(chosen, key=lambda c: c[0])[2], self.config.thumbnail_height)
+            best = max(chosen, key=lambda c: c[0])
+            thumb = thumbnail(best[2], self.config.thumbnail_height)
             if jpeg_without_colour(thumb):  # night footage, however tinted (judged as a search judges
                 b.vectors = {}  # it): embedded grey as a photo without colour is; the tracker's are tinted
                 chosen = [(q, f, crop, grey(crop)) for q, f, crop in chosen]
-            keep.append((e.track_id, b, chosen, thumb))
+            keep.append((e.track_id, b, chosen, thumb, float(best[0])))
         if not keep:
             return []
-        missing = [c[-1] for _, b, chosen, _ in keep for c in chosen if c[1] not in b.vectors]
+        missing = [c[-1] for _, b, chosen, _, _ in keep for c in chosen if c[1] not in b.vectors]
         fresh = iter(embedder.embed(missing)) if missing else iter(())
         out = []
-        for tid, b, chosen, thumb in keep:
+        for tid, b, chosen, thumb, quality in keep:
             e = np.stack([b.vectors[c[1]] if c[1] in b.vectors else next(fresh) for c in chosen])
             mean = e.mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            best = max(chosen, key=lambda c: c[0])
             out.append(
                 TrackRecord(
                     track_id=tid,
@@ -210,7 +210,7 @@ class TrackBuilder:
                     crop_embeddings=e.astype(np.float32),
                     crop_frames=tuple(int(c[1]) for c in chosen),
                     thumbnail_jpeg=thumb,
-                    quality=float(best[0]),
+                    quality=quality,
                     colours=track_colours([c[2] for c in chosen]),
                 )
             )

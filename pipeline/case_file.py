@@ -32,8 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.case_file_fields import (
+    MAX_BOX_PX,
     CaseFileError,
     check_photo,
+    check_text,
     check_vector_lengths,
     count,
     file_time,
@@ -45,6 +47,7 @@ from pipeline.case_file_fields import (
 from pipeline.case_filter import FILTER_VIDEOS_VERSION, check_file_filter, filter_for_file, filter_from_file
 from pipeline.case_photos import new_folder, safe_name
 from pipeline.errors import SearchError
+from pipeline.file_names import one_line
 from pipeline.mark_matching import boxes_of, same_person, same_span
 from pipeline.storage import Library
 from pipeline.storage.cases import MAX_CASE_NAME, VERDICTS, CaseInfo, ImportedCase
@@ -86,7 +89,7 @@ class CaseImport:
         else:
             said = f"case {self.name!r}: {self.photos} photos, {self.marks} marks"
         left = f"; {self.left_out_words()}" if self.marks_left_out else ""
-        return said + left + "".join(f"; {note}" for note in self.notes)
+        return one_line(said + left + "".join(f"; {note}" for note in self.notes))  # names from the file
 
     def left_out_words(self) -> str:
         """What the marks left out were, and how to take them up ("" when none was)."""
@@ -179,6 +182,8 @@ def write_case_file(library: Library, name: str, out: Path) -> Path:
 def read_case_file(path: Path) -> dict:
     """The case file's content, checked; CaseFileError (one line) when it cannot be taken up."""
     try:
+        if not Path(path).exists():
+            raise CaseFileError(f"{path}: no such file")
         if not Path(path).is_file():  # a folder, or a device that never ends (/dev/zero)
             raise CaseFileError(f"{path} is not a file: give a {CASE_SUFFIX} file")
         size = Path(path).stat().st_size
@@ -187,12 +192,16 @@ def read_case_file(path: Path) -> dict:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise CaseFileError(f"cannot read {path}: {e.strerror or e}") from e
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except ValueError:  # not UTF-8, not JSON, or an integer longer than Python converts (4300 digits)
         raise CaseFileError(f"{path} is damaged or not a Spotter case file (not readable JSON)") from None
     except RecursionError:  # "[[[[..." deeper than the JSON reader goes
         raise CaseFileError(f"{path} is damaged or not a Spotter case file (JSON nested too deep)") from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
         raise CaseFileError(f"{path} is not a Spotter case file")
+    try:
+        check_text(doc)
+    except ValueError as e:
+        raise CaseFileError(f"{path} is damaged or not a Spotter case file ({e})") from None
     version = doc.get("version")
     if not isinstance(version, int) or version < 1:
         raise CaseFileError(f"{path} is damaged: its format version is {version!r}")
@@ -217,7 +226,9 @@ def read_case_file(path: Path) -> dict:
         for m in doc["marks"]:
             count(m["track_id"]), count(m["first_frame"]), count(m["last_frame"]), file_time(m.get("at"))
             if m.get("boxes") is not None and not mark_boxes(m["boxes"]).size:
-                raise ValueError("a mark's boxes are not [frame, x1, y1, x2, y2] rows")
+                raise ValueError(
+                    f"a mark's boxes are not [frame, x1, y1, x2, y2] rows within {MAX_BOX_PX:.0f} px"
+                )
             if m["verdict"] not in VERDICTS:
                 raise ValueError(f"a mark's verdict is {m['verdict']!r}, not one of {', '.join(VERDICTS)}")
     except SearchError as e:

@@ -11,11 +11,16 @@ from datetime import datetime, timezone
 import numpy as np
 
 from pipeline.errors import SpotterError
+from pipeline.file_names import is_text
 from pipeline.image_files import MAX_IMAGE_PIXELS, image_header, too_many_pixels
 from pipeline.media_scan import HEADER_BYTES, kind_of
 from pipeline.storage.embedding_reads import EmbeddingReads
 from pipeline.storage.records import box_from_json
 from pipeline.upright import oriented_size
+
+# A mark's box coordinate beyond this (in pixels, either sign) is damaged: far past any frame (an 8K
+# one is 7680 px wide), and areas of boxes near the float limit overflow in the overlap tests.
+MAX_BOX_PX = 100_000.0
 
 
 class CaseFileError(SpotterError):
@@ -40,14 +45,31 @@ def check_photo(data: bytes, box: object, where: str) -> None:
         raise CaseFileError(f"{where}: its box {list(found)} is not inside the {w}x{h} px picture")
 
 
+def check_text(doc: object) -> None:
+    """ValueError where a string of the parsed file (a key or a value, at any depth) is not text: a
+    lone surrogate (``"\\ud800"``) is legal JSON, but it cannot be stored, compared or printed. The walk
+    keeps its own stack, so nesting deep enough to stop a recursive walk is read to the end."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not is_text(item):
+            raise ValueError(f"{item[:40]!r} is not text (UTF-8)")
+
+
 def mark_boxes(rows: object) -> np.ndarray:
-    """A mark's boxes as an (N, 5) array of finite numbers; empty when they are not that."""
+    """A mark's boxes as an (N, 5) array of finite numbers, the coordinates within ``MAX_BOX_PX``;
+    empty when they are not that."""
     try:
         boxes = np.asarray(rows, dtype=np.float64)
     except (TypeError, ValueError):
         return np.zeros((0, 5))
     ok = boxes.ndim == 2 and boxes.shape[1] == 5 and len(boxes) and np.isfinite(boxes).all()
-    return boxes if ok else np.zeros((0, 5))
+    return boxes if ok and (np.abs(boxes[:, 1:]) <= MAX_BOX_PX).all() else np.zeros((0, 5))
 
 
 def iso(t: datetime) -> str:
@@ -61,10 +83,11 @@ def unit_vector(values: object) -> np.ndarray:
     vector = np.asarray(values, np.float64)
     if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
         raise ValueError("a photo's vector is not a flat list of finite numbers")
-    norm = float(np.linalg.norm(vector))
-    if not norm > 0 or not np.isfinite(norm):
+    largest = float(np.abs(vector).max())
+    if not largest > 0:
         raise ValueError("a photo's vector has no direction (all zero)")
-    return (vector / norm).astype(np.float32)
+    vector = vector / largest  # the norm of values near the float limit would overflow
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
 def count(value: object) -> int:

@@ -30,9 +30,9 @@ from models.loader import ModelSet
 from models.weights import sha256_of
 from pipeline.errors import ExportError
 from pipeline.evidence import EvidenceProgress, export_hits
-from pipeline.file_names import slug
+from pipeline.file_names import resolved, slug
 from pipeline.grey_query import case_greys
-from pipeline.partial_files import new_part
+from pipeline.partial_files import new_part, public_mode
 from pipeline.refine import Review, refine, sighting_scores
 from pipeline.report_pdf import ReportContent, write_pdf
 from pipeline.route import route
@@ -72,6 +72,7 @@ def build_folder(out: Path) -> Path:
 def publish(built: Path, case_name: str) -> Path:
     """Rename the finished report ``built`` to its own new name beside it (numbered when taken)."""
     name = slug(case_name, 50, "case")
+    built.chmod(public_mode(directory=True))  # mkdtemp's 0700 kept everyone but its maker out
     for n in range(1, FOLDER_NAMES):
         folder = built.parent / (f"spotter_report_{name}" + (f"_{n}" if n > 1 else ""))
         if folder.exists() or folder.is_symlink():
@@ -94,6 +95,7 @@ def write_case_report(
     """Refine the case, export its confirmed hits and write the PDF; progress, then the files."""
     if not str(out).strip():  # "" would be the current folder, which nobody chose
         raise ExportError("--out is empty: give the folder the report goes in")
+    folder_in = resolved(out, ExportError)  # a link loop said before the search, not after it
     case = library.case(case_name)
     if where is None:  # the filter the case's work used
         where = filter_from_json(json.loads(case.filter_json or "{}"))
@@ -124,7 +126,7 @@ def write_case_report(
             case.name,
             len(outside),
         )
-    folder = build_folder(Path(out).expanduser().resolve())
+    folder = build_folder(folder_in)
     try:
         files = None
         for step in _fill(library, models, case, sure, outside, result, confirmed, words, folder):

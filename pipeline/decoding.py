@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a frame rate
 MIN_FRAMES = 2  # fewer decodable frames than this is a still image, not a video
 PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against the timestamps
+# A rate at or above this is no camera's: it is a container's clock (Matroska and FLV count in
+# milliseconds, and FFmpeg "guesses" 1000 fps from it where a file declares no rate), so it is unknown.
+NO_RATE_FPS = 1000.0
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
 QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
 MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
@@ -140,7 +143,7 @@ def _rate(value: Fraction | None) -> float:
         fps = float(value) if value else 0.0
     except (ZeroDivisionError, OverflowError, ValueError):
         return 0.0
-    return fps if math.isfinite(fps) and 0 < fps < 1000 else 0.0
+    return fps if math.isfinite(fps) and 0 < fps < NO_RATE_FPS else 0.0
 
 
 def choose_fps(declared: float, codec: float, measured: float) -> tuple[float, str]:
@@ -190,7 +193,7 @@ def probe_stream(path: Path) -> StreamInfo:
         steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
         steps = steps[steps > 0]
         measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
-        measured = measured if 0 < measured < 1000 else 0.0
+        measured = measured if 0 < measured < NO_RATE_FPS else 0.0
         fps, note = choose_fps(declared, codec, measured)
         count, declared = int(stream.frames or 0), 0.0
         if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess

@@ -26,8 +26,9 @@ from models.validation import Range, check_fields
 from models.weights import sha256_of
 from pipeline.clip_writer import ClipWriter
 from pipeline.errors import ExportError, SpotterError
+from pipeline.file_names import resolved
 from pipeline.keyframes import scan_keyframes
-from pipeline.partial_files import new_part
+from pipeline.partial_files import new_part, public_mode
 from pipeline.source_check import verify_source
 from pipeline.storage import Library, TrackInfo
 from pipeline.types import PATH_FRAME, PATH_TS, box_at
@@ -90,11 +91,13 @@ def not_a_folder(folder: Path) -> str:
 def check_target(path: Path, suffix: str = ".mp4") -> Path:
     """Validate an output path: right suffix, not existing, folder exists and is writable."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder: give the file name to write, ending in {suffix}")
     if path.suffix.lower() != suffix:
         raise ExportError(f"{path}: the file name must end in {suffix}")
     if path.exists():
         raise ExportError(f"{path} already exists; not overwritten (choose another name)")
-    folder = path.parent.resolve()
+    folder = resolved(path.parent, ExportError)
     if problem := not_a_folder(folder):
         raise ExportError(problem)
     try:  # the only honest test of writability (permissions, read-only mounts, root or not)
@@ -102,19 +105,11 @@ def check_target(path: Path, suffix: str = ".mp4") -> Path:
             pass
     except OSError as e:
         raise ExportError(f"{folder}: folder is not writable ({e.strerror or e})") from e
-    return path.resolve()
+    return resolved(path, ExportError)
 
 
 class ExportCancelledError(ExportError):
     """The operator cancelled an export; the clip in progress was not written."""
-
-
-def file_mode() -> int:
-    """The mode a new file gets from the user's umask (0644 usually): a temporary file from
-    ``mkstemp`` is private (0600), which surprises whoever receives the evidence."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def place_file(tmp: Path, target: Path) -> None:
@@ -145,7 +140,7 @@ def write_new(target: Path, data: bytes) -> None:
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, public_mode())
         place_file(tmp, target)
     except OSError as e:
         raise ExportError(f"cannot write {target}: {e.strerror or e}") from e
@@ -262,7 +257,7 @@ def iter_export_clip(
             raise ExportCancelledError("export cancelled")
         if written == 0:
             raise ExportError(f"{video}: no frame could be decoded for the clip")
-        os.chmod(tmp, file_mode())
+        os.chmod(tmp, public_mode())
         place_file(tmp, target)
     except SpotterError:
         raise

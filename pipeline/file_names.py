@@ -11,7 +11,11 @@ replaced.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
+from pathlib import Path
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but tab), DEL and C1 controls
 
 
 def is_text(name: str) -> bool:
@@ -26,6 +30,29 @@ def is_text(name: str) -> bool:
 def shown(name: str | os.PathLike[str]) -> str:
     """``name`` as text that can be stored and printed: each undecodable byte becomes U+FFFD."""
     return os.fsencode(name).decode("utf-8", "replace")
+
+
+def resolved(path: str | os.PathLike[str], error: type[Exception]) -> Path:
+    """``path`` made absolute with its links followed; ``error`` (one line) where that cannot be done:
+    a symbolic link that leads back to itself (RuntimeError before Python 3.13, OSError after)."""
+    path = Path(path).expanduser()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as e:
+        raise error(f"{shown(path)}: {unresolvable(e)}") from e
+
+
+def unresolvable(e: OSError | RuntimeError) -> str:
+    """Why a path could not be resolved (``e``, from ``Path.resolve``), in words, without the path."""
+    why = e.strerror if isinstance(e, OSError) and e.strerror else e
+    return f"cannot resolve the path ({why})"
+
+
+def one_line(text: object) -> str:
+    """``text`` with its control characters escaped as Python writes them in a string: one line. A
+    name may hold any of them: printed as they are, a newline wrote a second line that looked like
+    Spotter's own, and an escape sequence reached the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 def slug(text: str, limit: int, default: str) -> str:

@@ -44,7 +44,7 @@ import numpy as np
 from models.reid import ReidEmbedder
 from pipeline.calibration import BINS, CalibrationConfig, score_histograms
 from pipeline.cosine_histogram import bin_upper_edge, cosine_bins
-from pipeline.monochrome import MonochromeConfig, grey, without_colour
+from pipeline.monochrome import MonochromeConfig, grey, jpeg_without_colour, without_colour
 from pipeline.storage import Library
 from pipeline.storage.cases import CaseInfo
 
@@ -106,6 +106,28 @@ class GreyQueryConfig:
     candidates: int = 300
     floor_tracks: int = 1000
     default_floor: float = 0.78
+
+
+class ColourlessTracks:
+    """Which tracks were recorded without colour, judged from their stored thumbnails
+    (:func:`pipeline.monochrome.jpeg_without_colour`), remembered per track and forgotten when
+    tracks are removed (a key may be given to a new track)."""
+
+    def __init__(self, library: Library, config: MonochromeConfig) -> None:
+        self.library, self.config = library, config
+        self._known: dict[int, bool] = {}
+        self._removed = -1
+
+    def __call__(self, pks: np.ndarray) -> np.ndarray:
+        removed = self.library.generation()[1]
+        if removed != self._removed:
+            self._known, self._removed = {}, removed
+        missing = [int(p) for p in pks.tolist() if int(p) not in self._known]
+        if missing:
+            thumbs = self.library.thumbnails(missing)
+            for p in missing:
+                self._known[p] = jpeg_without_colour(thumbs.get(p, b""), self.config)
+        return np.array([self._known[int(p)] for p in pks.tolist()], bool)
 
 
 class GreyTracks:

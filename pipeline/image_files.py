@@ -73,6 +73,25 @@ def decode_with_pillow(data: bytes | np.ndarray) -> np.ndarray | None:
         return None
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def truncated_png(data: bytes | np.ndarray) -> bool:
+    """Whether the bytes are a PNG that ends before its closing chunk (IEND): a copy cut short, a
+    snapshot still being written. Checked from the chunk lengths before decoding, as libpng says so
+    on stderr, past any logging, when OpenCV decodes such a file."""
+    raw = data.tobytes() if isinstance(data, np.ndarray) else data
+    if not raw.startswith(_PNG_SIGNATURE):
+        return False
+    at = len(_PNG_SIGNATURE)
+    while at + 8 <= len(raw):
+        length, kind = int.from_bytes(raw[at : at + 4], "big"), raw[at + 4 : at + 8]
+        if kind == b"IEND":
+            return False
+        at += 12 + length  # length, type, data, CRC
+    return True
+
+
 def image_header(data: bytes | np.ndarray) -> tuple[tuple[int, int] | None, int]:
     """((width, height) as decoded, or None where Pillow does not know the format; the EXIF orientation
     still to apply, see :func:`pipeline.upright.orientation_left`) from an image file's bytes, without

@@ -33,13 +33,14 @@ from pipeline.clock_changes import (
     on_one_offset,
 )
 from pipeline.errors import VideoError
-from pipeline.file_names import shown
+from pipeline.file_names import one_line, shown
 from pipeline.image_files import (
     IMAGE_EXTENSIONS,
     MAX_IMAGE_BYTES,
     decode_with_pillow,
     image_header,
     too_many_pixels,
+    truncated_png,
 )
 from pipeline.timestamps import plausible, time_in_name
 from pipeline.upright import orientation_left, oriented_size, read_exif
@@ -371,7 +372,9 @@ def read_image(path: Path) -> np.ndarray | None:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > MAX_IMAGE_BYTES:
-                log.warning("%s: %d MB, too large for an image: not read", path.name, size >> 20)
+                log.warning(
+                    "%s: %d MB, too large for an image: not read", one_line(shown(path.name)), size >> 20
+                )
                 return None
             data = fh.read()
     except (OSError, ValueError):
@@ -380,10 +383,15 @@ def read_image(path: Path) -> np.ndarray | None:
         return None
     wh, _ = image_header(data)
     if wh is None:  # no header that tells its size: not decoded (see pipeline.image_files)
-        log.warning("%s: not an image (or an unsupported image format): not decoded", path.name)
+        log.warning(
+            "%s: not an image (or an unsupported image format): not decoded", one_line(shown(path.name))
+        )
         return None
     if too_many_pixels(wh):
-        log.warning("%s: %dx%d px, too large for an image: not decoded", path.name, *wh)
+        log.warning("%s: %dx%d px, too large for an image: not decoded", one_line(shown(path.name)), *wh)
+        return None
+    if truncated_png(data):
+        log.warning("%s: a truncated PNG image: not decoded", one_line(shown(path.name)))
         return None
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

@@ -72,6 +72,15 @@ def new_part(folder: Path, suffix: str = "", directory: bool = False) -> Path:
     return Path(name)
 
 
+def public_mode(directory: bool = False) -> int:
+    """The mode a new file (0644 usually) or, with ``directory``, folder (0755) gets from the user's
+    umask: a part is private (``mkstemp`` 0600, ``mkdtemp`` 0700), which surprises whoever receives
+    the evidence once it is in place."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 def _abandoned(entry: os.DirEntry, now: float) -> bool:
     mine = _PART.match(entry.name)
     if mine is None and _OLD_PART.match(entry.name) is None:

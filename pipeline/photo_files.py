@@ -21,6 +21,7 @@ from pipeline.image_files import (
     picture_count,
     reduced_jpeg,
     too_many_pixels,
+    truncated_png,
 )
 from pipeline.upright import oriented
 
@@ -65,8 +66,8 @@ def photo_and_scale(path: Path) -> tuple[np.ndarray, str, int]:
         if path.suffix.lower() in HEIF_EXTENSIONS and not HEIF_READABLE:
             raise QueryError(f"{path}: a HEIC/HEIF photo, and pillow-heif is not installed to read it")
         raise QueryError(f"{path}: not an image (or an unsupported image format)")
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:  # (a PNG cut short is not handed to libpng, which would say so on stderr)
+        image = None if truncated_png(data) else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as e:
         raise QueryError(f"{path}: the image does not decode ({str(e).strip().splitlines()[-1][:80]})") from e
     if image is None or image.size == 0:

@@ -30,9 +30,9 @@ from pipeline.calibration import COLOUR, Floors, library_floors, library_histogr
 from pipeline.errors import StorageError
 from pipeline.file_names import shown
 from pipeline.filter_scope import among, filter_scope
-from pipeline.grey_query import GREY_PHOTO_NOTE, GreyTracks, is_grey_photo
+from pipeline.grey_query import GREY_PHOTO_NOTE, ColourlessTracks, GreyTracks, is_grey_photo
 from pipeline.hit_selection import PersonFloors, best_track_flagged, chosen_people, margin_scope
-from pipeline.monochrome import grey, jpeg_without_colour, without_colour
+from pipeline.monochrome import grey, without_colour
 from pipeline.prepared_queries import PreparedQueries, embed_query, photo_key
 from pipeline.query import QueryPerson
 from pipeline.search_config import SCORE_RULES, SearchConfig
@@ -103,8 +103,7 @@ class Searcher:
         self.filter = TrackFilter(library)
         self._floor_gen: tuple[int, int] | None = None
         self._calibrated = Floors(config.min_score, config.min_score, False)
-        self._colourless: dict[int, bool] = {}  # track key -> recorded without colour (from its crop)
-        self._colourless_gen = -1
+        self.colourless = ColourlessTracks(library, config.monochrome)  # track keys -> without colour?
         self._grey_tracks: GreyTracks | None = None  # colour tracks turned grey, for a grey photo
         self.prepared = PreparedQueries()  # query photos already prepared, for the next search
 
@@ -197,19 +196,6 @@ class Searcher:
             return vec  # embedded turned grey already (``prepare``)
         key = photo_key(query.crop, None, None)
         return self.prepared.get(key and ("grey", key), lambda: self.models.reid.embed([grey(query.crop)])[0])
-
-    def colourless(self, pks: np.ndarray) -> np.ndarray:
-        """Which of the tracks were recorded without colour (remembered per track, forgotten when
-        tracks are removed: a key may be given to a new track)."""
-        removed = self.library.generation()[1]
-        if removed != self._colourless_gen:
-            self._colourless, self._colourless_gen = {}, removed
-        missing = [int(p) for p in pks.tolist() if int(p) not in self._colourless]
-        if missing:
-            thumbs = self.library.thumbnails(missing)
-            for p in missing:
-                self._colourless[p] = jpeg_without_colour(thumbs.get(p, b""), self.config.monochrome)
-        return np.array([self._colourless[int(p)] for p in pks.tolist()], bool)
 
     def _like_with_like(
         self, found: tuple[np.ndarray, np.ndarray], grey_found: tuple[np.ndarray, np.ndarray]

@@ -22,7 +22,7 @@ import numpy as np
 from models.weights import MarkedDigest, sha256_marked, sha256_of
 from pipeline.decoding import ThreadedDecoder, probe_stream, upright_size
 from pipeline.errors import VideoError
-from pipeline.file_names import is_text, shown
+from pipeline.file_names import is_text, resolved, shown
 from pipeline.image_sequence import (
     ASSUMED_INTERVAL_S,
     image_at,
@@ -152,11 +152,7 @@ def only_appended(info: VideoInfo, size: int, indexed: str, content: MarkedDiges
 
 def probe(path: str | Path) -> VideoInfo:
     """Check a file is a decodable video and read its properties; raises :class:`VideoError`."""
-    path = Path(path).expanduser()
-    try:
-        path = path.resolve()
-    except (OSError, RuntimeError) as e:  # a symlink loop
-        raise VideoError(f"{path}: cannot resolve the path ({e})") from e
+    path = resolved(path, VideoError)
     if not is_text(str(path)):  # it could never be stored in the library
         raise VideoError(
             f"{shown(path)}: the name is not valid UTF-8 (written by another system): rename it to index it"

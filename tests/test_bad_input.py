@@ -386,3 +386,22 @@ def test_names_in_another_encoding_do_not_stop_a_batch(tmp_path: Path) -> None:
     p = cli("case", "new", "--db", db, "--query", str(photo), "found")
     assert p.returncode == 0, p.stderr
     one_line_error(cli("case", "new", "--db", db, os.fsdecode(b"case\xe9")), "must be text (UTF-8)")
+
+
+def test_command_line_text_in_another_encoding_is_one_line(tmp_path: Path, tud_library: Path) -> None:
+    """A note or a --video path with bytes that are not UTF-8 reached the database and ended in a
+    UnicodeEncodeError traceback; such a video can never be in the library (it is never indexed)."""
+    db = str(copy_library(tud_library, tmp_path / "lib.db"))
+    bad = os.fsdecode(os.fsencode(tmp_path) + b"/cam\xff.mp4")
+    one_line_error(
+        cli("case", "new", "N", "--note", os.fsdecode(b"bad \xff note"), "--db", db), "must be text"
+    )
+    for args in (
+        ("search", "--no-service", "--upper", "red", "--video", bad),
+        ("case", "add", "N", "--video", bad, "--track", "4", "--confirm"),
+        ("videos", "--set-start", bad, "2026-01-01"),
+        ("videos", "--set-camera", bad, "cam"),
+    ):
+        one_line_error(
+            cli(*args, "--db", db), "cam\ufffd.mp4 is not a video of the library", "not valid UTF-8"
+        )

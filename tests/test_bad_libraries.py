@@ -215,3 +215,26 @@ def test_a_library_on_a_full_disk_says_the_disk_not_just_io_error(tmp_path: Path
     )
     one_line_error(p, str(db), "disk I/O error", "is it full")
     assert digest(db) == before
+
+
+def test_a_symbolic_link_loop_in_db_is_one_line(tmp_path: Path) -> None:
+    """Path.resolve raises RuntimeError for a link loop (Python 3.11): --db ended in a traceback; it
+    now says what `index` says."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for p in (cli("videos", "--db", str(loop / "lib.db")),):
+        assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_a_device_or_a_pipe_is_not_a_library_file(tmp_path: Path) -> None:
+    """/dev/null, /dev/zero or a FIFO as --db was 'disk I/O error (is the disk full...)': SQLite took
+    the device for an empty file; a pipe is judged without opening it (that waits for a writer)."""
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    for path in ("/dev/null", "/dev/zero", str(fifo)):
+        with pytest.raises(StorageError, match="is not a regular file"):
+            Library(path)
+        for args in (["videos"], ["index", str(tud().video)]):
+            p = cli(*args, "--db", path, timeout=60)
+            one_line_error(p, f"{path} is not a regular file (a device or a pipe), not a library file")

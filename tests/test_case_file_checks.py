@@ -192,3 +192,61 @@ def test_a_confirmation_and_a_rejection_of_one_track_keep_the_confirmation(
     verdicts = {m.track_id: m.verdict for m in lib.case("gate 3").marks if m.video_path == str(tud().video)}
     assert list(verdicts.values()) == ["confirmed"]
     lib.close()
+
+
+def test_an_integer_too_long_to_convert_is_refused_in_one_line(tmp_path: Path, indexed) -> None:
+    """Python converts at most 4300 digits: the import ended in 'ValueError: Exceeds the limit'."""
+    long = tmp_path / "long.spotter-case"
+    long.write_text('{"format": ' + "9" * 5000 + "}")
+    _refused(long, copy_library(indexed.db_path, tmp_path / "lib.db"), "damaged or not a Spotter case file")
+
+
+def test_a_lone_surrogate_anywhere_is_refused_as_damaged(tmp_path: Path, indexed, case_file) -> None:
+    """'\\ud800' is legal JSON but no text: storing a note or a name with it ended in a traceback, and
+    in a photo's model it read as 'does not fit this library'."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    bad = "a\ud800b"
+    docs = {
+        "notes": doc | {"case": doc["case"] | {"notes": bad}},
+        "created_by": doc | {"case": doc["case"] | {"created_by": bad}},
+        "by": doc | {"marks": [doc["marks"][0] | {"by": bad}]},
+        "model": doc | {"photos": [doc["photos"][0] | {"model": bad}]},
+        "key": doc | {bad: 1},
+    }
+    for name, each in docs.items():
+        path = tmp_path / f"{name}.spotter-case"
+        path.write_text(json.dumps(each))  # ensure_ascii: the surrogate is written as \ud800
+        _refused(path, db, "damaged or not a Spotter case file")
+    lib = Library(db)
+    assert lib.cases() == []
+    lib.close()
+
+
+def test_control_characters_from_a_case_file_are_escaped_on_the_terminal(
+    tmp_path: Path, indexed, case_file
+) -> None:
+    """The import's summary (videos of marks and of the filter not here) and `case show` (who opened
+    the case, a photo's model) printed a file's text raw: an escape sequence reached the terminal."""
+    out, _, _ = case_file
+    doc = json.loads(out.read_text())
+    forged = "x\x1b[2J\ndone"
+    gone = doc["marks"][0] | {"video": f"/gone/m{forged}.mp4", "video_sha256": "0" * 64}
+    where = {"cameras": [], "videos": [{"sha256": "1" * 64, "path": f"/gone/f{forged}.mp4"}]}
+    path = _file(
+        tmp_path,
+        "forged",
+        doc
+        | {"version": 2, "case": doc["case"] | {"created_by": forged, "filter": where}}
+        | {"photos": [doc["photos"][0] | {"model": f"m{forged}.onnx"}], "marks": [*doc["marks"], gone]},
+    )
+    db = copy_library(indexed.db_path, tmp_path / "lib.db")
+    taken = cli("case", "import", str(path), "--db", str(db))
+    shown = cli("case", "show", "gate 3", "--db", str(db))
+    for p in (taken, shown):
+        assert p.returncode == 0 and "\x1b" not in p.stdout + p.stderr, p.stdout + p.stderr
+        assert not any(line.startswith("done") for line in p.stdout.splitlines()), p.stdout
+    assert taken.stdout.count("\n") == 1 and "mx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
+    assert "fx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
+    assert "by x\\x1b[2J\\ndone" in shown.stdout and "mx\\x1b[2J\\ndone.onnx" in shown.stdout, shown.stdout

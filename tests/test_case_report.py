@@ -206,3 +206,51 @@ def test_a_report_killed_half_way_is_not_left_as_a_report(tmp_path: Path, indexe
     alive.mkdir()
     _report(library, models, "gate", out)
     assert alive.is_dir()
+
+
+def test_a_published_report_folder_is_readable_by_others(tmp_path: Path) -> None:
+    """A report's folder was published with mkdtemp's 0700 while its files were 0644: whoever
+    received the evidence could not open it."""
+    from pipeline.case_report import build_folder, publish
+
+    old = os.umask(0o022)
+    try:
+        folder = publish(build_folder(tmp_path), "gate")
+    finally:
+        os.umask(old)
+    assert folder.name == "spotter_report_gate" and folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_symbolic_link_loop_as_the_report_folder_is_refused_before_the_search(
+    tmp_path: Path, tud_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link loop in `case report --out` was a traceback, and once caught still came after the whole
+    search: it is one line, exit 2, said before any search runs."""
+    import cv2
+    import numpy as np
+
+    import pipeline.case_report
+    from tests.test_cli import cli
+
+    library = Library(copy_library(tud_library, tmp_path / "lib.db"))
+    photo = tmp_path / "q.jpg"
+    cv2.imwrite(str(photo), np.full((160, 64, 3), 100, np.uint8))
+    library.create_case(
+        "gate", [(str(photo), "osnet_x0_25_msmt17.onnx", np.full(512, 512**-0.5, np.float32))]
+    )
+    library.mark(
+        "gate", library.video_tracks(library.video_id(str(tud().video.resolve())))[0].pk, "confirmed"
+    )
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+
+    def no_search(*_: object) -> None:
+        raise AssertionError("the search ran before the folder was checked")
+
+    monkeypatch.setattr(pipeline.case_report, "Searcher", no_search)
+    with pytest.raises(ExportError, match="cannot resolve the path"):
+        _report(library, None, "gate", loop / "reports")
+    library.close()
+    p = cli("case", "report", "gate", "--out", str(loop / "reports"), "--db", str(library.db_path))
+    assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr

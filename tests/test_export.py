@@ -22,7 +22,7 @@ from pipeline.export import ExportConfig, export_track
 from pipeline.search import hit_from_track
 from pipeline.storage.clock import VideoClock
 from pipeline.types import box_at
-from tests.conftest import ROOT, pets
+from tests.conftest import ROOT, pets, tud
 
 
 def decode_all(path: Path) -> list[np.ndarray]:
@@ -258,3 +258,34 @@ def test_a_label_of_a_person_at_the_right_edge_is_drawn_whole() -> None:
     draw_box(left, np.array([10.0, 100.0, 48.0, 200.0]), config, "track 6  0.83")
     same = np.flatnonzero((left[60:98] == config.box_color).all(axis=2).any(axis=0))
     assert same.min() == 10 and same.max() - same.min() == width  # unmoved where it fits
+
+
+def test_a_folder_given_as_the_clip_is_said_to_be_a_folder(tmp_path: Path) -> None:
+    """`export --out EXISTING_FOLDER` said 'the file name must end in .mp4' of a folder."""
+    from pipeline.export import check_target
+
+    for folder in (tmp_path, tmp_path / "clip.mp4"):
+        folder.mkdir(exist_ok=True)
+        with pytest.raises(ExportError, match=r"is a folder: give the file name to write, ending in \.mp4$"):
+            check_target(folder)
+
+
+def test_a_symbolic_link_loop_as_the_clip_is_one_line(tmp_path: Path, tud_library: Path) -> None:
+    """A link loop in `export --out` ended in a RuntimeError traceback (Path.resolve, Python 3.11)."""
+    from pipeline.storage import Library
+    from tests.conftest import copy_library
+
+    db = copy_library(tud_library, tmp_path / "lib.db")
+    library = Library(db)
+    pk = library.video_tracks(library.video_id(str(tud().video.resolve())))[0].pk
+    _, (hit_id,) = library.save_search("/q.jpg", None, "test-reid", {}, np.ones(16), [(pk, 0.8)])
+    library.close()
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop)
+    for out in (loop / "clip.mp4", loop):  # a folder on the way, or the clip's own name
+        p = subprocess.run(
+            [sys.executable, "main.py", "export", "--hit", str(hit_id), "--out", str(out), "--db", str(db)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from PIL import Image
 
 from pipeline.errors import VideoError
 from pipeline.frames import FrameSource
+from pipeline.image_files import truncated_png
 from pipeline.indexer import index_video
 from pipeline.media_scan import media_in
 from pipeline.storage import Library
@@ -206,6 +208,26 @@ def test_odd_sizes_are_scaled_and_broken_images_skipped(tmp_path: Path) -> None:
     assert reader.damaged_packets == 1 and reader.frames_read == 6
 
 
+def test_a_png_snapshot_cut_short_is_skipped_without_a_word_on_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A snapshot still being written (a PNG whose closing chunk has not arrived) is skipped with a
+    logged warning; libpng, which writes past any logging, is not given it."""
+    frames = tud_frames()[:4]
+    paths = [tmp_path / "cam" / f"20240101_1200{i:02d}.png" for i in range(4)]
+    paths[0].parent.mkdir()
+    for path, frame in zip(paths, frames):
+        cv2.imwrite(str(path), frame)
+    whole = paths[3].read_bytes()
+    paths[3].write_bytes(whole[: len(whole) // 2])
+    assert truncated_png(whole[: len(whole) // 2]) and not truncated_png(whole)
+    assert not truncated_png(whole + b"trailing bytes a tool appended") and not truncated_png(b"\xff\xd8jpeg")
+    with caplog.at_level(logging.WARNING, logger="pipeline.image_sequence"):
+        got = list(VideoReader(probe(tmp_path / "cam")))
+    assert [f.index for f in got] == [0, 1, 2]
+    assert "truncated PNG" in caplog.text and "libpng" not in capfd.readouterr().err
+
+
 def test_a_small_first_image_does_not_shrink_the_others(tmp_path: Path) -> None:
     """The first image set the folder's size: a 64x48 thumbnail first in a camera's snapshots scaled
     the other 640x480 ones down to it (people 20 px tall, best score 0.95 -> 0.71; after a 2x2 one
@@ -388,3 +410,14 @@ def test_png_snapshots_are_probed_from_their_headers(tmp_path: Path, monkeypatch
     assert [p.stem for p in info.images.files] == [paths[1].stem, paths[2].stem, paths[0].stem]
     assert list(info.images.times) == [0.0, 2.0, 3.0] and (info.width, info.height) == (640, 480)
     assert loads == []
+
+
+def test_a_skipped_images_name_is_logged_on_one_line(tmp_path: Path, caplog) -> None:
+    """The warnings of an image not read logged its name raw: a newline in it wrote a second line."""
+    from pipeline.image_sequence import read_image
+
+    path = tmp_path / "snap\n\x1b[2Jdone.jpg"
+    path.write_bytes(b"not an image at all")
+    with caplog.at_level(logging.WARNING, logger="pipeline.image_sequence"):
+        assert read_image(path) is None
+    assert "snap\\n\\x1b[2Jdone.jpg: not an image" in caplog.text and "\x1b" not in caplog.text

@@ -36,3 +36,35 @@ def test_a_file_name_cannot_forge_lines_of_the_output(tmp_path: Path) -> None:
     rows = [line for line in listed.stdout.splitlines() if "a\\nb.mp4" in line]
     assert len(rows) == 1 and "done" in rows[0], listed.stdout
     assert len(listed.stdout.strip().splitlines()) == 2  # the header and the one video
+
+
+def test_a_video_path_with_a_newline_stays_one_line_in_hit_lists(tmp_path: Path, frame_of) -> None:
+    """search, case add, case show and case refine printed a hit's or a mark's video path raw: a
+    newline in it wrote a second line."""
+    import cv2
+
+    from tests.conftest import load_gt
+
+    video = tmp_path / "a\nb.mp4"
+    shutil.copy(tud().video, video)
+    db = str(tmp_path / "lib.db")
+    assert cli("index", str(video), "--db", db, "--quiet").returncode == 0
+    x1, y1, x2, y2 = (max(round(v), 0) for v in load_gt(tud())[3][53])
+    photo = tmp_path / "q.jpg"
+    cv2.imwrite(str(photo), frame_of(tud().video, 53)[y1:y2, x1:x2])
+    shown = "a\\nb.mp4"
+    runs = {
+        "search": cli("search", "--no-service", "--query", str(photo), "--db", db),
+        "describe": cli("search", "--no-service", "--upper", "red", "--top", "50", "--db", db),
+        "new": cli("case", "new", "C", "--db", db),
+    }
+    track = next(line.split()[-2] for line in runs["search"].stdout.splitlines() if shown in line)
+    runs["add"] = cli("case", "add", "C", "--video", str(video), "--track", track, "--confirm", "--db", db)
+    runs["show"] = cli("case", "show", "C", "--db", db)
+    runs["refine"] = cli("case", "refine", "C", "--db", db)
+    for what, p in runs.items():
+        assert p.returncode == 0, (what, p.stderr)
+        lines = p.stdout.splitlines()
+        assert not any(line.startswith("b.mp4") for line in lines), (what, p.stdout)
+    for what in ("search", "describe", "add", "show", "refine"):
+        assert shown in runs[what].stdout, (what, runs[what].stdout)

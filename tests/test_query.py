@@ -16,7 +16,7 @@ from pipeline.query import QueryConfig, choose_person, prepare_query
 from tests.conftest import asset, load_gt, pets, tud
 
 
-def test_load_image_rejects_non_images(tmp_path: Path) -> None:
+def test_load_image_rejects_non_images(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
     with pytest.raises(QueryError, match="not an image"):
@@ -37,6 +37,12 @@ def test_load_image_rejects_non_images(tmp_path: Path) -> None:
         QueryError, match=r"a damaged or truncated image \(80x200 px, its pixels do not decode\)"
     ):
         load_image(cut)
+    noise = np.random.default_rng(0).integers(0, 255, (200, 80, 3), np.uint8)
+    photo = cv2.imencode(".png", noise)[1].tobytes()
+    cut.write_bytes(photo[: len(photo) * 2 // 3])  # cut inside its pixels: libpng is not asked
+    with pytest.raises(QueryError, match=r"a damaged or truncated image \(80x200 px"):
+        load_image(cut)
+    assert "libpng" not in capfd.readouterr().err  # the one line is the error, nothing on stderr
 
 
 def test_photo_without_a_person_is_a_clear_error(tmp_path: Path, models, frame_of) -> None:

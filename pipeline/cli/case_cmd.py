@@ -7,7 +7,7 @@ import argparse
 import json
 
 from pipeline.cli.common import model_set, open_library, video_of
-from pipeline.cli.console import err, out
+from pipeline.cli.console import err, one_line, out
 from pipeline.file_names import shown
 from pipeline.types import stored_local
 
@@ -82,7 +82,7 @@ def case_add(args: argparse.Namespace) -> int:
     elif before is not None:
         was = f" (it was {before[0]}{f' by {before[1]}' if before[1] else ''})"
     path = next((v.path for v in library.videos() if v.video_id == video_id), video)  # named, not "4"
-    out(f"case {args.name!r}: track {args.track} of {path} {verdict}{was}")
+    out(one_line(f"case {args.name!r}: track {args.track} of {path} {verdict}{was}"))
     return 0
 
 
@@ -119,7 +119,7 @@ def case_refine(args: argparse.Namespace) -> int:
     )
     for h in m.hits:
         seen = clock_label(h.video_start, h.start_s, h.camera)
-        out(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(one_line(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}"))
     return 0
 
 
@@ -154,18 +154,18 @@ def case_show(args: argparse.Namespace) -> int:
         out(json.dumps(doc))
         return 0
     opened = f"{stored_local(case.created_at):%Y-%m-%d %H:%M %Z} by {case.created_by or '?'}"
-    out(f"case {case.case_id} {case.name!r}, opened {opened}")
+    out(one_line(f"case {case.case_id} {case.name!r}, opened {opened}"))
     if case.notes:
-        out(f"  notes: {case.notes}")
+        out(one_line(f"  notes: {case.notes}"))
     where = filter_from_json(json.loads(case.filter_json or "{}"))
     if where.active:  # what refine and report search within (it was shown by --json only)
-        out(f"  filter: {filter_words(where, {v.video_id: v.path for v in library.videos()})}")
+        out(one_line(f"  filter: {filter_words(where, {v.video_id: v.path for v in library.videos()})}"))
     for (path, model, _), box in zip(case.photos, case.photo_boxes):
         person = "" if box is None else ", the person at " + " ".join(f"{v:.0f}" for v in box)
-        out(f"  photo {path} ({model}{person})")
+        out(one_line(f"  photo {path} ({model}{person})"))
     for m in case.marks:
         when = f"{m.marked_by or '?'}, {stored_local(m.marked_at):%Y-%m-%d %H:%M %Z}"
-        out(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})")
+        out(one_line(f"  {m.verdict:<9} track {m.track_id:>5} of {m.video_path} ({when})"))
     return 0
 
 

@@ -107,7 +107,14 @@ def video_of(library: Library, text: str, option: str = "") -> int:
     """A library video named on the command line by its path (an existing path wins), the path of a
     copy it is listed with, or its id."""
     from models.errors import SpotterError
+    from pipeline.file_names import is_text, shown
 
+    prefix = f"{option}: " if option else ""
+    if not is_text(text):
+        raise SpotterError(
+            f"{prefix}{shown(text)} is not a video of the library: the name is not valid UTF-8 "
+            "(written by another system), and such videos are never indexed"
+        )
     by_path = library.video_id(text)
     videos = library.videos()
     if by_path is None:  # a copy it is listed with (an alias: the file moved, or indexed once as a twin)
@@ -115,7 +122,6 @@ def video_of(library: Library, text: str, option: str = "") -> int:
         by_path = next((v.video_id for v in videos if where in v.aliases), None)
     video_id = by_path if by_path is not None or not text.isdigit() else int(text)
     if video_id is None or video_id not in {v.video_id for v in videos}:
-        prefix = f"{option}: " if option else ""
         raise SpotterError(f"{prefix}{text} is not a video of the library {library.where}")
     return video_id
 

@@ -13,15 +13,11 @@ looked like Spotter's own ("done: cam2.mp4: 14 tracks"), and an escape sequence 
 
 from __future__ import annotations
 
-import re
 import sys
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but tab), DEL and C1 controls
+from pipeline.file_names import one_line
 
-
-def one_line(text: object) -> str:
-    """``text`` with its control characters escaped as Python writes them in a string: one line."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+__all__ = ["err", "one_line", "out"]
 
 
 def out(text: object = "") -> None:

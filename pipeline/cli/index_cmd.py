@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.cli.common import ctrl_c_cancels, expand_videos, model_set, open_library
 from pipeline.cli.console import err
+from pipeline.file_names import unresolvable
 
 if TYPE_CHECKING:
     from models.loader import ModelConfig
@@ -137,7 +138,7 @@ def unusable_paths(paths: list[Path]) -> dict[Path, str]:
         except FileNotFoundError:
             out[given] = "no such file or folder"
         except (OSError, RuntimeError) as e:  # a symlink loop (RuntimeError before Python 3.13)
-            out[given] = f"cannot resolve the path ({e.strerror if isinstance(e, OSError) else e})"
+            out[given] = unresolvable(e)
     return out
 
 

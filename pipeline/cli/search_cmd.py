@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.cameras import clock_label
 from pipeline.cli.common import existing_library, model_set, open_library, video_of
-from pipeline.cli.console import err, out
+from pipeline.cli.console import err, one_line, out
 from pipeline.file_names import shown
 from pipeline.types import clock_at, end_second, fmt_time
 
@@ -108,7 +108,7 @@ def cmd_search(args: argparse.Namespace, warm: WarmSearch | None = None) -> int:
     out(f"{'hit':>6} {'score':>6}  {'seen':<34}  track  video")
     for h in hits:
         seen = f"{clock_label(h.video_start, h.start_s, h.camera)} +{h.end_s - h.start_s:.1f} s"
-        out(f"{h.hit_id or '-':>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(one_line(f"{h.hit_id or '-':>6} {h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}"))
     return 0
 
 
@@ -292,7 +292,7 @@ def print_description_hits(searcher: Searcher, args: argparse.Namespace, where: 
     out(f"{len(hits)} people matching {said}, best first:")
     for h in hits:
         seen = clock_label(h.video_start, h.start_s, h.camera)
-        out(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}")
+        out(one_line(f"{h.score:6.3f}  {seen:<34}  {h.track_id:5d}  {h.video_path}"))
     return 0
 
 

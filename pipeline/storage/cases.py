@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import StorageError
 from pipeline.storage.base import LibraryBase
-from pipeline.storage.records import box_from_json, box_json, clean_name, f32_bytes
+from pipeline.storage.records import box_from_json, box_json, clean_name, f32_bytes, text_only
 from pipeline.storage.replacing import marks_on
 from pipeline.storage.schema import CaseMarkRow, CasePhotoRow, CaseRow, TrackRow, VideoRow
 from pipeline.types import Box
@@ -117,7 +117,7 @@ class CaseStore(LibraryBase):
         missing where the photo has no colour); ``boxes`` the person searched for in each photo
         (photo pixels; None or missing where the photo was used whole). An ``imported`` case keeps
         who opened it and when, its filter and its marks (who, when), in the same transaction."""
-        name = clean_name(name, MAX_CASE_NAME, "case")
+        name, notes = clean_name(name, MAX_CASE_NAME, "case"), text_only(str(notes), "case note")
         with self._write(f"cannot create the case {name!r}") as s:
             if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
                 raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
@@ -274,10 +274,11 @@ class CaseStore(LibraryBase):
 
     def update_case(self, name: str, notes: str | None = None, filter_json: str | None = None) -> None:
         """Keep the case's notes and the filter its work used."""
+        notes = None if notes is None else text_only(str(notes), "case note")
         with self._write("cannot update the case") as s:
             row = s.get(CaseRow, self._case_id(s, name))
             if notes is not None:
-                row.notes = str(notes)
+                row.notes = notes
             if filter_json is not None:
                 row.filter_json = filter_json
 

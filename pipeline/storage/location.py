@@ -10,11 +10,14 @@ library in the user's data folder under a name derived from the URL (never its p
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import StorageError
+from pipeline.file_names import resolved
 
 SERVER_DRIVER = "postgresql+psycopg"  # the one server dialect Spotter runs on (psycopg 3)
 DB_FILENAME = "spotter.db"
@@ -93,5 +96,21 @@ def locate(db: str | Path) -> LibraryLocation:
 
 
 def _file(path: Path) -> LibraryLocation:
-    path = path.expanduser().resolve()
+    path = resolved(path, StorageError)
+    _check_regular(path)
     return LibraryLocation(f"sqlite:///{path}", path, str(path), path.parent, path.name)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a device or a pipe (``/dev/null``, a FIFO) as a library, judged by ``stat`` alone: SQLite
+    took one for an empty file and failed with 'disk I/O error', and opening a pipe waits for a writer.
+    A path that is not there (a new library) or a folder is left to the library's own checks."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise StorageError(
+            f"{path} is not a regular file (a device or a pipe), not a library file "
+            "(give a file name such as spotter.db)"
+        )

@@ -118,6 +118,14 @@ def clean_name(text: str, limit: int, what: str) -> str:
     # are letters' business (Persian names, emoji sequences such as a woman police officer)
     if any(unicodedata.category(c) in ("Cc", "Cf") and c not in JOINERS for c in name):
         raise StorageError(f"a {what} name cannot hold control characters: {name!r}")
-    if any(unicodedata.category(c) == "Cs" for c in name):  # bytes of another encoding, not text
-        raise StorageError(f"a {what} name must be text (UTF-8): {name!r} holds bytes of another encoding")
-    return name
+    return text_only(name, f"{what} name")
+
+
+def text_only(text: str, what: str) -> str:
+    """``text`` as given; StorageError (one line) where it holds bytes of another encoding (surrogate
+    escapes from a command line, a lone surrogate from JSON), which no database stores as text."""
+    from pipeline.errors import StorageError
+
+    if any(unicodedata.category(c) == "Cs" for c in text):
+        raise StorageError(f"a {what} must be text (UTF-8): {text!r} holds bytes of another encoding")
+    return text

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from pipeline.file_names import is_text
 from pipeline.storage.base import LibraryBase
 from pipeline.storage.schema import TrackRow, VideoRow
 from pipeline.types import VideoSummary
@@ -101,6 +102,10 @@ class VideoReads(LibraryBase):
         return [(int(i), int(p)) for i, p in json.loads(raw)]
 
     def video_id(self, path: str | Path) -> int | None:
+        """The library's video at ``path``; None for none, and for a name that is not text (such a
+        video is never indexed: see :mod:`pipeline.file_names`)."""
+        if not is_text(str(path)):
+            return None
         with self._read() as s:
             return s.scalar(
                 select(VideoRow.id).where(VideoRow.path == str(Path(path).expanduser().resolve()))
