@@ -125,7 +125,8 @@ def text_only(text: str, what: str) -> str:
     """``text`` as given; StorageError (one line) where it holds bytes of another encoding (surrogate
     escapes from a command line, a lone surrogate from JSON), which no database stores as text."""
     from pipeline.errors import StorageError
+    from pipeline.file_names import is_text
 
-    if any(unicodedata.category(c) == "Cs" for c in text):
+    if not is_text(text):
         raise StorageError(f"a {what} must be text (UTF-8): {text!r} holds bytes of another encoding")
     return text
