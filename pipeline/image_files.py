@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from pipeline.file_names import one_line, shown
 from pipeline.upright import orientation_left
 
 log = logging.getLogger(__name__)
@@ -155,3 +158,41 @@ def _progressive(data: np.ndarray) -> bool:
             return marker in _PROGRESSIVE
         at += 2 + int.from_bytes(raw[at + 2 : at + 4], "big")
     return True  # no frame header where one belongs: not decoded reduced
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """BGR pixels of an image file (any path, unicode included; HEIC too, see
+    :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode or
+    is beyond the limits of an image (a video named .jpg is not read, a decompression bomb or an
+    image whose header does not tell its size not decoded; the reason is logged)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_IMAGE_BYTES:
+                log.warning("%s: %d MB, too large for an image: not read", _named(path), size >> 20)
+                return None
+            data = fh.read()
+    except (OSError, ValueError):
+        return None
+    if not data:
+        return None
+    wh, _ = image_header(data)
+    if wh is None:  # no header that tells its size: not decoded (see pipeline.image_files)
+        log.warning("%s: not an image (or an unsupported image format): not decoded", _named(path))
+        return None
+    if too_many_pixels(wh):
+        log.warning("%s: %dx%d px, too large for an image: not decoded", _named(path), *wh)
+        return None
+    if truncated_png(data):
+        log.warning("%s: a truncated PNG image: not decoded", _named(path))
+        return None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV refuses some damaged data by raising instead of returning None
+        image = None
+    return image if image is not None else decode_with_pillow(data)  # HEIC, and what OpenCV lacks
+
+
+def _named(path: Path) -> str:
+    """An image's file name as a log line shows it: readable and on one line, whatever it holds."""
+    return one_line(shown(path.name))

@@ -33,14 +33,11 @@ from pipeline.clock_changes import (
     on_one_offset,
 )
 from pipeline.errors import VideoError
-from pipeline.file_names import one_line, shown
+from pipeline.file_names import shown
 from pipeline.image_files import (
     IMAGE_EXTENSIONS,
-    MAX_IMAGE_BYTES,
-    decode_with_pillow,
-    image_header,
+    read_image,
     too_many_pixels,
-    truncated_png,
 )
 from pipeline.timestamps import plausible, time_in_name
 from pipeline.upright import orientation_left, oriented_size, read_exif
@@ -361,43 +358,6 @@ def _running_digests(seq: Sequence, mtimes: bool = True, whole: bool = False) ->
         except OSError as e:  # unreadable (permissions), gone since it was listed, a share gone
             raise VideoError(f"{shown(f)}: cannot read this image ({e.strerror or e})") from e
         yield digest
-
-
-def read_image(path: Path) -> np.ndarray | None:
-    """BGR pixels of an image file (any path, unicode included; HEIC too, see
-    :mod:`pipeline.image_files`), upright by its EXIF orientation, or None if it does not decode or
-    is beyond the limits of an image (a video named .jpg is not read, a decompression bomb or an
-    image whose header does not tell its size not decoded; the reason is logged)."""
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_IMAGE_BYTES:
-                log.warning(
-                    "%s: %d MB, too large for an image: not read", one_line(shown(path.name)), size >> 20
-                )
-                return None
-            data = fh.read()
-    except (OSError, ValueError):
-        return None
-    if not data:
-        return None
-    wh, _ = image_header(data)
-    if wh is None:  # no header that tells its size: not decoded (see pipeline.image_files)
-        log.warning(
-            "%s: not an image (or an unsupported image format): not decoded", one_line(shown(path.name))
-        )
-        return None
-    if too_many_pixels(wh):
-        log.warning("%s: %dx%d px, too large for an image: not decoded", one_line(shown(path.name)), *wh)
-        return None
-    if truncated_png(data):
-        log.warning("%s: a truncated PNG image: not decoded", one_line(shown(path.name)))
-        return None
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error:  # OpenCV refuses some damaged data by raising instead of returning None
-        image = None
-    return image if image is not None else decode_with_pillow(data)  # HEIC, and what OpenCV lacks
 
 
 def image_at(seq: Sequence, index: int, size: tuple[int, int]) -> np.ndarray | None:

@@ -103,10 +103,10 @@ def test_a_picture_whose_size_its_header_does_not_tell_is_not_decoded(tmp_path: 
     import cv2
     import pytest
 
-    import pipeline.image_sequence
+    import pipeline.image_files
     import pipeline.query
     from pipeline.errors import QueryError
-    from pipeline.image_sequence import read_image
+    from pipeline.image_files import read_image
 
     def no_decoding(*args: object) -> None:
         raise AssertionError("decoded")
@@ -119,7 +119,7 @@ def test_a_picture_whose_size_its_header_does_not_tell_is_not_decoded(tmp_path: 
         with pytest.raises(QueryError, match="not an image"):
             load_image(path)
         assert read_image(path) is None
-    assert pipeline.image_sequence.cv2 is pipeline.query.cv2  # the snapshot reader was guarded too
+    assert pipeline.image_files.cv2 is pipeline.query.cv2  # the snapshot reader was guarded too
 
 
 def test_a_photo_of_several_pictures_says_which_is_searched(tmp_path: Path, models) -> None:

@@ -222,7 +222,7 @@ def test_a_png_snapshot_cut_short_is_skipped_without_a_word_on_stderr(
     paths[3].write_bytes(whole[: len(whole) // 2])
     assert truncated_png(whole[: len(whole) // 2]) and not truncated_png(whole)
     assert not truncated_png(whole + b"trailing bytes a tool appended") and not truncated_png(b"\xff\xd8jpeg")
-    with caplog.at_level(logging.WARNING, logger="pipeline.image_sequence"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.image_files"):
         got = list(VideoReader(probe(tmp_path / "cam")))
     assert [f.index for f in got] == [0, 1, 2]
     assert "truncated PNG" in caplog.text and "libpng" not in capfd.readouterr().err
@@ -414,10 +414,10 @@ def test_png_snapshots_are_probed_from_their_headers(tmp_path: Path, monkeypatch
 
 def test_a_skipped_images_name_is_logged_on_one_line(tmp_path: Path, caplog) -> None:
     """The warnings of an image not read logged its name raw: a newline in it wrote a second line."""
-    from pipeline.image_sequence import read_image
+    from pipeline.image_files import read_image
 
     path = tmp_path / "snap\n\x1b[2Jdone.jpg"
     path.write_bytes(b"not an image at all")
-    with caplog.at_level(logging.WARNING, logger="pipeline.image_sequence"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.image_files"):
         assert read_image(path) is None
     assert "snap\\n\\x1b[2Jdone.jpg: not an image" in caplog.text and "\x1b" not in caplog.text
