@@ -11,6 +11,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tests.test_case_file as _made
@@ -250,3 +251,43 @@ def test_control_characters_from_a_case_file_are_escaped_on_the_terminal(
     assert taken.stdout.count("\n") == 1 and "mx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
     assert "fx\\x1b[2J\\ndone.mp4" in taken.stdout, taken.stdout
     assert "by x\\x1b[2J\\ndone" in shown.stdout and "mx\\x1b[2J\\ndone.onnx" in shown.stdout, shown.stdout
+
+
+def test_numbers_near_the_float_limit_in_a_case_file_are_read_or_refused_without_warnings(
+    tmp_path: Path,
+) -> None:
+    """A vector of 1e308s overflowed numpy's norm (a RuntimeWarning, then 'no direction (all zero)');
+    a mark's box at 1e308 px overflowed the overlap test when imported. The vector has a direction and
+    is taken at unit length; the box is refused as damaged in one line."""
+    import warnings
+
+    from pipeline.case_file import CASE_FILE_VERSION, CASE_FORMAT, CaseFileError, read_case_file
+
+    mark = {"track_id": 1, "first_frame": 0, "last_frame": 9, "verdict": "confirmed"}
+    doc = {
+        "format": CASE_FORMAT,
+        "version": CASE_FILE_VERSION,
+        "case": {"name": "gate"},
+        "photos": [{"model": "osnet_x0_25_msmt17.onnx", "vector": [1e308] * 512}],
+        "marks": [mark | {"boxes": [[12, 0, 0, 50, 100]]}],
+    }
+    path = tmp_path / "huge.spotter-case"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path.write_text(json.dumps(doc))
+        from pipeline.case_file_fields import unit_vector
+
+        assert np.allclose(unit_vector(read_case_file(path)["photos"][0]["vector"]), _made.COLOUR)
+        path.write_text(json.dumps(doc | {"marks": [mark | {"boxes": [[12, 0, 0, 1e308, 1e308]]}]}))
+        with pytest.raises(CaseFileError, match=r"is damaged: .* rows within 100000 px\)$"):
+            read_case_file(path)
+
+
+def test_a_case_file_that_is_not_there_is_said_to_be_missing(tmp_path: Path) -> None:
+    """`case import /nonexistent` said 'is not a file: give a .spotter-case file'."""
+    from pipeline.case_file import CaseFileError, read_case_file
+
+    with pytest.raises(CaseFileError, match=r"gone\.spotter-case: no such file$"):
+        read_case_file(tmp_path / "gone.spotter-case")
+    with pytest.raises(CaseFileError, match="is not a file"):
+        read_case_file(tmp_path)  # a folder still is not one
