@@ -203,7 +203,7 @@ def read_case_file(path: Path) -> dict:
     except ValueError as e:
         raise CaseFileError(f"{path} is damaged or not a Spotter case file ({e})") from None
     version = doc.get("version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise CaseFileError(f"{path} is damaged: its format version is {version!r}")
     if version > CASE_FILE_VERSION:
         raise CaseFileError(

@@ -79,7 +79,10 @@ def iso(t: datetime) -> str:
 def unit_vector(values: object) -> np.ndarray:
     """A photo's appearance vector from a case file, at unit length as the ReID model gives it (a file
     written by another tool or by hand may scale it: scores are cosines, never above 1); ValueError
-    for one that is not a flat, finite, non-zero list of numbers."""
+    for one that is not a flat, finite, non-zero list of JSON numbers (a list of strings such as
+    ``["0.1", ...]`` is not one, though numpy would convert it)."""
+    if not isinstance(values, list) or not all(_number(v) for v in values):
+        raise ValueError("a photo's vector is not a flat list of finite numbers")
     vector = np.asarray(values, np.float64)
     if vector.ndim != 1 or not vector.size or not np.isfinite(vector).all():
         raise ValueError("a photo's vector is not a flat list of finite numbers")
@@ -90,9 +93,16 @@ def unit_vector(values: object) -> np.ndarray:
     return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
+def _number(value: object) -> bool:
+    """Whether a parsed JSON value is a number (``true`` and ``false`` are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def count(value: object) -> int:
-    """A track number or frame index from a case file; ValueError outside what a library can hold."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    """A track number or frame index from a case file; ValueError for anything but a whole number
+    (``4`` or ``4.0``: not ``4.9``, ``"4"`` or ``true``, which an earlier reading rounded or converted
+    and so marked another track) or one outside what a library can hold."""
+    if not _number(value) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"{value!r} is not a whole number")
     number = int(value)
     if not 0 <= number < 2**63:

@@ -291,3 +291,31 @@ def test_a_case_file_that_is_not_there_is_said_to_be_missing(tmp_path: Path) -> 
         read_case_file(tmp_path / "gone.spotter-case")
     with pytest.raises(CaseFileError, match="is not a file"):
         read_case_file(tmp_path)  # a folder still is not one
+
+
+def test_fields_of_the_wrong_json_type_are_refused_not_converted(tmp_path: Path) -> None:
+    """A hand-edited or foreign file was read loosely: ``"version": true`` counted as format 1, a mark on
+    track 4.9 marked track 4, ``"4"`` track 4, and a vector of numeric strings was converted. Each is a
+    damaged file now; a whole number written as ``4.0`` still reads."""
+    from pipeline.case_file import CASE_FILE_VERSION, CASE_FORMAT, CaseFileError, read_case_file
+
+    mark = {"track_id": 4, "first_frame": 0, "last_frame": 9, "verdict": "confirmed"}
+    photo = {"model": "osnet_x0_25_msmt17.onnx", "vector": [0.5] * 512}
+    doc = {"format": CASE_FORMAT, "version": CASE_FILE_VERSION, "case": {"name": "gate"}}
+    doc |= {"photos": [photo], "marks": [mark]}
+    path = tmp_path / "typed.spotter-case"
+    path.write_text(json.dumps(doc | {"marks": [mark | {"track_id": 4.0}]}))
+    assert read_case_file(path)["marks"][0]["track_id"] == 4.0
+    wrong = {
+        "format version": (doc | {"version": True}, "its format version is True"),
+        "fractional track": (doc | {"marks": [mark | {"track_id": 4.9}]}, "4.9 is not a whole number"),
+        "text frame": (doc | {"marks": [mark | {"first_frame": "0"}]}, "'0' is not a whole number"),
+        "boolean frame": (doc | {"marks": [mark | {"last_frame": True}]}, "True is not a whole number"),
+        "text vector": (doc | {"photos": [photo | {"vector": ["0.5"] * 512}]}, "not a flat list"),
+        "boolean vector": (doc | {"photos": [photo | {"vector": [True] * 512}]}, "not a flat list"),
+    }
+    for name, (each, words) in wrong.items():
+        path.write_text(json.dumps(each))
+        with pytest.raises(CaseFileError, match="is damaged") as raised:
+            read_case_file(path)
+        assert words in str(raised.value), (name, raised.value)
