@@ -64,7 +64,10 @@ def slug(text: str, limit: int, default: str) -> str:
     when nothing is left. A camera named in Cyrillic or Chinese keeps its name in its clips' names."""
     out: list[str] = []
     for c in unicodedata.normalize("NFC", text):
-        if unicodedata.category(c)[0] in "LMN" or c in "._-":
+        kind = unicodedata.category(c)[0]
+        # a mark is kept on the letter it modifies: one left on a replaced symbol (an emoji's
+        # presentation selector U+FE0F) would be an invisible character at the start of the name
+        if kind in "LN" or c in "._-" or (kind == "M" and out and unicodedata.category(out[-1])[0] in "LMN"):
             out.append(c)
         elif not out or out[-1] != "_":
             out.append("_")

@@ -1,5 +1,6 @@
 """File names holding control characters (a newline, an escape sequence) are shown escaped on the
-command line: one message stays one line, and no name writes a line that looks like Spotter's own."""
+command line: one message stays one line, and no name writes a line that looks like Spotter's own.
+The names Spotter writes from them (clips, report folders) keep letters and their marks only."""
 
 from __future__ import annotations
 
@@ -68,3 +69,16 @@ def test_a_video_path_with_a_newline_stays_one_line_in_hit_lists(tmp_path: Path,
         assert not any(line.startswith("b.mp4") for line in lines), (what, p.stdout)
     for what in ("search", "describe", "add", "show", "refine"):
         assert shown in runs[what].stdout, (what, runs[what].stdout)
+
+
+def test_a_file_name_keeps_marks_on_letters_only() -> None:
+    """An emoji's presentation selector (U+FE0F, a mark) outlived the emoji it followed: the report
+    folder of case '👮‍♀️ lobby' began with an invisible character. Marks on letters stay."""
+    from pipeline.file_names import slug
+
+    assert slug("\U0001f46e\u200d\u2640\ufe0f lobby", 50, "case") == "lobby"
+    assert slug("\u2764\ufe0f", 50, "case") == "case"
+    assert (
+        slug("Cafe\u0301 \u0e01\u0e34\u0e19 \u0915\u093f", 50, "x")
+        == "Caf\u00e9_\u0e01\u0e34\u0e19_\u0915\u093f"
+    )
