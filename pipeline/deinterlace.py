@@ -21,7 +21,8 @@ Costs, measured on ADL-Rundle-6 (1080p): ``idet`` too little to tell from decodi
 ADL-Rundle-6 (nor of their moved, cropped and enlarged variants), and every frame of the same woven
 with or without the flag. After a seek it needs a few frames to decide: the first frames of a clip
 or a player's jump into unflagged woven footage may still show combing. A graph FFmpeg cannot build
-(a pixel format these filters do not take) leaves the frames as decoded.
+(a pixel format these filters do not take) leaves the frames as decoded. A picture of no more lines
+than one field (``FIELD_LINES``) is not checked.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ FILTER = "bwdif"
 FILTER_ARGS = "mode=send_frame:parity=auto:deint=interlaced"  # one picture per frame; flagged frames only
 REASON_CHARS = 160  # the most of FFmpeg's own message quoted in ours
 WOVEN = ("tff", "bff")  # idet's decisions that a frame is interlaced (top or bottom field first)
+# The most lines of one field of any interlaced format (PAL's 576 / 2). A picture of no more lines is
+# one field (CIF, a DVR's sub-stream) or a thumbnail, never two fields woven, and idet's statistics
+# over so few lines are noise: a 16x16 video was flagged interlaced in every frame. Not checked.
+FIELD_LINES = 288
 
 
 class _Deinterlacer:
@@ -125,7 +130,7 @@ def deinterlaced(frames: Iterator[Decoded], counter: list[int] | None = None) ->
             if filt is not None and _shape(d.frame) != filt.shape:  # the picture changed size part-way
                 yield from _count(filt, filt.push(None), counter)
                 filt = None
-            if broken:
+            if broken or d.frame.height <= FIELD_LINES:
                 yield d
                 continue
             if filt is None:

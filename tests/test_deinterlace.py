@@ -125,3 +125,15 @@ def test_a_filter_ffmpeg_cannot_build_leaves_frames_as_decoded(
     assert len(got) == len(raw) and reader.deinterlaced_frames == 0
     assert all(np.array_equal(g, r) for g, r in zip(got, raw))
     assert sum("cannot check for interlacing" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_picture_of_a_fields_lines_or_fewer_is_not_checked(tmp_path: Path) -> None:
+    """idet judged a 16x16 video of noise interlaced in every frame, and indexing said so; no
+    interlaced format has so few lines (``FIELD_LINES``)."""
+    rng = np.random.default_rng(0)
+    noise = [rng.integers(0, 255, (16, 16, 3), dtype=np.uint8) for _ in range(20)]
+    video = write_frames(tmp_path / "tiny.mp4", noise, 10, False)
+    reader = VideoReader(probe(video))
+    got = [f.image for f in reader]
+    assert reader.deinterlaced_frames == 0
+    assert all(np.array_equal(g, r) for g, r in zip(got, decoded_as_is(video), strict=True))
