@@ -221,6 +221,34 @@ def test_a_library_replaced_under_the_service_is_opened_again(
     service.warm.library.close()
 
 
+def test_a_library_removed_or_emptied_under_the_service_is_not_made_again(
+    tmp_path: Path, runtime: Path, library: Path, frame_of
+) -> None:
+    """A sweep removed the library while its service ran: the next search made an empty library in its
+    place and said 'the person was not found', and every command after it read that one. Now the
+    service answers as a search of its own would, and writes nothing."""
+    from pipeline.cli.parser import build_parser
+    from pipeline.cli.search_service import SearchService
+
+    query = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    service = SearchService(str(library), build_parser("").parse_args)
+    argv = ["search", "--db", str(library), "--query", str(query), "--json"]
+    assert json.loads(service.answer(argv, str(tmp_path))["stdout"])["hits"]
+    library.unlink()
+    gone = service.answer(argv, str(tmp_path))
+    assert (
+        gone["code"] == 2
+        and gone["stderr"]
+        == f"error: no library at {library}: `main.py index VIDEO --db {library}` makes one\n"
+    )
+    assert not library.exists()
+    library.write_bytes(b"")  # a copy cut short
+    empty = service.answer(argv, str(tmp_path))
+    assert empty["code"] == 2 and "is an empty file, not a library" in empty["stderr"], empty
+    assert library.stat().st_size == 0
+    service.warm.library.close()
+
+
 def test_which_command_lines_a_service_may_answer(tmp_path: Path) -> None:
     from pipeline.cli.search_service import search_db
 

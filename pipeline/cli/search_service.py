@@ -317,6 +317,7 @@ class SearchService:
     def answer(self, argv: list[str], cwd: str, env: dict[str, str] | None = None) -> dict[str, Any]:
         """What ``main.py`` with ``argv``, run in ``cwd`` (with ``env``), prints and returns; "refused"
         with a reason for one this service does not answer (the caller then searches itself)."""
+        from pipeline.cli.common import existing_library
         from pipeline.cli.search_cmd import cmd_search
 
         if env is not None and env != self.environment:
@@ -353,6 +354,9 @@ class SearchService:
                 if level > handler.level:  # NOTSET (0) lets everything through already
                     root.setLevel(handler.level)
                 try:
+                    # a library file removed or emptied since is refused as a search of its own
+                    # refuses it: reopened, SQLite would make an empty library there and answer from it
+                    existing_library(args)
                     self.warm.fresh()
                     code = cmd_search(args, self.warm)
                 except SpotterError as e:
