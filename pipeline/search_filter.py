@@ -257,9 +257,9 @@ class TrackFilter:
             without_start = sum(1 for v in videos if clocks[v].start is None)
             videos = {v for v in videos if clocks[v].start is not None}
         if where.region is not None and videos:
-            x1, y1, _, _ = where.region
+            x1, y1, x2, y2 = where.region
             sizes = self.library.frame_sizes()
-            if all(x1 >= sizes[v][0] or y1 >= sizes[v][1] for v in videos):
+            if x2 <= 0 or y2 <= 0 or all(x1 >= sizes[v][0] or y1 >= sizes[v][1] for v in videos):
                 shown = ", ".join(sorted({f"{w}x{h}" for w, h in (sizes[v] for v in videos)}))
                 raise SearchError(
                     f"the region {where.region} lies outside the frame of every video searched ({shown})"

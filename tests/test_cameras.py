@@ -296,6 +296,9 @@ def test_a_region_keeps_the_tracks_that_enter_it(library_db: str) -> None:
     assert [h.track_id for h in bottom_right.candidates] == [5]  # not its fragment outside the region
     with pytest.raises(SearchError, match="outside the frame of every video searched"):
         s.match(q, where=SearchFilter(region=(400, 300, 500, 400)))
+    for above_or_left in ((-100, -100, -50, -50), (-100, 0, 0, 240), (0, -30, 320, 0)):  # a sweep: searched
+        with pytest.raises(SearchError, match="outside the frame of every video searched"):
+            s.match(q, where=SearchFilter(region=above_or_left))
     with pytest.raises(SearchError, match="X1 < X2"):
         SearchFilter(region=(50, 0, 10, 10))
 
