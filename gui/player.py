@@ -152,7 +152,11 @@ class PlayerWidget(QWidget):
             return True
         self.pause()
         try:
-            source = FrameSource(self._playable(path))
+            video_id = self.library.video_id(path)
+            known = (
+                (self.library.seek_table(video_id), self.library.indexed_frames(video_id)) if video_id else ()
+            )
+            source = FrameSource(self._playable(path), *known)
         except SpotterError as e:
             self.close_video()  # not the last video's frame, under another video's hit
             self.error.emit(str(e))

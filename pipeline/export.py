@@ -206,9 +206,12 @@ def iter_export_clip(
     rate = rate_around(path, info.fps)
     margin = round(config.margin_s * rate)
     first = max(0, int(start_frame) - margin)
-    limit = info.frame_count
-    if indexed_frames:  # never inside the track itself
-        limit = min(limit, max(indexed_frames, int(end_frame) + 1))
+    if indexed_frames:  # the frames indexed, counted as they decoded; never inside the track itself
+        limit = max(indexed_frames, int(end_frame) + 1)
+    elif info.declared_s:  # a count guessed from the span a container declares: the stream ends it
+        limit = int(end_frame) + margin + 1
+    else:
+        limit = info.frame_count
     last = min(limit - 1, int(end_frame) + margin)
     if last < first:
         raise ExportError(f"{video}: frames {start_frame}-{end_frame} are outside the video")

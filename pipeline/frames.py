@@ -29,15 +29,25 @@ SEEK_AHEAD = 90  # frames decoded forward at most before a jump seeks instead
 class FrameSource:
     """Decodes frames of one video by index. Not thread-safe: one per thread."""
 
-    def __init__(self, path: str | Path, seek_table: Sequence[tuple[int, int]] | None = None):
+    def __init__(
+        self, path: str | Path, seek_table: Sequence[tuple[int, int]] | None = None, indexed_frames: int = 0
+    ):
+        """``seek_table`` and ``indexed_frames``: the video's key frames and frame count as recorded
+        when it was indexed, where it was (a Matroska or MPEG-TS file declares a span, not a count:
+        the count guessed from it is replaced by the one indexed)."""
         self.info: VideoInfo = probe(path)
         self._table = list(seek_table) if seek_table else None
         self._frames: Iterator[Decoded] | None = None
         self._next = 0  # index of the frame the open decoder yields next
+        self._count = self.info.frame_count
+        if self.info.declared_s:
+            self._count = indexed_frames or self._count
 
     @property
     def frame_count(self) -> int:
-        return self.info.frame_count
+        """Frames of the video: its own count, or for a count guessed from a span, the one indexed
+        (without one, frames past the guess are still decoded when asked for)."""
+        return self._count
 
     @property
     def fps(self) -> float:
@@ -71,8 +81,8 @@ class FrameSource:
 
     def frame(self, index: int) -> np.ndarray:
         """BGR image of frame ``index`` (0-based); :class:`VideoError` past the end or on damage."""
-        if index < 0 or (self.info.frame_count and index >= self.info.frame_count):
-            raise VideoError(f"{self.info.path}: frame {index} is outside 0..{self.info.frame_count - 1}")
+        if index < 0 or (self._count and index >= self._count and not self.info.declared_s):
+            raise VideoError(f"{self.info.path}: frame {index} is outside 0..{self._count - 1}")
         if self.info.images is not None:  # a folder of images: each frame is a file
             image = image_at(self.info.images, index, (self.info.width, self.info.height))
             if image is None:

@@ -289,3 +289,48 @@ def test_a_symbolic_link_loop_as_the_clip_is_one_line(tmp_path: Path, tud_librar
         )  # fmt: skip
         assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
         assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_a_clip_of_a_matroska_recording_that_sped_up_is_whole(tmp_path: Path) -> None:
+    """Matroska and MPEG-TS declare a span, not a count of frames: the count guessed from the span and
+    the first frames' rate (2 fps here, 10 fps after 5 s) cut a hit's clip short without a word, or
+    refused it as 'outside the video', and the player refused to show the hit (a sweep). The frames
+    indexed bound a clip and the player; without them, the stream ends them."""
+    import itertools
+    from fractions import Fraction
+
+    import av
+
+    from bench.sequences import frames_of
+    from pipeline.export import drain, iter_export_clip
+    from pipeline.video import VideoReader, probe
+
+    keep = [*range(0, 50, 5), *range(50, 80)]  # 5 s at 2 fps, then 3 s at 10 fps: 40 frames
+    images = list(itertools.islice(frames_of(pets().video), 80))
+    video = tmp_path / "event.mkv"
+    with av.open(str(video), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = images[0].shape[1], images[0].shape[0], "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for k in keep:
+            frame = av.VideoFrame.from_ndarray(images[k], format="bgr24")
+            frame.pts, frame.time_base = k * 100, Fraction(1, 1000)
+            c.mux(s.encode(frame))
+        c.mux(s.encode())
+    info = probe(video)
+    assert info.declared_s and info.frame_count < 30  # the guess
+    decoded = [f.image for f in VideoReader(info)]
+    assert len(decoded) == len(keep)
+    config = ExportConfig(margin_s=0.0)
+    for indexed in (len(keep), 0):  # the count indexed, and none known
+        clip = drain(iter_export_clip(video, 20, 35, tmp_path / f"clip{indexed}.mp4", config=config,
+                                      indexed_frames=indexed))  # fmt: skip
+        assert (clip.start_frame, clip.end_frame, clip.frames) == (20, 35, 16)
+        got = decode_all(clip.path)
+        assert len(got) == 16 and np.abs(got[0].astype(int) - decoded[20]).mean() < 6
+    from pipeline.frames import FrameSource
+
+    for indexed in (len(keep), 0):  # the player: every frame, also past the guessed count
+        with FrameSource(video, indexed_frames=indexed) as source:
+            assert source.frame_count == (indexed or info.frame_count)
+            assert np.array_equal(source.frame(35), decoded[35])

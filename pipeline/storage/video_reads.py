@@ -101,6 +101,11 @@ class VideoReads(LibraryBase):
             return None
         return [(int(i), int(p)) for i, p in json.loads(raw)]
 
+    def indexed_frames(self, video_id: int) -> int:
+        """How many frames the video had as it was indexed (counted as they decoded; 0: unknown)."""
+        with self._read() as s:
+            return int(s.scalar(select(VideoRow.frame_count).where(VideoRow.id == video_id)) or 0)
+
     def video_id(self, path: str | Path) -> int | None:
         """The library's video at ``path``; None for none, and for a name that is not text (such a
         video is never indexed: see :mod:`pipeline.file_names`)."""
