@@ -251,3 +251,42 @@ def test_frame_rate_rules() -> None:
     assert fps == 10.0 and "declared" in note
     fps, note = choose_fps(0.0, 0.0, 0.0)
     assert fps == 25.0 and "assumed" in note
+
+
+def _remuxed(source: Path, out: Path, shift_s: float = 0.0, drop: int = 0) -> Path:
+    """``source``'s packets in a new file: moved ``shift_s`` earlier (an MP4 then starts with an edit
+    list, as ``ffmpeg -ss N -c copy`` writes), the first ``drop`` left out (a cut before a key frame)."""
+    import av
+
+    with av.open(str(source)) as i, av.open(str(out), "w") as o:
+        s = i.streams.video[0]
+        t = o.add_stream_from_template(s)
+        shift = round(shift_s / s.time_base)
+        for k, p in enumerate(p for p in i.demux(s) if p.size):
+            if k < drop:
+                continue
+            p.pts, p.dts, p.stream = p.pts - shift, p.dts - shift, t
+            o.mux(p)
+    return out
+
+
+def test_frames_are_found_by_the_frames_decoded_in_files_cut_without_decoding(tmp_path: Path) -> None:
+    """A seek table read from the packets ranked a frame among all of them: in an MP4 whose edit list
+    hides its first 15 frames, or a Matroska file cut 5 packets into a group of pictures (20 frames
+    that cannot decode), the player showed frames 1.5-2 s from the ones asked for (a sweep)."""
+    import itertools
+
+    from bench.sequences import frames_of, write_video
+
+    gop = tmp_path / "gop.mp4"
+    write_video(gop, itertools.islice(frames_of(pets().video), 200), 10.0)
+    for copy in (
+        _remuxed(gop, tmp_path / "edit.mp4", shift_s=1.5),
+        _remuxed(gop, tmp_path / "cut.mkv", drop=5),
+    ):
+        decoded = [f.image for f in VideoReader(probe(copy))]
+        table = scan_keyframes(copy)
+        assert table and len(decoded) < 200, copy.name
+        with FrameSource(copy) as source:
+            for k in (150, len(decoded) - 1, 20, 120):  # jumps: each seeks
+                assert np.array_equal(source.frame(k), decoded[k]), (copy.name, k)
