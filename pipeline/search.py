@@ -330,8 +330,10 @@ class Searcher:
             keep = [i for i in keep if owners[int(pks[i])] in scope.people]
         pks, scores, dark, in_grey = pks[keep], scores[keep].astype(np.float64), dark[keep], in_grey[keep]
         if len(pks):
-            # re-score only the tracks that could reach the cut (the rest keep their mean score)
-            near = scores >= max(low, float(scores.max()) - margin) - cfg.rescore_window
+            # re-score the tracks that could reach the floor (the rest keep their mean score); by the
+            # floor alone, not by the best track found, so that a track scores the same under any
+            # filter (under --video, a track the whole library's best left unscored was re-scored)
+            near = scores >= low - cfg.rescore_window
             near &= np.arange(len(pks)) < cfg.rescore_max
             if dark.any():  # each track against the query of its kind
                 scores[near & dark] = self.score(grey_vec, pks[near & dark], scores[near & dark])

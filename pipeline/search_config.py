@@ -52,9 +52,12 @@ class SearchConfig:
         who are not in the footage through (26 of 26 cross-video searches got hits).
     max_hits: at most this many hits (0: no limit).
     candidates: nearest tracks fetched from the vector index before re-scoring and thresholds.
-    rescore_window: tracks whose mean score is within this of the expected cut are re-scored by
-        ``score_by`` (a track's best crop rarely beats its mean by more); the rest keep the mean.
-    rescore_max: at most this many tracks are re-scored per search (bounds the time at any size).
+    rescore_window: tracks whose mean score is within this of the floor (or above it) are re-scored
+        by ``score_by`` (a track's best crop rarely beats its mean by more); the rest keep the mean.
+        Judged against the floor, not the best track found, a track's score is the same under any
+        filter.
+    rescore_max: at most this many tracks are re-scored per search, the best by their mean (bounds
+        the time at any size; beyond it, a track's score may depend on the filter).
     display_floor: lowest score kept as a candidate for interactive threshold changes (GUI slider).
     like_with_like: compare the tracks recorded without colour (night, infrared) with the query photo
         turned grey (:mod:`pipeline.monochrome`; False: with the colour photo, as before, kept to

@@ -170,3 +170,37 @@ def test_a_grey_photos_hit_inside_a_window_stays_a_hit(tmp_path: Path) -> None:
     for where in (SearchFilter(), SearchFilter(start=datetime(2026, 11, 22))):
         assert [h.track_id for h in s.match(q, where=where, grey_vec=q).hits] == [2], where
     library.close()
+
+
+def test_a_track_scores_the_same_under_any_filter(library_db: str) -> None:
+    """Tracks far below the library's best kept their mean score, and only those near it were scored
+    by their best crop: under --video the same track was re-scored (0.55 -> 0.50) and stopped being
+    a hit it had been without the filter, or became one (a sweep: 0.517 without, 0.498 with it).
+    Which tracks are re-scored depends on the floor alone now."""
+    rng = np.random.default_rng(5)
+    q = unit(rng.normal(size=DIM))
+
+    def look(score: float) -> np.ndarray:
+        n = unit(rng.normal(size=DIM))
+        return score * q + np.sqrt(1 - score**2) * unit(n - (n @ q) * q)
+
+    library = Library(library_db)
+    videos = []
+    for k, (mean, crop) in enumerate([(0.95, 0.95), (0.55, 0.50)]):
+        info = VideoInfo(Path(f"/videos/cam{k}.mp4"), 1, 0.0, f"cam{k}".ljust(64, "0"), 10.0, 100, 320, 240)
+        vid = library.start_video(info, "det", "test-reid", {}).video_id
+        frames = np.arange(0, 20, dtype=np.float64)
+        path = np.column_stack([frames, frames / 10, np.tile([*LEFT, 0.9], (20, 1))])
+        record = TrackRecord(1, path, look(mean), look(crop)[None], (0,), b"\xff\xd8", 0.5)
+        library.commit_chunk(vid, [record], 100, None, "test-reid")
+        library.finish_video(vid, "done", 100)
+        videos.append(vid)
+    s = searcher(library, SearchConfig(min_score=0.52, calibrate=False))
+
+    def scored(where: SearchFilter | None = None) -> tuple[float, bool]:
+        m = s.match(q, where=where)
+        (track,) = [h for h in m.candidates if h.video_id == videos[1]]
+        return round(track.score, 3), any(h.video_id == videos[1] for h in m.hits)
+
+    assert scored() == scored(SearchFilter(videos=(videos[1],))) == (0.5, False)
+    library.close()
