@@ -1,6 +1,7 @@
-"""A search whose filters (cameras, times, region, clothing colours) left out every hit says so, instead
-of "the person was not found" (a hostile review: `search --query PHOTO --upper white` said "no hits
-... (best score 0.966): the person was not found" of a person plainly in the footage)."""
+"""A search whose filters (a video, cameras, times, region, clothing colours) left out every hit says
+so, instead of "the person was not found" (a hostile review: `search --query PHOTO --upper white`
+said "no hits ... (best score 0.966): the person was not found" of a person plainly in the
+footage)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ def test_a_filter_that_left_out_better_tracks_than_its_hits_says_so(
     )
     p = cli(*search, "--camera", tud_camera)
     assert p.returncode == 0 and "scoring above its best hit" not in p.stderr, p.stderr
+    pets_video = next(v.video_id for v in indexed.videos() if v.camera == other)
+    p = cli(*search, "--video", str(pets_video))  # --video gave no note (a sweep)
+    assert p.returncode == 0 and "hits (" in p.stdout, p.stdout
+    assert f"note: the filter (--video {pets_video}) left out " in p.stderr, p.stderr
+    assert "scoring above its best hit" in p.stderr, p.stderr
 
 
 def test_a_search_with_no_filter_and_no_hits_still_says_not_found(

@@ -129,7 +129,7 @@ def gone_away(library: Library, hits: Sequence[Hit]) -> None:
 def filtered_out(
     searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter, video: str | None
 ) -> str:
-    """What the filters (cameras, times, region, clothing colours) left out of a search that found
+    """What the filters (a video, cameras, times, region, clothing colours) left out of a search that found
     no one: the hits the same search has without them, said as such, so that "not found" is not
     read as "not in the footage" when it is "not inside the filter" (a hostile review: a photo
     narrowed by a colour the person does not wear said "not found (best score 0.966)"). "" when
@@ -155,11 +155,11 @@ def better_outside(
     video: str | None,
     hits: Sequence[Hit],
 ) -> str:
-    """A note where the cameras, times or region asked left out tracks that score above every hit
-    inside them: inside a narrow window the best there may be a look-alike, and it reads as the person
-    with nothing to compare it with (a helper's sweep: a window of the first 20 s held one hit, another
-    man at 0.792, whom no search without the window lists). "" otherwise."""
-    if not where.active or not hits:
+    """A note where the video, cameras, times or region asked left out tracks that score above every
+    hit inside them: inside a narrow window the best there may be a look-alike, and it reads as the
+    person with nothing to compare it with (a helper's sweep: a window of the first 20 s held one hit,
+    another man at 0.792, whom no search without the window lists). "" otherwise."""
+    if not (where.active or video) or not hits:
         return ""
     inside, best = {h.track_pk for h in hits}, max(h.score for h in hits)
     outside = [h for h in _without_filter(searcher, result, args, where, video) if h.track_pk not in inside]
@@ -174,7 +174,8 @@ def better_outside(
 
 
 def _filters_given(args: argparse.Namespace) -> list[str]:
-    given = [f"--camera {c}" for c in dict.fromkeys(args.camera)]
+    given = [f"--video {args.video}"] if args.video is not None else []
+    given += [f"--camera {c}" for c in dict.fromkeys(args.camera)]
     given += [
         o for o, v in (("--from", args.time_from), ("--to", args.time_to), ("--region", args.region)) if v
     ]
@@ -184,9 +185,10 @@ def _filters_given(args: argparse.Namespace) -> list[str]:
 def _without_filter(
     searcher: Searcher, result: SearchResult, args: argparse.Namespace, where: SearchFilter, video: str | None
 ) -> tuple[Hit, ...]:
-    """The hits of the same search without its cameras, times and region (the embedding is kept)."""
-    if where.active:
-        return searcher.match(result.vector, video, args.threshold, None, None, result.grey_vector).hits
+    """The hits of the same search without its video, cameras, times and region (the embedding is
+    kept)."""
+    if where.active or video:
+        return searcher.match(result.vector, None, args.threshold, None, None, result.grey_vector).hits
     return result.hits  # only a colour narrowed the hits
 
 
