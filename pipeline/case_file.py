@@ -339,7 +339,7 @@ def import_case(
             path = label  # without its image: the case keeps the vector, and names the photo
             if data is not None:
                 target = (
-                    folder / f"{k + 1:02d}_{safe_name(re.sub(r'^[0-9]{2}_', '', label))}"
+                    folder / f"{k + 1:02d}_{safe_name(re.sub(r'^[0-9]{2}_', '', label), 'photo')}"
                 )  # (numbered once)
                 try:
                     with open(target, "xb") as f:  # a folder of its own: nothing else's photo is replaced

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import StorageError
+from pipeline.file_names import slug
 from pipeline.storage import Library
 from pipeline.types import Box
 
@@ -63,7 +64,7 @@ def keep_query_photos(
     out = []
     try:
         for k, (name, image) in enumerate(photos, 1):
-            target = folder / f"{k:02d}_{safe_name(Path(name).stem)}.png"
+            target = folder / f"{k:02d}_{safe_name(Path(name).stem, 'photo')}.png"
             ok, data = cv2.imencode(".png", image)
             if not ok:
                 raise StorageError(f"cannot encode the query photo {name}")
@@ -92,7 +93,13 @@ def new_folder(base: Path) -> Path:
     raise StorageError(f"cannot find a free folder name beside {base}")
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe version of a name (letters, digits, space, dot, dash, underscore)."""
-    keep = "".join(c if c.isalnum() or c in " ._-" else "_" for c in name).strip(" .")
-    return keep[:80] or "case"
+# The most bytes (UTF-8) of a case's or a photo's name in the names of its folder and files: a file
+# name holds 255, and a folder made again takes a " (2)" after it, a photo a "01_" before it.
+NAME_BYTES = 120
+
+
+def safe_name(name: str, default: str = "case") -> str:
+    """A name as part of a file name (:func:`pipeline.file_names.slug`), cut by bytes: a case named
+    in 90 letters of four bytes each (a name within the 100 characters a case may have) could not
+    make its photos' folder, cut at 80 characters ("File name too long", a sweep)."""
+    return slug(name, NAME_BYTES, default)
