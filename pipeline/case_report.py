@@ -17,6 +17,7 @@ hidden folder, which the next report into the same folder removes once its proce
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -54,13 +55,20 @@ class ReportFiles:
     files: tuple[Path, ...]  # every file written, the PDF and SHA256SUMS included
 
 
-def build_folder(out: Path) -> Path:
-    """A new hidden folder under ``out`` to build a report in (the abandoned ones there removed)."""
+def build_folder(out: Path) -> tuple[Path, list[Path]]:
+    """A new hidden folder under ``out`` to build a report in (the abandoned ones there removed), and
+    the folders made for it (``out`` and the parents it lacked, deepest first), for a report that
+    fails to take away with it: it is whole or not there, and a mistyped --out leaves nothing."""
+    made = []
+    for folder in (out, *out.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        made.append(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if not out.is_dir():
             raise ExportError(f"{out}: not a folder; choose a folder for the report")
-        return new_part(out, directory=True)
+        return new_part(out, directory=True), made
     except FileExistsError:
         raise ExportError(f"{out}: not a folder; choose a folder for the report") from None
     except OSError as e:
@@ -126,7 +134,7 @@ def write_case_report(
             case.name,
             len(outside),
         )
-    folder = build_folder(folder_in)
+    folder, made = build_folder(folder_in)
     try:
         files = None
         for step in _fill(library, models, case, sure, outside, result, confirmed, words, folder):
@@ -138,6 +146,9 @@ def write_case_report(
         final = publish(folder, case.name)
     except BaseException as e:  # failed or cancelled: a report is whole or not there
         shutil.rmtree(folder, ignore_errors=True)
+        for empty in made:  # the folders made for it, unless something else was put there meanwhile
+            with contextlib.suppress(OSError):
+                empty.rmdir()
         if isinstance(e, OSError):  # the PDF or the checksums (a full disk, a share gone)
             raise ExportError(f"cannot write the report in {folder.parent}: {e.strerror or e}") from e
         raise

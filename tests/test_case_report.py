@@ -254,3 +254,28 @@ def test_a_symbolic_link_loop_as_the_report_folder_is_refused_before_the_search(
     p = cli("case", "report", "gate", "--out", str(loop / "reports"), "--db", str(library.db_path))
     assert p.returncode == 2 and "cannot resolve the path" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_a_report_that_fails_takes_the_folders_made_for_it_away(
+    tmp_path: Path, indexed, models, frame_of, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report whose clip could not be cut (its video moved) left the --out folder it made, and the
+    parents a mistyped path lacked (a sweep): a report is whole or not there. A folder that was
+    there before stays, with what else is in it."""
+    import pipeline.case_report
+
+    library, _ = _case(tmp_path, indexed, models, frame_of)
+
+    def failing(*_args, **_kwargs):
+        (tmp_path / "kept" / "other.txt").write_text("another program's file")
+        raise ExportError("the indexed video cannot be read now")
+        yield  # a generator, as _fill is
+
+    monkeypatch.setattr(pipeline.case_report, "_fill", failing)
+    (tmp_path / "kept").mkdir()
+    for out in (tmp_path / "new" / "deeper" / "reports", tmp_path / "kept" / "reports"):
+        with pytest.raises(ExportError, match="cannot be read now"):
+            _report(library, models, "gate", out)
+    assert not (tmp_path / "new").exists() and sorted(p.name for p in (tmp_path / "kept").iterdir()) == [
+        "other.txt"
+    ]
