@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.file_names import normal_name
 from pipeline.timestamps import time_in_name, times_in_name, without_times
 from pipeline.types import clock_at, fmt_time
 
@@ -53,6 +54,15 @@ _COUNTER_AFTER_TIME = re.compile(r"^[ _.-]*(\(\d{1,4}\)(?=$|[ _.-])|\d{1,4}$)")
 
 
 def guess_camera(
+    path: str | Path, is_folder: bool | None = None, images: Sequence[Path] = ()
+) -> tuple[str, str]:
+    """(camera name, where it came from), the name as an operator's is kept (:func:`normal_name`: a
+    folder named on macOS is decomposed), see :func:`_guess_camera`."""
+    name, source = _guess_camera(path, is_folder, images)
+    return normal_name(name), source
+
+
+def _guess_camera(
     path: str | Path, is_folder: bool | None = None, images: Sequence[Path] = ()
 ) -> tuple[str, str]:
     """(camera name, where it came from) for a video file or a folder of snapshots (a path that

@@ -55,6 +55,14 @@ def one_line(text: object) -> str:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
+def normal_name(text: str) -> str:
+    """An operator's name for something (a camera, a case) as Spotter keeps and compares it: composed
+    (NFC: 'café' typed as e + U+0301, as macOS writes file names, is the 'café' typed as one
+    letter; two cases or cameras whose names look alike were two, and one was not found by the
+    other's name) and each run of white space one space."""
+    return unicodedata.normalize("NFC", " ".join(str(text).split()))
+
+
 def slug(text: str, limit: int, default: str) -> str:
     """``text`` as part of a file name Spotter writes (a clip, a report's folder): letters of any
     script with their combining marks (Thai, Devanagari, an accent macOS keeps apart), digits, ``.``,

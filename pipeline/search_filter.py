@@ -23,6 +23,7 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.errors import SearchError
+from pipeline.file_names import normal_name
 from pipeline.storage import Library
 from pipeline.storage.clock import TrackTimes, VideoClock
 from pipeline.types import iso_time, overlapping
@@ -43,6 +44,8 @@ class SearchFilter:
     region: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
+        # as camera names are kept (--camera 'café' typed either way, 'Gate  2' with two spaces)
+        object.__setattr__(self, "cameras", tuple(dict.fromkeys(normal_name(c) for c in self.cameras)))
         if self.start is not None and self.end is not None and self.start > self.end:
             raise SearchError(f"the time window ends ({self.end}) before it starts ({self.start})")
         if self.region is not None:
@@ -242,7 +245,7 @@ class TrackFilter:
 
     def allowed(self, where: SearchFilter, clocks: dict[int, VideoClock]) -> Allowed:
         """The tracks inside the filter; :class:`SearchError` for a camera the library does not have."""
-        known = {c.camera for c in clocks.values()}
+        known = {normal_name(c.camera) for c in clocks.values()}  # a library from before names were kept so
         unknown = [c for c in where.cameras if c not in known]
         if unknown:
             names = ", ".join(sorted(k for k in known if k)) or "none"
@@ -251,7 +254,7 @@ class TrackFilter:
             )
         videos = set(clocks) if not where.videos else set(where.videos) & set(clocks)
         if where.cameras:
-            videos = {v for v in videos if clocks[v].camera in where.cameras}
+            videos = {v for v in videos if normal_name(clocks[v].camera) in where.cameras}
         without_start = 0
         if where.timed:
             without_start = sum(1 for v in videos if clocks[v].start is None)

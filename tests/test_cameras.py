@@ -19,6 +19,7 @@ from pipeline.cameras import (
     OPERATOR,
     clock_label,
     container_creation_time,
+    guess_camera,
     parse_clock,
 )
 from pipeline.errors import SearchError, StorageError
@@ -348,3 +349,25 @@ def test_the_track_table_takes_in_new_tracks_without_reading_it_all_again(librar
     same_as_fresh()
     assert reads[0] == 8  # a removal: everything read again (b's 3, d's 5)
     assert b in tracks.table().videos.tolist() and a not in tracks.table().videos.tolist()
+
+
+def test_names_that_look_alike_are_one_name(library_db: str) -> None:
+    """'café' typed as e + U+0301 (as macOS writes file names) and as one letter made two cases that
+    both printed 'café', and --camera in one form did not find a camera named in the other; a
+    --camera with two spaces did not find the camera whose name --set-camera had collapsed (a
+    sweep). Names are kept and compared composed (NFC), white space collapsed."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    q = unit(np.random.default_rng(5).normal(size=DIM))
+    library, ids = cameras_library(library_db, q)
+    library.set_camera(ids["c"], f"{decomposed}  yard")
+    assert library.clocks()[ids["c"]].camera == f"{composed} yard"
+    s = searcher(library, SearchConfig(min_score=0.5, relative_margin=1.0, candidates=1))
+    for typed in (f"{decomposed} yard", f"{composed}   yard"):
+        assert [h.video_id for h in s.match(q, where=SearchFilter(cameras=(typed,))).hits] == [ids["c"]]
+    library.create_case(decomposed, [])
+    with pytest.raises(StorageError, match="already"):
+        library.create_case(composed, [])
+    assert [c[0] for c in library.cases()] == [composed]
+    assert library.case(decomposed).name == composed
+    assert guess_camera(f"/v/{decomposed}_20261121_143000.mp4")[0] == composed
+    library.close()

@@ -107,10 +107,12 @@ JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner: part of
 
 
 def clean_name(text: str, limit: int, what: str) -> str:
-    """An operator's name for something (a camera, a case): spaces collapsed, 1 to ``limit`` characters."""
+    """An operator's name for something (a camera, a case) as kept (:func:`normal_name`), 1 to
+    ``limit`` characters."""
     from pipeline.errors import StorageError
+    from pipeline.file_names import normal_name
 
-    name = " ".join(str(text).split())
+    name = normal_name(text)
     if not name or len(name) > limit:
         shown = name if len(name) <= limit else f"{name[:40]}... ({len(name)} characters)"
         raise StorageError(f"a {what} name must have 1 to {limit} characters, not {shown!r}")
