@@ -380,3 +380,36 @@ def test_a_long_name_of_four_byte_letters_keeps_its_photos(tmp_path: Path) -> No
     assert kept.parent.name.startswith("\U00020000") and kept.name.startswith("01_\U00020001")
     assert np.array_equal(cv2.imread(str(kept)), photo)
     library.close()
+
+
+def test_refine_says_what_it_could_not_use_and_new_refuses_a_taken_name_first(
+    tmp_path: Path, frame_of, models
+) -> None:
+    """A sweep: `case refine` listed hits of a video moved away without the note `search` gives, and
+    said 'examples: 0 photo(s)' of a case whose photos were of another ReID model, unexplained;
+    `case new` with a taken name ran the models on every photo before refusing it."""
+    import shutil
+
+    video = tmp_path / "cam1.mp4"
+    shutil.copy(tud().video, video)
+    db = tmp_path / "lib.db"
+    assert cli("index", str(video), "--db", str(db), "--quiet").returncode == 0
+    photo = gt_crop(tmp_path, frame_of, tud(), 3, 53)
+    assert cli("case", "new", "gate", "--query", str(photo), "--db", str(db)).returncode == 0
+    library = Library(db)
+    vector = library.case("gate").vectors(models.reid_id)[0]
+    library.create_case(
+        "old model", [(str(photo), "other.onnx", vector), (str(photo), models.reid_id, vector)]
+    )
+    library.close()
+    taken = cli(
+        "case", "new", "gate", "--query", str(photo), "--reid-model", "/nonexistent.onnx", "--db", str(db)
+    )
+    assert taken.returncode == 2 and "a case named 'gate' already exists" in taken.stderr, taken.stderr
+    p = cli("case", "refine", "old model", "--db", str(db))
+    assert p.returncode == 0 and "1 photo(s)" in p.stdout, p.stdout
+    assert "note: 1 of the case's photos were embedded with another ReID model (other.onnx)" in p.stderr
+    video.rename(tmp_path / "moved.mp4")
+    p = cli("case", "refine", "gate", "--db", str(db))
+    assert p.returncode == 0 and "hits (" in p.stdout, p.stdout
+    assert "not where they were indexed" in p.stderr, p.stderr

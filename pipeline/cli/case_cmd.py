@@ -37,6 +37,7 @@ def case_new(args: argparse.Namespace) -> int:
 
     name = clean_name(args.name, MAX_CASE_NAME, "case")  # as stored, and refused before the models load
     library = open_library(args, create=True)
+    library.check_case_name_free(name)
     photos, greys = [], []
     if args.photos:
         searcher = Searcher(library, model_set(args, library=library))
@@ -88,7 +89,7 @@ def case_add(args: argparse.Namespace) -> int:
 
 def case_refine(args: argparse.Namespace) -> int:
     from models.errors import SpotterError
-    from pipeline.cli.search_cmd import check_reid_model
+    from pipeline.cli.search_cmd import check_reid_model, gone_away
     from pipeline.grey_query import case_greys
     from pipeline.refine import Review, refine
     from pipeline.search import Searcher
@@ -105,9 +106,16 @@ def case_refine(args: argparse.Namespace) -> int:
             f"case {case.name!r} has no query photo for the model {searcher.models.reid_id} and no confirmed "
             "track: nothing to search for"
         )
+    other = sorted({m for _, m, _ in case.photos if m != searcher.models.reid_id})
+    if other:  # a photo is compared with vectors of its own model only (a sweep: '0 photo(s)', unsaid)
+        err(
+            f"note: {len(case.photos) - len(photos)} of the case's photos were embedded with another ReID "
+            f"model ({', '.join(map(one_line, other))}) and are not searched with {searcher.models.reid_id}"
+        )
     where = filter_from_json(json.loads(case.filter_json or "{}"))
     review = Review(photos, case.marked("confirmed"), case.marked("rejected"), greys)
     m = refine(searcher, review, where, max_hits=args.top)
+    gone_away(library, m.hits)  # as search says it (a sweep: refine did not)
     if args.json:
         out(json.dumps({"case": case.name, "hits": [h.to_json() for h in m.hits]}))
         return 0

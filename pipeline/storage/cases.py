@@ -119,8 +119,7 @@ class CaseStore(LibraryBase):
         who opened it and when, its filter and its marks (who, when), in the same transaction."""
         name, notes = clean_name(name, MAX_CASE_NAME, "case"), text_only(str(notes), "case note")
         with self._write(f"cannot create the case {name!r}") as s:
-            if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
-                raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
+            _refuse_taken(s, name)
             case = CaseRow(name=name, created_by=operator(), notes=str(notes))
             if imported is not None:
                 case.created_by, case.created_at = imported.created_by, imported.created_at
@@ -224,6 +223,12 @@ class CaseStore(LibraryBase):
                 have[pk], added = verdict, added + 1
         return added, tuple(differ)
 
+    def check_case_name_free(self, name: str) -> None:
+        """StorageError where a case of that name exists: said before the work of making a new one
+        (a sweep: `case new` ran both models on every photo first)."""
+        with self._read() as s:
+            _refuse_taken(s, clean_name(name, MAX_CASE_NAME, "case"))
+
     def case(self, name: str) -> CaseInfo:
         with self._read() as s:
             case_id = self._case_id(s, name)
@@ -299,3 +304,8 @@ class CaseStore(LibraryBase):
         if found is None:
             raise StorageError(f"no case named {name!r} (create it with: case new {name!r} --query PHOTO)")
         return int(found)
+
+
+def _refuse_taken(s: Session, name: str) -> None:
+    if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
+        raise StorageError(f"a case named {name!r} already exists (case show {name!r})")
