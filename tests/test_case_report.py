@@ -215,7 +215,7 @@ def test_a_published_report_folder_is_readable_by_others(tmp_path: Path) -> None
 
     old = os.umask(0o022)
     try:
-        folder = publish(build_folder(tmp_path), "gate")
+        folder = publish(build_folder(tmp_path)[0], "gate")
     finally:
         os.umask(old)
     assert folder.name == "spotter_report_gate" and folder.stat().st_mode & 0o777 == 0o755
