@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.types import Hit
+from pipeline.types import Hit, elapsed_s
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def route(hits: Sequence[Hit], confirmed: Sequence[int] = ()) -> list[RouteStop 
     last_camera = ""
     for stop in timed:
         if seen_until is not None:
-            gap = (stop.start_time - seen_until).total_seconds()
+            gap = elapsed_s(seen_until, stop.start_time)
             if gap > 0:
                 out.append(RouteGap(gap, stop.camera != last_camera))
         out.append(stop)

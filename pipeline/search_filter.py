@@ -26,7 +26,7 @@ from pipeline.errors import SearchError
 from pipeline.file_names import normal_name
 from pipeline.storage import Library
 from pipeline.storage.clock import TrackTimes, VideoClock
-from pipeline.types import iso_time, overlapping
+from pipeline.types import elapsed_s, iso_time, overlapping
 
 
 @dataclass(frozen=True)
@@ -276,9 +276,9 @@ class TrackFilter:
             if where.timed:  # the window as seconds into this video
                 start = clocks[v].start
                 if where.start is not None:
-                    keep &= t.end_s[rows] >= (where.start - start).total_seconds()
+                    keep &= t.end_s[rows] >= elapsed_s(start, where.start)
                 if where.end is not None:
-                    keep &= t.start_s[rows] <= (where.end - start).total_seconds()
+                    keep &= t.start_s[rows] <= elapsed_s(start, where.end)
             if where.region is not None:
                 keep &= overlapping(t.boxes[rows], where.region)
             parts.append(t.pks[rows][keep])

@@ -77,11 +77,30 @@ def enters(path: np.ndarray, region: tuple[float, float, float, float]) -> bool:
 
 def clock_at(start: datetime | None, offset_s: float) -> datetime | None:
     """The wall-clock time ``offset_s`` seconds into a video that started at ``start`` (None where
-    unknown, or beyond the calendar: a start typed as year 9999 before such times were refused)."""
-    try:
-        return None if start is None else start + timedelta(seconds=float(offset_s))
-    except OverflowError:
+    unknown, or beyond the calendar: a start typed as year 9999 before such times were refused).
+
+    Times are this computer's local time, and a recording runs on through a change to or from
+    daylight saving time: 79 s into a video started at 01:59:30 on the night the clocks go forward
+    is 03:00:49, not 02:00:49, a time that never was (a sweep)."""
+    if start is None:
         return None
+    step = timedelta(seconds=float(offset_s))
+    try:
+        return (start.astimezone() + step).astimezone().replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):  # beyond what this computer's zone rules cover
+        try:
+            return start + step
+        except OverflowError:
+            return None
+
+
+def elapsed_s(a: datetime, b: datetime) -> float:
+    """Seconds from local wall-clock time ``a`` to ``b`` as they passed (:func:`clock_at`: an hour
+    less across the night the clocks go forward)."""
+    try:
+        return (b.astimezone() - a.astimezone()).total_seconds()
+    except (OverflowError, OSError, ValueError):
+        return (b - a).total_seconds()
 
 
 def stored_local(stored: datetime) -> datetime:
