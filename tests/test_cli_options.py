@@ -40,6 +40,24 @@ def test_a_second_video_is_refused_not_dropped(capsys: pytest.CaptureFixture) ->
     assert ended.value.code == 2 and "--video is given twice" in capsys.readouterr().err
 
 
+def test_a_file_named_with_a_leading_dash_is_said_how_to_give(capsys: pytest.CaptureFixture) -> None:
+    """`index -x.mp4` said only 'the following arguments are required: videos', `export --out
+    -y.mp4` 'expected one argument' (a sweep). A negative number is no file name."""
+    for words, said in (
+        (["index", "-x.mp4"], "the following arguments are required: videos ('-x.mp4' starts with '-'"),
+        (["index", "a.mp4", "-x.mp4"], "unrecognized arguments: -x.mp4 ('-x.mp4' starts with '-'"),
+        (["export", "--hit", "1", "--out", "-y.mp4"], "write it as ./-y.mp4)"),
+    ):
+        with pytest.raises(SystemExit):
+            build_parser("").parse_args(words)
+        assert said in capsys.readouterr().err, words
+    with pytest.raises(SystemExit):
+        build_parser("").parse_args(["search", "--query", "q.jpg", "--threshold", "-0.5"])
+    assert "starts with '-'" not in capsys.readouterr().err
+    args = build_parser("").parse_args(["index", "--", "-x.mp4"])
+    assert [str(v) for v in args.videos] == ["-x.mp4"]
+
+
 def test_a_video_is_named_by_the_path_of_its_copy(tmp_path: Path, frame_of) -> None:
     """A recording moved after it was indexed: indexing it where it is now listed it as a copy of
     the path gone, hits kept that path, and `search --video NEW_PATH` said it was not a video of the

@@ -20,12 +20,16 @@ USAGE_ERROR = 2
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (the usage is in ``--help``)."""
 
+    _words: tuple[str, ...] = ()  # the command line being parsed (a subcommand's parser says its errors)
+
     def error(self, message: str) -> NoReturn:
-        err(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        err(f"{self.prog}: error: {message}{dash_hint(Parser._words)} (see {self.prog} --help)")
         raise SystemExit(USAGE_ERROR)
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
-        parsed = super().parse_args(signed_values(sys.argv[1:] if args is None else list(args)), namespace)
+        words = signed_values(sys.argv[1:] if args is None else list(args))
+        Parser._words = tuple(words)
+        parsed = super().parse_args(words, namespace)
         if getattr(parsed, "command", None) is not None and hasattr(parsed, "app_db"):
             self._before_command(parsed)
         return parsed
@@ -54,6 +58,20 @@ SIGNED_VALUE_OPTIONS = ("--region",)
 left of the frame). argparse takes such a value for an option ("expected one argument"), as it takes
 every word that starts with "-" and is not a plain number."""
 SIGNED_VALUE = re.compile(r"^-\.?\d")
+
+
+def dash_hint(words: tuple[str, ...]) -> str:
+    """Where a word of the command line is a file name that starts with '-' (a video named
+    ``-x.mp4``), how to give it: argparse reads it as an option and says only 'unrecognized
+    arguments' or 'expected one argument' (a sweep). "" where there is none."""
+    for word in words:
+        if word == "--":
+            break
+        if word[:1] != "-" or word[1:2] == "-" or SIGNED_VALUE.match(word):
+            continue
+        if "." in word or "/" in word or Path(word).exists():
+            return f" ({word!r} starts with '-' and reads as an option: write it as ./{word})"
+    return ""
 
 
 def signed_values(argv: list[str]) -> list[str]:
