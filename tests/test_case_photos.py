@@ -54,3 +54,18 @@ def test_a_case_photo_gone_or_replaced_is_said_not_a_traceback(tmp_path: Path, i
     p = cli("case", "export", "group", "--db", str(db), "--out", str(out))
     assert p.returncode == 0 and "is not written into the file" in p.stderr, p.stderr
     assert json.loads(out.read_text())["photos"][0]["image"] is None
+
+
+def test_a_long_name_of_four_byte_letters_keeps_its_photos(tmp_path: Path) -> None:
+    """A case may be named in 100 characters; 90 letters of four bytes each (CJK extension B) made a
+    photo folder's name of 360 bytes: 'File name too long' (a sweep). Names are cut by bytes."""
+    from pipeline.case_photos import keep_query_photos
+
+    library = Library(tmp_path / "lib.db")
+    name = "\U00020000" * 90
+    photo = np.full((64, 32, 3), 128, np.uint8)
+    (kept,) = keep_query_photos(library, name, [("\U00020001" * 90 + ".jpg", photo)])
+    assert kept.is_file() and len(kept.parent.name.encode()) <= 255 and len(kept.name.encode()) <= 255
+    assert kept.parent.name.startswith("\U00020000") and kept.name.startswith("01_\U00020001")
+    assert np.array_equal(cv2.imread(str(kept)), photo)
+    library.close()

@@ -1,15 +1,22 @@
-"""Clock changes in a folder of snapshots (pipeline.clock_changes): EXIF offsets from UTC."""
+"""Clock changes: in a folder of snapshots (pipeline.clock_changes, EXIF offsets from UTC), and in
+the wall-clock times of a recording that runs through one (pipeline.types.clock_at)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.search import SearchConfig
+from pipeline.search_filter import SearchFilter
 from pipeline.video import probe
+from tests.test_cameras import cameras_library
 from tests.test_image_sequence import tud_frames
+from tests.test_search import DIM, searcher, unit
 
 
 def test_exif_offsets_keep_the_hour_repeated_when_clocks_go_back_in_order(tmp_path: Path) -> None:
@@ -34,3 +41,46 @@ def test_exif_offsets_keep_the_hour_repeated_when_clocks_go_back_in_order(tmp_pa
     garbled = probe(tmp_path / "garbled")  # one offset unreadable: the times as written
     assert [p.name for p in garbled.images.files] == ["cam_c.jpg", "cam_a.jpg", "cam_d.jpg", "cam_b.jpg"]
     assert "offset" not in garbled.note
+
+
+def test_clock_times_run_on_through_a_change_to_summer_time(
+    library_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In Berlin the clocks go from 02:00 to 03:00 on 2026-03-29. A video started at 01:59:30 had its
+    hit 79 s in at 02:00:49, a time that never was, a window from 03:00:30 (or 01:00:30Z) left out a
+    person seen at 03:00:40, and a route counted an hour too many between two sightings (a sweep).
+    Elsewhere on the calendar the times are as before."""
+    import time
+
+    from pipeline.route import route
+    from pipeline.types import clock_at
+
+    start = datetime(2026, 3, 29, 1, 59, 30)
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert clock_at(start, 79.4) == datetime(2026, 3, 29, 3, 0, 49, 400000)
+        assert clock_at(datetime(2026, 10, 25, 2, 59, 30), 60) == datetime(2026, 10, 25, 2, 0, 30)  # autumn
+        q = unit(np.random.default_rng(5).normal(size=DIM))
+        library, ids = cameras_library(library_db, q)
+        library.set_start(ids["a"], start)  # its look-alike: track 1 at 0-0.4 s, the others later
+        s = searcher(
+            library, SearchConfig(min_score=0.0, display_floor=0.0, relative_margin=1.0, candidates=100)
+        )
+        window = SearchFilter(
+            start=datetime(2026, 3, 29, 3, 0, 0), end=datetime(2026, 3, 29, 3, 0, 0, 300000)
+        )
+        pks = {t.pk: t.track_id for t in library.video_tracks(ids["a"])}
+        inside = s.filter.allowed(window, library.clocks()).pks
+        assert [pks[p] for p in inside.tolist() if p in pks] == [31]  # its 30.0-30.4 s (an hour off before)
+        (hit,) = [h for h in s.match(q).candidates if h.video_id == ids["a"] and h.track_id == 1]
+        assert hit.start_time == start
+        assert replace(hit, start_s=30.0).start_time == datetime(2026, 3, 29, 3, 0, 0)
+        first, later = replace(hit, start_s=0.0, end_s=0.0), replace(hit, video_id=ids["b"], start_s=70.0)
+        later = replace(later, video_start=start, end_s=71.0)  # from 03:00:40
+        stops = route([first, later])
+        assert [round(g.seconds) for g in stops if type(g).__name__ == "RouteGap"] == [70]  # 30 s + 40 s
+        library.close()
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -367,21 +367,6 @@ def test_a_case_keeps_a_photo_lying_on_its_side_standing(tmp_path: Path, indexed
     assert 0 <= x1 < x2 <= 300 and 0 <= y1 < y2 <= 380 and y2 - y1 > x2 - x1
 
 
-def test_a_long_name_of_four_byte_letters_keeps_its_photos(tmp_path: Path) -> None:
-    """A case may be named in 100 characters; 90 letters of four bytes each (CJK extension B) made a
-    photo folder's name of 360 bytes: 'File name too long' (a sweep). Names are cut by bytes."""
-    from pipeline.case_photos import keep_query_photos
-
-    library = Library(tmp_path / "lib.db")
-    name = "\U00020000" * 90
-    photo = np.full((64, 32, 3), 128, np.uint8)
-    (kept,) = keep_query_photos(library, name, [("\U00020001" * 90 + ".jpg", photo)])
-    assert kept.is_file() and len(kept.parent.name.encode()) <= 255 and len(kept.name.encode()) <= 255
-    assert kept.parent.name.startswith("\U00020000") and kept.name.startswith("01_\U00020001")
-    assert np.array_equal(cv2.imread(str(kept)), photo)
-    library.close()
-
-
 def test_refine_says_what_it_could_not_use_and_new_refuses_a_taken_name_first(
     tmp_path: Path, frame_of, models
 ) -> None:
