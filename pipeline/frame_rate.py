@@ -1,0 +1,61 @@
+"""A video stream's frame rate: the one its container declares, the one its codec carries, and the one
+its first frames' timestamps advance at, weighed against each other (:func:`choose_fps`), with what
+had to be assumed said in a note."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import av
+import numpy as np
+
+DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a frame rate
+# A rate at or above this is no camera's: it is a container's clock (Matroska and FLV count in
+# milliseconds, and FFmpeg "guesses" 1000 fps from it where a file declares no rate), so it is unknown.
+NO_RATE_FPS = 1000.0
+FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
+
+
+def sane_rate(value: Fraction | None) -> float:
+    """A rate in frames per second, 0 where it is missing, infinite or absurd (see ``NO_RATE_FPS``)."""
+    try:
+        fps = float(value) if value else 0.0
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return 0.0
+    return fps if math.isfinite(fps) and 0 < fps < NO_RATE_FPS else 0.0
+
+
+def choose_fps(declared: float, codec: float, measured: float) -> tuple[float, str]:
+    """(frame rate, what was assumed) from the container's declared rate, the video stream's own
+    (codec) rate and the rate the first frames' timestamps advance at (0 where unknown or absurd).
+    The timestamps win where they are sound; where they do not advance (a file whose samples all
+    last zero), the stream's own rate, then the declared one, then a default."""
+    if measured:
+        if declared and abs(measured - declared) > FPS_TOLERANCE * measured:
+            return measured, f"declared {declared:.3g} fps, timestamps say {measured:.3g} fps: using those"
+        if not declared:
+            return measured, f"frame rate {measured:.3g} fps taken from the timestamps"
+        return declared, ""
+    if codec:
+        if declared and abs(codec - declared) <= FPS_TOLERANCE * codec:
+            return declared, ""
+        return codec, f"the container's timestamps do not advance: using the video stream's {codec:.3g} fps"
+    if declared:
+        return declared, f"timestamps do not advance: times assume the declared {declared:.3g} fps"
+    return DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
+
+
+def stream_timing(stream: av.video.stream.VideoStream, pts: Sequence[int]) -> tuple[float, str, bool]:
+    """(frame rate, what was assumed, whether frames are timed by their index) of a video stream whose
+    first frames, decoded, carry the timestamps ``pts``. Without timestamps that advance, a frame's
+    time is its index / the rate chosen."""
+    declared = sane_rate(stream.average_rate) or sane_rate(stream.guessed_rate)
+    codec = sane_rate(stream.codec_context.framerate)  # the video stream's own timing, if it has one
+    steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
+    steps = steps[steps > 0]
+    measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
+    measured = measured if 0 < measured < NO_RATE_FPS else 0.0
+    fps, note = choose_fps(declared, codec, measured)
+    return fps, note, not measured
