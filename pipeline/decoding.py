@@ -155,7 +155,7 @@ def probe_stream(path: Path) -> StreamInfo:
             raise VideoError(f"{path}: no decodable frame (not a video, or damaged)")
         if decoded < MIN_FRAMES:
             raise VideoError(f"{path}: a still image or a single frame, not a video")
-        fps, note, timed_by_rate = stream_timing(stream, pts)
+        fps, note, timed_by_rate = stream_timing(container, stream, pts)
         count, declared = int(stream.frames or 0), 0.0
         if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess
             first_s = float(origin * stream.time_base) if origin is not None and stream.time_base else 0.0

@@ -1,6 +1,14 @@
 """A video stream's frame rate: the one its container declares, the one its codec carries, and the one
 its first frames' timestamps advance at, weighed against each other (:func:`choose_fps`), with what
-had to be assumed said in a note."""
+had to be assumed said in a note.
+
+A raw stream (``.264``, ``.h265``, ``.m2v``, ``.mjpeg``: the codec's bytes, no container) declares no
+rate and carries no timestamps: FFmpeg's demuxer for it declares 25 fps and invents timestamps at
+that rate, which are not the file's. Only the codec's own rate counts there (an H.264 stream's
+timing information, an MPEG-2 sequence header); a codec without one (JPEG) leaves the rate unknown,
+so it is assumed and said, as for any file without one (a 10 fps Motion-JPEG export was timed 2.5
+times too fast without a word).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,28 @@ DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a 
 # milliseconds, and FFmpeg "guesses" 1000 fps from it where a file declares no rate), so it is unknown.
 NO_RATE_FPS = 1000.0
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
+# FFmpeg's demuxers of raw video streams (its FF_DEF_RAWVIDEO_DEMUXER): their rate and timestamps are
+# the demuxer's ``framerate`` option (25 by default), not anything the file says
+RAW_STREAM_FORMATS = frozenset(
+    {
+        "avs2",
+        "avs3",
+        "cavsvideo",
+        "dirac",
+        "dnxhd",
+        "h261",
+        "h263",
+        "h264",
+        "hevc",
+        "ingenient",
+        "m4v",
+        "mjpeg",
+        "mjpeg_2000",
+        "mpegvideo",
+        "vc1",
+        "vvc",
+    }
+)
 
 
 def sane_rate(value: Fraction | None) -> float:
@@ -47,12 +77,21 @@ def choose_fps(declared: float, codec: float, measured: float) -> tuple[float, s
     return DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
 
 
-def stream_timing(stream: av.video.stream.VideoStream, pts: Sequence[int]) -> tuple[float, str, bool]:
+def raw_stream(container: av.container.InputContainer) -> bool:
+    """Whether a file is a raw video stream, whose rate and timestamps FFmpeg made up."""
+    return bool(set((container.format.name or "").split(",")) & RAW_STREAM_FORMATS)
+
+
+def stream_timing(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, pts: Sequence[int]
+) -> tuple[float, str, bool]:
     """(frame rate, what was assumed, whether frames are timed by their index) of a video stream whose
-    first frames, decoded, carry the timestamps ``pts``. Without timestamps that advance, a frame's
-    time is its index / the rate chosen."""
-    declared = sane_rate(stream.average_rate) or sane_rate(stream.guessed_rate)
+    first frames, decoded, carry the timestamps ``pts``. Without timestamps that advance (or with a
+    raw stream's, made up), a frame's time is its index / the rate chosen."""
     codec = sane_rate(stream.codec_context.framerate)  # the video stream's own timing, if it has one
+    if raw_stream(container):
+        return (*choose_fps(0.0, codec, 0.0), True)
+    declared = sane_rate(stream.average_rate) or sane_rate(stream.guessed_rate)
     steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
     steps = steps[steps > 0]
     measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
