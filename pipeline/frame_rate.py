@@ -8,6 +8,12 @@ that rate, which are not the file's. Only the codec's own rate counts there (an 
 timing information, an MPEG-2 sequence header); a codec without one (JPEG) leaves the rate unknown,
 so it is assumed and said, as for any file without one (a 10 fps Motion-JPEG export was timed 2.5
 times too fast without a word).
+
+AVI stores no presentation times either: FFmpeg numbers its packets in the order they are stored,
+which for a codec with B-frames (H.264 in AVI) is decode order, so frames come out of the decoder
+with timestamps that go back and forth (1, 2, 3, 5, 6, 4, ...). Such timestamps still give the rate,
+sorted, but not each frame's time: frames are timed by their index (:func:`in_decode_order`), which
+AVI, a container of a constant rate, allows.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a 
 # milliseconds, and FFmpeg "guesses" 1000 fps from it where a file declares no rate), so it is unknown.
 NO_RATE_FPS = 1000.0
 FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
+# Containers that store no presentation times: FFmpeg numbers their packets in the order stored
+# (decode order), so with B-frames their decoded frames' timestamps go back and forth
+DECODE_ORDER_FORMATS = frozenset({"avi"})
 # FFmpeg's demuxers of raw video streams (its FF_DEF_RAWVIDEO_DEMUXER): their rate and timestamps are
 # the demuxer's ``framerate`` option (25 by default), not anything the file says
 RAW_STREAM_FORMATS = frozenset(
@@ -97,4 +106,13 @@ def stream_timing(
     measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
     measured = measured if 0 < measured < NO_RATE_FPS else 0.0
     fps, note = choose_fps(declared, codec, measured)
-    return fps, note, not measured
+    return fps, note, not measured or in_decode_order(container, pts)
+
+
+def in_decode_order(container: av.container.InputContainer, pts: Sequence[int]) -> bool:
+    """Whether decoded frames' timestamps ``pts`` (in the order the frames came out, which is
+    presentation order) are their packets' decode order: a container that stores none of its own
+    (``DECODE_ORDER_FORMATS``), and timestamps that go back. In another container, timestamps that
+    go back are damage or a clock that jumped, and a frame's time is kept where it can be."""
+    formats = set((container.format.name or "").split(","))
+    return bool(formats & DECODE_ORDER_FORMATS) and bool(np.any(np.diff(np.asarray(pts, np.float64)) < 0))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.keyframes import scan_keyframes
 from pipeline.video import VideoReader, probe
 from tests.conftest import pets
 
@@ -45,3 +46,18 @@ def test_a_raw_motion_jpeg_stream_says_its_rate_was_assumed(tmp_path: Path, suff
     assert "no frame rate or timestamps: assumed 25 fps" in info.note
     ts = [f.ts for f in VideoReader(info)]
     assert np.allclose(ts, np.arange(20) / 25.0)
+
+
+def test_h264_with_b_frames_in_avi_is_evenly_timed(tmp_path: Path) -> None:
+    """AVI stores no presentation times: FFmpeg numbers an H.264 stream's packets in decode order, so
+    with B-frames the decoded frames' timestamps ran 1, 2, 3, 5, 6, 4, ... and were pushed forward
+    one by one (0.0, 0.1, 0.2, 0.4, ... 4.1 s for 40 frames at 10 fps). They are timed by their index,
+    from the start and after a seek to a key frame part-way."""
+    path = _encoded(tmp_path / "b.avi", "libx264", "yuv420p", 40, bf="3", g="10")
+    info = probe(path)
+    assert info.fps == pytest.approx(10.0) and info.frame_count == 40 and not info.note
+    frames = list(VideoReader(info))
+    assert np.allclose([f.ts for f in frames], np.arange(40) / 10.0)
+    part = list(VideoReader(info, start_frame=25, seek_table=scan_keyframes(path)))
+    assert part[0].index == 25 and part[0].ts == pytest.approx(2.5)
+    assert np.array_equal(part[0].image, frames[25].image)
