@@ -10,7 +10,9 @@
   ``(index, pts)`` pairs, recorded while a video is indexed or found by reading the packets without
   decoding them), checks that the decoder landed exactly there, and decodes forward from it.
 - A packet that does not decode (damage) is skipped and counted; a stream that ends early is
-  reported by the caller as truncated.
+  reported by the caller as truncated. Frames stored before the first one shown (those an MP4's edit
+  list hides, those before a cut file's first key frame) are not counted among the video's frames
+  (:mod:`pipeline.unshown_frames`).
 - A video recorded sideways (a phone, a camera mounted on its side) is turned upright as players
   turn it, by its display matrix (:mod:`pipeline.upright`): frames and their size are the picture
   the operator sees.
@@ -43,6 +45,7 @@ from pipeline.errors import VideoError
 from pipeline.frame_rate import DEFAULT_FPS, sane_rate, stream_timing
 from pipeline.stream_extent import declared_span
 from pipeline.unfinished_mp4 import missing_index
+from pipeline.unshown_frames import Unshown, unshown_frames
 from pipeline.upright import pixel_aspect, quarter_turns, turned
 
 log = logging.getLogger(__name__)
@@ -156,7 +159,11 @@ def probe_stream(path: Path) -> StreamInfo:
         if decoded < MIN_FRAMES:
             raise VideoError(f"{path}: a still image or a single frame, not a video")
         fps, note, timed_by_rate = stream_timing(container, stream, pts)
+        unshown = _unshown(path, origin) if origin is not None else Unshown()
+        note = "; ".join(n for n in (note, unshown.note) if n)
         count, declared = int(stream.frames or 0), 0.0
+        if count > 0:  # MP4, AVI: samples stored, those never shown are no frames of the video
+            count = max(count - unshown.total, 1)
         if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess
             first_s = float(origin * stream.time_base) if origin is not None and stream.time_base else 0.0
             declared = declared_span(container, stream, first_s)
@@ -174,6 +181,21 @@ def probe_stream(path: Path) -> StreamInfo:
             aspect,
             declared,
         )
+    finally:
+        container.close()
+
+
+def _unshown(path: Path, first_pts: int) -> Unshown:
+    """The frames ``path`` stores before its first frame shown (see :mod:`pipeline.unshown_frames`);
+    none where its packets cannot be read again."""
+    try:
+        container, stream = open_video(path)
+    except VideoError:
+        return Unshown()
+    try:
+        return unshown_frames(container, stream, first_pts)
+    except (av.error.FFmpegError, OSError, ValueError):
+        return Unshown()
     finally:
         container.close()
 
