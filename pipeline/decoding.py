@@ -10,7 +10,9 @@
   ``(index, pts)`` pairs, recorded while a video is indexed or found by reading the packets without
   decoding them), checks that the decoder landed exactly there, and decodes forward from it.
 - A packet that does not decode (damage) is skipped and counted; a stream that ends early is
-  reported by the caller as truncated.
+  reported by the caller as truncated. Frames stored before the first one shown (those an MP4's edit
+  list hides, those before a cut file's first key frame) are not counted among the video's frames
+  (:mod:`pipeline.unshown_frames`).
 - A video recorded sideways (a phone, a camera mounted on its side) is turned upright as players
   turn it, by its display matrix (:mod:`pipeline.upright`): frames and their size are the picture
   the operator sees.
@@ -33,7 +35,6 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -41,19 +42,16 @@ import numpy as np
 
 from pipeline.deinterlace import deinterlaced, ffmpeg_reason
 from pipeline.errors import VideoError
+from pipeline.frame_rate import DEFAULT_FPS, sane_rate, stream_timing
 from pipeline.stream_extent import declared_span
 from pipeline.unfinished_mp4 import missing_index
+from pipeline.unshown_frames import Unshown, unshown_frames
 from pipeline.upright import pixel_aspect, quarter_turns, turned
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FPS = 25.0  # used when neither the container nor the timestamps give a frame rate
 MIN_FRAMES = 2  # fewer decodable frames than this is a still image, not a video
 PROBE_FRAMES = 12  # frames decoded by probe() to check the frame rate against the timestamps
-# A rate at or above this is no camera's: it is a container's clock (Matroska and FLV count in
-# milliseconds, and FFmpeg "guesses" 1000 fps from it where a file declares no rate), so it is unknown.
-NO_RATE_FPS = 1000.0
-FPS_TOLERANCE = 0.1  # relative disagreement between declared and timestamp frame rates that is noticed
 QUEUE_BYTES = 96 << 20  # decoded frames the reader thread may hold ahead of the consumer
 MAX_BAD_PACKETS = 200  # consecutive packets that fail to decode before the stream counts as ended
 
@@ -138,34 +136,6 @@ def _pixels(stream: av.video.stream.VideoStream) -> int:
     return int(getattr(ctx, "width", 0) or 0) * int(getattr(ctx, "height", 0) or 0)
 
 
-def _rate(value: Fraction | None) -> float:
-    try:
-        fps = float(value) if value else 0.0
-    except (ZeroDivisionError, OverflowError, ValueError):
-        return 0.0
-    return fps if math.isfinite(fps) and 0 < fps < NO_RATE_FPS else 0.0
-
-
-def choose_fps(declared: float, codec: float, measured: float) -> tuple[float, str]:
-    """(frame rate, what was assumed) from the container's declared rate, the video stream's own
-    (codec) rate and the rate the first frames' timestamps advance at (0 where unknown or absurd).
-    The timestamps win where they are sound; where they do not advance (a file whose samples all
-    last zero), the stream's own rate, then the declared one, then a default."""
-    if measured:
-        if declared and abs(measured - declared) > FPS_TOLERANCE * measured:
-            return measured, f"declared {declared:.3g} fps, timestamps say {measured:.3g} fps: using those"
-        if not declared:
-            return measured, f"frame rate {measured:.3g} fps taken from the timestamps"
-        return declared, ""
-    if codec:
-        if declared and abs(codec - declared) <= FPS_TOLERANCE * codec:
-            return declared, ""
-        return codec, f"the container's timestamps do not advance: using the video stream's {codec:.3g} fps"
-    if declared:
-        return declared, f"timestamps do not advance: times assume the declared {declared:.3g} fps"
-    return DEFAULT_FPS, f"no frame rate or timestamps: assumed {DEFAULT_FPS:g} fps"
-
-
 def probe_stream(path: Path) -> StreamInfo:
     """Check that ``path`` decodes and read its properties; the frame rate is checked against the
     timestamps of its first frames, and what had to be assumed is said in ``note``."""
@@ -188,21 +158,18 @@ def probe_stream(path: Path) -> StreamInfo:
             raise VideoError(f"{path}: no decodable frame (not a video, or damaged)")
         if decoded < MIN_FRAMES:
             raise VideoError(f"{path}: a still image or a single frame, not a video")
-        declared = _rate(stream.average_rate) or _rate(stream.guessed_rate)
-        codec = _rate(stream.codec_context.framerate)  # the video stream's own timing, if it has one
-        steps = np.diff(np.sort(np.asarray(pts, dtype=np.float64))) * float(stream.time_base or 0)
-        steps = steps[steps > 0]
-        measured = 1.0 / float(np.median(steps)) if len(steps) else 0.0
-        measured = measured if 0 < measured < NO_RATE_FPS else 0.0
-        fps, note = choose_fps(declared, codec, measured)
+        fps, note, timed_by_rate = stream_timing(container, stream, pts)
+        unshown = _unshown(path, origin) if origin is not None else Unshown()
+        note = "; ".join(n for n in (note, unshown.note) if n)
         count, declared = int(stream.frames or 0), 0.0
+        if count > 0:  # MP4, AVI: samples stored, those never shown are no frames of the video
+            count = max(count - unshown.total, 1)
         if count <= 0 and container.duration:  # Matroska, MPEG-TS: a count from the duration, a guess
             first_s = float(origin * stream.time_base) if origin is not None and stream.time_base else 0.0
             declared = declared_span(container, stream, first_s)
             count = round(declared * fps)
         if count <= 0:  # a raw stream (.264, .h265, .mjpeg): no count, no duration; one per packet
             count = _count_packets(path)
-        timed_by_rate = not measured  # no timestamps, or none that advance: index / fps, the rate chosen
         return StreamInfo(
             fps,
             max(count, decoded),
@@ -214,6 +181,21 @@ def probe_stream(path: Path) -> StreamInfo:
             aspect,
             declared,
         )
+    finally:
+        container.close()
+
+
+def _unshown(path: Path, first_pts: int) -> Unshown:
+    """The frames ``path`` stores before its first frame shown (see :mod:`pipeline.unshown_frames`);
+    none where its packets cannot be read again."""
+    try:
+        container, stream = open_video(path)
+    except VideoError:
+        return Unshown()
+    try:
+        return unshown_frames(container, stream, first_pts)
+    except (av.error.FFmpegError, OSError, ValueError):
+        return Unshown()
     finally:
         container.close()
 
@@ -246,7 +228,7 @@ def _frames(
     ``MAX_BAD_PACKETS`` in a row) and counted in ``damage[0]``. With ``rate`` the timestamps are not
     used: a frame's time is its index / rate (a file whose timestamps do not advance)."""
     tb = float(stream.time_base) if stream.time_base else 0.0
-    fps = _rate(stream.average_rate) or _rate(stream.guessed_rate) or DEFAULT_FPS
+    fps = sane_rate(stream.average_rate) or sane_rate(stream.guessed_rate) or DEFAULT_FPS
     origin = origin_pts
     index, bad, prev_ts = first_index, 0, None
     for packet in container.demux(stream):

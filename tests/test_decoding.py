@@ -240,7 +240,7 @@ def test_sound_before_or_after_the_picture_is_not_truncation(
 def test_frame_rate_rules() -> None:
     """Timestamps that advance win over a declared rate that disagrees; where they do not advance,
     the stream's own rate, then the declared one, then 25 fps, each said."""
-    from pipeline.decoding import choose_fps
+    from pipeline.frame_rate import choose_fps
 
     assert choose_fps(25.0, 0.0, 25.0) == (25.0, "")
     fps, note = choose_fps(25.0, 0.0, 5.0)
